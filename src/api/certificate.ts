@@ -1,0 +1,178 @@
+import { z } from 'zod';
+import { API_VERSION, MAX_NAMES, annotationMap, conditionList, dnsLabelName, durationString, labelMap, objectMeta } from './meta.js';
+
+// Field names follow cert-manager's Certificate v1 wherever the meaning is the
+// same, so moving over is an apiVersion change plus a policy reference.
+
+export const KEY_USAGES = [
+  'signing',
+  'digital signature',
+  'content commitment',
+  'key encipherment',
+  'key agreement',
+  'data encipherment',
+  'cert sign',
+  'crl sign',
+  'encipher only',
+  'decipher only',
+  'any',
+  'server auth',
+  'client auth',
+  'code signing',
+  'email protection',
+  's/mime',
+  'ipsec end system',
+  'ipsec tunnel',
+  'ipsec user',
+  'timestamping',
+  'ocsp signing',
+  'microsoft sgc',
+  'netscape sgc',
+] as const;
+export type KeyUsage = (typeof KEY_USAGES)[number];
+
+export const KEY_ALGORITHMS = ['RSA', 'ECDSA', 'Ed25519'] as const;
+export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
+
+const dnsName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+  .meta({ description: 'A lower-case DNS name; a wildcard only as the whole left-most label ("*.example.com").' });
+
+const stringList = (item: z.ZodString, description: string) => z.array(item).max(MAX_NAMES).optional().meta({ description });
+
+export const privateKeySpec = z
+  .object({
+    algorithm: z.enum(KEY_ALGORITHMS).default('RSA').meta({ description: 'Key algorithm. Default RSA, as in cert-manager.' }),
+    size: z
+      .int()
+      .min(0)
+      .max(8192)
+      .optional()
+      .meta({ description: 'RSA: 2048 (default), 3072, 4096 or 8192 bits. ECDSA: 256 (default), 384 or 521. Ed25519: must be omitted.' }),
+    encoding: z.enum(['PKCS1', 'PKCS8']).default('PKCS1').meta({ description: 'PEM encoding of tls.key. Ed25519 keys are always PKCS8.' }),
+    rotationPolicy: z
+      .enum(['Always', 'Never'])
+      .default('Always')
+      .meta({ description: 'Always: a new key at every issuance. Never: reuse the key in the Secret while it still matches this spec.' }),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: "self.algorithm != 'RSA' || !has(self.size) || self.size in [2048, 3072, 4096, 8192]",
+        message: 'privateKey.size for RSA must be one of 2048, 3072, 4096, 8192',
+        fieldPath: '.size',
+      },
+      {
+        rule: "self.algorithm != 'ECDSA' || !has(self.size) || self.size in [256, 384, 521]",
+        message: 'privateKey.size for ECDSA must be one of 256, 384, 521',
+        fieldPath: '.size',
+      },
+      {
+        rule: "self.algorithm != 'Ed25519' || !has(self.size) || self.size == 0",
+        message: 'privateKey.size must be omitted for Ed25519',
+        fieldPath: '.size',
+      },
+    ],
+  });
+export type PrivateKeySpec = z.infer<typeof privateKeySpec>;
+
+export const endpointRef = z.object({
+  service: dnsLabelName.meta({ description: 'Service in the Certificate namespace.' }),
+  port: z.int().min(1).max(65535),
+  serverName: dnsName.optional().meta({ description: 'SNI to send; default: the first dnsName.' }),
+});
+
+export const certificateSpec = z
+  .object({
+    secretName: dnsLabelName.meta({ description: 'The kubernetes.io/tls Secret that receives tls.crt, tls.key and ca.crt.' }),
+    commonName: z.string().min(1).max(64).optional(),
+    dnsNames: stringList(dnsName, 'DNS subject alternative names.'),
+    ipAddresses: z
+      .array(z.string().max(45).meta({ 'x-kubernetes-validations': [{ rule: 'isIP(self)', message: 'must be an IPv4 or IPv6 address' }] }))
+      .max(MAX_NAMES)
+      .optional()
+      .meta({ description: 'IP address subject alternative names.' }),
+    uris: stringList(z.string().min(1).max(2048).regex(/^[a-zA-Z][a-zA-Z0-9+.-]*:.+$/), 'URI subject alternative names.'),
+    emailAddresses: stringList(z.string().min(3).max(254).regex(/^[^@\s]+@[^@\s]+$/), 'Email subject alternative names.'),
+    subject: z
+      .object({
+        organizations: z.array(z.string().max(64)).max(10).optional(),
+        countries: z.array(z.string().max(64)).max(10).optional(),
+        organizationalUnits: z.array(z.string().max(64)).max(10).optional(),
+        localities: z.array(z.string().max(128)).max(10).optional(),
+        provinces: z.array(z.string().max(128)).max(10).optional(),
+        streetAddresses: z.array(z.string().max(128)).max(10).optional(),
+        postalCodes: z.array(z.string().max(40)).max(10).optional(),
+        serialNumber: z.string().max(64).optional(),
+      })
+      .optional(),
+    duration: durationString('Requested lifetime. Default: the policy defaultDuration, else 2160h (90 days).').optional(),
+    renewBefore: durationString('Renew this long before notAfter. Default: at 2/3 of the lifetime.').optional(),
+    renewBeforePercentage: z
+      .int()
+      .min(1)
+      .max(99)
+      .optional()
+      .meta({ description: 'Renew when this percentage of the lifetime remains.' }),
+    privateKey: privateKeySpec.optional(),
+    usages: z.array(z.enum(KEY_USAGES)).max(23).optional().meta({ description: 'Default: digital signature, key encipherment (RSA only), server auth.' }),
+    isCA: z.boolean().optional(),
+    secretTemplate: z.object({ labels: labelMap.optional(), annotations: annotationMap.optional() }).optional(),
+    policyRef: z
+      .object({ name: dnsLabelName })
+      .optional()
+      .meta({ description: 'The TLSPolicy to use. Default: the highest-priority TLSPolicy whose namespaceSelector matches this namespace.' }),
+    endpoints: z.array(endpointRef).max(32).optional().meta({ description: 'Where this certificate must be served; checked live.' }),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule:
+          'has(self.commonName) || (has(self.dnsNames) && size(self.dnsNames) > 0) || (has(self.ipAddresses) && size(self.ipAddresses) > 0) || (has(self.uris) && size(self.uris) > 0) || (has(self.emailAddresses) && size(self.emailAddresses) > 0)',
+        message: 'at least one of commonName, dnsNames, ipAddresses, uris or emailAddresses must be set',
+      },
+      {
+        rule: '!(has(self.renewBefore) && has(self.renewBeforePercentage))',
+        message: 'renewBefore and renewBeforePercentage are mutually exclusive: set one',
+      },
+      {
+        rule: '!has(self.renewBefore) || !has(self.duration) || duration(self.renewBefore) < duration(self.duration)',
+        message: 'renewBefore must be shorter than duration',
+        fieldPath: '.renewBefore',
+      },
+    ],
+  });
+export type CertificateSpec = z.infer<typeof certificateSpec>;
+
+export const RENEWAL_BASES = ['Default', 'RenewBefore', 'RenewBeforePercentage', 'PolicyRenewBefore', 'ARI', 'Forced'] as const;
+export type RenewalBasis = (typeof RENEWAL_BASES)[number];
+
+export const certificateStatus = z.object({
+  conditions: conditionList.optional(),
+  observedGeneration: z.int().min(0).optional(),
+  policy: z.string().max(253).optional().meta({ description: 'The TLSPolicy that governs this Certificate.' }),
+  notBefore: z.string().max(64).optional(),
+  notAfter: z.string().max(64).optional(),
+  renewalTime: z.string().max(64).optional(),
+  renewalBasis: z.enum(RENEWAL_BASES).optional().meta({ description: 'Why renewalTime is what it is.' }),
+  revision: z.int().min(0).optional(),
+  serialNumber: z.string().max(128).optional(),
+  fingerprintSHA256: z.string().max(64).optional(),
+  failedIssuanceAttempts: z.int().min(0).optional(),
+  lastFailureTime: z.string().max(64).optional(),
+  lastFailureMessage: z.string().max(4096).optional(),
+  nextPrivateKeySecretName: z.string().max(253).optional().meta({ description: 'The Secret holding the private key of the issuance in flight.' }),
+});
+export type CertificateStatus = z.infer<typeof certificateStatus>;
+
+export const certificate = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('Certificate'),
+  metadata: objectMeta,
+  spec: certificateSpec,
+  status: certificateStatus.optional(),
+});
+export type Certificate = z.infer<typeof certificate>;

@@ -1,0 +1,47 @@
+// Every condition type and reason certkeeper writes, in one place: reasons are
+// an API (alerts and scripts match on them), so they are PascalCase constants,
+// never ad-hoc strings.
+
+export const ConditionType = {
+  Ready: 'Ready',
+  Issuing: 'Issuing',
+  EndpointsVerified: 'EndpointsVerified',
+  PolicyCompliant: 'PolicyCompliant',
+} as const;
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
+
+export const Reason = {
+  // Ready
+  Issued: 'Issued',
+  DoesNotExist: 'DoesNotExist',
+  Expired: 'Expired',
+  SecretMismatch: 'SecretMismatch',
+  IssuanceFailed: 'IssuanceFailed',
+  // Issuing
+  NotIssuing: 'NotIssuing',
+  MissingData: 'MissingData',
+  InvalidData: 'InvalidData',
+  IncorrectIssuer: 'IncorrectIssuer',
+  KeyMismatch: 'KeyMismatch',
+  SpecChanged: 'SpecChanged',
+  Renewing: 'Renewing',
+  ManuallyTriggered: 'ManuallyTriggered',
+  Backoff: 'Backoff',
+  // PolicyCompliant / policy resolution
+  Compliant: 'Compliant',
+  NoPolicy: 'NoPolicy',
+  PolicyNotFound: 'PolicyNotFound',
+  PolicyHasNoIssuer: 'PolicyHasNoIssuer',
+  DomainNotAllowed: 'DomainNotAllowed',
+  DurationTooLong: 'DurationTooLong',
+  KeyAlgorithmNotAllowed: 'KeyAlgorithmNotAllowed',
+  KeyTooSmall: 'KeyTooSmall',
+  InvalidSpec: 'InvalidSpec',
+  // TLSPolicy Ready
+  IssuerReady: 'IssuerReady',
+  IssuerNotReady: 'IssuerNotReady',
+  CASecretNotFound: 'CASecretNotFound',
+  CASecretInvalid: 'CASecretInvalid',
+  ValidationOnly: 'ValidationOnly',
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];

@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { KEY_ALGORITHMS } from './certificate.js';
+import { API_VERSION, conditionList, dnsLabelName, durationString, labelMap, labelSelector, objectMeta, secretKeySelector } from './meta.js';
+
+// A TLSPolicy is the platform team's object: which CA issues for which
+// namespaces, what certificates may look like, and when to alert.
+
+const acmeSolver = z.object({
+  selector: z
+    .object({
+      dnsNames: z.array(z.string().max(253)).max(100).optional(),
+      dnsZones: z.array(z.string().max(253)).max(100).optional(),
+    })
+    .optional(),
+  http01: z
+    .object({
+      ingress: z.object({ class: z.string().max(253).optional(), ingressClassName: z.string().max(253).optional() }).optional(),
+      gatewayHTTPRoute: z
+        .object({
+          parentRefs: z
+            .array(z.object({ name: z.string().max(253), namespace: z.string().max(63).optional(), sectionName: z.string().max(253).optional() }))
+            .max(16),
+        })
+        .optional(),
+    })
+    .optional(),
+  dns01: z
+    .object({
+      rfc2136: z.object({
+        nameserver: z.string().max(253).meta({ description: 'host:port of the authoritative nameserver that accepts updates.' }),
+        tsigKeyName: z.string().max(253).optional(),
+        tsigAlgorithm: z.enum(['HMACMD5', 'HMACSHA1', 'HMACSHA224', 'HMACSHA256', 'HMACSHA384', 'HMACSHA512']).optional(),
+        tsigSecretSecretRef: secretKeySelector.optional(),
+      }),
+    })
+    .optional(),
+});
+
+export const acmeIssuer = z.object({
+  server: z.string().max(2048).regex(/^https:\/\//).meta({ description: 'ACME directory URL.' }),
+  email: z.string().max(254).optional(),
+  privateKeySecretRef: secretKeySelector.meta({ description: 'Account key; generated and stored here when absent.' }),
+  externalAccountBinding: z
+    .object({
+      keyID: z.string().max(1024),
+      keySecretRef: secretKeySelector,
+      keyAlgorithm: z.enum(['HS256', 'HS384', 'HS512']).optional(),
+    })
+    .optional(),
+  profile: z.string().max(128).optional(),
+  preferredChain: z.string().max(512).optional(),
+  solvers: z.array(acmeSolver).max(32).optional(),
+});
+
+export const issuerSpec = z
+  .object({
+    acme: acmeIssuer.optional(),
+    ca: z
+      .object({ secretName: dnsLabelName.meta({ description: "Secret with tls.crt and tls.key of the CA, in the operator's namespace." }) })
+      .optional(),
+    selfSigned: z.object({}).optional(),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: '(has(self.acme) ? 1 : 0) + (has(self.ca) ? 1 : 0) + (has(self.selfSigned) ? 1 : 0) == 1',
+        message: 'issuer must set exactly one of acme, ca, selfSigned (omit issuer entirely for a policy that only validates endpoints)',
+      },
+    ],
+  });
+export type IssuerSpec = z.infer<typeof issuerSpec>;
+
+export const certificateGuardrails = z
+  .object({
+    allowedDomains: z
+      .array(z.string().min(1).max(253))
+      .max(100)
+      .optional()
+      .meta({ description: 'Globs a DNS name must match: "*" one label, "**" any number of labels ("**.team.example.com").' }),
+    maxDuration: durationString('Longest lifetime a Certificate may request.').optional(),
+    defaultDuration: durationString('Lifetime of Certificates that set no duration.').optional(),
+    renewBefore: durationString('Default renewBefore for Certificates that set neither renewBefore nor renewBeforePercentage.').optional(),
+    allowedKeyAlgorithms: z.array(z.enum(KEY_ALGORITHMS)).max(3).optional(),
+    minRSASize: z.int().min(1024).max(8192).optional(),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: '!has(self.maxDuration) || !has(self.defaultDuration) || duration(self.defaultDuration) <= duration(self.maxDuration)',
+        message: 'defaultDuration must not exceed maxDuration',
+        fieldPath: '.defaultDuration',
+      },
+    ],
+  });
+export type CertificateGuardrails = z.infer<typeof certificateGuardrails>;
+
+export const alertsSpec = z.object({
+  expiryWarning: durationString('Warn this long before notAfter (default 504h = 21 days).').optional(),
+  expiryCritical: durationString('Page this long before notAfter (default 168h = 7 days).').optional(),
+  labels: labelMap.optional(),
+});
+
+export const tlsPolicySpec = z.object({
+  namespaceSelector: labelSelector
+    .optional()
+    .meta({ description: 'Namespaces this policy governs. Omitted: none (reachable only through a Certificate policyRef). {}: all.' }),
+  priority: z.int().min(-1000).max(1000).default(0).meta({ description: 'When several policies select a namespace, the highest priority wins (ties: name order).' }),
+  issuer: issuerSpec.optional(),
+  certificates: certificateGuardrails.optional(),
+  alerts: alertsSpec.optional(),
+});
+export type TLSPolicySpec = z.infer<typeof tlsPolicySpec>;
+
+export const tlsPolicyStatus = z.object({
+  conditions: conditionList.optional(),
+  observedGeneration: z.int().min(0).optional(),
+  issuerKind: z.enum(['acme', 'ca', 'selfSigned', 'none']).optional(),
+  acme: z.object({ accountURI: z.string().max(2048).optional() }).optional(),
+  certificates: z.int().min(0).optional().meta({ description: 'Certificates governed by this policy.' }),
+});
+export type TLSPolicyStatus = z.infer<typeof tlsPolicyStatus>;
+
+export const tlsPolicy = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('TLSPolicy'),
+  metadata: objectMeta,
+  spec: tlsPolicySpec,
+  status: tlsPolicyStatus.optional(),
+});
+export type TLSPolicy = z.infer<typeof tlsPolicy>;

@@ -1,0 +1,46 @@
+import type { KeyAlgorithm } from '../../api/certificate.js';
+
+/** What the operator needs to know about an issued certificate, read from its Secret. */
+export interface IssuedFacts {
+  commonName?: string | undefined;
+  dnsNames: string[];
+  ipAddresses: string[];
+  uris: string[];
+  emailAddresses: string[];
+  notBefore: Date;
+  notAfter: Date;
+  serialNumber: string;
+  fingerprintSHA256: string;
+  isCA: boolean;
+  keyAlgorithm: KeyAlgorithm | 'unknown';
+  keySize: number;
+}
+
+/**
+ * A kubernetes.io/tls Secret reduced to what decisions need. The informer
+ * keeps this summary instead of the raw Secret, so 10,000 Secrets cost little
+ * memory and no key material sits in the cache.
+ */
+export type TlsSecretState =
+  | { state: 'absent' }
+  | { state: 'incomplete'; missing: string[]; annotations: Record<string, string> }
+  | { state: 'invalid'; error: string; annotations: Record<string, string> }
+  | { state: 'mismatched'; annotations: Record<string, string> }
+  | { state: 'valid'; facts: IssuedFacts; annotations: Record<string, string> };
+
+export type ValidSecret = Extract<TlsSecretState, { state: 'valid' }>;
+
+/** Annotations certkeeper writes on the Secrets it owns. */
+export const SecretAnnotation = {
+  certificateName: 'certkeeper.dev/certificate-name',
+  revision: 'certkeeper.dev/revision',
+  specHash: 'certkeeper.dev/spec-hash',
+  policy: 'certkeeper.dev/policy',
+  issuerKind: 'certkeeper.dev/issuer-kind',
+  serialNumber: 'certkeeper.dev/serial-number',
+} as const;
+
+export const SecretLabel = {
+  managedBy: 'app.kubernetes.io/managed-by',
+  certificateName: 'certkeeper.dev/certificate-name',
+} as const;
