@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `npm test`: everything CI checks, in order, with the time each phase took.
+# Integration tests need the real components; hack/build-tools.sh builds them
+# once into ~/.cache/certkeeper/tools (several minutes the first time).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+declare -a timings=()
+phase() {
+  local name=$1; shift
+  local start=$SECONDS
+  printf '\n=== %s\n' "$name"
+  "$@"
+  timings+=("$(printf '%-22s %4ss' "$name" $((SECONDS - start)))")
+}
+
+summary() {
+  printf '\n=== phase timings\n'
+  printf '  %s\n' "${timings[@]}"
+}
+trap summary EXIT
+
+results=$(mktemp -d)
+phase "build tools" bash hack/build-tools.sh >/dev/null
+phase "lint" npx eslint .
+phase "typecheck" npx tsc -p tsconfig.json --noEmit
+phase "unit tests" npx vitest run --project unit --reporter=default --reporter=json --outputFile.json="$results/unit.json"
+phase "integration tests" npx vitest run --project integration --reporter=default --reporter=json --outputFile.json="$results/integration.json"
+
+# One closing line in the plain form CI reads: "N passed, N failed".
+node -e '
+  const fs = require("node:fs");
+  let passed = 0, failed = 0, skipped = 0;
+  for (const f of process.argv.slice(1)) {
+    const r = JSON.parse(fs.readFileSync(f, "utf8"));
+    passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
+  }
+  if (skipped > 0) { console.error(`${skipped} tests were skipped: nothing may skip itself green`); process.exitCode = 1; }
+  console.log(`\n${passed} passed, ${failed} failed`);
+' "$results/unit.json" "$results/integration.json"

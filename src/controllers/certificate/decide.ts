@@ -1,0 +1,150 @@
+import type { Certificate } from '../../api/certificate.js';
+import { Reason } from '../../api/conditions.js';
+import { DurationError } from '../../api/duration.js';
+import type { TLSPolicy } from '../../api/tlspolicy.js';
+import { guardrailViolations } from '../../policy/guardrails.js';
+import { selectPolicy } from '../../policy/selection.js';
+import type { Violation } from '../violation.js';
+import { type EffectiveSpec, effectiveSpec, issuanceSpecHash } from './effective-spec.js';
+import { type Renewal, renewalTime } from './renewal.js';
+import type { TlsSecretState } from './secret-state.js';
+import { issuanceTrigger } from './triggers.js';
+
+/** Everything the decision needs, read by the gatherer; the decision reads nothing else. */
+export interface Gathered {
+  certificate: Certificate;
+  namespaceLabels: Readonly<Record<string, string>>;
+  policies: readonly TLSPolicy[];
+  secret: TlsSecretState;
+  now: Date;
+}
+
+export type IssuerKind = 'selfSigned' | 'ca' | 'acme';
+
+export interface Governed {
+  policy: TLSPolicy;
+  spec: EffectiveSpec;
+  issuerKind: IssuerKind;
+  /** Names the signer: a change of CA Secret or policy is a reason to re-issue. */
+  issuerIdentity: string;
+  specHash: string;
+}
+
+export type Decision =
+  /** Something the user must fix; retrying cannot help until the spec or policy changes. */
+  | { kind: 'blocked'; violation: Violation; policy?: TLSPolicy | undefined; compliance?: Violation[] | undefined }
+  /** The Secret is current; look again at renewal time. */
+  | { kind: 'current'; governed: Governed; renewal: Renewal }
+  /** Issue now, for this reason. */
+  | { kind: 'issue'; governed: Governed; trigger: Violation }
+  /** Issuance is wanted but the last attempt failed recently. */
+  | { kind: 'backoff'; governed: Governed; trigger: Violation; retryAt: Date };
+
+export const RENEW_ANNOTATION = 'certkeeper.dev/renew-requested-at';
+
+/** Delay after the n-th consecutive failure: 10 s doubling, capped at one hour. */
+export function failureBackoffMs(failedAttempts: number): number {
+  if (failedAttempts <= 0) return 0;
+  return Math.min(10_000 * 2 ** (failedAttempts - 1), 3_600_000);
+}
+
+function issuerOf(policy: TLSPolicy): { kind: IssuerKind; identity: string } | undefined {
+  const issuer = policy.spec.issuer;
+  if (issuer?.ca !== undefined) return { kind: 'ca', identity: `ca:${issuer.ca.secretName}` };
+  if (issuer?.selfSigned !== undefined) return { kind: 'selfSigned', identity: 'selfSigned' };
+  if (issuer?.acme !== undefined) return { kind: 'acme', identity: `acme:${issuer.acme.server}` };
+  return undefined;
+}
+
+function parseTime(text: string | undefined): Date | undefined {
+  if (text === undefined) return undefined;
+  const t = Date.parse(text);
+  return Number.isNaN(t) ? undefined : new Date(t);
+}
+
+export function decide(g: Gathered): Decision {
+  const cert = g.certificate;
+  const selection = selectPolicy({
+    namespace: cert.metadata.namespace ?? '',
+    namespaceLabels: g.namespaceLabels,
+    policyRef: cert.spec.policyRef,
+    policies: g.policies,
+  });
+  if ('violation' in selection) return { kind: 'blocked', violation: selection.violation };
+  const policy = selection.policy;
+
+  const issuer = issuerOf(policy);
+  if (issuer === undefined) {
+    return {
+      kind: 'blocked',
+      policy,
+      violation: {
+        reason: Reason.PolicyHasNoIssuer,
+        message: `TLSPolicy "${policy.metadata.name}" has no issuer (it only validates endpoints): point spec.policyRef at a policy that issues`,
+      },
+    };
+  }
+
+  let spec: EffectiveSpec;
+  try {
+    spec = effectiveSpec(cert.spec, policy);
+  } catch (err) {
+    if (!(err instanceof DurationError)) throw err;
+    return { kind: 'blocked', policy, violation: { reason: Reason.InvalidSpec, message: err.message } };
+  }
+
+  const guardrails = policy.spec.certificates;
+  const violations = guardrails === undefined ? [] : guardrailViolations({ policyName: policy.metadata.name, spec, guardrails });
+  const [first] = violations;
+  if (first !== undefined) {
+    return {
+      kind: 'blocked',
+      policy,
+      compliance: violations,
+      violation: { reason: first.reason, message: violations.map((v) => v.message).join('; ') },
+    };
+  }
+
+  const governed: Governed = {
+    policy,
+    spec,
+    issuerKind: issuer.kind,
+    issuerIdentity: issuer.identity,
+    specHash: issuanceSpecHash(spec, issuer.identity),
+  };
+  const renewal =
+    g.secret.state === 'valid'
+      ? renewalTime({
+          notBefore: g.secret.facts.notBefore,
+          notAfter: g.secret.facts.notAfter,
+          renewBeforeMs: spec.renewBeforeMs,
+          renewBeforePercentage: spec.renewBeforePercentage,
+          renewBeforeFromPolicy: spec.renewBeforeFromPolicy,
+          jitterSeed: cert.metadata.uid ?? `${cert.metadata.namespace}/${cert.metadata.name}`,
+        })
+      : undefined;
+  const trigger = issuanceTrigger({
+    now: g.now,
+    secretName: spec.secretName,
+    spec,
+    specHash: governed.specHash,
+    secret: g.secret,
+    renewal,
+    renewRequestedAt: parseTime(cert.metadata.annotations?.[RENEW_ANNOTATION]),
+  });
+  if (trigger === undefined) {
+    if (renewal === undefined) throw new Error('unreachable: a current Secret always has a renewal time');
+    return { kind: 'current', governed, renewal };
+  }
+
+  // A failure counts against this spec only: editing the Certificate retries at once.
+  const status = cert.status;
+  const attempts = status?.failedIssuanceAttempts ?? 0;
+  const lastFailure = parseTime(status?.lastFailureTime);
+  const sameGeneration = status?.observedGeneration === cert.metadata.generation;
+  if (attempts > 0 && lastFailure !== undefined && sameGeneration) {
+    const retryAt = new Date(lastFailure.getTime() + failureBackoffMs(attempts));
+    if (retryAt.getTime() > g.now.getTime()) return { kind: 'backoff', governed, trigger, retryAt };
+  }
+  return { kind: 'issue', governed, trigger };
+}
