@@ -34,8 +34,10 @@ build_in_module() {
   local name=$1 dir=$2 out=$3 pkg=$4 ldflags=${5:-}
   local tmp
   tmp=$(mktemp -d "$tools/.build-$name.XXXXXX")
-  (cd "$dir" && CGO_ENABLED=0 go build -v -trimpath -ldflags "$ldflags" -o "$tmp/$name" "$pkg") 2>&1 | progress "$name"
-  [ "${PIPESTATUS[0]}" -eq 0 ] || { rm -rf "$tmp"; log "$name: build failed"; exit 1; }
+  # Tested in an if: under set -e a bare failing pipeline would exit before the cleanup.
+  if ! (cd "$dir" && CGO_ENABLED=0 go build -v -trimpath -ldflags "$ldflags" -o "$tmp/$name" "$pkg") 2>&1 | progress "$name"; then
+    rm -rf "$tmp"; log "$name: build failed"; exit 1
+  fi
   mkdir -p "$(dirname "$out")"
   mv "$tmp/$name" "$out"
   rm -rf "$tmp"
@@ -94,10 +96,11 @@ build_pebble() {
   log "building pebble + pebble-challtestsrv $PEBBLE_VERSION"
   local tmp
   tmp=$(mktemp -d "$tools/.build-pebble.XXXXXX")
-  GOBIN=$tmp CGO_ENABLED=0 go install -v -trimpath \
+  if ! GOBIN=$tmp CGO_ENABLED=0 go install -v -trimpath \
     "github.com/letsencrypt/pebble/v2/cmd/pebble@$PEBBLE_VERSION" \
-    "github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv@$PEBBLE_VERSION" 2>&1 | progress pebble
-  [ "${PIPESTATUS[0]}" -eq 0 ] || { rm -rf "$tmp"; exit 1; }
+    "github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv@$PEBBLE_VERSION" 2>&1 | progress pebble; then
+    rm -rf "$tmp"; log "pebble: build failed"; exit 1
+  fi
   mkdir -p "$dir" && mv "$tmp"/pebble "$tmp"/pebble-challtestsrv "$dir/" && rm -rf "$tmp"
 }
 

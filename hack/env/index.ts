@@ -1,0 +1,19 @@
+/**
+ * The local test environment: one piece of code for the demo, the
+ * integration tests (test/support/global-setup.ts) and hack/dev-env.sh.
+ */
+export {
+  attachEnvironment,
+  describeEnvironment,
+  startEnvironment,
+  type AcmeEndpoints,
+  type Environment,
+  type EnvironmentInfo,
+  type EnvironmentVersions,
+  type StartOptions,
+} from './environment.js';
+export { installCrds, readCrds } from './crds.js';
+export { checkEnvironment, type HealthReport } from './health.js';
+export { ensureTools, REPO_ROOT, type ToolPaths } from './tools.js';
+export { resolveA } from './acme.js';
+export type { ProcessRecord } from './processes.js';

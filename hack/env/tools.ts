@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Absolute paths of the binaries the environment runs. */
+export interface ToolPaths {
+  etcd: string;
+  kubeApiserver: string;
+  pebble: string;
+  challtestsrv: string;
+}
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BUILD_SCRIPT = join(REPO_ROOT, 'hack', 'build-tools.sh');
+
+const KEYS = {
+  ETCD_BIN: 'etcd',
+  KUBE_APISERVER_BIN: 'kubeApiserver',
+  PEBBLE_BIN: 'pebble',
+  CHALLTESTSRV_BIN: 'challtestsrv',
+} as const satisfies Record<string, keyof ToolPaths>;
+
+function parseToolPaths(stdout: string): ToolPaths {
+  const found: Partial<ToolPaths> = {};
+  for (const line of stdout.split('\n')) {
+    const match = /^([A-Z_]+)=(.+)$/.exec(line.trim());
+    if (match === null) continue;
+    const key = match[1] as keyof typeof KEYS;
+    if (key in KEYS && match[2] !== undefined) found[KEYS[key]] = match[2];
+  }
+  const { etcd, kubeApiserver, pebble, challtestsrv } = found;
+  if (etcd === undefined || kubeApiserver === undefined || pebble === undefined || challtestsrv === undefined) {
+    throw new Error(`hack/build-tools.sh did not print every binary path; it printed:\n${stdout}`);
+  }
+  return { etcd, kubeApiserver, pebble, challtestsrv };
+}
+
+/**
+ * Runs hack/build-tools.sh: builds the pinned binaries on first use (minutes),
+ * answers from the cache afterwards (milliseconds). Its progress goes straight
+ * to this process's stderr so a person sees the long first build moving.
+ */
+export function ensureTools(): Promise<ToolPaths> {
+  return new Promise((resolvePaths, reject) => {
+    const child = spawn('bash', [BUILD_SCRIPT], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (code !== 0) {
+        reject(new Error(`hack/build-tools.sh failed (${signal ?? `exit code ${code}`}); its output is above`));
+        return;
+      }
+      try {
+        resolvePaths(parseToolPaths(stdout));
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+  });
+}

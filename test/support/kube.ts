@@ -1,0 +1,175 @@
+/**
+ * Helpers for integration tests against the shared kube-apiserver started by
+ * global-setup.ts. Each test isolates itself in a namespace of its own.
+ */
+import {
+  ApiextensionsV1Api,
+  AuthorizationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+  RbacAuthorizationV1Api,
+} from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { inject, onTestFinished } from 'vitest';
+
+export interface TestKube {
+  kubeconfig: KubeConfig;
+  core: CoreV1Api;
+  rbac: RbacAuthorizationV1Api;
+  authorization: AuthorizationV1Api;
+  apiextensions: ApiextensionsV1Api;
+  customObjects: CustomObjectsApi;
+  /** Generic create/read/patch/delete of any object (server-side apply included). */
+  objects: KubernetesObjectApi;
+}
+
+function clients(kubeconfig: KubeConfig): TestKube {
+  return {
+    kubeconfig,
+    core: kubeconfig.makeApiClient(CoreV1Api),
+    rbac: kubeconfig.makeApiClient(RbacAuthorizationV1Api),
+    authorization: kubeconfig.makeApiClient(AuthorizationV1Api),
+    apiextensions: kubeconfig.makeApiClient(ApiextensionsV1Api),
+    customObjects: kubeconfig.makeApiClient(CustomObjectsApi),
+    objects: KubernetesObjectApi.makeApiClient(kubeconfig),
+  };
+}
+
+/** The injected admin kubeconfig (group system:masters). */
+export function adminKubeConfig(): KubeConfig {
+  const kubeconfig = new KubeConfig();
+  kubeconfig.loadFromFile(inject('kubeconfigPath'));
+  return kubeconfig;
+}
+
+export interface ImpersonationOptions {
+  /** Impersonate this user (the admin credentials authenticate, RBAC judges the user). */
+  user: string;
+}
+
+/**
+ * Clients for the shared test apiserver: as admin, or, with `as`, as an
+ * impersonated user (e.g. `system:serviceaccount:<ns>:<name>`) whose RBAC
+ * permissions then apply.
+ */
+export function testKube(as?: ImpersonationOptions): TestKube {
+  const admin = adminKubeConfig();
+  if (as === undefined) return clients(admin);
+  const user = admin.getCurrentUser();
+  const context = admin.getContextObject(admin.getCurrentContext());
+  if (user === null || context === null) throw new Error('injected kubeconfig has no current user/context');
+  const impersonating = new KubeConfig();
+  impersonating.loadFromOptions({
+    clusters: admin.getClusters(),
+    users: [{ ...user, name: `${user.name}-as-${as.user}`, impersonateUser: as.user }],
+    contexts: [{ ...context, user: `${user.name}-as-${as.user}` }],
+    currentContext: context.name,
+  });
+  return clients(impersonating);
+}
+
+export const TEST_NAMESPACE_LABEL = 'certkeeper.dev/test';
+
+export interface TestNamespace {
+  name: string;
+  /** Deletes the namespace; already registered with onTestFinished when created inside a test. */
+  cleanup: () => Promise<void>;
+}
+
+function uniqueName(prefix: string): string {
+  const base = prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 50);
+  return `${base === '' ? 'test' : base}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Creates a namespace with a unique name (`<prefix>-<random>`), labelled
+ * `certkeeper.dev/test=true`. Inside a test it is deleted when the test
+ * finishes; from beforeAll/beforeEach call the returned `cleanup` yourself.
+ * No namespace controller runs, so a deleted namespace stays Terminating
+ * (with its objects) until the environment goes away; names never repeat.
+ */
+export async function createTestNamespace(prefix: string, kube: TestKube = testKube()): Promise<TestNamespace> {
+  const name = uniqueName(prefix);
+  await kube.core.createNamespace({
+    body: { metadata: { name, labels: { [TEST_NAMESPACE_LABEL]: 'true' } } },
+  });
+  let deleted = false;
+  const cleanup = async (): Promise<void> => {
+    if (deleted) return;
+    deleted = true;
+    await kube.core.deleteNamespace({ name });
+  };
+  try {
+    onTestFinished(cleanup);
+  } catch {
+    // Not inside a running test (beforeAll, a helper at module level): the caller cleans up.
+  }
+  return { name, cleanup };
+}
+
+export interface WaitForOptions {
+  /** What is awaited, for the timeout message ("Certificate demo to be Ready"). */
+  description: string;
+  timeoutMs?: number;
+  intervalMs?: number;
+}
+
+export interface WaitForContext {
+  /** Records what the probe saw this time; the last one is in the timeout message. */
+  observe: (value: unknown) => void;
+  attempt: number;
+}
+
+function show(value: unknown): string {
+  if (value instanceof Error) return value.message;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * Calls `fn` every `intervalMs` until it returns something other than
+ * undefined, and returns that. A throwing `fn` counts as "not yet". On
+ * timeout it throws with the description, the last value seen (what `fn`
+ * passed to `observe`) and the last error.
+ */
+export async function waitFor<T>(
+  fn: (context: WaitForContext) => T | undefined | Promise<T | undefined>,
+  options: WaitForOptions,
+): Promise<Exclude<T, undefined>> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const intervalMs = options.intervalMs ?? 200;
+  const deadline = Date.now() + timeoutMs;
+  let lastSeen: unknown = undefined;
+  let lastError: unknown = undefined;
+  for (let attempt = 1; ; attempt++) {
+    const context: WaitForContext = {
+      attempt,
+      observe: (value) => {
+        lastSeen = value;
+      },
+    };
+    try {
+      const value = await fn(context);
+      if (value !== undefined) return value as Exclude<T, undefined>;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() >= deadline) {
+      const parts = [`timed out after ${timeoutMs} ms (${attempt} attempts) waiting for ${options.description}`];
+      parts.push(`last seen: ${show(lastSeen)}`);
+      if (lastError !== undefined) parts.push(`last error: ${show(lastError)}`);
+      throw new Error(parts.join('; '));
+    }
+    await sleep(intervalMs);
+  }
+}
