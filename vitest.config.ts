@@ -22,7 +22,9 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 300_000,
           pool: 'forks',
-          poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+          // Each file runs its own operator against the one shared API server;
+          // operators reconcile cluster-wide, so files take turns.
+          poolOptions: { forks: { singleFork: true } },
         },
       },
     ],

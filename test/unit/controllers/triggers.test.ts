@@ -23,7 +23,7 @@ const facts = (over: Partial<IssuedFacts> = {}): IssuedFacts => ({
   keySize: 2048,
   ...over,
 });
-const valid = (over: Partial<IssuedFacts> = {}, annotations = { [SecretAnnotation.specHash]: specHash }): TlsSecretState => ({
+const valid = (over: Partial<IssuedFacts> = {}, annotations: Record<string, string> = { [SecretAnnotation.specHash]: specHash }): TlsSecretState => ({
   state: 'valid',
   facts: facts(over),
   annotations,

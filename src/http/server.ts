@@ -1,0 +1,161 @@
+// The operator's own HTTP endpoint: liveness, readiness, Prometheus metrics,
+// plus routes other modules mount (e.g. /inventory, the HTTP-01 solver).
+// /healthz answers "restart me?" (only dead loops fail it); /readyz answers
+// "send me work?" (fails until every readiness check passes, e.g. informers synced).
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { realClock, sleep, type Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import { registry as defaultRegistry } from '../metrics/registry.js';
+
+/** `true` passes; `false` or a string (the reason) fails. */
+export type HealthCheck = () => boolean | string | Promise<boolean | string>;
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+export interface OperatorHttpServerOptions {
+  log: Logger;
+  registry?: Registry;
+  clock?: Clock;
+  /** A check slower than this fails. Default 5 s. */
+  checkTimeoutMs?: number;
+}
+
+interface Route {
+  path: string;
+  prefix: boolean;
+  handler: RouteHandler;
+}
+
+interface CheckResult {
+  name: string;
+  ok: boolean;
+  reason?: string;
+}
+
+export class OperatorHttpServer {
+  private readonly liveness = new Map<string, HealthCheck>();
+  private readonly readiness = new Map<string, HealthCheck>();
+  private readonly routes: Route[] = [];
+  private readonly registry: Registry;
+  private readonly clock: Clock;
+  private readonly checkTimeoutMs: number;
+  private server: Server | undefined;
+
+  constructor(private readonly opts: OperatorHttpServerOptions) {
+    this.registry = opts.registry ?? defaultRegistry;
+    this.clock = opts.clock ?? realClock;
+    this.checkTimeoutMs = opts.checkTimeoutMs ?? 5_000;
+  }
+
+  /** e.g. "controller/certificates" → controller.isRunning(). */
+  addLivenessCheck(name: string, check: HealthCheck): void {
+    this.liveness.set(name, check);
+  }
+
+  /** e.g. "informer/secrets" → informer.hasSynced(). */
+  addReadinessCheck(name: string, check: HealthCheck): void {
+    this.readiness.set(name, check);
+  }
+
+  /** Mounts a handler on an exact path, or on every path under it with `{ prefix: true }`. */
+  addRoute(path: string, handler: RouteHandler, options: { prefix?: boolean } = {}): void {
+    this.routes.push({ path, prefix: options.prefix === true, handler });
+  }
+
+  /** Listens; resolves to the bound port (pass 0 for any free port). */
+  async start(port: number, host = '0.0.0.0'): Promise<number> {
+    if (this.server !== undefined) throw new Error('http server already started');
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        this.opts.log.error({ err, path: req.url }, 'http handler failed');
+        if (!res.headersSent) send(res, 500, 'internal error\n');
+        else res.destroy();
+      });
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err) => reject(new Error(`http server: cannot listen on ${host}:${port}: ${err.message}`, { cause: err })));
+      server.listen(port, host, () => resolve());
+    });
+    const bound = (server.address() as AddressInfo).port;
+    this.opts.log.info({ host, port: bound }, 'http server listening');
+    return bound;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (server === undefined) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Keep-alive connections (Prometheus scrapers) would otherwise hold close() open.
+    server.closeAllConnections();
+    await closed;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    const builtin = path === '/healthz' || path === '/livez' || path === '/readyz' || path === '/metrics';
+    if (builtin && req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      return send(res, 405, 'method not allowed\n');
+    }
+    const verbose = url.searchParams.has('verbose');
+    switch (path) {
+      case '/healthz':
+      case '/livez':
+        return this.respondChecks(res, this.liveness, 500, 'healthz', verbose);
+      case '/readyz':
+        return this.respondChecks(res, this.readiness, 503, 'readyz', verbose);
+      case '/metrics': {
+        const body = await this.registry.metrics();
+        res.writeHead(200, { 'Content-Type': this.registry.contentType });
+        res.end(body);
+        return;
+      }
+      default:
+        break;
+    }
+    const route = this.routes.find((r) => (r.prefix ? path.startsWith(r.path) : path === r.path));
+    if (route === undefined) return send(res, 404, 'not found\n');
+    await route.handler(req, res);
+  }
+
+  /** Kubernetes-style check output: `[+]name ok` / `[-]name failed: reason`. */
+  private async respondChecks(res: ServerResponse, checks: Map<string, HealthCheck>, failStatus: number, what: string, verbose: boolean): Promise<void> {
+    const results = await Promise.all([...checks].map(([name, check]) => this.runCheck(name, check)));
+    const failed = results.filter((r) => !r.ok);
+    const lines = (verbose || failed.length > 0 ? results : []).map((r) =>
+      r.ok ? `[+]${r.name} ok` : `[-]${r.name} failed${r.reason === undefined ? '' : `: ${r.reason}`}`,
+    );
+    if (failed.length === 0) return send(res, 200, [...lines, 'ok'].join('\n') + '\n');
+    send(res, failStatus, [...lines, `${what} check failed`].join('\n') + '\n');
+  }
+
+  private async runCheck(name: string, check: HealthCheck): Promise<CheckResult> {
+    const timer = new AbortController();
+    const timeout = sleep(this.clock, this.checkTimeoutMs, timer.signal).then(
+      (): CheckResult => ({ name, ok: false, reason: `timed out after ${this.checkTimeoutMs} ms` }),
+      (): CheckResult => ({ name, ok: false, reason: 'cancelled' }),
+    );
+    const run = Promise.resolve()
+      .then(check)
+      .then(
+        (result): CheckResult => (result === true ? { name, ok: true } : { name, ok: false, ...(typeof result === 'string' ? { reason: result } : {}) }),
+        (err: unknown): CheckResult => ({ name, ok: false, reason: err instanceof Error ? err.message : String(err) }),
+      );
+    try {
+      return await Promise.race([run, timeout]);
+    } finally {
+      timer.abort();
+    }
+  }
+}
+
+function send(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+  res.end(body);
+}

@@ -1,0 +1,68 @@
+import type { PrivateKey } from '../pki/keys.js';
+import type { CertificateTemplateSpec } from '../pki/spec.js';
+
+// The contract between the Certificate controller and whatever signs. An
+// issuer turns (spec, key, time) into a chain; it neither generates keys nor
+// decides lifetimes or renewal — those are the controller's and the policy's.
+
+export type IssuerKind = 'selfSigned' | 'ca' | 'acme';
+
+export const ISSUER_KINDS: readonly IssuerKind[] = ['selfSigned', 'ca', 'acme'];
+
+export interface IssueRequest {
+  spec: CertificateTemplateSpec;
+  /** The key the certificate is for; issuers use only its public half, except selfSigned which signs with it. */
+  privateKey: PrivateKey;
+  /** notBefore of the new certificate; notAfter = now + spec.durationMs. */
+  now: Date;
+}
+
+export interface IssuedCertificate {
+  /** PEM, leaf first, then the intermediates a client needs: the Secret's tls.crt. */
+  certificatePem: string;
+  /** PEM of the trust anchor(s) the chain verifies against: the Secret's ca.crt. */
+  caPem: string;
+}
+
+export interface Issuer<K extends IssuerKind = IssuerKind> {
+  readonly kind: K;
+  issue(request: IssueRequest): Promise<IssuedCertificate>;
+}
+
+/** Builds an issuer of one kind from that kind's configuration. */
+export type IssuerFactory<K extends IssuerKind, Config> = (config: Config) => Issuer<K> | Promise<Issuer<K>>;
+
+/**
+ * One factory per issuer kind, typed so a registry missing a kind, or wiring
+ * a factory under the wrong kind, does not compile. `Configs` maps each kind
+ * to the configuration its factory takes (see BuiltInIssuerConfigs).
+ */
+export type IssuerRegistry<Configs extends { [K in IssuerKind]: unknown }> = {
+  readonly [K in IssuerKind]: IssuerFactory<K, Configs[K]>;
+};
+
+export type IssuerErrorReason =
+  | 'CASecretIncomplete'
+  | 'CASecretInvalid'
+  | 'CAKeyMismatch'
+  | 'CANotACA'
+  | 'CANotYetValid'
+  | 'CAExpired'
+  | 'CAChainInvalid'
+  | 'IssuanceFailed';
+
+/**
+ * Why an issuer cannot issue, with a PascalCase reason for the Certificate's
+ * condition. Messages name the Secret field at fault, never key material.
+ */
+export class IssuerError extends Error {
+  override readonly name = 'IssuerError';
+
+  constructor(
+    readonly reason: IssuerErrorReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,150 @@
+import type { EventsV1Event } from '@kubernetes/client-node';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { makeKubeClients, type KubeClients } from '../../../src/kube/client.js';
+import { EventRecorder, type EventsClient, type ObjectReference } from '../../../src/kube/events.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { FakeApiServer, json, statusBody } from './fake-api-server.js';
+import { silentLog } from './fake-lister-watcher.js';
+
+const api = new FakeApiServer();
+let clients: KubeClients;
+const cert: ObjectReference = { apiVersion: 'certkeeper.dev/v1alpha1', kind: 'Certificate', namespace: 'team-a', name: 'web', uid: 'u-1' };
+const policy: ObjectReference = { apiVersion: 'certkeeper.dev/v1alpha1', kind: 'TLSPolicy', name: 'default' };
+
+beforeAll(async () => {
+  clients = makeKubeClients(await api.start());
+});
+afterAll(() => api.stop());
+
+function recorder(clock: FakeClock, options: { failCreate?: boolean; missingOnPatch?: boolean } = {}) {
+  api.requests.length = 0;
+  api.handler = (req, res) => {
+    if (req.method === 'POST') {
+      if (options.failCreate === true) return json(res, 500, statusBody(500, 'InternalError', 'etcd unavailable'));
+      return json(res, 201, JSON.parse(req.body));
+    }
+    if (options.missingOnPatch === true) return json(res, 404, statusBody(404, 'NotFound', 'gone'));
+    return json(res, 200, {});
+  };
+  return new EventRecorder({ clients, clock, log: silentLog, reportingInstance: 'certkeeper-0', dedupeWindowMs: 60_000 });
+}
+
+const posts = () => api.requests.filter((r) => r.method === 'POST').map((r) => ({ path: r.path, body: JSON.parse(r.body) as EventsV1Event }));
+const patches = () => api.requests.filter((r) => r.method === 'PATCH');
+
+describe('EventRecorder', () => {
+  let clock: FakeClock;
+  beforeEach(() => {
+    clock = new FakeClock(Date.parse('2026-03-01T10:00:00.123Z'));
+  });
+
+  it('creates an events.k8s.io/v1 Event in the object namespace', async () => {
+    const events = recorder(clock);
+    events.warning(cert, 'IssuanceFailed', 'ACME order failed: rate limited', 'Issue');
+    await events.flush();
+    const [post] = posts();
+    expect(post?.path).toBe('/apis/events.k8s.io/v1/namespaces/team-a/events');
+    expect(post?.body).toMatchObject({
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
+      metadata: { namespace: 'team-a' },
+      type: 'Warning',
+      reason: 'IssuanceFailed',
+      note: 'ACME order failed: rate limited',
+      action: 'Issue',
+      reportingController: 'certkeeper.dev/operator',
+      reportingInstance: 'certkeeper-0',
+      regarding: cert,
+      eventTime: '2026-03-01T10:00:00.123000Z', // MicroTime: six fractional digits
+    });
+    expect(post?.body.metadata?.name).toMatch(/^web\.[0-9a-f]+$/);
+  });
+
+  it('puts events about cluster-scoped objects in "default"', async () => {
+    const events = recorder(clock);
+    events.normal(policy, 'IssuerReady', 'ACME account registered');
+    await events.flush();
+    expect(posts()[0]?.path).toBe('/apis/events.k8s.io/v1/namespaces/default/events');
+    expect(posts()[0]?.body.action).toBe('IssuerReady');
+  });
+
+  it('turns repeats within the window into a series patch, and starts over after it', async () => {
+    const events = recorder(clock);
+    events.warning(cert, 'IssuanceFailed', 'boom');
+    await events.flush();
+    await clock.advance(10_000);
+    events.warning(cert, 'IssuanceFailed', 'boom');
+    events.warning(cert, 'IssuanceFailed', 'boom');
+    events.warning(cert, 'IssuanceFailed', 'different message');
+    await events.flush();
+
+    expect(posts()).toHaveLength(2);
+    const name = posts()[0]?.body.metadata?.name ?? '';
+    expect(patches().map((p) => ({ path: p.path, type: p.headers['content-type'], body: JSON.parse(p.body) as unknown }))).toEqual([
+      {
+        path: `/apis/events.k8s.io/v1/namespaces/team-a/events/${name}`,
+        type: 'application/merge-patch+json',
+        body: { series: { count: 2, lastObservedTime: '2026-03-01T10:00:10.123000Z' } },
+      },
+      {
+        path: `/apis/events.k8s.io/v1/namespaces/team-a/events/${name}`,
+        type: 'application/merge-patch+json',
+        body: { series: { count: 3, lastObservedTime: '2026-03-01T10:00:10.123000Z' } },
+      },
+    ]);
+
+    await clock.advance(60_000);
+    events.warning(cert, 'IssuanceFailed', 'boom');
+    await events.flush();
+    expect(posts()).toHaveLength(3);
+    expect(patches()).toHaveLength(2);
+  });
+
+  it('creates a new Event when the one in the series has expired', async () => {
+    const events = recorder(clock, { missingOnPatch: true });
+    events.normal(cert, 'Issued', 'ok');
+    events.normal(cert, 'Issued', 'ok');
+    await events.flush();
+    expect(patches()).toHaveLength(1);
+    expect(posts()).toHaveLength(2);
+  });
+
+  it('never throws to the caller when the API fails', async () => {
+    const events = recorder(clock, { failCreate: true });
+    expect(() => events.warning(cert, 'IssuanceFailed', 'boom')).not.toThrow();
+    await expect(events.flush()).resolves.toBeUndefined();
+    expect(posts()).toHaveLength(1);
+  });
+
+  it('truncates notes to 1 KiB', async () => {
+    const events = recorder(clock);
+    events.normal(cert, 'Issued', 'é'.repeat(2000));
+    await events.flush();
+    const note = posts()[0]?.body.note ?? '';
+    expect(Buffer.byteLength(note)).toBeLessThanOrEqual(1024);
+    expect(note.endsWith('...')).toBe(true);
+  });
+
+  it('drops events beyond the in-flight bound instead of queueing without limit', async () => {
+    const calls: string[] = [];
+    let releaseAll: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (releaseAll = resolve));
+    const hanging: EventsClient = {
+      createNamespacedEvent: async (param) => {
+        calls.push(param.body.reason ?? '');
+        await gate;
+        return param.body;
+      },
+      patchNamespacedEvent: () => Promise.reject(new Error('unused')),
+    };
+    const events = new EventRecorder({ clients: { events: hanging }, clock, log: silentLog, maxInFlight: 3 });
+    for (let i = 0; i < 5; i++) events.normal(cert, `Reason${i}`, 'n');
+    expect(events.dropped).toBe(2);
+    releaseAll();
+    await events.flush();
+    expect(calls).toEqual(['Reason0', 'Reason1', 'Reason2']);
+    events.normal(cert, 'After', 'n');
+    await events.flush();
+    expect(calls.at(-1)).toBe('After');
+  });
+});
