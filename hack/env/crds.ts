@@ -2,6 +2,7 @@ import {
   ApiextensionsV1Api,
   KubeConfig,
   KubernetesObjectApi,
+  loadYaml,
   PatchStrategy,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
@@ -40,7 +41,10 @@ export async function readCrds(dir: string): Promise<V1CustomResourceDefinition[
       const value: unknown = document.toJS();
       if (value === null || value === undefined) continue;
       if (!isCrd(value)) throw new Error(`${path}: expected only apiextensions.k8s.io/v1 CustomResourceDefinitions`);
-      crds.push(value);
+      // The client serialises by model type and drops keys it does not know by
+      // their wire names ("default", "x-kubernetes-validations", "enum"), so
+      // read the YAML into the model first: the CEL rules and defaults survive.
+      crds.push(loadYaml<V1CustomResourceDefinition>(document.toString()));
     }
   }
   return crds;

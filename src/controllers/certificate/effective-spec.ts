@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { CertificateSpec, KeyAlgorithm, KeyUsage } from '../../api/certificate.js';
+import type { CertificateSpec, KeyAlgorithm } from '../../api/certificate.js';
+import type { UsageName } from '../../pki/spec.js';
 import { parseDuration } from '../../api/duration.js';
 import type { TLSPolicy } from '../../api/tlspolicy.js';
+import { normalizeIpAddress } from '../../pki/names.js';
+import { resolveUsages } from '../../pki/usages.js';
 
 export const DEFAULT_DURATION_MS = 90 * 24 * 3_600_000;
 
@@ -28,7 +31,7 @@ export interface EffectiveSpec {
   /** Set when renewBefore came from the policy rather than the Certificate. */
   renewBeforeFromPolicy: boolean;
   key: EffectiveKey;
-  usages: KeyUsage[];
+  usages: UsageName[];
   isCA: boolean;
 }
 
@@ -38,10 +41,6 @@ export function defaultKeySize(algorithm: KeyAlgorithm): number {
   return 0;
 }
 
-/** cert-manager's default: key encipherment only makes sense for RSA keys. */
-export function defaultUsages(algorithm: KeyAlgorithm): KeyUsage[] {
-  return algorithm === 'RSA' ? ['digital signature', 'key encipherment', 'server auth'] : ['digital signature', 'server auth'];
-}
 
 export function effectiveSpec(spec: CertificateSpec, policy: TLSPolicy | undefined): EffectiveSpec {
   const guard = policy?.spec.certificates;
@@ -52,7 +51,7 @@ export function effectiveSpec(spec: CertificateSpec, policy: TLSPolicy | undefin
     secretName: spec.secretName,
     commonName: spec.commonName,
     dnsNames: [...(spec.dnsNames ?? [])],
-    ipAddresses: [...(spec.ipAddresses ?? [])],
+    ipAddresses: canonicalIps(spec.ipAddresses ?? []),
     uris: [...(spec.uris ?? [])],
     emailAddresses: [...(spec.emailAddresses ?? [])],
     subject: spec.subject ?? {},
@@ -66,7 +65,8 @@ export function effectiveSpec(spec: CertificateSpec, policy: TLSPolicy | undefin
       encoding: algorithm === 'Ed25519' ? 'PKCS8' : (spec.privateKey?.encoding ?? 'PKCS1'),
       rotationPolicy: spec.privateKey?.rotationPolicy ?? 'Always',
     },
-    usages: spec.usages !== undefined && spec.usages.length > 0 ? [...spec.usages] : defaultUsages(algorithm),
+    // The usages the certificate will really carry (defaults, CA and key-type rules applied by the PKI layer).
+    usages: resolveUsages({ usages: spec.usages, isCA: spec.isCA, keyAlgorithm: algorithm }).names,
     isCA: spec.isCA ?? false,
   };
 }
@@ -92,4 +92,15 @@ export function issuanceSpecHash(spec: EffectiveSpec, issuerIdentity: string): s
     issuer: issuerIdentity,
   });
   return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
+}
+
+/** IP addresses compare in canonical form ("::1" and "0:0::1" are one address), as the certificate reports them. */
+function canonicalIps(ips: readonly string[]): string[] {
+  return ips.map((ip) => {
+    try {
+      return normalizeIpAddress(ip);
+    } catch {
+      return ip;
+    }
+  });
 }

@@ -1,0 +1,193 @@
+import { type Certificate, certificate as certificateSchema } from '../../api/certificate.js';
+import { Reason } from '../../api/conditions.js';
+import { GROUP, VERSION } from '../../api/meta.js';
+import type { TLSPolicy } from '../../api/tlspolicy.js';
+import type { Clock } from '../../clock.js';
+import { IssuerError } from '../../issuers/types.js';
+import type { ReconcileContext, ReconcileResult, Reconciler } from '../../kube/controller.js';
+import { apiErrorMessage } from '../../kube/errors.js';
+import type { EventRecorder, ObjectReference } from '../../kube/events.js';
+import { splitKey } from '../../kube/lister-watcher.js';
+import { patchStatus, type StatusClients } from '../../kube/status.js';
+import { PkiError } from '../../pki/errors.js';
+import { decide, failureBackoffMs } from './decide.js';
+import { issueCertificate, type SecretsApi } from './issue.js';
+import type { IssuerProvider } from './issuer-provider.js';
+import type { TlsSecretSummary } from './secret-summary.js';
+import { blockedStatus, failedStatus, readyStatus, statusChanged, statusMergePatch } from './status.js';
+import { SecretAnnotation } from './secret-state.js';
+import type { CertificateStatus } from '../../api/certificate.js';
+
+/** The Certificate informer keeps objects parsed, or the reason they do not parse. */
+export type CachedCertificate = { ok: true; certificate: Certificate } | { ok: false; raw: Certificate; error: string };
+
+export function parseCertificate(raw: unknown): CachedCertificate {
+  const parsed = certificateSchema.safeParse(raw);
+  if (parsed.success) return { ok: true, certificate: parsed.data };
+  const message = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  return { ok: false, raw: raw as Certificate, error: message };
+}
+
+export interface CertificateReconcilerDeps {
+  clock: Clock;
+  certificates: { get(key: string): CachedCertificate | undefined };
+  policies: { list(): TLSPolicy[] };
+  namespaceLabels(namespace: string): Record<string, string> | undefined;
+  secrets: { get(key: string): TlsSecretSummary | undefined };
+  secretsApi: SecretsApi;
+  status: StatusClients;
+  events: EventRecorder;
+  issuers: IssuerProvider;
+}
+
+export const certificateRef = (c: Certificate): ObjectReference => ({
+  apiVersion: `${GROUP}/${VERSION}`,
+  kind: 'Certificate',
+  name: c.metadata.name,
+  namespace: c.metadata.namespace,
+  uid: c.metadata.uid,
+});
+
+/**
+ * Gather (caches only), decide (pure), act (issue or report). Level-triggered:
+ * any event for the Certificate, its Secret, its namespace or any TLSPolicy
+ * brings it here, and the same state always leads to the same outcome.
+ */
+export class CertificateReconciler implements Reconciler {
+  /**
+   * Secrets we just wrote, by key, with the resourceVersion written. Until the
+   * informer has seen that version, deciding from the cache would issue twice.
+   */
+  private readonly expectations = new Map<string, { resourceVersion: string; until: number }>();
+
+  constructor(private readonly deps: CertificateReconcilerDeps) {}
+
+  /** Milliseconds to wait for the cache to catch up with our own write, or 0. */
+  private awaitingCache(secretKey: string, cached: TlsSecretSummary | undefined): number {
+    const expected = this.expectations.get(secretKey);
+    if (expected === undefined) return 0;
+    if (cached?.resourceVersion === expected.resourceVersion || this.deps.clock.now() > expected.until) {
+      this.expectations.delete(secretKey);
+      return 0;
+    }
+    return 500;
+  }
+
+  async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> {
+    const cached = this.deps.certificates.get(key);
+    if (cached === undefined) return; // deleted: the Secret stays, as with cert-manager
+    if (!cached.ok) {
+      await this.writeStatus(cached.raw, blockedStatus(this.input(cached.raw), { violation: { reason: Reason.InvalidSpec, message: cached.error } }));
+      return;
+    }
+    const cert = cached.certificate;
+    if (cert.metadata.deletionTimestamp !== undefined) return;
+    const { namespace = 'default' } = splitKey(key);
+    const now = new Date(this.deps.clock.now());
+    const secretKey = `${namespace}/${cert.spec.secretName}`;
+    const secret = this.deps.secrets.get(secretKey);
+    const wait = this.awaitingCache(secretKey, secret);
+    if (wait > 0) return { requeueAfter: wait };
+    const decision = decide({
+      certificate: cert,
+      namespaceLabels: this.deps.namespaceLabels(namespace) ?? {},
+      policies: this.deps.policies.list(),
+      secret: secret?.state ?? { state: 'absent' },
+      now,
+    });
+
+    switch (decision.kind) {
+      case 'blocked': {
+        const changed = await this.writeStatus(cert, blockedStatus(this.input(cert), { ...decision, policy: decision.policy?.metadata.name }));
+        if (changed) this.deps.events.warning(certificateRef(cert), decision.violation.reason, decision.violation.message, 'Validate');
+        return;
+      }
+      case 'current': {
+        if (secret?.state.state !== 'valid') throw new Error('unreachable: current without a valid Secret');
+        const revision = Number(secret.annotations[SecretAnnotation.revision]);
+        await this.writeStatus(
+          cert,
+          readyStatus(this.input(cert), {
+            policy: decision.governed.policy.metadata.name,
+            facts: secret.state.facts,
+            renewal: decision.renewal,
+            revision: Number.isInteger(revision) ? revision : undefined,
+          }),
+        );
+        return { requeueAfter: Math.max(1000, decision.renewal.time.getTime() - now.getTime()) };
+      }
+      case 'backoff':
+        ctx.log.debug({ retryAt: decision.retryAt, trigger: decision.trigger.reason }, 'issuance backing off');
+        return { requeueAfter: Math.max(1000, decision.retryAt.getTime() - now.getTime()) };
+      case 'issue':
+        return this.issue(cert, decision, now, ctx, secret);
+    }
+  }
+
+  private async issue(
+    cert: Certificate,
+    decision: Extract<ReturnType<typeof decide>, { kind: 'issue' }>,
+    now: Date,
+    ctx: ReconcileContext,
+    secret: TlsSecretSummary | undefined,
+  ): Promise<ReconcileResult | void> {
+    ctx.log.info({ reason: decision.trigger.reason, why: decision.trigger.message }, 'issuing');
+    try {
+      const result = await issueCertificate({ secrets: this.deps.secretsApi, issuers: this.deps.issuers, now }, cert, decision.governed);
+      if (result.secretResourceVersion !== undefined) {
+        const secretKey = `${cert.metadata.namespace ?? 'default'}/${decision.governed.spec.secretName}`;
+        this.expectations.set(secretKey, { resourceVersion: result.secretResourceVersion, until: this.deps.clock.now() + 30_000 });
+      }
+      ctx.log.info({ revision: result.revision, serialNumber: result.serialNumber, notAfter: result.notAfter, reusedKey: result.reusedKey }, 'issued');
+      this.deps.events.normal(
+        certificateRef(cert),
+        Reason.Issued,
+        `Issued revision ${result.revision} (serial ${result.serialNumber}, expires ${result.notAfter.toISOString()}): ${decision.trigger.message}`,
+        'Issue',
+      );
+      // The Secret event that follows brings this Certificate back, and the
+      // 'current' path then reports Ready from what the Secret really holds.
+      return;
+    } catch (err) {
+      if (!(err instanceof IssuerError) && !(err instanceof PkiError) && !isApiError(err)) throw err;
+      const message = err instanceof IssuerError || err instanceof PkiError ? err.message : apiErrorMessage(err);
+      const attempts = (cert.status?.failedIssuanceAttempts ?? 0) + 1;
+      const retryAt = new Date(now.getTime() + failureBackoffMs(attempts));
+      const stillValid =
+        secret?.state.state === 'valid' &&
+        (decision.trigger.reason === Reason.Renewing || decision.trigger.reason === Reason.ManuallyTriggered) &&
+        secret.state.facts.notAfter.getTime() > now.getTime();
+      ctx.log.warn({ err: message, attempts, retryAt }, 'issuance failed');
+      await this.writeStatus(
+        cert,
+        failedStatus(this.input(cert), { policy: decision.governed.policy.metadata.name, trigger: decision.trigger, error: message, stillValid, retryAt }),
+      );
+      this.deps.events.warning(certificateRef(cert), Reason.IssuanceFailed, `${message} (attempt ${attempts}; next at ${retryAt.toISOString()})`, 'Issue');
+      return { requeueAfter: retryAt.getTime() - now.getTime() };
+    }
+  }
+
+  private input(cert: Certificate) {
+    return { certificate: cert, now: new Date(this.deps.clock.now()) };
+  }
+
+  /** Patches only a real change; returns whether it did. */
+  private async writeStatus(cert: Certificate, next: CertificateStatus): Promise<boolean> {
+    if (!statusChanged(cert.status, next)) return false;
+    await patchStatus(this.deps.status, {
+      group: GROUP,
+      version: VERSION,
+      plural: 'certificates',
+      namespace: cert.metadata.namespace,
+      name: cert.metadata.name,
+      kind: 'Certificate',
+    }, statusMergePatch(cert.status, next));
+    return true;
+  }
+}
+
+/** API errors with a client-side cause (409 conflict, 422 invalid, 403 forbidden) are issuance failures the user can see. */
+function isApiError(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? (err).code : undefined;
+  return typeof code === 'number' && code >= 400 && code < 500 && code !== 409 && code !== 429;
+}

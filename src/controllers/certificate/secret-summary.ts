@@ -1,0 +1,82 @@
+import type { V1Secret } from '@kubernetes/client-node';
+import type { KeyAlgorithm } from '../../api/certificate.js';
+import { keyMatchesCertificate, parseCertificateChainPem, summarizeCertificate } from '../../pki/certificates.js';
+import { PkiError } from '../../pki/errors.js';
+import { parsePrivateKeyPem } from '../../pki/keys.js';
+import type { IssuedFacts, TlsSecretState } from './secret-state.js';
+
+/** What the Secret informer keeps per kubernetes.io/tls Secret: no key material, no raw data. */
+export interface TlsSecretSummary {
+  namespace: string;
+  name: string;
+  resourceVersion: string;
+  /** Only certkeeper.dev/* annotations: the rest can be large and is never read. */
+  annotations: Record<string, string>;
+  labels: Record<string, string>;
+  state: TlsSecretState;
+}
+
+const KNOWN_ALGORITHMS: readonly string[] = ['RSA', 'ECDSA', 'Ed25519'];
+
+export function decodeSecretData(secret: V1Secret, key: string): string | undefined {
+  const b64 = secret.data?.[key];
+  if (b64 === undefined || b64 === '') return undefined;
+  return Buffer.from(b64, 'base64').toString('utf8');
+}
+
+function ours(annotations: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(annotations ?? {})) if (k.startsWith('certkeeper.dev/')) out[k] = v;
+  return out;
+}
+
+/** Reads tls.crt and tls.key into a TlsSecretState; never throws, never keeps the key. */
+export function tlsSecretState(secret: V1Secret): TlsSecretState {
+  const annotations = ours(secret.metadata?.annotations);
+  const certPem = decodeSecretData(secret, 'tls.crt');
+  const keyPem = decodeSecretData(secret, 'tls.key');
+  const missing = [certPem === undefined ? 'tls.crt' : undefined, keyPem === undefined ? 'tls.key' : undefined].filter(
+    (m): m is string => m !== undefined,
+  );
+  if (certPem === undefined || keyPem === undefined) return { state: 'incomplete', missing, annotations };
+  try {
+    const [leaf] = parseCertificateChainPem(certPem, 'tls.crt');
+    if (leaf === undefined) return { state: 'invalid', error: 'tls.crt holds no certificate', annotations };
+    const key = parsePrivateKeyPem(keyPem, 'tls.key');
+    if (!keyMatchesCertificate(key, leaf)) return { state: 'mismatched', annotations };
+    return { state: 'valid', facts: factsOf(summarizeCertificate(leaf)), annotations };
+  } catch (err) {
+    if (err instanceof PkiError) return { state: 'invalid', error: err.message, annotations };
+    return { state: 'invalid', error: 'unreadable certificate or key', annotations };
+  }
+}
+
+function factsOf(s: ReturnType<typeof summarizeCertificate>): IssuedFacts {
+  const algorithm = KNOWN_ALGORITHMS.includes(s.keyAlgorithm) ? (s.keyAlgorithm as KeyAlgorithm) : 'unknown';
+  return {
+    commonName: s.commonName,
+    dnsNames: s.dnsNames,
+    ipAddresses: s.ipAddresses,
+    uris: s.uris,
+    emailAddresses: s.emailAddresses,
+    notBefore: s.notBefore,
+    notAfter: s.notAfter,
+    serialNumber: s.serialNumber,
+    fingerprintSHA256: s.fingerprintSHA256,
+    isCA: s.isCA,
+    keyAlgorithm: algorithm,
+    // The API spells Ed25519 as size-less; the PKI layer reports its 256 bits.
+    keySize: algorithm === 'Ed25519' ? 0 : (s.keySize ?? 0),
+  };
+}
+
+export function summarizeTlsSecret(secret: V1Secret): TlsSecretSummary {
+  return {
+    namespace: secret.metadata?.namespace ?? '',
+    name: secret.metadata?.name ?? '',
+    resourceVersion: secret.metadata?.resourceVersion ?? '',
+    annotations: ours(secret.metadata?.annotations),
+    labels: secret.metadata?.labels ?? {},
+    state: tlsSecretState(secret),
+  };
+}

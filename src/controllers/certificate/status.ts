@@ -1,0 +1,120 @@
+import type { Certificate, CertificateStatus } from '../../api/certificate.js';
+import { ConditionType, Reason } from '../../api/conditions.js';
+import { type Condition, type ConditionUpdate, conditionsEqual, formatTime, removeCondition, setCondition } from '../../kube/conditions.js';
+import type { Violation } from '../violation.js';
+import type { Renewal } from './renewal.js';
+import type { IssuedFacts } from './secret-state.js';
+
+// Pure: the next status of a Certificate for each outcome of a reconcile. The
+// reconciler patches only when the result differs from what is stored.
+
+export interface StatusInput {
+  certificate: Certificate;
+  now: Date;
+}
+
+function conditions(input: StatusInput, updates: ConditionUpdate[], drop: string[] = []): Condition[] {
+  let list = (input.certificate.status?.conditions ?? []) as Condition[];
+  for (const u of updates) list = setCondition(list, u, input.now);
+  for (const t of drop) list = removeCondition(list, t);
+  return list;
+}
+
+const generation = (c: Certificate) => c.metadata.generation ?? 0;
+
+function cond(input: StatusInput, type: string, status: 'True' | 'False', v: Violation): ConditionUpdate {
+  return { type, status, reason: v.reason, message: v.message, observedGeneration: generation(input.certificate) };
+}
+
+function issuedFields(facts: IssuedFacts, renewal: Renewal, revision: number | undefined): Partial<CertificateStatus> {
+  return {
+    notBefore: formatTime(facts.notBefore),
+    notAfter: formatTime(facts.notAfter),
+    renewalTime: formatTime(renewal.time),
+    renewalBasis: renewal.basis,
+    serialNumber: facts.serialNumber,
+    fingerprintSHA256: facts.fingerprintSHA256,
+    ...(revision === undefined ? {} : { revision }),
+  };
+}
+
+/** The Secret is current: Ready, with the certificate's facts. */
+export function readyStatus(input: StatusInput, a: { policy: string; facts: IssuedFacts; renewal: Renewal; revision: number | undefined }): CertificateStatus {
+  const prev = input.certificate.status ?? {};
+  const message = `certificate is valid until ${formatTime(a.facts.notAfter)}; renewal at ${formatTime(a.renewal.time)}`;
+  return {
+    ...prev,
+    ...issuedFields(a.facts, a.renewal, a.revision ?? prev.revision),
+    policy: a.policy,
+    observedGeneration: generation(input.certificate),
+    failedIssuanceAttempts: undefined,
+    lastFailureTime: prev.lastFailureTime,
+    lastFailureMessage: prev.lastFailureMessage,
+    conditions: conditions(
+      input,
+      [
+        cond(input, ConditionType.Ready, 'True', { reason: Reason.Issued, message }),
+        cond(input, ConditionType.PolicyCompliant, 'True', { reason: Reason.Compliant, message: `complies with TLSPolicy "${a.policy}"` }),
+      ],
+      [ConditionType.Issuing],
+    ),
+  };
+}
+
+/** Something the user must fix first. */
+export function blockedStatus(input: StatusInput, a: { violation: Violation; policy?: string | undefined; compliance?: Violation[] | undefined }): CertificateStatus {
+  const prev = input.certificate.status ?? {};
+  const updates = [cond(input, ConditionType.Ready, 'False', a.violation)];
+  if (a.compliance !== undefined) updates.push(cond(input, ConditionType.PolicyCompliant, 'False', a.violation));
+  return {
+    ...prev,
+    policy: a.policy,
+    observedGeneration: generation(input.certificate),
+    conditions: conditions(input, updates, a.compliance === undefined ? [ConditionType.PolicyCompliant] : []),
+  };
+}
+
+/**
+ * An issuance failed. A Secret that still holds a valid certificate keeps the
+ * Certificate Ready (only its renewal is late); otherwise it is not Ready.
+ */
+export function failedStatus(
+  input: StatusInput,
+  a: { policy: string; trigger: Violation; error: string; stillValid: boolean; retryAt: Date },
+): CertificateStatus {
+  const prev = input.certificate.status ?? {};
+  const attempts = (prev.failedIssuanceAttempts ?? 0) + 1;
+  const retry = `attempt ${attempts} failed, next attempt at ${formatTime(a.retryAt)}`;
+  const updates: ConditionUpdate[] = [
+    cond(input, ConditionType.Issuing, 'False', { reason: Reason.Backoff, message: `${a.trigger.message}: ${a.error} (${retry})` }),
+  ];
+  if (!a.stillValid) updates.push(cond(input, ConditionType.Ready, 'False', { reason: Reason.IssuanceFailed, message: `${a.trigger.message}; issuance failed: ${a.error}` }));
+  return {
+    ...prev,
+    policy: a.policy,
+    observedGeneration: generation(input.certificate),
+    failedIssuanceAttempts: attempts,
+    lastFailureTime: formatTime(input.now),
+    lastFailureMessage: a.error.slice(0, 4000),
+    conditions: conditions(input, updates),
+  };
+}
+
+/** True when patching `next` would change what the API server holds. */
+export function statusChanged(prev: CertificateStatus | undefined, next: CertificateStatus): boolean {
+  const before: Record<string, unknown> = { ...prev };
+  const after: Record<string, unknown> = { ...next };
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (key === 'conditions') continue;
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) return true;
+  }
+  return !conditionsEqual((prev?.conditions ?? []) as Condition[], (next.conditions ?? []) as Condition[]);
+}
+
+/** A JSON merge patch that also clears fields `next` dropped (merge patches delete with null). */
+export function statusMergePatch(prev: CertificateStatus | undefined, next: CertificateStatus): Record<string, unknown> {
+  const patch: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(next)) if (value !== undefined) patch[key] = value;
+  for (const key of Object.keys(prev ?? {})) if (patch[key] === undefined) patch[key] = null;
+  return patch;
+}

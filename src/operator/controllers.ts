@@ -1,0 +1,194 @@
+import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
+import type { Certificate } from '../api/certificate.js';
+import { GROUP, VERSION } from '../api/meta.js';
+import type { TLSPolicy } from '../api/tlspolicy.js';
+import type { Clock } from '../clock.js';
+import { type CachedCertificate, CertificateReconciler, parseCertificate } from '../controllers/certificate/reconciler.js';
+import { IssuerProvider } from '../controllers/certificate/issuer-provider.js';
+import { SecretAnnotation } from '../controllers/certificate/secret-state.js';
+import { summarizeTlsSecret, type TlsSecretSummary } from '../controllers/certificate/secret-summary.js';
+import { TLSPolicyReconciler, parsePolicy } from '../controllers/tlspolicy/reconciler.js';
+import type { KubeClients } from '../kube/client.js';
+import { Controller } from '../kube/controller.js';
+import type { EventRecorder } from '../kube/events.js';
+import { Informer } from '../kube/informer.js';
+import { kubeListerWatcher, resourcePath } from '../kube/kube-lister-watcher.js';
+import type { KubeObject } from '../kube/lister-watcher.js';
+import type { Logger } from '../log.js';
+import type { Registry } from 'prom-client';
+
+export interface ControllerSetOptions {
+  clients: KubeClients;
+  clock: Clock;
+  log: Logger;
+  events: EventRecorder;
+  operatorNamespace: string;
+  workers: number;
+  registry?: Registry;
+}
+
+type Raw = KubeObject & Record<string, unknown>;
+
+/**
+ * Everything that runs only on the leader: the caches and the controllers fed
+ * by them. Started when leadership is won, stopped when it is lost.
+ */
+export class ControllerSet {
+  readonly certificates: Informer<Raw, CachedCertificate>;
+  readonly policies: Informer<Raw, TLSPolicy>;
+  readonly namespaces: Informer<V1Namespace & KubeObject, Record<string, string>>;
+  readonly secrets: Informer<V1Secret & KubeObject, TlsSecretSummary>;
+  readonly certificateController: Controller;
+  readonly policyController: Controller;
+  /** "namespace/secretName" -> keys of the Certificates that write it. */
+  private readonly secretOwners = new Map<string, Set<string>>();
+
+  constructor(private readonly o: ControllerSetOptions) {
+    const kc = o.clients.kubeConfig;
+    const common = { clock: o.clock, log: o.log };
+    this.certificates = new Informer<Raw, CachedCertificate>({
+      ...common,
+      name: 'certificates',
+      listerWatcher: kubeListerWatcher(kc, resourcePath({ group: GROUP, version: VERSION, plural: 'certificates' })),
+      transform: parseCertificate,
+    });
+    this.policies = new Informer<Raw, TLSPolicy>({
+      ...common,
+      name: 'tlspolicies',
+      listerWatcher: kubeListerWatcher(kc, resourcePath({ group: GROUP, version: VERSION, plural: 'tlspolicies' })),
+      transform: parsePolicy,
+    });
+    this.namespaces = new Informer<V1Namespace & KubeObject, Record<string, string>>({
+      ...common,
+      name: 'namespaces',
+      listerWatcher: kubeListerWatcher(kc, resourcePath({ version: 'v1', plural: 'namespaces' })),
+      transform: (ns) => ns.metadata?.labels ?? {},
+    });
+    // Only TLS Secrets, and only a summary of each: no key material is cached.
+    this.secrets = new Informer<V1Secret & KubeObject, TlsSecretSummary>({
+      ...common,
+      name: 'secrets',
+      listerWatcher: kubeListerWatcher(kc, resourcePath({ version: 'v1', plural: 'secrets' })),
+      fieldSelector: 'type=kubernetes.io/tls',
+      transform: summarizeTlsSecret,
+    });
+
+    const issuers = new IssuerProvider({ core: o.clients.core, operatorNamespace: o.operatorNamespace, clock: o.clock });
+    const certificateReconciler = new CertificateReconciler({
+      clock: o.clock,
+      certificates: this.certificates,
+      policies: { list: () => this.policies.list() },
+      namespaceLabels: (ns) => this.namespaces.get(ns),
+      secrets: this.secrets,
+      secretsApi: o.clients.core,
+      status: o.clients,
+      events: o.events,
+      issuers,
+    });
+    this.certificateController = new Controller({
+      name: 'certificate',
+      reconciler: certificateReconciler,
+      workers: o.workers,
+      ...common,
+      ...(o.registry === undefined ? {} : { registry: o.registry }),
+    });
+    this.policyController = new Controller({
+      name: 'tlspolicy',
+      reconciler: new TLSPolicyReconciler({
+        clock: o.clock,
+        policies: this.policies,
+        governedCount: (name) => this.certificates.list().filter((c) => c.ok && c.certificate.status?.policy === name).length,
+        status: o.clients,
+        events: o.events,
+        issuers,
+      }),
+      workers: 1,
+      ...common,
+      ...(o.registry === undefined ? {} : { registry: o.registry }),
+    });
+    this.wire();
+  }
+
+  private wire(): void {
+    const certs = this.certificateController;
+    const policies = this.policyController;
+    certs.watch(this.certificates);
+    this.certificates.on('add', (key, c) => this.indexOwner(key, c));
+    this.certificates.on('update', (key, c, old) => {
+      this.unindexOwner(key, old);
+      this.indexOwner(key, c);
+      const before = old.ok ? old.certificate.status?.policy : undefined;
+      const after = c.ok ? c.certificate.status?.policy : undefined;
+      // Counts of governed Certificates are batched: one policy patch per few seconds, not one per Certificate.
+      if (before !== after) for (const p of [before, after]) if (p !== undefined) policies.queue.addAfter(p, 5_000);
+    });
+    this.certificates.on('delete', (key, c) => this.unindexOwner(key, c));
+
+    // A policy's spec can change which policy governs which Certificate and
+    // what they may be; its status cannot, so status patches wake nobody.
+    policies.watch(this.policies);
+    const everyCertificate = () => {
+      for (const k of this.certificates.keys()) certs.enqueue(k);
+    };
+    this.policies.on('add', everyCertificate);
+    this.policies.on('delete', everyCertificate);
+    this.policies.on('update', (_key, p, old) => {
+      if (p.metadata.generation !== old.metadata.generation || p.metadata.deletionTimestamp !== old.metadata.deletionTimestamp) everyCertificate();
+    });
+    certs.watch(this.namespaces, (name) => this.certificates.keys().filter((k) => k.startsWith(`${name}/`)));
+
+    certs.watch(this.secrets, (key, s) => {
+      const owners = new Set(this.secretOwners.get(key));
+      const named = s.annotations[SecretAnnotation.certificateName];
+      if (named !== undefined) owners.add(`${s.namespace}/${named}`);
+      return [...owners];
+    });
+    // A CA Secret in the operator's namespace: re-check the policies that use it.
+    policies.watch(this.secrets, (_key, s) =>
+      s.namespace !== this.o.operatorNamespace
+        ? undefined
+        : this.policies
+            .list()
+            .filter((p) => p.spec.issuer?.ca?.secretName === s.name)
+            .map((p) => p.metadata.name),
+    );
+  }
+
+  private indexOwner(key: string, c: CachedCertificate): void {
+    const cert: Certificate = c.ok ? c.certificate : c.raw;
+    const secretKey = `${cert.metadata.namespace}/${cert.spec?.secretName}`;
+    let set = this.secretOwners.get(secretKey);
+    if (set === undefined) this.secretOwners.set(secretKey, (set = new Set()));
+    set.add(key);
+  }
+
+  private unindexOwner(key: string, c: CachedCertificate): void {
+    const cert: Certificate = c.ok ? c.certificate : c.raw;
+    const secretKey = `${cert.metadata.namespace}/${cert.spec?.secretName}`;
+    const set = this.secretOwners.get(secretKey);
+    set?.delete(key);
+    if (set?.size === 0) this.secretOwners.delete(secretKey);
+  }
+
+  get informers() {
+    return [this.certificates, this.policies, this.namespaces, this.secrets];
+  }
+
+  hasSynced(): boolean {
+    return this.informers.every((i) => i.hasSynced());
+  }
+
+  /** Starts the caches, waits for them, then the controllers: no decision from a half-filled cache. */
+  async start(signal: AbortSignal): Promise<void> {
+    for (const i of this.informers) i.start();
+    await Promise.all(this.informers.map((i) => i.waitForSync(signal)));
+    this.certificateController.start();
+    this.policyController.start();
+    this.o.log.info({ certificates: this.certificates.size, policies: this.policies.size, secrets: this.secrets.size }, 'caches synced, controllers started');
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.certificateController.stop(), this.policyController.stop()]);
+    await Promise.all(this.informers.map((i) => i.stop()));
+  }
+}

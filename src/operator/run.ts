@@ -1,0 +1,111 @@
+import type { Registry } from 'prom-client';
+import { type Clock, realClock } from '../clock.js';
+import type { OperatorConfig } from '../config.js';
+import { OperatorHttpServer } from '../http/server.js';
+import { loadKubeConfig, makeKubeClients } from '../kube/client.js';
+import { EventRecorder } from '../kube/events.js';
+import { LeaderElector } from '../kube/leader.js';
+import { Shutdown } from '../kube/shutdown.js';
+import type { Logger } from '../log.js';
+import { registry as defaultRegistry } from '../metrics/registry.js';
+import { ControllerSet } from './controllers.js';
+
+export interface OperatorHandle {
+  httpPort: number;
+  /** Resolves when the operator has stopped: shutdown, or leadership lost. */
+  done: Promise<'shutdown' | 'lost-leadership'>;
+  stop(): Promise<void>;
+}
+
+export interface RunOptions {
+  log: Logger;
+  clock?: Clock;
+  registry?: Registry;
+}
+
+/**
+ * The operator process: health endpoints at once, controllers only while
+ * leading. Losing the lease ends the process (`done` resolves) so it restarts
+ * with empty caches instead of running on beside the new leader.
+ */
+export async function startOperator(config: OperatorConfig, opts: RunOptions): Promise<OperatorHandle> {
+  const clock = opts.clock ?? realClock;
+  const log = opts.log;
+  const registry = opts.registry ?? defaultRegistry;
+  const clients = makeKubeClients(loadKubeConfig(config.kubeconfig));
+  const events = new EventRecorder({ clients, clock, log: log.child({ component: 'events' }) });
+  const controllers = new ControllerSet({ clients, clock, log, events, operatorNamespace: config.namespace, workers: config.workers, registry });
+
+  let leading = false;
+  const http = new OperatorHttpServer({ log: log.child({ component: 'http' }), registry, clock });
+  http.addLivenessCheck('controllers', () => !leading || controllers.certificateController.isRunning() || 'controllers stopped while leading');
+  // A standby is ready (it serves health and, later, HTTP-01); the leader once its caches are synced.
+  http.addReadinessCheck('caches', () => !leading || controllers.hasSynced() || 'caches not synced yet');
+  const httpPort = await http.start(config.httpPort, config.httpHost);
+  log.info({ httpPort, namespace: config.namespace, leaderElect: config.leaderElect, identity: config.identity }, 'certkeeper operator starting');
+
+  let resolveDone: (why: 'shutdown' | 'lost-leadership') => void = () => undefined;
+  const done = new Promise<'shutdown' | 'lost-leadership'>((resolve) => (resolveDone = resolve));
+  let stopping = false;
+
+  const lead = async (signal: AbortSignal): Promise<void> => {
+    leading = true;
+    try {
+      await controllers.start(signal);
+    } catch (err) {
+      if (!signal.aborted) throw err;
+    }
+  };
+
+  let elector: LeaderElector | undefined;
+  if (config.leaderElect) {
+    elector = new LeaderElector({
+      clients,
+      namespace: config.namespace,
+      name: config.leaseName,
+      identity: config.identity,
+      clock,
+      log: log.child({ component: 'leader' }),
+    });
+    void elector
+      .run({
+        onStartedLeading: lead,
+        onStoppedLeading: async () => {
+          await controllers.stop();
+          leading = false;
+        },
+        onNewLeader: (identity) => log.info({ leader: identity }, 'leader is now known'),
+      })
+      .then(() => resolveDone(stopping ? 'shutdown' : 'lost-leadership'));
+  } else {
+    await lead(new AbortController().signal);
+  }
+
+  const stop = async (): Promise<void> => {
+    if (stopping) return done.then(() => undefined);
+    stopping = true;
+    if (elector !== undefined) await elector.release();
+    else {
+      await controllers.stop();
+      resolveDone('shutdown');
+    }
+    await events.flush();
+    await http.close();
+  };
+  return { httpPort, done, stop };
+}
+
+/** `certkeeper operator`: runs until SIGTERM/SIGINT, or exits 1 when leadership is lost. */
+export async function runOperatorProcess(config: OperatorConfig, log: Logger): Promise<number> {
+  const operator = await startOperator(config, { log });
+  const shutdown = new Shutdown({ log, clock: realClock });
+  shutdown.register('operator', () => operator.stop());
+  shutdown.install();
+  const why = await operator.done;
+  if (why === 'lost-leadership') {
+    log.error('lost leadership: exiting so a restart begins from a clean state');
+    await operator.stop();
+    return 1;
+  }
+  return shutdown.run('stopped');
+}
