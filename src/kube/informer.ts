@@ -221,25 +221,38 @@ export class Informer<Raw extends KubeObject, T = Raw> extends TypedEmitter<Info
     }
   }
 
-  /** Delivers the difference between cache and snapshot; each change lands in the cache only if its handlers succeeded. */
+  /** Delivers the difference between cache and snapshot (see commit for the cache rule). */
   private async applySnapshot(snapshot: Snapshot<T>): Promise<void> {
     for (const change of diffSnapshot(this.cache, snapshot)) {
       if (this.stopRequested) return;
       const { key } = change;
       switch (change.type) {
         case 'add':
-          if (await this.deliver('add', key, () => this.emitAndWait('add', key, change.entry.obj))) this.cache.set(key, change.entry);
+          await this.commit('add', key, change.entry, () => this.emitAndWait('add', key, change.entry.obj));
           break;
         case 'update':
-          if (await this.deliver('update', key, () => this.emitAndWait('update', key, change.entry.obj, change.old.obj))) {
-            this.cache.set(key, change.entry);
-          }
+          await this.commit('update', key, change.entry, () => this.emitAndWait('update', key, change.entry.obj, change.old.obj));
           break;
         case 'delete':
-          if (await this.deliver('delete', key, () => this.emitAndWait('delete', key, change.old.obj))) this.cache.delete(key);
+          await this.commit('delete', key, undefined, () => this.emitAndWait('delete', key, change.old.obj));
           break;
       }
     }
+  }
+
+  /**
+   * The cache changes first, so a handler that enqueues work sees the new
+   * state when the work runs (as client-go's store-then-notify); if a handler
+   * fails, the change is rolled back, so the next relist finds the difference
+   * again and delivers it once more.
+   */
+  private async commit(event: 'add' | 'update' | 'delete', key: string, next: CacheEntry<T> | undefined, emit: () => Promise<void>): Promise<void> {
+    const previous = this.cache.get(key);
+    if (next === undefined) this.cache.delete(key);
+    else this.cache.set(key, next);
+    if (await this.deliver(event, key, emit)) return;
+    if (previous === undefined) this.cache.delete(key);
+    else this.cache.set(key, previous);
   }
 
   private async watchOnce(): Promise<Outcome> {
@@ -332,17 +345,15 @@ export class Informer<Raw extends KubeObject, T = Raw> extends TypedEmitter<Info
       // An untransformable final state still deletes: fall back to the last cached summary.
       const gone = entry.obj ?? this.cache.get(key)?.obj;
       if (gone === undefined) return;
-      if (await this.deliver('delete', key, () => this.emitAndWait('delete', key, gone))) this.cache.delete(key);
+      await this.commit('delete', key, undefined, () => this.emitAndWait('delete', key, gone));
       return;
     }
     const obj = entry.obj;
     if (obj === undefined) return;
     const old = this.cache.get(key);
-    const ok =
-      old === undefined
-        ? await this.deliver('add', key, () => this.emitAndWait('add', key, obj))
-        : await this.deliver('update', key, () => this.emitAndWait('update', key, obj, old.obj));
-    if (ok) this.cache.set(key, { resourceVersion: entry.resourceVersion, obj });
+    const next = { resourceVersion: entry.resourceVersion, obj };
+    if (old === undefined) await this.commit('add', key, next, () => this.emitAndWait('add', key, obj));
+    else await this.commit('update', key, next, () => this.emitAndWait('update', key, obj, old.obj));
   }
 
   /** Key, version and transformed object; `obj` undefined when the transform failed. */

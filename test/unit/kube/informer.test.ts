@@ -244,16 +244,21 @@ describe('Informer', () => {
     await informer.stop();
   });
 
-  it('does not touch the cache while an async handler is still running', async () => {
+  it('shows handlers the new object in the cache, as work they enqueue will read it', async () => {
     const { lw, informer } = setup();
     let release: () => void = () => undefined;
-    informer.on('add', (key) => (key === 'default/slow' ? new Promise<void>((r) => (release = r)) : undefined));
+    let seenInHandler: unknown;
+    informer.on('add', (key) => {
+      if (key !== 'default/slow') return undefined;
+      seenInHandler = informer.get(key);
+      return new Promise<void>((r) => (release = r));
+    });
     informer.start();
     await informer.waitForSync();
     await flushPromises();
     lw.stream().push({ type: 'ADDED', object: obj('slow', '101') });
     await flushPromises();
-    expect(informer.get('default/slow')).toBeUndefined();
+    expect(seenInHandler).toBeDefined();
     release();
     await flushPromises();
     expect(informer.get('default/slow')).toBeDefined();
