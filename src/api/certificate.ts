@@ -38,7 +38,7 @@ const dnsName = z
   .string()
   .min(1)
   .max(253)
-  .regex(/^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+  .regex(/^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/)
   .meta({ description: 'A lower-case DNS name; a wildcard only as the whole left-most label ("*.example.com").' });
 
 const stringList = (item: z.ZodString, description: string) => z.array(item).max(MAX_NAMES).optional().meta({ description });
@@ -71,7 +71,7 @@ export const privateKeySpec = z
         fieldPath: '.size',
       },
       {
-        rule: "self.algorithm != 'Ed25519' || !has(self.size) || self.size == 0",
+        rule: "self.algorithm != 'Ed25519' || !has(self.size)",
         message: 'privateKey.size must be omitted for Ed25519',
         fieldPath: '.size',
       },

@@ -15,7 +15,10 @@ export const durationString = (description: string) =>
     .regex(new RegExp(GO_DURATION_PATTERN))
     .meta({
       description,
-      'x-kubernetes-validations': [{ rule: 'duration(self) > duration("0s")', message: 'must be a positive duration such as "2160h" or "90m"' }],
+      // Guarded by the pattern so a malformed value gets the pattern's message, not a CEL conversion error.
+      'x-kubernetes-validations': [
+        { rule: `!self.matches('${GO_DURATION_PATTERN.replaceAll('\\.', '[.]')}') || duration(self) > duration("0s")`, message: 'must be a positive duration such as "2160h" or "90m"' },
+      ],
     });
 
 export const dnsLabelName = z

@@ -1,0 +1,384 @@
+/**
+ * `npm run demo`: certkeeper end to end on this machine, in about half a minute
+ * (plus a one-time build of the control plane, ~5 min, on a fresh machine).
+ *
+ * A real etcd + kube-apiserver (and Pebble, the ACME test CA, for later
+ * scenarios) start on loopback in a temp dir; the platform team's CA and
+ * TLSPolicy and an app team's Certificates are created; the operator runs as
+ * a real process and issues; a real TLS handshake proves the issued Secret
+ * works; everything is torn down again, also on Ctrl-C.
+ */
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { GROUP, VERSION } from '../src/api/meta.js';
+import { listCertificates, listPolicies, renderStatus } from '../src/cli/status.js';
+import { apiErrorMessage } from '../src/kube/errors.js';
+import { parseCertificateChainPem, summarizeCertificate } from '../src/pki/certificates.js';
+import { bold, detail, dim, facts, formatSeconds, green, red, Steps, yellow } from './demo/console.js';
+import {
+  APP_NAMESPACE,
+  CA_SECRET,
+  createDemoCa,
+  internalCaPolicy,
+  INTRUDER,
+  intruderCertificate,
+  namespace,
+  OPERATOR_NAMESPACE,
+  POLICY,
+  STOREFRONT,
+  STOREFRONT_NAMES,
+  STOREFRONT_SECRET,
+  storefrontCertificate,
+} from './demo/manifests.js';
+import { SafetyNet } from './demo/safety-net.js';
+import { Teardown } from './demo/teardown.js';
+import { handshake } from './demo/tls-check.js';
+import { readyCondition, waitForOutcome, type Outcome } from './demo/wait.js';
+import {
+  ensureTools,
+  installCrds,
+  startEnvironment,
+  startOperatorProcess,
+  waitForOperatorReady,
+  type OperatorProcess,
+} from './env/index.js';
+
+const ISSUANCE_TIMEOUT_MS = 60_000;
+const LEASE_NAME = 'certkeeper-operator';
+/** After Ctrl-C, how long the run may take to reach its own teardown before the handler does it. */
+const INTERRUPT_GRACE_MS = 45_000;
+/**
+ * tsx's CLI forwards a Ctrl-C to this process although the terminal already
+ * delivered it, so one key press can arrive twice: only a signal this long
+ * after the first counts as "press again to force".
+ */
+const REPEAT_SIGNAL_MS = 1_000;
+
+/** A check the demo makes that did not hold: reported as is, without a stack. */
+class DemoFailure extends Error {
+  override name = 'DemoFailure';
+}
+
+interface Clients {
+  core: CoreV1Api;
+  customObjects: CustomObjectsApi;
+  coordination: CoordinationV1Api;
+}
+
+interface Cluster {
+  workDir: string;
+  kubeconfigPath: string;
+  clients: Clients;
+}
+
+const steps = new Steps(7);
+const teardown = new Teardown();
+const interrupt = new AbortController();
+const safetyNet = SafetyNet.start();
+let operator: OperatorProcess | undefined;
+let interruptedAt: number | undefined;
+
+function clientsFor(kubeconfigPath: string): Clients {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  return {
+    core: kc.makeApiClient(CoreV1Api),
+    customObjects: kc.makeApiClient(CustomObjectsApi),
+    coordination: kc.makeApiClient(CoordinationV1Api),
+  };
+}
+
+/**
+ * Waits for `work` unless Ctrl-C comes first: then it rejects at once, so the
+ * demo goes straight to its teardown instead of waiting on a request to an API
+ * server that is itself shutting down. `late` receives a result that arrives
+ * after the interruption (an operator process that was still starting).
+ */
+async function interruptible<T>(work: Promise<T>, late?: (value: T) => Promise<void>): Promise<T> {
+  const signal = interrupt.signal;
+  const settleLate = (): void => {
+    if (late !== undefined) teardown.straggler(work.then(late));
+  };
+  if (signal.aborted) {
+    settleLate();
+    signal.throwIfAborted();
+  }
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('interrupted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } catch (error) {
+    if (signal.aborted) settleLate();
+    throw error;
+  } finally {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Runs an API call, turning the client's error into the API server's own words plus what was being done. */
+async function api<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await interruptible(call());
+  } catch (error) {
+    if (interrupt.signal.aborted) throw error;
+    throw new Error(`${what}: ${apiErrorMessage(error)}`, { cause: error });
+  }
+}
+
+function yamlBlock(value: unknown): void {
+  detail(dim(stringify(value).trimEnd()));
+}
+
+async function startCluster(): Promise<Cluster> {
+  detail('Building etcd, kube-apiserver and Pebble if they are not cached yet (first time only: ~5 min) ...');
+  const toolsStartedAt = performance.now();
+  const tools = await ensureTools();
+  detail(`tools ready in ${formatSeconds(performance.now() - toolsStartedAt)}`);
+
+  const workDir = await mkdtemp(join(tmpdir(), 'certkeeper-demo-'));
+  safetyNet.watchDir(workDir);
+  await teardown.add(`removed ${workDir}`, () => rm(workDir, { recursive: true, force: true }));
+  detail(`working directory: ${workDir}`);
+
+  const env = await startEnvironment({
+    dir: join(workDir, 'env'),
+    components: { kube: true, acme: true },
+    tools,
+    signal: interrupt.signal,
+    log: (line) => detail(dim(line)),
+    onProcessStarted: (record) => safetyNet.watchProcess(record),
+  });
+  await teardown.add('stopped pebble, pebble-challtestsrv, kube-apiserver and etcd', () => env.stop());
+  if (env.kubeconfigPath === undefined) throw new DemoFailure('the environment started without a kubeconfig');
+
+  const kubeconfigPath = env.kubeconfigPath;
+  const crds = await api('installing the CRDs from crds/', () => installCrds(kubeconfigPath));
+  detail(`CRDs installed and Established: ${crds.join(', ')}`);
+  facts([
+    ['API server', `${env.apiserverUrl ?? '?'} (kube-apiserver ${env.versions.kubeApiserver ?? '?'}, etcd ${env.versions.etcd ?? '?'})`],
+    ['ACME server', `${env.acme?.directoryUrl ?? '?'} (Pebble ${env.versions.pebble ?? '?'}; not used by this demo yet)`],
+    ['kubeconfig', env.kubeconfigPath],
+  ]);
+  return { workDir, kubeconfigPath: env.kubeconfigPath, clients: clientsFor(env.kubeconfigPath) };
+}
+
+async function createCa({ core }: Clients): Promise<void> {
+  await api(`creating namespace ${OPERATOR_NAMESPACE}`, () => core.createNamespace({ body: namespace(OPERATOR_NAMESPACE) }));
+  detail(`namespace ${OPERATOR_NAMESPACE} created (the operator's home: CA Secrets, leader Lease)`);
+  const ca = await createDemoCa(new Date());
+  await api(`creating Secret ${OPERATOR_NAMESPACE}/${CA_SECRET}`, () =>
+    core.createNamespacedSecret({ namespace: OPERATOR_NAMESPACE, body: ca.secret }),
+  );
+  detail(`Secret ${OPERATOR_NAMESPACE}/${CA_SECRET} (kubernetes.io/tls: tls.crt, tls.key, ca.crt) holds a CA made just now:`);
+  facts([
+    ['subject', ca.summary.subject],
+    ['key', `${ca.summary.keyAlgorithm} P-${ca.summary.keySize ?? '?'} (generated now, never printed)`],
+    ['valid until', ca.summary.notAfter.toISOString()],
+    ['SHA-256', ca.summary.fingerprintSHA256],
+  ]);
+}
+
+async function createPolicyAndCertificates({ core, customObjects }: Clients): Promise<void> {
+  await api(`creating namespace ${APP_NAMESPACE}`, () => core.createNamespace({ body: namespace(APP_NAMESPACE, { team: 'shop' }) }));
+  detail(`namespace ${APP_NAMESPACE} created, labelled team=shop`);
+
+  await api(`creating TLSPolicy ${POLICY}`, () =>
+    customObjects.createClusterCustomObject({ group: GROUP, version: VERSION, plural: 'tlspolicies', body: internalCaPolicy }),
+  );
+  detail(`TLSPolicy ${POLICY} (cluster-scoped, the platform team's rules for namespaces labelled team=shop):`);
+  yamlBlock({ spec: internalCaPolicy.spec });
+
+  for (const cert of [storefrontCertificate, intruderCertificate]) {
+    await api(`creating Certificate ${APP_NAMESPACE}/${cert.metadata.name}`, () =>
+      customObjects.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: APP_NAMESPACE, plural: 'certificates', body: cert }),
+    );
+  }
+  detail(`Certificate ${APP_NAMESPACE}/${STOREFRONT} (what the app team applies):`);
+  yamlBlock({ spec: storefrontCertificate.spec });
+  detail(`Certificate ${APP_NAMESPACE}/${INTRUDER} asks for ${intruderCertificate.spec.dnsNames.join(', ')}, outside allowedDomains: it must be refused.`);
+}
+
+async function runOperator(cluster: Cluster): Promise<Outcome> {
+  const logFile = join(cluster.workDir, 'operator.log');
+  const started = await interruptible(
+    startOperatorProcess({ kubeconfigPath: cluster.kubeconfigPath, logFile, leaderElect: true }),
+    (late) => late.process.stop(),
+  );
+  operator = started;
+  safetyNet.watchProcess(started.process.record);
+  await teardown.add(
+    `stopped the operator, pid ${started.process.pid} (on SIGTERM it releases its Lease)`,
+    () => started.process.stop(),
+    () => started.process.describeExit(),
+  );
+  detail(`operator running: pid ${started.process.pid}, health at ${started.url}, log ${logFile}`);
+
+  await interruptible(waitForOperatorReady(started, 30_000));
+  const lease = await api(`reading Lease ${OPERATOR_NAMESPACE}/${LEASE_NAME}`, () =>
+    cluster.clients.coordination.readNamespacedLease({ namespace: OPERATOR_NAMESPACE, name: LEASE_NAME }),
+  );
+  detail(`leader election won: Lease ${OPERATOR_NAMESPACE}/${LEASE_NAME} is held by ${lease.spec?.holderIdentity ?? '?'}; caches synced`);
+  detail(`waiting (up to ${ISSUANCE_TIMEOUT_MS / 1000} s) for ${STOREFRONT} Ready=True and ${INTRUDER} Ready=False/DomainNotAllowed:`);
+
+  const outcome = await waitForOutcome({
+    api: cluster.clients.customObjects,
+    namespace: APP_NAMESPACE,
+    storefront: STOREFRONT,
+    intruder: INTRUDER,
+    operator: started,
+    timeoutMs: ISSUANCE_TIMEOUT_MS,
+    signal: interrupt.signal,
+    report: (line) => detail(dim(`  ${line}`)),
+  });
+
+  const status = outcome.storefront.status;
+  detail(green(`${APP_NAMESPACE}/${STOREFRONT} is Ready: issued into Secret ${STOREFRONT_SECRET}`));
+  facts([
+    ['  policy', status?.policy ?? '?'],
+    ['  serial', status?.serialNumber ?? '?'],
+    ['  valid', `${status?.notBefore ?? '?'} .. ${status?.notAfter ?? '?'}`],
+    ['  renews at', `${status?.renewalTime ?? '?'} (${status?.renewalBasis ?? '?'})`],
+    ['  SHA-256', status?.fingerprintSHA256 ?? '?'],
+  ]);
+  const refused = readyCondition(outcome.intruder);
+  detail(yellow(`${APP_NAMESPACE}/${INTRUDER} was refused by the guardrail: Ready=${refused?.status ?? '?'}, reason ${refused?.reason ?? '?'}`));
+  detail(`  message: ${refused?.message ?? '?'}`);
+  return outcome;
+}
+
+function secretField(data: Record<string, string> | undefined, key: string): string {
+  const value = data?.[key];
+  if (value === undefined || value === '') throw new DemoFailure(`Secret ${APP_NAMESPACE}/${STOREFRONT_SECRET} has no ${key}`);
+  return Buffer.from(value, 'base64').toString('utf8');
+}
+
+async function proveServed({ core }: Clients, outcome: Outcome): Promise<void> {
+  const secret = await api(`reading Secret ${APP_NAMESPACE}/${STOREFRONT_SECRET}`, () =>
+    core.readNamespacedSecret({ namespace: APP_NAMESPACE, name: STOREFRONT_SECRET }),
+  );
+  if (secret.type !== 'kubernetes.io/tls') throw new DemoFailure(`Secret ${APP_NAMESPACE}/${STOREFRONT_SECRET} has type ${secret.type ?? 'none'}, expected kubernetes.io/tls`);
+  const certificatePem = secretField(secret.data, 'tls.crt');
+  const privateKeyPem = secretField(secret.data, 'tls.key');
+  const caPem = secretField(secret.data, 'ca.crt');
+  const [leaf] = parseCertificateChainPem(certificatePem, `tls.crt of Secret ${APP_NAMESPACE}/${STOREFRONT_SECRET}`);
+  if (leaf === undefined) throw new DemoFailure(`tls.crt of Secret ${APP_NAMESPACE}/${STOREFRONT_SECRET} holds no certificate`);
+  const secretFingerprint = summarizeCertificate(leaf).fingerprintSHA256;
+
+  const serverName = STOREFRONT_NAMES[0];
+  detail(`serving tls.crt + tls.key with node:tls on 127.0.0.1; the client trusts only ca.crt and sends SNI ${serverName}`);
+  const result = await interruptible(handshake({ certificatePem, privateKeyPem, caPem, serverName }));
+  facts([
+    ['port', String(result.port)],
+    ['authorized', result.authorized ? 'yes (chain verified against ca.crt, name matched)' : `NO: ${result.authorizationError ?? 'unknown reason'}`],
+    ['protocol', result.protocol],
+    ['cipher', result.cipher],
+    ['subject', result.subject === '' ? '(empty: the names are in the SANs)' : result.subject],
+    ['issuer', result.issuer],
+    ['SANs', result.dnsNames.join(', ')],
+    ['notAfter', result.notAfter.toISOString()],
+    ['SHA-256', result.fingerprintSHA256],
+    ['server said', result.greeting],
+  ]);
+
+  const problems: string[] = [];
+  if (!result.authorized) problems.push(`the client did not authorize the server: ${result.authorizationError ?? 'unknown reason'}`);
+  const expected = outcome.storefront.status?.fingerprintSHA256;
+  if (result.fingerprintSHA256 !== expected) {
+    problems.push(`served leaf SHA-256 ${result.fingerprintSHA256} != Certificate status.fingerprintSHA256 ${expected ?? '(none)'}`);
+  }
+  if (result.fingerprintSHA256 !== secretFingerprint) problems.push(`served leaf SHA-256 ${result.fingerprintSHA256} != tls.crt in the Secret ${secretFingerprint}`);
+  const missing = STOREFRONT_NAMES.filter((name) => !result.dnsNames.includes(name));
+  if (missing.length > 0) problems.push(`the served certificate lacks ${missing.join(', ')}`);
+  if (problems.length > 0) throw new DemoFailure(`the served certificate is not the one certkeeper issued:\n  ${problems.join('\n  ')}`);
+  detail(green('served leaf = Secret tls.crt = Certificate status.fingerprintSHA256, and the handshake verified'));
+}
+
+async function showInventory({ customObjects }: Clients): Promise<void> {
+  const [certs, policies] = await api('listing Certificates and TLSPolicies', () =>
+    Promise.all([listCertificates(customObjects), listPolicies(customObjects)]),
+  );
+  detail(bold('$ certkeeper status -o wide'));
+  detail(renderStatus(certs, policies, true));
+}
+
+async function main(): Promise<number> {
+  const startedAt = performance.now();
+  console.log(bold('certkeeper demo') + dim(' — a local Kubernetes API server, a CA policy, the operator, and a real TLS handshake'));
+  let failure: unknown;
+  try {
+    const cluster = await steps.run('Start a local Kubernetes API server (etcd + kube-apiserver) and Pebble, install the CRDs', startCluster);
+    await steps.run(`Create the operator namespace and the CA Secret ${CA_SECRET}`, () => createCa(cluster.clients));
+    await steps.run(`Create namespace ${APP_NAMESPACE}, TLSPolicy ${POLICY} and Certificates ${STOREFRONT} + ${INTRUDER}`, () =>
+      createPolicyAndCertificates(cluster.clients),
+    );
+    const outcome = await steps.run('Start the operator and wait for it to issue (and refuse)', () => runOperator(cluster));
+    await steps.run(`Serve ${STOREFRONT_SECRET} over TLS and verify it like a client would`, () => proveServed(cluster.clients, outcome));
+    await steps.run('Inventory: what `certkeeper status -o wide` shows', () => showInventory(cluster.clients));
+  } catch (error) {
+    failure = error;
+  }
+  const clean = await steps.final('Tear down (operator, environment, temp dir)', () => teardown.run());
+  // Only a complete teardown dismisses the safety net; otherwise it retries once this process exits.
+  if (clean) await safetyNet.release();
+  const total = formatSeconds(performance.now() - startedAt);
+
+  if (interrupt.signal.aborted) {
+    console.log(`\n${yellow(`certkeeper demo interrupted after ${total}; everything it started was stopped.`)}`);
+    return 130;
+  }
+  if (failure !== undefined) {
+    const message = failure instanceof Error ? failure.message : JSON.stringify(failure);
+    console.error(`\n${red(bold('certkeeper demo FAILED'))} after ${total}:\n${message}`);
+    // Where in the demo it broke, for anything that is not one of the demo's own checks.
+    if (failure instanceof Error && !(failure instanceof DemoFailure)) {
+      const frames = (failure.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
+      if (frames.length > 0) console.error(dim(frames.slice(0, 4).join('\n')));
+    }
+    return 1;
+  }
+  if (!clean) {
+    console.error(`\n${red('certkeeper demo passed, but the teardown was incomplete (see above).')} Total ${total}.`);
+    return 1;
+  }
+  console.log(`\n${green(bold('certkeeper demo passed'))} in ${total}.`);
+  return 0;
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (interruptedAt !== undefined) {
+    if (Date.now() - interruptedAt < REPEAT_SIGNAL_MS) return;
+    console.error(red(`\n${signal} again: killing the operator and the environment now, without waiting.`));
+    operator?.process.killNow();
+    // The environment SIGKILLs its processes when this process exits; the safety net removes the temp dir.
+    process.exit(130);
+  }
+  interruptedAt = Date.now();
+  console.log(yellow(`\n${signal} received: stopping the demo and tearing everything down (press Ctrl-C again to force) ...`));
+  interrupt.abort(new Error(`interrupted by ${signal}`));
+  // Normally main() reaches its own teardown within a moment; this covers a step that cannot be interrupted.
+  setTimeout(() => {
+    void teardown
+      .run()
+      .then(async (clean) => {
+        if (clean) await safetyNet.release();
+      })
+      .finally(() => process.exit(130));
+  }, INTERRUPT_GRACE_MS).unref();
+}
+
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(red(`certkeeper demo crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`));
+    process.exit(1);
+  },
+);
