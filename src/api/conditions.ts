@@ -37,6 +37,7 @@ export const Reason = {
   KeyAlgorithmNotAllowed: 'KeyAlgorithmNotAllowed',
   KeyTooSmall: 'KeyTooSmall',
   InvalidSpec: 'InvalidSpec',
+  SecretInUse: 'SecretInUse',
   // TLSPolicy Ready
   IssuerReady: 'IssuerReady',
   IssuerNotReady: 'IssuerNotReady',

@@ -80,6 +80,7 @@ export class ControllerSet {
       policies: { list: () => this.policies.list() },
       namespaceLabels: (ns) => this.namespaces.get(ns),
       secrets: this.secrets,
+      secretWriters: (secretKey) => [...(this.secretOwners.get(secretKey) ?? [])],
       secretsApi: o.clients.core,
       status: o.clients,
       events: o.events,
@@ -112,7 +113,10 @@ export class ControllerSet {
   private wire(): void {
     const certs = this.certificateController;
     const policies = this.policyController;
-    certs.watch(this.certificates);
+    certs.watch(this.certificates, (key, c) => {
+      const cert: Certificate = c.ok ? c.certificate : c.raw;
+      return [key, ...(this.secretOwners.get(`${cert.metadata.namespace}/${cert.spec?.secretName}`) ?? [])];
+    });
     this.certificates.on('add', (key, c) => this.indexOwner(key, c));
     this.certificates.on('update', (key, c, old) => {
       this.unindexOwner(key, old);

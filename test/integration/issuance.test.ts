@@ -219,6 +219,24 @@ describe('issuance with the selfSigned and CA issuers', () => {
   });
 });
 
+describe('Secret ownership', () => {
+  it('a second Certificate naming the same Secret is refused instead of fighting over it', async () => {
+    const ns = await createTestNamespace('owner');
+    const p = await policy({ issuer: { ca: { secretName: caSecret } } });
+    const spec = (name: string): CertificateSpec => ({ secretName: 'shared-tls', dnsNames: [`${name}.example.com`], privateKey: { algorithm: 'ECDSA', encoding: 'PKCS1', rotationPolicy: 'Always' }, policyRef: { name: p } });
+    await createCertificate(ns.name, 'first', spec('first'));
+    await waitForCondition(ns.name, 'first', { status: 'True' });
+    await createCertificate(ns.name, 'another', spec('another'));
+    const refused = await waitForCondition(ns.name, 'another', { status: 'False', reason: 'SecretInUse' });
+    expect(condition(refused, 'Ready')?.message).toContain('Certificate "first"');
+    // The owner is left alone: still revision 1 a moment later.
+    await new Promise((r) => setTimeout(r, 1500));
+    const secret = await readSecret(ns.name, 'shared-tls');
+    expect(secret.metadata?.annotations?.['certkeeper.dev/revision']).toBe('1');
+    expect(verifySecret(secret).summary.dnsNames).toEqual(['first.example.com']);
+  });
+});
+
 describe('policy selection and guardrails', () => {
   it('selects the policy by namespace labels, refuses what its guardrails forbid, and issues once the policy allows it', async () => {
     const kube = testKube();

@@ -16,6 +16,8 @@ export interface Gathered {
   namespaceLabels: Readonly<Record<string, string>>;
   policies: readonly TLSPolicy[];
   secret: TlsSecretState;
+  /** Another Certificate in the namespace that names the same Secret and owns it. */
+  secretClaimedBy?: string | undefined;
   now: Date;
 }
 
@@ -64,6 +66,16 @@ function parseTime(text: string | undefined): Date | undefined {
 
 export function decide(g: Gathered): Decision {
   const cert = g.certificate;
+  if (g.secretClaimedBy !== undefined) {
+    // Two writers of one Secret would re-issue over each other forever.
+    return {
+      kind: 'blocked',
+      violation: {
+        reason: Reason.SecretInUse,
+        message: `Secret "${cert.spec.secretName}" is already written by Certificate "${g.secretClaimedBy}": choose another secretName`,
+      },
+    };
+  }
   const selection = selectPolicy({
     namespace: cert.metadata.namespace ?? '',
     namespaceLabels: g.namespaceLabels,

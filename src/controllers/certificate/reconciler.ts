@@ -34,6 +34,8 @@ export interface CertificateReconcilerDeps {
   policies: { list(): TLSPolicy[] };
   namespaceLabels(namespace: string): Record<string, string> | undefined;
   secrets: { get(key: string): TlsSecretSummary | undefined };
+  /** Keys of every Certificate whose secretName is this "namespace/name". */
+  secretWriters(secretKey: string): string[];
   secretsApi: SecretsApi;
   status: StatusClients;
   events: EventRecorder;
@@ -90,6 +92,7 @@ export class CertificateReconciler implements Reconciler {
     if (wait > 0) return { requeueAfter: wait };
     const decision = decide({
       certificate: cert,
+      secretClaimedBy: this.claimedByAnother(key, secretKey, secret),
       namespaceLabels: this.deps.namespaceLabels(namespace) ?? {},
       policies: this.deps.policies.list(),
       secret: secret?.state ?? { state: 'absent' },
@@ -165,6 +168,20 @@ export class CertificateReconciler implements Reconciler {
       this.deps.events.warning(certificateRef(cert), Reason.IssuanceFailed, `${message} (attempt ${attempts}; next at ${retryAt.toISOString()})`, 'Issue');
       return { requeueAfter: retryAt.getTime() - now.getTime() };
     }
+  }
+
+  /**
+   * When several Certificates name one Secret, the one the Secret says wrote
+   * it keeps it (else the first by name); the others are told to move.
+   */
+  private claimedByAnother(key: string, secretKey: string, secret: TlsSecretSummary | undefined): string | undefined {
+    const writers = this.deps.secretWriters(secretKey);
+    if (writers.length < 2) return undefined;
+    const { namespace } = splitKey(key);
+    const annotated = secret?.annotations[SecretAnnotation.certificateName];
+    const annotatedKey = annotated === undefined ? undefined : `${namespace}/${annotated}`;
+    const owner = annotatedKey !== undefined && writers.includes(annotatedKey) ? annotatedKey : [...writers].sort()[0];
+    return owner === undefined || owner === key ? undefined : splitKey(owner).name;
   }
 
   private input(cert: Certificate) {

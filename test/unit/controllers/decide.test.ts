@@ -34,6 +34,14 @@ describe('decide', () => {
     expect(d.kind === 'blocked' && d.violation.reason).toBe(reason);
   });
 
+  it('blocks a second Certificate that names a Secret another one owns, before anything else', () => {
+    const d = decide(gathered({ secretClaimedBy: 'first', policies: [] }));
+    expect(d.kind === 'blocked' && d.violation).toEqual({
+      reason: Reason.SecretInUse,
+      message: 'Secret "web-tls" is already written by Certificate "first": choose another secretName',
+    });
+  });
+
   it('joins several guardrail violations in one message and keeps them all', () => {
     const policy = tlsPolicy('g', selectingAll, withSelfSigned, withGuardrails({ maxDuration: '1h', allowedKeyAlgorithms: ['ECDSA'] }));
     const d = decide(gathered({ policies: [policy], certificate: certificate('web', withDuration('2h')) }));
