@@ -1,34 +1,12 @@
 import { z } from 'zod';
+import { EXTENDED_KEY_USAGE_NAMES, KEY_USAGE_NAMES } from '../pki/spec.js';
 import { API_VERSION, MAX_NAMES, annotationMap, conditionList, dnsLabelName, durationString, labelMap, objectMeta } from './meta.js';
 
 // Field names follow cert-manager's Certificate v1 wherever the meaning is the
 // same, so moving over is an apiVersion change plus a policy reference.
 
-export const KEY_USAGES = [
-  'signing',
-  'digital signature',
-  'content commitment',
-  'key encipherment',
-  'key agreement',
-  'data encipherment',
-  'cert sign',
-  'crl sign',
-  'encipher only',
-  'decipher only',
-  'any',
-  'server auth',
-  'client auth',
-  'code signing',
-  'email protection',
-  's/mime',
-  'ipsec end system',
-  'ipsec tunnel',
-  'ipsec user',
-  'timestamping',
-  'ocsp signing',
-  'microsoft sgc',
-  'netscape sgc',
-] as const;
+// One list of usage names, shared with the PKI layer that turns them into extensions.
+export const KEY_USAGES = [...KEY_USAGE_NAMES, ...EXTENDED_KEY_USAGE_NAMES] as const;
 export type KeyUsage = (typeof KEY_USAGES)[number];
 
 export const KEY_ALGORITHMS = ['RSA', 'ECDSA', 'Ed25519'] as const;
