@@ -17,8 +17,11 @@ phase() {
 summary() {
   printf '\n=== phase timings\n'
   printf '  %s\n' "${timings[@]}"
+  printf '  %-22s %4ss\n' "total" "$SECONDS"
 }
-trap summary EXIT
+# On failure the timings still show how far it got; on success they come
+# before the closing count, which stays the last line.
+trap 'status=$?; [ "$status" -eq 0 ] || summary' EXIT
 
 results=$(mktemp -d)
 phase "build tools" bash hack/build-tools.sh >/dev/null
@@ -27,6 +30,7 @@ phase "typecheck" npx tsc -p tsconfig.json --noEmit
 phase "unit tests" npx vitest run --project unit --reporter=default --reporter=json --outputFile.json="$results/unit.json"
 phase "integration tests" npx vitest run --project integration --reporter=default --reporter=json --outputFile.json="$results/integration.json"
 
+summary
 # One closing line in the plain form CI reads: "N passed, N failed".
 node -e '
   const fs = require("node:fs");
