@@ -24,6 +24,7 @@ summary() {
 trap 'status=$?; [ "$status" -eq 0 ] || summary' EXIT
 
 results=$(mktemp -d)
+phase "system packages" bash hack/install-deps.sh
 phase "build tools" bash hack/build-tools.sh >/dev/null
 phase "lint" npx eslint .
 phase "typecheck" npx tsc -p tsconfig.json --noEmit
