@@ -12,15 +12,27 @@ export interface Clock {
 
 let nextTimerId = 1;
 
+/** Node fires a timer longer than this (about 24.8 days) after 1 ms instead. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+type RealHandle = TimerHandle & { t?: ReturnType<typeof setTimeout> };
+
 export const realClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {
-    const t = setTimeout(fn, Math.max(0, ms));
-    const handle = { id: nextTimerId++, t };
+    // A renewal 60 days away must not fire in a millisecond: long waits are
+    // chained in steps Node can represent.
+    const handle: RealHandle = { id: nextTimerId++ };
+    const due = Date.now() + Math.max(0, ms);
+    const arm = (): void => {
+      const left = due - Date.now();
+      handle.t = left > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(fn, Math.max(0, left));
+    };
+    arm();
     return handle;
   },
   clearTimeout(handle) {
-    const t = (handle as { t?: ReturnType<typeof setTimeout> }).t;
+    const t = (handle as RealHandle).t;
     if (t !== undefined) clearTimeout(t);
   },
 };

@@ -7,6 +7,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ApiextensionsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig } from '@kubernetes/client-node';
 
+import { shareKeepAliveAgents } from './keep-alive.js';
+
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 /**
@@ -51,6 +53,7 @@ export interface KubeClients {
 }
 
 export function makeKubeClients(kc: KubeConfig): KubeClients {
+  shareKeepAliveAgents(kc);
   return {
     kubeConfig: kc,
     core: kc.makeApiClient(CoreV1Api),

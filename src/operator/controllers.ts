@@ -130,7 +130,11 @@ export class ControllerSet {
 
     // A policy's spec can change which policy governs which Certificate and
     // what they may be; its status cannot, so status patches wake nobody.
-    policies.watch(this.policies);
+    // Its own status patches must not wake a policy (each reconcile re-reads the CA Secret).
+    this.policies.on('add', (key) => policies.enqueue(key));
+    this.policies.on('update', (key, p, old) => {
+      if (p.metadata.generation !== old.metadata.generation || p.metadata.deletionTimestamp !== old.metadata.deletionTimestamp) policies.enqueue(key);
+    });
     const everyCertificate = () => {
       for (const k of this.certificates.keys()) certs.enqueue(k);
     };

@@ -7,7 +7,7 @@ import { selectPolicy } from '../../policy/selection.js';
 import type { Violation } from '../violation.js';
 import { type EffectiveSpec, effectiveSpec, issuanceSpecHash } from './effective-spec.js';
 import { type Renewal, renewalTime } from './renewal.js';
-import type { TlsSecretState } from './secret-state.js';
+import type { IssuedFacts, TlsSecretState } from './secret-state.js';
 import { issuanceTrigger } from './triggers.js';
 
 /** Everything the decision needs, read by the gatherer; the decision reads nothing else. */
@@ -56,6 +56,18 @@ function issuerOf(policy: TLSPolicy): { kind: IssuerKind; identity: string } | u
   if (issuer?.selfSigned !== undefined) return { kind: 'selfSigned', identity: 'selfSigned' };
   if (issuer?.acme !== undefined) return { kind: 'acme', identity: `acme:${issuer.acme.server}` };
   return undefined;
+}
+
+/** When the certificate described by `facts` is due for renewal under this spec. */
+export function renewalOf(cert: Certificate, spec: EffectiveSpec, facts: Pick<IssuedFacts, 'notBefore' | 'notAfter'>): Renewal {
+  return renewalTime({
+    notBefore: facts.notBefore,
+    notAfter: facts.notAfter,
+    renewBeforeMs: spec.renewBeforeMs,
+    renewBeforePercentage: spec.renewBeforePercentage,
+    renewBeforeFromPolicy: spec.renewBeforeFromPolicy,
+    jitterSeed: cert.metadata.uid ?? `${cert.metadata.namespace}/${cert.metadata.name}`,
+  });
 }
 
 function parseTime(text: string | undefined): Date | undefined {
@@ -124,17 +136,7 @@ export function decide(g: Gathered): Decision {
     issuerIdentity: issuer.identity,
     specHash: issuanceSpecHash(spec, issuer.identity),
   };
-  const renewal =
-    g.secret.state === 'valid'
-      ? renewalTime({
-          notBefore: g.secret.facts.notBefore,
-          notAfter: g.secret.facts.notAfter,
-          renewBeforeMs: spec.renewBeforeMs,
-          renewBeforePercentage: spec.renewBeforePercentage,
-          renewBeforeFromPolicy: spec.renewBeforeFromPolicy,
-          jitterSeed: cert.metadata.uid ?? `${cert.metadata.namespace}/${cert.metadata.name}`,
-        })
-      : undefined;
+  const renewal = g.secret.state === 'valid' ? renewalOf(cert, spec, g.secret.facts) : undefined;
   const trigger = issuanceTrigger({
     now: g.now,
     secretName: spec.secretName,

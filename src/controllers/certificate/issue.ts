@@ -7,8 +7,8 @@ import { IssuerError } from '../../issuers/types.js';
 import { isNotFound } from '../../kube/errors.js';
 import type { Governed } from './decide.js';
 import type { IssuerProvider } from './issuer-provider.js';
-import { SecretAnnotation, SecretLabel } from './secret-state.js';
-import { decodeSecretData } from './secret-summary.js';
+import { type IssuedFacts, SecretAnnotation, SecretLabel } from './secret-state.js';
+import { decodeSecretData, issuedFactsOf } from './secret-summary.js';
 
 export type SecretsApi = Pick<CoreV1Api, 'readNamespacedSecret' | 'createNamespacedSecret' | 'replaceNamespacedSecret'>;
 
@@ -19,6 +19,7 @@ export interface IssueResult {
   reusedKey: boolean;
   /** resourceVersion of the Secret as written: the cache must reach it before the next decision. */
   secretResourceVersion: string | undefined;
+  facts: IssuedFacts;
 }
 
 export function templateOf(governed: Governed): CertificateTemplateSpec {
@@ -65,11 +66,23 @@ function reusableKey(existing: V1Secret | undefined, governed: Governed): Privat
  * that write leaves the old Secret untouched; a crash after it is seen as a
  * current Secret by the next reconcile.
  */
-export async function issueCertificate(deps: { secrets: SecretsApi; issuers: IssuerProvider; now: Date }, cert: Certificate, governed: Governed): Promise<IssueResult> {
+export interface IssueDeps {
+  secrets: SecretsApi;
+  issuers: IssuerProvider;
+  now: Date;
+  /**
+   * The Secret cache says there is no Secret: create without reading first.
+   * Should the cache be behind, the create fails with a conflict and the
+   * reconcile is retried once the cache has caught up.
+   */
+  secretKnownAbsent?: boolean;
+}
+
+export async function issueCertificate(deps: IssueDeps, cert: Certificate, governed: Governed): Promise<IssueResult> {
   const namespace = cert.metadata.namespace ?? 'default';
   const secretName = governed.spec.secretName;
   const issuer = await deps.issuers.issuerFor(governed);
-  const existing = await readSecret(deps.secrets, namespace, secretName);
+  const existing = deps.secretKnownAbsent === true ? undefined : await readSecret(deps.secrets, namespace, secretName);
 
   const reused = reusableKey(existing, governed);
   const key = reused ?? (await generatePrivateKey({ algorithm: governed.spec.key.algorithm, size: governed.spec.key.size || undefined }));
@@ -130,5 +143,6 @@ export async function issueCertificate(deps: { secrets: SecretsApi; issuers: Iss
     notAfter: summary.notAfter,
     reusedKey: reused !== undefined,
     secretResourceVersion: written.metadata?.resourceVersion,
+    facts: issuedFactsOf(summary),
   };
 }

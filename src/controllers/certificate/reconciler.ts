@@ -10,7 +10,7 @@ import type { EventRecorder, ObjectReference } from '../../kube/events.js';
 import { splitKey } from '../../kube/lister-watcher.js';
 import { patchStatus, type StatusClients } from '../../kube/status.js';
 import { PkiError } from '../../pki/errors.js';
-import { decide, failureBackoffMs } from './decide.js';
+import { decide, failureBackoffMs, renewalOf } from './decide.js';
 import { issueCertificate, type SecretsApi } from './issue.js';
 import type { IssuerProvider } from './issuer-provider.js';
 import type { TlsSecretSummary } from './secret-summary.js';
@@ -133,41 +133,62 @@ export class CertificateReconciler implements Reconciler {
     now: Date,
     ctx: ReconcileContext,
     secret: TlsSecretSummary | undefined,
-  ): Promise<ReconcileResult | void> {
+  ): Promise<ReconcileResult> {
     ctx.log.info({ reason: decision.trigger.reason, why: decision.trigger.message }, 'issuing');
+    let result: Awaited<ReturnType<typeof issueCertificate>>;
     try {
-      const result = await issueCertificate({ secrets: this.deps.secretsApi, issuers: this.deps.issuers, now }, cert, decision.governed);
-      if (result.secretResourceVersion !== undefined) {
-        const secretKey = `${cert.metadata.namespace ?? 'default'}/${decision.governed.spec.secretName}`;
-        this.expectations.set(secretKey, { resourceVersion: result.secretResourceVersion, until: this.deps.clock.now() + 30_000 });
-      }
-      ctx.log.info({ revision: result.revision, serialNumber: result.serialNumber, notAfter: result.notAfter, reusedKey: result.reusedKey }, 'issued');
-      this.deps.events.normal(
-        certificateRef(cert),
-        Reason.Issued,
-        `Issued revision ${result.revision} (serial ${result.serialNumber}, expires ${result.notAfter.toISOString()}): ${decision.trigger.message}`,
-        'Issue',
-      );
-      // The Secret event that follows brings this Certificate back, and the
-      // 'current' path then reports Ready from what the Secret really holds.
-      return;
-    } catch (err) {
-      if (!(err instanceof IssuerError) && !(err instanceof PkiError) && !isApiError(err)) throw err;
-      const message = err instanceof IssuerError || err instanceof PkiError ? err.message : apiErrorMessage(err);
-      const attempts = (cert.status?.failedIssuanceAttempts ?? 0) + 1;
-      const retryAt = new Date(now.getTime() + failureBackoffMs(attempts));
-      const stillValid =
-        secret?.state.state === 'valid' &&
-        (decision.trigger.reason === Reason.Renewing || decision.trigger.reason === Reason.ManuallyTriggered) &&
-        secret.state.facts.notAfter.getTime() > now.getTime();
-      ctx.log.warn({ err: message, attempts, retryAt }, 'issuance failed');
-      await this.writeStatus(
+      result = await issueCertificate(
+        { secrets: this.deps.secretsApi, issuers: this.deps.issuers, now, secretKnownAbsent: secret === undefined },
         cert,
-        failedStatus(this.input(cert), { policy: decision.governed.policy.metadata.name, trigger: decision.trigger, error: message, stillValid, retryAt }),
+        decision.governed,
       );
-      this.deps.events.warning(certificateRef(cert), Reason.IssuanceFailed, `${message} (attempt ${attempts}; next at ${retryAt.toISOString()})`, 'Issue');
-      return { requeueAfter: retryAt.getTime() - now.getTime() };
+    } catch (err) {
+      return this.issuanceFailed(cert, decision, now, ctx, secret, err);
     }
+    if (result.secretResourceVersion !== undefined) {
+      const secretKey = `${cert.metadata.namespace ?? 'default'}/${decision.governed.spec.secretName}`;
+      this.expectations.set(secretKey, { resourceVersion: result.secretResourceVersion, until: this.deps.clock.now() + 30_000 });
+    }
+    ctx.log.info({ revision: result.revision, serialNumber: result.serialNumber, notAfter: result.notAfter, reusedKey: result.reusedKey }, 'issued');
+    this.deps.events.normal(
+      certificateRef(cert),
+      Reason.Issued,
+      `Issued revision ${result.revision} (serial ${result.serialNumber}, expires ${result.notAfter.toISOString()}): ${decision.trigger.message}`,
+      'Issue',
+    );
+    // Ready at once, from what was just written; the Secret event that
+    // follows finds the same status and writes nothing.
+    const renewal = renewalOf(cert, decision.governed.spec, result.facts);
+    await this.writeStatus(
+      cert,
+      readyStatus(this.input(cert), { policy: decision.governed.policy.metadata.name, facts: result.facts, renewal, revision: result.revision }),
+    );
+    return { requeueAfter: Math.max(1000, renewal.time.getTime() - now.getTime()) };
+  }
+
+  private async issuanceFailed(
+    cert: Certificate,
+    decision: Extract<ReturnType<typeof decide>, { kind: 'issue' }>,
+    now: Date,
+    ctx: ReconcileContext,
+    secret: TlsSecretSummary | undefined,
+    err: unknown,
+  ): Promise<ReconcileResult> {
+    if (!(err instanceof IssuerError) && !(err instanceof PkiError) && !isApiError(err)) throw err;
+    const message = err instanceof IssuerError || err instanceof PkiError ? err.message : apiErrorMessage(err);
+    const attempts = (cert.status?.failedIssuanceAttempts ?? 0) + 1;
+    const retryAt = new Date(now.getTime() + failureBackoffMs(attempts));
+    const stillValid =
+      secret?.state.state === 'valid' &&
+      (decision.trigger.reason === Reason.Renewing || decision.trigger.reason === Reason.ManuallyTriggered) &&
+      secret.state.facts.notAfter.getTime() > now.getTime();
+    ctx.log.warn({ err: message, attempts, retryAt }, 'issuance failed');
+    await this.writeStatus(
+      cert,
+      failedStatus(this.input(cert), { policy: decision.governed.policy.metadata.name, trigger: decision.trigger, error: message, stillValid, retryAt }),
+    );
+    this.deps.events.warning(certificateRef(cert), Reason.IssuanceFailed, `${message} (attempt ${attempts}; next at ${retryAt.toISOString()})`, 'Issue');
+    return { requeueAfter: retryAt.getTime() - now.getTime() };
   }
 
   /**

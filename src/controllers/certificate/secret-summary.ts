@@ -1,7 +1,8 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { KeyAlgorithm } from '../../api/certificate.js';
-import { keyMatchesCertificate, parseCertificateChainPem, summarizeCertificate } from '../../pki/certificates.js';
+import { keyMatchesCertificate, summarizeCertificate } from '../../pki/certificates.js';
 import { PkiError } from '../../pki/errors.js';
+import { controllerOwner, managedByAnnotations, parseChain, readSecretCertificates, type ParsedChain, type SecretCertificates } from '../../inventory/facts.js';
 import { parsePrivateKeyPem } from '../../pki/keys.js';
 import type { IssuedFacts, TlsSecretState } from './secret-state.js';
 
@@ -14,6 +15,12 @@ export interface TlsSecretSummary {
   annotations: Record<string, string>;
   labels: Record<string, string>;
   state: TlsSecretState;
+  /** For the inventory: tls.crt's leaf (also when the key is missing or wrong) and ca.crt's certificates; public facts only. */
+  certificates: SecretCertificates;
+  /** Other controllers' annotations that say who manages this Secret (see inventory/facts.ts). */
+  managedBy: Record<string, string>;
+  /** "Kind/name" of the Secret's controlling owner reference. */
+  owner?: string | undefined;
 }
 
 const KNOWN_ALGORITHMS: readonly string[] = ['RSA', 'ECDSA', 'Ed25519'];
@@ -30,8 +37,8 @@ function ours(annotations: Record<string, string> | undefined): Record<string, s
   return out;
 }
 
-/** Reads tls.crt and tls.key into a TlsSecretState; never throws, never keeps the key. */
-export function tlsSecretState(secret: V1Secret): TlsSecretState {
+/** Reads tls.crt and tls.key into a TlsSecretState; never throws, never keeps the key. `chain`: tls.crt already parsed. */
+export function tlsSecretState(secret: V1Secret, chain?: ParsedChain): TlsSecretState {
   const annotations = ours(secret.metadata?.annotations);
   const certPem = decodeSecretData(secret, 'tls.crt');
   const keyPem = decodeSecretData(secret, 'tls.key');
@@ -40,18 +47,21 @@ export function tlsSecretState(secret: V1Secret): TlsSecretState {
   );
   if (certPem === undefined || keyPem === undefined) return { state: 'incomplete', missing, annotations };
   try {
-    const [leaf] = parseCertificateChainPem(certPem, 'tls.crt');
+    const parsed = chain ?? parseChain(certPem, 'tls.crt');
+    if (!parsed.ok) return { state: 'invalid', error: parsed.error, annotations };
+    const [leaf] = parsed.certificates;
     if (leaf === undefined) return { state: 'invalid', error: 'tls.crt holds no certificate', annotations };
     const key = parsePrivateKeyPem(keyPem, 'tls.key');
     if (!keyMatchesCertificate(key, leaf)) return { state: 'mismatched', annotations };
-    return { state: 'valid', facts: factsOf(summarizeCertificate(leaf)), annotations };
+    return { state: 'valid', facts: issuedFactsOf(summarizeCertificate(leaf)), annotations };
   } catch (err) {
     if (err instanceof PkiError) return { state: 'invalid', error: err.message, annotations };
     return { state: 'invalid', error: 'unreadable certificate or key', annotations };
   }
 }
 
-function factsOf(s: ReturnType<typeof summarizeCertificate>): IssuedFacts {
+/** The facts decisions need, from a parsed certificate. */
+export function issuedFactsOf(s: ReturnType<typeof summarizeCertificate>): IssuedFacts {
   const algorithm = KNOWN_ALGORITHMS.includes(s.keyAlgorithm) ? (s.keyAlgorithm as KeyAlgorithm) : 'unknown';
   return {
     commonName: s.commonName,
@@ -71,12 +81,16 @@ function factsOf(s: ReturnType<typeof summarizeCertificate>): IssuedFacts {
 }
 
 export function summarizeTlsSecret(secret: V1Secret): TlsSecretSummary {
+  const chain = parseChain(decodeSecretData(secret, 'tls.crt'), 'tls.crt');
   return {
     namespace: secret.metadata?.namespace ?? '',
     name: secret.metadata?.name ?? '',
     resourceVersion: secret.metadata?.resourceVersion ?? '',
     annotations: ours(secret.metadata?.annotations),
     labels: secret.metadata?.labels ?? {},
-    state: tlsSecretState(secret),
+    state: tlsSecretState(secret, chain),
+    certificates: readSecretCertificates(chain, decodeSecretData(secret, 'ca.crt')),
+    managedBy: managedByAnnotations(secret.metadata?.annotations),
+    owner: controllerOwner(secret.metadata?.ownerReferences),
   };
 }

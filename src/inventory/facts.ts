@@ -1,0 +1,142 @@
+import type { V1OwnerReference } from '@kubernetes/client-node';
+import { describeCause } from '../pki/errors.js';
+import { parseCertificateChainPem, summarizeCertificate } from '../pki/certificates.js';
+import type { x509 } from '../pki/x509.js';
+
+// What the inventory keeps of each certificate it finds: public facts only,
+// small and key-free. Read once when a Secret is summarised (see
+// controllers/certificate/secret-summary.ts) and never again.
+
+export interface CertificateFacts {
+  /** RFC 4514-style subject ("O=Example, CN=web"). */
+  subject: string;
+  commonName?: string | undefined;
+  issuer: string;
+  dnsNames: string[];
+  ipAddresses: string[];
+  uris: string[];
+  emailAddresses: string[];
+  notBefore: Date;
+  notAfter: Date;
+  serialNumber: string;
+  /** SHA-256 of the DER certificate, lower-case hex: the identity of a certificate in the inventory. */
+  fingerprintSHA256: string;
+  isCA: boolean;
+  /** Subject and issuer are the same name (a root CA or a self-signed leaf). */
+  selfIssued: boolean;
+  /** 'RSA' | 'ECDSA' | 'Ed25519', or the key type OpenSSL reports. */
+  keyAlgorithm: string;
+  keySize?: number | undefined;
+  signatureAlgorithm: string;
+}
+
+/** The certificates of one kubernetes.io/tls Secret. */
+export interface SecretCertificates {
+  /** tls.crt's first certificate: present whenever it parses, even if tls.key is missing or does not match. */
+  leaf?: CertificateFacts;
+  /** Why tls.crt gave no leaf (missing, empty, not PEM, not X.509). */
+  leafError?: string;
+  /** Certificates in tls.crt (leaf + intermediates). */
+  chainLength: number;
+  /** ca.crt's certificates, at most MAX_CA_CERTIFICATES. */
+  caCertificates: CertificateFacts[];
+  caError?: string;
+}
+
+/** A ca.crt bundle can be a whole trust store; the inventory lists its first few. */
+export const MAX_CA_CERTIFICATES = 4;
+
+export function certificateFacts(certificate: x509.X509Certificate): CertificateFacts {
+  const s = summarizeCertificate(certificate);
+  return {
+    subject: s.subject,
+    commonName: s.commonName,
+    issuer: s.issuer,
+    dnsNames: s.dnsNames,
+    ipAddresses: s.ipAddresses,
+    uris: s.uris,
+    emailAddresses: s.emailAddresses,
+    notBefore: s.notBefore,
+    notAfter: s.notAfter,
+    serialNumber: s.serialNumber,
+    fingerprintSHA256: s.fingerprintSHA256,
+    isCA: s.isCA,
+    selfIssued: s.subject === s.issuer,
+    keyAlgorithm: s.keyAlgorithm,
+    keySize: s.keySize,
+    signatureAlgorithm: s.signatureAlgorithm,
+  };
+}
+
+/** tls.crt parsed once: the certificates, or why not. Shared by the Secret's state and its inventory facts. */
+export type ParsedChain = { ok: true; certificates: x509.X509Certificate[] } | { ok: false; error: string };
+
+export function parseChain(pem: string | undefined, source: string): ParsedChain {
+  if (pem === undefined) return { ok: false, error: `${source} is missing` };
+  try {
+    const certificates = parseCertificateChainPem(pem, source);
+    if (certificates.length === 0) return { ok: false, error: `${source} holds no certificate` };
+    return { ok: true, certificates };
+  } catch (err) {
+    return { ok: false, error: describeCause(err) };
+  }
+}
+
+/** Never throws: whatever does not parse becomes an error string. */
+export function readSecretCertificates(chain: ParsedChain, caPem: string | undefined): SecretCertificates {
+  const out: SecretCertificates = { chainLength: chain.ok ? chain.certificates.length : 0, caCertificates: [] };
+  if (!chain.ok) out.leafError = chain.error;
+  else {
+    try {
+      out.leaf = certificateFacts(chain.certificates[0] as x509.X509Certificate);
+    } catch (err) {
+      out.leafError = describeCause(err);
+    }
+  }
+  if (caPem !== undefined && caPem.trim() !== '') {
+    const ca = parseChain(caPem, 'ca.crt');
+    if (!ca.ok) out.caError = ca.error;
+    else {
+      try {
+        out.caCertificates = ca.certificates.slice(0, MAX_CA_CERTIFICATES).map(certificateFacts);
+      } catch (err) {
+        out.caError = describeCause(err);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Annotations other controllers put on the Secrets they write, kept so the
+ * inventory can say who manages a certificate. Exact keys only: the rest of
+ * a Secret's annotations can be large and are never read.
+ */
+export const MANAGED_BY_ANNOTATIONS = [
+  'cert-manager.io/certificate-name',
+  'cert-manager.io/issuer-name',
+  'cert-manager.io/issuer-kind',
+  'service.beta.openshift.io/originating-service-name',
+  'service.alpha.openshift.io/originating-service-name',
+  'meta.helm.sh/release-name',
+  'meta.helm.sh/release-namespace',
+] as const;
+
+const MAX_HINT_VALUE = 253;
+
+/** The MANAGED_BY_ANNOTATIONS present, values cut to 253 characters. */
+export function managedByAnnotations(annotations: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (annotations === undefined) return out;
+  for (const key of MANAGED_BY_ANNOTATIONS) {
+    const value = annotations[key];
+    if (value !== undefined) out[key] = value.slice(0, MAX_HINT_VALUE);
+  }
+  return out;
+}
+
+/** "Kind/name" of the controlling owner reference, if any. */
+export function controllerOwner(refs: V1OwnerReference[] | undefined): string | undefined {
+  const ref = refs?.find((r) => r.controller === true) ?? refs?.[0];
+  return ref === undefined ? undefined : `${ref.kind}/${ref.name}`.slice(0, MAX_HINT_VALUE);
+}
