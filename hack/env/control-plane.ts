@@ -82,6 +82,8 @@ export interface ApiserverOptions {
   onStart?: (process: ManagedProcess) => void;
   /** Processes the apiserver depends on: their death ends the wait too. */
   dependsOn: readonly ManagedProcess[];
+  /** Write an audit log of every request (Metadata level) to `<dir>/audit.log`; default off. */
+  audit?: boolean;
 }
 
 export interface RunningApiserver {
@@ -90,6 +92,8 @@ export interface RunningApiserver {
   kubeconfigPath: string;
   /** `gitVersion` from /version, such as `v1.34.4`. */
   version: string;
+  /** JSON lines, one audit event per request stage; present when started with `audit: true`. */
+  auditLogPath?: string;
 }
 
 /** Client credentials of the admin user, to probe the apiserver the way kubectl would. */
@@ -100,6 +104,32 @@ export async function adminTls(pki: PkiPaths): Promise<TlsMaterial> {
     readFile(pki.adminKey, 'utf8'),
   ]);
   return { ca, cert, key };
+}
+
+/** Every request at Metadata level (who, verb, resource, status; no bodies), without the RequestReceived stage. */
+export const AUDIT_POLICY = {
+  apiVersion: 'audit.k8s.io/v1',
+  kind: 'Policy',
+  omitStages: ['RequestReceived'],
+  rules: [{ level: 'Metadata' }],
+};
+
+export function auditPaths(dir: string): { policy: string; log: string } {
+  return { policy: join(dir, 'audit-policy.yaml'), log: join(dir, 'audit.log') };
+}
+
+function auditArgs(options: ApiserverOptions): string[] {
+  if (options.audit !== true) return [];
+  const paths = auditPaths(options.dir);
+  return [
+    `--audit-policy-file=${paths.policy}`,
+    `--audit-log-path=${paths.log}`,
+    // Blocking: each event is written before the response goes out, so the
+    // log is complete the moment a client has its answer (batch mode buffers).
+    '--audit-log-mode=blocking',
+    '--audit-log-format=json',
+    '--audit-log-maxsize=0',
+  ];
 }
 
 function apiserverArgs(options: ApiserverOptions): string[] {
@@ -126,6 +156,7 @@ function apiserverArgs(options: ApiserverOptions): string[] {
     // The lease reconciler would publish 127.0.0.1 as the `kubernetes`
     // Service's endpoint, which validation rejects for loopback, every 10 s.
     '--endpoint-reconciler-type=none',
+    ...auditArgs(options),
   ];
 }
 
@@ -154,6 +185,7 @@ export async function writeKubeconfig(path: string, server: string, pki: PkiPath
 export async function startApiserver(options: ApiserverOptions): Promise<RunningApiserver> {
   const url = `https://${LOOPBACK}:${options.port}`;
   await mkdir(join(options.dir, 'apiserver-certs'), { recursive: true, mode: 0o700 });
+  if (options.audit === true) await writeFile(auditPaths(options.dir).policy, stringify(AUDIT_POLICY));
   const process = ManagedProcess.start({
     name: 'kube-apiserver',
     command: options.binary,
@@ -182,6 +214,7 @@ export async function startApiserver(options: ApiserverOptions): Promise<Running
     if (typeof info.gitVersion !== 'string') throw new Error(`unexpected /version answer: ${JSON.stringify(info)}`);
     const kubeconfigPath = join(options.dir, 'kubeconfig');
     await writeKubeconfig(kubeconfigPath, url, options.pki);
-    return { process, url, kubeconfigPath, version: info.gitVersion };
+    const auditLogPath = options.audit === true ? auditPaths(options.dir).log : undefined;
+    return { process, url, kubeconfigPath, version: info.gitVersion, auditLogPath };
   });
 }

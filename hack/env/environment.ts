@@ -41,6 +41,8 @@ export interface EnvironmentInfo {
   /** Admin kubeconfig (client cert in group system:masters); present when kube runs. */
   kubeconfigPath?: string;
   apiserverUrl?: string;
+  /** kube-apiserver's audit log (JSON lines); present when started with `audit: true`. */
+  auditLogPath?: string;
   versions: EnvironmentVersions;
   /** Present when the ACME components run. */
   acme?: AcmeEndpoints;
@@ -69,6 +71,8 @@ export interface StartOptions {
   signal?: AbortSignal;
   /** Called the moment each process runs (before it is ready), to record pids outside this process. */
   onProcessStarted?: (record: ProcessRecord) => void;
+  /** kube-apiserver writes every request at Metadata level to `<dir>/audit.log` (the bench counts the operator's); default off. */
+  audit?: boolean;
 }
 
 /** An Environment over processes started earlier, possibly by another process (dev-env `down`). */
@@ -132,6 +136,7 @@ export async function startEnvironment(options: StartOptions = {}): Promise<Envi
         etcdUrl: etcd.clientUrl,
         pki,
         dependsOn: [etcd.process],
+        audit: options.audit === true,
       });
       log(`kube-apiserver ${apiserver.version} ready at ${apiserver.url} (${elapsed(startedAt)})`);
       return [etcd, apiserver];
@@ -173,6 +178,7 @@ export async function startEnvironment(options: StartOptions = {}): Promise<Envi
       caPath: pki.caCert,
       kubeconfigPath: apiserver?.kubeconfigPath,
       apiserverUrl: apiserver?.url,
+      auditLogPath: apiserver?.auditLogPath,
       versions: { kubeApiserver: apiserver?.version, etcd: etcd?.version, pebble: pebble?.version },
       acme:
         chall === undefined || pebble === undefined

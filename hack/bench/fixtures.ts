@@ -1,0 +1,143 @@
+import { CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { writeFile } from 'node:fs/promises';
+import { GROUP, VERSION } from '../../src/api/meta.js';
+import type { TLSPolicySpec } from '../../src/api/tlspolicy.js';
+import type { CertificateSpec } from '../../src/api/certificate.js';
+import { encodeCertificateChainPem } from '../../src/pki/certificates.js';
+import { encodePrivateKeyPem, generatePrivateKey } from '../../src/pki/keys.js';
+import { selfSignCertificate } from '../../src/pki/sign.js';
+import type { BenchKeyAlgorithm } from './options.js';
+
+// The objects the bench runs against: the operator's namespace with a CA
+// Secret, a TLSPolicy issuing from it for namespaces labelled bench=true, one
+// such namespace, and the Certificates in it. Made as admin, before the
+// operator starts.
+
+export const OPERATOR_NAMESPACE = 'certkeeper';
+export const BENCH_NAMESPACE = 'bench';
+export const CA_SECRET = 'bench-ca';
+export const POLICY_NAME = 'bench';
+/** The user the operator's requests are made as (impersonated), so the audit log tells them apart. */
+export const OPERATOR_USER = 'certkeeper-operator';
+const OPERATOR_BINDING = 'certkeeper-bench-operator';
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface BenchClients {
+  core: CoreV1Api;
+  customObjects: CustomObjectsApi;
+  rbac: RbacAuthorizationV1Api;
+}
+
+export function benchClients(kubeconfigPath: string): BenchClients {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  return { core: kc.makeApiClient(CoreV1Api), customObjects: kc.makeApiClient(CustomObjectsApi), rbac: kc.makeApiClient(RbacAuthorizationV1Api) };
+}
+
+/**
+ * The admin kubeconfig with `as: certkeeper-operator` in its user entry:
+ * client-node 1.4.0 sends that as Impersonate-User (it has no
+ * Impersonate-Group support: `as-groups` is not read), so the user gets its
+ * rights from a ClusterRoleBinding, see grantOperatorUser.
+ */
+export async function writeOperatorKubeconfig(adminKubeconfigPath: string, path: string): Promise<void> {
+  const admin = new KubeConfig();
+  admin.loadFromFile(adminKubeconfigPath);
+  const user = admin.getCurrentUser();
+  const context = admin.getContextObject(admin.getCurrentContext());
+  if (user === null || context === null) throw new Error(`${adminKubeconfigPath} has no current user/context`);
+  const name = `${user.name}-as-${OPERATOR_USER}`;
+  const operator = new KubeConfig();
+  operator.loadFromOptions({
+    clusters: admin.getClusters(),
+    users: [{ ...user, name, impersonateUser: OPERATOR_USER }],
+    contexts: [{ ...context, user: name }],
+    currentContext: context.name,
+  });
+  // JSON is YAML; exportConfig writes the impersonated user as `as`.
+  await writeFile(path, operator.exportConfig(), { mode: 0o600 });
+}
+
+/** cluster-admin for the operator's user: the bench measures speed, not least privilege (the RBAC tests do that). */
+export async function grantOperatorUser(clients: BenchClients): Promise<void> {
+  await clients.rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name: OPERATOR_BINDING },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: OPERATOR_USER }],
+    },
+  });
+}
+
+/** A fresh ECDSA P-256 CA, generated now, as the data of a kubernetes.io/tls Secret. */
+async function caSecretData(): Promise<Record<string, string>> {
+  const privateKey = await generatePrivateKey({ algorithm: 'ECDSA', size: 256 });
+  const now = new Date();
+  const { certificate } = await selfSignCertificate({
+    spec: { commonName: 'certkeeper bench CA', isCA: true, durationMs: 30 * DAY_MS },
+    privateKey,
+    now: new Date(now.getTime() - 60_000),
+  });
+  const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+  const pem = encodeCertificateChainPem([certificate]);
+  return { 'tls.crt': b64(pem), 'tls.key': b64(encodePrivateKeyPem(privateKey, 'PKCS8')), 'ca.crt': b64(pem) };
+}
+
+/** Namespaces, CA Secret and TLSPolicy: everything but the Certificates. */
+export async function createBenchSetup(clients: BenchClients): Promise<void> {
+  await clients.core.createNamespace({ body: { metadata: { name: OPERATOR_NAMESPACE } } });
+  await clients.core.createNamespacedSecret({
+    namespace: OPERATOR_NAMESPACE,
+    body: { metadata: { name: CA_SECRET }, type: 'kubernetes.io/tls', data: await caSecretData() },
+  });
+  const spec: TLSPolicySpec = {
+    namespaceSelector: { matchLabels: { bench: 'true' } },
+    priority: 0,
+    issuer: { ca: { secretName: CA_SECRET } },
+  };
+  await clients.customObjects.createClusterCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: 'tlspolicies',
+    body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'TLSPolicy', metadata: { name: POLICY_NAME }, spec },
+  });
+  await clients.core.createNamespace({ body: { metadata: { name: BENCH_NAMESPACE, labels: { bench: 'true' } } } });
+}
+
+export function certificateName(index: number): string {
+  return `bench-${String(index).padStart(4, '0')}`;
+}
+
+function certificateBody(index: number, algorithm: BenchKeyAlgorithm): object {
+  const name = certificateName(index);
+  const spec: Pick<CertificateSpec, 'secretName' | 'dnsNames'> & { privateKey: { algorithm: BenchKeyAlgorithm } } = {
+    secretName: `${name}-tls`,
+    dnsNames: [`${name}.bench.example.com`],
+    privateKey: { algorithm },
+  };
+  return { apiVersion: `${GROUP}/${VERSION}`, kind: 'Certificate', metadata: { name, namespace: BENCH_NAMESPACE }, spec };
+}
+
+/** Creates bench-0000 … with at most `concurrency` requests in flight; resolves with the seconds it took. */
+export async function createCertificates(
+  clients: BenchClients,
+  options: { count: number; algorithm: BenchKeyAlgorithm; concurrency: number; signal: AbortSignal },
+): Promise<number> {
+  const started = performance.now();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < options.count) {
+      options.signal.throwIfAborted();
+      const index = next++;
+      await clients.customObjects.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: BENCH_NAMESPACE,
+        plural: 'certificates',
+        body: certificateBody(index, options.algorithm),
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency, options.count) }, worker));
+  return (performance.now() - started) / 1000;
+}

@@ -1,0 +1,109 @@
+import { parseArgs } from 'node:util';
+
+// Command-line settings of `npm run bench -- [flags]`.
+
+export const BENCH_KEY_ALGORITHMS = ['ECDSA', 'RSA'] as const;
+export type BenchKeyAlgorithm = (typeof BENCH_KEY_ALGORITHMS)[number];
+
+export interface BenchOptions {
+  /** Certificates to create and wait for. */
+  count: number;
+  keyAlgorithm: BenchKeyAlgorithm;
+  /** The operator's --workers. */
+  workers: number;
+  /** Also write the JSON result here. */
+  json: string | undefined;
+  /** Certificate creations in flight at once. */
+  createConcurrency: number;
+  /** Give up when not every Certificate is Ready this long after the operator started. */
+  timeoutSeconds: number;
+  /** Quiet time after the last Ready before the idle measurement (trailing work lands here). */
+  settleSeconds: number;
+  /** Length of the idle measurement. */
+  idleSeconds: number;
+  /** The operator's --log-level. */
+  logLevel: string;
+  /** Write a V8 CPU profile of the operator into this folder (through node:inspector) and summarise it. */
+  cpuProfDir: string | undefined;
+  /** Extra NODE_OPTIONS for the operator process (e.g. --max-old-space-size=96, --import ./patch.mjs). */
+  nodeOptions: string | undefined;
+  /** Keep the environment folder (logs, audit log) after the run. */
+  keepDir: boolean;
+  /** Skip `npm run build` (dist/ must be current). */
+  skipBuild: boolean;
+}
+
+export const BENCH_USAGE = `usage: npm run bench -- [flags]
+  --count N               Certificates to issue (default 1000)
+  --key-algorithm ALG     ECDSA (P-256, default) or RSA (2048)
+  --workers W             operator workers (default 4)
+  --json FILE             also write the JSON result to FILE
+  --create-concurrency C  creations in flight (default 20)
+  --timeout S             give up after S seconds without every Certificate Ready (default 600)
+  --settle S              pause after the last Ready before the idle phase (default 5)
+  --idle S                idle phase length (default 10)
+  --log-level L           operator log level (default info)
+  --cpu-prof DIR          profile the operator (V8 CPU profile) into DIR and print the hottest code
+  --node-options=OPTS     extra NODE_OPTIONS for the operator (e.g. --node-options=--max-old-space-size=96)
+  --keep-dir              keep the environment folder (logs, audit.log) afterwards
+  --skip-build            do not run npm run build first`;
+
+export class UsageError extends Error {}
+
+function positiveInt(flag: string, text: string | undefined, fallback: number, { min = 1, max = 1_000_000 } = {}): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+const FLAGS = {
+  count: { type: 'string' },
+  'key-algorithm': { type: 'string' },
+  workers: { type: 'string' },
+  json: { type: 'string' },
+  'create-concurrency': { type: 'string' },
+  timeout: { type: 'string' },
+  settle: { type: 'string' },
+  idle: { type: 'string' },
+  'log-level': { type: 'string' },
+  'cpu-prof': { type: 'string' },
+  'node-options': { type: 'string' },
+  'keep-dir': { type: 'boolean' },
+  'skip-build': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function parseFlags(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: FLAGS }).values;
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help' {
+  const values = parseFlags(argv);
+  if (values.help === true) return 'help';
+  const algorithm = (values['key-algorithm'] ?? 'ECDSA').toUpperCase();
+  if (!(BENCH_KEY_ALGORITHMS as readonly string[]).includes(algorithm)) {
+    throw new UsageError(`--key-algorithm must be ECDSA or RSA, got ${JSON.stringify(values['key-algorithm'])}`);
+  }
+  return {
+    count: positiveInt('count', values.count, 1000, { max: 9999 }),
+    keyAlgorithm: algorithm as BenchKeyAlgorithm,
+    workers: positiveInt('workers', values.workers, 4, { max: 64 }),
+    json: values.json,
+    createConcurrency: positiveInt('create-concurrency', values['create-concurrency'], 20, { max: 500 }),
+    timeoutSeconds: positiveInt('timeout', values.timeout, 600, { max: 24 * 3600 }),
+    settleSeconds: positiveInt('settle', values.settle, 5, { min: 0, max: 600 }),
+    idleSeconds: positiveInt('idle', values.idle, 10, { max: 3600 }),
+    logLevel: values['log-level'] ?? 'info',
+    cpuProfDir: values['cpu-prof'],
+    nodeOptions: values['node-options'],
+    keepDir: values['keep-dir'] === true,
+    skipBuild: values['skip-build'] === true,
+  };
+}

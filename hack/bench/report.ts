@@ -1,0 +1,70 @@
+import type { OperatorMetrics } from './metrics.js';
+import type { BenchResult, PhaseResult } from './run.js';
+
+// The bench result for a person to read.
+
+/** What the project aims at on a 2-core machine. */
+export const TARGETS = { readySeconds: 60, peakRssMB: 150 } as const;
+
+function fixed(value: number | undefined, digits = 1): string {
+  return value === undefined || Number.isNaN(value) ? '?' : value.toFixed(digits);
+}
+
+function requestLines(byVerbResource: Record<string, number>, indent: string, limit = 20): string[] {
+  const entries = Object.entries(byVerbResource);
+  const lines = entries.slice(0, limit).map(([key, n]) => `${indent}${String(n).padStart(6)}  ${key}`);
+  if (entries.length > limit) lines.push(`${indent}     …  ${entries.length - limit} more kinds`);
+  return lines;
+}
+
+function reconcileText(reconciles: Record<string, number> | undefined): string {
+  if (reconciles === undefined) return 'reconciles unknown';
+  const parts = Object.entries(reconciles).map(([controller, n]) => `${n} ${controller}`);
+  return `reconciles: ${parts.length === 0 ? 'none' : parts.join(', ')}`;
+}
+
+function phaseLine(name: string, p: PhaseResult): string[] {
+  return [
+    `${name.padEnd(17)}${fixed(p.seconds)} s: ${p.apiRequests} API requests, ${fixed(p.cpuSeconds, 2)} s CPU, ${reconcileText(p.reconciles)}`,
+    ...requestLines(p.byVerbResource, '                   '),
+  ];
+}
+
+function heapText(m: OperatorMetrics | undefined): string {
+  if (m === undefined) return '?';
+  return `heap ${fixed(m.heapUsedMB)}/${fixed(m.heapTotalMB)} MB used/total, external ${fixed(m.externalMB)} MB, event-loop lag p99 ${fixed(m.eventLoopLagP99Ms)} ms`;
+}
+
+export function formatReport(r: BenchResult): string {
+  const cores = r.cpuSeconds / r.readySeconds;
+  const perCert = r.apiRequests.total / r.count;
+  const met = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+  const lines = [
+    `certkeeper bench: ${r.count} Certificates, ${r.keyAlgorithm === 'RSA' ? 'RSA 2048' : 'ECDSA P-256'} keys, CA issuer, ${r.workers} workers`,
+    `  node ${r.node}, kube-apiserver ${r.kubeApiserver}, etcd ${r.etcd}, ${r.machine.cpus} CPUs, ${fixed(r.machine.memoryGB)} GiB`,
+    '',
+    `create           ${r.count} Certificates in ${fixed(r.createSeconds)} s, before the operator started`,
+    `operator ready   ${fixed(r.operatorReadySeconds)} s after start (leading, caches synced)`,
+    `first Ready      ${fixed(r.firstReadySeconds)} s`,
+    `all Ready        ${fixed(r.readySeconds)} s  ->  ${fixed(r.certsPerSecond)} certificates/s`,
+    `operator CPU     ${fixed(r.cpuSeconds)} s until all Ready (${fixed(cores, 2)} cores on average)`,
+    `machine          ${fixed(r.machine.busyCpuSeconds)} CPU-s busy of ${fixed(r.readySeconds * r.machine.cpus)} meanwhile; other processes took ${fixed(r.machine.otherCpuSeconds)} s` +
+      ` (load average ${fixed(r.machine.loadAverage1m, 2)})${(r.machine.otherCpuSeconds ?? 0) > 0.1 * r.readySeconds * r.machine.cpus ? ': the machine was shared, figures are pessimistic' : ''}`,
+    `operator memory  peak RSS ${fixed(r.peakRssMB)} MB (VmHWM), highest sampled ${fixed(r.sampledPeakRssMB)} MB, ${fixed(r.rssAtReadyMB)} MB when all Ready`,
+    `                 operator's /metrics when all Ready: ${heapText(r.operatorMetrics.atReady)}`,
+    `                 after idle: ${heapText(r.operatorMetrics.afterIdle)}`,
+    `reconciles       ${reconcileText(r.reconcilesUntilReady).replace('reconciles: ', '')} until all Ready`,
+    `control plane    CPU while issuing: kube-apiserver ${fixed(r.controlPlaneCpuSeconds.kubeApiserver)} s, etcd ${fixed(r.controlPlaneCpuSeconds.etcd)} s; this bench (LIST polls) ${fixed(r.benchCpuSeconds)} s`,
+    `API requests     ${r.apiRequests.total} by the operator until all Ready (${fixed(perCert, 2)} per Certificate); by status ${Object.entries(r.apiRequests.byCode)
+      .map(([code, n]) => `${code}: ${n}`)
+      .join(', ')}`,
+    ...requestLines(r.apiRequests.byVerbResource, '                 '),
+    ...phaseLine('settle', r.settle),
+    ...phaseLine('idle', r.idle),
+    '',
+    `targets          all Ready < ${TARGETS.readySeconds} s: ${met(r.readySeconds < TARGETS.readySeconds)} (${fixed(r.readySeconds)} s); ` +
+      `peak RSS < ${TARGETS.peakRssMB} MB: ${met(r.peakRssMB < TARGETS.peakRssMB)} (${fixed(r.peakRssMB)} MB)` +
+      (r.count === 1000 ? '' : ` [targets are for 1000]`),
+  ];
+  return lines.join('\n');
+}
