@@ -12,6 +12,8 @@ import { BENCH_USAGE, parseBenchOptions, UsageError } from './bench/options.js';
 import { formatProfile } from './bench/profile.js';
 import { formatReport } from './bench/report.js';
 import { BenchFailure, runBench } from './bench/run.js';
+import { inventoryScenarioArgs, runInventoryScenario } from './bench/inventory.js';
+import { acmeScenarioArgs, runAcmeScenario } from './bench/acme.js';
 
 const SIGNAL_REPEAT_MS = 1_000;
 
@@ -20,6 +22,10 @@ const log = (line: string): void => {
 };
 
 async function main(): Promise<number> {
+  const inventoryArgs = inventoryScenarioArgs(process.argv.slice(2));
+  if (inventoryArgs !== undefined) return runInventoryScenario(inventoryArgs, log);
+  const acmeArgs = acmeScenarioArgs(process.argv.slice(2));
+  if (acmeArgs !== undefined) return runAcmeScenario(acmeArgs, log);
   let options;
   try {
     options = parseBenchOptions(process.argv.slice(2));

@@ -1,12 +1,34 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { parseDuration } from './api/duration.js';
 
 // Operator settings: flags win over environment variables, which win over
 // defaults. Validated once at start so a typo fails loudly, not at 3 a.m.
 
 const boolish = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 const port = z.coerce.number().int().min(0).max(65535);
+/** A Go duration ("30s", "10m") read into milliseconds. */
+const durationMs = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      try {
+        return parseDuration(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+        return z.NEVER;
+      }
+    });
+/** Repeated flags, or one comma-separated environment variable. */
+const urlList = z
+  .preprocess(
+    (v) => (typeof v === 'string' ? v.split(',') : v),
+    z.array(z.string().trim()).transform((urls) => urls.filter((u) => u !== '')),
+  )
+  .pipe(z.array(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })))
+  .default([]);
 
 export const operatorConfigSchema = z.object({
   kubeconfig: z.string().optional(),
@@ -18,6 +40,24 @@ export const operatorConfigSchema = z.object({
   httpPort: port.default(9402),
   workers: z.coerce.number().int().min(1).max(64).default(4),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  // Alerts pushed to Alertmanager (API v2) by the leader; none configured: no pushing.
+  alertmanagerUrl: urlList,
+  alertmanagerUsername: z.string().optional(),
+  alertmanagerPasswordFile: z.string().optional(),
+  alertmanagerBearerTokenFile: z.string().optional(),
+  alertmanagerCaFile: z.string().optional(),
+  alertEvaluationInterval: durationMs('30s'),
+  alertResendInterval: durationMs('1m'),
+  alertNotReadyAfter: durationMs('10m'),
+  // ACME: the HTTP-01 responder (off unless a port is given), trust for a private CA, the self-check, ARI polling bounds.
+  acmeHttp01Port: port.optional(),
+  acmeHttp01Service: z.string().min(1).default('certkeeper-acme-solver'),
+  acmeCaFile: z.string().optional(),
+  acmeSelfCheckNameserver: z.string().optional(),
+  acmeHttp01SelfCheckPort: port.default(80),
+  acmeSelfCheckTimeout: durationMs('2m'),
+  acmeAriMinInterval: durationMs('1m'),
+  acmeAriMaxInterval: durationMs('24h'),
 });
 export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
 
@@ -31,6 +71,22 @@ const FLAGS = {
   'http-port': { env: 'CERTKEEPER_HTTP_PORT', type: 'string' },
   workers: { env: 'CERTKEEPER_WORKERS', type: 'string' },
   'log-level': { env: 'LOG_LEVEL', type: 'string' },
+  'alertmanager-url': { env: 'CERTKEEPER_ALERTMANAGER_URL', type: 'string', multiple: true },
+  'alertmanager-username': { env: 'CERTKEEPER_ALERTMANAGER_USERNAME', type: 'string' },
+  'alertmanager-password-file': { env: 'CERTKEEPER_ALERTMANAGER_PASSWORD_FILE', type: 'string' },
+  'alertmanager-bearer-token-file': { env: 'CERTKEEPER_ALERTMANAGER_BEARER_TOKEN_FILE', type: 'string' },
+  'alertmanager-ca-file': { env: 'CERTKEEPER_ALERTMANAGER_CA_FILE', type: 'string' },
+  'alert-evaluation-interval': { env: 'CERTKEEPER_ALERT_EVALUATION_INTERVAL', type: 'string' },
+  'alert-resend-interval': { env: 'CERTKEEPER_ALERT_RESEND_INTERVAL', type: 'string' },
+  'alert-not-ready-after': { env: 'CERTKEEPER_ALERT_NOT_READY_AFTER', type: 'string' },
+  'acme-http01-port': { env: 'CERTKEEPER_ACME_HTTP01_PORT', type: 'string' },
+  'acme-http01-service': { env: 'CERTKEEPER_ACME_HTTP01_SERVICE', type: 'string' },
+  'acme-ca-file': { env: 'CERTKEEPER_ACME_CA_FILE', type: 'string' },
+  'acme-self-check-nameserver': { env: 'CERTKEEPER_ACME_SELF_CHECK_NAMESERVER', type: 'string' },
+  'acme-http01-self-check-port': { env: 'CERTKEEPER_ACME_HTTP01_SELF_CHECK_PORT', type: 'string' },
+  'acme-self-check-timeout': { env: 'CERTKEEPER_ACME_SELF_CHECK_TIMEOUT', type: 'string' },
+  'acme-ari-min-interval': { env: 'CERTKEEPER_ACME_ARI_MIN_INTERVAL', type: 'string' },
+  'acme-ari-max-interval': { env: 'CERTKEEPER_ACME_ARI_MAX_INTERVAL', type: 'string' },
 } as const;
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -40,7 +96,7 @@ export class ConfigError extends Error {}
 export function loadOperatorConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): OperatorConfig {
   const { values } = parseArgs({
     args: argv,
-    options: Object.fromEntries(Object.entries(FLAGS).map(([flag, f]) => [flag, { type: f.type }])),
+    options: Object.fromEntries(Object.entries(FLAGS).map(([flag, f]) => [flag, { type: f.type, ...('multiple' in f ? { multiple: f.multiple } : {}) }])),
     strict: true,
     allowPositionals: false,
   });
@@ -58,5 +114,5 @@ export function loadOperatorConfig(argv: string[], env: NodeJS.ProcessEnv = proc
 }
 
 export const operatorFlagHelp = Object.entries(FLAGS)
-  .map(([flag, f]) => `  --${flag.padEnd(14)} (env ${f.env})`)
+  .map(([flag, f]) => `  --${flag.padEnd(14)} (env ${f.env})${'multiple' in f ? ' repeatable; env comma-separated' : ''}`)
   .join('\n');

@@ -1,7 +1,10 @@
 import { parseArgs } from 'node:util';
 import { CustomObjectsApi } from '@kubernetes/client-node';
+import { runProbe } from './cli/probe.js';
 import { requestRenewal } from './cli/renew.js';
 import { listCertificates, listPolicies, renderStatus } from './cli/status.js';
+import { gatherDescribe, renderDescribe } from './cli/describe.js';
+import { runInventoryCommand } from './cli/inventory.js';
 import { ConfigError, loadOperatorConfig, operatorFlagHelp } from './config.js';
 import { loadKubeConfig } from './kube/client.js';
 import { apiErrorMessage } from './kube/errors.js';
@@ -13,7 +16,12 @@ const USAGE = `certkeeper — certificate lifecycle operator for Kubernetes
 Usage:
   certkeeper operator [flags]               run the operator
   certkeeper status [-n NS] [-o wide]       certificates and policies, not-Ready first
+  certkeeper status NAME -n NS              one Certificate in full: spec, conditions, Secret, renewal, events
+  certkeeper inventory [-A|-n NS] [--expiring-within 30d] [--problem P] [--managed M] [-o table|json]
+                                            every TLS certificate in the cluster, soonest expiry first
   certkeeper renew NAME -n NS               request a new issuance now
+  certkeeper probe HOST:PORT [--sni NAME] [--profile P] [--ca-file F] [-o table|json]
+                                            live TLS scan: protocols, suites, chain, grade, profile check
   certkeeper version
 
 Operator flags:
@@ -28,7 +36,12 @@ async function main(argv: string[]): Promise<number> {
       return runOperatorProcess(config, createLogger(config.logLevel));
     }
     case 'status': {
-      const { values } = parseArgs({ args: rest, options: { namespace: { type: 'string', short: 'n' }, output: { type: 'string', short: 'o' }, kubeconfig: { type: 'string' } } });
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { namespace: { type: 'string', short: 'n' }, output: { type: 'string', short: 'o' }, kubeconfig: { type: 'string' } } });
+      if (positionals[0] !== undefined) {
+        const described = await gatherDescribe(loadKubeConfig(values.kubeconfig), values.namespace ?? 'default', positionals[0], new Date());
+        console.log(renderDescribe(described));
+        return described.certificate.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') === true ? 0 : 1;
+      }
       const api = loadKubeConfig(values.kubeconfig).makeApiClient(CustomObjectsApi);
       const [certs, policies] = await Promise.all([listCertificates(api, values.namespace), listPolicies(api)]);
       console.log(renderStatus(certs, policies, values.output === 'wide'));
@@ -43,6 +56,10 @@ async function main(argv: string[]): Promise<number> {
       console.log(`renewal of certificate ${namespace}/${name} requested`);
       return 0;
     }
+    case 'inventory':
+      return runInventoryCommand(rest);
+    case 'probe':
+      return runProbe(rest, { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) });
     case 'version':
       console.log('certkeeper 0.1.0');
       return 0;

@@ -128,6 +128,48 @@ export type CertificateSpec = z.infer<typeof certificateSpec>;
 export const RENEWAL_BASES = ['Default', 'RenewBefore', 'RenewBeforePercentage', 'PolicyRenewBefore', 'ARI', 'Forced'] as const;
 export type RenewalBasis = (typeof RENEWAL_BASES)[number];
 
+export const ACME_ORDER_STATES = ['pending', 'ready', 'processing', 'valid', 'invalid'] as const;
+export type AcmeOrderState = (typeof ACME_ORDER_STATES)[number];
+export const ACME_CHALLENGE_STATES = ['Pending', 'Presented', 'Accepted', 'Valid', 'Invalid'] as const;
+export type AcmeChallengeState = (typeof ACME_CHALLENGE_STATES)[number];
+export const ACME_SOLVER_KINDS = ['HTTP01', 'RFC2136'] as const;
+
+const url = z.string().max(2048);
+
+export const acmeChallengeStatus = z.object({
+  identifier: z.string().max(255).meta({ description: 'The name being validated; "*.example.com" for a wildcard.' }),
+  type: z.enum(['http-01', 'dns-01']),
+  authorizationURL: url,
+  url,
+  token: z.string().max(512),
+  solver: z.int().min(0).max(31).meta({ description: 'Index of the solver in the policy that answers this challenge.' }),
+  state: z.enum(ACME_CHALLENGE_STATES),
+  presentedTime: z.string().max(64).optional(),
+  selfCheck: z.string().max(1024).optional().meta({ description: 'Result of the last self-check while it has not passed.' }),
+});
+export type AcmeChallengeStatus = z.infer<typeof acmeChallengeStatus>;
+
+export const acmeOrderStatus = z.object({
+  url,
+  state: z.enum(ACME_ORDER_STATES),
+  accountURI: url,
+  specHash: z.string().max(64).meta({ description: 'The spec the order was made for: a spec change abandons it.' }),
+  createdTime: z.string().max(64),
+  replaces: z.string().max(512).optional().meta({ description: 'ARI CertID of the certificate this order replaces.' }),
+  challenges: z.array(acmeChallengeStatus).max(2 * MAX_NAMES).optional(),
+});
+export type AcmeOrderStatus = z.infer<typeof acmeOrderStatus>;
+
+export const renewalInfoStatus = z.object({
+  serialNumber: z.string().max(128).meta({ description: 'The certificate the window is for.' }),
+  windowStart: z.string().max(64),
+  windowEnd: z.string().max(64),
+  explanationURL: url.optional(),
+  fetchedTime: z.string().max(64),
+  nextFetchTime: z.string().max(64).meta({ description: "When the window is asked for again (the CA's Retry-After, within limits)." }),
+});
+export type RenewalInfoStatus = z.infer<typeof renewalInfoStatus>;
+
 export const certificateStatus = z.object({
   conditions: conditionList.optional(),
   observedGeneration: z.int().min(0).optional(),
@@ -143,13 +185,21 @@ export const certificateStatus = z.object({
   lastFailureTime: z.string().max(64).optional(),
   lastFailureMessage: z.string().max(4096).optional(),
   nextPrivateKeySecretName: z.string().max(253).optional().meta({ description: 'The Secret holding the private key of the issuance in flight.' }),
+  retryAfterTime: z
+    .string()
+    .max(64)
+    .optional()
+    .meta({ description: "Earliest time of the next issuance attempt the CA asked for (its Retry-After), when later than the backoff's." }),
+  acme: acmeOrderStatus.optional().meta({ description: 'The ACME order in flight: persisted before it is used, so a restart resumes it.' }),
+  renewalInfo: renewalInfoStatus.optional().meta({ description: "The CA's suggested renewal window (ACME Renewal Information, RFC 9773) for the current certificate." }),
 });
 export type CertificateStatus = z.infer<typeof certificateStatus>;
 
 export const certificate = z.object({
   apiVersion: z.literal(API_VERSION),
   kind: z.literal('Certificate'),
-  metadata: objectMeta,
+  // Finalizers are read for revokeOnDelete; the rest of ObjectMeta is shared with every kind.
+  metadata: objectMeta.extend({ finalizers: z.array(z.string()).optional() }),
   spec: certificateSpec,
   status: certificateStatus.optional(),
 });

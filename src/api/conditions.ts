@@ -27,6 +27,13 @@ export const Reason = {
   Renewing: 'Renewing',
   ManuallyTriggered: 'ManuallyTriggered',
   Backoff: 'Backoff',
+  // Issuing, while an ACME order is in flight
+  AccountNotReady: 'AccountNotReady',
+  OrderPending: 'OrderPending',
+  SelfCheckPending: 'SelfCheckPending',
+  Validating: 'Validating',
+  Finalizing: 'Finalizing',
+  NoSolver: 'NoSolver',
   // PolicyCompliant / policy resolution
   Compliant: 'Compliant',
   NoPolicy: 'NoPolicy',
@@ -44,5 +51,9 @@ export const Reason = {
   CASecretNotFound: 'CASecretNotFound',
   CASecretInvalid: 'CASecretInvalid',
   ValidationOnly: 'ValidationOnly',
+  AccountRegistered: 'AccountRegistered',
+  AccountRegistrationFailed: 'AccountRegistrationFailed',
+  AccountKeyInvalid: 'AccountKeyInvalid',
+  ExternalAccountKeyMissing: 'ExternalAccountKeyMissing',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

@@ -50,7 +50,13 @@ export const acmeIssuer = z.object({
   profile: z.string().max(128).optional(),
   preferredChain: z.string().max(512).optional(),
   solvers: z.array(acmeSolver).max(32).optional(),
+  revokeOnDelete: z
+    .boolean()
+    .optional()
+    .meta({ description: 'Revoke the certificate at the CA (and delete its Secret) when its Certificate is deleted. Default false: the Secret is kept.' }),
 });
+export type AcmeIssuerSpec = z.infer<typeof acmeIssuer>;
+export type AcmeSolverSpec = z.infer<typeof acmeSolver>;
 
 export const issuerSpec = z
   .object({
@@ -115,7 +121,15 @@ export const tlsPolicyStatus = z.object({
   conditions: conditionList.optional(),
   observedGeneration: z.int().min(0).optional(),
   issuerKind: z.enum(['acme', 'ca', 'selfSigned', 'none']).optional(),
-  acme: z.object({ accountURI: z.string().max(2048).optional() }).optional(),
+  acme: z
+    .object({
+      accountURI: z.string().max(2048).optional(),
+      server: z.string().max(2048).optional().meta({ description: 'The directory the account is registered with.' }),
+      email: z.string().max(254).optional(),
+      accountKeyThumbprint: z.string().max(64).optional().meta({ description: 'RFC 7638 thumbprint of the account key (public).' }),
+      eabKeyID: z.string().max(1024).optional(),
+    })
+    .optional(),
   certificates: z.int().min(0).optional().meta({ description: 'Certificates governed by this policy.' }),
 });
 export type TLSPolicyStatus = z.infer<typeof tlsPolicyStatus>;

@@ -1,6 +1,6 @@
 import type { V1OwnerReference } from '@kubernetes/client-node';
 import { describeCause } from '../pki/errors.js';
-import { parseCertificateChainPem, summarizeCertificate } from '../pki/certificates.js';
+import { parseCertificateChainPem, summarizeCertificate, type CertificateSummary } from '../pki/certificates.js';
 import type { x509 } from '../pki/x509.js';
 
 // What the inventory keeps of each certificate it finds: public facts only,
@@ -46,8 +46,8 @@ export interface SecretCertificates {
 /** A ca.crt bundle can be a whole trust store; the inventory lists its first few. */
 export const MAX_CA_CERTIFICATES = 4;
 
-export function certificateFacts(certificate: x509.X509Certificate): CertificateFacts {
-  const s = summarizeCertificate(certificate);
+export function certificateFacts(certificate: x509.X509Certificate, summarize: (c: x509.X509Certificate) => CertificateSummary = summarizeCertificate): CertificateFacts {
+  const s = summarize(certificate);
   return {
     subject: s.subject,
     commonName: s.commonName,
@@ -82,27 +82,56 @@ export function parseChain(pem: string | undefined, source: string): ParsedChain
   }
 }
 
-/** Never throws: whatever does not parse becomes an error string. */
-export function readSecretCertificates(chain: ParsedChain, caPem: string | undefined): SecretCertificates {
+type CaFacts = { certificates: CertificateFacts[] } | { error: string };
+
+/**
+ * ca.crt bundles repeat across Secrets (every Secret from one CA carries the
+ * same one): each distinct bundle is parsed once and its facts shared, which
+ * saves both the parsing and the memory. Bounded; the oldest is forgotten.
+ */
+const caFactsCache = new Map<string, CaFacts>();
+const CA_CACHE_SIZE = 256;
+const MAX_CACHED_PEM = 16_384;
+
+function caFacts(caPem: string): CaFacts {
+  const cached = caFactsCache.get(caPem);
+  if (cached !== undefined) return cached;
+  let result: CaFacts;
+  const ca = parseChain(caPem, 'ca.crt');
+  if (!ca.ok) result = { error: ca.error };
+  else {
+    try {
+      result = { certificates: ca.certificates.slice(0, MAX_CA_CERTIFICATES).map((c) => certificateFacts(c)) };
+    } catch (err) {
+      result = { error: describeCause(err) };
+    }
+  }
+  // A whole trust store in ca.crt is not worth keeping as a key.
+  if (caPem.length > MAX_CACHED_PEM) return result;
+  if (caFactsCache.size >= CA_CACHE_SIZE) caFactsCache.delete(caFactsCache.keys().next().value ?? '');
+  caFactsCache.set(caPem, result);
+  return result;
+}
+
+/** Never throws: whatever does not parse becomes an error string. `summarize`: a memo for the leaf, shared with the Secret's state. */
+export function readSecretCertificates(
+  chain: ParsedChain,
+  caPem: string | undefined,
+  summarize: (c: x509.X509Certificate) => CertificateSummary = summarizeCertificate,
+): SecretCertificates {
   const out: SecretCertificates = { chainLength: chain.ok ? chain.certificates.length : 0, caCertificates: [] };
   if (!chain.ok) out.leafError = chain.error;
   else {
     try {
-      out.leaf = certificateFacts(chain.certificates[0] as x509.X509Certificate);
+      out.leaf = certificateFacts(chain.certificates[0] as x509.X509Certificate, summarize);
     } catch (err) {
       out.leafError = describeCause(err);
     }
   }
   if (caPem !== undefined && caPem.trim() !== '') {
-    const ca = parseChain(caPem, 'ca.crt');
-    if (!ca.ok) out.caError = ca.error;
-    else {
-      try {
-        out.caCertificates = ca.certificates.slice(0, MAX_CA_CERTIFICATES).map(certificateFacts);
-      } catch (err) {
-        out.caError = describeCause(err);
-      }
-    }
+    const ca = caFacts(caPem);
+    if ('error' in ca) out.caError = ca.error;
+    else out.caCertificates = ca.certificates;
   }
   return out;
 }

@@ -5,6 +5,12 @@ import type { TLSPolicy } from '../api/tlspolicy.js';
 import type { Clock } from '../clock.js';
 import { type CachedCertificate, CertificateReconciler, parseCertificate } from '../controllers/certificate/reconciler.js';
 import { IssuerProvider } from '../controllers/certificate/issuer-provider.js';
+import { AcmeAccounts } from '../issuers/acme/accounts.js';
+import type { AcmeControllerOptions } from '../issuers/acme/runtime.js';
+import { AcmeIssuer } from '../controllers/certificate/acme/pipeline.js';
+import { AcmeUpkeep } from '../controllers/certificate/acme/upkeep.js';
+import { retryOnTransportErrors } from '../controllers/certificate/acme/transport-retry.js';
+import { NetworkingV1Api } from '@kubernetes/client-node';
 import { SecretAnnotation } from '../controllers/certificate/secret-state.js';
 import { summarizeTlsSecret, type TlsSecretSummary } from '../controllers/certificate/secret-summary.js';
 import { TLSPolicyReconciler, parsePolicy } from '../controllers/tlspolicy/reconciler.js';
@@ -25,6 +31,8 @@ export interface ControllerSetOptions {
   operatorNamespace: string;
   workers: number;
   registry?: Registry;
+  /** ACME issuance settings (HTTP-01 responder, self-check, ARI); without them ACME Certificates cannot be issued. */
+  acme?: AcmeControllerOptions | undefined;
 }
 
 type Raw = KubeObject & Record<string, unknown>;
@@ -74,6 +82,20 @@ export class ControllerSet {
     });
 
     const issuers = new IssuerProvider({ core: o.clients.core, operatorNamespace: o.operatorNamespace, clock: o.clock });
+    const acmeAccounts = new AcmeAccounts({ secrets: o.clients.core, operatorNamespace: o.operatorNamespace, clock: o.clock });
+    const acmeDeps =
+      o.acme === undefined
+        ? undefined
+        : {
+            ...o.acme,
+            clock: o.clock,
+            accounts: acmeAccounts,
+            core: retryOnTransportErrors(o.clients.core),
+            networking: retryOnTransportErrors(kc.makeApiClient(NetworkingV1Api)),
+            customObjects: retryOnTransportErrors(o.clients.customObjects),
+            status: { customObjects: retryOnTransportErrors(o.clients.customObjects) },
+            operatorNamespace: o.operatorNamespace,
+          };
     const certificateReconciler = new CertificateReconciler({
       clock: o.clock,
       certificates: this.certificates,
@@ -85,6 +107,7 @@ export class ControllerSet {
       status: o.clients,
       events: o.events,
       issuers,
+      acme: acmeDeps === undefined ? undefined : { issuer: new AcmeIssuer(acmeDeps), upkeep: new AcmeUpkeep(acmeDeps) },
     });
     this.certificateController = new Controller({
       name: 'certificate',
@@ -102,6 +125,7 @@ export class ControllerSet {
         status: o.clients,
         events: o.events,
         issuers,
+        acmeAccounts,
       }),
       workers: 1,
       ...common,
@@ -142,6 +166,13 @@ export class ControllerSet {
     this.policies.on('delete', everyCertificate);
     this.policies.on('update', (_key, p, old) => {
       if (p.metadata.generation !== old.metadata.generation || p.metadata.deletionTimestamp !== old.metadata.deletionTimestamp) everyCertificate();
+      // An ACME account just registered (or changed): the Certificates waiting for it may go on.
+      else if (p.status?.acme?.accountURI !== old.status?.acme?.accountURI) {
+        for (const k of this.certificates.keys()) {
+          const c = this.certificates.get(k);
+          if (c?.ok === true && c.certificate.status?.policy === p.metadata.name) certs.enqueue(k);
+        }
+      }
     });
     certs.watch(this.namespaces, (name) => this.certificates.keys().filter((k) => k.startsWith(`${name}/`)));
 

@@ -9,6 +9,9 @@ import { Shutdown } from '../kube/shutdown.js';
 import type { Logger } from '../log.js';
 import { registry as defaultRegistry } from '../metrics/registry.js';
 import { ControllerSet } from './controllers.js';
+import { startAcmeRuntime } from '../issuers/acme/runtime.js';
+import { attachInventory } from '../inventory/operator.js';
+import { createAlerting } from '../alerts/operator.js';
 
 export interface OperatorHandle {
   httpPort: number;
@@ -34,13 +37,40 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
   const registry = opts.registry ?? defaultRegistry;
   const clients = makeKubeClients(loadKubeConfig(config.kubeconfig));
   const events = new EventRecorder({ clients, clock, log: log.child({ component: 'events' }) });
-  const controllers = new ControllerSet({ clients, clock, log, events, operatorNamespace: config.namespace, workers: config.workers, registry });
+  const acme = await startAcmeRuntime(
+    {
+      namespace: config.namespace,
+      http01Port: config.acmeHttp01Port,
+      http01Host: config.httpHost,
+      http01Service: config.acmeHttp01Service,
+      caFile: config.acmeCaFile,
+      selfCheckNameserver: config.acmeSelfCheckNameserver,
+      http01SelfCheckPort: config.acmeHttp01SelfCheckPort,
+      selfCheckTimeoutMs: config.acmeSelfCheckTimeout,
+      ariMinIntervalMs: config.acmeAriMinInterval,
+      ariMaxIntervalMs: config.acmeAriMaxInterval,
+    },
+    { core: clients.core, log, clock, registry },
+  );
+  const controllers = new ControllerSet({
+    clients,
+    clock,
+    log,
+    events,
+    operatorNamespace: config.namespace,
+    workers: config.workers,
+    registry,
+    acme: acme.controllerOptions,
+  });
 
   let leading = false;
   const http = new OperatorHttpServer({ log: log.child({ component: 'http' }), registry, clock });
   http.addLivenessCheck('controllers', () => !leading || controllers.certificateController.isRunning() || 'controllers stopped while leading');
   // A standby is ready (it serves health and, later, HTTP-01); the leader once its caches are synced.
   http.addReadinessCheck('caches', () => !leading || controllers.hasSynced() || 'caches not synced yet');
+  // /inventory, the certificate and inventory metrics, and (leader only) alerts to Alertmanager.
+  const inventory = attachInventory({ http, registry, controllers, clock });
+  const alerting = createAlerting(config, { live: inventory, clock, log: log.child({ component: 'alerts' }), registry });
   const httpPort = await http.start(config.httpPort, config.httpHost);
   log.info({ httpPort, namespace: config.namespace, leaderElect: config.leaderElect, identity: config.identity }, 'certkeeper operator starting');
 
@@ -52,6 +82,7 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
     leading = true;
     try {
       await controllers.start(signal);
+      alerting?.start();
     } catch (err) {
       if (!signal.aborted) throw err;
     }
@@ -71,6 +102,7 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
       .run({
         onStartedLeading: lead,
         onStoppedLeading: async () => {
+          await alerting?.stop();
           await controllers.stop();
           leading = false;
         },
@@ -84,6 +116,7 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
   const stop = async (): Promise<void> => {
     if (stopping) return done.then(() => undefined);
     stopping = true;
+    await alerting?.stop();
     if (elector !== undefined) await elector.release();
     else {
       await controllers.stop();
@@ -91,6 +124,7 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
     }
     await events.flush();
     await http.close();
+    await acme.stop();
   };
   return { httpPort, done, stop };
 }

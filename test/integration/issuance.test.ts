@@ -189,8 +189,6 @@ describe('issuance with the selfSigned and CA issuers', () => {
       },
       { description: 'corrupted certificate replaced by revision 3' },
     ).then(verifySecret);
-    const events = await kube.core.listNamespacedEvent({ namespace: ns.name });
-    expect(events.items.length).toBeGreaterThanOrEqual(0);
   });
 
   it('re-issues when the spec changes, keeping the key only with rotationPolicy Never', async () => {
@@ -260,8 +258,16 @@ describe('policy selection and guardrails', () => {
     expect(condition(refused, 'PolicyCompliant')).toMatchObject({ status: 'False', reason: 'DomainNotAllowed' });
     expect(refused.status?.policy).toBe(p);
     await expect(readSecret(ns.name, 'shop-tls')).rejects.toMatchObject({ code: 404 });
-    const events = await kube.core.listNamespacedEvent({ namespace: ns.name });
-    expect(events.items.map((e) => e.reason)).toContain('DomainNotAllowed');
+    // Events are written best-effort after the status: wait for it rather than race it.
+    await waitFor(
+      async ({ observe }) => {
+        const events = await kube.core.listNamespacedEvent({ namespace: ns.name });
+        const reasons = events.items.map((e) => e.reason);
+        observe(reasons);
+        return reasons.includes('DomainNotAllowed') ? true : undefined;
+      },
+      { description: 'a DomainNotAllowed Warning event' },
+    );
 
     await patchPolicySpec(p, { certificates: { allowedDomains: ['*.shop.example', 'bank.example'], maxDuration: '2160h' } });
     await waitForCondition(ns.name, 'shop', { status: 'True' });

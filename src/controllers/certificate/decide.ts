@@ -6,7 +6,8 @@ import { guardrailViolations } from '../../policy/guardrails.js';
 import { selectPolicy } from '../../policy/selection.js';
 import type { Violation } from '../violation.js';
 import { type EffectiveSpec, effectiveSpec, issuanceSpecHash } from './effective-spec.js';
-import { type Renewal, renewalTime } from './renewal.js';
+import { acmeSpecViolation } from './acme/checks.js';
+import { type Renewal, ariRenewal, renewalTime } from './renewal.js';
 import type { IssuedFacts, TlsSecretState } from './secret-state.js';
 import { issuanceTrigger } from './triggers.js';
 
@@ -59,14 +60,18 @@ function issuerOf(policy: TLSPolicy): { kind: IssuerKind; identity: string } | u
 }
 
 /** When the certificate described by `facts` is due for renewal under this spec. */
-export function renewalOf(cert: Certificate, spec: EffectiveSpec, facts: Pick<IssuedFacts, 'notBefore' | 'notAfter'>): Renewal {
+/** When to renew: inside the CA's ARI window when it suggested one for this certificate, else by the spec's schedule. */
+export function renewalOf(cert: Certificate, spec: EffectiveSpec, facts: Pick<IssuedFacts, 'notBefore' | 'notAfter' | 'serialNumber'>): Renewal {
+  const jitterSeed = cert.metadata.uid ?? `${cert.metadata.namespace}/${cert.metadata.name}`;
+  const ari = ariRenewal(cert.status?.renewalInfo, facts, jitterSeed);
+  if (ari !== undefined) return ari;
   return renewalTime({
     notBefore: facts.notBefore,
     notAfter: facts.notAfter,
     renewBeforeMs: spec.renewBeforeMs,
     renewBeforePercentage: spec.renewBeforePercentage,
     renewBeforeFromPolicy: spec.renewBeforeFromPolicy,
-    jitterSeed: cert.metadata.uid ?? `${cert.metadata.namespace}/${cert.metadata.name}`,
+    jitterSeed,
   });
 }
 
@@ -74,6 +79,21 @@ function parseTime(text: string | undefined): Date | undefined {
   if (text === undefined) return undefined;
   const t = Date.parse(text);
   return Number.isNaN(t) ? undefined : new Date(t);
+}
+
+/**
+ * When the last failed issuance allows the next attempt, if that is after
+ * `now`. A failure counts against this spec only: editing the Certificate
+ * retries at once. The CA's Retry-After wins when it asked for longer.
+ */
+export function backoffUntil(cert: Certificate, now: Date): Date | undefined {
+  const status = cert.status;
+  const attempts = status?.failedIssuanceAttempts ?? 0;
+  const lastFailure = parseTime(status?.lastFailureTime);
+  if (attempts <= 0 || lastFailure === undefined || status?.observedGeneration !== cert.metadata.generation) return undefined;
+  const caRetry = parseTime(status?.retryAfterTime)?.getTime() ?? 0;
+  const retryAt = Math.max(lastFailure.getTime() + failureBackoffMs(attempts), caRetry);
+  return retryAt > now.getTime() ? new Date(retryAt) : undefined;
 }
 
 export function decide(g: Gathered): Decision {
@@ -129,6 +149,11 @@ export function decide(g: Gathered): Decision {
     };
   }
 
+  if (issuer.kind === 'acme') {
+    const refused = acmeSpecViolation({ policy, spec });
+    if (refused !== undefined) return { kind: 'blocked', policy, violation: refused };
+  }
+
   const governed: Governed = {
     policy,
     spec,
@@ -143,6 +168,7 @@ export function decide(g: Gathered): Decision {
     spec,
     specHash: governed.specHash,
     secret: g.secret,
+    issuerKind: issuer.kind,
     renewal,
     renewRequestedAt: parseTime(cert.metadata.annotations?.[RENEW_ANNOTATION]),
   });
@@ -151,14 +177,7 @@ export function decide(g: Gathered): Decision {
     return { kind: 'current', governed, renewal };
   }
 
-  // A failure counts against this spec only: editing the Certificate retries at once.
-  const status = cert.status;
-  const attempts = status?.failedIssuanceAttempts ?? 0;
-  const lastFailure = parseTime(status?.lastFailureTime);
-  const sameGeneration = status?.observedGeneration === cert.metadata.generation;
-  if (attempts > 0 && lastFailure !== undefined && sameGeneration) {
-    const retryAt = new Date(lastFailure.getTime() + failureBackoffMs(attempts));
-    if (retryAt.getTime() > g.now.getTime()) return { kind: 'backoff', governed, trigger, retryAt };
-  }
+  const retryAt = backoffUntil(cert, g.now);
+  if (retryAt !== undefined) return { kind: 'backoff', governed, trigger, retryAt };
   return { kind: 'issue', governed, trigger };
 }

@@ -17,6 +17,13 @@ import type { TlsSecretSummary } from './secret-summary.js';
 import { blockedStatus, failedStatus, readyStatus, statusChanged, statusMergePatch } from './status.js';
 import { SecretAnnotation } from './secret-state.js';
 import type { CertificateStatus } from '../../api/certificate.js';
+import { ConditionType } from '../../api/conditions.js';
+import { AcmeError } from '../../issuers/acme/problem.js';
+import { type Condition, setCondition } from '../../kube/conditions.js';
+import type { AcmeIssuer } from './acme/pipeline.js';
+import { AcmeUpkeep } from './acme/upkeep.js';
+import { REVOKE_FINALIZER } from './acme/revocation.js';
+import type { IssueResult } from './secret-writer.js';
 
 /** The Certificate informer keeps objects parsed, or the reason they do not parse. */
 export type CachedCertificate = { ok: true; certificate: Certificate } | { ok: false; raw: Certificate; error: string };
@@ -40,6 +47,8 @@ export interface CertificateReconcilerDeps {
   status: StatusClients;
   events: EventRecorder;
   issuers: IssuerProvider;
+  /** ACME issuance and upkeep; without it, ACME policies fail to issue with a clear message. */
+  acme?: { issuer: AcmeIssuer; upkeep: AcmeUpkeep } | undefined;
 }
 
 export const certificateRef = (c: Certificate): ObjectReference => ({
@@ -77,13 +86,25 @@ export class CertificateReconciler implements Reconciler {
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const cached = this.deps.certificates.get(key);
-    if (cached === undefined) return; // deleted: the Secret stays, as with cert-manager
+    if (cached === undefined) {
+      // deleted: the Secret stays, as with cert-manager
+      this.deps.acme?.issuer.forget(key);
+      this.deps.acme?.upkeep.forget(key);
+      return;
+    }
     if (!cached.ok) {
       await this.writeStatus(cached.raw, blockedStatus(this.input(cached.raw), { violation: { reason: Reason.InvalidSpec, message: cached.error } }));
       return;
     }
     const cert = cached.certificate;
-    if (cert.metadata.deletionTimestamp !== undefined) return;
+    if (cert.metadata.deletionTimestamp !== undefined) {
+      if (this.deps.acme !== undefined && cert.metadata.finalizers?.includes(REVOKE_FINALIZER) === true) {
+        const policy = this.deps.policies.list().find((p) => p.metadata.name === cert.status?.policy);
+        const note = await this.deps.acme.upkeep.release(cert, policy, ctx.log);
+        if (note !== undefined) this.deps.events.normal(certificateRef(cert), 'Revoked', note, 'Revoke');
+      }
+      return;
+    }
     const { namespace = 'default' } = splitKey(key);
     const now = new Date(this.deps.clock.now());
     const secretKey = `${namespace}/${cert.spec.secretName}`;
@@ -101,12 +122,14 @@ export class CertificateReconciler implements Reconciler {
 
     switch (decision.kind) {
       case 'blocked': {
+        if (AcmeUpkeep.hasLeftovers(cert)) await this.deps.acme?.upkeep.cleanLeftovers(cert, undefined, ctx.log);
         const changed = await this.writeStatus(cert, blockedStatus(this.input(cert), { ...decision, policy: decision.policy?.metadata.name }));
         if (changed) this.deps.events.warning(certificateRef(cert), decision.violation.reason, decision.violation.message, 'Validate');
         return;
       }
       case 'current': {
         if (secret?.state.state !== 'valid') throw new Error('unreachable: current without a valid Secret');
+        await this.deps.acme?.upkeep.syncRevokeFinalizer(cert, decision.governed.policy);
         const revision = Number(secret.annotations[SecretAnnotation.revision]);
         await this.writeStatus(
           cert,
@@ -117,13 +140,21 @@ export class CertificateReconciler implements Reconciler {
             revision: Number.isInteger(revision) ? revision : undefined,
           }),
         );
-        return { requeueAfter: Math.max(1000, decision.renewal.time.getTime() - now.getTime()) };
+        const untilRenewal = Math.max(1000, decision.renewal.time.getTime() - now.getTime());
+        const acme = this.deps.acme;
+        if (acme === undefined || decision.governed.issuerKind !== 'acme') return { requeueAfter: untilRenewal };
+        if (AcmeUpkeep.hasLeftovers(cert)) await acme.upkeep.cleanLeftovers(cert, decision.governed, ctx.log);
+        const ari = await acme.upkeep.refreshRenewalInfo(key, cert, decision.governed, secret.state, ctx.log);
+        return { requeueAfter: Math.max(1000, Math.min(untilRenewal, ari ?? untilRenewal)) };
       }
       case 'backoff':
         ctx.log.debug({ retryAt: decision.retryAt, trigger: decision.trigger.reason }, 'issuance backing off');
         return { requeueAfter: Math.max(1000, decision.retryAt.getTime() - now.getTime()) };
       case 'issue':
-        return this.issue(cert, decision, now, ctx, secret);
+        await this.deps.acme?.upkeep.syncRevokeFinalizer(cert, decision.governed.policy);
+        return decision.governed.issuerKind === 'acme' && this.deps.acme !== undefined
+          ? this.issueAcme(key, cert, decision, now, ctx, secret, this.deps.acme.issuer)
+          : this.issue(cert, decision, now, ctx, secret);
     }
   }
 
@@ -145,6 +176,51 @@ export class CertificateReconciler implements Reconciler {
     } catch (err) {
       return this.issuanceFailed(cert, decision, now, ctx, secret, err);
     }
+    return this.issued(cert, decision, now, ctx, result);
+  }
+
+  /** ACME: one step of the order in flight (see acme/pipeline.ts); waits come back as requeues. */
+  private async issueAcme(
+    key: string,
+    cert: Certificate,
+    decision: Extract<ReturnType<typeof decide>, { kind: 'issue' }>,
+    now: Date,
+    ctx: ReconcileContext,
+    secret: TlsSecretSummary | undefined,
+    acme: AcmeIssuer,
+  ): Promise<ReconcileResult | void> {
+    const outcome = await acme.issue(key, cert, decision.governed, decision.trigger, secret?.state ?? { state: 'absent' }, ctx.log);
+    switch (outcome.kind) {
+      case 'gone':
+        return;
+      case 'issued':
+        return this.issued(outcome.cert, decision, now, ctx, outcome.result);
+      case 'failed':
+        return this.issuanceFailed(outcome.cert, decision, now, ctx, secret, outcome.error);
+      case 'waiting': {
+        if (outcome.violation.reason === Reason.AccountNotReady) {
+          const prev = cert.status ?? {};
+          const conditions = setCondition((prev.conditions ?? []) as Condition[], {
+            type: ConditionType.Issuing,
+            status: 'False',
+            reason: Reason.AccountNotReady,
+            message: outcome.violation.message,
+            observedGeneration: cert.metadata.generation ?? 0,
+          }, now);
+          await this.writeStatus(cert, { ...prev, policy: decision.governed.policy.metadata.name, conditions });
+        }
+        return { requeueAfter: Math.max(50, outcome.ms) };
+      }
+    }
+  }
+
+  private async issued(
+    cert: Certificate,
+    decision: Extract<ReturnType<typeof decide>, { kind: 'issue' }>,
+    now: Date,
+    ctx: ReconcileContext,
+    result: IssueResult,
+  ): Promise<ReconcileResult> {
     if (result.secretResourceVersion !== undefined) {
       const secretKey = `${cert.metadata.namespace ?? 'default'}/${decision.governed.spec.secretName}`;
       this.expectations.set(secretKey, { resourceVersion: result.secretResourceVersion, until: this.deps.clock.now() + 30_000 });
@@ -174,10 +250,13 @@ export class CertificateReconciler implements Reconciler {
     secret: TlsSecretSummary | undefined,
     err: unknown,
   ): Promise<ReconcileResult> {
-    if (!(err instanceof IssuerError) && !(err instanceof PkiError) && !isApiError(err)) throw err;
-    const message = err instanceof IssuerError || err instanceof PkiError ? err.message : apiErrorMessage(err);
+    if (!(err instanceof IssuerError) && !(err instanceof PkiError) && !(err instanceof AcmeError) && !isApiError(err)) throw err;
+    const message = err instanceof IssuerError || err instanceof PkiError || err instanceof AcmeError ? err.message : apiErrorMessage(err);
     const attempts = (cert.status?.failedIssuanceAttempts ?? 0) + 1;
-    const retryAt = new Date(now.getTime() + failureBackoffMs(attempts));
+    const backoffAt = now.getTime() + failureBackoffMs(attempts);
+    const caRetryMs = err instanceof AcmeError ? err.details.retryAfterMs : undefined;
+    const caRetryAt = caRetryMs === undefined || now.getTime() + caRetryMs <= backoffAt ? undefined : new Date(now.getTime() + caRetryMs);
+    const retryAt = caRetryAt ?? new Date(backoffAt);
     const stillValid =
       secret?.state.state === 'valid' &&
       (decision.trigger.reason === Reason.Renewing || decision.trigger.reason === Reason.ManuallyTriggered) &&
@@ -185,7 +264,7 @@ export class CertificateReconciler implements Reconciler {
     ctx.log.warn({ err: message, attempts, retryAt }, 'issuance failed');
     await this.writeStatus(
       cert,
-      failedStatus(this.input(cert), { policy: decision.governed.policy.metadata.name, trigger: decision.trigger, error: message, stillValid, retryAt }),
+      failedStatus(this.input(cert), { policy: decision.governed.policy.metadata.name, trigger: decision.trigger, error: message, stillValid, retryAt, caRetryAt }),
     );
     this.deps.events.warning(certificateRef(cert), Reason.IssuanceFailed, `${message} (attempt ${attempts}; next at ${retryAt.toISOString()})`, 'Issue');
     return { requeueAfter: retryAt.getTime() - now.getTime() };

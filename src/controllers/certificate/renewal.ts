@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { RenewalBasis } from '../../api/certificate.js';
+import type { RenewalBasis, RenewalInfoStatus } from '../../api/certificate.js';
+import { renewalTimeInWindow } from '../../issuers/acme/ari.js';
+import type { IssuedFacts } from './secret-state.js';
 
 export interface RenewalInput {
   notBefore: Date;
@@ -55,4 +57,18 @@ export function renewalTime(input: RenewalInput): Renewal {
 export function jitterFraction(seed: string): number {
   const digest = createHash('sha256').update(seed).digest();
   return digest.readUInt32BE(0) / 0x1_0000_0000;
+}
+
+/**
+ * RFC 9773: when the CA suggested a renewal window for exactly this
+ * certificate, renew at a stable random time inside it. Undefined when there
+ * is no usable window (another certificate's, or unreadable): the schedule above applies.
+ */
+export function ariRenewal(info: RenewalInfoStatus | undefined, facts: Pick<IssuedFacts, 'serialNumber'>, jitterSeed: string): Renewal | undefined {
+  if (info === undefined || info.serialNumber !== facts.serialNumber) return undefined;
+  const start = Date.parse(info.windowStart);
+  const end = Date.parse(info.windowEnd);
+  if (Number.isNaN(start) || Number.isNaN(end) || end <= start) return undefined;
+  const time = renewalTimeInWindow(new Date(start), new Date(end), `${jitterSeed}/${facts.serialNumber}`);
+  return { time, basis: 'ARI', jitterMs: 0 };
 }

@@ -14,6 +14,8 @@ export interface IssuedFacts {
   isCA: boolean;
   keyAlgorithm: KeyAlgorithm | 'unknown';
   keySize: number;
+  /** keyIdentifier of the authorityKeyIdentifier extension, hex: with the serial, names the certificate to an ACME CA (ARI). */
+  authorityKeyId?: string | undefined;
 }
 
 /**
@@ -38,6 +40,10 @@ export const SecretAnnotation = {
   policy: 'certkeeper.dev/policy',
   issuerKind: 'certkeeper.dev/issuer-kind',
   serialNumber: 'certkeeper.dev/serial-number',
+  /** Which issuer wrote it, e.g. "acme:https://acme.example/directory": ARI's `replaces` only names certificates of the same CA. */
+  issuer: 'certkeeper.dev/issuer',
+  /** When the Secret was written (RFC 3339, ms): `certkeeper renew` requests are compared with it. */
+  issuedAt: 'certkeeper.dev/issued-at',
 } as const;
 
 export const SecretLabel = {

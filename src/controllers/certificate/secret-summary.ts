@@ -1,9 +1,10 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { KeyAlgorithm } from '../../api/certificate.js';
-import { keyMatchesCertificate, summarizeCertificate } from '../../pki/certificates.js';
+import { keyMatchesCertificate, summarizeCertificate, type CertificateSummary } from '../../pki/certificates.js';
 import { PkiError } from '../../pki/errors.js';
 import { controllerOwner, managedByAnnotations, parseChain, readSecretCertificates, type ParsedChain, type SecretCertificates } from '../../inventory/facts.js';
 import { parsePrivateKeyPem } from '../../pki/keys.js';
+import { x509 } from '../../pki/x509.js';
 import type { IssuedFacts, TlsSecretState } from './secret-state.js';
 
 /** What the Secret informer keeps per kubernetes.io/tls Secret: no key material, no raw data. */
@@ -37,8 +38,15 @@ function ours(annotations: Record<string, string> | undefined): Record<string, s
   return out;
 }
 
-/** Reads tls.crt and tls.key into a TlsSecretState; never throws, never keeps the key. `chain`: tls.crt already parsed. */
-export function tlsSecretState(secret: V1Secret, chain?: ParsedChain): TlsSecretState {
+/**
+ * Reads tls.crt and tls.key into a TlsSecretState; never throws, never keeps the key.
+ * `chain`: tls.crt already parsed; `summarize`: a memo shared with the inventory facts.
+ */
+export function tlsSecretState(
+  secret: V1Secret,
+  chain?: ParsedChain,
+  summarize: (leaf: x509.X509Certificate) => CertificateSummary = summarizeCertificate,
+): TlsSecretState {
   const annotations = ours(secret.metadata?.annotations);
   const certPem = decodeSecretData(secret, 'tls.crt');
   const keyPem = decodeSecretData(secret, 'tls.key');
@@ -53,10 +61,20 @@ export function tlsSecretState(secret: V1Secret, chain?: ParsedChain): TlsSecret
     if (leaf === undefined) return { state: 'invalid', error: 'tls.crt holds no certificate', annotations };
     const key = parsePrivateKeyPem(keyPem, 'tls.key');
     if (!keyMatchesCertificate(key, leaf)) return { state: 'mismatched', annotations };
-    return { state: 'valid', facts: issuedFactsOf(summarizeCertificate(leaf)), annotations };
+    return { state: 'valid', facts: { ...issuedFactsOf(summarize(leaf)), authorityKeyId: authorityKeyId(leaf) }, annotations };
   } catch (err) {
     if (err instanceof PkiError) return { state: 'invalid', error: err.message, annotations };
     return { state: 'invalid', error: 'unreadable certificate or key', annotations };
+  }
+}
+
+/** keyIdentifier of the leaf's authorityKeyIdentifier, hex: with the serial, it names the certificate to an ACME CA (ARI). */
+export function authorityKeyId(leaf: x509.X509Certificate): string | undefined {
+  try {
+    const keyId = leaf.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId;
+    return keyId === undefined || keyId === '' ? undefined : keyId.toLowerCase();
+  } catch {
+    return undefined;
   }
 }
 
@@ -82,14 +100,20 @@ export function issuedFactsOf(s: ReturnType<typeof summarizeCertificate>): Issue
 
 export function summarizeTlsSecret(secret: V1Secret): TlsSecretSummary {
   const chain = parseChain(decodeSecretData(secret, 'tls.crt'), 'tls.crt');
+  // The leaf is summarised once, for the state and for the inventory: it is the costly part.
+  let memo: { leaf: x509.X509Certificate; summary: CertificateSummary } | undefined;
+  const summarize = (leaf: x509.X509Certificate): CertificateSummary => {
+    if (memo?.leaf !== leaf) memo = { leaf, summary: summarizeCertificate(leaf) };
+    return memo.summary;
+  };
   return {
     namespace: secret.metadata?.namespace ?? '',
     name: secret.metadata?.name ?? '',
     resourceVersion: secret.metadata?.resourceVersion ?? '',
     annotations: ours(secret.metadata?.annotations),
     labels: secret.metadata?.labels ?? {},
-    state: tlsSecretState(secret, chain),
-    certificates: readSecretCertificates(chain, decodeSecretData(secret, 'ca.crt')),
+    state: tlsSecretState(secret, chain, summarize),
+    certificates: readSecretCertificates(chain, decodeSecretData(secret, 'ca.crt'), summarize),
     managedBy: managedByAnnotations(secret.metadata?.annotations),
     owner: controllerOwner(secret.metadata?.ownerReferences),
   };

@@ -48,6 +48,7 @@ export function readyStatus(input: StatusInput, a: { policy: string; facts: Issu
     policy: a.policy,
     observedGeneration: generation(input.certificate),
     failedIssuanceAttempts: undefined,
+    retryAfterTime: undefined,
     lastFailureTime: prev.lastFailureTime,
     lastFailureMessage: prev.lastFailureMessage,
     conditions: conditions(
@@ -80,7 +81,15 @@ export function blockedStatus(input: StatusInput, a: { violation: Violation; pol
  */
 export function failedStatus(
   input: StatusInput,
-  a: { policy: string; trigger: Violation; error: string; stillValid: boolean; retryAt: Date },
+  a: {
+    policy: string;
+    trigger: Violation;
+    error: string;
+    stillValid: boolean;
+    retryAt: Date;
+    /** The CA's Retry-After, when it asked for a later retry than the backoff. */
+    caRetryAt?: Date | undefined;
+  },
 ): CertificateStatus {
   const prev = input.certificate.status ?? {};
   const attempts = (prev.failedIssuanceAttempts ?? 0) + 1;
@@ -96,6 +105,7 @@ export function failedStatus(
     failedIssuanceAttempts: attempts,
     lastFailureTime: formatTime(input.now),
     lastFailureMessage: a.error.slice(0, 4000),
+    retryAfterTime: a.caRetryAt === undefined ? undefined : formatTime(a.caRetryAt),
     conditions: conditions(input, updates),
   };
 }
@@ -113,8 +123,13 @@ export function statusChanged(prev: CertificateStatus | undefined, next: Certifi
 
 /** A JSON merge patch that also clears fields `next` dropped (merge patches delete with null). */
 export function statusMergePatch(prev: CertificateStatus | undefined, next: CertificateStatus): Record<string, unknown> {
+  // Only what changed: a status computed from a cache a step behind must not
+  // write back stale copies of fields another part (the ACME order, ARI) owns.
+  const before: Record<string, unknown> = { ...prev };
   const patch: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(next)) if (value !== undefined) patch[key] = value;
-  for (const key of Object.keys(prev ?? {})) if (patch[key] === undefined) patch[key] = null;
+  for (const [key, value] of Object.entries(next)) {
+    if (value !== undefined && JSON.stringify(value) !== JSON.stringify(before[key])) patch[key] = value;
+  }
+  for (const key of Object.keys(before)) if (before[key] !== undefined && (next as Record<string, unknown>)[key] === undefined) patch[key] = null;
   return patch;
 }

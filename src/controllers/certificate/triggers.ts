@@ -1,5 +1,6 @@
 import { Reason } from '../../api/conditions.js';
 import { type Check, type Violation, firstViolation } from '../violation.js';
+import { acmeIdentifiers } from './acme/checks.js';
 import type { EffectiveSpec } from './effective-spec.js';
 import type { Renewal } from './renewal.js';
 import { SecretAnnotation, type TlsSecretState, type ValidSecret } from './secret-state.js';
@@ -18,6 +19,8 @@ export interface TriggerInput {
   renewal?: Renewal | undefined;
   /** From the certkeeper.dev/renew annotation (`certkeeper renew`). */
   renewRequestedAt?: Date | undefined;
+  /** ACME CAs decide the subject themselves (most drop or rewrite the commonName): it is not compared. */
+  issuerKind?: 'selfSigned' | 'ca' | 'acme' | undefined;
 }
 
 export type ValidTriggerInput = Omit<TriggerInput, 'secret'> & { secret: ValidSecret };
@@ -49,15 +52,21 @@ const secretChecks: readonly Check<TriggerInput>[] = [
   },
 ];
 
+function issuedAt(notBefore: Date, annotation: string | undefined): number {
+  const written = annotation === undefined ? Number.NaN : Date.parse(annotation);
+  return Number.isNaN(written) ? notBefore.getTime() : Math.max(written, notBefore.getTime());
+}
+
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 
 const issuedChecks: readonly Check<ValidTriggerInput>[] = [
   {
     name: 'namesMatchSpec',
-    check: ({ secret: { facts }, spec }) => {
+    check: ({ secret: { facts }, spec, issuerKind }) => {
       const diffs: string[] = [];
-      if ((spec.commonName ?? '') !== (facts.commonName ?? '')) diffs.push('commonName');
-      if (!sameSet(spec.dnsNames, facts.dnsNames)) diffs.push('dnsNames');
+      if (issuerKind !== 'acme' && (spec.commonName ?? '') !== (facts.commonName ?? '')) diffs.push('commonName');
+      // An ACME order also names the commonName, so the CA puts it among the DNS names.
+      if (!sameSet(issuerKind === 'acme' ? acmeIdentifiers(spec) : spec.dnsNames, facts.dnsNames)) diffs.push('dnsNames');
       if (!sameSet(spec.ipAddresses, facts.ipAddresses)) diffs.push('ipAddresses');
       if (!sameSet(spec.uris, facts.uris)) diffs.push('uris');
       if (!sameSet(spec.emailAddresses, facts.emailAddresses)) diffs.push('emailAddresses');
@@ -100,8 +109,9 @@ const issuedChecks: readonly Check<ValidTriggerInput>[] = [
   },
   {
     name: 'noManualRenewal',
-    check: ({ renewRequestedAt, secret: { facts } }) =>
-      renewRequestedAt !== undefined && renewRequestedAt.getTime() > facts.notBefore.getTime()
+    // Against when the Secret was written, not notBefore: CAs backdate notBefore (Let's Encrypt by an hour).
+    check: ({ renewRequestedAt, secret: { facts, annotations } }) =>
+      renewRequestedAt !== undefined && renewRequestedAt.getTime() > issuedAt(facts.notBefore, annotations[SecretAnnotation.issuedAt])
         ? { reason: Reason.ManuallyTriggered, message: `renewal requested at ${renewRequestedAt.toISOString()}` }
         : undefined,
   },

@@ -9,6 +9,8 @@ import type { EventRecorder } from '../../kube/events.js';
 import { patchStatus, type StatusClients } from '../../kube/status.js';
 import type { Violation } from '../violation.js';
 import type { IssuerProvider } from '../certificate/issuer-provider.js';
+import type { AcmeAccounts } from '../../issuers/acme/accounts.js';
+import { acmeAccountReadiness } from './acme-account.js';
 
 /** How often a policy's CA Secret is re-checked (expiry, rotation) without any event. */
 const RECHECK_MS = 5 * 60_000;
@@ -21,6 +23,12 @@ export interface TLSPolicyReconcilerDeps {
   status: StatusClients;
   events: EventRecorder;
   issuers: IssuerProvider;
+  acmeAccounts: AcmeAccounts;
+}
+
+/** After a failed account registration: 10 s doubling to 10 min, so a broken CA sees a few requests an hour. */
+export function accountRetryMs(failures: number): number {
+  return Math.min(10_000 * 2 ** Math.max(0, failures - 1), 600_000);
 }
 
 export function parsePolicy(raw: unknown): TLSPolicy {
@@ -33,12 +41,15 @@ type IssuerKindStatus = NonNullable<TLSPolicyStatus['issuerKind']>;
 
 /** Ready says whether the policy can issue: the CA Secret is usable, or there is nothing to issue with. */
 export class TLSPolicyReconciler implements Reconciler {
+  /** Consecutive failed ACME registrations per policy (and the generation they were for). */
+  private readonly accountFailures = new Map<string, { generation: number; count: number }>();
+
   constructor(private readonly deps: TLSPolicyReconcilerDeps) {}
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const policy = this.deps.policies.get(key);
     if (policy === undefined || policy.metadata.deletionTimestamp !== undefined) return;
-    const { kind, ready } = await this.readiness(policy);
+    const { kind, ready, acme } = await this.readiness(policy);
     const now = new Date(this.deps.clock.now());
     const prev = policy.status ?? {};
     const conditions = setCondition(
@@ -58,9 +69,11 @@ export class TLSPolicyReconciler implements Reconciler {
       observedGeneration: policy.metadata.generation ?? 0,
       issuerKind: kind,
       certificates: this.deps.governedCount(policy.metadata.name),
+      ...(acme === undefined ? {} : { acme }),
     };
     const changed =
       !conditionsEqual((prev.conditions ?? []) as Condition[], conditions) ||
+      JSON.stringify(prev.acme) !== JSON.stringify(next.acme) ||
       prev.observedGeneration !== next.observedGeneration ||
       prev.issuerKind !== next.issuerKind ||
       prev.certificates !== next.certificates;
@@ -71,10 +84,25 @@ export class TLSPolicyReconciler implements Reconciler {
         this.deps.events.warning({ apiVersion: `${GROUP}/${VERSION}`, kind: 'TLSPolicy', name: policy.metadata.name, uid: policy.metadata.uid }, ready.violation.reason, ready.violation.message, 'Validate');
       }
     }
-    return { requeueAfter: RECHECK_MS };
+    return { requeueAfter: kind === 'acme' ? this.acmeRequeue(policy, ready.ok) : RECHECK_MS };
   }
 
-  private async readiness(policy: TLSPolicy): Promise<{ kind: IssuerKindStatus; ready: { ok: boolean; violation: Violation } }> {
+  private acmeRequeue(policy: TLSPolicy, ok: boolean): number {
+    const name = policy.metadata.name;
+    const generation = policy.metadata.generation ?? 0;
+    if (ok) {
+      this.accountFailures.delete(name);
+      return RECHECK_MS;
+    }
+    const prev = this.accountFailures.get(name);
+    const count = prev !== undefined && prev.generation === generation ? prev.count + 1 : 1;
+    this.accountFailures.set(name, { generation, count });
+    return accountRetryMs(count);
+  }
+
+  private async readiness(
+    policy: TLSPolicy,
+  ): Promise<{ kind: IssuerKindStatus; ready: { ok: boolean; violation: Violation }; acme?: TLSPolicyStatus['acme'] }> {
     const issuer = policy.spec.issuer;
     if (issuer?.ca !== undefined) {
       this.deps.issuers.forget(issuer.ca.secretName);
@@ -94,10 +122,8 @@ export class TLSPolicyReconciler implements Reconciler {
       return { kind: 'selfSigned', ready: { ok: true, violation: { reason: Reason.IssuerReady, message: 'self-signed issuer needs no setup' } } };
     }
     if (issuer?.acme !== undefined) {
-      return {
-        kind: 'acme',
-        ready: { ok: false, violation: { reason: Reason.IssuerNotReady, message: 'ACME issuance is not available in this version of certkeeper' } },
-      };
+      const result = await acmeAccountReadiness(policy, { accounts: this.deps.acmeAccounts, clock: this.deps.clock });
+      return { kind: 'acme', ready: { ok: result.ok, violation: result.violation }, acme: result.acme ?? policy.status?.acme };
     }
     return { kind: 'none', ready: { ok: true, violation: { reason: Reason.ValidationOnly, message: 'no issuer: this policy only sets guardrails and validation' } } };
   }

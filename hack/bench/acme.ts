@@ -1,0 +1,179 @@
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { installCrds, startEnvironment, startOperatorProcess, waitForOperatorReady, type Environment, type OperatorProcess } from '../env/index.js';
+import { join } from 'node:path';
+
+// `npm run bench -- --scenario acme [--single 7] [--batch 200] [--workers 16] [--keep-dir]`
+//
+// ACME issuance against the environment's Pebble (PEBBLE_VA_NOSLEEP=1, its
+// 5 % bad nonces on) with HTTP-01 through the operator's responder and a
+// temporary Ingress per challenge: the time from creating one Certificate to
+// Ready (median of several, one at a time), then for a batch created at once.
+// Prints; asserts nothing.
+
+export const ACME_USAGE = `usage: npm run bench -- --scenario acme [flags]
+  --single N     one-at-a-time issuances to time (default 7)
+  --batch N      Certificates created at once (default 200)
+  --workers W    operator workers (default 16)
+  --keep-dir     keep the environment folder afterwards`;
+
+const GROUP = 'certkeeper.dev';
+const VERSION = 'v1alpha1';
+const NAMESPACE = 'bench-acme';
+const POLICY = 'bench-acme';
+
+/** The arguments after `--scenario acme`, or undefined when another scenario runs. */
+export function acmeScenarioArgs(argv: readonly string[]): string[] | undefined {
+  const i = argv.findIndex((a) => a === '--scenario' || a.startsWith('--scenario='));
+  if (i < 0) return undefined;
+  const inline = argv[i]?.includes('=') === true;
+  const value = inline ? argv[i]?.split('=')[1] : argv[i + 1];
+  if (value !== 'acme') return undefined;
+  return argv.filter((_, j) => j !== i && !(j === i + 1 && !inline));
+}
+
+interface Options {
+  single: number;
+  batch: number;
+  workers: number;
+  keepDir: boolean;
+}
+
+function parse(argv: string[]): Options | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: { single: { type: 'string' }, batch: { type: 'string' }, workers: { type: 'string' }, 'keep-dir': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help === true) return 'help';
+  const int = (v: string | undefined, d: number) => {
+    const n = v === undefined ? d : Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`not a count: ${v}`);
+    return n;
+  };
+  return { single: int(values.single, 7), batch: int(values.batch, 200), workers: int(values.workers, 16), keepDir: values['keep-dir'] === true };
+}
+
+interface Cert {
+  status?: { conditions?: { type: string; status: string }[] };
+  metadata: { name: string };
+}
+const ready = (c: Cert) => c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') === true;
+
+function certificateBody(name: string) {
+  return {
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: 'Certificate',
+    metadata: { name, namespace: NAMESPACE },
+    spec: { secretName: `${name}-tls`, dnsNames: [`${name}.bench.test`], privateKey: { algorithm: 'ECDSA' }, policyRef: { name: POLICY } },
+  };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+};
+
+async function acmeRequests(op: OperatorProcess): Promise<number> {
+  const text = await (await fetch(`${op.url}/metrics`)).text();
+  return [...text.matchAll(/^certkeeper_acme_client_requests_total\{[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+export async function runAcmeScenario(argv: string[], log: (line: string) => void): Promise<number> {
+  const options = parse(argv);
+  if (options === 'help') {
+    process.stdout.write(`${ACME_USAGE}\n`);
+    return 0;
+  }
+  let env: Environment | undefined;
+  let operator: OperatorProcess | undefined;
+  try {
+    env = await startEnvironment({ log, keepDir: options.keepDir });
+    const acme = env.acme;
+    if (env.kubeconfigPath === undefined || acme === undefined) throw new Error('the environment has no kube or ACME components');
+    await installCrds(env.kubeconfigPath);
+    const kc = new KubeConfig();
+    kc.loadFromFile(env.kubeconfigPath);
+    const core = kc.makeApiClient(CoreV1Api);
+    const objects = kc.makeApiClient(CustomObjectsApi);
+    for (const name of ['certkeeper', NAMESPACE]) await core.createNamespace({ body: { metadata: { name } } });
+    operator = await startOperatorProcess({
+      kubeconfigPath: env.kubeconfigPath,
+      logFile: join(env.dir, 'operator-bench-acme.log'),
+      leaderElect: false,
+      workers: options.workers,
+      env: {
+        CERTKEEPER_ACME_HTTP01_PORT: String(acme.httpChallengePort),
+        CERTKEEPER_ACME_CA_FILE: acme.serverCaPath,
+        CERTKEEPER_ACME_SELF_CHECK_NAMESERVER: acme.dnsServer,
+        CERTKEEPER_ACME_HTTP01_SELF_CHECK_PORT: String(acme.httpChallengePort),
+      },
+    });
+    await waitForOperatorReady(operator);
+    await objects.createClusterCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: 'tlspolicies',
+      body: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'TLSPolicy',
+        metadata: { name: POLICY },
+        spec: { issuer: { acme: { server: acme.directoryUrl, privateKeySecretRef: { name: 'bench-acme-account' }, solvers: [{ http01: { ingress: { ingressClassName: 'bench' } } }] } } },
+      },
+    });
+    for (;;) {
+      const p = (await objects.getClusterCustomObject({ group: GROUP, version: VERSION, plural: 'tlspolicies', name: POLICY })) as Cert;
+      if (ready(p)) break;
+      await sleep(100);
+    }
+    log('account registered');
+
+    const singles: number[] = [];
+    for (let i = 0; i < options.single; i++) {
+      const name = `one-${i}-${randomBytes(2).toString('hex')}`;
+      const started = performance.now();
+      await objects.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', namespace: NAMESPACE, body: certificateBody(name) });
+      for (;;) {
+        const c = (await objects.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', namespace: NAMESPACE, name })) as Cert;
+        if (ready(c)) break;
+        await sleep(20);
+      }
+      singles.push(performance.now() - started);
+      log(`single ${i + 1}/${options.single}: ${(singles[singles.length - 1] ?? 0).toFixed(0)} ms`);
+    }
+
+    const before = await acmeRequests(operator);
+    const batchStarted = performance.now();
+    const names = Array.from({ length: options.batch }, (_, i) => `batch-${i}`);
+    for (let i = 0; i < names.length; i += 20) {
+      await Promise.all(names.slice(i, i + 20).map((n) => objects.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', namespace: NAMESPACE, body: certificateBody(n) })));
+    }
+    let readyCount = 0;
+    for (;;) {
+      const list = (await objects.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', namespace: NAMESPACE })) as { items: Cert[] };
+      readyCount = list.items.filter((c) => c.metadata.name.startsWith('batch-') && ready(c)).length;
+      if (readyCount >= options.batch) break;
+      if (performance.now() - batchStarted > 600_000) throw new Error(`only ${readyCount}/${options.batch} Ready after 10 minutes`);
+      await sleep(250);
+    }
+    const batchMs = performance.now() - batchStarted;
+    const requests = (await acmeRequests(operator)) - before;
+    const report = [
+      `ACME issuance against Pebble ${env.versions.pebble ?? ''} (HTTP-01, temporary Ingress, ${options.workers} workers)`,
+      `  one Certificate, apply to Ready: median ${median(singles).toFixed(0)} ms, min ${Math.min(...singles).toFixed(0)} ms, max ${Math.max(...singles).toFixed(0)} ms (n=${singles.length})`,
+      `  ${options.batch} Certificates at once, first apply to all Ready: ${(batchMs / 1000).toFixed(1)} s (${((options.batch * 1000) / batchMs).toFixed(1)} per second), ${requests} requests to the CA (${(requests / Math.max(1, options.batch)).toFixed(1)} per Certificate)`,
+    ];
+    process.stdout.write(`\n${report.join('\n')}\n`);
+    process.stdout.write(`${JSON.stringify({ singleMs: singles.map(Math.round), singleMedianMs: Math.round(median(singles)), batch: options.batch, batchMs: Math.round(batchMs), caRequests: requests })}\n`);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`[bench] FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 1;
+  } finally {
+    await operator?.process.stop();
+    await env?.stop();
+  }
+}

@@ -1,0 +1,326 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CoreV1Api, KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { ensureTools, installCrds, REPO_ROOT, startEnvironment, startOperatorProcess, type Environment, type OperatorProcess } from '../env/index.js';
+import { encodeCertificateChainPem } from '../../src/pki/certificates.js';
+import { encodePrivateKeyPem, generatePrivateKey } from '../../src/pki/keys.js';
+import { selfSignCertificate, signCertificateWithCa } from '../../src/pki/sign.js';
+import { readCpuSeconds, readMemory, RssSampler } from './proc.js';
+
+// `npm run bench -- --scenario inventory [--secrets 10000] [--tls 2000] [--json FILE] [--skip-build] [--keep-dir]`
+//
+// A cluster with many Secrets, some of them kubernetes.io/tls (valid,
+// expiring, expired, corrupt, some holding the same certificate), made before
+// the operator starts. Measures the compiled operator: time until its caches
+// are synced and /inventory lists every certificate, its RSS, and the
+// latency of /inventory and /metrics at that size.
+
+export const INVENTORY_USAGE = `usage: npm run bench -- --scenario inventory [flags]
+  --secrets N      Secrets in the cluster (default 10000)
+  --tls N          of which kubernetes.io/tls (default 2000)
+  --namespaces N   spread over N namespaces (default 20)
+  --requests N     /inventory requests to time (default 20)
+  --json FILE      also write the JSON result to FILE
+  --skip-build     do not run npm run build first (dist/ must be current)
+  --keep-dir       keep the environment folder afterwards`;
+
+export interface InventoryBenchOptions {
+  secrets: number;
+  tls: number;
+  namespaces: number;
+  requests: number;
+  json: string | undefined;
+  skipBuild: boolean;
+  keepDir: boolean;
+}
+
+/** The arguments after `--scenario inventory`, or undefined when another scenario runs. */
+export function inventoryScenarioArgs(argv: readonly string[]): string[] | undefined {
+  const i = argv.findIndex((a) => a === '--scenario' || a.startsWith('--scenario='));
+  if (i < 0) return undefined;
+  const value = argv[i]?.includes('=') === true ? argv[i]?.split('=')[1] : argv[i + 1];
+  if (value !== 'inventory') return undefined;
+  return argv.filter((_, j) => j !== i && !(j === i + 1 && argv[i]?.includes('=') !== true));
+}
+
+function parseOptions(argv: string[]): InventoryBenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      secrets: { type: 'string' },
+      tls: { type: 'string' },
+      namespaces: { type: 'string' },
+      requests: { type: 'string' },
+      json: { type: 'string' },
+      'skip-build': { type: 'boolean' },
+      'keep-dir': { type: 'boolean' },
+    },
+  });
+  const int = (flag: string, text: string | undefined, fallback: number, max: number): number => {
+    const n = text === undefined ? fallback : Number(text);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${flag} must be an integer from 1 to ${max}\n${INVENTORY_USAGE}`);
+    return n;
+  };
+  const secrets = int('secrets', values.secrets, 10_000, 100_000);
+  return {
+    secrets,
+    tls: Math.min(secrets, int('tls', values.tls, 2_000, 100_000)),
+    namespaces: int('namespaces', values.namespaces, 20, 1_000),
+    requests: int('requests', values.requests, 20, 1_000),
+    json: values.json,
+    skipBuild: values['skip-build'] === true,
+    keepDir: values['keep-dir'] === true,
+  };
+}
+
+const DAY_MS = 86_400_000;
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+/** The TLS Secrets' data: one CA, one leaf key; leaves valid, expiring, expired; a few corrupt; some certificates in two Secrets. */
+async function tlsData(count: number): Promise<{ data: Record<string, string>[]; expectedEntries: number }> {
+  const caKey = await generatePrivateKey({ algorithm: 'ECDSA', size: 256 });
+  const leafKey = await generatePrivateKey({ algorithm: 'ECDSA', size: 256 });
+  const now = Date.now();
+  const caCert = (await selfSignCertificate({ spec: { commonName: 'bench inventory CA', isCA: true, durationMs: 400 * DAY_MS }, privateKey: caKey, now: new Date(now - 200 * DAY_MS) })).certificate;
+  const ca = { certificate: caCert, privateKey: caKey };
+  const caPem = encodeCertificateChainPem([caCert]);
+  const keyPem = encodePrivateKeyPem(leafKey, 'PKCS8');
+  const corrupt = Math.max(1, Math.floor(count / 100));
+  const duplicates = Math.floor(count / 20);
+  const distinct = count - corrupt - duplicates;
+  const pems: string[] = [];
+  for (let i = 0; i < distinct; i++) {
+    // 5 % expired, 5 % expiring within the default 21 days, the rest fine.
+    const daysLeft = i % 20 === 0 ? -3 : i % 20 === 1 ? 10 : 60 + (i % 300);
+    const signed = await signCertificateWithCa({
+      spec: { commonName: `svc-${i}`, dnsNames: [`svc-${i}.bench.example`], durationMs: 90 * DAY_MS },
+      subjectKey: leafKey,
+      ca,
+      now: new Date(now - (90 - daysLeft) * DAY_MS),
+    });
+    pems.push(signed.pem);
+  }
+  const data: Record<string, string>[] = pems.map((pem, i) => ({ 'tls.crt': b64(pem), 'tls.key': b64(keyPem), ...(i % 2 === 0 ? { 'ca.crt': b64(caPem) } : {}) }));
+  for (let i = 0; i < duplicates; i++) data.push({ 'tls.crt': b64(pems[i] ?? ''), 'tls.key': b64(keyPem) });
+  for (let i = 0; i < corrupt; i++) data.push({ 'tls.crt': b64('-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n'), 'tls.key': b64(keyPem) });
+  // distinct leaves + the CA (from ca.crt) + one entry per corrupt Secret.
+  return { data, expectedEntries: distinct + 1 + corrupt };
+}
+
+async function createSecrets(core: CoreV1Api, o: InventoryBenchOptions, tls: Record<string, string>[], log: (l: string) => void, signal: AbortSignal): Promise<number> {
+  const started = performance.now();
+  for (let n = 0; n < o.namespaces; n++) await core.createNamespace({ body: { metadata: { name: `inv-${n}` } } });
+  const opaque = { 'config.json': b64(JSON.stringify({ setting: 'x'.repeat(400) })), password: b64('not-a-real-password') };
+  let next = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (next < o.secrets) {
+      signal.throwIfAborted();
+      const i = next++;
+      const isTls = i < tls.length;
+      const body: V1Secret = isTls
+        ? { metadata: { name: `tls-${i}`, labels: { app: `app-${i % 50}` } }, type: 'kubernetes.io/tls', data: tls[i] }
+        : { metadata: { name: `opaque-${i}` }, type: 'Opaque', data: opaque };
+      await core.createNamespacedSecret({ namespace: `inv-${i % o.namespaces}`, body });
+      if (++done % 2000 === 0) log(`  ${done}/${o.secrets} Secrets`);
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, worker));
+  return (performance.now() - started) / 1000;
+}
+
+/** One unlabelled sample of the operator's /metrics. */
+async function metricValue(url: string, name: string): Promise<number | undefined> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}
+
+/** Certificates the operator's inventory holds, from certkeeper_inventory_certificates on /metrics. */
+async function inventoryCount(url: string): Promise<number | undefined> {
+  const res = await fetch(`${url}/metrics`).catch(() => undefined);
+  if (res?.ok !== true) return undefined;
+  let total = 0;
+  for (const line of (await res.text()).split('\n')) if (line.startsWith('certkeeper_inventory_certificates{')) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return total;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+async function timed(url: string): Promise<{ ms: number; bytes: number; status: number; body: string }> {
+  const started = performance.now();
+  const res = await fetch(url);
+  const body = await res.text();
+  return { ms: performance.now() - started, bytes: body.length, status: res.status, body };
+}
+
+async function latencies(url: string, n: number): Promise<{ p50: number; p95: number; max: number; bytes: number }> {
+  const ms: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    const r = await timed(url);
+    if (r.status !== 200) throw new Error(`GET ${url}: HTTP ${r.status}`);
+    ms.push(r.ms);
+    bytes = r.bytes;
+    await sleep(100);
+  }
+  ms.sort((a, b) => a - b);
+  const round = (v: number) => Math.round(v * 10) / 10;
+  return { p50: round(percentile(ms, 50)), p95: round(percentile(ms, 95)), max: round(ms.at(-1) ?? Number.NaN), bytes };
+}
+
+function build(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', process.stderr, process.stderr], signal });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`npm run build failed (exit code ${code})`))));
+  });
+}
+
+export interface InventoryBenchResult {
+  secrets: number;
+  tlsSecrets: number;
+  inventoryEntries: number;
+  createSeconds: number;
+  /** Operator start until /readyz (leading, caches synced). */
+  cachesSyncedSeconds: number;
+  /** Operator start until /inventory listed every certificate. */
+  inventorySyncedSeconds: number;
+  peakRssMB: number;
+  /** RSS when the inventory was synced (before any /inventory request), and after the timed requests, MiB. */
+  rssSyncedMB: number | undefined;
+  rssAfterMB: number | undefined;
+  cpuSecondsUntilSynced: number | undefined;
+  /** V8 heap in use when synced and after the requests (the operator's /metrics), MiB. */
+  heapUsedMB: { synced: number | undefined; after: number | undefined };
+  inventoryLatencyMs: { p50: number; p95: number; max: number; bytes: number };
+  filteredInventoryLatencyMs: { p50: number; p95: number; max: number; bytes: number };
+  metricsLatencyMs: { p50: number; p95: number; max: number; bytes: number };
+  node: string;
+}
+
+export function formatInventoryReport(r: InventoryBenchResult): string {
+  const met = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  return [
+    `certkeeper bench, inventory: ${r.secrets} Secrets, ${r.tlsSecrets} kubernetes.io/tls -> ${r.inventoryEntries} inventory entries (node ${r.node})`,
+    `create            ${r.createSeconds.toFixed(1)} s, before the operator started`,
+    `caches synced     ${r.cachesSyncedSeconds.toFixed(1)} s after the operator started`,
+    `inventory synced  ${r.inventorySyncedSeconds.toFixed(1)} s (target 30 s: ${met(r.inventorySyncedSeconds < 30)}); operator CPU until then ${r.cpuSecondsUntilSynced?.toFixed(1) ?? '?'} s`,
+    `operator memory   peak RSS ${r.peakRssMB.toFixed(1)} MB (target 200 MB: ${met(r.peakRssMB < 200)}); ${r.rssSyncedMB?.toFixed(1) ?? '?'} MB when synced, ${r.rssAfterMB?.toFixed(1) ?? '?'} MB after the requests; V8 heap used ${r.heapUsedMB.synced ?? '?'} MB when synced, ${r.heapUsedMB.after ?? '?'} MB after`,
+    `GET /inventory    p50 ${r.inventoryLatencyMs.p50} ms, p95 ${r.inventoryLatencyMs.p95} ms, max ${r.inventoryLatencyMs.max} ms (${(r.inventoryLatencyMs.bytes / 1024).toFixed(0)} KiB)`,
+    `  ?problem=expired  p50 ${r.filteredInventoryLatencyMs.p50} ms, p95 ${r.filteredInventoryLatencyMs.p95} ms (${(r.filteredInventoryLatencyMs.bytes / 1024).toFixed(0)} KiB)`,
+    `GET /metrics      p50 ${r.metricsLatencyMs.p50} ms, p95 ${r.metricsLatencyMs.p95} ms, max ${r.metricsLatencyMs.max} ms (${(r.metricsLatencyMs.bytes / 1024).toFixed(0)} KiB)`,
+  ].join('\n');
+}
+
+/** Runs the scenario; returns the exit code. */
+export async function runInventoryScenario(argv: string[], log: (line: string) => void): Promise<number> {
+  let o: InventoryBenchOptions;
+  try {
+    o = parseOptions(argv);
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const dir = await mkdtemp(join(tmpdir(), 'certkeeper-bench-inventory-'));
+  let env: Environment | undefined;
+  let operator: OperatorProcess | undefined;
+  let keep = o.keepDir;
+  try {
+    if (!o.skipBuild) {
+      log('npm run build');
+      await build(abort.signal);
+    }
+    const tools = await ensureTools();
+    env = await startEnvironment({ dir, components: { kube: true, acme: false }, tools, signal: abort.signal, log: (l) => log(`  ${l}`) });
+    const kubeconfigPath = env.kubeconfigPath;
+    if (kubeconfigPath === undefined) throw new Error('environment started without kube-apiserver');
+    await installCrds(kubeconfigPath);
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'certkeeper' } } });
+    log(`signing ${o.tls} TLS certificates`);
+    const { data, expectedEntries } = await tlsData(o.tls);
+    log(`creating ${o.secrets} Secrets (${o.tls} TLS) in ${o.namespaces} namespaces`);
+    const createSeconds = await createSecrets(core, o, data, log, abort.signal);
+    log(`created in ${createSeconds.toFixed(1)} s; starting the compiled operator`);
+
+    const started = performance.now();
+    operator = await startOperatorProcess({ compiled: true, kubeconfigPath, logFile: join(dir, 'operator.log'), leaderElect: false, namespace: 'certkeeper', logLevel: 'info' });
+    const op = operator;
+    const sampler = new RssSampler(op.process.pid);
+    sampler.start();
+    let cachesSyncedSeconds: number | undefined;
+    let inventorySyncedSeconds: number | undefined;
+    let entries = 0;
+    for (;;) {
+      abort.signal.throwIfAborted();
+      if (!op.process.running) throw new Error(`operator ${op.process.describeExit() ?? 'stopped'}\n${op.process.logTail(40)}`);
+      if (cachesSyncedSeconds === undefined && (await fetch(`${op.url}/readyz`).catch(() => undefined))?.ok === true) cachesSyncedSeconds = (performance.now() - started) / 1000;
+      if (cachesSyncedSeconds !== undefined) {
+        entries = (await inventoryCount(op.url)) ?? entries;
+        if (entries >= expectedEntries) {
+          inventorySyncedSeconds = (performance.now() - started) / 1000;
+          break;
+        }
+      }
+      if (performance.now() - started > 300_000) throw new Error(`no synced inventory after 300 s (${entries}/${expectedEntries} entries)`);
+      await sleep(100);
+    }
+    const cpuSecondsUntilSynced = readCpuSeconds(op.process.pid);
+    const mb = (bytes: number | undefined) => (bytes === undefined ? undefined : Math.round((bytes / 2 ** 20) * 10) / 10);
+    const rssSynced = readMemory(op.process.pid)?.rssMB;
+    const heapSynced = mb(await metricValue(op.url, 'certkeeper_nodejs_heap_size_used_bytes'));
+    log(`inventory synced after ${inventorySyncedSeconds.toFixed(1)} s (${entries} entries); timing requests`);
+    const inventoryLatencyMs = await latencies(`${op.url}/inventory`, o.requests);
+    const filteredInventoryLatencyMs = await latencies(`${op.url}/inventory?problem=expired`, Math.min(o.requests, 10));
+    const metricsLatencyMs = await latencies(`${op.url}/metrics`, Math.min(o.requests, 10));
+    sampler.sample();
+    sampler.stop();
+    const memory = readMemory(op.process.pid);
+    const result: InventoryBenchResult = {
+      secrets: o.secrets,
+      tlsSecrets: o.tls,
+      inventoryEntries: entries,
+      createSeconds: Math.round(createSeconds * 10) / 10,
+      cachesSyncedSeconds: Math.round((cachesSyncedSeconds ?? Number.NaN) * 100) / 100,
+      inventorySyncedSeconds: Math.round(inventorySyncedSeconds * 100) / 100,
+      peakRssMB: Math.round((memory?.peakRssMB ?? Number.NaN) * 10) / 10,
+      rssSyncedMB: rssSynced === undefined ? undefined : Math.round(rssSynced * 10) / 10,
+      rssAfterMB: memory === undefined ? undefined : Math.round(memory.rssMB * 10) / 10,
+      heapUsedMB: { synced: heapSynced, after: mb(await metricValue(op.url, 'certkeeper_nodejs_heap_size_used_bytes')) },
+      cpuSecondsUntilSynced: cpuSecondsUntilSynced === undefined ? undefined : Math.round(cpuSecondsUntilSynced * 100) / 100,
+      inventoryLatencyMs,
+      filteredInventoryLatencyMs,
+      metricsLatencyMs,
+      node: process.version,
+    };
+    const json = JSON.stringify(result, null, 2);
+    process.stdout.write(`\n${formatInventoryReport(result)}\n\n${json}\n`);
+    if (o.json !== undefined) await writeFile(o.json, `${json}\n`);
+    return 0;
+  } catch (err) {
+    if (!abort.signal.aborted) keep = true;
+    process.stderr.write(`[bench] FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return abort.signal.aborted ? 130 : 1;
+  } finally {
+    await operator?.process.stop();
+    await env?.stop();
+    if (keep) log(`files kept in ${dir}`);
+    else await rm(dir, { recursive: true, force: true });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

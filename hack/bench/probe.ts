@@ -1,0 +1,65 @@
+/**
+ * `npx tsx hack/bench/probe.ts [--runs N] [--servers modern,intermediate,old] [--no-testssl]`
+ *
+ * Times a full scan of one endpoint by certkeeper's prober (median of N, after
+ * a warm-up) next to sslscan (median of N) and testssl.sh `-p -E` (once: it
+ * takes tens of seconds) on the same loopback nginx/haproxy. Prints only.
+ */
+import { parseArgs } from 'node:util';
+import { probeEndpoint } from '../../src/probe/probe.js';
+import { FIXTURE_NAMES, startFixtureSet, type FixtureName } from '../../test/support/tls-fixtures.js';
+import { runSslscan, runTestssl } from '../../test/support/tls-scanners.js';
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+async function timed(action: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await action();
+  return performance.now() - start;
+}
+
+function isFixtureName(value: string): value is FixtureName {
+  return FIXTURE_NAMES.some((n) => n === value);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: 'string' }, servers: { type: 'string' }, 'no-testssl': { type: 'boolean' } } });
+  const runs = Number(values.runs ?? '9');
+  const names = (values.servers ?? 'modern,intermediate,old').split(',').filter(isFixtureName);
+  const set = await startFixtureSet(names);
+  const rows: string[][] = [['endpoint', 'certkeeper median', 'min', 'max', 'sslscan median', 'testssl -p -E', 'testssl / certkeeper']];
+  try {
+    for (const name of names) {
+      const { server, serverName } = set.fixture(name);
+      const target = { host: server.host, port: server.port, serverName };
+      await probeEndpoint(target);
+      const ours: number[] = [];
+      for (let i = 0; i < runs; i++) ours.push(await timed(() => probeEndpoint(target)));
+      const theirs: number[] = [];
+      for (let i = 0; i < runs; i++) theirs.push(await timed(() => runSslscan(server.port, serverName)));
+      const testssl = values['no-testssl'] === true ? undefined : await timed(() => runTestssl(server.port, `${set.dir}/bench-${name}`));
+      const m = median(ours);
+      rows.push([
+        `${name} (${server.software})`,
+        `${m.toFixed(0)} ms`,
+        `${Math.min(...ours).toFixed(0)} ms`,
+        `${Math.max(...ours).toFixed(0)} ms`,
+        `${median(theirs).toFixed(0)} ms`,
+        testssl === undefined ? 'skipped' : `${(testssl / 1000).toFixed(1)} s`,
+        testssl === undefined ? '' : `${(testssl / m).toFixed(0)}x`,
+      ]);
+      process.stderr.write(`[bench] ${name} done\n`);
+    }
+  } finally {
+    await set.stop();
+  }
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+  console.log(`\n${runs} runs each after one warm-up; full scan = versions, every suite per version, order, groups, chain, OCSP, ALPN, resumption (3 rounds), renegotiation.`);
+}
+
+await main();

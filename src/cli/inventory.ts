@@ -1,0 +1,155 @@
+import { parseArgs } from 'node:util';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { GROUP, VERSION } from '../api/meta.js';
+import { type Clock, realClock } from '../clock.js';
+import { type TLSPolicy, tlsPolicy as tlsPolicySchema } from '../api/tlspolicy.js';
+import { ConfigError } from '../config.js';
+import { type CachedCertificate, parseCertificate } from '../controllers/certificate/reconciler.js';
+import { summarizeTlsSecret, type TlsSecretSummary } from '../controllers/certificate/secret-summary.js';
+import { buildInventory } from '../inventory/build.js';
+import { inventoryJson } from '../inventory/json.js';
+import type { Inventory } from '../inventory/model.js';
+import { QueryError, filterInventory, parseAge, parseManaged, parseProblems, type InventoryQuery } from '../inventory/query.js';
+import { renderInventoryTable } from '../inventory/table.js';
+import { ThresholdResolver } from '../inventory/thresholds.js';
+import { loadKubeConfig } from '../kube/client.js';
+import { statusCodeOf } from '../kube/errors.js';
+
+// `certkeeper inventory [--expiring-within 30d] [-A|-n NS] [-o table|json] [--problem P] [--managed M]`
+// reads the cluster itself — paginated LISTs of kubernetes.io/tls Secrets and
+// Certificates, each Secret summarised and its data dropped page by page —
+// so it works without the operator, with the same builder the operator uses.
+
+export const INVENTORY_USAGE = `certkeeper inventory [-A | -n NAMESPACE] [--expiring-within 30d] [--problem expired,expiring] [--managed unmanaged] [-o table|json]`;
+
+const PAGE = 500;
+
+interface Page<T> {
+  items: T[];
+  metadata?: { _continue?: string; continue?: string };
+}
+
+async function allPages<T>(fetchPage: (cont: string | undefined) => Promise<Page<T>>, each: (item: T) => void): Promise<void> {
+  let cont: string | undefined;
+  do {
+    const page = await fetchPage(cont);
+    for (const item of page.items) each(item);
+    cont = page.metadata?._continue ?? page.metadata?.continue;
+  } while (cont !== undefined && cont !== '');
+}
+
+/** A missing permission for context (policies, namespaces) degrades to defaults instead of failing. */
+async function optional<T>(read: () => Promise<T>, fallback: T, warn: (m: string) => void, what: string): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    const status = statusCodeOf(err);
+    if (status !== 403 && status !== 404) throw err;
+    warn(`cannot read ${what} (HTTP ${status}); using default expiry thresholds`);
+    return fallback;
+  }
+}
+
+export interface ClusterInventoryOptions {
+  /** Undefined: all namespaces. */
+  namespace?: string | undefined;
+  now: Date;
+  warn?: (message: string) => void;
+}
+
+export async function readClusterInventory(kc: KubeConfig, o: ClusterInventoryOptions): Promise<Inventory> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const warn = o.warn ?? (() => undefined);
+  const ns = o.namespace;
+  const secrets: TlsSecretSummary[] = [];
+  const fieldSelector = 'type=kubernetes.io/tls';
+  await allPages<V1Secret>(
+    (cont) =>
+      ns === undefined
+        ? core.listSecretForAllNamespaces({ fieldSelector, limit: PAGE, _continue: cont })
+        : core.listNamespacedSecret({ namespace: ns, fieldSelector, limit: PAGE, _continue: cont }),
+    (s) => secrets.push(summarizeTlsSecret(s)),
+  );
+  const certificates: CachedCertificate[] = [];
+  await allPages<unknown>(
+    async (cont) =>
+      (ns === undefined
+        ? await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', limit: PAGE, _continue: cont })
+        : await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', namespace: ns, limit: PAGE, _continue: cont })) as Page<unknown>,
+    (c) => certificates.push(parseCertificate(c)),
+  );
+  const policies = await optional(
+    async () => {
+      const list = (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: 'tlspolicies' })) as Page<unknown>;
+      return list.items.flatMap((p): TLSPolicy[] => {
+        const parsed = tlsPolicySchema.safeParse(p);
+        return parsed.success ? [parsed.data] : [];
+      });
+    },
+    [],
+    warn,
+    'TLSPolicies',
+  );
+  const namespaceLabels = new Map<string, Record<string, string>>();
+  await optional(
+    async () => {
+      if (ns !== undefined) {
+        const one = await core.readNamespace({ name: ns });
+        namespaceLabels.set(ns, one.metadata?.labels ?? {});
+      } else {
+        await allPages((cont) => core.listNamespace({ limit: PAGE, _continue: cont }), (n) => namespaceLabels.set(n.metadata?.name ?? '', n.metadata?.labels ?? {}));
+      }
+    },
+    undefined,
+    warn,
+    'namespaces',
+  );
+  const thresholds = new ThresholdResolver({ policies, namespaceLabels: (name) => namespaceLabels.get(name) });
+  return buildInventory({ now: o.now, secrets, certificates, thresholds });
+}
+
+/** Parses the command line; throws ConfigError with the usage on a mistake. */
+export function parseInventoryArgs(argv: string[]): { kubeconfig?: string | undefined; namespace?: string | undefined; output: 'table' | 'json'; query: InventoryQuery } {
+  const { values } = parseArgs({
+    args: argv,
+    allowPositionals: false,
+    options: {
+      namespace: { type: 'string', short: 'n' },
+      'all-namespaces': { type: 'boolean', short: 'A' },
+      'expiring-within': { type: 'string' },
+      problem: { type: 'string', multiple: true },
+      managed: { type: 'string', multiple: true },
+      output: { type: 'string', short: 'o', default: 'table' },
+      kubeconfig: { type: 'string' },
+    },
+  });
+  if (values.namespace !== undefined && values['all-namespaces'] === true) throw new ConfigError(`-A and -n exclude each other\nusage: ${INVENTORY_USAGE}`);
+  if (values.output !== 'table' && values.output !== 'json') throw new ConfigError(`-o must be table or json\nusage: ${INVENTORY_USAGE}`);
+  try {
+    const within = values['expiring-within'];
+    const query: InventoryQuery = {
+      ...(values.namespace === undefined ? {} : { namespace: values.namespace }),
+      ...(within === undefined ? {} : { expiringWithinMs: parseAge(within) }),
+      ...(values.problem === undefined ? {} : { problems: parseProblems(values.problem) }),
+      ...(values.managed === undefined ? {} : { managed: parseManaged(values.managed) }),
+    };
+    return { kubeconfig: values.kubeconfig, namespace: values.namespace, output: values.output, query };
+  } catch (err) {
+    if (err instanceof QueryError) throw new ConfigError(`${err.message}\nusage: ${INVENTORY_USAGE}`);
+    throw err;
+  }
+}
+
+/** `certkeeper inventory`: prints the inventory; exit code 0. */
+export async function runInventoryCommand(
+  argv: string[],
+  io: { out: (text: string) => void; warn: (text: string) => void; clock: Clock } = { out: console.log, warn: console.error, clock: realClock },
+): Promise<number> {
+  const { out, warn } = io;
+  const args = parseInventoryArgs(argv);
+  const inventory = await readClusterInventory(loadKubeConfig(args.kubeconfig), { namespace: args.namespace, now: new Date(io.clock.now()), warn: (m) => warn(`certkeeper: ${m}`) });
+  const shown = filterInventory(inventory, args.query);
+  out(args.output === 'json' ? JSON.stringify(inventoryJson(shown), null, 2) : renderInventoryTable(shown));
+  return 0;
+}

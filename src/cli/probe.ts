@@ -1,0 +1,162 @@
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import { evaluateCompliance } from '../probe/compliance.js';
+import { gradeFindings } from '../probe/grade.js';
+import { probeEndpoint } from '../probe/probe.js';
+import { PROFILE_NAMES, ProfileError, resolveProfile, type ProfileName } from '../probe/profiles/index.js';
+import { renderJson } from '../probe/render/json.js';
+import { renderTable } from '../probe/render/table.js';
+
+// `certkeeper probe <host:port>`: scan one endpoint, judge it against a
+// profile, grade it, print the report. Exit 0 when compliant and the
+// certificate is valid, 1 when not, 2 on a usage or connection error — so a
+// CI job can gate on it.
+
+export const PROBE_USAGE = `Usage: certkeeper probe HOST:PORT [--sni NAME] [--profile modern|intermediate|old|custom]
+                       [--profile-file FILE.json] [--ca-file FILE] [--http] [-o table|json] [--timeout MS]
+
+  --sni NAME        server name to send and to match the certificate against (default: HOST unless it is an IP)
+  --profile P       Mozilla profile (v5.7) to check against (default: intermediate); custom reads --profile-file
+  --profile-file F  JSON profile fields: for custom, the whole profile; otherwise overrides of the named one
+  --ca-file F       PEM bundle the chain must lead to (default: the system roots)
+  --http            also GET / for the HSTS header (HTTP endpoints)
+  -o FORMAT         table (default) or json
+  --timeout MS      per-connection timeout (default 4000)
+
+Exit codes: 0 compliant and certificate valid, 1 profile violated or certificate invalid, 2 usage or connection error.`;
+
+export const EXIT_OK = 0;
+export const EXIT_NONCOMPLIANT = 1;
+export const EXIT_USAGE = 2;
+
+export interface ProbeCommand {
+  host: string;
+  port: number;
+  serverName: string | undefined;
+  profile: ProfileName;
+  profileFile: string | undefined;
+  caFile: string | undefined;
+  http: boolean;
+  output: 'table' | 'json';
+  timeoutMs: number;
+}
+
+export class ProbeUsageError extends Error {
+  override readonly name = 'ProbeUsageError';
+}
+
+/** host:port, [v6]:port. */
+export function parseHostPort(value: string): { host: string; port: number } {
+  const match = /^\[([^\]]+)\]:(\d+)$/.exec(value) ?? /^([^:]+):(\d+)$/.exec(value);
+  const port = Number(match?.[2]);
+  if (match?.[1] === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ProbeUsageError(`"${value}" is not HOST:PORT (IPv6: [ADDR]:PORT)`);
+  }
+  return { host: match[1], port };
+}
+
+function isProfileName(value: string): value is ProfileName {
+  return PROFILE_NAMES.some((p) => p === value);
+}
+
+export function parseProbeArgs(args: readonly string[]): ProbeCommand {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      options: {
+        sni: { type: 'string' },
+        profile: { type: 'string' },
+        'profile-file': { type: 'string' },
+        'ca-file': { type: 'string' },
+        http: { type: 'boolean' },
+        output: { type: 'string', short: 'o' },
+        timeout: { type: 'string' },
+      },
+    });
+  } catch (error) {
+    throw new ProbeUsageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1 || positionals[0] === undefined) throw new ProbeUsageError('probe takes exactly one HOST:PORT');
+  const { host, port } = parseHostPort(positionals[0]);
+  const profile = values.profile ?? 'intermediate';
+  if (!isProfileName(profile)) throw new ProbeUsageError(`unknown profile "${profile}" (one of ${PROFILE_NAMES.join(', ')})`);
+  if (profile === 'custom' && values['profile-file'] === undefined) throw new ProbeUsageError('--profile custom needs --profile-file');
+  const output = values.output ?? 'table';
+  if (output !== 'table' && output !== 'json') throw new ProbeUsageError(`unknown output "${output}" (table or json)`);
+  const timeoutMs = values.timeout === undefined ? 4000 : Number(values.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100) throw new ProbeUsageError(`--timeout must be a whole number of milliseconds >= 100, got "${values.timeout}"`);
+  return {
+    host,
+    port,
+    serverName: values.sni ?? (isIP(host) === 0 ? host : undefined),
+    profile,
+    profileFile: values['profile-file'],
+    caFile: values['ca-file'],
+    http: values.http === true,
+    output,
+    timeoutMs,
+  };
+}
+
+async function readInput(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ProbeUsageError(`cannot read ${what} ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+async function loadProfile(command: ProbeCommand) {
+  let fields: unknown;
+  if (command.profileFile !== undefined) {
+    const text = await readInput(command.profileFile, 'profile file');
+    try {
+      fields = JSON.parse(text);
+    } catch (error) {
+      throw new ProbeUsageError(`profile file ${command.profileFile} is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  try {
+    return command.profile === 'custom' ? resolveProfile('custom', { custom: fields }) : resolveProfile(command.profile, { overrides: fields });
+  } catch (error) {
+    if (error instanceof ProfileError) throw new ProbeUsageError(error.message);
+    throw error;
+  }
+}
+
+export interface ProbeIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  now?: () => Date;
+}
+
+/** Runs `certkeeper probe`; returns the exit code. */
+export async function runProbe(args: readonly string[], io: ProbeIo): Promise<number> {
+  let command: ProbeCommand;
+  let profile;
+  let caPem: string | undefined;
+  try {
+    command = parseProbeArgs(args);
+    profile = await loadProfile(command);
+    caPem = command.caFile === undefined ? undefined : await readInput(command.caFile, 'CA file');
+  } catch (error) {
+    if (!(error instanceof ProbeUsageError)) throw error;
+    io.stderr(`certkeeper probe: ${error.message}\n\n${PROBE_USAGE}\n`);
+    return EXIT_USAGE;
+  }
+  const findings = await probeEndpoint(
+    { host: command.host, port: command.port, serverName: command.serverName },
+    { caPem, http: command.http, timeoutMs: command.timeoutMs, now: io.now },
+  );
+  const report = { findings, compliance: evaluateCompliance(findings, profile), grade: gradeFindings(findings) };
+  io.stdout(command.output === 'json' ? renderJson(report) : renderTable(report));
+  if (!findings.tls) {
+    io.stderr(`certkeeper probe: ${findings.reachable ? `no TLS version accepted by ${command.host}:${command.port}` : `cannot connect to ${command.host}:${command.port}`}\n`);
+    return EXIT_USAGE;
+  }
+  return report.compliance.compliant && report.compliance.certificateValid ? EXIT_OK : EXIT_NONCOMPLIANT;
+}

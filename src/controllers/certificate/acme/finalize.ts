@@ -1,0 +1,71 @@
+import { X509Certificate } from 'node:crypto';
+import { Reason } from '../../../api/conditions.js';
+import { AcmeError } from '../../../issuers/acme/problem.js';
+import type { AcmeOrder } from '../../../issuers/acme/session.js';
+import { createCsr } from '../../../pki/csr.js';
+import { decodePemBlocks, encodePem } from '../../../pki/pem.js';
+import { templateOf } from '../issue.js';
+import { readSecret, writeIssuedSecret, type IssueResult } from '../secret-writer.js';
+import { acmeIdentifiers } from './checks.js';
+import { deleteNextKey, type NextKey } from './keys.js';
+import type { AcmeStep } from './step.js';
+
+// Finalize with a CSR made from the pending key, download the chain (the
+// preferred one when the policy names it), and end in the same single whole
+// write of the live Secret every issuer uses. Then the order's traces go:
+// the pending key's Secret and the order in status.
+
+export async function finalizeOrder(step: AcmeStep, order: AcmeOrder, next: NextKey, firstIssuance: boolean): Promise<{ order: AcmeOrder; retryAfterMs?: number | undefined }> {
+  const template = { ...templateOf(step.governed), dnsNames: acmeIdentifiers(step.governed.spec) };
+  const csr = await createCsr(template, next.key);
+  const polled = await step.session.finalize(order, csr);
+  const acme = step.status.acme;
+  if (acme !== undefined) {
+    await step.save({
+      acme: { ...acme, state: polled.value.status },
+      conditions: step.issuingConditions({ reason: Reason.Finalizing, message: `finalizing ACME order ${order.url}` }, firstIssuance),
+    });
+  }
+  return { order: polled.value, retryAfterMs: polled.retryAfterMs };
+}
+
+/** Splits a PEM bundle into its certificates' PEMs. */
+function certificatesOf(pem: string): string[] {
+  return decodePemBlocks(pem, 'the certificate from the CA').map((b) => encodePem(b.type, b.der));
+}
+
+/** The chain as the Secret holds it, and ca.crt: the root when the CA sent one (self-issued last certificate), else none. */
+export function splitChain(pem: string): { chainPem: string; caPem: string | undefined } {
+  const certs = certificatesOf(pem);
+  const last = certs[certs.length - 1];
+  if (certs.length > 1 && last !== undefined) {
+    const root = new X509Certificate(last);
+    if (root.issuer === root.subject && root.checkIssued(root)) return { chainPem: certs.slice(0, -1).join(''), caPem: last };
+  }
+  return { chainPem: certs.join(''), caPem: undefined };
+}
+
+export async function downloadAndWrite(step: AcmeStep, order: AcmeOrder, next: NextKey): Promise<IssueResult> {
+  const preferredChain = step.governed.policy.spec.issuer?.acme?.preferredChain;
+  const pem = await step.session.downloadCertificate(order, preferredChain);
+  const { chainPem, caPem } = splitChain(pem);
+  const namespace = step.cert.metadata.namespace ?? 'default';
+  const existing = await readSecret(step.deps.core, namespace, step.governed.spec.secretName);
+  let result: IssueResult;
+  try {
+    result = await writeIssuedSecret(
+      { secrets: step.deps.core, now: step.now },
+      step.cert,
+      step.governed,
+      { key: next.key, chainPem, caPem, reusedKey: next.reused },
+      existing,
+    );
+  } catch (err) {
+    // A chain for another key, or one that does not hang together: this order cannot give a usable Secret.
+    if (err instanceof Error && err.name === 'IssuerError') throw new AcmeError('final', `order ${order.url}: ${err.message}`, {}, { cause: err });
+    throw err;
+  }
+  await step.save({ acme: undefined, nextPrivateKeySecretName: undefined, retryAfterTime: undefined });
+  await deleteNextKey(step.deps.core, step.cert);
+  return result;
+}

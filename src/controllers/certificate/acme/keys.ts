@@ -1,0 +1,82 @@
+import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import type { Certificate } from '../../../api/certificate.js';
+import { AcmeError } from '../../../issuers/acme/problem.js';
+import { isNotFound } from '../../../kube/errors.js';
+import { encodePrivateKeyPem, generatePrivateKey, parsePrivateKeyPem, privateKeyMatchesSpec, type PrivateKey } from '../../../pki/keys.js';
+import type { Governed } from '../decide.js';
+import { SecretLabel } from '../secret-state.js';
+import { readSecret, reusableKey } from '../secret-writer.js';
+
+// The key manager: the private key of the issuance in flight lives in its own
+// Secret, named in status.nextPrivateKeySecretName, before any order uses it.
+// A restart finds the same key, so a resumed order is finalized with it and
+// the certificate the CA returns matches it.
+
+export const NEXT_KEY_SECRET_TYPE = 'certkeeper.dev/next-private-key';
+export const NEXT_KEY_LABEL = 'certkeeper.dev/next-private-key';
+
+export type KeySecretsApi = Pick<CoreV1Api, 'readNamespacedSecret' | 'createNamespacedSecret' | 'replaceNamespacedSecret' | 'deleteNamespacedSecret'>;
+
+/** Deterministic, so a crash between creating it and recording it in status leaves nothing behind. */
+export function nextKeySecretName(cert: Certificate): string {
+  return `${cert.metadata.name.slice(0, 200).replace(/[.-]+$/, '')}-next-private-key`;
+}
+
+function keyOf(secret: V1Secret, governed: Governed): PrivateKey | undefined {
+  const b64 = secret.data?.['tls.key'];
+  if (b64 === undefined) return undefined;
+  try {
+    const key = parsePrivateKeyPem(Buffer.from(b64, 'base64').toString('utf8'), 'tls.key');
+    return privateKeyMatchesSpec(key, { algorithm: governed.spec.key.algorithm, size: governed.spec.key.size || undefined }) ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface NextKey {
+  key: PrivateKey;
+  secretName: string;
+  /** The live Secret's key, kept (rotationPolicy Never). */
+  reused: boolean;
+}
+
+export async function ensureNextKey(api: KeySecretsApi, cert: Certificate, governed: Governed): Promise<NextKey> {
+  const namespace = cert.metadata.namespace ?? 'default';
+  const secretName = nextKeySecretName(cert);
+  const existing = await readSecret(api, namespace, secretName);
+  if (existing !== undefined && existing.metadata?.labels?.[NEXT_KEY_LABEL] !== 'true') {
+    throw new AcmeError('final', `Secret ${namespace}/${secretName} exists and was not made by certkeeper: rename the Certificate or delete that Secret`);
+  }
+  const kept = existing === undefined ? undefined : keyOf(existing, governed);
+  if (kept !== undefined) {
+    const reused = existing?.metadata?.annotations?.['certkeeper.dev/reused-live-key'] === 'true';
+    return { key: kept, secretName, reused };
+  }
+  const live = governed.spec.key.rotationPolicy === 'Never' ? reusableKey(await readSecret(api, namespace, governed.spec.secretName), governed) : undefined;
+  const key = live ?? (await generatePrivateKey({ algorithm: governed.spec.key.algorithm, size: governed.spec.key.size || undefined }));
+  const body: V1Secret = {
+    metadata: {
+      name: secretName,
+      namespace,
+      labels: { [SecretLabel.managedBy]: 'certkeeper', [SecretLabel.certificateName]: cert.metadata.name.slice(0, 63), [NEXT_KEY_LABEL]: 'true' },
+      annotations: { 'certkeeper.dev/reused-live-key': String(live !== undefined) },
+      ...(cert.metadata.uid === undefined
+        ? {}
+        : { ownerReferences: [{ apiVersion: cert.apiVersion, kind: 'Certificate', name: cert.metadata.name, uid: cert.metadata.uid, blockOwnerDeletion: false }] }),
+      ...(existing?.metadata?.resourceVersion === undefined ? {} : { resourceVersion: existing.metadata.resourceVersion }),
+    },
+    type: NEXT_KEY_SECRET_TYPE,
+    data: { 'tls.key': Buffer.from(encodePrivateKeyPem(key, 'PKCS8')).toString('base64') },
+  };
+  if (existing === undefined) await api.createNamespacedSecret({ namespace, body });
+  else await api.replaceNamespacedSecret({ name: secretName, namespace, body });
+  return { key, secretName, reused: live !== undefined };
+}
+
+export async function deleteNextKey(api: KeySecretsApi, cert: Certificate): Promise<void> {
+  try {
+    await api.deleteNamespacedSecret({ name: nextKeySecretName(cert), namespace: cert.metadata.namespace ?? 'default' });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}

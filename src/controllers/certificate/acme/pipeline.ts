@@ -1,0 +1,172 @@
+import type { CustomObjectsApi } from '@kubernetes/client-node';
+import { type Certificate, certificate as certificateSchema } from '../../../api/certificate.js';
+import { Reason } from '../../../api/conditions.js';
+import { GROUP, VERSION } from '../../../api/meta.js';
+import type { Clock } from '../../../clock.js';
+import { ariCertId } from '../../../issuers/acme/ari.js';
+import type { AcmeAccounts } from '../../../issuers/acme/accounts.js';
+import { AcmeError, describeProblem } from '../../../issuers/acme/problem.js';
+import type { AcmeOrder, AcmeSession } from '../../../issuers/acme/session.js';
+import { isNotFound } from '../../../kube/errors.js';
+import type { Logger } from '../../../log.js';
+import type { Violation } from '../../violation.js';
+import { backoffUntil, type Governed } from '../decide.js';
+import type { IssueResult } from '../secret-writer.js';
+import { SecretAnnotation, type TlsSecretState } from '../secret-state.js';
+import { advanceChallenges, failedValidation, pollDelay, SETTLE_MS } from './challenges.js';
+import { downloadAndWrite, finalizeOrder } from './finalize.js';
+import { ensureNextKey } from './keys.js';
+import { abandonOrder, ensureOrder, finishChallenges } from './order.js';
+import { AcmeStep, CertificateGoneError, wait, type AcmeStepDeps, type Wait } from './step.js';
+
+// One ACME issuance, advanced as far as it can go without waiting, each time
+// the Certificate is reconciled: account (from the policy's status) → pending
+// key → order → challenges → finalize → download → the live Secret. The
+// parts talk only through the Certificate's status; whatever reconcile comes
+// next, on this replica or a new leader, continues from there.
+
+export interface AcmeIssuerDeps extends AcmeStepDeps {
+  clock: Clock;
+  accounts: AcmeAccounts;
+  customObjects: AcmeStepDeps['customObjects'] & Pick<CustomObjectsApi, 'getNamespacedCustomObject' | 'patchNamespacedCustomObject'>;
+  selfCheckTimeoutMs: number;
+}
+
+export type AcmeOutcome =
+  | { kind: 'issued'; result: IssueResult; cert: Certificate }
+  | { kind: 'waiting'; ms: number; violation: Violation }
+  | { kind: 'failed'; error: AcmeError; cert: Certificate }
+  | { kind: 'gone' };
+
+const MAX_PASSES = 6;
+
+export class AcmeIssuer {
+  /** In-memory only: how soon a key may be looked at again, so our own status writes do not make it poll the CA early. */
+  private readonly notBefore = new Map<string, { until: number; generation: number }>();
+
+  constructor(private readonly deps: AcmeIssuerDeps) {}
+
+  /** The Certificate as the API server has it now; undefined when it is gone. */
+  private async fresh(cert: Certificate): Promise<Certificate | undefined> {
+    try {
+      const raw: unknown = await this.deps.customObjects.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: 'certificates',
+        namespace: cert.metadata.namespace ?? 'default',
+        name: cert.metadata.name,
+      });
+      const parsed = certificateSchema.safeParse(raw);
+      return parsed.success ? parsed.data : cert;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** `replaces` for the renewal order: the current certificate, when this CA issued it and offers ARI. */
+  private async replaces(session: AcmeSession, governed: Governed, secret: TlsSecretState): Promise<string | undefined> {
+    if (secret.state !== 'valid' || secret.annotations[SecretAnnotation.issuer] !== governed.issuerIdentity) return undefined;
+    const aki = secret.facts.authorityKeyId;
+    if (aki === undefined) return undefined;
+    const directory = await session.directory();
+    return directory.renewalInfo === undefined ? undefined : ariCertId(aki, secret.facts.serialNumber);
+  }
+
+  async issue(key: string, cached: Certificate, governed: Governed, trigger: Violation, secret: TlsSecretState, log: Logger): Promise<AcmeOutcome> {
+    const now = this.deps.clock.now();
+    const gate = this.notBefore.get(key);
+    const generation = cached.metadata.generation ?? 0;
+    if (gate !== undefined && gate.generation === generation && now < gate.until) {
+      return { kind: 'waiting', ms: gate.until - now, violation: { reason: Reason.OrderPending, message: 'waiting' } };
+    }
+    this.notBefore.delete(key);
+    const outcome = await this.run(cached, governed, trigger, secret, log, new Date(now));
+    // Waiting for the account costs the CA nothing and must end as soon as the policy registers it.
+    if (outcome.kind === 'waiting' && outcome.violation.reason !== Reason.AccountNotReady) this.notBefore.set(key, { until: now + outcome.ms, generation });
+    return outcome;
+  }
+
+  private async run(cached: Certificate, governed: Governed, trigger: Violation, secret: TlsSecretState, log: Logger, now: Date): Promise<AcmeOutcome> {
+    const firstIssuance = secret.state !== 'valid';
+    const account = await this.deps.accounts.session(governed.policy);
+    if ('waiting' in account) {
+      return { kind: 'waiting', ms: 10_000, violation: { reason: Reason.AccountNotReady, message: account.waiting } };
+    }
+    const cert = await this.fresh(cached);
+    if (cert === undefined) return { kind: 'gone' };
+    // The cache may not show the last failure yet; the API server does.
+    const retryAt = backoffUntil(cert, now);
+    if (retryAt !== undefined) {
+      return { kind: 'waiting', ms: retryAt.getTime() - now.getTime(), violation: { reason: Reason.Backoff, message: 'backing off after a failed attempt' } };
+    }
+    const step = new AcmeStep(cert, governed, account.session, this.deps, now, log, trigger);
+    try {
+      const next = await ensureNextKey(this.deps.core, step.cert, governed);
+      if (step.status.nextPrivateKeySecretName !== next.secretName) await step.save({ nextPrivateKeySecretName: next.secretName });
+      const replaces = step.status.acme === undefined ? await this.replaces(account.session, governed, secret) : undefined;
+      for (let pass = 0; pass < MAX_PASSES; pass++) {
+        const { order, retryAfterMs } = await ensureOrder(step, replaces, firstIssuance);
+        if (order.status !== 'pending' && order.status !== 'invalid') await finishChallenges(step);
+        let result: Wait | 'again';
+        switch (order.status) {
+          case 'pending': {
+            const advanced = await advanceChallenges(step, order, { selfCheckMs: this.deps.selfCheckTimeoutMs }, firstIssuance);
+            result = advanced === 'authorized' ? 'again' : advanced;
+            break;
+          }
+          case 'ready': {
+            const finalized = await finalizeOrder(step, order, next, firstIssuance);
+            result =
+              finalized.order.status === 'valid'
+                ? 'again'
+                : wait(SETTLE_MS, { reason: Reason.Finalizing, message: `the CA is issuing the certificate of order ${order.url}` });
+            break;
+          }
+          case 'processing':
+            result = wait(pollDelay(retryAfterMs), { reason: Reason.Finalizing, message: `the CA is issuing the certificate of order ${order.url}` });
+            break;
+          case 'valid':
+            return { kind: 'issued', result: await downloadAndWrite(step, order, next), cert: step.cert };
+          case 'invalid':
+            throw await invalidOrder(step.session, order);
+        }
+        if (result !== 'again') return { kind: 'waiting', ms: result.ms, violation: result.violation };
+      }
+      return { kind: 'waiting', ms: SETTLE_MS, violation: { reason: Reason.OrderPending, message: 'the order is progressing' } };
+    } catch (err) {
+      if (err instanceof CertificateGoneError) return { kind: 'gone' };
+      const error = toAcmeError(err);
+      if (error === undefined) throw err;
+      if (error.kind === 'final') await abandonOrder(step, error.message).catch((e: unknown) => log.warn({ err: String(e) }, 'could not abandon the ACME order'));
+      return { kind: 'failed', error, cert: step.cert };
+    }
+  }
+
+  forget(key: string): void {
+    this.notBefore.delete(key);
+  }
+}
+
+/** Why the CA gave up on an order: the failed challenge's problem document when there is one, else the order's. */
+async function invalidOrder(session: AcmeSession, order: AcmeOrder): Promise<AcmeError> {
+  for (const url of order.authorizations) {
+    const authz = await session.getAuthorization(url).catch(() => undefined);
+    if (authz !== undefined && authz.value.status !== 'valid' && authz.value.status !== 'pending') return failedValidation(authz.value);
+  }
+  return new AcmeError('final', `the CA gave up on order ${order.url}: ${order.error === undefined ? 'no reason given' : describeProblem(order.error)}`);
+}
+
+/** Failures the user should see on the Certificate (the CA's, DNS, Kubernetes 4xx); anything else is a bug and throws on. */
+function toAcmeError(err: unknown): AcmeError | undefined {
+  if (err instanceof AcmeError) return err;
+  if (!(err instanceof Error)) return undefined;
+  if (err.name === 'DnsUpdateError' || err.name === 'DnsWireError' || err.name === 'PkiError' || err.name === 'IssuerError') {
+    return new AcmeError('final', err.message, {}, { cause: err });
+  }
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'number' && code >= 400 && code < 500 && code !== 409 && code !== 429) {
+    return new AcmeError('final', `Kubernetes API: ${err.message}`, {}, { cause: err });
+  }
+  return undefined;
+}

@@ -1,0 +1,56 @@
+import type { Registry } from 'prom-client';
+import type { Clock } from '../clock.js';
+import type { OperatorHttpServer } from '../http/server.js';
+import type { ControllerSet } from '../operator/controllers.js';
+import { registerCertificateMetrics } from '../metrics/certificate-metrics.js';
+import { registerInventoryMetrics } from '../metrics/inventory-metrics.js';
+import type { ServedCertificate } from './build.js';
+import { InventoryNotReady, LiveInventory, type InventorySnapshot } from './live.js';
+import { inventoryRoute } from './route.js';
+
+// The inventory inside the operator process: a LiveInventory over the leader's
+// informer caches, invalidated by their events, served at /inventory and read
+// by the certificate and inventory metrics at scrape time.
+
+export interface AttachInventoryOptions {
+  http: Pick<OperatorHttpServer, 'addRoute'>;
+  registry: Registry;
+  controllers: Pick<ControllerSet, 'certificates' | 'policies' | 'namespaces' | 'secrets' | 'hasSynced'>;
+  clock: Clock;
+  /** Leaves served by probed endpoints, when live validation provides them. */
+  endpoints?: () => ServedCertificate[];
+}
+
+export function attachInventory(o: AttachInventoryOptions): LiveInventory {
+  const c = o.controllers;
+  const live = new LiveInventory(
+    {
+      secrets: c.secrets,
+      certificates: c.certificates,
+      policies: c.policies,
+      namespaceLabels: (ns) => c.namespaces.get(ns),
+      synced: () => c.hasSynced(),
+      ...(o.endpoints === undefined ? {} : { endpoints: o.endpoints }),
+    },
+    o.clock,
+  );
+  const invalidate = () => live.invalidate();
+  for (const informer of [c.secrets, c.certificates, c.policies, c.namespaces]) {
+    informer.on('add', invalidate);
+    informer.on('update', invalidate);
+    informer.on('delete', invalidate);
+  }
+  const source = (): InventorySnapshot | undefined => {
+    if (!live.synced()) return undefined;
+    try {
+      return live.snapshot();
+    } catch (err) {
+      if (err instanceof InventoryNotReady) return undefined;
+      throw err;
+    }
+  };
+  registerCertificateMetrics(o.registry, source);
+  registerInventoryMetrics(o.registry, source);
+  o.http.addRoute('/inventory', inventoryRoute(live, o.clock));
+  return live;
+}

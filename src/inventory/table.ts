@@ -1,0 +1,70 @@
+import { renderTable } from '../cli/status.js';
+import type { Inventory, InventoryEntry, Location } from './model.js';
+import { formatSpan } from './problems.js';
+
+// The terminal view of the inventory: one line per certificate, soonest
+// expiry first (the builder's order), problems spelled by their ids.
+
+function shortLocation(l: Location): string {
+  switch (l.type) {
+    case 'secret':
+      return l.key === 'tls.crt' ? `${l.namespace}/${l.name}` : `${l.namespace}/${l.name} (${l.key})`;
+    case 'endpoint':
+      return l.service === undefined ? l.address : `service ${l.namespace ?? ''}/${l.service}:${l.port}`;
+    case 'certificate':
+      return `Certificate ${l.namespace}/${l.name}`;
+  }
+}
+
+/** "CN=Example CA, O=Org" -> "Example CA"; whole name when it has no CN. */
+export function commonNameOf(name: string): string {
+  const m = /(?:^|,\s*)CN=((?:\\.|[^,])*)/.exec(name);
+  return m?.[1] ?? name;
+}
+
+function names(e: InventoryEntry): string {
+  const c = e.certificate;
+  if (c === undefined) return '';
+  const sans = [...c.dnsNames, ...c.ipAddresses, ...c.uris, ...c.emailAddresses];
+  const first = sans[0] ?? c.commonName ?? c.subject;
+  const more = sans.length > 1 ? ` (+${sans.length - 1})` : '';
+  return `${first}${more}`;
+}
+
+function managed(e: InventoryEntry): string {
+  const m = e.managedBy;
+  if (m.managed === 'unmanaged') return 'unmanaged';
+  return m.controller ?? m.managed;
+}
+
+export function inventoryRows(inventory: Inventory): string[][] {
+  const now = inventory.generatedAt.getTime();
+  return inventory.entries.map((e) => {
+    const c = e.certificate;
+    const left = c === undefined ? undefined : c.notAfter.getTime() - now;
+    const problems = [...new Set([e.primaryProblem, ...e.problems.map((p) => p.id)])].filter((p) => p !== 'none');
+    const first = e.locations[0];
+    const location = first === undefined ? '' : `${shortLocation(first)}${e.locations.length > 1 ? ` (+${e.locations.length - 1})` : ''}`;
+    return [
+      c === undefined ? '-' : c.notAfter.toISOString().slice(0, 16).replace('T', ' '),
+      left === undefined ? '-' : left <= 0 ? `-${formatSpan(left)}` : formatSpan(left),
+      problems.length === 0 ? '-' : problems.join(','),
+      managed(e),
+      c === undefined ? (e.error ?? '') : names(e),
+      c === undefined ? '' : commonNameOf(c.issuer) + (c.isCA ? ' [CA]' : ''),
+      location,
+    ];
+  });
+}
+
+export function renderInventoryTable(inventory: Inventory): string {
+  const counts = { expired: 0, expiring: 0, errors: 0 };
+  for (const e of inventory.entries) {
+    if (e.problems.some((p) => p.id === 'expired')) counts.expired++;
+    else if (e.problems.some((p) => p.id === 'expiring')) counts.expiring++;
+    if (e.certificate === undefined) counts.errors++;
+  }
+  const table = renderTable(['EXPIRES (UTC)', 'IN', 'PROBLEMS', 'MANAGED BY', 'NAMES', 'ISSUER', 'LOCATION'], inventoryRows(inventory));
+  const summary = `${inventory.entries.length} certificates: ${counts.expired} expired, ${counts.expiring} expiring, ${counts.errors} without a readable certificate`;
+  return `${table}\n\n${summary}`;
+}

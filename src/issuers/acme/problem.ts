@@ -1,0 +1,81 @@
+// What went wrong talking to an ACME server, in the terms the Certificate
+// controller acts on: retry the same order later (transient, rateLimited) or
+// give the order up (final). The message is the CA's own problem document
+// text, so the condition a user reads says what the CA said.
+
+export type AcmeFailureKind =
+  /** Network trouble, 5xx, an exhausted badNonce retry: the order survives, try again after a backoff. */
+  | 'transient'
+  /** 429 or a rateLimited problem: wait at least the CA's Retry-After. */
+  | 'rateLimited'
+  /** The CA refused for good (invalid order or authorization, 4xx problem): start over with a new order. */
+  | 'final';
+
+export interface AcmeProblemDocument {
+  type?: string | undefined;
+  detail?: string | undefined;
+  status?: number | undefined;
+  subproblems?: { type?: string; detail?: string; identifier?: { type?: string; value?: string } }[] | undefined;
+}
+
+export class AcmeError extends Error {
+  override readonly name = 'AcmeError';
+
+  constructor(
+    readonly kind: AcmeFailureKind,
+    message: string,
+    readonly details: {
+      /** HTTP status of the failed response; absent for network errors. */
+      status?: number | undefined;
+      /** RFC 8555 problem type, e.g. urn:ietf:params:acme:error:rateLimited. */
+      problemType?: string | undefined;
+      /** The CA's Retry-After, in ms from when it answered. */
+      retryAfterMs?: number | undefined;
+    } = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+const PROBLEM_PREFIX = 'urn:ietf:params:acme:error:';
+
+/** "detail (type, HTTP status)", with subproblems: what a condition message shows. */
+export function describeProblem(problem: AcmeProblemDocument, httpStatus?: number): string {
+  const type = problem.type?.startsWith(PROBLEM_PREFIX) ? problem.type.slice(PROBLEM_PREFIX.length) : problem.type;
+  const status = problem.status ?? httpStatus;
+  const tags = [type, status === undefined ? undefined : `HTTP ${status}`].filter((t): t is string => t !== undefined && t !== '');
+  const detail = (problem.detail ?? '').trim() || 'no detail given';
+  const sub = (problem.subproblems ?? [])
+    .map((s) => `${s.identifier?.value ?? '?'}: ${(s.detail ?? s.type ?? '').trim()}`)
+    .filter((s) => s.length > 3);
+  return `${detail}${tags.length > 0 ? ` (${tags.join(', ')})` : ''}${sub.length > 0 ? `; ${sub.join('; ')}` : ''}`;
+}
+
+export function isProblemDocument(value: unknown): value is AcmeProblemDocument {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.type === 'string' || typeof v.detail === 'string';
+}
+
+/** How a failed HTTP exchange with the CA is treated. */
+export function failureKind(httpStatus: number | undefined, problemType: string | undefined): AcmeFailureKind {
+  if (httpStatus === undefined) return 'transient';
+  if (httpStatus === 429 || problemType === `${PROBLEM_PREFIX}rateLimited`) return 'rateLimited';
+  if (httpStatus >= 500) return 'transient';
+  if (problemType === `${PROBLEM_PREFIX}badNonce`) return 'transient';
+  return 'final';
+}
+
+/**
+ * Retry-After (RFC 9110 10.2.3): delay-seconds or an HTTP date. Milliseconds
+ * from `now`, or undefined when absent or unreadable.
+ */
+export function parseRetryAfter(header: string | undefined, now: number): number | undefined {
+  if (header === undefined) return undefined;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - now);
+}

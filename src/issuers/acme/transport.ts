@@ -1,0 +1,147 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Agent } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import { axios as acmeAxios } from 'acme-client';
+import type { AcmeAction } from '../../metrics/acme-metrics.js';
+import { isProblemDocument, type AcmeProblemDocument } from './problem.js';
+
+// acme-client speaks HTTP through one shared axios instance. This module is
+// the only place that touches it: it switches off acme-client's own
+// sleep-and-retry (the controller retries with backoff that honours
+// Retry-After, without holding a worker), bounds every request in time, sets
+// the trust for the CA's HTTPS, and records every exchange: for the requests
+// metric, and so a failure can be told apart by HTTP status, problem type
+// and Retry-After (acme-client's errors carry only the problem's text).
+
+/** One HTTP request to an ACME server and what came back. Never holds bodies other than problem documents. */
+export interface AcmeExchange {
+  method: string;
+  url: string;
+  /** What the request was for (a fixed list: the metric's label). */
+  action: AcmeAction;
+  durationMs: number;
+  /** Absent when no response arrived (connection refused, TLS failure, timeout). */
+  status?: number | undefined;
+  retryAfter?: string | undefined;
+  problem?: AcmeProblemDocument | undefined;
+  /** The network error, when there was no response. */
+  error?: string | undefined;
+}
+
+export type AcmeExchangeListener = (exchange: AcmeExchange) => void;
+
+const REQUEST_TIMEOUT_MS = 30_000;
+const recorder = new AsyncLocalStorage<{ action: AcmeAction; exchanges: AcmeExchange[] }>();
+const listeners = new Set<AcmeExchangeListener>();
+let installed = false;
+
+interface RequestConfig {
+  method?: string;
+  url?: string;
+  ckStartedAt?: number;
+}
+
+interface AxiosLikeError {
+  config?: RequestConfig;
+  response?: { status?: number; headers?: Record<string, unknown>; data?: unknown; config?: RequestConfig };
+  message?: string;
+  code?: string;
+}
+
+function header(headers: Record<string, unknown> | undefined, name: string): string | undefined {
+  const value = headers?.[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function record(exchange: AcmeExchange): void {
+  recorder.getStore()?.exchanges.push(exchange);
+  for (const listener of listeners) {
+    try {
+      listener(exchange);
+    } catch {
+      // A metrics listener must never break a request.
+    }
+  }
+}
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  const settings = (acmeAxios.defaults as { acmeSettings?: { retryMaxAttempts: number } }).acmeSettings;
+  if (settings !== undefined) settings.retryMaxAttempts = 0;
+  acmeAxios.defaults.timeout = REQUEST_TIMEOUT_MS;
+  acmeAxios.interceptors.request.use((config) => {
+    (config as RequestConfig).ckStartedAt = performance.now();
+    return config;
+  });
+  // acme-client makes every response an error first (validateStatus => false)
+  // and turns it back into a response in its own handler; ours must run
+  // before it, because on a network error acme-client's handler loses the
+  // original error. So it is registered and then moved to the front.
+  acmeAxios.interceptors.response.use(undefined, (thrown: unknown) => {
+    const err = (thrown ?? {}) as AxiosLikeError;
+    const config = err.response?.config ?? err.config;
+    const response = err.response;
+    const method = (config?.method ?? 'get').toUpperCase();
+    record({
+      method,
+      url: config?.url ?? '',
+      action: method === 'HEAD' ? 'nonce' : (recorder.getStore()?.action ?? 'other'),
+      durationMs: config?.ckStartedAt === undefined ? 0 : performance.now() - config.ckStartedAt,
+      status: response?.status,
+      retryAfter: header(response?.headers, 'retry-after'),
+      problem: response !== undefined && (response.status ?? 0) >= 400 && isProblemDocument(response.data) ? response.data : undefined,
+      error: response === undefined ? (err.message ?? err.code ?? 'request failed') : undefined,
+    });
+    return Promise.reject(thrown instanceof Error ? thrown : new Error(String(err.message ?? 'ACME request failed')));
+  });
+  const manager = acmeAxios.interceptors.response as unknown as { handlers?: unknown[] };
+  if (Array.isArray(manager.handlers) && manager.handlers.length > 1) {
+    const ours = manager.handlers.pop();
+    manager.handlers.unshift(ours);
+  }
+}
+
+/** Calls `listener` for every exchange with any ACME server; returns the unsubscribe. */
+export function onAcmeExchange(listener: AcmeExchangeListener): () => void {
+  install();
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/**
+ * Trust for the CA's HTTPS: the system roots plus `extraCaPem` (a private
+ * CA, or Pebble's in tests). Applies to every ACME request of the process.
+ */
+export function setAcmeTrust(extraCaPem: string | undefined): void {
+  install();
+  acmeAxios.defaults.httpsAgent = new Agent({
+    keepAlive: true,
+    ...(extraCaPem === undefined ? {} : { ca: [...rootCertificates, extraCaPem] }),
+  });
+}
+
+/** Runs `fn` and returns what it returned or threw, with every exchange it made. */
+export async function recordExchanges<T>(
+  action: AcmeAction,
+  fn: () => Promise<T>,
+): Promise<{ ok: true; value: T; exchanges: AcmeExchange[] } | { ok: false; error: unknown; exchanges: AcmeExchange[] }> {
+  install();
+  const exchanges: AcmeExchange[] = [];
+  return recorder.run({ action, exchanges }, async () => {
+    try {
+      return { ok: true as const, value: await fn(), exchanges };
+    } catch (error) {
+      return { ok: false as const, error, exchanges };
+    }
+  });
+}
+
+/** A plain GET through the same instance (directory, renewalInfo): same trust, timeout and metrics. */
+export async function acmeGet(url: string): Promise<{ status: number; data: unknown; headers: Record<string, string | undefined> }> {
+  install();
+  const response = await acmeAxios.get<unknown>(url, { validateStatus: null });
+  const headers: Record<string, string | undefined> = {};
+  for (const name of ['retry-after', 'content-type', 'link']) headers[name] = header(response.headers, name);
+  return { status: response.status, data: response.data, headers };
+}

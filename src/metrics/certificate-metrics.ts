@@ -1,0 +1,110 @@
+// Per-Certificate gauges, cert-manager's names with our prefix, read from the
+// Certificate cache at scrape time (see inventory/live.ts for why on scrape).
+//
+// Cardinality: one series per Certificate for each timestamp gauge, three per
+// Certificate for ready_status (condition="True|False|Unknown"), two for the
+// alert thresholds (severity="warning|critical"). Labels are namespace and
+// name only, so a Certificate never changes series when its policy, issuer or
+// Secret changes. Only the leader reports (a standby has no caches).
+
+import { Gauge, type Registry } from 'prom-client';
+import type { Certificate } from '../api/certificate.js';
+import { certificateOf } from '../inventory/build.js';
+import type { InventorySnapshot } from '../inventory/live.js';
+import { METRIC_PREFIX } from './registry.js';
+
+export type SnapshotSource = () => InventorySnapshot | undefined;
+
+const READY_VALUES = ['True', 'False', 'Unknown'] as const;
+
+function seconds(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) ? ms / 1000 : undefined;
+}
+
+function identity(c: Certificate): { namespace: string; name: string } | undefined {
+  const name = c.metadata?.name;
+  return name === undefined ? undefined : { namespace: c.metadata.namespace ?? 'default', name };
+}
+
+function eachCertificate(source: SnapshotSource, fn: (c: Certificate, labels: { namespace: string; name: string }, s: InventorySnapshot) => void): void {
+  const snapshot = source();
+  if (snapshot === undefined) return;
+  for (const cached of snapshot.certificates) {
+    const c = certificateOf(cached);
+    const labels = identity(c);
+    if (labels !== undefined) fn(c, labels, snapshot);
+  }
+}
+
+function timestampGauge(registry: Registry, source: SnapshotSource, name: string, help: string, field: 'notAfter' | 'notBefore' | 'renewalTime'): void {
+  new Gauge({
+    name: `${METRIC_PREFIX}${name}`,
+    help,
+    labelNames: ['namespace', 'name'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      eachCertificate(source, (c, labels) => {
+        const v = seconds(c.status?.[field]);
+        if (v !== undefined) this.set(labels, v);
+      });
+    },
+  });
+}
+
+/** One set of gauges per registry; registering again (a new operator in the same process) swaps the source they read. */
+const sources = new WeakMap<Registry, { current: SnapshotSource }>();
+
+/** Registers the per-Certificate gauges once per registry. */
+export function registerCertificateMetrics(registry: Registry, current: SnapshotSource): void {
+  const holder = sources.get(registry);
+  if (holder !== undefined) {
+    holder.current = current;
+    return;
+  }
+  const state = { current };
+  sources.set(registry, state);
+  const source: SnapshotSource = () => state.current();
+  timestampGauge(registry, source, 'certificate_expiration_timestamp_seconds', 'notAfter of the certificate in the Secret, as the Certificate status reports it (Unix seconds).', 'notAfter');
+  timestampGauge(registry, source, 'certificate_not_before_timestamp_seconds', 'notBefore of the certificate in the Secret (Unix seconds).', 'notBefore');
+  timestampGauge(registry, source, 'certificate_renewal_timestamp_seconds', 'When certkeeper will renew the certificate (Unix seconds).', 'renewalTime');
+  new Gauge({
+    name: `${METRIC_PREFIX}certificate_ready_status`,
+    help: 'The Ready condition of each Certificate: 1 for its current status (condition="True|False|Unknown"), 0 for the other two.',
+    labelNames: ['namespace', 'name', 'condition'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      eachCertificate(source, (c, labels) => {
+        const ready = c.status?.conditions?.find((x) => x.type === 'Ready')?.status ?? 'Unknown';
+        for (const condition of READY_VALUES) this.set({ ...labels, condition }, ready === condition ? 1 : 0);
+      });
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}certificate_failed_issuance_attempts`,
+    help: 'Consecutive failed issuance attempts of each Certificate (0 after a success).',
+    labelNames: ['namespace', 'name'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      eachCertificate(source, (c, labels) => this.set(labels, c.status?.failedIssuanceAttempts ?? 0));
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}certificate_expiry_alert_threshold_seconds`,
+    help: 'How long before notAfter the governing TLSPolicy alerts (spec.alerts.expiryWarning / expiryCritical; defaults 21d / 7d), by severity.',
+    labelNames: ['namespace', 'name', 'severity'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      eachCertificate(source, (c, labels, s) => {
+        const t = s.thresholds.forCertificate(c);
+        this.set({ ...labels, severity: 'warning' }, t.warningMs / 1000);
+        this.set({ ...labels, severity: 'critical' }, t.criticalMs / 1000);
+      });
+    },
+  });
+}

@@ -1,0 +1,144 @@
+import { X509Certificate as NodeX509Certificate } from 'node:crypto';
+import { parseCertificateChainPem, summarizeCertificate, verifyChain } from '../pki/certificates.js';
+import { encodePem } from '../pki/pem.js';
+import type { CertificateDetails, CertificateFindings, ValidityState } from './findings.js';
+import { hostnameMatches } from './hostname.js';
+
+// Pure judgement of a served chain against trust anchors, a name and a time.
+// Parsing, summaries and path verification are src/pki's; this module turns
+// them into the findings' terms.
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+const CURVE_BY_SIZE: Readonly<Record<number, string>> = { 256: 'prime256v1', 384: 'secp384r1', 521: 'secp521r1' };
+
+export interface CertificateContext {
+  /** The name the certificate must cover: the SNI, else the host. */
+  name: string;
+  now: Date;
+  /** PEM trust anchors: the --ca-file bundle, else the system roots. */
+  anchorsPem: string;
+  anchors: 'ca-bundle' | 'system';
+}
+
+function selfSigned(der: Buffer): boolean {
+  const certificate = new NodeX509Certificate(der);
+  return certificate.checkIssued(certificate) && certificate.verify(certificate.publicKey);
+}
+
+function details(der: Buffer): CertificateDetails {
+  const [parsed] = parseCertificateChainPem(encodePem('CERTIFICATE', der), 'served certificate');
+  if (parsed === undefined) throw new Error('served certificate did not parse');
+  const summary = summarizeCertificate(parsed);
+  return {
+    subject: summary.subject,
+    commonName: summary.commonName,
+    issuer: summary.issuer,
+    dnsNames: summary.dnsNames,
+    ipAddresses: summary.ipAddresses,
+    keyAlgorithm: summary.keyAlgorithm,
+    keySize: summary.keySize,
+    curve: summary.keyAlgorithm === 'ECDSA' && summary.keySize !== undefined ? CURVE_BY_SIZE[summary.keySize] : undefined,
+    signatureAlgorithm: summary.signatureAlgorithm,
+    notBefore: summary.notBefore.toISOString(),
+    notAfter: summary.notAfter.toISOString(),
+    serialNumber: summary.serialNumber,
+    fingerprintSHA256: summary.fingerprintSHA256,
+    isCA: summary.isCA,
+    selfSigned: selfSigned(der),
+  };
+}
+
+interface Anchor {
+  subject: string;
+  fingerprint256: string;
+  pem: string;
+}
+
+let anchorCache: { pem: string; anchors: Anchor[] } | undefined;
+
+/** The anchors of a PEM bundle, parsed once per bundle (node's OpenSSL parse is cheap, src/pki's is not). */
+function anchorsOf(bundle: string): Anchor[] {
+  if (anchorCache?.pem !== bundle) {
+    const anchors = (bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).flatMap((pem) => {
+      try {
+        const certificate = new NodeX509Certificate(pem);
+        return [{ subject: certificate.subject, fingerprint256: certificate.fingerprint256, pem: `${pem}\n` }];
+      } catch {
+        return [];
+      }
+    });
+    anchorCache = { pem: bundle, anchors };
+  }
+  return anchorCache.anchors;
+}
+
+/**
+ * The anchors that can end this chain: the last served certificate itself
+ * or one named as its issuer. Verifying against these alone keeps a check
+ * against ~140 system roots from parsing them all every time.
+ */
+function candidateAnchors(lastServed: Buffer, bundle: string): string {
+  const last = new NodeX509Certificate(lastServed);
+  return anchorsOf(bundle)
+    .filter((a) => a.subject === last.issuer || a.fingerprint256 === last.fingerprint256)
+    .map((a) => a.pem)
+    .join('');
+}
+
+function verifyServedChain(served: readonly Buffer[], bundle: string, at: Date): { valid: boolean; reason?: string } {
+  const last = served[served.length - 1];
+  if (last === undefined) return { valid: false, reason: 'no certificate served' };
+  const anchors = candidateAnchors(last, bundle);
+  if (anchors === '') {
+    const issuer = new NodeX509Certificate(last).issuer.replace(/\n/g, ', ');
+    return { valid: false, reason: `no trust anchor is named ${issuer}, the issuer of the last certificate served` };
+  }
+  return verifyChain({ chainPem: served.map((der) => encodePem('CERTIFICATE', der)).join(''), caPem: anchors, at });
+}
+
+function validityState(leaf: CertificateDetails, now: Date): ValidityState {
+  if (now < new Date(leaf.notBefore)) return 'not-yet-valid';
+  if (now > new Date(leaf.notAfter)) return 'expired';
+  return 'valid';
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+/**
+ * Findings about a served chain (DER, leaf first). Throws when a served
+ * certificate cannot be parsed at all; the analyser reports that instead.
+ */
+export function analyseCertificate(served: readonly Buffer[], context: CertificateContext): CertificateFindings {
+  const certificates = served.map(details);
+  const [leaf] = certificates;
+  if (leaf === undefined) throw new Error('the server sent no certificate');
+  const state = validityState(leaf, context.now);
+  let verification = verifyServedChain(served, context.anchorsPem, context.now);
+  if (!verification.valid && state !== 'valid') {
+    // Judge the path at the leaf's validity instant nearest to now, so an expired leaf reads as
+    // "expired" and not also as "untrusted".
+    const inside = state === 'expired' ? new Date(leaf.notAfter) : new Date(leaf.notBefore);
+    verification = verifyServedChain(served, context.anchorsPem, inside);
+  }
+  const rest = certificates.slice(1);
+  return {
+    leaf,
+    served: certificates,
+    intermediatesSent: rest.filter((c) => c.isCA && !c.selfSigned).length,
+    rootSent: rest.some((c) => c.selfSigned),
+    trust: {
+      anchors: context.anchors,
+      chainsToAnchor: verification.valid,
+      ...(verification.valid ? {} : { reason: verification.reason }),
+    },
+    hostname: { name: context.name, matches: hostnameMatches(context.name, leaf.dnsNames, leaf.ipAddresses) },
+    validity: {
+      state,
+      daysRemaining: Math.floor((new Date(leaf.notAfter).getTime() - context.now.getTime()) / DAY_MS),
+      lifetimeDays: round2((new Date(leaf.notAfter).getTime() - new Date(leaf.notBefore).getTime()) / DAY_MS),
+    },
+  };
+}

@@ -1,0 +1,266 @@
+import type { CertificateFindings, ProbeFindings } from './findings.js';
+import type { ProfileRules, TlsProfile } from './profiles/schema.js';
+import { suiteByName } from './suites.js';
+
+// Profile compliance: a pure consumer of finished findings. Each rule is a
+// named function returning the violations it sees; ids are stable (alerts,
+// status fields and tests key on them), messages say what to change.
+
+export const VIOLATION_IDS = [
+  'no-tls',
+  'no-allowed-protocol',
+  'protocol-not-allowed',
+  'cipher-suite-not-allowed',
+  'tls13-cipher-suite-not-allowed',
+  'forward-secrecy-missing',
+  'non-aead-cipher-suite',
+  'server-cipher-order-not-enforced',
+  'tls-curve-not-allowed',
+  'ecdh-parameters-too-small',
+  'dh-parameters-too-small',
+  'certificate-missing',
+  'certificate-type-not-allowed',
+  'rsa-key-too-small',
+  'certificate-curve-not-allowed',
+  'certificate-signature-not-allowed',
+  'certificate-lifespan-too-long',
+  'certificate-expired',
+  'certificate-not-yet-valid',
+  'certificate-expires-soon',
+  'certificate-untrusted',
+  'certificate-hostname-mismatch',
+  'ocsp-stapling-missing',
+  'hsts-missing',
+  'hsts-max-age-too-short',
+] as const;
+export type ViolationId = (typeof VIOLATION_IDS)[number];
+
+export type ViolationCategory = 'protocol' | 'cipher' | 'key-exchange' | 'certificate' | 'validity' | 'feature';
+
+export interface Violation {
+  id: ViolationId;
+  category: ViolationCategory;
+  /** What it is about: a version, a suite, a group. */
+  subject?: string;
+  message: string;
+}
+
+export interface ComplianceReport {
+  profile: { name: string; source: string };
+  /** No violations. */
+  compliant: boolean;
+  /** No violation of category 'validity' (expired, untrusted, wrong name, missing). */
+  certificateValid: boolean;
+  violations: Violation[];
+  /** Recommendations the profile makes but does not require (a missing OCSP staple for Mozilla's profiles). */
+  advisories: Violation[];
+}
+
+interface Rule {
+  id: string;
+  /** Violations go to `violations`, or to `advisories` when the rule says so per finding. */
+  check(findings: ProbeFindings, rules: ProfileRules): { violations: Violation[]; advisories?: Violation[] };
+}
+
+const v = (id: ViolationId, category: ViolationCategory, message: string, subject?: string): Violation => (subject === undefined ? { id, category, message } : { id, category, subject, message });
+const only = (violations: Violation[]): { violations: Violation[] } => ({ violations });
+
+const MOZILLA_SIGNATURE_NAMES: Readonly<Record<string, string>> = {
+  'MD5-RSA': 'md5WithRSAEncryption',
+  'SHA1-RSA': 'sha1WithRSAEncryption',
+  'SHA256-RSA': 'sha256WithRSAEncryption',
+  'SHA384-RSA': 'sha384WithRSAEncryption',
+  'SHA512-RSA': 'sha512WithRSAEncryption',
+  'RSASSA-PSS': 'rsassaPss',
+  'ECDSA-SHA1': 'ecdsa-with-SHA1',
+  'ECDSA-SHA256': 'ecdsa-with-SHA256',
+  'ECDSA-SHA384': 'ecdsa-with-SHA384',
+  'ECDSA-SHA512': 'ecdsa-with-SHA512',
+  Ed25519: 'ED25519',
+};
+
+function acceptedVersions(findings: ProbeFindings): string[] {
+  return findings.protocols.filter((p) => p.status === 'accepted').map((p) => p.version);
+}
+
+function canonicalSuiteNames(names: readonly string[]): Set<string> {
+  return new Set(names.map((n) => suiteByName(n)?.name ?? n));
+}
+
+/** "TLS_X (TLSv1.0, TLSv1.2)": one violation per suite, naming the versions it is accepted with. */
+function suitesOutside(findings: ProbeFindings, allowed: Set<string>, tls13: boolean): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const s of findings.cipherSuites) {
+    if ((s.version === 'TLSv1.3') !== tls13 || allowed.has(s.name)) continue;
+    out.set(s.name, [...(out.get(s.name) ?? []), s.version]);
+  }
+  return out;
+}
+
+function withCertificate(check: (c: CertificateFindings, rules: ProfileRules, f: ProbeFindings) => Violation[]): Rule['check'] {
+  return (findings, rules) => only(findings.certificate === undefined ? [] : check(findings.certificate, rules, findings));
+}
+
+const RULES: readonly Rule[] = [
+  {
+    id: 'tls',
+    check: (f) => only(f.tls ? [] : [v('no-tls', 'protocol', f.reachable ? 'no TLS version was accepted' : `cannot connect to ${f.target.host}:${f.target.port}`)]),
+  },
+  {
+    id: 'protocols',
+    check: (f, r) => {
+      if (r.tlsVersions === undefined || !f.tls) return only([]);
+      const allowed = r.tlsVersions;
+      const accepted = acceptedVersions(f);
+      const out = accepted.filter((ver) => !allowed.some((a) => a === ver)).map((ver) => v('protocol-not-allowed', 'protocol', `${ver} is accepted; the profile allows ${allowed.join(', ')}`, ver));
+      if (!accepted.some((ver) => allowed.some((a) => a === ver))) out.push(v('no-allowed-protocol', 'protocol', `none of ${allowed.join(', ')} is accepted`));
+      return only(out);
+    },
+  },
+  {
+    id: 'cipher-suites',
+    check: (f, r) => {
+      const out: Violation[] = [];
+      if (r.cipherSuites !== undefined) {
+        for (const [name, versions] of suitesOutside(f, canonicalSuiteNames(r.cipherSuites), false)) {
+          out.push(v('cipher-suite-not-allowed', 'cipher', `${name} is accepted (${versions.join(', ')}) but not in the profile`, name));
+        }
+      }
+      if (r.tls13CipherSuites !== undefined) {
+        for (const [name] of suitesOutside(f, canonicalSuiteNames(r.tls13CipherSuites), true)) {
+          out.push(v('tls13-cipher-suite-not-allowed', 'cipher', `TLS 1.3 suite ${name} is accepted but not in the profile`, name));
+        }
+      }
+      return only(out);
+    },
+  },
+  {
+    id: 'forward-secrecy',
+    check: (f, r) => only(r.requireForwardSecrecy !== true ? [] : f.cipherSuites.filter((s) => !s.forwardSecrecy).map((s) => v('forward-secrecy-missing', 'cipher', `${s.name} (${s.version}) has no forward secrecy`, s.name))),
+  },
+  {
+    id: 'aead',
+    check: (f, r) => only(r.requireAEAD !== true ? [] : f.cipherSuites.filter((s) => !s.aead).map((s) => v('non-aead-cipher-suite', 'cipher', `${s.name} (${s.version}) is not an AEAD suite`, s.name))),
+  },
+  {
+    id: 'server-order',
+    check: (f, r) =>
+      only(
+        r.serverPreferredOrder !== true
+          ? []
+          : f.serverPreference
+              .filter((p) => p.version !== 'TLSv1.3' && p.enforced === false)
+              .map((p) => v('server-cipher-order-not-enforced', 'cipher', `with ${p.version} the client chooses the suite; the profile wants the server's order`, p.version)),
+      ),
+  },
+  {
+    id: 'groups',
+    check: (f, r) => {
+      const out: Violation[] = [];
+      const ec = f.keyExchange.groups.filter((g) => !g.name.startsWith('ffdhe'));
+      if (r.tlsCurves !== undefined) {
+        const allowed = r.tlsCurves;
+        for (const g of ec.filter((g) => !allowed.includes(g.name))) out.push(v('tls-curve-not-allowed', 'key-exchange', `group ${g.name} is accepted; the profile allows ${allowed.join(', ')}`, g.name));
+      }
+      const minEcdh = f.keyExchange.minEcdhBits;
+      if (r.ecdhParamSize !== undefined && minEcdh !== undefined && minEcdh < r.ecdhParamSize) {
+        out.push(v('ecdh-parameters-too-small', 'key-exchange', `an ECDH group of ${minEcdh} bits is used; the profile wants at least ${r.ecdhParamSize}`));
+      }
+      const minDh = f.keyExchange.minDhBits;
+      if (r.dhParamSize !== undefined && minDh !== undefined && minDh < r.dhParamSize) {
+        out.push(v('dh-parameters-too-small', 'key-exchange', `DH parameters of ${minDh} bits are used; the profile wants at least ${r.dhParamSize}`));
+      }
+      return only(out);
+    },
+  },
+  {
+    id: 'certificate-present',
+    check: (f) => only(f.tls && f.certificate === undefined ? [v('certificate-missing', 'validity', `no certificate could be read: ${f.certificateError ?? 'unknown reason'}`)] : []),
+  },
+  {
+    id: 'certificate-key',
+    check: withCertificate(({ leaf }, r) => {
+      const out: Violation[] = [];
+      const type = leaf.keyAlgorithm.toLowerCase();
+      if (r.certificateTypes !== undefined && !r.certificateTypes.some((t) => t === type)) {
+        out.push(v('certificate-type-not-allowed', 'certificate', `the certificate has a ${leaf.keyAlgorithm} key; the profile allows ${r.certificateTypes.join(', ')}`, leaf.keyAlgorithm));
+      }
+      if (r.rsaKeySize !== undefined && leaf.keyAlgorithm === 'RSA' && (leaf.keySize ?? 0) < r.rsaKeySize) {
+        out.push(v('rsa-key-too-small', 'certificate', `the certificate's RSA key has ${leaf.keySize ?? '?'} bits; the profile wants at least ${r.rsaKeySize}`, `RSA ${leaf.keySize ?? '?'}`));
+      }
+      if (r.certificateCurves !== undefined && leaf.keyAlgorithm === 'ECDSA' && (leaf.curve === undefined || !r.certificateCurves.includes(leaf.curve))) {
+        out.push(v('certificate-curve-not-allowed', 'certificate', `the certificate's key is on ${leaf.curve ?? 'an unknown curve'}; the profile allows ${r.certificateCurves.join(', ')}`, leaf.curve));
+      }
+      const signature = MOZILLA_SIGNATURE_NAMES[leaf.signatureAlgorithm] ?? leaf.signatureAlgorithm;
+      if (r.certificateSignatures !== undefined && !r.certificateSignatures.includes(signature)) {
+        out.push(v('certificate-signature-not-allowed', 'certificate', `the certificate is signed with ${signature}; the profile allows ${r.certificateSignatures.join(', ')}`, signature));
+      }
+      return out;
+    }),
+  },
+  {
+    id: 'certificate-lifespan',
+    check: withCertificate(({ validity }, r) =>
+      r.maximumCertificateLifespanDays !== undefined && validity.lifetimeDays > r.maximumCertificateLifespanDays
+        ? [v('certificate-lifespan-too-long', 'certificate', `the certificate is valid for ${validity.lifetimeDays} days; the profile allows at most ${r.maximumCertificateLifespanDays}`)]
+        : [],
+    ),
+  },
+  {
+    id: 'certificate-validity',
+    check: withCertificate(({ leaf, validity, trust, hostname }, r) => {
+      const out: Violation[] = [];
+      if (validity.state === 'expired') out.push(v('certificate-expired', 'validity', `the certificate expired on ${leaf.notAfter}`));
+      if (validity.state === 'not-yet-valid') out.push(v('certificate-not-yet-valid', 'validity', `the certificate is not valid before ${leaf.notBefore}`));
+      if (validity.state === 'valid' && r.minDaysToExpiry !== undefined && validity.daysRemaining < r.minDaysToExpiry) {
+        out.push(v('certificate-expires-soon', 'validity', `the certificate expires in ${validity.daysRemaining} days (${leaf.notAfter}); at least ${r.minDaysToExpiry} are required`));
+      }
+      if (!trust.chainsToAnchor) {
+        const anchors = trust.anchors === 'system' ? 'the system roots' : 'the CA bundle';
+        out.push(v('certificate-untrusted', 'validity', `the served chain does not lead to ${anchors}: ${trust.reason ?? 'unknown reason'}`));
+      }
+      if (!hostname.matches) {
+        out.push(v('certificate-hostname-mismatch', 'validity', `the certificate does not cover ${hostname.name} (it names ${[...leaf.dnsNames, ...leaf.ipAddresses].join(', ') || 'no subjectAltName'})`, hostname.name));
+      }
+      return out;
+    }),
+  },
+  {
+    id: 'ocsp-stapling',
+    check: (f, r) => {
+      const required = r.ocspStapling === 'required' || r.requireOCSPStapling === true;
+      if ((r.ocspStapling === undefined && !required) || !f.tls || f.ocspStapling.support === 'yes') return only([]);
+      const detail = f.ocspStapling.support === 'unknown' ? ` (the check failed: ${f.ocspStapling.detail ?? 'unknown reason'})` : '';
+      const missing = v('ocsp-stapling-missing', 'feature', `no OCSP response is stapled${detail}`);
+      return required ? only([missing]) : { violations: [], advisories: [missing] };
+    },
+  },
+  {
+    id: 'hsts',
+    check: (f, r) => {
+      const min = r.hstsMinAgeSeconds;
+      if (min === undefined || f.hsts.support === 'not-tested' || f.hsts.support === 'unknown') return only([]);
+      if (f.hsts.support === 'no') return only([v('hsts-missing', 'feature', 'the HTTP answer has no Strict-Transport-Security header')]);
+      const age = f.hsts.maxAgeSeconds ?? 0;
+      return only(age < min ? [v('hsts-max-age-too-short', 'feature', `HSTS max-age is ${age} s; the profile wants at least ${min} s`)] : []);
+    },
+  },
+];
+
+/** Judges findings against a profile. Pure; never throws for well-formed findings. */
+export function evaluateCompliance(findings: ProbeFindings, profile: TlsProfile): ComplianceReport {
+  const violations: Violation[] = [];
+  const advisories: Violation[] = [];
+  for (const rule of RULES) {
+    const result = rule.check(findings, profile.rules);
+    violations.push(...result.violations);
+    advisories.push(...(result.advisories ?? []));
+  }
+  return {
+    profile: { name: profile.name, source: profile.source },
+    compliant: violations.length === 0,
+    certificateValid: !violations.some((x) => x.category === 'validity') && findings.certificate !== undefined,
+    violations,
+    advisories,
+  };
+}

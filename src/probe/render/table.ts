@@ -1,0 +1,151 @@
+import type { Violation } from '../compliance.js';
+import type { CertificateFindings, CheckResult, ProbeFindings } from '../findings.js';
+import type { GradeReport } from '../grade.js';
+import type { ProbeReport } from './json.js';
+
+// The human report. It prints what the findings and the judges say, in the
+// order someone fixing a server reads: verdicts first, then the evidence.
+// It decides nothing: every "violation" or "cap" line comes from a judge.
+
+function table(rows: readonly (readonly string[])[], indent = '  '): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => `${indent}${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')}`.trimEnd());
+}
+
+function section(title: string, lines: readonly string[]): string[] {
+  return lines.length === 0 ? [] : ['', title, ...lines];
+}
+
+function support(result: CheckResult): string {
+  switch (result.support) {
+    case 'yes':
+      return 'yes';
+    case 'no':
+      return result.detail === undefined ? 'no' : `no (${result.detail})`;
+    case 'unknown':
+      return `unknown (${result.detail ?? 'probe failed'})`;
+    case 'not-tested':
+      return 'not tested';
+  }
+}
+
+function header(findings: ProbeFindings): string {
+  const { host, port, serverName } = findings.target;
+  const sni = serverName === undefined ? 'no SNI' : `SNI ${serverName}`;
+  return `certkeeper probe ${host}:${port} (${sni}) — ${findings.scannedAt}, ${Math.round(findings.durationMs)} ms`;
+}
+
+function verdicts({ compliance, grade }: ProbeReport): string[] {
+  const { protocol, keyExchange, cipherStrength } = grade.categories;
+  const profile = `${compliance.profile.name} (${compliance.profile.source})`;
+  const state = compliance.compliant ? 'compliant' : `${compliance.violations.length} violation${compliance.violations.length === 1 ? '' : 's'}`;
+  const trust = grade.ignoringTrust === grade.grade ? '' : `, ${grade.ignoringTrust} if certificate problems are set aside`;
+  return [
+    '',
+    ...table([
+      ['Grade', `${grade.grade}  score ${grade.score} (protocol ${protocol}, key exchange ${keyExchange}, cipher ${cipherStrength})${trust}`],
+      ['Profile', `${profile}: ${state}`],
+      ['Certificate', compliance.certificateValid ? 'valid' : 'INVALID'],
+    ], ''),
+  ];
+}
+
+function protocolLines(findings: ProbeFindings): string[] {
+  return table(findings.protocols.map((p) => [p.version, p.status, p.status === 'accepted' ? (p.via === 'raw' ? 'seen with a hand-built hello' : '') : (p.detail ?? '')]));
+}
+
+function suiteLines(findings: ProbeFindings): string[] {
+  return table(
+    findings.cipherSuites.map((s) => [
+      s.version,
+      `0x${s.id.toString(16).padStart(4, '0')}`,
+      s.name,
+      `${s.strengthBits} bits`,
+      s.aead ? 'AEAD' : s.mode,
+      s.forwardSecrecy ? 'FS' : 'no FS',
+      s.keyExchangeGroup ?? '',
+      s.via === 'raw' ? '(hand-built hello)' : '',
+    ]),
+  );
+}
+
+function preferenceLines(findings: ProbeFindings): string[] {
+  return findings.serverPreference.map((p) => {
+    if (p.enforced === undefined) return `  ${p.version}: ${p.detail === undefined ? 'one suite only' : `unknown (${p.detail})`}`;
+    if (!p.enforced) return `  ${p.version}: client's choice`;
+    return `  ${p.version}: server enforces its order${p.order.length === 0 ? '' : `: ${p.order.join(', ')}`}`;
+  });
+}
+
+function keyExchangeLines(findings: ProbeFindings): string[] {
+  const kx = findings.keyExchange;
+  return table([
+    ['Groups', kx.groups.length === 0 ? 'none accepted alone' : kx.groups.map((g) => `${g.name} (${g.bits})`).join(', ')],
+    ['Smallest ECDH', kx.minEcdhBits === undefined ? '—' : `${kx.minEcdhBits} bits`],
+    ['Smallest DH', kx.minDhBits === undefined ? '—' : `${kx.minDhBits} bits`],
+    ['Forward secrecy', `${findings.forwardSecrecy} suites`],
+    ['AEAD', `${findings.aead} suites`],
+  ]);
+}
+
+function certificateLines(certificate: CertificateFindings | undefined, error: string | undefined): string[] {
+  if (certificate === undefined) return [`  none: ${error ?? 'not retrieved'}`];
+  const { leaf, trust, hostname, validity } = certificate;
+  const chain = `leaf${certificate.intermediatesSent > 0 ? ` + ${certificate.intermediatesSent} intermediate${certificate.intermediatesSent === 1 ? '' : 's'}` : ', no intermediate'}${certificate.rootSent ? ' + root' : ''} sent`;
+  const anchors = trust.anchors === 'system' ? 'system roots' : 'CA bundle';
+  return table([
+    ['Subject', leaf.subject],
+    ['Names', [...leaf.dnsNames, ...leaf.ipAddresses].join(', ') || '(no subjectAltName)'],
+    ['Issuer', leaf.issuer],
+    ['Key', `${leaf.keyAlgorithm} ${leaf.keySize ?? '?'}${leaf.curve === undefined ? '' : ` (${leaf.curve})`}, signed ${leaf.signatureAlgorithm}`],
+    ['Validity', `${leaf.notBefore} → ${leaf.notAfter} (${validity.state}, ${validity.daysRemaining} days left, lifetime ${validity.lifetimeDays} days)`],
+    ['SHA-256', leaf.fingerprintSHA256],
+    ['Chain', `${chain}; ${trust.chainsToAnchor ? `leads to the ${anchors}` : `does NOT lead to the ${anchors}: ${trust.reason ?? ''}`}`],
+    ['Name', `${hostname.name} ${hostname.matches ? 'matches' : 'does NOT match'}`],
+  ]);
+}
+
+function featureLines(findings: ProbeFindings): string[] {
+  const r = findings.resumption;
+  const timing = r.fullHandshakeMs === undefined ? '' : `; full handshake ${r.fullHandshakeMs} ms, resumed ${r.resumedHandshakeMs ?? '?'} ms`;
+  const hsts = findings.hsts.support === 'yes' ? (findings.hsts.header ?? 'yes') : support(findings.hsts);
+  return table([
+    ['OCSP stapling', support(findings.ocspStapling)],
+    ['ALPN', `h2 ${support(findings.alpn.h2)}, http/1.1 ${support(findings.alpn.http11)}`],
+    ['Resumption', `session ids ${support(r.sessionIds)}, tickets ${support(r.tickets)}${timing}`],
+    ['Secure renegotiation', support(findings.secureRenegotiation)],
+    ['HSTS', hsts],
+  ]);
+}
+
+function violationLines(violations: readonly Violation[]): string[] {
+  return table(violations.map((v) => [v.id, v.message]));
+}
+
+function gradeLines(grade: GradeReport): string[] {
+  return [
+    ...table(grade.caps.map((c) => [`cap ${c.grade}`, c.id, c.reason])),
+    ...table(grade.warnings.map((w) => ['warning', w.id, w.reason])),
+    `  ${grade.plus.awarded ? 'A+' : 'no A+'}: ${grade.plus.reason}`,
+  ];
+}
+
+/** The report as text for a terminal. */
+export function renderTable(report: ProbeReport): string {
+  const { findings, compliance, grade } = report;
+  const lines = [header(findings), ...verdicts(report)];
+  lines.push(...section(`Violations of ${compliance.profile.name}`, violationLines(compliance.violations)));
+  lines.push(...section('Advisories', violationLines(compliance.advisories)));
+  lines.push(...section('Grade', gradeLines(grade)));
+  if (findings.tls) {
+    lines.push(...section('Protocols', protocolLines(findings)));
+    lines.push(...section('Cipher suites', suiteLines(findings)));
+    lines.push(...section('Server order', preferenceLines(findings)));
+    lines.push(...section('Key exchange', keyExchangeLines(findings)));
+    lines.push(...section('Certificate', certificateLines(findings.certificate, findings.certificateError)));
+    lines.push(...section('Features', featureLines(findings)));
+  }
+  lines.push(...section('Checks that could not decide', table(findings.errors.map((e) => [e.check, e.message]))));
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,155 @@
+import { PROTOCOL_VERSIONS, type ProtocolVersion } from './protocols.js';
+import { suitesForVersion } from './suites.js';
+import { probeChain, type ServedChain } from './jobs/certificate.js';
+import { probeServerPreference, probeSuite, type ServerPreference, type SuiteProbe } from './jobs/cipher-suites.js';
+import { ALPN_PROTOCOLS, groupsToProbe, probeAlpn, probeGroup, probeOcspStapling, probeSecureRenegotiation, type AlpnProtocol, type StapledResponse } from './jobs/features.js';
+import { LEGACY_CIPHERS, pinnedVersion, type EphemeralKey } from './jobs/handshake-info.js';
+import { probeHttpHead, type HttpHead } from './jobs/hsts.js';
+import { createLimiter, since, type JobOutcome, type ProbeTarget } from './jobs/outcome.js';
+import { probeProtocol, type ProtocolProbe } from './jobs/protocol-versions.js';
+import { probeResumption, type ResumptionMechanism, type ResumptionTiming } from './jobs/resumption.js';
+import type { HandshakeOptions } from './jobs/tls-handshake.js';
+
+// Runs the jobs against one endpoint and keeps what each returned, untouched:
+// the observations are plain data (JSON-safe), judged later by the analyser.
+// Versions come first (everything else depends on which are accepted), then
+// all other jobs run together under one connection limit.
+
+export interface ScanOptions {
+  /** Bound on each job's connection (connect + handshake + inspection). Default 4000 ms. */
+  timeoutMs?: number;
+  /** Connections in flight at once. Default 8. */
+  concurrency?: number;
+  /** Also fetch `GET /` for the HSTS header (HTTP endpoints). Default false. */
+  http?: boolean;
+  /** Full + resumed handshake pairs per resumption mechanism. Default 3. */
+  resumptionRounds?: number;
+}
+
+export interface SuiteObservation {
+  version: ProtocolVersion;
+  suite: number;
+  outcome: JobOutcome<SuiteProbe>;
+}
+
+export interface PreferenceObservation {
+  version: ProtocolVersion;
+  outcome: JobOutcome<ServerPreference>;
+}
+
+export interface GroupObservation {
+  /** OpenSSL group name. */
+  group: string;
+  /** The version the group was probed with. */
+  version: ProtocolVersion;
+  outcome: JobOutcome<EphemeralKey>;
+}
+
+/** Everything one scan saw. A check that did not apply (no TLS at all, no TLS 1.2) is undefined. */
+export interface ScanObservations {
+  target: ProbeTarget;
+  startedAt: string;
+  durationMs: number;
+  protocols: Record<ProtocolVersion, JobOutcome<ProtocolProbe>>;
+  suites: SuiteObservation[];
+  preferences: PreferenceObservation[];
+  groups: GroupObservation[];
+  chain: JobOutcome<ServedChain> | undefined;
+  ocspStapling: JobOutcome<StapledResponse> | undefined;
+  alpn: Record<AlpnProtocol, JobOutcome<null>> | undefined;
+  resumption: Partial<Record<ResumptionMechanism, JobOutcome<ResumptionTiming>>>;
+  secureRenegotiation: JobOutcome<null> | undefined;
+  http: JobOutcome<HttpHead> | undefined;
+}
+
+const DEFAULTS = { timeoutMs: 4_000, concurrency: 8, http: false, resumptionRounds: 3 } as const;
+
+function newest(versions: readonly ProtocolVersion[]): ProtocolVersion | undefined {
+  return versions[versions.length - 1];
+}
+
+/** Offer only ECDHE suites when probing groups below TLS 1.3, so the server cannot dodge to RSA or DHE. */
+function groupProbeOptions(version: ProtocolVersion): HandshakeOptions {
+  const pinned = pinnedVersion(version);
+  if (version === 'TLSv1.3') return pinned;
+  return { ...pinned, ciphers: pinned.ciphers === LEGACY_CIPHERS ? 'ECDHE:@SECLEVEL=0' : 'ECDHE' };
+}
+
+export async function scanEndpoint(target: ProbeTarget, options: ScanOptions = {}): Promise<ScanObservations> {
+  const { timeoutMs, concurrency, http, resumptionRounds } = { ...DEFAULTS, ...options };
+  const startedAt = new Date();
+  const start = performance.now();
+  const limit = createLimiter(concurrency);
+
+  const protocolOutcomes = await Promise.all(PROTOCOL_VERSIONS.map((version) => limit(() => probeProtocol(target, version, timeoutMs))));
+  const protocols = Object.fromEntries(PROTOCOL_VERSIONS.map((v, i) => [v, protocolOutcomes[i]])) as Record<ProtocolVersion, JobOutcome<ProtocolProbe>>;
+  const acceptedVersions = PROTOCOL_VERSIONS.filter((v) => protocols[v].status === 'accepted');
+  const best = newest(acceptedVersions);
+  const empty: ScanObservations = {
+    target,
+    startedAt: startedAt.toISOString(),
+    durationMs: 0,
+    protocols,
+    suites: [],
+    preferences: [],
+    groups: [],
+    chain: undefined,
+    ocspStapling: undefined,
+    alpn: undefined,
+    resumption: {},
+    secureRenegotiation: undefined,
+    http: undefined,
+  };
+  if (best === undefined) return { ...empty, durationMs: since(start) };
+
+  const base = pinnedVersion(best === 'SSLv3' ? 'TLSv1.0' : best);
+  const bestBelow13 = newest(acceptedVersions.filter((v) => v !== 'TLSv1.3' && v !== 'SSLv3'));
+
+  const suitesAndPreferences = Promise.all(
+    acceptedVersions.map(async (version) => {
+      const candidates = suitesForVersion(version);
+      const outcomes = await Promise.all(candidates.map((suite) => limit(() => probeSuite(target, version, suite, timeoutMs))));
+      const observations = candidates.map((suite, i): SuiteObservation => ({ version, suite: suite.id, outcome: outcomes[i] as JobOutcome<SuiteProbe> }));
+      const acceptedSuites = candidates.filter((_, i) => outcomes[i]?.status === 'accepted');
+      const preference = await limit(() => probeServerPreference(target, version, acceptedSuites, timeoutMs));
+      return { observations, preference: { version, outcome: preference } };
+    }),
+  );
+  const groupVersion = best === 'SSLv3' ? undefined : best;
+  const groups: Promise<GroupObservation[]> =
+    groupVersion === undefined
+      ? Promise.resolve([])
+      : Promise.all(
+          groupsToProbe(groupVersion).map(async (group) => ({
+            group,
+            version: groupVersion,
+            outcome: await limit(() => probeGroup(target, groupProbeOptions(groupVersion), group, timeoutMs)),
+          })),
+        );
+  const alpn = Promise.all(ALPN_PROTOCOLS.map((p) => limit(() => probeAlpn(target, base, p, timeoutMs))));
+  const [suiteResults, groupResults, chain, ocspStapling, alpnResults, tickets, sessionIds, secureRenegotiation, httpHead] = await Promise.all([
+    suitesAndPreferences,
+    groups,
+    limit(() => probeChain(target, base, timeoutMs)),
+    limit(() => probeOcspStapling(target, base, timeoutMs)),
+    alpn,
+    limit(() => probeResumption(target, base, 'ticket', resumptionRounds, timeoutMs)),
+    bestBelow13 === undefined ? undefined : limit(() => probeResumption(target, pinnedVersion(bestBelow13), 'sessionId', resumptionRounds, timeoutMs)),
+    bestBelow13 === undefined ? undefined : limit(() => probeSecureRenegotiation(target, bestBelow13, timeoutMs)),
+    http ? limit(() => probeHttpHead(target, base, timeoutMs)) : undefined,
+  ]);
+  const [h2, http11] = alpnResults;
+  return {
+    ...empty,
+    durationMs: since(start),
+    suites: suiteResults.flatMap((r) => r.observations),
+    preferences: suiteResults.map((r) => r.preference),
+    groups: groupResults,
+    chain,
+    ocspStapling,
+    alpn: h2 === undefined || http11 === undefined ? undefined : { h2, 'http/1.1': http11 },
+    resumption: sessionIds === undefined ? { ticket: tickets } : { ticket: tickets, sessionId: sessionIds },
+    secureRenegotiation,
+    http: httpHead,
+  };
+}

@@ -1,0 +1,167 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Certificate } from '../../../src/api/certificate.js';
+import type { TLSPolicy } from '../../../src/api/tlspolicy.js';
+import { ALERT_NAMES, alertKey, type DesiredAlert, type EndpointObservation } from '../../../src/alerts/model.js';
+import { ALERT_RULES, desiredAlerts } from '../../../src/alerts/rules.js';
+import { ThresholdResolver } from '../../../src/inventory/thresholds.js';
+import type { TlsSecretSummary } from '../../../src/controllers/certificate/secret-summary.js';
+import { certificate, inNamespace, tlsPolicy, withPolicySpec } from '../../support/builders.js';
+import { DAY_MS, TEST_NOW } from '../../support/pki.js';
+import { build, cached, secretOf, testWorld, type World } from '../inventory/world.js';
+
+let w: World;
+beforeAll(async () => {
+  w = await testWorld();
+}, 60_000);
+
+const HOUR = 3_600_000;
+const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+const at = (daysFromNow: number) => iso(TEST_NOW.getTime() + daysFromNow * DAY_MS);
+
+function issued(name: string, o: { notAfterDays: number; ready?: 'True' | 'False'; since?: string; attempts?: number; policy?: string }): Certificate {
+  const c = certificate(name, inNamespace('shop'));
+  c.metadata.creationTimestamp = at(-100);
+  c.status = {
+    notBefore: at(o.notAfterDays - 90),
+    notAfter: at(o.notAfterDays),
+    renewalTime: at(o.notAfterDays - 30),
+    serialNumber: 'abc',
+    ...(o.policy === undefined ? {} : { policy: o.policy }),
+    ...(o.attempts === undefined ? {} : { failedIssuanceAttempts: o.attempts, lastFailureTime: at(-1), lastFailureMessage: 'CA Secret gone' }),
+    conditions: [{ type: 'Ready', status: o.ready ?? 'True', reason: o.ready === 'False' ? 'IssuanceFailed' : 'Issued', message: 'm', lastTransitionTime: o.since ?? at(-1) }],
+  };
+  return c;
+}
+
+interface Input {
+  certificates?: Certificate[];
+  secrets?: TlsSecretSummary[];
+  policies?: TLSPolicy[];
+  endpoints?: EndpointObservation[];
+  now?: Date;
+}
+
+function alerts(i: Input): DesiredAlert[] {
+  const policies = i.policies ?? [];
+  const certificates = (i.certificates ?? []).map(cached);
+  const now = i.now ?? TEST_NOW;
+  return desiredAlerts({
+    now,
+    certificates,
+    inventory: build(i.secrets ?? [], { certificates, policies, now }),
+    thresholds: new ThresholdResolver({ policies, namespaceLabels: () => ({}) }),
+    endpoints: i.endpoints ?? [],
+    notReadyAfterMs: 10 * 60_000,
+  });
+}
+
+const names = (list: DesiredAlert[]) => list.map((a) => `${a.labels.alertname}/${a.labels.severity}`);
+
+describe('certificate expiry rules', () => {
+  it.each([
+    [60, []],
+    [15, ['CertificateExpiringSoon/warning']],
+    [5, ['CertificateExpiringSoon/critical']],
+    [-1, ['CertificateExpired/critical']],
+  ] as const)('%d days left -> %j', (days, expected) => {
+    expect(names(alerts({ certificates: [issued('web', { notAfterDays: days })] }))).toEqual(expected);
+  });
+
+  it('has stable labels and annotations with the numbers', () => {
+    const [alert] = alerts({ certificates: [issued('web', { notAfterDays: 5 })] });
+    expect(alert?.labels).toEqual({ alertname: 'CertificateExpiringSoon', severity: 'critical', namespace: 'shop', certificate: 'web', secret: 'web-tls' });
+    expect(alert?.annotations.summary).toBe('Certificate shop/web expires in 5d');
+    expect(alert?.annotations.description).toBe(
+      'The certificate in Secret shop/web-tls (serial abc) expires at 2026-01-06T00:00:00Z, in 5d: inside the 7d critical window of the default thresholds; renewal was due at 2025-12-07T00:00:00Z.',
+    );
+    expect(alert?.annotations.runbook).toContain('certkeeper status web -n shop');
+    // When the window was entered, not when we noticed: the same on every replica and after restarts.
+    expect(alert?.startsAt.toISOString()).toBe('2025-12-30T00:00:00.000Z');
+  });
+
+  it('uses the thresholds and extra labels of the governing policy, never letting them override its own', () => {
+    const policy = tlsPolicy('strict', withPolicySpec({ alerts: { expiryWarning: '1440h', expiryCritical: '720h', labels: { team: 'shop', severity: 'info', namespace: 'x' } } }));
+    const [alert] = alerts({ certificates: [issued('web', { notAfterDays: 45, policy: 'strict' })], policies: [policy] });
+    expect(alert?.labels).toEqual({ team: 'shop', alertname: 'CertificateExpiringSoon', severity: 'warning', namespace: 'shop', certificate: 'web', secret: 'web-tls' });
+    expect(alert?.annotations.description).toContain('TLSPolicy "strict"');
+  });
+});
+
+describe('readiness and renewal rules', () => {
+  it('not Ready for longer than the grace period fires; shorter does not', () => {
+    expect(names(alerts({ certificates: [issued('web', { notAfterDays: 60, ready: 'False', since: iso(TEST_NOW.getTime() - 11 * 60_000) })] }))).toEqual(['CertificateNotReady/warning']);
+    expect(names(alerts({ certificates: [issued('web', { notAfterDays: 60, ready: 'False', since: iso(TEST_NOW.getTime() - 9 * 60_000) })] }))).toEqual([]);
+  });
+
+  it('a Certificate never reconciled counts from its creation', () => {
+    const c = certificate('new', inNamespace('shop'));
+    c.metadata.creationTimestamp = iso(TEST_NOW.getTime() - HOUR);
+    const [alert] = alerts({ certificates: [c] });
+    expect(alert?.labels.alertname).toBe('CertificateNotReady');
+    expect(alert?.annotations.description).toContain('it has not been reconciled');
+  });
+
+  it('failing issuance after a certificate was issued is a failing renewal', () => {
+    const list = alerts({ certificates: [issued('web', { notAfterDays: 25, attempts: 3 })] });
+    expect(names(list)).toEqual(['CertificateRenewalFailing/warning']);
+    expect(list[0]?.annotations.description).toContain('3 issuance attempts failed, the last at 2025-12-31T00:00:00Z: CA Secret gone');
+  });
+
+  it('a deleted Certificate alerts no more', () => {
+    const c = issued('web', { notAfterDays: -1 });
+    c.metadata.deletionTimestamp = at(0);
+    expect(alerts({ certificates: [c] })).toEqual([]);
+  });
+});
+
+describe('unmanaged certificate rule', () => {
+  it('fires for tls.crt of Secrets certkeeper does not write, by namespace and secret', () => {
+    const list = alerts({
+      secrets: [
+        secretOf(w.fine, { namespace: 'legacy', name: 'fine' }),
+        secretOf(w.expiring, { namespace: 'legacy', name: 'soon', annotations: { 'cert-manager.io/certificate-name': 'x' } }),
+        secretOf(w.expired, { namespace: 'legacy', name: 'gone' }),
+        secretOf(w.critical, { namespace: 'shop', name: 'web-tls', annotations: { 'certkeeper.dev/certificate-name': 'web' } }),
+      ],
+    });
+    expect(list.map((a) => a.labels)).toEqual([
+      { alertname: 'UnmanagedCertificateExpiring', severity: 'critical', namespace: 'legacy', secret: 'gone', managed_by: 'none' },
+      { alertname: 'UnmanagedCertificateExpiring', severity: 'warning', namespace: 'legacy', secret: 'soon', managed_by: 'cert-manager' },
+    ]);
+    expect(list[0]?.annotations.summary).toBe('Certificate in Secret legacy/gone has expired');
+  });
+
+  it('a CA bundle copied into ca.crt does not alert for every Secret that carries it', () => {
+    const list = alerts({ secrets: [secretOf(w.fine, { namespace: 'a', name: 'x', ca: w.ca['ca.crt'] })], now: new Date(TEST_NOW.getTime() + 360 * DAY_MS) });
+    expect(list.map((a) => a.labels.secret)).toEqual(['x']);
+  });
+});
+
+describe('endpoint rules (fed by live validation)', () => {
+  const observation = (o: Partial<EndpointObservation>): EndpointObservation => ({ namespace: 'shop', service: 'web', port: 443, stale: false, since: TEST_NOW, violations: [], ...o });
+
+  it('a stale certificate and a policy violation each fire, by service and port', () => {
+    const list = alerts({
+      endpoints: [observation({ stale: true, certificate: 'web', servedFingerprintSHA256: 'aa', expectedFingerprintSHA256: 'bb' }), observation({ port: 8443, violations: [{ id: 'tls10', message: 'TLS 1.0 accepted' }] })],
+    });
+    expect(list.map((a) => a.labels)).toEqual([
+      { alertname: 'EndpointServesStaleCertificate', severity: 'warning', namespace: 'shop', service: 'web', port: '443', certificate: 'web' },
+      { alertname: 'EndpointPolicyViolation', severity: 'warning', namespace: 'shop', service: 'web', port: '8443' },
+    ]);
+    expect(list[1]?.annotations.description).toContain('tls10: TLS 1.0 accepted');
+  });
+
+  it('a healthy endpoint does not fire', () => {
+    expect(alerts({ endpoints: [observation({})] })).toEqual([]);
+  });
+});
+
+describe('desiredAlerts', () => {
+  it('covers every alert name with a rule, and yields one alert per label set', () => {
+    expect(ALERT_RULES).toHaveLength(6);
+    expect(ALERT_NAMES).toHaveLength(7);
+    const list = alerts({ certificates: [issued('a', { notAfterDays: 5 }), issued('b', { notAfterDays: -1, ready: 'False', since: at(-1), attempts: 1 })] });
+    expect(new Set(list.map((a) => alertKey(a.labels))).size).toBe(list.length);
+    expect(names(list).sort()).toEqual(['CertificateExpired/critical', 'CertificateExpiringSoon/critical', 'CertificateNotReady/warning', 'CertificateRenewalFailing/warning']);
+  });
+});
