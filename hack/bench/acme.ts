@@ -112,6 +112,9 @@ export async function runAcmeScenario(argv: string[], log: (line: string) => voi
         CERTKEEPER_ACME_HTTP01_SELF_CHECK_PORT: String(acme.httpChallengePort),
       },
     });
+    const started = operator;
+    // An interrupted bench must not leave the operator running (the environment stops its own children).
+    process.once('exit', () => started.process.killNow());
     await waitForOperatorReady(operator);
     await objects.createClusterCustomObject({
       group: GROUP,

@@ -11,8 +11,10 @@ type CreateAgent = (cluster: { server: string; name: string } | null, options: A
  * the operator's CPU in the 1,000-Certificate bench, and native memory that
  * grows with it). This keeps one keep-alive agent per cluster and client
  * certificate instead. Proxies keep the library's own agents.
+ * No socket cap by default: with requests queued behind a small pool,
+ * client-node's fetch (node-fetch 2) failed responses as "Premature close".
  */
-export function shareKeepAliveAgents(kc: KubeConfig, maxSockets = 16): KubeConfig {
+export function shareKeepAliveAgents(kc: KubeConfig, maxSockets = Number.POSITIVE_INFINITY): KubeConfig {
   // createAgent is private in the typings; the override is on this instance only.
   const target = kc as unknown as { createAgent: CreateAgent };
   const original = target.createAgent.bind(kc);

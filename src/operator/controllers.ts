@@ -10,7 +10,8 @@ import type { AcmeControllerOptions } from '../issuers/acme/runtime.js';
 import { AcmeIssuer } from '../controllers/certificate/acme/pipeline.js';
 import { AcmeUpkeep } from '../controllers/certificate/acme/upkeep.js';
 import { retryOnTransportErrors } from '../controllers/certificate/acme/transport-retry.js';
-import { NetworkingV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
+import { shareKeepAliveAgents } from '../kube/keep-alive.js';
 import { SecretAnnotation } from '../controllers/certificate/secret-state.js';
 import { summarizeTlsSecret, type TlsSecretSummary } from '../controllers/certificate/secret-summary.js';
 import { TLSPolicyReconciler, parsePolicy } from '../controllers/tlspolicy/reconciler.js';
@@ -83,6 +84,13 @@ export class ControllerSet {
 
     const issuers = new IssuerProvider({ core: o.clients.core, operatorNamespace: o.operatorNamespace, clock: o.clock });
     const acmeAccounts = new AcmeAccounts({ secrets: o.clients.core, operatorNamespace: o.operatorNamespace, clock: o.clock });
+    // The ACME parts get a connection pool of their own, wide enough that requests never queue for a
+    // socket: node-fetch 2 reports a false "Premature close" for many answers on a kept-alive socket
+    // handed straight to a queued request (seen with the shared 16-socket pool under the ACME bench).
+    const acmeKc = new KubeConfig();
+    acmeKc.loadFromOptions({ clusters: kc.getClusters(), users: kc.getUsers(), contexts: kc.getContexts(), currentContext: kc.getCurrentContext() });
+    shareKeepAliveAgents(acmeKc, 256);
+    const acmeCustomObjects = retryOnTransportErrors(acmeKc.makeApiClient(CustomObjectsApi));
     const acmeDeps =
       o.acme === undefined
         ? undefined
@@ -90,10 +98,10 @@ export class ControllerSet {
             ...o.acme,
             clock: o.clock,
             accounts: acmeAccounts,
-            core: retryOnTransportErrors(o.clients.core),
-            networking: retryOnTransportErrors(kc.makeApiClient(NetworkingV1Api)),
-            customObjects: retryOnTransportErrors(o.clients.customObjects),
-            status: { customObjects: retryOnTransportErrors(o.clients.customObjects) },
+            core: retryOnTransportErrors(acmeKc.makeApiClient(CoreV1Api)),
+            networking: retryOnTransportErrors(acmeKc.makeApiClient(NetworkingV1Api)),
+            customObjects: acmeCustomObjects,
+            status: { customObjects: acmeCustomObjects },
             operatorNamespace: o.operatorNamespace,
           };
     const certificateReconciler = new CertificateReconciler({

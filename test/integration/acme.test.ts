@@ -1,5 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { V1Ingress } from '@kubernetes/client-node';
+import type { KubeObject } from '../../src/kube/lister-watcher.js';
 import type { OperatorProcess } from '../../hack/env/operator.js';
 import { keyMatchesCertificate, parseCertificateChainPem } from '../../src/pki/certificates.js';
 import { ariCertId } from '../../src/issuers/acme/ari.js';
@@ -10,6 +12,7 @@ import {
   challtestsrv,
   deactivateAuthorizations,
   installHttpRouteCrd,
+  recordAdded,
   pebbleManagement,
   runCli,
   sharedPebbleOperatorOptions,
@@ -94,27 +97,21 @@ describe('HTTP-01', () => {
   it('issues a multi-SAN certificate through an Ingress, removed afterwards', async () => {
     const ns = await createTestNamespace('acme-http');
     const p = await acmePolicy();
+    const seenIngresses = await recordAdded<V1Ingress & KubeObject>({ group: 'networking.k8s.io', version: 'v1', plural: 'ingresses', namespace: ns.name });
     await createCertificate(ns.name, 'web', {
       secretName: 'web-tls',
       dnsNames: ['web.acme.test', 'www.acme.test', 'api.acme.test'],
       privateKey: { algorithm: 'ECDSA', size: 256, encoding: 'PKCS8', rotationPolicy: 'Always' },
       policyRef: { name: p },
     });
-    const seenIngresses = new Set<string>();
-    const ready = await waitFor(
-      async ({ observe }) => {
-        const ing = await testKube().kubeconfig.makeApiClient((await import('@kubernetes/client-node')).NetworkingV1Api).listNamespacedIngress({ namespace: ns.name });
-        for (const i of ing.items) seenIngresses.add(i.metadata?.name ?? '');
-        const c = await getCertificate(ns.name, 'web');
-        observe(c.status);
-        return condition(c, 'Ready')?.status === 'True' ? c : undefined;
-      },
-      { description: 'web Ready', timeoutMs: 60_000, intervalMs: 100 },
-    );
+    const ready = await waitForCondition(ns.name, 'web', { status: 'True' }, 60_000);
     const { leaf } = await verifyAgainstPebble(ns.name, 'web-tls');
     expect(leaf.subjectAltName?.split(', ').sort()).toEqual(['DNS:api.acme.test', 'DNS:web.acme.test', 'DNS:www.acme.test']);
-    // One temporary Ingress per name was there while the challenges ran.
+    // One temporary Ingress per name was there while the challenges ran, routing its challenge path.
     expect(seenIngresses.size).toBe(3);
+    const routes = [...seenIngresses.values()].map((i) => ({ host: i.spec?.rules?.[0]?.host, path: i.spec?.rules?.[0]?.http?.paths[0]?.path, cls: i.spec?.ingressClassName }));
+    expect(routes.map((r) => r.host).sort()).toEqual(['api.acme.test', 'web.acme.test', 'www.acme.test']);
+    for (const r of routes) expect(r).toMatchObject({ cls: 'test-nginx', path: expect.stringMatching(/^\/\.well-known\/acme-challenge\/[A-Za-z0-9_-]+$/) as unknown });
     expect(ready.status?.acme).toBeUndefined();
     expect(ready.status?.nextPrivateKeySecretName).toBeUndefined();
     // Everything the challenges put up is gone.
@@ -136,20 +133,15 @@ describe('HTTP-01', () => {
       const ns = await createTestNamespace('acme-route');
       const parentRefs = [{ name: 'public', namespace: 'gateways', sectionName: 'http' }];
       const p = await acmePolicy({ solvers: [{ http01: { gatewayHTTPRoute: { parentRefs } } }] });
-      await createCertificate(ns.name, 'routed', { secretName: 'routed-tls', dnsNames: ['routed.acme.test'], policyRef: { name: p } });
       const kube = testKube();
-      const routes = () => kube.customObjects.listNamespacedCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', namespace: ns.name }) as Promise<{ items: { spec: Record<string, unknown> }[] }>;
-      let seen: { spec: Record<string, unknown> } | undefined;
-      await waitFor(
-        async () => {
-          seen ??= (await routes()).items[0];
-          return condition(await getCertificate(ns.name, 'routed'), 'Ready')?.status === 'True' ? true : undefined;
-        },
-        { description: 'routed Ready', timeoutMs: 60_000, intervalMs: 50 },
-      );
+      const routeLocation = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', namespace: ns.name };
+      const seen = await recordAdded<KubeObject & { spec: Record<string, unknown> }>(routeLocation);
+      await createCertificate(ns.name, 'routed', { secretName: 'routed-tls', dnsNames: ['routed.acme.test'], policyRef: { name: p } });
+      await waitForCondition(ns.name, 'routed', { status: 'True' }, 60_000);
       await verifyAgainstPebble(ns.name, 'routed-tls');
-      expect(seen?.spec).toMatchObject({ parentRefs, hostnames: ['routed.acme.test'] });
-      expect((await routes()).items).toEqual([]);
+      expect([...seen.values()].map((r) => r.spec)).toMatchObject([{ parentRefs, hostnames: ['routed.acme.test'] }]);
+      const routes = (await kube.customObjects.listNamespacedCustomObject(routeLocation)) as { items: unknown[] };
+      expect(routes.items).toEqual([]);
       expect((await kube.core.listNamespacedService({ namespace: ns.name })).items).toEqual([]);
     } finally {
       await removeCrd();

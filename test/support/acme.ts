@@ -8,7 +8,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:https';
-import { inject } from 'vitest';
+import { inject, onTestFinished } from 'vitest';
+import { realClock } from '../../src/clock.js';
+import { Informer } from '../../src/kube/informer.js';
+import { kubeListerWatcher, resourcePath } from '../../src/kube/kube-lister-watcher.js';
+import type { KubeObject } from '../../src/kube/lister-watcher.js';
+import { createLogger } from '../../src/log.js';
 import { Client } from 'acme-client';
 import type { V1CustomResourceDefinition } from '@kubernetes/client-node';
 import type { TLSPolicySpec } from '../../src/api/tlspolicy.js';
@@ -135,6 +140,28 @@ export async function deactivateAuthorizations(policyName: string): Promise<void
       if (authz.status === 'valid') await client.deactivateAuthorization(authz);
     }
   }
+}
+
+/**
+ * Every object of a kind that ever appears in a namespace (from a watch
+ * started now), for objects that live shorter than any polling interval.
+ * Stops when the test ends.
+ */
+export async function recordAdded<T extends KubeObject>(loc: { group?: string; version: string; plural: string; namespace: string }): Promise<Map<string, T>> {
+  const seen = new Map<string, T>();
+  const watcher = new Informer<T, T>({
+    name: `test-${loc.plural}`,
+    listerWatcher: kubeListerWatcher(testKube().kubeconfig, resourcePath(loc)),
+    clock: realClock,
+    log: createLogger('silent'),
+  });
+  watcher.on('add', (key, o) => {
+    seen.set(key, o);
+  });
+  watcher.start();
+  await watcher.waitForSync();
+  onTestFinished(() => watcher.stop());
+  return seen;
 }
 
 /** POST to pebble-challtestsrv's management API (plain HTTP), e.g. /add-a, /clear-a. */
