@@ -152,13 +152,18 @@ async function* watchStream<T extends KubeObject>(
     },
     signal,
   );
+  let streamError: Error | undefined;
+  const keepError = (err: Error): void => {
+    streamError ??= err;
+  };
+  res.on('error', keepError);
+  // readline forwards the response's errors to the Interface; a consumer that
+  // stops early detaches the iterator's listener, so the 'aborted' our own
+  // req.destroy() causes would otherwise surface as an uncaught exception.
+  const lines = createInterface({ input: res, crlfDelay: Infinity });
+  lines.on('error', keepError);
   try {
     if (res.statusCode !== 200) throw await statusError(apiPath, res);
-    let streamError: Error | undefined;
-    res.on('error', (err) => {
-      streamError = err;
-    });
-    const lines = createInterface({ input: res, crlfDelay: Infinity });
     for await (const line of lines) {
       if (line.trim() === '') continue;
       yield parseWatchLine<T>(apiPath, line);
@@ -167,6 +172,7 @@ async function* watchStream<T extends KubeObject>(
     if (streamError !== undefined) throw new Error(`WATCH ${apiPath}: ${streamError.message}`, { cause: streamError });
     if (!res.complete) throw new Error(`WATCH ${apiPath}: connection closed before the response ended`);
   } finally {
+    lines.close();
     req.destroy();
   }
 }

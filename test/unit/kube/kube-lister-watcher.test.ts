@@ -107,6 +107,32 @@ describe('kubeListerWatcher', () => {
     expect(seen).toEqual(['ADDED']);
   });
 
+  it('a consumer that stops early leaves no uncaught "aborted" behind', async () => {
+    // The server keeps streaming; breaking out destroys the request mid-response.
+    let timer: NodeJS.Timeout | undefined;
+    api.handler = (_req, res) => {
+      streamLines(res, [{ type: 'ADDED', object: obj('a', '43') }], false);
+      timer = setInterval(() => res.write(`${JSON.stringify({ type: 'ADDED', object: obj('b', '44') })}\n`), 5);
+      res.on('close', () => clearInterval(timer));
+    };
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown): void => {
+      uncaught.push(err);
+    };
+    process.on('uncaughtException', onUncaught);
+    try {
+      for await (const ev of lw().watch({ resourceVersion: '42', timeoutSeconds: 300, allowWatchBookmarks: true }, new AbortController().signal)) {
+        expect(ev.type).toBe('ADDED');
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      clearInterval(timer);
+    }
+    expect(uncaught).toEqual([]);
+  });
+
   it('drives an Informer end to end over HTTP', async () => {
     api.handler = (req, res) => {
       if (req.query.get('watch') === 'true') return streamLines(res, [{ type: 'MODIFIED', object: obj('a', '61') }], false);
