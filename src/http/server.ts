@@ -3,12 +3,12 @@
 // /healthz answers "restart me?" (only dead loops fail it); /readyz answers
 // "send me work?" (fails until every readiness check passes, e.g. informers synced).
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { realClock, sleep, type Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { registry as defaultRegistry } from '../metrics/registry.js';
+import { closeHttp, listenHttp } from './listen.js';
 
 /** `true` passes; `false` or a string (the reason) fails. */
 export type HealthCheck = () => boolean | string | Promise<boolean | string>;
@@ -68,7 +68,7 @@ export class OperatorHttpServer {
   /** Listens; resolves to the bound port (pass 0 for any free port). */
   async start(port: number, host = '0.0.0.0'): Promise<number> {
     if (this.server !== undefined) throw new Error('http server already started');
-    const server = createServer((req, res) => {
+    const { server, port: bound } = await listenHttp('http server', port, host, (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.opts.log.error({ err, path: req.url }, 'http handler failed');
         if (!res.headersSent) send(res, 500, 'internal error\n');
@@ -76,11 +76,6 @@ export class OperatorHttpServer {
       });
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) => reject(new Error(`http server: cannot listen on ${host}:${port}: ${err.message}`, { cause: err })));
-      server.listen(port, host, () => resolve());
-    });
-    const bound = (server.address() as AddressInfo).port;
     this.opts.log.info({ host, port: bound }, 'http server listening');
     return bound;
   }
@@ -89,10 +84,7 @@ export class OperatorHttpServer {
     const server = this.server;
     if (server === undefined) return;
     this.server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    // Keep-alive connections (Prometheus scrapers) would otherwise hold close() open.
-    server.closeAllConnections();
-    await closed;
+    await closeHttp(server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -7,28 +7,11 @@ import type { x509 } from '../pki/x509.js';
 // small and key-free. Read once when a Secret is summarised (see
 // controllers/certificate/secret-summary.ts) and never again.
 
-export interface CertificateFacts {
-  /** RFC 4514-style subject ("O=Example, CN=web"). */
-  subject: string;
-  commonName?: string | undefined;
-  issuer: string;
-  dnsNames: string[];
-  ipAddresses: string[];
-  uris: string[];
-  emailAddresses: string[];
-  notBefore: Date;
-  notAfter: Date;
-  serialNumber: string;
-  /** SHA-256 of the DER certificate, lower-case hex: the identity of a certificate in the inventory. */
-  fingerprintSHA256: string;
-  isCA: boolean;
+/** A certificate's summary without the usages (the inventory never reads them), plus whether it is self-issued. */
+export type CertificateFacts = Omit<CertificateSummary, 'usages'> & {
   /** Subject and issuer are the same name (a root CA or a self-signed leaf). */
   selfIssued: boolean;
-  /** 'RSA' | 'ECDSA' | 'Ed25519', or the key type OpenSSL reports. */
-  keyAlgorithm: string;
-  keySize?: number | undefined;
-  signatureAlgorithm: string;
-}
+};
 
 /** The certificates of one kubernetes.io/tls Secret. */
 export interface SecretCertificates {
@@ -47,25 +30,8 @@ export interface SecretCertificates {
 export const MAX_CA_CERTIFICATES = 4;
 
 export function certificateFacts(certificate: x509.X509Certificate, summarize: (c: x509.X509Certificate) => CertificateSummary = summarizeCertificate): CertificateFacts {
-  const s = summarize(certificate);
-  return {
-    subject: s.subject,
-    commonName: s.commonName,
-    issuer: s.issuer,
-    dnsNames: s.dnsNames,
-    ipAddresses: s.ipAddresses,
-    uris: s.uris,
-    emailAddresses: s.emailAddresses,
-    notBefore: s.notBefore,
-    notAfter: s.notAfter,
-    serialNumber: s.serialNumber,
-    fingerprintSHA256: s.fingerprintSHA256,
-    isCA: s.isCA,
-    selfIssued: s.subject === s.issuer,
-    keyAlgorithm: s.keyAlgorithm,
-    keySize: s.keySize,
-    signatureAlgorithm: s.signatureAlgorithm,
-  };
+  const { usages: _usages, ...facts } = summarize(certificate);
+  return { ...facts, selfIssued: facts.subject === facts.issuer };
 }
 
 /** tls.crt parsed once: the certificates, or why not. Shared by the Secret's state and its inventory facts. */

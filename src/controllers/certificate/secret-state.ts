@@ -1,22 +1,18 @@
 import type { KeyAlgorithm } from '../../api/certificate.js';
+import type { CertificateSummary } from '../../pki/certificates.js';
 
 /** What the operator needs to know about an issued certificate, read from its Secret. */
-export interface IssuedFacts {
+export type IssuedFacts = Pick<
+  CertificateSummary,
+  'dnsNames' | 'ipAddresses' | 'uris' | 'emailAddresses' | 'notBefore' | 'notAfter' | 'serialNumber' | 'fingerprintSHA256' | 'isCA'
+> & {
   commonName?: string | undefined;
-  dnsNames: string[];
-  ipAddresses: string[];
-  uris: string[];
-  emailAddresses: string[];
-  notBefore: Date;
-  notAfter: Date;
-  serialNumber: string;
-  fingerprintSHA256: string;
-  isCA: boolean;
   keyAlgorithm: KeyAlgorithm | 'unknown';
+  /** 0 for Ed25519 (the API spells it size-less) and unknown key types. */
   keySize: number;
   /** keyIdentifier of the authorityKeyIdentifier extension, hex: with the serial, names the certificate to an ACME CA (ARI). */
   authorityKeyId?: string | undefined;
-}
+};
 
 /**
  * A kubernetes.io/tls Secret reduced to what decisions need. The informer

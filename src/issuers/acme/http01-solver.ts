@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Clock } from '../../clock.js';
+import { closeHttp, listenHttp } from '../../http/listen.js';
 import { isNotFound } from '../../kube/errors.js';
 import type { Logger } from '../../log.js';
 import { HTTP01_PATH_PREFIX } from './self-check.js';
@@ -70,18 +70,13 @@ export class Http01Solver {
   }
 
   async start(port: number, host: string): Promise<number> {
-    const server = createServer((req, res) => {
+    const { server, port: bound } = await listenHttp('HTTP-01 solver', port, host, (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'HTTP-01 solver could not look up a challenge');
         if (!res.headersSent) send(res, 503, 'challenge lookup failed\n');
       });
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) => reject(new Error(`HTTP-01 solver: cannot listen on ${host}:${port}: ${err.message}`, { cause: err })));
-      server.listen(port, host, () => resolve());
-    });
-    const bound = (server.address() as AddressInfo).port;
     this.deps.log.info({ host, port: bound }, 'HTTP-01 solver listening');
     return bound;
   }
@@ -90,9 +85,7 @@ export class Http01Solver {
     const server = this.server;
     if (server === undefined) return;
     this.server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
+    await closeHttp(server);
   }
 }
 
