@@ -11,7 +11,7 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Certificate } from '../api/certificate.js';
 import { certificateOf } from '../inventory/build.js';
 import type { InventorySnapshot } from '../inventory/live.js';
-import { METRIC_PREFIX } from './registry.js';
+import { METRIC_PREFIX, ScrapeTimeGauges } from './registry.js';
 
 export type SnapshotSource = () => InventorySnapshot | undefined;
 
@@ -54,19 +54,7 @@ function timestampGauge(registry: Registry, source: SnapshotSource, name: string
   });
 }
 
-/** One set of gauges per registry; registering again (a new operator in the same process) swaps the source they read. */
-const sources = new WeakMap<Registry, { current: SnapshotSource }>();
-
-/** Registers the per-Certificate gauges once per registry. */
-export function registerCertificateMetrics(registry: Registry, current: SnapshotSource): void {
-  const holder = sources.get(registry);
-  if (holder !== undefined) {
-    holder.current = current;
-    return;
-  }
-  const state = { current };
-  sources.set(registry, state);
-  const source: SnapshotSource = () => state.current();
+const certificateGauges = new ScrapeTimeGauges<ReturnType<SnapshotSource>>((registry, source) => {
   timestampGauge(registry, source, 'certificate_expiration_timestamp_seconds', 'notAfter of the certificate in the Secret, as the Certificate status reports it (Unix seconds).', 'notAfter');
   timestampGauge(registry, source, 'certificate_not_before_timestamp_seconds', 'notBefore of the certificate in the Secret (Unix seconds).', 'notBefore');
   timestampGauge(registry, source, 'certificate_renewal_timestamp_seconds', 'When certkeeper will renew the certificate (Unix seconds).', 'renewalTime');
@@ -107,4 +95,9 @@ export function registerCertificateMetrics(registry: Registry, current: Snapshot
       });
     },
   });
+});
+
+/** Registers the per-Certificate gauges once per registry. */
+export function registerCertificateMetrics(registry: Registry, current: SnapshotSource): void {
+  certificateGauges.register(registry, current);
 }

@@ -16,20 +16,9 @@
 import { Gauge, type Registry } from 'prom-client';
 import { MANAGED_VALUES, PROBLEM_PRECEDENCE } from '../inventory/model.js';
 import type { SnapshotSource } from './certificate-metrics.js';
-import { METRIC_PREFIX } from './registry.js';
+import { METRIC_PREFIX, ScrapeTimeGauges } from './registry.js';
 
-/** One set of gauges per registry; registering again (a new operator in the same process) swaps the source they read. */
-const sources = new WeakMap<Registry, { current: SnapshotSource }>();
-
-export function registerInventoryMetrics(registry: Registry, current: SnapshotSource): void {
-  const holder = sources.get(registry);
-  if (holder !== undefined) {
-    holder.current = current;
-    return;
-  }
-  const state = { current };
-  sources.set(registry, state);
-  const source: SnapshotSource = () => state.current();
+const inventoryGauges = new ScrapeTimeGauges<ReturnType<SnapshotSource>>((registry, source) => {
   new Gauge({
     name: `${METRIC_PREFIX}inventory_certificates`,
     help: 'Certificates known to the inventory (one per SHA-256 fingerprint), by who manages them and their most severe problem.',
@@ -88,4 +77,8 @@ export function registerInventoryMetrics(registry: Registry, current: SnapshotSo
       }
     },
   });
+});
+
+export function registerInventoryMetrics(registry: Registry, current: SnapshotSource): void {
+  inventoryGauges.register(registry, current);
 }

@@ -13,3 +13,26 @@ export function createRegistry(): Registry {
 }
 
 export const registry: Registry = createRegistry();
+
+/**
+ * Gauges computed at scrape time from a source of data, registered once per
+ * registry: registering again (a new operator in the same process, as tests
+ * do) only swaps the source the existing gauges read, since prom-client
+ * refuses a second metric of the same name.
+ */
+export class ScrapeTimeGauges<T> {
+  private readonly holders = new WeakMap<Registry, { current: () => T }>();
+
+  constructor(private readonly build: (registry: Registry, source: () => T) => void) {}
+
+  register(registry: Registry, current: () => T): void {
+    const holder = this.holders.get(registry);
+    if (holder !== undefined) {
+      holder.current = current;
+      return;
+    }
+    const state = { current };
+    this.holders.set(registry, state);
+    this.build(registry, () => state.current());
+  }
+}
