@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages the integration tests run for real: TLS servers to probe
 # (nginx, haproxy), scanners to agree with (testssl.sh, sslscan), Alertmanager
-# and promtool, BIND for DNS-01, iproute2 for network namespaces.
+# and promtool, BIND for DNS-01, iproute2 for network namespaces; buildah and
+# debootstrap build and run the operator image with no container engine
+# (hack/build-image.sh).
 # Installs only what is missing; never starts the packages' own services.
 set -euo pipefail
-packages=(nginx haproxy testssl.sh sslscan prometheus-alertmanager prometheus bind9 bind9-utils iproute2 openssl)
+packages=(nginx haproxy testssl.sh sslscan prometheus-alertmanager prometheus bind9 bind9-utils iproute2 openssl
+  buildah debootstrap debian-archive-keyring)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { runProbe } from './cli/probe.js';
@@ -22,7 +23,7 @@ Usage:
   certkeeper renew NAME -n NS               request a new issuance now
   certkeeper probe HOST:PORT [--sni NAME] [--profile P] [--ca-file F] [-o table|json]
                                             live TLS scan: protocols, suites, chain, grade, profile check
-  certkeeper version
+  certkeeper version | --version
 
 Operator flags:
 ${operatorFlagHelp}
@@ -61,8 +62,12 @@ async function main(argv: string[]): Promise<number> {
     case 'probe':
       return runProbe(rest, { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) });
     case 'version':
-      console.log('certkeeper 0.1.0');
+    case '--version': {
+      // package.json is one level above both src/ (tsx) and dist/ (the build and the image).
+      const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+      console.log(`certkeeper ${pkg.version}`);
       return 0;
+    }
     case undefined:
     case 'help':
     case '--help':
