@@ -58,6 +58,10 @@ export const operatorConfigSchema = z.object({
   acmeSelfCheckTimeout: durationMs('2m'),
   acmeAriMinInterval: durationMs('1m'),
   acmeAriMaxInterval: durationMs('24h'),
+  // Live endpoint validation: one global limit on probes in flight, and how often Certificate endpoints are looked at.
+  probeConcurrency: z.coerce.number().int().min(1).max(256).default(16),
+  endpointInterval: durationMs('10m'),
+  endpointRecheckInterval: durationMs('30s'),
 });
 export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
 
@@ -87,6 +91,9 @@ const FLAGS = {
   'acme-self-check-timeout': { env: 'CERTKEEPER_ACME_SELF_CHECK_TIMEOUT', type: 'string' },
   'acme-ari-min-interval': { env: 'CERTKEEPER_ACME_ARI_MIN_INTERVAL', type: 'string' },
   'acme-ari-max-interval': { env: 'CERTKEEPER_ACME_ARI_MAX_INTERVAL', type: 'string' },
+  'probe-concurrency': { env: 'CERTKEEPER_PROBE_CONCURRENCY', type: 'string' },
+  'endpoint-interval': { env: 'CERTKEEPER_ENDPOINT_INTERVAL', type: 'string' },
+  'endpoint-recheck-interval': { env: 'CERTKEEPER_ENDPOINT_RECHECK_INTERVAL', type: 'string' },
 } as const;
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

@@ -170,6 +170,20 @@ export const renewalInfoStatus = z.object({
 });
 export type RenewalInfoStatus = z.infer<typeof renewalInfoStatus>;
 
+export const MAX_ENDPOINT_STATUSES = 50;
+
+export const certificateEndpointStatus = z.object({
+  service: z.string().max(253),
+  port: z.int().min(1).max(65535),
+  address: z.string().max(45),
+  serverName: z.string().max(253),
+  servedFingerprintSHA256: z.string().max(64).optional(),
+  current: z.boolean().meta({ description: 'The address serves this Certificate\'s current certificate (status.fingerprintSHA256).' }),
+  error: z.string().max(1024).optional(),
+  lastProbeTime: z.string().max(64),
+});
+export type CertificateEndpointStatus = z.infer<typeof certificateEndpointStatus>;
+
 export const certificateStatus = z.object({
   conditions: conditionList.optional(),
   observedGeneration: z.int().min(0).optional(),
@@ -192,6 +206,11 @@ export const certificateStatus = z.object({
     .meta({ description: "Earliest time of the next issuance attempt the CA asked for (its Retry-After), when later than the backoff's." }),
   acme: acmeOrderStatus.optional().meta({ description: 'The ACME order in flight: persisted before it is used, so a restart resumes it.' }),
   renewalInfo: renewalInfoStatus.optional().meta({ description: "The CA's suggested renewal window (ACME Renewal Information, RFC 9773) for the current certificate." }),
+  endpoints: z
+    .array(certificateEndpointStatus)
+    .max(MAX_ENDPOINT_STATUSES)
+    .optional()
+    .meta({ description: 'What each probed backend address of spec.endpoints serves; lagging and failing first.' }),
 });
 export type CertificateStatus = z.infer<typeof certificateStatus>;
 

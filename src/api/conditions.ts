@@ -55,5 +55,15 @@ export const Reason = {
   AccountRegistrationFailed: 'AccountRegistrationFailed',
   AccountKeyInvalid: 'AccountKeyInvalid',
   ExternalAccountKeyMissing: 'ExternalAccountKeyMissing',
+  // EndpointsVerified (live probes of spec.endpoints)
+  CurrentCertificateServed: 'CurrentCertificateServed',
+  StaleCertificate: 'StaleCertificate',
+  EndpointUnreachable: 'EndpointUnreachable',
+  NoReadyEndpoints: 'NoReadyEndpoints',
+  ServiceNotFound: 'ServiceNotFound',
+  Pending: 'Pending',
+  // Events only
+  EndpointsVerified: 'EndpointsVerified',
+  TLSPolicyViolation: 'TLSPolicyViolation',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

@@ -45,6 +45,17 @@ function clean(value: unknown): unknown {
     if (key === 'minimum' && inner === Number.MIN_SAFE_INTEGER) continue;
     out[key] = clean(inner);
   }
+  // int-or-string (a port by number or name): the API server types it itself and
+  // forbids typed alternatives, so the alternatives' bounds move up to the field —
+  // minimum/maximum only ever apply to a number, maxLength/pattern to a string. (A
+  // CEL rule would do, but an int-or-string has no length bound for CEL's cost
+  // estimate, and the rule blew the CRD's budget.)
+  if (out['x-kubernetes-int-or-string'] === true && Array.isArray(out.anyOf)) {
+    for (const branch of out.anyOf as JsonSchema[]) {
+      for (const [key, inner] of Object.entries(branch)) if (key !== 'type' && !(key in out)) out[key] = inner;
+    }
+    delete out.anyOf;
+  }
   // An empty object in the schema (selfSigned: {}) would prune every field the
   // user sets; keep it an object with no fields, which is what it means.
   if (out.type === 'object' && out.properties === undefined && out.additionalProperties === undefined) {

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { suiteByName } from '../probe/suites.js';
+import { GO_DURATION_PATTERN } from './duration.js';
 import { KEY_ALGORITHMS } from './certificate.js';
 import { API_VERSION, conditionList, dnsLabelName, durationString, labelMap, labelSelector, objectMeta, secretKeySelector } from './meta.js';
 
@@ -106,6 +108,61 @@ export const alertsSpec = z.object({
   labels: labelMap.optional(),
 });
 
+/** An IANA service name, as Kubernetes validates port names: lower-case letters, digits and inner hyphens, at most 15 characters, a letter somewhere, no "--". */
+export const IANA_PORT_NAME_PATTERN = '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$';
+
+/** A Service port by number or by name (int-or-string, like a Service's targetPort). The CRD checks range, length and characters; the operator also the letter and "--" rules. */
+export const servicePortRef = z
+  .union([
+    z.int().min(1).max(65535),
+    z
+      .string()
+      .min(1)
+      .max(15)
+      .regex(new RegExp(IANA_PORT_NAME_PATTERN))
+      .refine((name) => /[a-z]/.test(name) && !name.includes('--'), { message: 'must be an IANA port name: a letter somewhere and no "--"' }),
+  ])
+  .meta({ description: 'A Service port number (1-65535) or port name.', 'x-kubernetes-int-or-string': true });
+export type ServicePortRef = z.infer<typeof servicePortRef>;
+
+/** Re-probe interval of a policy's endpoints: a Go duration of at least one minute, so a policy cannot turn the prober into a load generator. */
+const probeInterval = z
+  .string()
+  .max(32)
+  .regex(new RegExp(GO_DURATION_PATTERN))
+  .default('1h')
+  .meta({
+    description: 'How often each endpoint is probed again (up to +10 % jitter). Default 1h, at least 1m.',
+    'x-kubernetes-validations': [
+      { rule: `!self.matches('${GO_DURATION_PATTERN.replaceAll('\\.', '[.]')}') || duration(self) >= duration("1m")`, message: 'must be a duration of at least 1m, such as "1h" or "15m"' },
+    ],
+  });
+
+export const ENDPOINT_PROFILES = ['modern', 'intermediate', 'old'] as const;
+export const ENDPOINT_MIN_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
+
+export const endpointOverrides = z.object({
+  minVersion: z.enum(ENDPOINT_MIN_VERSIONS).optional().meta({ description: 'Oldest protocol version allowed.' }),
+  cipherSuites: z
+    .array(z.string().max(64).refine((name) => suiteByName(name) !== undefined, { message: 'not a known cipher suite (IANA or OpenSSL name)' }))
+    .max(64)
+    .optional()
+    .meta({ description: 'TLS 1.2 (and older) cipher suites allowed, IANA names.' }),
+  requireForwardSecrecy: z.boolean().optional(),
+  requireOCSPStapling: z.boolean().optional(),
+  minDaysToExpiry: z.int().min(0).max(3650).optional().meta({ description: 'The served leaf must have at least this many days left.' }),
+});
+export type EndpointOverrides = z.infer<typeof endpointOverrides>;
+
+export const policyEndpointsSpec = z.object({
+  serviceSelector: labelSelector.meta({ description: 'Services to probe, in the namespaces this policy governs (namespaceSelector).' }),
+  ports: z.array(servicePortRef).max(32).optional().meta({ description: 'Service ports by number or name. Default: every TCP port of the Service.' }),
+  interval: probeInterval,
+  profile: z.enum(ENDPOINT_PROFILES).default('intermediate').meta({ description: "Mozilla server-side TLS profile (guidelines 5.7). Default intermediate." }),
+  overrides: endpointOverrides.optional().meta({ description: 'Fields that tighten or relax the profile.' }),
+});
+export type PolicyEndpointsSpec = z.infer<typeof policyEndpointsSpec>;
+
 export const tlsPolicySpec = z.object({
   namespaceSelector: labelSelector
     .optional()
@@ -114,8 +171,33 @@ export const tlsPolicySpec = z.object({
   issuer: issuerSpec.optional(),
   certificates: certificateGuardrails.optional(),
   alerts: alertsSpec.optional(),
+  endpoints: policyEndpointsSpec.optional().meta({ description: 'Live validation: every ready backend of the selected Services is probed and judged against a TLS profile.' }),
 });
 export type TLSPolicySpec = z.infer<typeof tlsPolicySpec>;
+
+export const MAX_WORST_ENDPOINTS = 20;
+export const MAX_ENDPOINT_VIOLATIONS = 5;
+
+export const policyEndpointFinding = z.object({
+  namespace: z.string().max(63),
+  service: z.string().max(253),
+  port: z.int().min(1).max(65535),
+  address: z.string().max(45),
+  grade: z.string().max(2).meta({ description: 'A+ ... F (an unreachable endpoint gets F).' }),
+  violations: z.array(z.string().max(512)).max(MAX_ENDPOINT_VIOLATIONS).meta({ description: '"id: message", at most five.' }),
+  error: z.string().max(1024).optional(),
+});
+export type PolicyEndpointFinding = z.infer<typeof policyEndpointFinding>;
+
+export const policyEndpointsStatus = z.object({
+  total: z.int().min(0).meta({ description: 'Backend addresses selected (each Service port of each ready address).' }),
+  compliant: z.int().min(0),
+  violating: z.int().min(0),
+  unreachable: z.int().min(0),
+  lastProbeTime: z.string().max(64).optional(),
+  worst: z.array(policyEndpointFinding).max(MAX_WORST_ENDPOINTS).meta({ description: 'The worst endpoints first (lowest grade, then most violations).' }),
+});
+export type PolicyEndpointsStatus = z.infer<typeof policyEndpointsStatus>;
 
 export const tlsPolicyStatus = z.object({
   conditions: conditionList.optional(),
@@ -131,6 +213,7 @@ export const tlsPolicyStatus = z.object({
     })
     .optional(),
   certificates: z.int().min(0).optional().meta({ description: 'Certificates governed by this policy.' }),
+  endpoints: policyEndpointsStatus.optional().meta({ description: 'What the last probes of the selected endpoints found.' }),
 });
 export type TLSPolicyStatus = z.infer<typeof tlsPolicyStatus>;
 

@@ -167,17 +167,22 @@ function endpointsSection(input: DescribeInput): string[] {
   const results = typeof status === 'object' && status !== null && 'endpoints' in status && Array.isArray(status.endpoints) ? (status.endpoints as unknown[]) : [];
   const out = ['Endpoints:'];
   for (const e of endpoints) {
-    const result = results.find(
+    // One status entry per backend address (see src/endpoints): show each, lagging ones first as stored.
+    const matching = results.filter(
       (r): r is Record<string, unknown> => typeof r === 'object' && r !== null && 'service' in r && r.service === e.service && 'port' in r && r.port === e.port,
     );
-    const shown =
-      result === undefined
-        ? 'not checked yet'
-        : Object.entries(result)
-            .filter(([k]) => k !== 'service' && k !== 'port')
-            .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-            .join(' ');
-    out.push(`  ${e.service}:${e.port}${e.serverName === undefined ? '' : ` (SNI ${e.serverName})`}: ${shown}`);
+    const show = (result: Record<string, unknown>) =>
+      Object.entries(result)
+        .filter(([k]) => k !== 'service' && k !== 'port')
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .join(' ');
+    const head = `  ${e.service}:${e.port}${e.serverName === undefined ? '' : ` (SNI ${e.serverName})`}:`;
+    if (matching.length === 0) out.push(`${head} not checked yet`);
+    else if (matching.length === 1 && matching[0] !== undefined) out.push(`${head} ${show(matching[0])}`);
+    else {
+      out.push(head);
+      for (const r of matching) out.push(`    ${show(r)}`);
+    }
   }
   return out;
 }

@@ -1,46 +1,123 @@
-// The endpoint gauges the PrometheusRule's endpoint alerts read
-// (charts/certkeeper/rules), fed by the same findings the pushed alerts use
-// (alerts/model.ts EndpointObservation). Registered by whoever produces the
-// findings — the live endpoint validation — and not before, so no empty
-// metric families are exported meanwhile.
+// The endpoint metrics of the live validation (src/endpoints), one series per
+// probed backend address: the PrometheusRule's endpoint alerts
+// (charts/certkeeper/rules) read the stale and violation gauges. Registered by
+// the operator at start and read at scrape time from the latest results, so a
+// standby (which probes nothing) exports empty families.
 //
-// Cardinality: one series per probed Service port, for each gauge.
+// certkeeper_endpoint_grade is the SSL Labs-style letter as a number:
+// A+=7, A=6, A-=5, B=4, C=3, D=2, E=1, F=0. certkeeper grades certificate
+// trust and name problems F (SSL Labs shows T or M): those are 0 too.
+//
+// Cardinality: per backend address and Certificate (stale), per address and
+// policy (violations, grade), per address and protocol version (5), and one
+// not-after series per address.
 
-import { Gauge, type Registry } from 'prom-client';
-import type { EndpointObservation } from '../alerts/model.js';
-import { METRIC_PREFIX } from './registry.js';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { METRIC_PREFIX, ScrapeTimeGauges } from './registry.js';
 
-export type EndpointSource = () => readonly EndpointObservation[] | undefined;
+export interface EndpointMetricRow {
+  namespace: string;
+  service: string;
+  port: number;
+  address: string;
+  /** Certificates whose leaf this address must serve, and whether it serves another. */
+  certificates: { name: string; stale: boolean }[];
+  /** Policies judging this address: their violation count and the grade (numeric, see above). */
+  policies: { name: string; violations: number; grade: number }[];
+  /** Protocol versions probed (full scans): enabled or not. */
+  protocols?: Record<string, boolean> | undefined;
+  /** notAfter of the served leaf, seconds since the epoch. */
+  notAfterSeconds?: number | undefined;
+}
 
-const sources = new WeakMap<Registry, { current: EndpointSource }>();
+export type EndpointMetricSource = () => readonly EndpointMetricRow[];
 
-export function registerEndpointMetrics(registry: Registry, current: EndpointSource): void {
-  const holder = sources.get(registry);
-  if (holder !== undefined) {
-    holder.current = current;
-    return;
-  }
-  const state = { current };
-  sources.set(registry, state);
-  const labels = (o: EndpointObservation) => ({ namespace: o.namespace, service: o.service, port: String(o.port) });
+const gauges = new ScrapeTimeGauges<readonly EndpointMetricRow[]>((registry, current) => {
+  const base = ['namespace', 'service', 'port', 'address'] as const;
+  const at = (r: EndpointMetricRow) => ({ namespace: r.namespace, service: r.service, port: String(r.port), address: r.address });
   new Gauge({
     name: `${METRIC_PREFIX}endpoint_certificate_stale`,
-    help: '1 when a Service port serves another certificate than the current one in its Certificate\'s Secret, else 0.',
-    labelNames: ['namespace', 'service', 'port'],
+    help: "1 when a backend address serves another certificate than its Certificate's current one (status.fingerprintSHA256), else 0.",
+    labelNames: [...base, 'certificate'],
     registers: [registry],
     collect() {
       this.reset();
-      for (const o of state.current() ?? []) this.set(labels(o), o.stale ? 1 : 0);
+      for (const r of current()) for (const c of r.certificates) this.set({ ...at(r), certificate: c.name }, c.stale ? 1 : 0);
     },
   });
   new Gauge({
     name: `${METRIC_PREFIX}endpoint_policy_violations`,
-    help: 'TLS policy violations found at the last probe of each Service port.',
-    labelNames: ['namespace', 'service', 'port'],
+    help: 'TLS profile violations found at the last probe of a backend address, per TLSPolicy.',
+    labelNames: [...base, 'policy'],
     registers: [registry],
     collect() {
       this.reset();
-      for (const o of state.current() ?? []) this.set(labels(o), o.violations.length);
+      for (const r of current()) for (const p of r.policies) this.set({ ...at(r), policy: p.name }, p.violations);
     },
   });
+  new Gauge({
+    name: `${METRIC_PREFIX}endpoint_grade`,
+    help: 'Grade of a backend address at its last full scan: A+=7, A=6, A-=5, B=4, C=3, D=2, E=1, F=0 (untrusted or mismatched certificates are F).',
+    labelNames: [...base, 'policy'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of current()) for (const p of r.policies) this.set({ ...at(r), policy: p.name }, p.grade);
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}endpoint_protocol_enabled`,
+    help: '1 when a backend address accepted the protocol version at its last full scan, else 0.',
+    labelNames: [...base, 'version'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of current()) for (const [version, on] of Object.entries(r.protocols ?? {})) this.set({ ...at(r), version }, on ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}endpoint_certificate_not_after_seconds`,
+    help: 'notAfter of the leaf certificate a backend address served at its last probe, seconds since the epoch.',
+    labelNames: [...base],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of current()) if (r.notAfterSeconds !== undefined) this.set(at(r), r.notAfterSeconds);
+    },
+  });
+});
+
+/** The scrape-time gauges, reading `current` (swapped on a second registration). */
+export function registerEndpointMetrics(registry: Registry, current: EndpointMetricSource): void {
+  gauges.register(registry, current);
+}
+
+export interface EndpointProbeMetrics {
+  duration: Histogram;
+  errors: Counter<'reason'>;
+}
+
+const probeMetrics = new WeakMap<Registry, EndpointProbeMetrics>();
+
+/** Probe durations and failures, counted as probes end; one set per registry. */
+export function endpointProbeMetrics(registry: Registry): EndpointProbeMetrics {
+  let m = probeMetrics.get(registry);
+  if (m === undefined) {
+    m = {
+      duration: new Histogram({
+        name: `${METRIC_PREFIX}endpoint_probe_duration_seconds`,
+        help: 'Duration of one endpoint probe: a handshake for a Certificate endpoint, a full scan for a TLSPolicy endpoint.',
+        buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+        registers: [registry],
+      }),
+      errors: new Counter({
+        name: `${METRIC_PREFIX}endpoint_probe_errors_total`,
+        help: 'Endpoint probes that could not complete, by reason: connect, timeout, handshake, certificate.',
+        labelNames: ['reason'],
+        registers: [registry],
+      }),
+    };
+    probeMetrics.set(registry, m);
+  }
+  return m;
 }

@@ -1,4 +1,7 @@
-import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Namespace, V1Secret, V1Service } from '@kubernetes/client-node';
+import { EndpointValidation } from '../endpoints/validation.js';
+import { summarizeEndpointSlice, summarizeService, type EndpointSliceSummary, type ServiceSummary } from '../endpoints/summaries.js';
+import { decodeSecretData } from '../controllers/certificate/secret-summary.js';
 import type { Certificate } from '../api/certificate.js';
 import { GROUP, VERSION } from '../api/meta.js';
 import type { TLSPolicy } from '../api/tlspolicy.js';
@@ -34,7 +37,13 @@ export interface ControllerSetOptions {
   registry?: Registry;
   /** ACME issuance settings (HTTP-01 responder, self-check, ARI); without them ACME Certificates cannot be issued. */
   acme?: AcmeControllerOptions | undefined;
+  /** Live endpoint validation settings (--probe-concurrency, --endpoint-interval, --endpoint-recheck-interval). */
+  endpoints?: { probeConcurrency: number; intervalMs: number; recheckIntervalMs: number } | undefined;
 }
+
+const ENDPOINT_DEFAULTS = { probeConcurrency: 16, intervalMs: 10 * 60_000, recheckIntervalMs: 30_000 };
+/** Probe results move a policy's summary: batch them into one status patch per this many ms. */
+const POLICY_SUMMARY_BATCH_MS = 2_000;
 
 type Raw = KubeObject & Record<string, unknown>;
 
@@ -47,6 +56,10 @@ export class ControllerSet {
   readonly policies: Informer<Raw, TLSPolicy>;
   readonly namespaces: Informer<V1Namespace & KubeObject, Record<string, string>>;
   readonly secrets: Informer<V1Secret & KubeObject, TlsSecretSummary>;
+  readonly services: Informer<V1Service & KubeObject, ServiceSummary>;
+  readonly endpointSlices: Informer<V1EndpointSlice & KubeObject, EndpointSliceSummary>;
+  /** The probes of Certificate and TLSPolicy endpoints, with their latest results. */
+  readonly endpoints: EndpointValidation;
   readonly certificateController: Controller;
   readonly policyController: Controller;
   /** "namespace/secretName" -> keys of the Certificates that write it. */
@@ -82,6 +95,20 @@ export class ControllerSet {
       transform: summarizeTlsSecret,
     });
 
+    // Services and EndpointSlices, cluster-wide, as small summaries (ports, labels, ready addresses).
+    this.services = new Informer<V1Service & KubeObject, ServiceSummary>({
+      ...common,
+      name: 'services',
+      listerWatcher: kubeListerWatcher(kc, resourcePath({ version: 'v1', plural: 'services' })),
+      transform: summarizeService,
+    });
+    this.endpointSlices = new Informer<V1EndpointSlice & KubeObject, EndpointSliceSummary>({
+      ...common,
+      name: 'endpointslices',
+      listerWatcher: kubeListerWatcher(kc, resourcePath({ group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices' })),
+      transform: summarizeEndpointSlice,
+    });
+
     const issuers = new IssuerProvider({ core: o.clients.core, operatorNamespace: o.operatorNamespace, clock: o.clock });
     const acmeAccounts = new AcmeAccounts({ secrets: o.clients.core, operatorNamespace: o.operatorNamespace, clock: o.clock });
     // The ACME parts get a connection pool of their own, wide enough that requests never queue for a
@@ -104,6 +131,29 @@ export class ControllerSet {
             status: { customObjects: acmeCustomObjects },
             operatorNamespace: o.operatorNamespace,
           };
+    const endpointSettings = o.endpoints ?? ENDPOINT_DEFAULTS;
+    // The controllers are made below; the validation only enqueues through them once started.
+    const enqueue = { certificate: (_key: string): void => undefined, policy: (_name: string): void => undefined };
+    this.endpoints = new EndpointValidation({
+      ...common,
+      log: o.log.child({ component: 'endpoints' }),
+      events: o.events,
+      services: this.services,
+      slices: this.endpointSlices,
+      certificates: this.certificates,
+      policies: this.policies,
+      namespaces: this.namespaces,
+      enqueueCertificate: (key) => enqueue.certificate(key),
+      enqueuePolicy: (name) => enqueue.policy(name),
+      concurrency: endpointSettings.probeConcurrency,
+      certificateIntervalMs: endpointSettings.intervalMs,
+      recheckIntervalMs: endpointSettings.recheckIntervalMs,
+      caBundle: async (secretKey) => {
+        const [namespace = '', name = ''] = secretKey.split('/');
+        return decodeSecretData(await o.clients.core.readNamespacedSecret({ namespace, name }), 'ca.crt');
+      },
+      registry: o.registry,
+    });
     const certificateReconciler = new CertificateReconciler({
       clock: o.clock,
       certificates: this.certificates,
@@ -116,6 +166,7 @@ export class ControllerSet {
       events: o.events,
       issuers,
       acme: acmeDeps === undefined ? undefined : { issuer: new AcmeIssuer(acmeDeps), upkeep: new AcmeUpkeep(acmeDeps) },
+      endpoints: this.endpoints,
     });
     this.certificateController = new Controller({
       name: 'certificate',
@@ -134,11 +185,14 @@ export class ControllerSet {
         events: o.events,
         issuers,
         acmeAccounts,
+        endpointSummary: (name) => this.endpoints.policySummary(name),
       }),
       workers: 1,
       ...common,
       ...(o.registry === undefined ? {} : { registry: o.registry }),
     });
+    enqueue.certificate = (key) => this.certificateController.enqueue(key);
+    enqueue.policy = (name) => this.policyController.queue.addAfter(name, POLICY_SUMMARY_BATCH_MS);
     this.wire();
   }
 
@@ -218,7 +272,7 @@ export class ControllerSet {
   }
 
   get informers() {
-    return [this.certificates, this.policies, this.namespaces, this.secrets];
+    return [this.certificates, this.policies, this.namespaces, this.secrets, this.services, this.endpointSlices];
   }
 
   hasSynced(): boolean {
@@ -231,10 +285,13 @@ export class ControllerSet {
     await Promise.all(this.informers.map((i) => i.waitForSync(signal)));
     this.certificateController.start();
     this.policyController.start();
+    // Probing runs beside the controllers, never inside their work queues.
+    this.endpoints.start();
     this.o.log.info({ certificates: this.certificates.size, policies: this.policies.size, secrets: this.secrets.size }, 'caches synced, controllers started');
   }
 
   async stop(): Promise<void> {
+    await this.endpoints.stop();
     await Promise.all([this.certificateController.stop(), this.policyController.stop()]);
     await Promise.all(this.informers.map((i) => i.stop()));
   }

@@ -12,6 +12,7 @@ import { ControllerSet } from './controllers.js';
 import { startAcmeRuntime } from '../issuers/acme/runtime.js';
 import { attachInventory } from '../inventory/operator.js';
 import { createAlerting } from '../alerts/operator.js';
+import { registerEndpointMetrics } from '../metrics/endpoint-metrics.js';
 
 export interface OperatorHandle {
   httpPort: number;
@@ -61,6 +62,7 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
     workers: config.workers,
     registry,
     acme: acme.controllerOptions,
+    endpoints: { probeConcurrency: config.probeConcurrency, intervalMs: config.endpointInterval, recheckIntervalMs: config.endpointRecheckInterval },
   });
 
   let leading = false;
@@ -69,8 +71,18 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
   // A standby is ready (it serves health and, later, HTTP-01); the leader once its caches are synced.
   http.addReadinessCheck('caches', () => !leading || controllers.hasSynced() || 'caches not synced yet');
   // /inventory, the certificate and inventory metrics, and (leader only) alerts to Alertmanager.
-  const inventory = attachInventory({ http, registry, controllers, clock });
-  const alerting = createAlerting(config, { live: inventory, clock, log: log.child({ component: 'alerts' }), registry });
+  // Live endpoint results feed the inventory (served leaves), the alerts and the endpoint metrics; empty while not leading.
+  const inventory = attachInventory({ http, registry, controllers, clock, endpoints: () => (leading ? controllers.endpoints.served() : []) });
+  controllers.endpoints.results.on('change', () => inventory.invalidate());
+  controllers.endpoints.results.on('remove', () => inventory.invalidate());
+  registerEndpointMetrics(registry, () => (leading ? controllers.endpoints.metricRows() : []));
+  const alerting = createAlerting(config, {
+    live: inventory,
+    clock,
+    log: log.child({ component: 'alerts' }),
+    registry,
+    endpoints: () => (leading ? controllers.endpoints.observations() : []),
+  });
   const httpPort = await http.start(config.httpPort, config.httpHost);
   log.info({ httpPort, namespace: config.namespace, leaderElect: config.leaderElect, identity: config.identity }, 'certkeeper operator starting');
 

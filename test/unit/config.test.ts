@@ -17,6 +17,14 @@ describe('loadOperatorConfig', () => {
     expect(() => loadOperatorConfig(['--workers', '0'], {})).toThrow(/--workers/);
   });
 
+  it('reads the endpoint validation settings from flags and the environment', () => {
+    expect(loadOperatorConfig([], {})).toMatchObject({ probeConcurrency: 16, endpointInterval: 600_000, endpointRecheckInterval: 30_000 });
+    const c = loadOperatorConfig(['--probe-concurrency', '4', '--endpoint-recheck-interval', '2s'], { CERTKEEPER_ENDPOINT_INTERVAL: '1m', CERTKEEPER_PROBE_CONCURRENCY: '64' });
+    expect(c).toMatchObject({ probeConcurrency: 4, endpointInterval: 60_000, endpointRecheckInterval: 2_000 });
+    expect(() => loadOperatorConfig(['--probe-concurrency', '0'], {})).toThrow(/--probe-concurrency/);
+    expect(() => loadOperatorConfig(['--endpoint-interval', 'soon'], {})).toThrow(/--endpoint-interval/);
+  });
+
   it('refuses unknown flags', () => {
     expect(() => loadOperatorConfig(['--nope'], {})).toThrow(/nope/);
   });

@@ -24,6 +24,8 @@ import type { AcmeIssuer } from './acme/pipeline.js';
 import { AcmeUpkeep } from './acme/upkeep.js';
 import { REVOKE_FINALIZER } from './acme/revocation.js';
 import type { IssueResult } from './secret-writer.js';
+import type { EndpointVerifier } from '../../endpoints/validation.js';
+import { withEndpointVerification } from './endpoint-status.js';
 
 /** The Certificate informer keeps objects parsed, or the reason they do not parse. */
 export type CachedCertificate = { ok: true; certificate: Certificate } | { ok: false; raw: Certificate; error: string };
@@ -49,6 +51,8 @@ export interface CertificateReconcilerDeps {
   issuers: IssuerProvider;
   /** ACME issuance and upkeep; without it, ACME policies fail to issue with a clear message. */
   acme?: { issuer: AcmeIssuer; upkeep: AcmeUpkeep } | undefined;
+  /** Live endpoint validation: EndpointsVerified and status.endpoints come from it. */
+  endpoints?: EndpointVerifier | undefined;
 }
 
 export const certificateRef = (c: Certificate): ObjectReference => ({
@@ -93,7 +97,7 @@ export class CertificateReconciler implements Reconciler {
       return;
     }
     if (!cached.ok) {
-      await this.writeStatus(cached.raw, blockedStatus(this.input(cached.raw), { violation: { reason: Reason.InvalidSpec, message: cached.error } }));
+      await this.writeStatus(cached.raw, blockedStatus(this.input(cached.raw), { violation: { reason: Reason.InvalidSpec, message: cached.error } }), false);
       return;
     }
     const cert = cached.certificate;
@@ -149,6 +153,8 @@ export class CertificateReconciler implements Reconciler {
       }
       case 'backoff':
         ctx.log.debug({ retryAt: decision.retryAt, trigger: decision.trigger.reason }, 'issuance backing off');
+        // Nothing else to write while backing off, but the endpoints may have news.
+        await this.writeStatus(cert, { ...cert.status });
         return { requeueAfter: Math.max(1000, decision.retryAt.getTime() - now.getTime()) };
       case 'issue':
         await this.deps.acme?.upkeep.syncRevokeFinalizer(cert, decision.governed.policy);
@@ -288,8 +294,11 @@ export class CertificateReconciler implements Reconciler {
     return { certificate: cert, now: new Date(this.deps.clock.now()) };
   }
 
-  /** Patches only a real change; returns whether it did. */
-  private async writeStatus(cert: Certificate, next: CertificateStatus): Promise<boolean> {
+  /** Patches only a real change; returns whether it did. `endpoints`: add what the live probes say (not for an unparsable object). */
+  private async writeStatus(cert: Certificate, computed: CertificateStatus, endpoints = true): Promise<boolean> {
+    const verifier = this.deps.endpoints;
+    const verified = endpoints && verifier !== undefined ? withEndpointVerification(cert, computed, verifier, new Date(this.deps.clock.now())) : undefined;
+    const next = verified?.status ?? computed;
     if (!statusChanged(cert.status, next)) return false;
     await patchStatus(this.deps.status, {
       group: GROUP,
@@ -299,6 +308,7 @@ export class CertificateReconciler implements Reconciler {
       name: cert.metadata.name,
       kind: 'Certificate',
     }, statusMergePatch(cert.status, next));
+    verified?.announce(this.deps.events);
     return true;
   }
 }

@@ -24,6 +24,8 @@ export interface TLSPolicyReconcilerDeps {
   events: EventRecorder;
   issuers: IssuerProvider;
   acmeAccounts: AcmeAccounts;
+  /** TLSPolicy.status.endpoints from the live endpoint validation; undefined for a policy without spec.endpoints. */
+  endpointSummary?: ((policyName: string) => TLSPolicyStatus['endpoints']) | undefined;
 }
 
 /** After a failed account registration: 10 s doubling to 10 min, so a broken CA sees a few requests an hour. */
@@ -70,15 +72,19 @@ export class TLSPolicyReconciler implements Reconciler {
       issuerKind: kind,
       certificates: this.deps.governedCount(policy.metadata.name),
       ...(acme === undefined ? {} : { acme }),
+      endpoints: this.deps.endpointSummary?.(policy.metadata.name),
     };
     const changed =
       !conditionsEqual((prev.conditions ?? []) as Condition[], conditions) ||
       JSON.stringify(prev.acme) !== JSON.stringify(next.acme) ||
       prev.observedGeneration !== next.observedGeneration ||
       prev.issuerKind !== next.issuerKind ||
-      prev.certificates !== next.certificates;
+      prev.certificates !== next.certificates ||
+      JSON.stringify(prev.endpoints) !== JSON.stringify(next.endpoints);
     if (changed) {
-      await patchStatus(this.deps.status, { group: GROUP, version: VERSION, plural: 'tlspolicies', name: policy.metadata.name, kind: 'TLSPolicy' }, { ...next });
+      // A merge patch deletes with null: a policy that stopped validating endpoints loses their summary.
+      const endpoints = next.endpoints ?? (prev.endpoints === undefined ? undefined : null);
+      await patchStatus(this.deps.status, { group: GROUP, version: VERSION, plural: 'tlspolicies', name: policy.metadata.name, kind: 'TLSPolicy' }, { ...next, endpoints });
       const lostReady = (prev.conditions ?? []).some((c) => c.type === ConditionType.Ready && c.status === 'True') && !ready.ok;
       if (!ready.ok || lostReady) {
         this.deps.events.warning({ apiVersion: `${GROUP}/${VERSION}`, kind: 'TLSPolicy', name: policy.metadata.name, uid: policy.metadata.uid }, ready.violation.reason, ready.violation.message, 'Validate');

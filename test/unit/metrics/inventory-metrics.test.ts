@@ -134,16 +134,32 @@ describe('ACME metrics', () => {
 });
 
 describe('endpoint metrics (for live validation)', () => {
-  it('report staleness and violation counts per Service port', async () => {
+  it('report staleness, violations, grade, protocols and expiry per backend address', async () => {
     const registry = new Registry();
-    const since = new Date('2026-01-01T00:00:00Z');
     registerEndpointMetrics(registry, () => [
-      { namespace: 'shop', service: 'web', port: 443, stale: true, since, violations: [] },
-      { namespace: 'shop', service: 'api', port: 8443, stale: false, since, violations: [{ id: 'a', message: 'a' }, { id: 'b', message: 'b' }] },
+      { namespace: 'shop', service: 'web', port: 443, address: '10.0.0.1', certificates: [{ name: 'web', stale: true }], policies: [] },
+      { namespace: 'shop', service: 'web', port: 443, address: '10.0.0.2', certificates: [{ name: 'web', stale: false }], policies: [] },
+      {
+        namespace: 'shop',
+        service: 'api',
+        port: 8443,
+        address: '10.0.0.3',
+        certificates: [],
+        policies: [{ name: 'strict', violations: 2, grade: 4 }],
+        protocols: { 'TLSv1.0': true, 'TLSv1.3': false },
+        notAfterSeconds: 1_800_000_000,
+      },
     ]);
     const text = await registry.metrics();
-    expect(sample(text, 'certkeeper_endpoint_certificate_stale', { namespace: 'shop', service: 'web', port: '443' })).toBe(1);
-    expect(sample(text, 'certkeeper_endpoint_certificate_stale', { namespace: 'shop', service: 'api', port: '8443' })).toBe(0);
-    expect(sample(text, 'certkeeper_endpoint_policy_violations', { namespace: 'shop', service: 'api', port: '8443' })).toBe(2);
+    const web = { namespace: 'shop', service: 'web', port: '443' };
+    const api = { namespace: 'shop', service: 'api', port: '8443', address: '10.0.0.3' };
+    expect(sample(text, 'certkeeper_endpoint_certificate_stale', { ...web, address: '10.0.0.1', certificate: 'web' })).toBe(1);
+    expect(sample(text, 'certkeeper_endpoint_certificate_stale', { ...web, address: '10.0.0.2', certificate: 'web' })).toBe(0);
+    expect(sample(text, 'certkeeper_endpoint_policy_violations', { ...api, policy: 'strict' })).toBe(2);
+    expect(sample(text, 'certkeeper_endpoint_grade', { ...api, policy: 'strict' })).toBe(4);
+    expect(sample(text, 'certkeeper_endpoint_protocol_enabled', { ...api, version: 'TLSv1.0' })).toBe(1);
+    expect(sample(text, 'certkeeper_endpoint_protocol_enabled', { ...api, version: 'TLSv1.3' })).toBe(0);
+    expect(sample(text, 'certkeeper_endpoint_certificate_not_after_seconds', api)).toBe(1_800_000_000);
+    expect(text).not.toMatch(/certkeeper_endpoint_certificate_not_after_seconds\{[^}]*address="10\.0\.0\.1"/);
   });
 });
