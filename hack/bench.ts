@@ -14,6 +14,8 @@ import { formatReport } from './bench/report.js';
 import { BenchFailure, runBench } from './bench/run.js';
 import { inventoryScenarioArgs, runInventoryScenario } from './bench/inventory.js';
 import { acmeScenarioArgs, runAcmeScenario } from './bench/acme.js';
+import { scenarioArgs } from './bench/scenario.js';
+import { runEndpointsScenario } from './bench/endpoints.js';
 
 const SIGNAL_REPEAT_MS = 1_000;
 
@@ -26,6 +28,10 @@ async function main(): Promise<number> {
   if (inventoryArgs !== undefined) return runInventoryScenario(inventoryArgs, log);
   const acmeArgs = acmeScenarioArgs(process.argv.slice(2));
   if (acmeArgs !== undefined) return runAcmeScenario(acmeArgs, log);
+  const endpointsArgs = scenarioArgs(process.argv.slice(2), 'endpoints');
+  if (endpointsArgs !== undefined) return runEndpointsScenario(endpointsArgs, log);
+  const probeArgs = scenarioArgs(process.argv.slice(2), 'probe');
+  if (probeArgs !== undefined) return (await import('./bench/probe.js')).runProbeBench(probeArgs);
   let options;
   try {
     options = parseBenchOptions(process.argv.slice(2));

@@ -1,10 +1,12 @@
 /**
- * `npx tsx hack/bench/probe.ts [--runs N] [--servers modern,intermediate,old] [--no-testssl]`
+ * `npm run bench -- --scenario probe [--runs N] [--servers modern,intermediate,old] [--no-testssl]`
+ * (or `npx tsx hack/bench/probe.ts [flags]`)
  *
  * Times a full scan of one endpoint by certkeeper's prober (median of N, after
  * a warm-up) next to sslscan (median of N) and testssl.sh `-p -E` (once: it
  * takes tens of seconds) on the same loopback nginx/haproxy. Prints only.
  */
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { probeEndpoint } from '../../src/probe/probe.js';
 import { FIXTURE_NAMES, startFixtureSet, type FixtureName } from '../../test/support/tls-fixtures.js';
@@ -26,8 +28,8 @@ function isFixtureName(value: string): value is FixtureName {
   return FIXTURE_NAMES.some((n) => n === value);
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string' }, servers: { type: 'string' }, 'no-testssl': { type: 'boolean' } } });
+export async function runProbeBench(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({ args: [...argv], options: { runs: { type: 'string' }, servers: { type: 'string' }, 'no-testssl': { type: 'boolean' } } });
   const runs = Number(values.runs ?? '9');
   const names = (values.servers ?? 'modern,intermediate,old').split(',').filter(isFixtureName);
   const set = await startFixtureSet(names);
@@ -60,6 +62,8 @@ async function main(): Promise<void> {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
   console.log(`\n${runs} runs each after one warm-up; full scan = versions, every suite per version, order, groups, chain, OCSP, ALPN, resumption (3 rounds), renegotiation.`);
+  return 0;
 }
 
-await main();
+// Run directly (npx tsx hack/bench/probe.ts), not when hack/bench.ts imports it.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = await runProbeBench(process.argv.slice(2));

@@ -22,6 +22,12 @@ export interface OperatorProcessOptions {
   /** Run dist/main.js (after `npm run build`) instead of the TypeScript sources: smaller and faster, for the bench. */
   compiled?: boolean;
   env?: Record<string, string>;
+  /**
+   * What start waits for: 'healthy' (default) until /healthz answers 200;
+   * 'listening' until the HTTP server answers at all, for an operator that is
+   * expected to be unhealthy (the RBAC test's operators without a permission).
+   */
+  waitUntil?: 'healthy' | 'listening';
 }
 
 export interface OperatorProcess {
@@ -56,7 +62,7 @@ export async function startOperatorProcess(o: OperatorProcessOptions): Promise<O
     if (!process.running) throw new Error(`operator ${identity} ${process.describeExit() ?? 'stopped'} during start:\n${process.logTail()}`);
     try {
       const res = await fetch(`${url}/healthz`);
-      if (res.ok) break;
+      if (res.ok || o.waitUntil === 'listening') break;
     } catch {
       // not listening yet
     }

@@ -25,7 +25,10 @@ export async function ensureOperatorNamespace(kube: TestKube = testKube()): Prom
   }
 }
 
-export async function startTestOperator(name: string, options: { leaderElect?: boolean; identity?: string } = {}): Promise<OperatorProcess> {
+export async function startTestOperator(
+  name: string,
+  options: { leaderElect?: boolean; identity?: string; /** Extra settings as environment variables (CERTKEEPER_ENDPOINT_RECHECK_INTERVAL=2s). */ env?: Record<string, string> } = {},
+): Promise<OperatorProcess> {
   await ensureOperatorNamespace();
   const op = await startOperatorProcess({
     kubeconfigPath: inject('kubeconfigPath'),
@@ -34,6 +37,7 @@ export async function startTestOperator(name: string, options: { leaderElect?: b
     ...(options.identity === undefined ? {} : { identity: options.identity }),
     namespace: OPERATOR_NAMESPACE,
     logLevel: 'debug',
+    ...(options.env === undefined ? {} : { env: options.env }),
   });
   await waitForOperatorReady(op);
   return op;

@@ -54,7 +54,7 @@ export interface RunningTlsServer {
 
 const execFileAsync = promisify(execFile);
 
-async function writeDhParams(dir: string): Promise<string> {
+export async function writeDhParams(dir: string): Promise<string> {
   const path = join(dir, 'dhparam.pem');
   await execFileAsync('openssl', ['genpkey', '-genparam', '-algorithm', 'DH', '-pkeyopt', 'group:ffdhe2048', '-out', path]);
   return path;
@@ -101,17 +101,33 @@ async function run(config: TlsServerConfig, software: 'nginx' | 'haproxy', dir: 
   return { name: config.name, software, host: LOOPBACK, port, dir, process, stop: () => process.stop() };
 }
 
-function nginxConfig(config: TlsServerConfig, dir: string, port: number, dhParamsPath: string | undefined, ocspPath: string | undefined): string {
+export interface NginxExtras {
+  /** Further `server { ... }` blocks (lines), inside `http` after the default one. */
+  moreServers?: readonly string[];
+  /** Default 1 and 512: enough for one prober at a time. */
+  workerProcesses?: number;
+  workerConnections?: number;
+}
+
+/** The nginx config of `config`, listening on each of `listen` ("127.0.0.1:8443", "443"); files under `dir`. */
+export function nginxConfig(
+  config: Omit<TlsServerConfig, 'name' | 'certificate'>,
+  dir: string,
+  listen: readonly string[],
+  dhParamsPath: string | undefined,
+  ocspPath: string | undefined,
+  extras: NginxExtras = {},
+): string {
   const lines = [
-    'worker_processes 1;',
+    `worker_processes ${extras.workerProcesses ?? 1};`,
     `pid ${join(dir, 'nginx.pid')};`,
     `error_log ${join(dir, 'error.log')} info;`,
-    'events { worker_connections 512; }',
+    `events { worker_connections ${extras.workerConnections ?? 512}; }`,
     'http {',
     '  access_log off;',
     ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${join(dir, 'tmp', t)};`),
     '  server {',
-    `    listen ${LOOPBACK}:${port} ssl${config.http2 === true ? ' http2' : ''};`,
+    ...listen.map((l) => `    listen ${l} ssl${config.http2 === true ? ' http2' : ''};`),
     '    server_name _;',
     `    ssl_certificate ${join(dir, 'chain.pem')};`,
     `    ssl_certificate_key ${join(dir, 'key.pem')};`,
@@ -127,7 +143,7 @@ function nginxConfig(config: TlsServerConfig, dir: string, port: number, dhParam
   if (dhParamsPath !== undefined) lines.push(`    ssl_dhparam ${dhParamsPath};`);
   if (config.hsts !== undefined) lines.push(`    add_header Strict-Transport-Security "${config.hsts}" always;`);
   if (ocspPath !== undefined) lines.push('    ssl_stapling on;', `    ssl_stapling_file ${ocspPath};`);
-  lines.push('    location / { return 200 "ok\\n"; }', '  }', '}', '');
+  lines.push('    location / { return 200 "ok\\n"; }', '  }', ...(extras.moreServers ?? []), '}', '');
   return lines.join('\n');
 }
 
@@ -145,7 +161,7 @@ export async function startNginx(config: TlsServerConfig, baseDir: string): Prom
     await writeFile(ocspPath, config.ocspResponse);
   }
   const configPath = join(dir, 'nginx.conf');
-  await writeFile(configPath, nginxConfig(config, dir, port, dhParamsPath, ocspPath));
+  await writeFile(configPath, nginxConfig(config, dir, [`${LOOPBACK}:${port}`], dhParamsPath, ocspPath));
   return run(config, 'nginx', dir, port, NGINX, ['-p', dir, '-c', configPath, '-e', join(dir, 'error.log'), '-g', 'daemon off;']);
 }
 
