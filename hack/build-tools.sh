@@ -104,6 +104,20 @@ build_pebble() {
   mkdir -p "$dir" && mv "$tmp"/pebble "$tmp"/pebble-challtestsrv "$dir/" && rm -rf "$tmp"
 }
 
+# helm renders, lints and installs the chart in the chart and RBAC tests.
+build_helm() {
+  local dir=$tools/helm-$HELM_VERSION
+  [ -x "$dir/helm" ] && return 0
+  log "building helm $HELM_VERSION (first time only: a few minutes on 2 cores)"
+  local tmp
+  tmp=$(mktemp -d "$tools/.build-helm.XXXXXX")
+  if ! GOBIN=$tmp CGO_ENABLED=0 go install -v -trimpath -ldflags "-s -w" \
+    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" 2>&1 | progress helm; then
+    rm -rf "$tmp"; log "helm: build failed"; exit 1
+  fi
+  mkdir -p "$dir" && mv "$tmp/helm" "$dir/" && rm -rf "$tmp"
+}
+
 main() {
   local etcd apiserver
   if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/etcd" ] && [ -x "$KUBEBUILDER_ASSETS/kube-apiserver" ]; then
@@ -117,8 +131,10 @@ main() {
     apiserver=$tools/kube-apiserver-$KUBE_VERSION/kube-apiserver
   fi
   build_pebble
+  build_helm
   # Machine-readable summary for the TypeScript environment code.
-  printf 'ETCD_BIN=%s\nKUBE_APISERVER_BIN=%s\nPEBBLE_BIN=%s\nCHALLTESTSRV_BIN=%s\n' \
-    "$etcd" "$apiserver" "$tools/pebble-$PEBBLE_VERSION/pebble" "$tools/pebble-$PEBBLE_VERSION/pebble-challtestsrv"
+  printf 'ETCD_BIN=%s\nKUBE_APISERVER_BIN=%s\nPEBBLE_BIN=%s\nCHALLTESTSRV_BIN=%s\nHELM_BIN=%s\n' \
+    "$etcd" "$apiserver" "$tools/pebble-$PEBBLE_VERSION/pebble" "$tools/pebble-$PEBBLE_VERSION/pebble-challtestsrv" \
+    "$tools/helm-$HELM_VERSION/helm"
 }
 main "$@"

@@ -8,6 +8,7 @@ export interface ToolPaths {
   kubeApiserver: string;
   pebble: string;
   challtestsrv: string;
+  helm: string;
 }
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -18,6 +19,7 @@ const KEYS = {
   KUBE_APISERVER_BIN: 'kubeApiserver',
   PEBBLE_BIN: 'pebble',
   CHALLTESTSRV_BIN: 'challtestsrv',
+  HELM_BIN: 'helm',
 } as const satisfies Record<string, keyof ToolPaths>;
 
 function parseToolPaths(stdout: string): ToolPaths {
@@ -28,11 +30,17 @@ function parseToolPaths(stdout: string): ToolPaths {
     const key = match[1] as keyof typeof KEYS;
     if (key in KEYS && match[2] !== undefined) found[KEYS[key]] = match[2];
   }
-  const { etcd, kubeApiserver, pebble, challtestsrv } = found;
-  if (etcd === undefined || kubeApiserver === undefined || pebble === undefined || challtestsrv === undefined) {
+  const { etcd, kubeApiserver, pebble, challtestsrv, helm } = found;
+  if (
+    etcd === undefined ||
+    kubeApiserver === undefined ||
+    pebble === undefined ||
+    challtestsrv === undefined ||
+    helm === undefined
+  ) {
     throw new Error(`hack/build-tools.sh did not print every binary path; it printed:\n${stdout}`);
   }
-  return { etcd, kubeApiserver, pebble, challtestsrv };
+  return { etcd, kubeApiserver, pebble, challtestsrv, helm };
 }
 
 /**

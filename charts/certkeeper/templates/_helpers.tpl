@@ -1,0 +1,63 @@
+{{/* Chart name, or nameOverride. */}}
+{{- define "certkeeper.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Full name: fullnameOverride; else the release name when it already contains
+the chart name (release "certkeeper" -> "certkeeper"); else "<release>-<chart>".
+*/}}
+{{- define "certkeeper.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "certkeeper.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "certkeeper.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "certkeeper.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "certkeeper.labels" -}}
+helm.sh/chart: {{ include "certkeeper.chart" . }}
+{{ include "certkeeper.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: certkeeper
+{{- end }}
+
+{{- define "certkeeper.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "certkeeper.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The Service the temporary ExternalName Services of HTTP-01 challenges point at. */}}
+{{- define "certkeeper.solverServiceName" -}}
+{{- printf "%s-acme-solver" (include "certkeeper.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "certkeeper.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* Where the Alertmanager credentials and the ACME CA bundle are mounted. */}}
+{{- define "certkeeper.alertmanagerDir" -}}/etc/certkeeper/alertmanager{{- end }}
+{{- define "certkeeper.acmeCaDir" -}}/etc/certkeeper/acme-ca{{- end }}

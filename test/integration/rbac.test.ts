@@ -1,0 +1,456 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { AuthenticationV1Api, CoordinationV1Api, EventsV1Api, KubeConfig, NetworkingV1Api, type V1PolicyRule } from '@kubernetes/client-node';
+import { CHART_DIR, helmOk, runHelm } from '../../hack/chart.js';
+import { createTestNetwork, type TestNetwork } from '../../hack/env/netns.js';
+import { startOperatorProcess, waitForOperatorReady, type OperatorProcess } from '../../hack/env/operator.js';
+import { ensureTools } from '../../hack/env/tools.js';
+import { API_VERSION, GROUP, VERSION } from '../../src/api/meta.js';
+import type { InventoryJson } from '../../src/inventory/json.js';
+import { REVOKE_FINALIZER } from '../../src/controllers/certificate/acme/revocation.js';
+import { isNotFound } from '../../src/kube/errors.js';
+import { acmeIssuer, installHttpRouteCrd, sharedPebbleOperatorOptions, waitForPolicyReady } from '../support/acme.js';
+import { condition, createCertificate, deletePolicy, getCertificate, readSecret, secretText, uniqueSuffix, waitForCondition } from '../support/certkeeper.js';
+import { createServiceWithEndpoints } from '../support/endpoints.js';
+import { adminKubeConfig, createTestNamespace, testKube, waitFor } from '../support/kube.js';
+import { leafFingerprint, startNetnsNginx, type NetnsNginx } from '../support/netns-servers.js';
+import { makeTestCa } from '../support/pki.js';
+import { HSTS_TWO_YEARS, MOZILLA_CURVES, MOZILLA_INTERMEDIATE_CIPHERS } from '../support/tls-fixtures.js';
+
+// The chart's RBAC, proven against the real API server: the operator runs
+// out of cluster with a kubeconfig that impersonates the chart's
+// ServiceAccount (admin client certificate + `as:`; RBAC judges the
+// impersonated user), and does everything it is for with no "forbidden" in
+// its log. Then each rule of the ClusterRole and Role is taken away in turn
+// (a ServiceAccount of its own with every other rule) and what breaks
+// without it is shown: the API server's refusal in the log, plus a symptom a
+// user would see.
+
+const suffix = uniqueSuffix();
+const release = `rbac-${suffix}`;
+const fullname = `${release}-certkeeper`;
+const LEASE = 'certkeeper-operator';
+const acmeEnv = inject('acme');
+
+let helm: string;
+let ns: string;
+let kubeconfigDir: string;
+let clusterRules: V1PolicyRule[] = [];
+let roleRules: V1PolicyRule[] = [];
+let removeRouteCrd: (() => Promise<void>) | undefined;
+const policies: string[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+
+const serviceAccountUser = (sa: string) => `system:serviceaccount:${ns}:${sa}`;
+
+/** A kubeconfig file: the admin's client certificate, every request impersonating `user`. */
+function impersonatingKubeconfig(user: string): string {
+  const admin = adminKubeConfig();
+  const adminUser = admin.getCurrentUser();
+  const context = admin.getContextObject(admin.getCurrentContext());
+  if (adminUser === null || context === null) throw new Error('the injected kubeconfig has no current user/context');
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: admin.getClusters(),
+    users: [{ ...adminUser, name: 'impersonated', impersonateUser: user }],
+    contexts: [{ ...context, user: 'impersonated' }],
+    currentContext: context.name,
+  });
+  const path = join(kubeconfigDir, `${user.replace(/[^a-z0-9-]+/g, '-')}.kubeconfig`);
+  // exportConfig writes the user's `as:` field, which kubectl and client-node both read.
+  writeFileSync(path, kc.exportConfig(), { mode: 0o600 });
+  return path;
+}
+
+async function startOperatorAs(sa: string, name: string, waitUntil: 'healthy' | 'listening' = 'healthy'): Promise<OperatorProcess> {
+  const acme = sharedPebbleOperatorOptions();
+  // A fresh Lease each time: a variant without `create` on leases must have to create it.
+  await testKube()
+    .kubeconfig.makeApiClient(CoordinationV1Api)
+    .deleteNamespacedLease({ name: LEASE, namespace: ns })
+    .catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
+  return startOperatorProcess({
+    kubeconfigPath: impersonatingKubeconfig(serviceAccountUser(sa)),
+    logFile: join(inject('envDir'), `operator-rbac-${name}-${randomBytes(3).toString('hex')}.log`),
+    // As in the chart: leader election on, in the release namespace, with the chart's Lease name.
+    leaderElect: true,
+    namespace: ns,
+    logLevel: 'info',
+    waitUntil,
+    env: {
+      CERTKEEPER_LEASE_NAME: LEASE,
+      CERTKEEPER_ACME_HTTP01_PORT: String(acme.http01Port),
+      CERTKEEPER_ACME_CA_FILE: acme.caFile,
+      CERTKEEPER_ACME_SELF_CHECK_NAMESERVER: acme.nameserver,
+      CERTKEEPER_ACME_HTTP01_SELF_CHECK_PORT: String(acme.http01Port),
+      CERTKEEPER_ACME_SELF_CHECK_TIMEOUT: '10s',
+      CERTKEEPER_ENDPOINT_RECHECK_INTERVAL: '2s',
+    },
+  });
+}
+
+function logOf(op: OperatorProcess): string {
+  return readFileSync(op.process.record.logFile, 'utf8');
+}
+
+/** The log with JSON escaping flattened, so the API server's messages read as it wrote them. */
+function plainLog(op: OperatorProcess): string {
+  return logOf(op).replace(/\\+"/g, '"');
+}
+
+async function policy(name: string, spec: Record<string, unknown>): Promise<string> {
+  policies.push(name);
+  await testKube().customObjects.createClusterCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: 'tlspolicies',
+    body: { apiVersion: API_VERSION, kind: 'TLSPolicy', metadata: { name }, spec },
+  });
+  return name;
+}
+
+/** A CA key pair in the release namespace (where the operator reads issuers' Secrets). */
+async function caSecret(name: string): Promise<void> {
+  const ca = await makeTestCa({ notBefore: new Date(Date.now() - 3_600_000), slot: 100 + Math.floor(Math.random() * 1000) });
+  await testKube().core.createNamespacedSecret({
+    namespace: ns,
+    body: {
+      metadata: { name },
+      type: 'kubernetes.io/tls',
+      data: Object.fromEntries((['tls.crt', 'tls.key', 'ca.crt'] as const).map((k) => [k, Buffer.from(ca[k]).toString('base64')])),
+    },
+  });
+}
+
+/** Deletes a Certificate for good: finalizers stripped first, since the operator that would remove them is gone. */
+async function forgetCertificate(namespace: string, name: string): Promise<void> {
+  const { customObjects } = testKube();
+  const loc = { group: GROUP, version: VERSION, plural: 'certificates', namespace, name };
+  try {
+    await customObjects.patchNamespacedCustomObject({ ...loc, body: [{ op: 'replace', path: '/metadata/finalizers', value: [] }] });
+  } catch (err) {
+    if (isNotFound(err)) return;
+  }
+  await customObjects.deleteNamespacedCustomObject(loc).catch((err: unknown) => {
+    if (!isNotFound(err)) throw err;
+  });
+}
+
+beforeAll(async () => {
+  ({ helm } = await ensureTools());
+  kubeconfigDir = await mkdtemp(join(tmpdir(), 'certkeeper-rbac-'));
+  const releaseNs = await createTestNamespace('rbac-release');
+  ns = releaseNs.name;
+  cleanups.push(releaseNs.cleanup);
+  // The admission policy is not what this file is about, and cluster-wide: left out.
+  await helmOk(helm, ['install', release, CHART_DIR, '--namespace', ns, '--set', 'admissionPolicy.enabled=false', '--kubeconfig', inject('kubeconfigPath')]);
+  const { rbac } = testKube();
+  clusterRules = (await rbac.readClusterRole({ name: fullname })).rules ?? [];
+  roleRules = (await rbac.readNamespacedRole({ name: `${fullname}-leader-election`, namespace: ns })).rules ?? [];
+  removeRouteCrd = await installHttpRouteCrd();
+}, 120_000);
+
+afterAll(async () => {
+  for (const p of policies) await deletePolicy(p);
+  if (ns !== undefined) await runHelm(helm, ['uninstall', release, '--namespace', ns, '--kubeconfig', inject('kubeconfigPath')]);
+  await removeRouteCrd?.();
+  for (const c of cleanups.reverse()) await c();
+  if (kubeconfigDir !== undefined) await rm(kubeconfigDir, { recursive: true, force: true });
+});
+
+describe("the chart's ServiceAccount", () => {
+  it('is who the operator is: the kubeconfig impersonates it, and the API server says so', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(impersonatingKubeconfig(serviceAccountUser(fullname)));
+    const review = await kc.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+    expect(review.status?.userInfo?.username).toBe(serviceAccountUser(fullname));
+    expect(review.status?.userInfo?.groups).toEqual(expect.arrayContaining(['system:serviceaccounts', `system:serviceaccounts:${ns}`]));
+    expect(review.status?.userInfo?.groups).not.toContain('system:masters');
+    // And RBAC applies to it: no access to what the chart does not grant.
+    await expect(kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: 'someone-elses', namespace: ns })).rejects.toMatchObject({ code: 403 });
+  });
+
+  it('is enough for ACME HTTP-01 (Ingress and HTTPRoute), CA issuance, revocation on delete, endpoint validation and the inventory, with no "forbidden"', async () => {
+    const caName = `rbac-ca-${suffix}`;
+    await caSecret(caName);
+    const ca = await policy(`rbac-ca-${suffix}`, { issuer: { ca: { secretName: caName } } });
+    const solvers = [{ http01: { ingress: { ingressClassName: 'test-nginx' }, gatewayHTTPRoute: { parentRefs: [{ name: 'public', namespace: 'gateways' }] } } }];
+    const acme = await policy(`rbac-acme-${suffix}`, { issuer: { acme: { ...acmeIssuer(acmeEnv.directoryUrl, { solvers }), revokeOnDelete: true } } });
+    const team = (await createTestNamespace('rbac-team')).name;
+
+    const operator = await startOperatorAs(fullname, 'chart');
+    let network: TestNetwork | undefined;
+    let nginx: NetnsNginx | undefined;
+    const dir = await mkdtemp(join(tmpdir(), 'certkeeper-rbac-nginx-'));
+    try {
+      await waitForOperatorReady(operator);
+      // The Lease of the release namespace is held by this operator.
+      const lease = await testKube().kubeconfig.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: LEASE, namespace: ns });
+      expect(lease.spec?.holderIdentity).toBe(operator.identity);
+
+      await createCertificate(team, 'internal', { secretName: 'internal-tls', dnsNames: [`internal.${team}.svc`], policyRef: { name: ca } });
+      await createCertificate(team, 'public', { secretName: 'public-tls', dnsNames: [`public-${suffix}.rbac.test`], policyRef: { name: acme } });
+      await waitForPolicyReady(acme, 'True', 'AccountRegistered');
+      const internal = await waitForCondition(team, 'internal', { status: 'True' });
+      await waitForCondition(team, 'public', { status: 'True' }, 60_000);
+
+      // Endpoint validation: a "pod" in a network namespace serving the issued certificate behind a Service.
+      network = await createTestNetwork({ addresses: 1, label: 'rbac.test' });
+      const secret = await readSecret(team, 'internal-tls');
+      const served = { chainPem: secretText(secret, 'tls.crt'), keyPem: secretText(secret, 'tls.key') };
+      const tls = { protocols: ['TLSv1.2', 'TLSv1.3'], ciphers: MOZILLA_INTERMEDIATE_CIPHERS, preferServerCiphers: false, curves: MOZILLA_CURVES, dhParams: false, hsts: HSTS_TWO_YEARS } as const;
+      nginx = await startNetnsNginx({ network, name: `rbac-${suffix}`, baseDir: dir, addresses: network.addresses, port: 443, certificate: served, tls });
+      await createServiceWithEndpoints(team, 'internal', { ports: [{ name: 'https', port: 443 }], addresses: network.addresses });
+      const { customObjects } = testKube();
+      await customObjects.patchNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: 'certificates',
+        namespace: team,
+        name: 'internal',
+        body: [{ op: 'add', path: '/spec/endpoints', value: [{ service: 'internal', port: 443 }] }],
+      });
+      const verified = await waitForCondition(
+        team,
+        'internal',
+        { type: 'EndpointsVerified', status: 'True', reason: 'CurrentCertificateServed', where: (c) => (c.status?.endpoints ?? []).length > 0 },
+        60_000,
+      );
+      expect(verified.status?.endpoints).toEqual([expect.objectContaining({ service: 'internal', port: 443, address: network.addresses[0], current: true, servedFingerprintSHA256: leafFingerprint(served.chainPem) })]);
+      expect(verified.status?.fingerprintSHA256).toBe(internal.status?.fingerprintSHA256);
+
+      // The inventory lists both Secrets (it reads every TLS Secret of the cluster).
+      const inventory = (await (await fetch(`${operator.url}/inventory?namespace=${team}`)).json()) as InventoryJson;
+      const secretLocations = inventory.entries.flatMap((e) => e.locations.flatMap((l) => (l.type === 'secret' ? [`${l.namespace}/${l.name}#${l.key}`] : [])));
+      expect(secretLocations).toEqual(expect.arrayContaining([`${team}/internal-tls#tls.crt`, `${team}/public-tls#tls.crt`]));
+
+      // Events were recorded (events.k8s.io) about the Certificates.
+      const events = await testKube().kubeconfig.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: team });
+      expect(events.items.map((e) => `${e.regarding?.kind}/${e.regarding?.name}`)).toEqual(expect.arrayContaining(['Certificate/internal', 'Certificate/public']));
+
+      // Deleting the ACME Certificate revokes it and deletes its Secret (revokeOnDelete), then lets it go.
+      const publicCert = await getCertificate(team, 'public');
+      expect(publicCert.metadata.finalizers).toContain(REVOKE_FINALIZER);
+      await customObjects.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', namespace: team, name: 'public' });
+      await waitFor(
+        async () => {
+          try {
+            await getCertificate(team, 'public');
+            return undefined;
+          } catch (err) {
+            return isNotFound(err) ? true : undefined;
+          }
+        },
+        { description: 'the revoked Certificate to be gone', timeoutMs: 30_000 },
+      );
+      await expect(readSecret(team, 'public-tls')).rejects.toMatchObject({ code: 404 });
+
+      expect(plainLog(operator)).not.toMatch(/forbidden/i);
+    } finally {
+      await operator.process.stop();
+      await nginx?.stop();
+      await network?.teardown();
+      await rm(dir, { recursive: true, force: true });
+      await forgetCertificate(team, 'internal');
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Each rule earns its place.
+
+interface VariantContext {
+  operator: OperatorProcess;
+  team: string;
+  /** CA policy and its Certificate "internal" in `team`. */
+  caPolicy: string;
+  /** ACME policy and its Certificate "public" in `team` (HTTP-01 through an Ingress and an HTTPRoute), when the variant needs one. */
+  acmePolicy?: string;
+}
+
+interface Breakage {
+  /** What a user sees without the rule. */
+  symptom: string;
+  acme?: boolean;
+  /** Resolves when the symptom shows (throws or returns undefined while it does not). */
+  shows: (c: VariantContext) => Promise<true | undefined>;
+}
+
+/** Leading, but a cache can never fill: never ready, and never live either (a pod would be restarted over and over). */
+async function notReady(c: VariantContext): Promise<true | undefined> {
+  const ready = await fetch(`${c.operator.url}/readyz?verbose`);
+  const live = await fetch(`${c.operator.url}/healthz?verbose`);
+  return ready.status === 503 && (await ready.text()).includes('caches not synced') && live.status === 500 ? true : undefined;
+}
+
+/** The CA Certificate still has no status at all: nobody could write it. */
+async function noStatus(c: VariantContext): Promise<true | undefined> {
+  const cert = await getCertificate(c.team, 'internal');
+  return cert.status === undefined || (cert.status.conditions ?? []).length === 0 ? true : undefined;
+}
+
+async function acmeStuckWithout(c: VariantContext, what: string, exists: () => Promise<unknown[]>): Promise<true | undefined> {
+  const cert = await getCertificate(c.team, 'public');
+  const ready = condition(cert, 'Ready');
+  if (ready?.status === 'True') throw new Error(`the ACME Certificate became Ready without ${what}`);
+  return (await exists()).length === 0 && ready !== undefined ? true : undefined;
+}
+
+async function noLease(c: VariantContext): Promise<true | undefined> {
+  const leases = await testKube().kubeconfig.makeApiClient(CoordinationV1Api).listNamespacedLease({ namespace: ns });
+  if (leases.items.some((l) => l.spec?.holderIdentity === c.operator.identity)) throw new Error('the operator holds the Lease');
+  return (await noStatus(c)) === true ? true : undefined;
+}
+
+/**
+ * What breaks without each rule, keyed `<apiGroup or "core">/<resources>:<verbs>`
+ * (resourceNames noted). The first test checks this table and the chart's
+ * rules name the same set, so a new rule needs its proof here.
+ */
+const BREAKAGE: Record<string, Breakage> = {
+  'certkeeper.dev/certificates:get,list,watch,patch': { symptom: 'never ready nor live: no Certificate cache', shows: notReady },
+  'certkeeper.dev/certificates/status:patch': { symptom: 'Certificates never get a status', shows: noStatus },
+  'certkeeper.dev/tlspolicies:list,watch': { symptom: 'never ready nor live: no TLSPolicy cache', shows: notReady },
+  'certkeeper.dev/tlspolicies/status:patch': {
+    symptom: 'TLSPolicies never get a status',
+    shows: async (c) => {
+      const p = (await testKube().customObjects.getClusterCustomObject({ group: GROUP, version: VERSION, plural: 'tlspolicies', name: c.caPolicy })) as { status?: unknown };
+      return p.status === undefined ? true : undefined;
+    },
+  },
+  'core/namespaces:list,watch': { symptom: 'never ready nor live: no Namespace cache', shows: notReady },
+  'core/secrets:get,list,watch,create,update,delete': { symptom: 'never ready nor live: no Secret cache', shows: notReady },
+  'events.k8s.io/events:create,patch': {
+    symptom: 'a Certificate is issued but no Event is recorded about it',
+    shows: async (c) => {
+      const cert = await getCertificate(c.team, 'internal');
+      if (condition(cert, 'Ready')?.status !== 'True') return undefined;
+      const events = await testKube().kubeconfig.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: c.team });
+      return events.items.length === 0 ? true : undefined;
+    },
+  },
+  'core/services:list,watch': { symptom: 'never ready nor live: no Service cache (endpoint validation)', shows: notReady },
+  'discovery.k8s.io/endpointslices:list,watch': { symptom: 'never ready nor live: no EndpointSlice cache', shows: notReady },
+  'core/services:create,delete': {
+    symptom: 'HTTP-01 cannot present: no challenge Service, the ACME Certificate is not issued',
+    acme: true,
+    shows: (c) => acmeStuckWithout(c, 'a challenge Service', async () => (await testKube().core.listNamespacedService({ namespace: c.team })).items),
+  },
+  'networking.k8s.io/ingresses:create,delete': {
+    symptom: 'HTTP-01 cannot present: no challenge Ingress, the ACME Certificate is not issued',
+    acme: true,
+    shows: (c) =>
+      acmeStuckWithout(c, 'a challenge Ingress', async () => (await testKube().kubeconfig.makeApiClient(NetworkingV1Api).listNamespacedIngress({ namespace: c.team })).items),
+  },
+  'gateway.networking.k8s.io/httproutes:create,delete': {
+    symptom: 'HTTP-01 through a Gateway cannot present: no HTTPRoute, the ACME Certificate is not issued',
+    acme: true,
+    shows: (c) =>
+      acmeStuckWithout(c, 'a challenge HTTPRoute', async () => {
+        const list = (await testKube().customObjects.listNamespacedCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', namespace: c.team })) as { items: unknown[] };
+        return list.items;
+      }),
+  },
+  'coordination.k8s.io/leases:create': { symptom: 'the operator never leads: no Lease, nothing reconciled', shows: noLease },
+  'coordination.k8s.io/leases[certkeeper-operator]:get,update': { symptom: 'the operator never leads: no Lease, nothing reconciled', shows: noLease },
+};
+
+function ruleKey(r: V1PolicyRule): string {
+  const group = r.apiGroups?.[0] === '' ? 'core' : (r.apiGroups?.[0] ?? '?');
+  const names = r.resourceNames === undefined ? '' : `[${r.resourceNames.join(',')}]`;
+  return `${group}/${(r.resources ?? []).join(',')}${names}:${r.verbs.join(',')}`;
+}
+
+/** The API server's words when RBAC refuses one of the rule's verbs on one of its resources. */
+function refusalPattern(r: V1PolicyRule): RegExp {
+  const group = (r.apiGroups?.[0] ?? '').replace(/\./g, '\\.');
+  const alt = (xs: string[]) => xs.map((x) => x.replace(/[./]/g, (m) => `\\${m}`)).join('|');
+  return new RegExp(`cannot (${alt(r.verbs)}) resource "(${alt(r.resources ?? [])})" in API group "${group}"`);
+}
+
+describe('each rule of the ClusterRole and Role earns its place', () => {
+  it("has a proof of breakage for exactly the chart's rules", () => {
+    const keys = [...clusterRules, ...roleRules].map(ruleKey);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys.sort()).toEqual(Object.keys(BREAKAGE).sort());
+  });
+
+  // Built from the installed chart at run time; it.each needs them at collection, so one test walks them all.
+  it('breaks something observable without any one rule (one operator per variant, in turn)', async () => {
+    const variants = [
+      ...clusterRules.map((rule, i) => ({ rule, cluster: clusterRules.filter((_, j) => j !== i), role: roleRules })),
+      ...roleRules.map((rule, i) => ({ rule, cluster: clusterRules, role: roleRules.filter((_, j) => j !== i) })),
+    ];
+    const { rbac, core } = testKube();
+    const failures: string[] = [];
+    const timings: string[] = [];
+    for (const [i, v] of variants.entries()) {
+      const key = ruleKey(v.rule);
+      const breakage = BREAKAGE[key];
+      if (breakage === undefined) throw new Error(`no breakage described for rule ${key}`);
+      const started = Date.now();
+      // A ServiceAccount of its own, holding every rule but this one.
+      const sa = `without-${i}-${suffix}`;
+      await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: sa } } });
+      await rbac.createClusterRole({ body: { metadata: { name: `${fullname}-${sa}` }, rules: v.cluster } });
+      await rbac.createClusterRoleBinding({
+        body: { metadata: { name: `${fullname}-${sa}` }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${fullname}-${sa}` }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }] },
+      });
+      await rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name: sa }, rules: v.role } });
+      await rbac.createNamespacedRoleBinding({
+        namespace: ns,
+        body: { metadata: { name: sa }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }] },
+      });
+      cleanups.push(async () => {
+        await rbac.deleteClusterRoleBinding({ name: `${fullname}-${sa}` }).catch(() => undefined);
+        await rbac.deleteClusterRole({ name: `${fullname}-${sa}` }).catch(() => undefined);
+      });
+
+      // Fresh objects, so the operator has every step still to do.
+      const team = (await createTestNamespace(`rbac-v${i}`)).name;
+      const caName = `rbac-ca-${suffix}-v${i}`;
+      await caSecret(caName);
+      const caPolicy = await policy(caName, { issuer: { ca: { secretName: caName } } });
+      await createCertificate(team, 'internal', { secretName: 'internal-tls', dnsNames: [`internal.${team}.svc`], policyRef: { name: caPolicy } });
+      let acmePolicy: string | undefined;
+      if (breakage.acme === true) {
+        const solvers = [{ http01: { ingress: { ingressClassName: 'test-nginx' }, gatewayHTTPRoute: { parentRefs: [{ name: 'public', namespace: 'gateways' }] } } }];
+        acmePolicy = await policy(`rbac-acme-${suffix}-v${i}`, { issuer: { acme: acmeIssuer(acmeEnv.directoryUrl, { solvers }) } });
+        await createCertificate(team, 'public', { secretName: 'public-tls', dnsNames: [`v${i}-${suffix}.rbac.test`], policyRef: { name: acmePolicy } });
+      }
+
+      // Some variants are never healthy (a leader whose caches cannot fill): wait only for the HTTP server.
+      const operator = await startOperatorAs(sa, `without-${i}`, 'listening');
+      const context: VariantContext = { operator, team, caPolicy, ...(acmePolicy === undefined ? {} : { acmePolicy }) };
+      try {
+        const pattern = refusalPattern(v.rule);
+        await waitFor(() => (pattern.test(plainLog(operator)) ? true : undefined), { description: `a refusal matching ${pattern} in the log of the operator without ${key}`, timeoutMs: 30_000, intervalMs: 200 });
+        await waitFor(({ observe }) => {
+          observe(breakage.symptom);
+          return breakage.shows(context);
+        }, { description: `without ${key}: ${breakage.symptom}`, timeoutMs: 15_000, intervalMs: 250 });
+        timings.push(`${key}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      } catch (err) {
+        const tail = operator.process
+          .logTail(8)
+          .split('\n')
+          .map((line) => line.slice(0, 400))
+          .join('\n');
+        failures.push(`${key}: ${err instanceof Error ? err.message : String(err)}\n${tail}`);
+      } finally {
+        await operator.process.stop();
+        await forgetCertificate(team, 'internal');
+        await forgetCertificate(team, 'public');
+        for (const p of [caPolicy, acmePolicy]) if (p !== undefined) await deletePolicy(p);
+      }
+    }
+    process.stderr.write(`[rbac] variants (time to breakage):\n  ${timings.join('\n  ')}\n`);
+    expect(failures).toEqual([]);
+  }, 300_000);
+});
