@@ -32,6 +32,14 @@ export const isConflict = (err: unknown): boolean => statusCodeOf(err) === 409;
 export const isGone = (err: unknown): boolean => statusCodeOf(err) === 410;
 
 /**
+ * The namespace is being deleted, so nothing new may be created in it (403
+ * with cause NamespaceTerminating). Not a permission problem: whatever was to
+ * be written there is going away with it.
+ */
+export const isNamespaceTerminating = (err: unknown): boolean =>
+  statusCodeOf(err) === 403 && /because it is being terminated|NamespaceTerminating/.test(apiErrorMessage(err));
+
+/**
  * The server's own words for a failure: the `message` of the Status body when
  * there is one (ApiException keeps it in `body`, sometimes still as a JSON
  * string), else the error's message.

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { PatchStrategy, setHeaderOptions, V1MicroTime, type EventsV1Api, type EventsV1Event } from '@kubernetes/client-node';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import { isNotFound, toError } from './errors.js';
+import { isNamespaceTerminating, isNotFound, toError } from './errors.js';
 
 export interface ObjectReference {
   apiVersion: string;
@@ -120,6 +120,10 @@ export class EventRecorder {
     const write = previous.then(() => this.write(key, event));
     const settled = write
       .catch((err: unknown) => {
+        if (isNamespaceTerminating(err)) {
+          this.opts.log.debug({ reason: event.reason, object: describe(event.regarding) }, 'event not recorded: its namespace is being deleted');
+          return;
+        }
         this.opts.log.warn({ err: toError(err), reason: event.reason, object: describe(event.regarding) }, 'could not record event');
       })
       .finally(() => {

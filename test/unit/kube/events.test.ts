@@ -1,4 +1,5 @@
 import type { EventsV1Event } from '@kubernetes/client-node';
+import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeKubeClients, type KubeClients } from '../../../src/kube/client.js';
 import { EventRecorder, type EventsClient, type ObjectReference } from '../../../src/kube/events.js';
@@ -114,6 +115,27 @@ describe('EventRecorder', () => {
     expect(() => events.warning(cert, 'IssuanceFailed', 'boom')).not.toThrow();
     await expect(events.flush()).resolves.toBeUndefined();
     expect(posts()).toHaveLength(1);
+  });
+
+  it('logs a refusal because the namespace is being deleted at debug, and a real failure as a warning', async () => {
+    const lines: { level: number; msg: string }[] = [];
+    const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
+    api.requests.length = 0;
+    let terminating = true;
+    api.handler = (_req, res) =>
+      terminating
+        ? json(res, 403, { ...statusBody(403, 'Forbidden', 'events.events.k8s.io "web.1" is forbidden: unable to create new content in namespace team-a because it is being terminated'), details: { causes: [{ reason: 'NamespaceTerminating' }] } })
+        : json(res, 403, statusBody(403, 'Forbidden', 'events.events.k8s.io is forbidden: User "system:serviceaccount:certkeeper:certkeeper" cannot create resource "events"'));
+    const events = new EventRecorder({ clients, clock, log, reportingInstance: 'certkeeper-0', dedupeWindowMs: 60_000 });
+    events.warning(cert, 'IssuanceFailed', 'boom');
+    await events.flush();
+    terminating = false;
+    events.warning(cert, 'IssuanceFailed', 'other');
+    await events.flush();
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([
+      [20, 'event not recorded: its namespace is being deleted'],
+      [40, 'could not record event'],
+    ]);
   });
 
   it('truncates notes to 1 KiB', async () => {
