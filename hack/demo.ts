@@ -2,25 +2,29 @@
  * `npm run demo`: certkeeper end to end on this machine, in about half a minute
  * (plus a one-time build of the control plane, ~5 min, on a fresh machine).
  *
- * A real etcd + kube-apiserver (and Pebble, the ACME test CA, for later
- * scenarios) start on loopback in a temp dir; the platform team's CA and
- * TLSPolicy and an app team's Certificates are created; the operator runs as
- * a real process and issues; a real TLS handshake proves the issued Secret
- * works; everything is torn down again, also on Ctrl-C.
+ * A real etcd + kube-apiserver and Pebble (the ACME test CA) start on
+ * loopback in a temp dir; the platform team's CA and TLSPolicy and an app
+ * team's Certificates are created; the operator runs as a real process and
+ * issues (and refuses); a real TLS handshake proves the issued Secret works;
+ * a second Certificate is issued by Pebble through ACME HTTP-01; nginx
+ * "pods" in a network namespace serve both behind Services and the operator
+ * validates them live, through a renewal one pod missed; the policy grades
+ * them; the inventory lists every TLS Secret, managed or not. Everything is torn down again,
+ * also on Ctrl-C. The endpoint steps need root (network namespaces).
  */
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { GROUP, VERSION } from '../src/api/meta.js';
-import { listCertificates, listPolicies, renderStatus } from '../src/cli/status.js';
-import { apiErrorMessage } from '../src/kube/errors.js';
 import { parseCertificateChainPem, summarizeCertificate } from '../src/pki/certificates.js';
+import { issueThroughAcme } from './demo/acme.js';
 import { bold, detail, dim, facts, formatSeconds, green, red, Steps, yellow } from './demo/console.js';
+import { gradeEdge, renewAndReload, serveAndVerify } from './demo/endpoints.js';
+import { showInventory } from './demo/inventory.js';
 import {
   APP_NAMESPACE,
   CA_SECRET,
+  CHECKOUT,
   createDemoCa,
   internalCaPolicy,
   INTRUDER,
@@ -33,8 +37,7 @@ import {
   STOREFRONT_SECRET,
   storefrontCertificate,
 } from './demo/manifests.js';
-import { SafetyNet } from './demo/safety-net.js';
-import { Teardown } from './demo/teardown.js';
+import { api, clientsFor, DemoFailure, interrupt, interruptible, safetyNet, secretField, teardown, yamlBlock, type Clients, type Cluster, type RunningDemo } from './demo/runtime.js';
 import { handshake } from './demo/tls-check.js';
 import { readyCondition, waitForOutcome, type Outcome } from './demo/wait.js';
 import {
@@ -57,83 +60,9 @@ const INTERRUPT_GRACE_MS = 45_000;
  */
 const REPEAT_SIGNAL_MS = 1_000;
 
-/** A check the demo makes that did not hold: reported as is, without a stack. */
-class DemoFailure extends Error {
-  override name = 'DemoFailure';
-}
-
-interface Clients {
-  core: CoreV1Api;
-  customObjects: CustomObjectsApi;
-  coordination: CoordinationV1Api;
-}
-
-interface Cluster {
-  workDir: string;
-  kubeconfigPath: string;
-  clients: Clients;
-}
-
-const steps = new Steps(7);
-const teardown = new Teardown();
-const interrupt = new AbortController();
-const safetyNet = SafetyNet.start();
+const steps = new Steps(11);
 let operator: OperatorProcess | undefined;
 let interruptedAt: number | undefined;
-
-function clientsFor(kubeconfigPath: string): Clients {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
-  return {
-    core: kc.makeApiClient(CoreV1Api),
-    customObjects: kc.makeApiClient(CustomObjectsApi),
-    coordination: kc.makeApiClient(CoordinationV1Api),
-  };
-}
-
-/**
- * Waits for `work` unless Ctrl-C comes first: then it rejects at once, so the
- * demo goes straight to its teardown instead of waiting on a request to an API
- * server that is itself shutting down. `late` receives a result that arrives
- * after the interruption (an operator process that was still starting).
- */
-async function interruptible<T>(work: Promise<T>, late?: (value: T) => Promise<void>): Promise<T> {
-  const signal = interrupt.signal;
-  const settleLate = (): void => {
-    if (late !== undefined) teardown.straggler(work.then(late));
-  };
-  if (signal.aborted) {
-    settleLate();
-    signal.throwIfAborted();
-  }
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('interrupted'));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([work, aborted]);
-  } catch (error) {
-    if (signal.aborted) settleLate();
-    throw error;
-  } finally {
-    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
-  }
-}
-
-/** Runs an API call, turning the client's error into the API server's own words plus what was being done. */
-async function api<T>(what: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await interruptible(call());
-  } catch (error) {
-    if (interrupt.signal.aborted) throw error;
-    throw new Error(`${what}: ${apiErrorMessage(error)}`, { cause: error });
-  }
-}
-
-function yamlBlock(value: unknown): void {
-  detail(dim(stringify(value).trimEnd()));
-}
 
 async function startCluster(): Promise<Cluster> {
   detail('Building etcd, kube-apiserver and Pebble if they are not cached yet (first time only: ~5 min) ...');
@@ -156,16 +85,18 @@ async function startCluster(): Promise<Cluster> {
   });
   await teardown.add('stopped pebble, pebble-challtestsrv, kube-apiserver and etcd', () => env.stop());
   if (env.kubeconfigPath === undefined) throw new DemoFailure('the environment started without a kubeconfig');
+  if (env.acme === undefined) throw new DemoFailure('the environment started without Pebble');
+  const acme = env.acme;
 
   const kubeconfigPath = env.kubeconfigPath;
   const crds = await api('installing the CRDs from crds/', () => installCrds(kubeconfigPath));
   detail(`CRDs installed and Established: ${crds.join(', ')}`);
   facts([
     ['API server', `${env.apiserverUrl ?? '?'} (kube-apiserver ${env.versions.kubeApiserver ?? '?'}, etcd ${env.versions.etcd ?? '?'})`],
-    ['ACME server', `${env.acme?.directoryUrl ?? '?'} (Pebble ${env.versions.pebble ?? '?'}; not used by this demo yet)`],
+    ['ACME server', `${env.acme?.directoryUrl ?? '?'} (Pebble ${env.versions.pebble ?? '?'}; DNS ${acme.dnsServer} via pebble-challtestsrv)`],
     ['kubeconfig', env.kubeconfigPath],
   ]);
-  return { workDir, kubeconfigPath: env.kubeconfigPath, clients: clientsFor(env.kubeconfigPath) };
+  return { workDir, kubeconfigPath: env.kubeconfigPath, clients: clientsFor(env.kubeconfigPath), acme };
 }
 
 async function createCa({ core }: Clients): Promise<void> {
@@ -204,10 +135,29 @@ async function createPolicyAndCertificates({ core, customObjects }: Clients): Pr
   detail(`Certificate ${APP_NAMESPACE}/${INTRUDER} asks for ${intruderCertificate.spec.dnsNames.join(', ')}, outside allowedDomains: it must be refused.`);
 }
 
-async function runOperator(cluster: Cluster): Promise<Outcome> {
+/**
+ * The operator's flags for this machine: its HTTP-01 responder on the port
+ * Pebble's validator connects to, Pebble's HTTPS CA trusted, the self-check
+ * resolving through challtestsrv and connecting to that same port (no
+ * ingress controller in front), and a 2 s endpoint recheck so a reload shows
+ * within seconds (30 s in production).
+ */
+function operatorEnv(cluster: Cluster): Record<string, string> {
+  return {
+    CERTKEEPER_ACME_HTTP01_PORT: String(cluster.acme.httpChallengePort),
+    CERTKEEPER_ACME_CA_FILE: cluster.acme.serverCaPath,
+    CERTKEEPER_ACME_SELF_CHECK_NAMESERVER: cluster.acme.dnsServer,
+    CERTKEEPER_ACME_HTTP01_SELF_CHECK_PORT: String(cluster.acme.httpChallengePort),
+    CERTKEEPER_ACME_SELF_CHECK_TIMEOUT: '20s',
+    CERTKEEPER_ENDPOINT_RECHECK_INTERVAL: '2s',
+  };
+}
+
+async function runOperator(cluster: Cluster): Promise<{ outcome: Outcome; demo: RunningDemo }> {
   const logFile = join(cluster.workDir, 'operator.log');
+  const env = operatorEnv(cluster);
   const started = await interruptible(
-    startOperatorProcess({ kubeconfigPath: cluster.kubeconfigPath, logFile, leaderElect: true }),
+    startOperatorProcess({ kubeconfigPath: cluster.kubeconfigPath, logFile, leaderElect: true, env }),
     (late) => late.process.stop(),
   );
   operator = started;
@@ -218,6 +168,7 @@ async function runOperator(cluster: Cluster): Promise<Outcome> {
     () => started.process.describeExit(),
   );
   detail(`operator running: pid ${started.process.pid}, health at ${started.url}, log ${logFile}`);
+  detail(dim(`  ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}`));
 
   await interruptible(waitForOperatorReady(started, 30_000));
   const lease = await api(`reading Lease ${OPERATOR_NAMESPACE}/${LEASE_NAME}`, () =>
@@ -249,13 +200,7 @@ async function runOperator(cluster: Cluster): Promise<Outcome> {
   const refused = readyCondition(outcome.intruder);
   detail(yellow(`${APP_NAMESPACE}/${INTRUDER} was refused by the guardrail: Ready=${refused?.status ?? '?'}, reason ${refused?.reason ?? '?'}`));
   detail(`  message: ${refused?.message ?? '?'}`);
-  return outcome;
-}
-
-function secretField(data: Record<string, string> | undefined, key: string): string {
-  const value = data?.[key];
-  if (value === undefined || value === '') throw new DemoFailure(`Secret ${APP_NAMESPACE}/${STOREFRONT_SECRET} has no ${key}`);
-  return Buffer.from(value, 'base64').toString('utf8');
+  return { outcome, demo: { cluster, operator: started } };
 }
 
 async function proveServed({ core }: Clients, outcome: Outcome): Promise<void> {
@@ -263,9 +208,10 @@ async function proveServed({ core }: Clients, outcome: Outcome): Promise<void> {
     core.readNamespacedSecret({ namespace: APP_NAMESPACE, name: STOREFRONT_SECRET }),
   );
   if (secret.type !== 'kubernetes.io/tls') throw new DemoFailure(`Secret ${APP_NAMESPACE}/${STOREFRONT_SECRET} has type ${secret.type ?? 'none'}, expected kubernetes.io/tls`);
-  const certificatePem = secretField(secret.data, 'tls.crt');
-  const privateKeyPem = secretField(secret.data, 'tls.key');
-  const caPem = secretField(secret.data, 'ca.crt');
+  const where = `${APP_NAMESPACE}/${STOREFRONT_SECRET}`;
+  const certificatePem = secretField(secret.data, 'tls.crt', where);
+  const privateKeyPem = secretField(secret.data, 'tls.key', where);
+  const caPem = secretField(secret.data, 'ca.crt', where);
   const [leaf] = parseCertificateChainPem(certificatePem, `tls.crt of Secret ${APP_NAMESPACE}/${STOREFRONT_SECRET}`);
   if (leaf === undefined) throw new DemoFailure(`tls.crt of Secret ${APP_NAMESPACE}/${STOREFRONT_SECRET} holds no certificate`);
   const secretFingerprint = summarizeCertificate(leaf).fingerprintSHA256;
@@ -299,17 +245,9 @@ async function proveServed({ core }: Clients, outcome: Outcome): Promise<void> {
   detail(green('served leaf = Secret tls.crt = Certificate status.fingerprintSHA256, and the handshake verified'));
 }
 
-async function showInventory({ customObjects }: Clients): Promise<void> {
-  const [certs, policies] = await api('listing Certificates and TLSPolicies', () =>
-    Promise.all([listCertificates(customObjects), listPolicies(customObjects)]),
-  );
-  detail(bold('$ certkeeper status -o wide'));
-  detail(renderStatus(certs, policies, true));
-}
-
 async function main(): Promise<number> {
   const startedAt = performance.now();
-  console.log(bold('certkeeper demo') + dim(' — a local Kubernetes API server, a CA policy, the operator, and a real TLS handshake'));
+  console.log(bold('certkeeper demo') + dim(' — a local Kubernetes API server, a CA and an ACME policy, the operator, live endpoint validation, the inventory'));
   let failure: unknown;
   try {
     const cluster = await steps.run('Start a local Kubernetes API server (etcd + kube-apiserver) and Pebble, install the CRDs', startCluster);
@@ -317,13 +255,19 @@ async function main(): Promise<number> {
     await steps.run(`Create namespace ${APP_NAMESPACE}, TLSPolicy ${POLICY} and Certificates ${STOREFRONT} + ${INTRUDER}`, () =>
       createPolicyAndCertificates(cluster.clients),
     );
-    const outcome = await steps.run('Start the operator and wait for it to issue (and refuse)', () => runOperator(cluster));
+    const { outcome, demo } = await steps.run('Start the operator and wait for it to issue (and refuse)', () => runOperator(cluster));
     await steps.run(`Serve ${STOREFRONT_SECRET} over TLS and verify it like a client would`, () => proveServed(cluster.clients, outcome));
-    await steps.run('Inventory: what `certkeeper status -o wide` shows', () => showInventory(cluster.clients));
+    const acme = await steps.run(`Issue Certificate ${CHECKOUT} through ACME (Pebble, HTTP-01)`, () => issueThroughAcme(demo));
+    const pods = await steps.run(`Serve ${CHECKOUT} (two pods) and ${STOREFRONT} (one) from nginx behind Services; the operator validates them live`, () =>
+      serveAndVerify(demo, acme.fingerprintSHA256, outcome.storefront.status?.fingerprintSHA256 ?? ''),
+    );
+    await steps.run('Renew; reload only one pod; the operator names the stale one; reload it', () => renewAndReload(demo, pods, acme.fingerprintSHA256));
+    await steps.run(`TLSPolicy ${POLICY} grades the edge Services' pods against Mozilla intermediate`, () => gradeEdge(demo, pods));
+    await steps.run('Inventory: `certkeeper status -o wide` and `certkeeper inventory -A`', () => showInventory(cluster));
   } catch (error) {
     failure = error;
   }
-  const clean = await steps.final('Tear down (operator, environment, temp dir)', () => teardown.run());
+  const clean = await steps.final('Tear down (nginx pods, network namespace, operator, environment, temp dir)', () => teardown.run());
   // Only a complete teardown dismisses the safety net; otherwise it retries once this process exits.
   if (clean) await safetyNet.release();
   const total = formatSeconds(performance.now() - startedAt);

@@ -7,13 +7,19 @@
  * answers Ctrl-C too slowly; `kill -9`; an OOM) — it stops those processes,
  * newest first, then any process whose command line names the demo's own
  * fresh temp dir (the operator while it was still starting, before its pid
- * could be sent), and removes the directory, so nothing outlives the demo.
+ * could be sent), deletes the network namespaces of the endpoint pods, and
+ * removes the directory, so nothing outlives the demo.
  */
+import { execFile } from 'node:child_process';
 import { readdir, readFile, rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
+import { IP } from '../env/netns.js';
 import { stopRecordedProcess, type ProcessRecord } from '../env/processes.js';
+
+const execFileAsync = promisify(execFile);
 
 const message = z.union([
   z.object({
@@ -26,6 +32,7 @@ const message = z.union([
     }),
   }),
   z.object({ dir: z.string().min(1) }),
+  z.object({ netns: z.object({ name: z.string().regex(/^ck-\d+-\d+$/), hostInterface: z.string().regex(/^ckh\d+$/) }) }),
   z.object({ done: z.literal(true) }),
 ]);
 
@@ -73,6 +80,7 @@ async function stopProcessesUsing(dir: string): Promise<number> {
 async function main(): Promise<void> {
   const processes: ProcessRecord[] = [];
   const dirs: string[] = [];
+  const networks: { name: string; hostInterface: string }[] = [];
   for await (const line of createInterface({ input: process.stdin })) {
     let parsed: z.infer<typeof message>;
     try {
@@ -82,17 +90,23 @@ async function main(): Promise<void> {
     }
     if ('done' in parsed) process.exit(0);
     if ('dir' in parsed) dirs.push(parsed.dir);
+    else if ('netns' in parsed) networks.push(parsed.netns);
     else processes.push({ ...parsed.process, startTicks: parsed.process.startTicks });
   }
   // stdin closed without `done`: the demo died before its own teardown.
   let stopped = processes.length;
   for (const record of processes.reverse()) await stopRecordedProcess(record).catch(() => undefined);
+  for (const dir of dirs) stopped += await stopProcessesUsing(dir).catch(() => 0);
+  // Servers inside are stopped by now: the namespace goes, and deleting it removes the veth pair with it.
+  for (const network of networks) {
+    await execFileAsync(IP, ['netns', 'del', network.name]).catch(() => undefined);
+    await execFileAsync(IP, ['link', 'del', network.hostInterface]).catch(() => undefined);
+  }
   for (const dir of dirs) {
-    stopped += await stopProcessesUsing(dir).catch(() => 0);
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
   try {
-    process.stderr.write(`[certkeeper demo] the demo ended abruptly: its safety net stopped what it had started (${stopped} processes) and removed ${dirs.join(', ') || 'no directory'}\n`);
+    process.stderr.write(`[certkeeper demo] the demo ended abruptly: its safety net stopped what it had started (${stopped} processes)${networks.length > 0 ? `, deleted network namespace ${networks.map((n) => n.name).join(', ')}` : ''} and removed ${dirs.join(', ') || 'no directory'}\n`);
   } catch {
     // no terminal left to tell
   }

@@ -29,6 +29,11 @@ export class SafetyNet {
     this.send({ process: record });
   }
 
+  /** A network namespace (and its host veth) to delete if the demo dies before its teardown. */
+  watchNetns(name: string, hostInterface: string): void {
+    this.send({ netns: { name, hostInterface } });
+  }
+
   watchDir(dir: string): void {
     this.send({ dir });
   }

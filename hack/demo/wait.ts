@@ -104,3 +104,62 @@ export async function waitForOutcome(o: WaitOptions): Promise<Outcome> {
     await sleep(POLL_INTERVAL_MS, undefined, { signal: o.signal });
   }
 }
+
+export function condition(cert: Certificate | undefined, type: string): ApiCondition | undefined {
+  return cert?.status?.conditions?.find((c) => c.type === type);
+}
+
+export interface CertificateWait {
+  api: CustomObjectsApi;
+  namespace: string;
+  name: string;
+  /** What is awaited, for the timeout message ("Ready=True from Pebble"). */
+  expected: string;
+  done: (cert: Certificate) => boolean;
+  /** The state a person should see change; a line is reported each time it does. */
+  describe: (cert: Certificate) => string;
+  operator: OperatorProcess;
+  timeoutMs: number;
+  signal: AbortSignal;
+  report: (line: string) => void;
+}
+
+/** Polls one Certificate until `done`, reporting each change of `describe`; fails with the operator's log tail otherwise. */
+export async function waitForCertificate(o: CertificateWait): Promise<Certificate> {
+  const startedAt = performance.now();
+  const deadline = Date.now() + o.timeoutMs;
+  let last: string | undefined;
+  let cert: Certificate | undefined;
+  let lastError: string | undefined;
+  for (;;) {
+    o.signal.throwIfAborted();
+    if (!o.operator.process.running) {
+      throw new Error(`the operator ${o.operator.process.describeExit() ?? 'stopped'} while waiting for ${o.namespace}/${o.name} ${o.expected}\n` + `--- last lines of the operator log ---\n${o.operator.process.logTail(40)}`);
+    }
+    try {
+      cert = await readCertificate(o.api, o.namespace, o.name);
+      lastError = undefined;
+    } catch (error) {
+      lastError = apiErrorMessage(error);
+    }
+    if (cert !== undefined) {
+      const now = o.describe(cert);
+      if (now !== last) {
+        last = now;
+        o.report(`+${((performance.now() - startedAt) / 1000).toFixed(1)}s ${o.namespace}/${o.name}: ${now}`);
+      }
+      if (o.done(cert)) return cert;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(
+        [
+          `timed out after ${o.timeoutMs / 1000} s waiting for ${o.namespace}/${o.name} ${o.expected}; it is: ${cert === undefined ? 'not found' : o.describe(cert)}`,
+          ...(lastError === undefined ? [] : [`  last API error: ${lastError}`]),
+          `--- last lines of the operator log (${o.operator.process.record.logFile}) ---`,
+          o.operator.process.logTail(40),
+        ].join('\n'),
+      );
+    }
+    await sleep(POLL_INTERVAL_MS, undefined, { signal: o.signal });
+  }
+}
