@@ -129,6 +129,8 @@ export function certkeeperCrds(): JsonSchema[] {
       columns: [
         ...readyColumns('.status.conditions'),
         { name: 'Secret', type: 'string', jsonPath: '.spec.secretName' },
+        // EndpointsVerified: blank for a Certificate that lists no endpoints.
+        { name: 'Endpoints', type: 'string', jsonPath: '.status.conditions[?(@.type=="EndpointsVerified")].status' },
         { name: 'Policy', type: 'string', jsonPath: '.status.policy', priority: 1 },
         { name: 'Expires', type: 'string', jsonPath: '.status.notAfter' },
         { name: 'Renewal', type: 'string', jsonPath: '.status.renewalTime', priority: 1 },
@@ -149,6 +151,8 @@ export function certkeeperCrds(): JsonSchema[] {
         { name: 'Issuer', type: 'string', jsonPath: '.status.issuerKind' },
         { name: 'Priority', type: 'integer', jsonPath: '.spec.priority' },
         { name: 'Certificates', type: 'integer', jsonPath: '.status.certificates' },
+        { name: 'Endpoints', type: 'integer', jsonPath: '.status.endpoints.total', priority: 1 },
+        { name: 'Violating', type: 'integer', jsonPath: '.status.endpoints.violating' },
         { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
       ],
     }),

@@ -318,7 +318,10 @@ describe('printer columns and discovery', () => {
       body: {
         status: {
           notAfter: '2031-01-01T00:00:00Z',
-          conditions: [{ type: 'Ready', status: 'True', reason: 'Issued', message: 'issued', lastTransitionTime: '2030-10-03T00:00:00Z' }],
+          conditions: [
+            { type: 'Ready', status: 'True', reason: 'Issued', message: 'issued', lastTransitionTime: '2030-10-03T00:00:00Z' },
+            { type: 'EndpointsVerified', status: 'False', reason: 'StaleCertificate', message: 'stale', lastTransitionTime: '2030-10-03T00:00:00Z' },
+          ],
         },
       },
     });
@@ -334,13 +337,13 @@ describe('printer columns and discovery', () => {
     const names = columns.map((c) => c.name);
     expect(names).toEqual(expect.arrayContaining(['Ready', 'Secret', 'Expires', 'Age']));
     // What `kubectl get` shows without -o wide: priority 0, in this order.
-    expect(columns.filter((c) => c.priority === 0).map((c) => c.name)).toEqual(['Name', 'Ready', 'Secret', 'Expires', 'Age']);
+    expect(columns.filter((c) => c.priority === 0).map((c) => c.name)).toEqual(['Name', 'Ready', 'Secret', 'Endpoints', 'Expires', 'Age']);
     expect(columns.filter((c) => c.priority > 0).map((c) => c.name)).toEqual(['Reason', 'Policy', 'Renewal']);
 
     const rows = table.rows as Array<{ cells: unknown[] }>;
     expect(rows).toHaveLength(1);
     const cells = Object.fromEntries(names.map((name, i) => [name, rows[0]?.cells[i]]));
-    expect(cells).toMatchObject({ Name: 'web', Ready: 'True', Reason: 'Issued', Secret: 'web-tls', Expires: '2031-01-01T00:00:00Z' });
+    expect(cells).toMatchObject({ Name: 'web', Ready: 'True', Reason: 'Issued', Secret: 'web-tls', Endpoints: 'False', Expires: '2031-01-01T00:00:00Z' });
     expect(cells.Age).toMatch(/^\d+s$/);
   });
 
