@@ -1,8 +1,8 @@
 import { PROTOCOL_VERSIONS, type ProtocolVersion } from './protocols.js';
 import { suitesForVersion } from './suites.js';
-import { probeChain, type ServedChain } from './jobs/certificate.js';
-import { probeServerPreference, probeSuite, type ServerPreference, type SuiteProbe } from './jobs/cipher-suites.js';
-import { ALPN_PROTOCOLS, groupsToProbe, probeAlpn, probeGroup, probeOcspStapling, probeSecureRenegotiation, type AlpnProtocol, type StapledResponse } from './jobs/features.js';
+import { probeChainAndStapling, type ServedChain } from './jobs/certificate.js';
+import { probeServerPreference, probeVersionSuites, type ServerPreference, type SuiteProbe } from './jobs/cipher-suites.js';
+import { ALPN_PROTOCOLS, groupsToProbe, probeAlpn, probeGroup, probeGroupTls13, probeSecureRenegotiation, secureRenegotiationOf, type AlpnProtocol, type StapledResponse } from './jobs/features.js';
 import { LEGACY_CIPHERS, pinnedVersion, type EphemeralKey } from './jobs/handshake-info.js';
 import { probeHttpHead, type HttpHead } from './jobs/hsts.js';
 import { createLimiter, since, type JobOutcome, type ProbeTarget } from './jobs/outcome.js';
@@ -13,7 +13,11 @@ import type { HandshakeOptions } from './jobs/tls-handshake.js';
 // Runs the jobs against one endpoint and keeps what each returned, untouched:
 // the observations are plain data (JSON-safe), judged later by the analyser.
 // Versions come first (everything else depends on which are accepted), then
-// all other jobs run together under one connection limit.
+// all other jobs run together under one connection limit. Connections are
+// spent only where a finding needs them: suites by elimination (N+1 hellos
+// for N accepted), TLS 1.3 groups by hand-built hello, one handshake for the
+// chain and the OCSP staple; full handshakes where only a finished one tells
+// (key exchange of a TLS 1.2 suite, ALPN, resumption, HSTS).
 
 export interface ScanOptions {
   /** Bound on each job's connection (connect + handshake + inspection). Default 4000 ms. */
@@ -107,14 +111,18 @@ export async function scanEndpoint(target: ProbeTarget, options: ScanOptions = {
 
   const suitesAndPreferences = Promise.all(
     acceptedVersions.map(async (version) => {
-      const candidates = suitesForVersion(version);
-      const outcomes = await Promise.all(candidates.map((suite) => limit(() => probeSuite(target, version, suite, timeoutMs))));
-      const observations = candidates.map((suite, i): SuiteObservation => ({ version, suite: suite.id, outcome: outcomes[i] as JobOutcome<SuiteProbe> }));
-      const acceptedSuites = candidates.filter((_, i) => outcomes[i]?.status === 'accepted');
-      const preference = await limit(() => probeServerPreference(target, version, acceptedSuites, timeoutMs));
-      return { observations, preference: { version, outcome: preference } };
+      const { outcomes, fullOffer, pickOrder } = await probeVersionSuites(target, version, suitesForVersion(version), timeoutMs, limit);
+      const observations = outcomes.map(({ suite, outcome }): SuiteObservation => ({ version, suite: suite.id, outcome }));
+      const acceptedSuites = outcomes.filter((o) => o.outcome.status === 'accepted').map((o) => o.suite);
+      const preference = await limit(() => probeServerPreference(target, version, acceptedSuites, timeoutMs, pickOrder));
+      return { version, fullOffer, observations, preference: { version, outcome: preference } };
     }),
   );
+  // The elimination's first hello for that version is the very offer the renegotiation check makes.
+  const secureRenegotiationCheck = async (version: ProtocolVersion): Promise<JobOutcome<null>> => {
+    const fullOffer = (await suitesAndPreferences).find((r) => r.version === version)?.fullOffer;
+    return fullOffer === undefined ? limit(() => probeSecureRenegotiation(target, version, timeoutMs)) : secureRenegotiationOf(fullOffer);
+  };
   const groupVersion = best === 'SSLv3' ? undefined : best;
   const groups: Promise<GroupObservation[]> =
     groupVersion === undefined
@@ -123,19 +131,18 @@ export async function scanEndpoint(target: ProbeTarget, options: ScanOptions = {
           groupsToProbe(groupVersion).map(async (group) => ({
             group,
             version: groupVersion,
-            outcome: await limit(() => probeGroup(target, groupProbeOptions(groupVersion), group, timeoutMs)),
+            outcome: await limit(() => (groupVersion === 'TLSv1.3' ? probeGroupTls13 : probeGroup)(target, groupProbeOptions(groupVersion), group, timeoutMs)),
           })),
         );
   const alpn = Promise.all(ALPN_PROTOCOLS.map((p) => limit(() => probeAlpn(target, base, p, timeoutMs))));
-  const [suiteResults, groupResults, chain, ocspStapling, alpnResults, tickets, sessionIds, secureRenegotiation, httpHead] = await Promise.all([
+  const [suiteResults, groupResults, { chain, ocspStapling }, alpnResults, tickets, sessionIds, secureRenegotiation, httpHead] = await Promise.all([
     suitesAndPreferences,
     groups,
-    limit(() => probeChain(target, base, timeoutMs)),
-    limit(() => probeOcspStapling(target, base, timeoutMs)),
+    limit(() => probeChainAndStapling(target, base, timeoutMs)),
     alpn,
     limit(() => probeResumption(target, base, 'ticket', resumptionRounds, timeoutMs)),
     bestBelow13 === undefined ? undefined : limit(() => probeResumption(target, pinnedVersion(bestBelow13), 'sessionId', resumptionRounds, timeoutMs)),
-    bestBelow13 === undefined ? undefined : limit(() => probeSecureRenegotiation(target, bestBelow13, timeoutMs)),
+    bestBelow13 === undefined ? undefined : secureRenegotiationCheck(bestBelow13),
     http ? limit(() => probeHttpHead(target, base, timeoutMs)) : undefined,
   ]);
   const [h2, http11] = alpnResults;

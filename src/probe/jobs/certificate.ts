@@ -1,7 +1,8 @@
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import type { HandshakeOptions } from './tls-handshake.js';
 import { tlsHandshake } from './tls-handshake.js';
-import type { JobOutcome, ProbeTarget } from './outcome.js';
+import { staplingOf, type StapledResponse } from './features.js';
+import { failed, mapAccepted, type JobOutcome, type ProbeTarget } from './outcome.js';
 
 // The chain exactly as served. The handshake runs with an empty trust store,
 // so node's getPeerCertificate(true) walks only the certificates the server
@@ -41,4 +42,33 @@ export async function probeChain(target: ProbeTarget, options: HandshakeOptions,
   // Reading a chain too weak for node's defaults is the point of a prober: retry at security level 0.
   if (first.status === 'error' && LOCAL_SECURITY_REFUSAL.test(first.error)) return fetch({ ...options, ciphers: `${options.ciphers ?? 'DEFAULT'}:@SECLEVEL=0` });
   return first;
+}
+
+export interface ChainAndStapling {
+  chain: JobOutcome<ServedChain>;
+  ocspStapling: JobOutcome<StapledResponse>;
+}
+
+/**
+ * The chain and OCSP stapling from one handshake that sends a status_request
+ * (asking for a staple changes nothing in the chain served). As probeChain,
+ * a chain too weak for node's defaults is fetched again at security level 0;
+ * the stapling check keeps the first handshake's outcome, as it always did.
+ */
+export async function probeChainAndStapling(target: ProbeTarget, options: HandshakeOptions, timeoutMs: number): Promise<ChainAndStapling> {
+  const fetch = (handshake: HandshakeOptions) =>
+    tlsHandshake(target, { ...handshake, requestOCSP: true }, timeoutMs, (socket, context) => ({
+      certificates: servedCertificates(socket).map((der) => der.toString('base64')),
+      stapledBytes: context.ocspResponse?.length,
+    }));
+  const chainOf = (outcome: Awaited<ReturnType<typeof fetch>>): JobOutcome<ServedChain> =>
+    outcome.status === 'accepted' && outcome.value.certificates.length === 0
+      ? failed('the server sent no certificate', outcome.elapsedMs)
+      : mapAccepted(outcome, ({ certificates }) => ({ certificates }));
+  const first = await fetch(options);
+  const ocspStapling = staplingOf(mapAccepted(first, (v) => v.stapledBytes));
+  if (first.status === 'error' && LOCAL_SECURITY_REFUSAL.test(first.error)) {
+    return { chain: chainOf(await fetch({ ...options, ciphers: `${options.ciphers ?? 'DEFAULT'}:@SECLEVEL=0` })), ocspStapling };
+  }
+  return { chain: chainOf(first), ocspStapling };
 }

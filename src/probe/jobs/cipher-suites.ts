@@ -3,14 +3,17 @@ import { WIRE_VERSION, type ProtocolVersion } from '../protocols.js';
 import { suiteByName, type CipherSuite } from '../suites.js';
 import { LEGACY_CIPHERS, ephemeralKeyOf, negotiatedOf, pinnedVersion, type EphemeralKey } from './handshake-info.js';
 import { accepted, failed, mapAccepted, rejected, since, type JobOutcome, type ProbeTarget } from './outcome.js';
-import { offerRaw } from './raw-hello.js';
+import { eliminateRaw } from './elimination.js';
+import { offerRaw, type RawAcceptance } from './raw-hello.js';
 import { tlsHandshake } from './tls-handshake.js';
 
-// One suite, one version, one connection. TLS 1.2 suites node's OpenSSL can
-// offer get a full handshake (which also tells the DH/ECDH group used); TLS
-// 1.0/1.1/SSL 3.0 and every suite node lacks get a hand-built hello. TLS 1.3
-// suites always need node (a TLS 1.3 hello needs a real key share).
-// Then, per version, whether the server imposes its own order, and which.
+// Which suites a version accepts. SSL 3.0 to TLS 1.2: by elimination with
+// hand-built hellos (N+1 connections for N accepted suites), then one full
+// handshake per accepted TLS 1.2 suite node's OpenSSL can offer, which
+// confirms it and tells the DH/ECDH group used — the same handshake a
+// one-suite probe makes, so the findings are those of one-at-a-time probing.
+// TLS 1.3 suites: one node handshake each (a TLS 1.3 hello needs a real key
+// share). Then, per version, whether the server imposes its own order, and which.
 
 export interface SuiteProbe {
   via: 'node' | 'raw';
@@ -50,6 +53,65 @@ export async function probeSuite(target: ProbeTarget, version: ProtocolVersion, 
   return viaNode;
 }
 
+export interface VersionSuites {
+  /** One outcome per candidate, in candidate order. */
+  outcomes: { suite: CipherSuite; outcome: JobOutcome<SuiteProbe> }[];
+  /** The hand-built hello offering every candidate, as the server answered it (SSL 3.0 to TLS 1.2). */
+  fullOffer: JobOutcome<RawAcceptance> | undefined;
+  /** Accepted suites in the order the server picked them, when the elimination ran to its end. */
+  pickOrder: number[] | undefined;
+}
+
+/**
+ * Every candidate suite of `version` (a version the server accepts), each
+ * connection run through `schedule` (the scan's connection limit). When an
+ * elimination offer errors (timeout, a suite that was not offered), or the
+ * very first offer of every suite is refused, the suites not yet decided are
+ * probed one at a time instead, as before.
+ */
+export async function probeVersionSuites(
+  target: ProbeTarget,
+  version: ProtocolVersion,
+  candidates: readonly CipherSuite[],
+  timeoutMs: number,
+  schedule: <R>(task: () => Promise<R>) => Promise<R>,
+): Promise<VersionSuites> {
+  const oneByOne = (suite: CipherSuite): Promise<JobOutcome<SuiteProbe>> => schedule(() => probeSuite(target, version, suite, timeoutMs));
+  if (version === 'TLSv1.3') {
+    const outcomes = await Promise.all(candidates.map(async (suite) => ({ suite, outcome: await oneByOne(suite) })));
+    return { outcomes, fullOffer: undefined, pickOrder: undefined };
+  }
+  // A picked suite node can offer is confirmed by its own handshake, started as soon as it is picked
+  // so the confirmations overlap the rest of the elimination.
+  const confirmations = new Map<number, Promise<JobOutcome<SuiteProbe>>>();
+  const elimination = await eliminateRaw(target, version, candidates, timeoutMs, schedule, (id) => {
+    const suite = candidates.find((s) => s.id === id);
+    if (suite !== undefined && version === 'TLSv1.2' && nodeCanOffer(suite)) confirmations.set(id, oneByOne(suite));
+  });
+  const { picks, first } = elimination;
+  // Only accepted versions get here: a refusal of every suite at once is then the server balking at
+  // the hello (its size, a long suite list), not an answer about the suites. Ask one at a time.
+  const refusedOutright = picks.length === 0 && elimination.end?.status === 'rejected';
+  const end = refusedOutright ? undefined : elimination.end;
+  const undecided = refusedOutright ? candidates.map((s) => s.id) : elimination.undecided;
+  const outcomes = await Promise.all(
+    candidates.map(async (suite) => {
+      const pick = picks.find((p) => p.suite === suite.id);
+      if (pick === undefined && undecided.includes(suite.id)) return { suite, outcome: await oneByOne(suite) };
+      if (pick === undefined) {
+        // Refused as part of what was left: the server would not pick it from any subset either.
+        return { suite, outcome: end ?? failed<SuiteProbe>('elimination left the suite undecided', 0) };
+      }
+      const confirmation = confirmations.get(suite.id);
+      if (confirmation !== undefined) return { suite, outcome: await confirmation };
+      return { suite, outcome: mapAccepted<RawAcceptance, SuiteProbe>(pick.outcome, () => ({ via: 'raw', ephemeralKey: undefined })) };
+    }),
+  );
+  const accepted = new Set(outcomes.filter((o) => o.outcome.status === 'accepted').map((o) => o.suite.id));
+  const clean = !refusedOutright && (end === undefined || end.status === 'rejected');
+  return { outcomes, fullOffer: first, pickOrder: clean ? picks.map((p) => p.suite).filter((id) => accepted.has(id)) : undefined };
+}
+
 export interface ServerPreference {
   /** undefined when fewer than two suites are accepted: there is nothing to order. */
   enforced: boolean | undefined;
@@ -71,13 +133,15 @@ async function chosenSuite(target: ProbeTarget, version: ProtocolVersion, offer:
  * Offers the accepted suites in one order and then reversed: a server that
  * picks the same suite both times enforces its own order, which is then read
  * by offering what is left after each pick (TLS 1.2 and older; for TLS 1.3
- * only whether it enforces one).
+ * only whether it enforces one) — or taken from `pickOrder`, the accepted
+ * suites in the order an elimination saw them picked, when given.
  */
 export async function probeServerPreference(
   target: ProbeTarget,
   version: ProtocolVersion,
   acceptedSuites: readonly CipherSuite[],
   timeoutMs: number,
+  pickOrder?: readonly number[],
 ): Promise<JobOutcome<ServerPreference>> {
   const start = performance.now();
   if (acceptedSuites.length < 2) return accepted({ enforced: undefined, order: [] }, since(start));
@@ -91,6 +155,11 @@ export async function probeServerPreference(
   if (backward.status !== 'accepted') return backward;
   if (forward.value !== backward.value) return accepted({ enforced: false, order: [] }, since(start));
   if (version === 'TLSv1.3') return accepted({ enforced: true, order: [] }, since(start));
+  // A server that enforces its order picked its favourite of what was left at each step of the
+  // elimination: that sequence is its order, no need to ask again.
+  if (pickOrder !== undefined && pickOrder.length === acceptedSuites.length && acceptedSuites.every((s) => pickOrder.includes(s.id))) {
+    return accepted({ enforced: true, order: [...pickOrder] }, since(start));
+  }
   const first = await chosenSuite(target, version, acceptedSuites, timeoutMs);
   if (first.status !== 'accepted') return first;
   const order = [first.value];

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { formatSuiteId } from '../suites.js';
 import { encodeClientHello, probeClientHello } from '../wire/client-hello.js';
-import { decodeServerResponse, supportsSecureRenegotiation, type ServerResponse } from '../wire/server-hello.js';
+import { decodeServerResponse, supportsSecureRenegotiation, type ServerHello, type ServerResponse } from '../wire/server-hello.js';
 import { accepted, failed, rejected, since, type JobOutcome, type ProbeTarget } from './outcome.js';
 
 // The scanner's way around node's OpenSSL: send a hand-built ClientHello
@@ -67,35 +67,41 @@ export function exchangeHello(target: ProbeTarget, hello: Buffer, timeoutMs: num
   });
 }
 
-/** Pure: what an exchange says about an offer. */
-export function classifyExchange(offer: RawOffer, exchange: RawExchange, elapsedMs: number): JobOutcome<RawAcceptance> {
+/** Pure: the ServerHello an exchange brought, or the outcome of one that brought none. */
+export function serverHelloOf(exchange: RawExchange, elapsedMs: number): { hello: ServerHello } | { outcome: JobOutcome<never> } {
   switch (exchange.kind) {
     case 'unreachable':
-      return failed(`cannot connect: ${exchange.error}`, elapsedMs);
+      return { outcome: failed(`cannot connect: ${exchange.error}`, elapsedMs) };
     case 'timeout':
-      return failed(exchange.connected ? 'no answer to the ClientHello before the timeout' : 'connect timed out', elapsedMs);
+      return { outcome: failed(exchange.connected ? 'no answer to the ClientHello before the timeout' : 'connect timed out', elapsedMs) };
     case 'closed':
-      return rejected(exchange.bytesReceived === 0 ? 'connection closed without an answer' : 'connection closed mid-answer', elapsedMs);
+      return { outcome: rejected(exchange.bytesReceived === 0 ? 'connection closed without an answer' : 'connection closed mid-answer', elapsedMs) };
     case 'answer':
       break;
   }
   const { response } = exchange;
   switch (response.kind) {
     case 'alert':
-      return rejected(`alert ${response.name}`, elapsedMs);
+      return { outcome: rejected(`alert ${response.name}`, elapsedMs) };
     case 'malformed':
-      return failed(`unreadable answer: ${response.reason}`, elapsedMs);
-    case 'server-hello': {
-      const { hello } = response;
-      if (hello.version !== offer.version) {
-        return rejected(`server answered with version 0x${hello.version.toString(16).padStart(4, '0')}`, elapsedMs);
-      }
-      if (!offer.cipherSuites.includes(hello.cipherSuite)) {
-        return failed(`server chose suite ${formatSuiteId(hello.cipherSuite)}, which was not offered`, elapsedMs);
-      }
-      return accepted({ version: hello.version, cipherSuite: hello.cipherSuite, secureRenegotiation: supportsSecureRenegotiation(hello) }, elapsedMs);
-    }
+      return { outcome: failed(`unreadable answer: ${response.reason}`, elapsedMs) };
+    case 'server-hello':
+      return { hello: response.hello };
   }
+}
+
+/** Pure: what an exchange says about an offer. */
+export function classifyExchange(offer: RawOffer, exchange: RawExchange, elapsedMs: number): JobOutcome<RawAcceptance> {
+  const answer = serverHelloOf(exchange, elapsedMs);
+  if ('outcome' in answer) return answer.outcome;
+  const { hello } = answer;
+  if (hello.version !== offer.version) {
+    return rejected(`server answered with version 0x${hello.version.toString(16).padStart(4, '0')}`, elapsedMs);
+  }
+  if (!offer.cipherSuites.includes(hello.cipherSuite)) {
+    return failed(`server chose suite ${formatSuiteId(hello.cipherSuite)}, which was not offered`, elapsedMs);
+  }
+  return accepted({ version: hello.version, cipherSuite: hello.cipherSuite, secureRenegotiation: supportsSecureRenegotiation(hello) }, elapsedMs);
 }
 
 /** One hand-built hello offering `offer`; accepted when the server picks that version and one of the suites. */

@@ -6,13 +6,16 @@ import {
   ecPointFormatsExtension,
   emptyExtension,
   encodeExtensions,
+  keyShareExtension,
   paddingExtension,
   readExtensions,
   renegotiationInfoExtension,
   serverNameExtension,
   signatureAlgorithmsExtension,
   supportedGroupsExtension,
+  supportedVersionsExtension,
   type Extension,
+  type KeyShareEntry,
 } from './extensions.js';
 import { CONTENT_TYPE, HANDSHAKE_TYPE, encodeHandshake, encodeRecord, splitRecords } from './records.js';
 
@@ -123,9 +126,53 @@ export function probeClientHello(request: ProbeHelloRequest): ClientHello {
   if (request.version >= WIRE_TLS12) extensions.push(signatureAlgorithmsExtension(PROBE_SIGNATURE_SCHEMES));
   extensions.push(emptyExtension(EXTENSION.extendedMasterSecret), emptyExtension(EXTENSION.sessionTicket), renegotiationInfoExtension());
   hello.extensions = extensions;
+  return padded(hello);
+}
+
+function padded(hello: ClientHello): ClientHello {
   const length = encodeClientHello(hello).length - HELLO_OVERHEAD;
-  if (length >= PAD_FROM && length < PAD_TO) {
-    extensions.push(paddingExtension(Math.max(0, PAD_TO - length - EXTENSION_HEADER)));
+  if (hello.extensions !== undefined && length >= PAD_FROM && length < PAD_TO) {
+    hello.extensions.push(paddingExtension(Math.max(0, PAD_TO - length - EXTENSION_HEADER)));
   }
   return hello;
+}
+
+export interface Tls13HelloRequest {
+  cipherSuites: readonly number[];
+  /** The groups offered (supported_groups), each with its share in `keyShares`. */
+  keyShares: readonly KeyShareEntry[];
+  serverName?: string;
+  random: Buffer;
+  /** RFC 8446 §4.1.2: a 32-byte legacy_session_id, as clients in middlebox-compatibility mode send. */
+  sessionId: Buffer;
+}
+
+const WIRE_TLS13 = 0x0304;
+
+/**
+ * A TLS 1.3-only hello (RFC 8446 §4.1.2): legacy version TLS 1.2,
+ * supported_versions naming only TLS 1.3, and a key share for every group
+ * offered, so a server that accepts answers with its ServerHello at once
+ * (never a HelloRetryRequest). Only the ServerHello is read, so the shares
+ * need not come from a private key we hold.
+ */
+export function tls13ProbeClientHello(request: Tls13HelloRequest): ClientHello {
+  const extensions: Extension[] = [];
+  const sni = request.serverName === undefined ? undefined : serverNameExtension(request.serverName);
+  if (sni !== undefined) extensions.push(sni);
+  extensions.push(
+    supportedGroupsExtension(request.keyShares.map((k) => k.group)),
+    signatureAlgorithmsExtension(PROBE_SIGNATURE_SCHEMES),
+    supportedVersionsExtension([WIRE_TLS13]),
+    keyShareExtension(request.keyShares),
+  );
+  return padded({
+    recordVersion: WIRE_TLS10,
+    version: WIRE_TLS12,
+    random: request.random,
+    sessionId: request.sessionId,
+    cipherSuites: [...request.cipherSuites],
+    compressionMethods: [0],
+    extensions,
+  });
 }

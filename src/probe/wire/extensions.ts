@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { ByteReader, uint, uint16List, vector } from './bytes.js';
 
 // Hello extensions (RFC 6066, RFC 8422, RFC 5246 §7.4.1.4.1, RFC 5746,
-// RFC 7627, RFC 5077, RFC 7685) and the values a prober offers.
+// RFC 7627, RFC 5077, RFC 7685, RFC 8446 §4.2) and the values a prober offers.
 
 export interface Extension {
   type: number;
@@ -19,6 +19,7 @@ export const EXTENSION = {
   extendedMasterSecret: 23,
   sessionTicket: 35,
   supportedVersions: 43,
+  keyShare: 51,
   renegotiationInfo: 0xff01,
 } as const;
 
@@ -89,4 +90,20 @@ export function emptyExtension(type: number): Extension {
 
 export function paddingExtension(length: number): Extension {
   return { type: EXTENSION.padding, data: Buffer.alloc(length) };
+}
+
+/** A ClientHello's supported_versions (RFC 8446 §4.2.1): a 1-byte-length list. */
+export function supportedVersionsExtension(versions: readonly number[]): Extension {
+  return { type: EXTENSION.supportedVersions, data: vector(uint16List(versions), 1) };
+}
+
+export interface KeyShareEntry {
+  /** IANA named group. */
+  group: number;
+  keyExchange: Buffer;
+}
+
+/** A ClientHello's key_share (RFC 8446 §4.2.8). */
+export function keyShareExtension(entries: readonly KeyShareEntry[]): Extension {
+  return { type: EXTENSION.keyShare, data: vector(Buffer.concat(entries.map((e) => Buffer.concat([uint(e.group, 2), vector(e.keyExchange, 2)]))), 2) };
 }

@@ -87,3 +87,26 @@ export function decodeServerResponse(bytes: Uint8Array): ServerResponse {
 export function supportsSecureRenegotiation(hello: ServerHello): boolean {
   return hello.extensions?.some((e) => e.type === EXTENSION.renegotiationInfo) ?? false;
 }
+
+/** RFC 8446 §4.1.3: a HelloRetryRequest is a ServerHello with this random (SHA-256 of "HelloRetryRequest"). */
+const HELLO_RETRY_REQUEST_RANDOM = Buffer.from('cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c', 'hex');
+
+export function isHelloRetryRequest(hello: ServerHello): boolean {
+  return hello.random.equals(HELLO_RETRY_REQUEST_RANDOM);
+}
+
+function extensionData(hello: ServerHello, type: number): Buffer | undefined {
+  return hello.extensions?.find((e) => e.type === type)?.data;
+}
+
+/** The version the server chose: supported_versions when present (TLS 1.3, RFC 8446 §4.2.1), else server_version. */
+export function selectedVersion(hello: ServerHello): number {
+  const data = extensionData(hello, EXTENSION.supportedVersions);
+  return data !== undefined && data.length === 2 ? data.readUInt16BE(0) : hello.version;
+}
+
+/** The group of the ServerHello's (or HelloRetryRequest's) key_share, when it carries one (RFC 8446 §4.2.8). */
+export function keyShareGroup(hello: ServerHello): number | undefined {
+  const data = extensionData(hello, EXTENSION.keyShare);
+  return data !== undefined && data.length >= 2 ? data.readUInt16BE(0) : undefined;
+}
