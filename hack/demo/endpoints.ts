@@ -7,7 +7,7 @@ import type { Certificate } from '../../src/api/certificate.js';
 import { GROUP, VERSION } from '../../src/api/meta.js';
 import { requestRenewal } from '../../src/cli/renew.js';
 import { leafFingerprint, startNetnsNginx, type NetnsNginx, type ServedCertificate } from '../../test/support/netns-servers.js';
-import { HSTS_TWO_YEARS, MOZILLA_CURVES, MOZILLA_INTERMEDIATE_CIPHERS } from '../../test/support/tls-fixtures.js';
+import { INTERMEDIATE_TLS } from '../../test/support/tls-fixtures.js';
 import { NGINX } from '../../test/support/tls-servers.js';
 import { createTestNetwork, IP, type TestNetwork } from '../env/netns.js';
 import { REPO_ROOT } from '../env/index.js';
@@ -38,16 +38,6 @@ import { condition, waitForCertificate } from './wait.js';
 
 const VERIFY_TIMEOUT_MS = 45_000;
 const CHECKOUT_PODS = 2;
-/** Mozilla intermediate, as a platform team would configure its ingress pods. */
-const INTERMEDIATE_TLS = {
-  protocols: ['TLSv1.2', 'TLSv1.3'],
-  ciphers: MOZILLA_INTERMEDIATE_CIPHERS,
-  preferServerCiphers: false,
-  curves: MOZILLA_CURVES,
-  dhParams: true,
-  hsts: HSTS_TWO_YEARS,
-} as const;
-
 export interface Pods {
   network: TestNetwork;
   /** Behind Service checkout, serving checkout-tls. */

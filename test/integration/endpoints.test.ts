@@ -28,7 +28,7 @@ import { createServiceWithEndpoints, eventsFor, waitForEvent } from '../support/
 import { createTestNamespace, testKube, waitFor } from '../support/kube.js';
 import { leafFingerprint, servedFingerprint, startNetnsNginx, type NetnsNginx, type ServedCertificate } from '../support/netns-servers.js';
 import { createTlsTestPki, issueServerCertificate } from '../support/tls-pki.js';
-import { HSTS_TWO_YEARS, MOZILLA_CURVES, MOZILLA_INTERMEDIATE_CIPHERS, MOZILLA_OLD_CIPHERS } from '../support/tls-fixtures.js';
+import { HSTS_TWO_YEARS, INTERMEDIATE_TLS, MOZILLA_CURVES, MOZILLA_OLD_CIPHERS } from '../support/tls-fixtures.js';
 
 // Live endpoint validation by the operator, end to end: real nginx "pods" in
 // a network namespace of this file (10.250.x.y; the API server refuses
@@ -36,15 +36,6 @@ import { HSTS_TWO_YEARS, MOZILLA_CURVES, MOZILLA_INTERMEDIATE_CIPHERS, MOZILLA_O
 // EndpointSlices the test writes (no controller-manager runs here), the
 // operator process probing them from the root namespace. nginx and ip netns
 // must be present: their absence fails the file.
-
-const INTERMEDIATE_TLS = {
-  protocols: ['TLSv1.2', 'TLSv1.3'],
-  ciphers: MOZILLA_INTERMEDIATE_CIPHERS,
-  preferServerCiphers: false,
-  curves: MOZILLA_CURVES,
-  dhParams: true,
-  hsts: HSTS_TWO_YEARS,
-} as const;
 
 /** Mozilla "old": TLS 1.0 and 1.1, CBC suites, server order; OpenSSL 3 needs security level 0 for 1.0/1.1. */
 const OLD_TLS = {

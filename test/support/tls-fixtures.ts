@@ -63,15 +63,17 @@ interface FixtureSpec {
   config: (pki: TlsTestPki, serverName: string) => Promise<TlsServerConfig>;
 }
 
-const intermediateSettings = {
+/** Mozilla intermediate, as a platform team would configure its ingress: the test servers, the endpoint tests and the demo. */
+export const INTERMEDIATE_TLS = {
   protocols: ['TLSv1.2', 'TLSv1.3'],
   ciphers: MOZILLA_INTERMEDIATE_CIPHERS,
   preferServerCiphers: false,
   curves: MOZILLA_CURVES,
   dhParams: true,
   hsts: HSTS_TWO_YEARS,
-  http2: true,
 } as const;
+
+const intermediateSettings = { ...INTERMEDIATE_TLS, http2: true } as const;
 
 const SPECS: Readonly<Record<FixtureName, FixtureSpec>> = {
   modern: {
