@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { PatchStrategy, setHeaderOptions, type V1CustomResourceDefinition, type V1Deployment } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { CHART_DIR, helmOk, OPERATOR_DIR, PLAIN_NAMESPACE, renderPlainManifests, runHelm } from '../../hack/chart.js';
 import { ensureTools, REPO_ROOT } from '../../hack/env/tools.js';
@@ -16,6 +16,7 @@ import { domainMatchesGlob } from '../../src/policy/domain-glob.js';
 import { deletePolicy, ensureOperatorNamespace, uniqueSuffix } from '../support/certkeeper.js';
 import { createTestNamespace, testKube, waitFor } from '../support/kube.js';
 import { objectStatus, parseManifests, serverApply, type Manifest } from '../support/manifests.js';
+import { installStandInCrds, standInCrd } from '../support/stand-in-crds.js';
 
 // The Helm chart against the real kube-apiserver: lint, render, schema,
 // install, the plain manifests of operator/, the examples, and the
@@ -29,50 +30,11 @@ let helm: string;
 const kubeconfig = () => inject('kubeconfigPath');
 const kc = () => testKube().kubeconfig;
 
-/**
- * The Prometheus Operator's CRDs are not part of the test control plane; these
- * stand-ins (any spec accepted) let the ServiceMonitor and PrometheusRule of
- * the all-on install be created. Their own schemas are not checked here.
- */
-const MONITORING_CRDS: V1CustomResourceDefinition[] = (['ServiceMonitor', 'PrometheusRule'] as const).map((kind) => {
-  const plural = `${kind.toLowerCase()}s`;
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${plural}.monitoring.coreos.com` },
-    spec: {
-      group: 'monitoring.coreos.com',
-      names: { kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase() },
-      scope: 'Namespaced',
-      versions: [
-        {
-          name: 'v1',
-          served: true,
-          storage: true,
-          schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', x_kubernetes_preserve_unknown_fields: true } } } },
-        },
-      ],
-    },
-  };
-});
+/** The Prometheus Operator's CRDs are not part of the test control plane: stand-ins let the all-on install create its ServiceMonitor and PrometheusRule. */
+const MONITORING_CRDS = (['ServiceMonitor', 'PrometheusRule'] as const).map((kind) => standInCrd('monitoring.coreos.com', kind));
 
 async function installMonitoringCrds(): Promise<void> {
-  const { apiextensions } = testKube();
-  for (const crd of MONITORING_CRDS) {
-    await apiextensions.createCustomResourceDefinition({ body: crd }).catch((err: unknown) => {
-      if ((err as { code?: number }).code !== 409) throw err;
-    });
-  }
-  await waitFor(
-    async () => {
-      for (const crd of MONITORING_CRDS) {
-        const got = await apiextensions.readCustomResourceDefinition({ name: crd.metadata?.name ?? '' });
-        if (got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') !== true) return undefined;
-      }
-      return true;
-    },
-    { description: 'monitoring.coreos.com stand-in CRDs established' },
-  );
+  await installStandInCrds(MONITORING_CRDS, 'monitoring.coreos.com stand-in CRDs');
 }
 
 async function template(args: string[]): Promise<Manifest[]> {

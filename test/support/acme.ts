@@ -15,11 +15,11 @@ import { kubeListerWatcher, resourcePath } from '../../src/kube/kube-lister-watc
 import type { KubeObject } from '../../src/kube/lister-watcher.js';
 import { createLogger } from '../../src/log.js';
 import { Client } from 'acme-client';
-import type { V1CustomResourceDefinition } from '@kubernetes/client-node';
 import type { TLSPolicySpec } from '../../src/api/tlspolicy.js';
 import { startOperatorProcess, waitForOperatorReady, type OperatorProcess } from '../../hack/env/operator.js';
 import { ensureOperatorNamespace, getPolicy, OPERATOR_NAMESPACE, secretText } from './certkeeper.js';
 import { testKube, waitFor } from './kube.js';
+import { installStandInCrds, standInCrd } from './stand-in-crds.js';
 
 export interface AcmeOperatorOptions {
   /** Port the HTTP-01 responder listens on (Pebble's validator connects there). */
@@ -189,41 +189,12 @@ export async function runCli(args: string[]): Promise<{ code: number | null; out
  * the real one is not vendored here and no gateway controller runs; what is
  * checked is that certkeeper creates and deletes the route object.
  */
-export const HTTPROUTE_CRD: V1CustomResourceDefinition & { metadata: { name: string } } = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  // *.k8s.io groups need this annotation; "unapproved, ..." is the documented value for a non-upstream definition.
-  metadata: { name: 'httproutes.gateway.networking.k8s.io', annotations: { 'api-approved.kubernetes.io': 'unapproved, certkeeper test stand-in' } },
-  spec: {
-    group: 'gateway.networking.k8s.io',
-    names: { kind: 'HTTPRoute', listKind: 'HTTPRouteList', plural: 'httproutes', singular: 'httproute' },
-    scope: 'Namespaced',
-    versions: [
-      {
-        name: 'v1',
-        served: true,
-        storage: true,
-        schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', x_kubernetes_preserve_unknown_fields: true } } } },
-      },
-    ],
-  },
-};
+// *.k8s.io groups need this annotation; "unapproved, ..." is the documented value for a non-upstream definition.
+export const HTTPROUTE_CRD = standInCrd('gateway.networking.k8s.io', 'HTTPRoute', { 'api-approved.kubernetes.io': 'unapproved, certkeeper test stand-in' });
 
 export async function installHttpRouteCrd(): Promise<() => Promise<void>> {
-  const kube = testKube();
-  try {
-    await kube.apiextensions.createCustomResourceDefinition({ body: HTTPROUTE_CRD });
-  } catch (err) {
-    if ((err as { code?: number }).code !== 409) throw err;
-  }
-  await waitFor(
-    async () => {
-      const crd = await kube.apiextensions.readCustomResourceDefinition({ name: HTTPROUTE_CRD.metadata.name });
-      return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true ? true : undefined;
-    },
-    { description: 'HTTPRoute CRD established' },
-  );
+  await installStandInCrds([HTTPROUTE_CRD], 'HTTPRoute CRD');
   return async () => {
-    await kube.apiextensions.deleteCustomResourceDefinition({ name: HTTPROUTE_CRD.metadata.name }).catch(() => undefined);
+    await testKube().apiextensions.deleteCustomResourceDefinition({ name: HTTPROUTE_CRD.metadata.name }).catch(() => undefined);
   };
 }
