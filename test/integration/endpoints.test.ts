@@ -28,7 +28,7 @@ import { createServiceWithEndpoints, eventsFor, waitForEvent } from '../support/
 import { createTestNamespace, testKube, waitFor } from '../support/kube.js';
 import { leafFingerprint, servedFingerprint, startNetnsNginx, type NetnsNginx, type ServedCertificate } from '../support/netns-servers.js';
 import { createTlsTestPki, issueServerCertificate } from '../support/tls-pki.js';
-import { HSTS_TWO_YEARS, INTERMEDIATE_TLS, MOZILLA_CURVES, MOZILLA_OLD_CIPHERS } from '../support/tls-fixtures.js';
+import { INTERMEDIATE_TLS, OLD_TLS } from '../support/tls-fixtures.js';
 
 // Live endpoint validation by the operator, end to end: real nginx "pods" in
 // a network namespace of this file (10.250.x.y; the API server refuses
@@ -36,16 +36,6 @@ import { HSTS_TWO_YEARS, INTERMEDIATE_TLS, MOZILLA_CURVES, MOZILLA_OLD_CIPHERS }
 // EndpointSlices the test writes (no controller-manager runs here), the
 // operator process probing them from the root namespace. nginx and ip netns
 // must be present: their absence fails the file.
-
-/** Mozilla "old": TLS 1.0 and 1.1, CBC suites, server order; OpenSSL 3 needs security level 0 for 1.0/1.1. */
-const OLD_TLS = {
-  protocols: ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'],
-  ciphers: `${MOZILLA_OLD_CIPHERS}:@SECLEVEL=0`,
-  preferServerCiphers: true,
-  curves: MOZILLA_CURVES,
-  dhParams: true,
-  hsts: HSTS_TWO_YEARS,
-} as const;
 
 const HTTPS = { name: 'https', port: 443 };
 const execFileAsync = promisify(execFile);

@@ -75,6 +75,17 @@ export const INTERMEDIATE_TLS = {
 
 const intermediateSettings = { ...INTERMEDIATE_TLS, http2: true } as const;
 
+/** Mozilla "old": TLS 1.0 and 1.1, CBC suites, server order. */
+export const OLD_TLS = {
+  protocols: ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'],
+  // OpenSSL 3 refuses TLS 1.0/1.1 (SHA-1 signatures) above security level 0.
+  ciphers: `${MOZILLA_OLD_CIPHERS}:@SECLEVEL=0`,
+  preferServerCiphers: true,
+  curves: MOZILLA_CURVES,
+  dhParams: true,
+  hsts: HSTS_TWO_YEARS,
+} as const;
+
 const SPECS: Readonly<Record<FixtureName, FixtureSpec>> = {
   modern: {
     start: startNginx,
@@ -109,13 +120,7 @@ const SPECS: Readonly<Record<FixtureName, FixtureSpec>> = {
     config: async (pki, name) => ({
       name: 'old',
       certificate: await issueServerCertificate({ dnsNames: [name], key: 'RSA-2048', issuer: pki.rsaIntermediate }),
-      protocols: ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'],
-      // OpenSSL 3 refuses TLS 1.0/1.1 (SHA-1 signatures) above security level 0.
-      ciphers: `${MOZILLA_OLD_CIPHERS}:@SECLEVEL=0`,
-      preferServerCiphers: true,
-      curves: MOZILLA_CURVES,
-      dhParams: true,
-      hsts: HSTS_TWO_YEARS,
+      ...OLD_TLS,
     }),
   },
   expired: {
