@@ -1,7 +1,7 @@
 import type { Clock, TimerHandle } from '../clock.js';
-import { ExponentialBackoff } from '../kube/backoff.js';
+import { ExponentialBackoff } from '../backoff.js';
 import type { Logger } from '../log.js';
-import type { AlertMetrics, AlertState } from '../metrics/alert-metrics.js';
+import type { AlertMetrics, AlertState } from './metrics.js';
 import { type DesiredAlert, type PostableAlert, alertKey } from './model.js';
 
 // Keeps each Alertmanager told what fires, on its own timers, never in the way

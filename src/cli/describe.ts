@@ -2,9 +2,9 @@ import { CoreV1Api, CustomObjectsApi, EventsV1Api, type KubeConfig } from '@kube
 import { type Certificate, certificate as certificateSchema } from '../api/certificate.js';
 import { GROUP, VERSION } from '../api/meta.js';
 import { type TLSPolicy, tlsPolicy as tlsPolicySchema } from '../api/tlspolicy.js';
-import { SecretAnnotation } from '../controllers/certificate/secret-state.js';
-import { summarizeTlsSecret, type TlsSecretSummary } from '../controllers/certificate/secret-summary.js';
-import type { CertificateFacts } from '../inventory/facts.js';
+import { SecretAnnotation } from '../model/secret.js';
+import { summarizeTlsSecret, type TlsSecretSummary } from '../secrets/summary.js';
+import type { CertificateFacts } from '../secrets/facts.js';
 import { certificateProblems, formatSpan, secretProblems } from '../inventory/problems.js';
 import { type ExpiryThresholds, thresholdsOf } from '../inventory/thresholds.js';
 import { apiErrorMessage, isNotFound } from '../kube/errors.js';

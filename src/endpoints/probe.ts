@@ -1,6 +1,6 @@
 import { rootCertificates } from 'node:tls';
 import { x509 } from '../pki/x509.js';
-import { certificateFacts } from '../inventory/facts.js';
+import { certificateFacts } from '../secrets/facts.js';
 import { analyseScan } from '../probe/analyse.js';
 import { evaluateCompliance } from '../probe/compliance.js';
 import { gradeFindings } from '../probe/grade.js';

@@ -11,7 +11,7 @@ import { toError } from '../kube/errors.js';
 import type { InformerEvents } from '../kube/informer-options.js';
 import type { TypedEmitter } from '../kube/typed-emitter.js';
 import type { Logger } from '../log.js';
-import { endpointProbeMetrics, type EndpointMetricRow } from '../metrics/endpoint-metrics.js';
+import { endpointProbeMetrics, type EndpointMetricRow } from './metrics.js';
 import { probeTarget, type ProbeResult } from './probe.js';
 import { EndpointResults, type EndpointResult } from './results.js';
 import { ProbeScheduler } from './scheduler.js';

@@ -1,8 +1,8 @@
 import type { Certificate } from '../api/certificate.js';
 import type { CachedCertificate } from '../controllers/certificate/reconciler.js';
-import { SecretAnnotation, SecretLabel } from '../controllers/certificate/secret-state.js';
-import type { TlsSecretSummary } from '../controllers/certificate/secret-summary.js';
-import type { CertificateFacts } from './facts.js';
+import { SecretAnnotation, SecretLabel } from '../model/secret.js';
+import type { TlsSecretSummary } from '../secrets/summary.js';
+import type { CertificateFacts } from '../secrets/facts.js';
 import {
   type CertificateLocation,
   type EndpointLocation,

@@ -1,7 +1,7 @@
 import type { TLSPolicy } from '../api/tlspolicy.js';
 import type { Clock } from '../clock.js';
 import type { CachedCertificate } from '../controllers/certificate/reconciler.js';
-import type { TlsSecretSummary } from '../controllers/certificate/secret-summary.js';
+import type { TlsSecretSummary } from '../secrets/summary.js';
 import { buildInventory, type ServedCertificate } from './build.js';
 import type { Inventory } from './model.js';
 import { ThresholdResolver } from './thresholds.js';

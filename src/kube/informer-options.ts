@@ -1,7 +1,7 @@
 // The public shapes of an Informer: its states, its typed events, and its
 // options with their defaults.
 
-import type { BackoffOptions } from './backoff.js';
+import type { BackoffOptions } from '../backoff.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { KubeObject, ListerWatcher, Selectors } from './lister-watcher.js';

@@ -15,7 +15,7 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import { sleep } from '../clock.js';
 import type { Logger } from '../log.js';
-import { ExponentialBackoff } from './backoff.js';
+import { ExponentialBackoff } from '../backoff.js';
 import type { InformerEvents, InformerOptions, InformerState } from './informer-options.js';
 import { isGone, KubeRequestError, toError } from './errors.js';
 import { diffSnapshot, listSnapshot, type CacheEntry, type Snapshot } from './list-snapshot.js';

@@ -10,9 +10,9 @@ import type { Logger } from '../log.js';
 import { registry as defaultRegistry } from '../metrics/registry.js';
 import { ControllerSet } from './controllers.js';
 import { startAcmeRuntime } from '../issuers/acme/runtime.js';
-import { attachInventory } from '../inventory/operator.js';
-import { createAlerting } from '../alerts/operator.js';
-import { registerEndpointMetrics } from '../metrics/endpoint-metrics.js';
+import { attachInventory } from './inventory.js';
+import { createAlerting } from './alerts.js';
+import { registerEndpointMetrics } from '../endpoints/metrics.js';
 
 export interface OperatorHandle {
   httpPort: number;

@@ -1,8 +1,8 @@
 import { Reason } from '../api/conditions.js';
 import { formatDuration, parseDuration } from '../api/duration.js';
 import type { CertificateGuardrails } from '../api/tlspolicy.js';
-import type { EffectiveSpec } from '../controllers/certificate/effective-spec.js';
-import { type Check, allViolations } from '../controllers/violation.js';
+import type { EffectiveSpec } from './effective-spec.js';
+import { type Check, allViolations } from '../model/violation.js';
 import { domainAllowed } from './domain-glob.js';
 
 export interface GuardrailInput {

@@ -1,7 +1,7 @@
 import { Reason } from '../api/conditions.js';
 import { matchesLabelSelector } from '../api/label-selector.js';
 import type { TLSPolicy } from '../api/tlspolicy.js';
-import type { Violation } from '../controllers/violation.js';
+import type { Violation } from '../model/violation.js';
 
 export interface PolicySelectionInput {
   namespace: string;

@@ -5,7 +5,7 @@ import type { KubeObject } from '../../src/kube/lister-watcher.js';
 import type { OperatorProcess } from '../../hack/env/operator.js';
 import { keyMatchesCertificate, parseCertificateChainPem } from '../../src/pki/certificates.js';
 import { ariCertId } from '../../src/issuers/acme/ari.js';
-import { authorityKeyId } from '../../src/controllers/certificate/secret-summary.js';
+import { authorityKeyId } from '../../src/secrets/summary.js';
 import {
   accountOrders,
   acmeIssuer,

@@ -4,11 +4,11 @@ import { DurationError } from '../../api/duration.js';
 import type { TLSPolicy } from '../../api/tlspolicy.js';
 import { guardrailViolations } from '../../policy/guardrails.js';
 import { selectPolicy } from '../../policy/selection.js';
-import type { Violation } from '../violation.js';
-import { type EffectiveSpec, effectiveSpec, issuanceSpecHash } from './effective-spec.js';
+import type { Violation } from '../../model/violation.js';
+import { type EffectiveSpec, effectiveSpec, issuanceSpecHash } from '../../policy/effective-spec.js';
 import { acmeSpecViolation } from './acme/checks.js';
 import { type Renewal, ariRenewal, renewalTime } from './renewal.js';
-import type { IssuedFacts, TlsSecretState } from './secret-state.js';
+import type { IssuedFacts, TlsSecretState } from '../../model/secret.js';
 import { issuanceTrigger } from './triggers.js';
 
 /** Everything the decision needs, read by the gatherer; the decision reads nothing else. */

@@ -5,7 +5,7 @@ import { createSelfSignedIssuer } from '../../issuers/selfsigned/self-signed-iss
 import { IssuerError, type Issuer } from '../../issuers/types.js';
 import { isNotFound } from '../../kube/errors.js';
 import type { Governed } from './decide.js';
-import { decodeSecretData } from './secret-summary.js';
+import { decodeSecretData } from '../../secrets/summary.js';
 
 /**
  * Turns a governing policy into a ready Issuer. CA key pairs are read from

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RenewalBasis, RenewalInfoStatus } from '../../api/certificate.js';
 import { renewalTimeInWindow } from '../../issuers/acme/ari.js';
-import type { IssuedFacts } from './secret-state.js';
+import type { IssuedFacts } from '../../model/secret.js';
 
 export interface RenewalInput {
   notBefore: Date;

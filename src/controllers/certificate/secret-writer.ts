@@ -5,8 +5,8 @@ import { isNotFound } from '../../kube/errors.js';
 import { encodeCertificateChainPem, keyMatchesCertificate, parseCertificateChainPem, summarizeCertificate, verifyChain } from '../../pki/certificates.js';
 import { encodePrivateKeyPem, parsePrivateKeyPem, privateKeyMatchesSpec, type PrivateKey } from '../../pki/keys.js';
 import type { Governed } from './decide.js';
-import { type IssuedFacts, SecretAnnotation, SecretLabel } from './secret-state.js';
-import { authorityKeyId, decodeSecretData, issuedFactsOf } from './secret-summary.js';
+import { type IssuedFacts, SecretAnnotation, SecretLabel } from '../../model/secret.js';
+import { authorityKeyId, decodeSecretData, issuedFactsOf } from '../../secrets/summary.js';
 
 // The one write of the live Secret every issuer path ends in: whole, once,
 // and only with a chain whose leaf matches the key and which verifies. A

@@ -1,9 +1,9 @@
 import type { Certificate, CertificateStatus } from '../../api/certificate.js';
 import { ConditionType, Reason } from '../../api/conditions.js';
 import { type Condition, type ConditionUpdate, conditionsEqual, formatTime, removeCondition, setCondition } from '../../kube/conditions.js';
-import type { Violation } from '../violation.js';
+import type { Violation } from '../../model/violation.js';
 import type { Renewal } from './renewal.js';
-import type { IssuedFacts } from './secret-state.js';
+import type { IssuedFacts } from '../../model/secret.js';
 
 // Pure: the next status of a Certificate for each outcome of a reconcile. The
 // reconciler patches only when the result differs from what is stored.

@@ -1,9 +1,9 @@
 import { Reason } from '../../api/conditions.js';
-import { type Check, type Violation, firstViolation } from '../violation.js';
+import { type Check, type Violation, firstViolation } from '../../model/violation.js';
 import { acmeIdentifiers } from './acme/checks.js';
-import type { EffectiveSpec } from './effective-spec.js';
+import type { EffectiveSpec } from '../../policy/effective-spec.js';
 import type { Renewal } from './renewal.js';
-import { SecretAnnotation, type TlsSecretState, type ValidSecret } from './secret-state.js';
+import { SecretAnnotation, type TlsSecretState, type ValidSecret } from '../../model/secret.js';
 
 // Why (re-)issue? An ordered chain of named pure checks. The first group looks
 // at the Secret as a whole; only when it holds a valid, matching pair do the

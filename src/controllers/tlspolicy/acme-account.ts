@@ -5,7 +5,7 @@ import { registerAccount } from '../../issuers/acme/account.js';
 import { AccountSecretError, accountMatches, type AcmeAccounts } from '../../issuers/acme/accounts.js';
 import { AcmeError } from '../../issuers/acme/problem.js';
 import { apiErrorMessage } from '../../kube/errors.js';
-import type { Violation } from '../violation.js';
+import type { Violation } from '../../model/violation.js';
 
 // The account part of ACME: one account per TLSPolicy. Its key lives in the
 // policy's privateKeySecretRef (made here when absent); the account URI and

@@ -7,7 +7,7 @@ import { type Condition, conditionsEqual, setCondition } from '../../kube/condit
 import type { ReconcileResult, Reconciler } from '../../kube/controller.js';
 import type { EventRecorder } from '../../kube/events.js';
 import { patchStatus, type StatusClients } from '../../kube/status.js';
-import type { Violation } from '../violation.js';
+import type { Violation } from '../../model/violation.js';
 import type { IssuerProvider } from '../certificate/issuer-provider.js';
 import type { AcmeAccounts } from '../../issuers/acme/accounts.js';
 import { acmeAccountReadiness } from './acme-account.js';

@@ -3,7 +3,7 @@ import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../../clock.js';
 import type { Logger } from '../../log.js';
-import { acmeMetrics, statusClass } from '../../metrics/acme-metrics.js';
+import { acmeMetrics, statusClass } from './metrics.js';
 import type { AriPollBounds } from './ari.js';
 import { Http01Solver } from './http01-solver.js';
 import type { SelfCheckConfig } from './self-check.js';

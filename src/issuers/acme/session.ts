@@ -4,7 +4,7 @@ import { classifyAcmeFailure } from './classify.js';
 import { AcmeError, describeProblem, isProblemDocument, parseRetryAfter, type AcmeProblemDocument } from './problem.js';
 import { acmeGet, recordExchanges } from './transport.js';
 import { jwkThumbprint } from './jws.js';
-import type { AcmeAction } from '../../metrics/acme-metrics.js';
+import type { AcmeAction } from './metrics.js';
 
 // One ACME account at one CA, as the Certificate controller uses it: each
 // call is one step of RFC 8555 (no waiting loops inside), returns the CA's

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { axios as acmeAxios } from 'acme-client';
-import type { AcmeAction } from '../../metrics/acme-metrics.js';
+import type { AcmeAction } from './metrics.js';
 import { isProblemDocument, type AcmeProblemDocument } from './problem.js';
 
 // acme-client speaks HTTP through one shared axios instance. This module is

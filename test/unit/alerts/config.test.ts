@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alertmanagerAuth } from '../../../src/alerts/operator.js';
+import { alertmanagerAuth } from '../../../src/operator/alerts.js';
 import { ConfigError, loadOperatorConfig, operatorFlagHelp } from '../../../src/config.js';
 
 describe('alerting settings', () => {

@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DesiredAlert, PostableAlert } from '../../../src/alerts/model.js';
 import { AlertSender, type AlertTarget } from '../../../src/alerts/sender.js';
-import { alertMetrics } from '../../../src/metrics/alert-metrics.js';
+import { alertMetrics } from '../../../src/alerts/metrics.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { silentLog } from '../kube/fake-lister-watcher.js';
 

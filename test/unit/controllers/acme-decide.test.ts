@@ -6,8 +6,8 @@ import { pollDelay } from '../../../src/controllers/certificate/acme/challenges.
 import { splitChain } from '../../../src/controllers/certificate/acme/finalize.js';
 import { nextKeySecretName } from '../../../src/controllers/certificate/acme/keys.js';
 import { backoffUntil, decide, RENEW_ANNOTATION, renewalOf, type Gathered } from '../../../src/controllers/certificate/decide.js';
-import { effectiveSpec, issuanceSpecHash } from '../../../src/controllers/certificate/effective-spec.js';
-import { SecretAnnotation, type IssuedFacts } from '../../../src/controllers/certificate/secret-state.js';
+import { effectiveSpec, issuanceSpecHash } from '../../../src/policy/effective-spec.js';
+import { SecretAnnotation, type IssuedFacts } from '../../../src/model/secret.js';
 import { statusMergePatch } from '../../../src/controllers/certificate/status.js';
 import { certificate, selectingAll, tlsPolicy, withDnsNames, withPolicySpec, withSpec } from '../../support/builders.js';
 import { makeTestCa } from '../../support/pki.js';

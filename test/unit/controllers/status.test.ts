@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { blockedStatus, failedStatus, readyStatus, statusChanged, statusMergePatch } from '../../../src/controllers/certificate/status.js';
-import type { IssuedFacts } from '../../../src/controllers/certificate/secret-state.js';
+import type { IssuedFacts } from '../../../src/model/secret.js';
 import { certificate } from '../../support/builders.js';
 
 const now = new Date('2026-03-01T00:00:00Z');

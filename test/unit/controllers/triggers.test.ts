@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Reason } from '../../../src/api/conditions.js';
-import { effectiveSpec, issuanceSpecHash } from '../../../src/controllers/certificate/effective-spec.js';
-import { SecretAnnotation, type IssuedFacts, type TlsSecretState } from '../../../src/controllers/certificate/secret-state.js';
+import { effectiveSpec, issuanceSpecHash } from '../../../src/policy/effective-spec.js';
+import { SecretAnnotation, type IssuedFacts, type TlsSecretState } from '../../../src/model/secret.js';
 import { issuanceTrigger, triggerCheckNames, type TriggerInput } from '../../../src/controllers/certificate/triggers.js';
 import { certificate, withDnsNames } from '../../support/builders.js';
 

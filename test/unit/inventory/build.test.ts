@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CachedCertificate } from '../../../src/controllers/certificate/reconciler.js';
-import type { TlsSecretSummary } from '../../../src/controllers/certificate/secret-summary.js';
+import type { TlsSecretSummary } from '../../../src/secrets/summary.js';
 import { compareEntries } from '../../../src/inventory/build.js';
 import type { InventoryEntry, SecretLocation } from '../../../src/inventory/model.js';
 import { certificate, inNamespace, selecting, tlsPolicy, withPolicySpec } from '../../support/builders.js';

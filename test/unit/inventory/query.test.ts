@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inventoryJson, writeInventoryJson } from '../../../src/inventory/json.js';
 import { QueryError, filterInventory, parseAge, queryFromSearchParams } from '../../../src/inventory/query.js';
-import { commonNameOf, renderInventoryTable } from '../../../src/inventory/table.js';
+import { commonNameOf, renderInventoryTable } from '../../../src/cli/inventory-table.js';
 import { CORRUPT_PEM } from '../../support/inventory-fixtures.js';
 import { DAY_MS } from '../../support/pki.js';
 import { build, secretOf, summary, testWorld, type World } from './world.js';

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { summarizeTlsSecret } from '../../../src/controllers/certificate/secret-summary.js';
-import { MAX_CA_CERTIFICATES } from '../../../src/inventory/facts.js';
+import { summarizeTlsSecret } from '../../../src/secrets/summary.js';
+import { MAX_CA_CERTIFICATES } from '../../../src/secrets/facts.js';
 import { CORRUPT_PEM, tlsSecret } from '../../support/inventory-fixtures.js';
 import { testWorld, type World } from './world.js';
 

@@ -1,5 +1,5 @@
 import type { CachedCertificate } from '../../../src/controllers/certificate/reconciler.js';
-import { summarizeTlsSecret, type TlsSecretSummary } from '../../../src/controllers/certificate/secret-summary.js';
+import { summarizeTlsSecret, type TlsSecretSummary } from '../../../src/secrets/summary.js';
 import { buildInventory, type InventoryInput } from '../../../src/inventory/build.js';
 import type { Inventory } from '../../../src/inventory/model.js';
 import { ThresholdResolver } from '../../../src/inventory/thresholds.js';

@@ -1,10 +1,10 @@
 import { Registry } from 'prom-client';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LiveInventory } from '../../../src/inventory/live.js';
-import { acmeMetrics, statusClass } from '../../../src/metrics/acme-metrics.js';
-import { registerCertificateMetrics } from '../../../src/metrics/certificate-metrics.js';
-import { registerInventoryMetrics } from '../../../src/metrics/inventory-metrics.js';
-import { registerEndpointMetrics } from '../../../src/metrics/endpoint-metrics.js';
+import { acmeMetrics, statusClass } from '../../../src/issuers/acme/metrics.js';
+import { registerCertificateMetrics } from '../../../src/inventory/certificate-metrics.js';
+import { registerInventoryMetrics } from '../../../src/inventory/metrics.js';
+import { registerEndpointMetrics } from '../../../src/endpoints/metrics.js';
 import type { CachedCertificate } from '../../../src/controllers/certificate/reconciler.js';
 import type { TLSPolicy } from '../../../src/api/tlspolicy.js';
 import { certificate, inNamespace, selecting, tlsPolicy, withPolicySpec } from '../../support/builders.js';

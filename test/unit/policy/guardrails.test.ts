@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Reason } from '../../../src/api/conditions.js';
 import type { CertificateGuardrails } from '../../../src/api/tlspolicy.js';
-import { effectiveSpec } from '../../../src/controllers/certificate/effective-spec.js';
+import { effectiveSpec } from '../../../src/policy/effective-spec.js';
 import { guardrailViolations } from '../../../src/policy/guardrails.js';
 import { certificate, withDnsNames, withDuration, withKey, withSpec, type CertificateOption } from '../../support/builders.js';
 

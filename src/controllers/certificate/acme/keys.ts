@@ -4,7 +4,7 @@ import { AcmeError } from '../../../issuers/acme/problem.js';
 import { isNotFound } from '../../../kube/errors.js';
 import { encodePrivateKeyPem, generatePrivateKey, parsePrivateKeyPem, privateKeyMatchesSpec, type PrivateKey } from '../../../pki/keys.js';
 import type { Governed } from '../decide.js';
-import { SecretLabel } from '../secret-state.js';
+import { SecretLabel } from '../../../model/secret.js';
 import { readSecret, reusableKey } from '../secret-writer.js';
 
 // The key manager: the private key of the issuance in flight lives in its own

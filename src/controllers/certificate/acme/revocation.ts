@@ -6,8 +6,8 @@ import type { AcmeAccounts } from '../../../issuers/acme/accounts.js';
 import { AcmeError } from '../../../issuers/acme/problem.js';
 import { isNotFound } from '../../../kube/errors.js';
 import type { Logger } from '../../../log.js';
-import { SecretAnnotation } from '../secret-state.js';
-import { decodeSecretData } from '../secret-summary.js';
+import { SecretAnnotation } from '../../../model/secret.js';
+import { decodeSecretData } from '../../../secrets/summary.js';
 
 // revokeOnDelete (opt-in on the policy): a finalizer on each Certificate the
 // policy issues keeps it until its certificate is revoked at the CA and its

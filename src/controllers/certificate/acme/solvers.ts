@@ -9,7 +9,7 @@ import { dns01TxtValue } from '../../../issuers/acme/jws.js';
 import { AcmeError } from '../../../issuers/acme/problem.js';
 import { HTTP01_PATH_PREFIX, dns01SelfCheck, http01SelfCheck, type SelfCheckConfig } from '../../../issuers/acme/self-check.js';
 import { isConflict, isNotFound } from '../../../kube/errors.js';
-import { SecretLabel } from '../secret-state.js';
+import { SecretLabel } from '../../../model/secret.js';
 
 // Presenting a challenge, checking it from outside, and taking it down again.
 // HTTP-01: the key authorization in a Secret the solver of every replica

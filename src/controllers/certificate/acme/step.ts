@@ -5,7 +5,7 @@ import type { AcmeSession } from '../../../issuers/acme/session.js';
 import { type Condition, setCondition } from '../../../kube/conditions.js';
 import { patchStatus, type StatusClients } from '../../../kube/status.js';
 import type { Logger } from '../../../log.js';
-import type { Violation } from '../../violation.js';
+import type { Violation } from '../../../model/violation.js';
 import type { Governed } from '../decide.js';
 import { statusMergePatch } from '../status.js';
 import type { SolverDeps } from './solvers.js';

@@ -5,7 +5,7 @@ import { formatTime } from '../../../kube/conditions.js';
 import { patchStatus } from '../../../kube/status.js';
 import type { Logger } from '../../../log.js';
 import type { Governed } from '../decide.js';
-import { SecretAnnotation, type ValidSecret } from '../secret-state.js';
+import { SecretAnnotation, type ValidSecret } from '../../../model/secret.js';
 import { statusMergePatch } from '../status.js';
 import { deleteNextKey } from './keys.js';
 import { abandonOrder } from './order.js';

@@ -1,11 +1,11 @@
 import type { V1Secret } from '@kubernetes/client-node';
-import type { KeyAlgorithm } from '../../api/certificate.js';
-import { keyMatchesCertificate, summarizeCertificate, type CertificateSummary } from '../../pki/certificates.js';
-import { PkiError } from '../../pki/errors.js';
-import { controllerOwner, managedByAnnotations, parseChain, readSecretCertificates, type ParsedChain, type SecretCertificates } from '../../inventory/facts.js';
-import { parsePrivateKeyPem } from '../../pki/keys.js';
-import { x509 } from '../../pki/x509.js';
-import type { IssuedFacts, TlsSecretState } from './secret-state.js';
+import type { KeyAlgorithm } from '../api/certificate.js';
+import { keyMatchesCertificate, summarizeCertificate, type CertificateSummary } from '../pki/certificates.js';
+import { PkiError } from '../pki/errors.js';
+import { controllerOwner, managedByAnnotations, parseChain, readSecretCertificates, type ParsedChain, type SecretCertificates } from './facts.js';
+import { parsePrivateKeyPem } from '../pki/keys.js';
+import { x509 } from '../pki/x509.js';
+import type { IssuedFacts, TlsSecretState } from '../model/secret.js';
 
 /** What the Secret informer keeps per kubernetes.io/tls Secret: no key material, no raw data. */
 export interface TlsSecretSummary {

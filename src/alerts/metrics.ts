@@ -3,7 +3,7 @@
 // from the fixed list in alerts/model.ts: every label is bounded.
 
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { METRIC_PREFIX } from './registry.js';
+import { METRIC_PREFIX } from '../metrics/registry.js';
 
 /** What the gauges read at scrape time. */
 export interface AlertState {

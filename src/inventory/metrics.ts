@@ -14,9 +14,9 @@
 //   selects the namespace, so the PrometheusRule alerts like the operator does.
 
 import { Gauge, type Registry } from 'prom-client';
-import { MANAGED_VALUES, PROBLEM_PRECEDENCE } from '../inventory/model.js';
+import { MANAGED_VALUES, PROBLEM_PRECEDENCE } from './model.js';
 import type { SnapshotSource } from './certificate-metrics.js';
-import { METRIC_PREFIX, ScrapeTimeGauges } from './registry.js';
+import { METRIC_PREFIX, ScrapeTimeGauges } from '../metrics/registry.js';
 
 const inventoryGauges = new ScrapeTimeGauges<ReturnType<SnapshotSource>>((registry, source) => {
   new Gauge({

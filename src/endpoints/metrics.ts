@@ -13,7 +13,7 @@
 // not-after series per address.
 
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { METRIC_PREFIX, ScrapeTimeGauges } from './registry.js';
+import { METRIC_PREFIX, ScrapeTimeGauges } from '../metrics/registry.js';
 
 export interface EndpointMetricRow {
   namespace: string;

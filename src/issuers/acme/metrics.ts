@@ -9,7 +9,7 @@
 //   ... done(response.status)   // or done('error') when no response came
 
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { METRIC_PREFIX } from './registry.js';
+import { METRIC_PREFIX } from '../../metrics/registry.js';
 
 export const ACME_ACTIONS = [
   'directory',

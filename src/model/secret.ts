@@ -1,5 +1,5 @@
-import type { KeyAlgorithm } from '../../api/certificate.js';
-import type { CertificateSummary } from '../../pki/certificates.js';
+import type { KeyAlgorithm } from '../api/certificate.js';
+import type { CertificateSummary } from '../pki/certificates.js';
 
 /** What the operator needs to know about an issued certificate, read from its Secret. */
 export type IssuedFacts = Pick<

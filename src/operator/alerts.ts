@@ -4,11 +4,11 @@ import type { Clock } from '../clock.js';
 import { ConfigError, type OperatorConfig } from '../config.js';
 import type { LiveInventory } from '../inventory/live.js';
 import type { Logger } from '../log.js';
-import { alertMetrics } from '../metrics/alert-metrics.js';
-import { AlertmanagerClient, type AlertmanagerAuth } from './alertmanager-client.js';
-import type { EndpointObservation } from './model.js';
-import { desiredAlerts } from './rules.js';
-import { AlertSender } from './sender.js';
+import { alertMetrics } from '../alerts/metrics.js';
+import { AlertmanagerClient, type AlertmanagerAuth } from '../alerts/alertmanager-client.js';
+import type { EndpointObservation } from '../alerts/model.js';
+import { desiredAlerts } from '../alerts/rules.js';
+import { AlertSender } from '../alerts/sender.js';
 
 // Alerting inside the operator process: built from the settings, fed by the
 // LiveInventory, started by the leader only.

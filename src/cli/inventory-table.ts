@@ -1,6 +1,6 @@
-import { renderTable } from '../cli/status.js';
-import type { Inventory, InventoryEntry, Location } from './model.js';
-import { formatSpan } from './problems.js';
+import { renderTable } from './status.js';
+import type { Inventory, InventoryEntry, Location } from '../inventory/model.js';
+import { formatSpan } from '../inventory/problems.js';
 
 // The terminal view of the inventory: one line per certificate, soonest
 // expiry first (the builder's order), problems spelled by their ids.

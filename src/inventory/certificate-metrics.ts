@@ -9,9 +9,9 @@
 
 import { Gauge, type Registry } from 'prom-client';
 import type { Certificate } from '../api/certificate.js';
-import { certificateOf } from '../inventory/build.js';
-import type { InventorySnapshot } from '../inventory/live.js';
-import { METRIC_PREFIX, ScrapeTimeGauges } from './registry.js';
+import { certificateOf } from './build.js';
+import type { InventorySnapshot } from './live.js';
+import { METRIC_PREFIX, ScrapeTimeGauges } from '../metrics/registry.js';
 
 export type SnapshotSource = () => InventorySnapshot | undefined;
 

@@ -1,12 +1,12 @@
 import type { Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
 import type { OperatorHttpServer } from '../http/server.js';
-import type { ControllerSet } from '../operator/controllers.js';
-import { registerCertificateMetrics } from '../metrics/certificate-metrics.js';
-import { registerInventoryMetrics } from '../metrics/inventory-metrics.js';
-import type { ServedCertificate } from './build.js';
-import { InventoryNotReady, LiveInventory, type InventorySnapshot } from './live.js';
-import { inventoryRoute } from './route.js';
+import type { ControllerSet } from './controllers.js';
+import { registerCertificateMetrics } from '../inventory/certificate-metrics.js';
+import { registerInventoryMetrics } from '../inventory/metrics.js';
+import type { ServedCertificate } from '../inventory/build.js';
+import { InventoryNotReady, LiveInventory, type InventorySnapshot } from '../inventory/live.js';
+import { inventoryRoute } from '../inventory/route.js';
 
 // The inventory inside the operator process: a LiveInventory over the leader's
 // informer caches, invalidated by their events, served at /inventory and read

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { CertificateSpec, KeyAlgorithm } from '../../api/certificate.js';
-import type { UsageName } from '../../pki/spec.js';
-import { parseDuration } from '../../api/duration.js';
-import type { TLSPolicy } from '../../api/tlspolicy.js';
-import { normalizeIpAddress } from '../../pki/names.js';
-import { resolveUsages } from '../../pki/usages.js';
+import type { CertificateSpec, KeyAlgorithm } from '../api/certificate.js';
+import type { UsageName } from '../pki/spec.js';
+import { parseDuration } from '../api/duration.js';
+import type { TLSPolicy } from '../api/tlspolicy.js';
+import { normalizeIpAddress } from '../pki/names.js';
+import { resolveUsages } from '../pki/usages.js';
 
 export const DEFAULT_DURATION_MS = 90 * 24 * 3_600_000;
 
