@@ -1,6 +1,6 @@
 import type { Certificate } from '../api/certificate.js';
-import { certificateOf } from '../inventory/build.js';
-import type { CachedCertificate } from '../controllers/certificate/reconciler.js';
+import { certificateOf } from '../model/certificate.js';
+import type { ParsedCertificate } from '../model/certificate.js';
 import type { Inventory } from '../inventory/model.js';
 import { formatSpan } from '../inventory/problems.js';
 import type { ExpiryThresholds, ThresholdResolver } from '../inventory/thresholds.js';
@@ -13,7 +13,7 @@ import { AlertName, type AlertSeverity, type DesiredAlert, type EndpointObservat
 
 export interface AlertRuleInput {
   now: Date;
-  certificates: readonly CachedCertificate[];
+  certificates: readonly ParsedCertificate[];
   inventory: Inventory;
   thresholds: ThresholdResolver;
   /** Live endpoint findings; empty until live validation exists. */

@@ -3,8 +3,9 @@ import { type Certificate, certificate as certificateSchema } from '../api/certi
 import { GROUP, VERSION } from '../api/meta.js';
 import { type TLSPolicy, tlsPolicy as tlsPolicySchema } from '../api/tlspolicy.js';
 import { SecretAnnotation } from '../model/secret.js';
-import { summarizeTlsSecret, type TlsSecretSummary } from '../secrets/summary.js';
-import type { CertificateFacts } from '../secrets/facts.js';
+import { summarizeTlsSecret } from '../secrets/summary.js';
+import { type TlsSecretSummary } from '../model/secret.js';
+import type { CertificateFacts } from '../model/certificate-facts.js';
 import { certificateProblems, formatSpan, secretProblems } from '../inventory/problems.js';
 import { type ExpiryThresholds, thresholdsOf } from '../inventory/thresholds.js';
 import { apiErrorMessage, isNotFound } from '../kube/errors.js';

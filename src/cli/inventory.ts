@@ -4,8 +4,9 @@ import { GROUP, VERSION } from '../api/meta.js';
 import { type Clock, realClock } from '../clock.js';
 import { type TLSPolicy, tlsPolicy as tlsPolicySchema } from '../api/tlspolicy.js';
 import { ConfigError } from '../config.js';
-import { type CachedCertificate, parseCertificate } from '../controllers/certificate/reconciler.js';
-import { summarizeTlsSecret, type TlsSecretSummary } from '../secrets/summary.js';
+import { type ParsedCertificate, parseCertificate } from '../model/certificate.js';
+import { summarizeTlsSecret } from '../secrets/summary.js';
+import { type TlsSecretSummary } from '../model/secret.js';
 import { buildInventory } from '../inventory/build.js';
 import { inventoryJson } from '../inventory/json.js';
 import type { Inventory } from '../inventory/model.js';
@@ -71,7 +72,7 @@ export async function readClusterInventory(kc: KubeConfig, o: ClusterInventoryOp
         : core.listNamespacedSecret({ namespace: ns, fieldSelector, limit: PAGE, _continue: cont }),
     (s) => secrets.push(summarizeTlsSecret(s)),
   );
-  const certificates: CachedCertificate[] = [];
+  const certificates: ParsedCertificate[] = [];
   await allPages<unknown>(
     async (cont) =>
       (ns === undefined

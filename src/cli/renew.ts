@@ -1,6 +1,6 @@
 import { type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../api/meta.js';
-import { RENEW_ANNOTATION } from '../controllers/certificate/decide.js';
+import { RENEW_ANNOTATION } from '../model/certificate.js';
 
 /**
  * `certkeeper renew`: asks for a new issuance by stamping the request time on

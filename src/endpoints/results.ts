@@ -1,4 +1,4 @@
-import type { CertificateFacts } from '../secrets/facts.js';
+import type { CertificateFacts } from '../model/certificate-facts.js';
 import type { ProtocolVersion } from '../probe/protocols.js';
 import type { Grade } from '../probe/grade.js';
 import { TypedEmitter } from '../kube/typed-emitter.js';

@@ -4,7 +4,7 @@ import { Reason } from '../api/conditions.js';
 import type { PolicyEndpointsStatus, TLSPolicy } from '../api/tlspolicy.js';
 import type { EndpointObservation } from '../alerts/model.js';
 import { type Clock, type TimerHandle, sleep } from '../clock.js';
-import type { CachedCertificate } from '../controllers/certificate/reconciler.js';
+import type { ParsedCertificate } from '../model/certificate.js';
 import type { ServedCertificate } from '../inventory/build.js';
 import type { EventRecorder, ObjectReference } from '../kube/events.js';
 import { toError } from '../kube/errors.js';
@@ -34,7 +34,7 @@ export interface EndpointValidationOptions {
   events: EventRecorder;
   services: Cache<ServiceSummary>;
   slices: Cache<EndpointSliceSummary>;
-  certificates: Cache<CachedCertificate>;
+  certificates: Cache<ParsedCertificate>;
   policies: Cache<TLSPolicy>;
   namespaces: Cache<Record<string, string>>;
   enqueueCertificate(key: string): void;
@@ -127,7 +127,7 @@ export class EndpointValidation implements EndpointVerifier {
     this.offs.push(o.policies.on('add', replan), o.policies.on('update', policyChanged), o.policies.on('delete', replan));
     // Certificates change often (every status write, ours included); what matters here is a
     // Certificate with endpoints whose spec, deletion or current fingerprint changed.
-    const certificateChanged = (_key: string, c: CachedCertificate, old?: CachedCertificate) => {
+    const certificateChanged = (_key: string, c: ParsedCertificate, old?: ParsedCertificate) => {
       if (!hasEndpoints(c) && (old === undefined || !hasEndpoints(old))) return;
       if (old === undefined || planningView(c) !== planningView(old)) this.requestReplan();
     };
@@ -343,12 +343,12 @@ export class EndpointValidation implements EndpointVerifier {
 }
 
 /** What of a Certificate the plan reads: spec, deletion and the fingerprint to expect. */
-function planningView(c: CachedCertificate): string {
+function planningView(c: ParsedCertificate): string {
   const cert = c.ok ? c.certificate : c.raw;
   return JSON.stringify([cert.metadata.generation, cert.metadata.deletionTimestamp ?? null, cert.status?.fingerprintSHA256 ?? null, c.ok]);
 }
 
-function hasEndpoints(c: CachedCertificate): boolean {
+function hasEndpoints(c: ParsedCertificate): boolean {
   const cert = c.ok ? c.certificate : c.raw;
   return (cert.spec?.endpoints?.length ?? 0) > 0;
 }

@@ -1,8 +1,8 @@
 import type { Certificate } from '../api/certificate.js';
-import type { CachedCertificate } from '../controllers/certificate/reconciler.js';
+import { certificateOf, type ParsedCertificate } from '../model/certificate.js';
 import { SecretAnnotation, SecretLabel } from '../model/secret.js';
-import type { TlsSecretSummary } from '../secrets/summary.js';
-import type { CertificateFacts } from '../secrets/facts.js';
+import type { TlsSecretSummary } from '../model/secret.js';
+import type { CertificateFacts } from '../model/certificate-facts.js';
 import {
   type CertificateLocation,
   type EndpointLocation,
@@ -36,7 +36,7 @@ export interface ServedCertificate {
 export interface InventoryInput {
   now: Date;
   secrets: Iterable<TlsSecretSummary>;
-  certificates: Iterable<CachedCertificate>;
+  certificates: Iterable<ParsedCertificate>;
   thresholds: ThresholdResolver;
   endpoints?: Iterable<ServedCertificate>;
 }
@@ -51,8 +51,6 @@ export const OWNER_LABELS = [
   'team',
   'owner',
 ] as const;
-
-export const certificateOf = (c: CachedCertificate): Certificate => (c.ok ? c.certificate : c.raw);
 
 /** Who writes the Secret: a certkeeper Certificate first, then other controllers' marks, then its owner. */
 export function managedByOf(s: TlsSecretSummary, writers: readonly string[] | undefined): ManagedBy {

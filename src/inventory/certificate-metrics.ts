@@ -9,7 +9,7 @@
 
 import { Gauge, type Registry } from 'prom-client';
 import type { Certificate } from '../api/certificate.js';
-import { certificateOf } from './build.js';
+import { certificateOf } from '../model/certificate.js';
 import type { InventorySnapshot } from './live.js';
 import { METRIC_PREFIX, ScrapeTimeGauges } from '../metrics/registry.js';
 

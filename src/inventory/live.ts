@@ -1,7 +1,7 @@
 import type { TLSPolicy } from '../api/tlspolicy.js';
 import type { Clock } from '../clock.js';
-import type { CachedCertificate } from '../controllers/certificate/reconciler.js';
-import type { TlsSecretSummary } from '../secrets/summary.js';
+import type { ParsedCertificate } from '../model/certificate.js';
+import type { TlsSecretSummary } from '../model/secret.js';
 import { buildInventory, type ServedCertificate } from './build.js';
 import type { Inventory } from './model.js';
 import { ThresholdResolver } from './thresholds.js';
@@ -22,7 +22,7 @@ import { ThresholdResolver } from './thresholds.js';
 
 export interface InventorySources {
   secrets: { list(): TlsSecretSummary[] };
-  certificates: { list(): CachedCertificate[] };
+  certificates: { list(): ParsedCertificate[] };
   policies: { list(): TLSPolicy[] };
   namespaceLabels(namespace: string): Record<string, string> | undefined;
   /** Leaves served by probed endpoints; absent until live validation exists. */
@@ -36,7 +36,7 @@ export interface InventorySnapshot {
   /** When it was built; consumers that need the current time read their clock. */
   now: Date;
   inventory: Inventory;
-  certificates: CachedCertificate[];
+  certificates: ParsedCertificate[];
   thresholds: ThresholdResolver;
 }
 

@@ -1,4 +1,4 @@
-import type { CertificateFacts } from '../secrets/facts.js';
+import type { CertificateFacts } from '../model/certificate-facts.js';
 
 // The inventory's data: one entry per certificate identity (its SHA-256
 // fingerprint) with every place it was found, who manages it, and what is

@@ -1,5 +1,5 @@
-import type { TlsSecretSummary } from '../secrets/summary.js';
-import type { CertificateFacts } from '../secrets/facts.js';
+import type { TlsSecretSummary } from '../model/secret.js';
+import type { CertificateFacts } from '../model/certificate-facts.js';
 import { PROBLEM_PRECEDENCE, ProblemId, type Problem } from './model.js';
 
 // What is wrong with a certificate, as named pure checks: time-dependent ones

@@ -1,6 +1,7 @@
 import { createCaIssuer, type CaIssuerConfig } from './ca/ca-issuer.js';
 import { createSelfSignedIssuer, type SelfSignedIssuerConfig } from './selfsigned/self-signed-issuer.js';
-import type { IssuerFactory, IssuerKind } from './types.js';
+import type { IssuerFactory } from './types.js';
+import type { IssuerKind } from '../model/spec.js';
 
 // Factories for the issuers that need nothing but a Secret. The operator
 // completes the registry with ACME:

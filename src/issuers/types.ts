@@ -1,13 +1,10 @@
 import type { PrivateKey } from '../pki/keys.js';
 import type { CertificateTemplateSpec } from '../pki/spec.js';
+import type { IssuerKind } from '../model/spec.js';
 
 // The contract between the Certificate controller and whatever signs. An
 // issuer turns (spec, key, time) into a chain; it neither generates keys nor
 // decides lifetimes or renewal — those are the controller's and the policy's.
-
-export type IssuerKind = 'selfSigned' | 'ca' | 'acme';
-
-export const ISSUER_KINDS: readonly IssuerKind[] = ['selfSigned', 'ca', 'acme'];
 
 export interface IssueRequest {
   spec: CertificateTemplateSpec;

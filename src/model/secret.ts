@@ -1,5 +1,6 @@
 import type { KeyAlgorithm } from '../api/certificate.js';
 import type { CertificateSummary } from '../pki/certificates.js';
+import type { SecretCertificates } from './certificate-facts.js';
 
 /** What the operator needs to know about an issued certificate, read from its Secret. */
 export type IssuedFacts = Pick<
@@ -46,3 +47,20 @@ export const SecretLabel = {
   managedBy: 'app.kubernetes.io/managed-by',
   certificateName: 'certkeeper.dev/certificate-name',
 } as const;
+
+/** What the Secret informer keeps per kubernetes.io/tls Secret: no key material, no raw data. */
+export interface TlsSecretSummary {
+  namespace: string;
+  name: string;
+  resourceVersion: string;
+  /** Only certkeeper.dev/* annotations: the rest can be large and is never read. */
+  annotations: Record<string, string>;
+  labels: Record<string, string>;
+  state: TlsSecretState;
+  /** For the inventory: tls.crt's leaf (also when the key is missing or wrong) and ca.crt's certificates; public facts only. */
+  certificates: SecretCertificates;
+  /** Other controllers' annotations that say who manages this Secret (see inventory/facts.ts). */
+  managedBy: Record<string, string>;
+  /** "Kind/name" of the Secret's controlling owner reference. */
+  owner?: string | undefined;
+}

@@ -6,7 +6,8 @@ import type { Certificate } from '../api/certificate.js';
 import { GROUP, VERSION } from '../api/meta.js';
 import type { TLSPolicy } from '../api/tlspolicy.js';
 import type { Clock } from '../clock.js';
-import { type CachedCertificate, CertificateReconciler, parseCertificate } from '../controllers/certificate/reconciler.js';
+import { CertificateReconciler } from '../controllers/certificate/reconciler.js';
+import { type ParsedCertificate, parseCertificate } from '../model/certificate.js';
 import { IssuerProvider } from '../controllers/certificate/issuer-provider.js';
 import { AcmeAccounts } from '../issuers/acme/accounts.js';
 import type { AcmeControllerOptions } from '../issuers/acme/runtime.js';
@@ -16,7 +17,8 @@ import { retryOnTransportErrors } from '../controllers/certificate/acme/transpor
 import { CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 import { shareKeepAliveAgents } from '../kube/keep-alive.js';
 import { SecretAnnotation } from '../model/secret.js';
-import { summarizeTlsSecret, type TlsSecretSummary } from '../secrets/summary.js';
+import { summarizeTlsSecret } from '../secrets/summary.js';
+import { type TlsSecretSummary } from '../model/secret.js';
 import { TLSPolicyReconciler, parsePolicy } from '../controllers/tlspolicy/reconciler.js';
 import type { KubeClients } from '../kube/client.js';
 import { Controller } from '../kube/controller.js';
@@ -52,7 +54,7 @@ type Raw = KubeObject & Record<string, unknown>;
  * by them. Started when leadership is won, stopped when it is lost.
  */
 export class ControllerSet {
-  readonly certificates: Informer<Raw, CachedCertificate>;
+  readonly certificates: Informer<Raw, ParsedCertificate>;
   readonly policies: Informer<Raw, TLSPolicy>;
   readonly namespaces: Informer<V1Namespace & KubeObject, Record<string, string>>;
   readonly secrets: Informer<V1Secret & KubeObject, TlsSecretSummary>;
@@ -68,7 +70,7 @@ export class ControllerSet {
   constructor(private readonly o: ControllerSetOptions) {
     const kc = o.clients.kubeConfig;
     const common = { clock: o.clock, log: o.log };
-    this.certificates = new Informer<Raw, CachedCertificate>({
+    this.certificates = new Informer<Raw, ParsedCertificate>({
       ...common,
       name: 'certificates',
       listerWatcher: kubeListerWatcher(kc, resourcePath({ group: GROUP, version: VERSION, plural: 'certificates' })),
@@ -255,7 +257,7 @@ export class ControllerSet {
     );
   }
 
-  private indexOwner(key: string, c: CachedCertificate): void {
+  private indexOwner(key: string, c: ParsedCertificate): void {
     const cert: Certificate = c.ok ? c.certificate : c.raw;
     const secretKey = `${cert.metadata.namespace}/${cert.spec?.secretName}`;
     let set = this.secretOwners.get(secretKey);
@@ -263,7 +265,7 @@ export class ControllerSet {
     set.add(key);
   }
 
-  private unindexOwner(key: string, c: CachedCertificate): void {
+  private unindexOwner(key: string, c: ParsedCertificate): void {
     const cert: Certificate = c.ok ? c.certificate : c.raw;
     const secretKey = `${cert.metadata.namespace}/${cert.spec?.secretName}`;
     const set = this.secretOwners.get(secretKey);

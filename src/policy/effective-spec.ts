@@ -1,46 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { CertificateSpec, KeyAlgorithm } from '../api/certificate.js';
-import type { UsageName } from '../pki/spec.js';
+import type { CertificateSpec } from '../api/certificate.js';
+import { DEFAULT_DURATION_MS, defaultKeySize, type EffectiveSpec } from '../model/spec.js';
 import { parseDuration } from '../api/duration.js';
 import type { TLSPolicy } from '../api/tlspolicy.js';
 import { normalizeIpAddress } from '../pki/names.js';
 import { resolveUsages } from '../pki/usages.js';
-
-export const DEFAULT_DURATION_MS = 90 * 24 * 3_600_000;
-
-export interface EffectiveKey {
-  algorithm: KeyAlgorithm;
-  /** Bits: RSA modulus or EC curve size; 0 for Ed25519. */
-  size: number;
-  encoding: 'PKCS1' | 'PKCS8';
-  rotationPolicy: 'Always' | 'Never';
-}
-
-/** The Certificate as it will be issued: spec merged with the policy's defaults. */
-export interface EffectiveSpec {
-  secretName: string;
-  commonName?: string | undefined;
-  dnsNames: string[];
-  ipAddresses: string[];
-  uris: string[];
-  emailAddresses: string[];
-  subject: NonNullable<CertificateSpec['subject']>;
-  durationMs: number;
-  renewBeforeMs?: number | undefined;
-  renewBeforePercentage?: number | undefined;
-  /** Set when renewBefore came from the policy rather than the Certificate. */
-  renewBeforeFromPolicy: boolean;
-  key: EffectiveKey;
-  usages: UsageName[];
-  isCA: boolean;
-}
-
-export function defaultKeySize(algorithm: KeyAlgorithm): number {
-  if (algorithm === 'RSA') return 2048;
-  if (algorithm === 'ECDSA') return 256;
-  return 0;
-}
-
 
 export function effectiveSpec(spec: CertificateSpec, policy: TLSPolicy | undefined): EffectiveSpec {
   const guard = policy?.spec.certificates;

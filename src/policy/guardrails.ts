@@ -1,7 +1,7 @@
 import { Reason } from '../api/conditions.js';
 import { formatDuration, parseDuration } from '../api/duration.js';
 import type { CertificateGuardrails } from '../api/tlspolicy.js';
-import type { EffectiveSpec } from './effective-spec.js';
+import type { EffectiveSpec } from '../model/spec.js';
 import { type Check, allViolations } from '../model/violation.js';
 import { domainAllowed } from './domain-glob.js';
 

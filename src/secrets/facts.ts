@@ -2,29 +2,10 @@ import type { V1OwnerReference } from '@kubernetes/client-node';
 import { describeCause } from '../pki/errors.js';
 import { parseCertificateChainPem, summarizeCertificate, type CertificateSummary } from '../pki/certificates.js';
 import type { x509 } from '../pki/x509.js';
+import type { CertificateFacts, SecretCertificates } from '../model/certificate-facts.js';
 
-// What the inventory keeps of each certificate it finds: public facts only,
-// small and key-free. Read once when a Secret is summarised (see
-// controllers/certificate/secret-summary.ts) and never again.
-
-/** A certificate's summary without the usages (the inventory never reads them), plus whether it is self-issued. */
-export type CertificateFacts = Omit<CertificateSummary, 'usages'> & {
-  /** Subject and issuer are the same name (a root CA or a self-signed leaf). */
-  selfIssued: boolean;
-};
-
-/** The certificates of one kubernetes.io/tls Secret. */
-export interface SecretCertificates {
-  /** tls.crt's first certificate: present whenever it parses, even if tls.key is missing or does not match. */
-  leaf?: CertificateFacts;
-  /** Why tls.crt gave no leaf (missing, empty, not PEM, not X.509). */
-  leafError?: string;
-  /** Certificates in tls.crt (leaf + intermediates). */
-  chainLength: number;
-  /** ca.crt's certificates, at most MAX_CA_CERTIFICATES. */
-  caCertificates: CertificateFacts[];
-  caError?: string;
-}
+// Reading a Secret's certificates into public facts (model/certificate-facts.ts):
+// once, when the Secret is summarised (secrets/summary.ts), never again.
 
 /** A ca.crt bundle can be a whole trust store; the inventory lists its first few. */
 export const MAX_CA_CERTIFICATES = 4;

@@ -2,27 +2,10 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { KeyAlgorithm } from '../api/certificate.js';
 import { keyMatchesCertificate, summarizeCertificate, type CertificateSummary } from '../pki/certificates.js';
 import { PkiError } from '../pki/errors.js';
-import { controllerOwner, managedByAnnotations, parseChain, readSecretCertificates, type ParsedChain, type SecretCertificates } from './facts.js';
+import { controllerOwner, managedByAnnotations, parseChain, readSecretCertificates, type ParsedChain } from './facts.js';
 import { parsePrivateKeyPem } from '../pki/keys.js';
 import { x509 } from '../pki/x509.js';
-import type { IssuedFacts, TlsSecretState } from '../model/secret.js';
-
-/** What the Secret informer keeps per kubernetes.io/tls Secret: no key material, no raw data. */
-export interface TlsSecretSummary {
-  namespace: string;
-  name: string;
-  resourceVersion: string;
-  /** Only certkeeper.dev/* annotations: the rest can be large and is never read. */
-  annotations: Record<string, string>;
-  labels: Record<string, string>;
-  state: TlsSecretState;
-  /** For the inventory: tls.crt's leaf (also when the key is missing or wrong) and ca.crt's certificates; public facts only. */
-  certificates: SecretCertificates;
-  /** Other controllers' annotations that say who manages this Secret (see inventory/facts.ts). */
-  managedBy: Record<string, string>;
-  /** "Kind/name" of the Secret's controlling owner reference. */
-  owner?: string | undefined;
-}
+import type { IssuedFacts, TlsSecretState, TlsSecretSummary } from '../model/secret.js';
 
 const KNOWN_ALGORITHMS: readonly string[] = ['RSA', 'ECDSA', 'Ed25519'];
 

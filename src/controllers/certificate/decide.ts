@@ -2,10 +2,12 @@ import type { Certificate } from '../../api/certificate.js';
 import { Reason } from '../../api/conditions.js';
 import { DurationError } from '../../api/duration.js';
 import type { TLSPolicy } from '../../api/tlspolicy.js';
+import { RENEW_ANNOTATION } from '../../model/certificate.js';
 import { guardrailViolations } from '../../policy/guardrails.js';
 import { selectPolicy } from '../../policy/selection.js';
 import type { Violation } from '../../model/violation.js';
-import { type EffectiveSpec, effectiveSpec, issuanceSpecHash } from '../../policy/effective-spec.js';
+import { effectiveSpec, issuanceSpecHash } from '../../policy/effective-spec.js';
+import type { EffectiveSpec, Governed, IssuerKind } from '../../model/spec.js';
 import { acmeSpecViolation } from './acme/checks.js';
 import { type Renewal, ariRenewal, renewalTime } from './renewal.js';
 import type { IssuedFacts, TlsSecretState } from '../../model/secret.js';
@@ -22,17 +24,6 @@ export interface Gathered {
   now: Date;
 }
 
-export type IssuerKind = 'selfSigned' | 'ca' | 'acme';
-
-export interface Governed {
-  policy: TLSPolicy;
-  spec: EffectiveSpec;
-  issuerKind: IssuerKind;
-  /** Names the signer: a change of CA Secret or policy is a reason to re-issue. */
-  issuerIdentity: string;
-  specHash: string;
-}
-
 export type Decision =
   /** Something the user must fix; retrying cannot help until the spec or policy changes. */
   | { kind: 'blocked'; violation: Violation; policy?: TLSPolicy | undefined; compliance?: Violation[] | undefined }
@@ -42,8 +33,6 @@ export type Decision =
   | { kind: 'issue'; governed: Governed; trigger: Violation }
   /** Issuance is wanted but the last attempt failed recently. */
   | { kind: 'backoff'; governed: Governed; trigger: Violation; retryAt: Date };
-
-export const RENEW_ANNOTATION = 'certkeeper.dev/renew-requested-at';
 
 /** Delay after the n-th consecutive failure: 10 s doubling, capped at one hour. */
 export function failureBackoffMs(failedAttempts: number): number {

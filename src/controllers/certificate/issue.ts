@@ -1,7 +1,7 @@
 import type { Certificate } from '../../api/certificate.js';
 import { generatePrivateKey } from '../../pki/keys.js';
 import type { CertificateTemplateSpec } from '../../pki/spec.js';
-import type { Governed } from './decide.js';
+import type { Governed } from '../../model/spec.js';
 import type { IssuerProvider } from './issuer-provider.js';
 import { readSecret, reusableKey, writeIssuedSecret, type IssueResult, type SecretsApi } from './secret-writer.js';
 

@@ -4,7 +4,7 @@ import { createCaIssuer, type CaIssuer } from '../../issuers/ca/ca-issuer.js';
 import { createSelfSignedIssuer } from '../../issuers/selfsigned/self-signed-issuer.js';
 import { IssuerError, type Issuer } from '../../issuers/types.js';
 import { isNotFound } from '../../kube/errors.js';
-import type { Governed } from './decide.js';
+import type { Governed } from '../../model/spec.js';
 import { decodeSecretData } from '../../secrets/summary.js';
 
 /**

@@ -1,4 +1,5 @@
-import { type Certificate, certificate as certificateSchema } from '../../api/certificate.js';
+import type { Certificate } from '../../api/certificate.js';
+import type { ParsedCertificate } from '../../model/certificate.js';
 import { Reason } from '../../api/conditions.js';
 import { GROUP, VERSION } from '../../api/meta.js';
 import type { TLSPolicy } from '../../api/tlspolicy.js';
@@ -13,7 +14,7 @@ import { PkiError } from '../../pki/errors.js';
 import { decide, failureBackoffMs, renewalOf } from './decide.js';
 import { issueCertificate, type SecretsApi } from './issue.js';
 import type { IssuerProvider } from './issuer-provider.js';
-import type { TlsSecretSummary } from '../../secrets/summary.js';
+import type { TlsSecretSummary } from '../../model/secret.js';
 import { blockedStatus, failedStatus, readyStatus, statusChanged, statusMergePatch } from './status.js';
 import { SecretAnnotation } from '../../model/secret.js';
 import type { CertificateStatus } from '../../api/certificate.js';
@@ -27,19 +28,9 @@ import type { IssueResult } from './secret-writer.js';
 import type { EndpointVerifier } from '../../endpoints/validation.js';
 import { withEndpointVerification } from './endpoint-status.js';
 
-/** The Certificate informer keeps objects parsed, or the reason they do not parse. */
-export type CachedCertificate = { ok: true; certificate: Certificate } | { ok: false; raw: Certificate; error: string };
-
-export function parseCertificate(raw: unknown): CachedCertificate {
-  const parsed = certificateSchema.safeParse(raw);
-  if (parsed.success) return { ok: true, certificate: parsed.data };
-  const message = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-  return { ok: false, raw: raw as Certificate, error: message };
-}
-
 export interface CertificateReconcilerDeps {
   clock: Clock;
-  certificates: { get(key: string): CachedCertificate | undefined };
+  certificates: { get(key: string): ParsedCertificate | undefined };
   policies: { list(): TLSPolicy[] };
   namespaceLabels(namespace: string): Record<string, string> | undefined;
   secrets: { get(key: string): TlsSecretSummary | undefined };

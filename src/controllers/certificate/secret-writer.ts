@@ -4,7 +4,7 @@ import { IssuerError } from '../../issuers/types.js';
 import { isNotFound } from '../../kube/errors.js';
 import { encodeCertificateChainPem, keyMatchesCertificate, parseCertificateChainPem, summarizeCertificate, verifyChain } from '../../pki/certificates.js';
 import { encodePrivateKeyPem, parsePrivateKeyPem, privateKeyMatchesSpec, type PrivateKey } from '../../pki/keys.js';
-import type { Governed } from './decide.js';
+import type { Governed } from '../../model/spec.js';
 import { type IssuedFacts, SecretAnnotation, SecretLabel } from '../../model/secret.js';
 import { authorityKeyId, decodeSecretData, issuedFactsOf } from '../../secrets/summary.js';
 

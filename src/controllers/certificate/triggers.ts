@@ -1,7 +1,7 @@
 import { Reason } from '../../api/conditions.js';
 import { type Check, type Violation, firstViolation } from '../../model/violation.js';
 import { acmeIdentifiers } from './acme/checks.js';
-import type { EffectiveSpec } from '../../policy/effective-spec.js';
+import type { EffectiveSpec } from '../../model/spec.js';
 import type { Renewal } from './renewal.js';
 import { SecretAnnotation, type TlsSecretState, type ValidSecret } from '../../model/secret.js';
 

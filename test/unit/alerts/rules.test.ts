@@ -4,7 +4,7 @@ import type { TLSPolicy } from '../../../src/api/tlspolicy.js';
 import { ALERT_NAMES, alertKey, type DesiredAlert, type EndpointObservation } from '../../../src/alerts/model.js';
 import { ALERT_RULES, desiredAlerts } from '../../../src/alerts/rules.js';
 import { ThresholdResolver } from '../../../src/inventory/thresholds.js';
-import type { TlsSecretSummary } from '../../../src/secrets/summary.js';
+import type { TlsSecretSummary } from '../../../src/model/secret.js';
 import { certificate, inNamespace, tlsPolicy, withPolicySpec } from '../../support/builders.js';
 import { DAY_MS, TEST_NOW } from '../../support/pki.js';
 import { build, cached, secretOf, testWorld, type World } from '../inventory/world.js';

@@ -5,7 +5,8 @@ import { acmeIdentifiers } from '../../../src/controllers/certificate/acme/check
 import { pollDelay } from '../../../src/controllers/certificate/acme/challenges.js';
 import { splitChain } from '../../../src/controllers/certificate/acme/finalize.js';
 import { nextKeySecretName } from '../../../src/controllers/certificate/acme/keys.js';
-import { backoffUntil, decide, RENEW_ANNOTATION, renewalOf, type Gathered } from '../../../src/controllers/certificate/decide.js';
+import { backoffUntil, decide, renewalOf, type Gathered } from '../../../src/controllers/certificate/decide.js';
+import { RENEW_ANNOTATION } from '../../../src/model/certificate.js';
 import { effectiveSpec, issuanceSpecHash } from '../../../src/policy/effective-spec.js';
 import { SecretAnnotation, type IssuedFacts } from '../../../src/model/secret.js';
 import { statusMergePatch } from '../../../src/controllers/certificate/status.js';

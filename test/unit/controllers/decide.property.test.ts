@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CertificateSpec } from '../../../src/api/certificate.js';
 import { decide } from '../../../src/controllers/certificate/decide.js';
-import { parseCertificate } from '../../../src/controllers/certificate/reconciler.js';
+import { parseCertificate } from '../../../src/model/certificate.js';
 import type { IssuedFacts, TlsSecretState } from '../../../src/model/secret.js';
 import { certificate, selectingAll, tlsPolicy, withCaIssuer, withGuardrails } from '../../support/builders.js';
 import { seededRandom } from '../../support/pki.js';

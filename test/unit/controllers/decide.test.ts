@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Reason } from '../../../src/api/conditions.js';
-import { decide, failureBackoffMs, RENEW_ANNOTATION, type Gathered } from '../../../src/controllers/certificate/decide.js';
+import { decide, failureBackoffMs, type Gathered } from '../../../src/controllers/certificate/decide.js';
+import { RENEW_ANNOTATION } from '../../../src/model/certificate.js';
 import { certificate, selectingAll, tlsPolicy, withCaIssuer, withDuration, withGuardrails, withSelfSigned, withSpec } from '../../support/builders.js';
 
 const now = new Date('2026-03-01T00:00:00Z');

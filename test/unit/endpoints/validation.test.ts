@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Reason } from '../../../src/api/conditions.js';
 import type { TLSPolicy } from '../../../src/api/tlspolicy.js';
 import type { Certificate } from '../../../src/api/certificate.js';
-import type { CachedCertificate } from '../../../src/controllers/certificate/reconciler.js';
+import type { ParsedCertificate } from '../../../src/model/certificate.js';
 import { withEndpointVerification } from '../../../src/controllers/certificate/endpoint-status.js';
 import type { ProbeResult } from '../../../src/endpoints/probe.js';
 import type { EndpointSliceSummary, ServiceSummary } from '../../../src/endpoints/summaries.js';
@@ -66,7 +66,7 @@ function setup(o: { served?: (t: EndpointTarget) => string | undefined; recheckM
   });
   const services = new FakeCache<ServiceSummary>();
   const slices = new FakeCache<EndpointSliceSummary>();
-  const certificates = new FakeCache<CachedCertificate>();
+  const certificates = new FakeCache<ParsedCertificate>();
   const policies = new FakeCache<TLSPolicy>();
   const namespaces = new FakeCache<Record<string, string>>();
   namespaces.set('default', { team: 'web' });

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { CachedCertificate } from '../../../src/controllers/certificate/reconciler.js';
-import type { TlsSecretSummary } from '../../../src/secrets/summary.js';
+import type { ParsedCertificate } from '../../../src/model/certificate.js';
+import type { TlsSecretSummary } from '../../../src/model/secret.js';
 import { compareEntries } from '../../../src/inventory/build.js';
 import type { InventoryEntry, SecretLocation } from '../../../src/inventory/model.js';
 import { certificate, inNamespace, selecting, tlsPolicy, withPolicySpec } from '../../support/builders.js';
@@ -146,7 +146,7 @@ describe('buildInventory: problems', () => {
 });
 
 describe('buildInventory: who manages what', () => {
-  const managed = (s: TlsSecretSummary, certificates: CachedCertificate[] = []) => only(build([s], { certificates }).entries).managedBy;
+  const managed = (s: TlsSecretSummary, certificates: ParsedCertificate[] = []) => only(build([s], { certificates }).entries).managedBy;
 
   it('a Secret a Certificate names is certkeeper-managed by that Certificate', () => {
     const cert = certificate('web', inNamespace('n'));

@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { TlsSecretSummary } from '../../../src/secrets/summary.js';
+import type { TlsSecretSummary } from '../../../src/model/secret.js';
 import { OperatorHttpServer } from '../../../src/http/server.js';
 import type { InventoryJson } from '../../../src/inventory/json.js';
 import { InventoryNotReady, LiveInventory } from '../../../src/inventory/live.js';

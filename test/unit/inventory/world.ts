@@ -1,5 +1,6 @@
-import type { CachedCertificate } from '../../../src/controllers/certificate/reconciler.js';
-import { summarizeTlsSecret, type TlsSecretSummary } from '../../../src/secrets/summary.js';
+import type { ParsedCertificate } from '../../../src/model/certificate.js';
+import { summarizeTlsSecret } from '../../../src/secrets/summary.js';
+import { type TlsSecretSummary } from '../../../src/model/secret.js';
 import { buildInventory, type InventoryInput } from '../../../src/inventory/build.js';
 import type { Inventory } from '../../../src/inventory/model.js';
 import { ThresholdResolver } from '../../../src/inventory/thresholds.js';
@@ -55,7 +56,7 @@ export function secretOf(leaf: Leaf, o: Omit<TlsSecretOptions, 'crt' | 'key'>): 
 }
 
 export interface BuildOptions {
-  certificates?: CachedCertificate[];
+  certificates?: ParsedCertificate[];
   policies?: TLSPolicy[];
   namespaceLabels?: Record<string, Record<string, string>>;
   now?: Date;
@@ -72,4 +73,4 @@ export function build(secrets: TlsSecretSummary[], o: BuildOptions = {}): Invent
   });
 }
 
-export const cached = (certificate: Certificate): CachedCertificate => ({ ok: true, certificate });
+export const cached = (certificate: Certificate): ParsedCertificate => ({ ok: true, certificate });

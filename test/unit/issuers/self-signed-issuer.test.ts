@@ -2,7 +2,7 @@ import { X509Certificate as NodeX509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { builtInIssuerFactories } from '../../../src/issuers/registry.js';
 import { createSelfSignedIssuer } from '../../../src/issuers/selfsigned/self-signed-issuer.js';
-import { ISSUER_KINDS } from '../../../src/issuers/types.js';
+import { ISSUER_KINDS } from '../../../src/model/spec.js';
 import { keyMatchesCertificate, parseCertificateChainPem, summarizeCertificate, verifyChain } from '../../../src/pki/certificates.js';
 import { PkiError } from '../../../src/pki/errors.js';
 import { DAY_MS, FAST_KEY_CASES, TEST_NOW, testKey } from '../../support/pki.js';

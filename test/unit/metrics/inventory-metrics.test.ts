@@ -5,7 +5,7 @@ import { acmeMetrics, statusClass } from '../../../src/issuers/acme/metrics.js';
 import { registerCertificateMetrics } from '../../../src/inventory/certificate-metrics.js';
 import { registerInventoryMetrics } from '../../../src/inventory/metrics.js';
 import { registerEndpointMetrics } from '../../../src/endpoints/metrics.js';
-import type { CachedCertificate } from '../../../src/controllers/certificate/reconciler.js';
+import type { ParsedCertificate } from '../../../src/model/certificate.js';
 import type { TLSPolicy } from '../../../src/api/tlspolicy.js';
 import { certificate, inNamespace, selecting, tlsPolicy, withPolicySpec } from '../../support/builders.js';
 import { CORRUPT_PEM } from '../../support/inventory-fixtures.js';
@@ -28,7 +28,7 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   return undefined;
 }
 
-async function scrape(certificates: CachedCertificate[], policies: TLSPolicy[] = [], synced = true) {
+async function scrape(certificates: ParsedCertificate[], policies: TLSPolicy[] = [], synced = true) {
   const secrets = [
     secretOf(w.fine, { namespace: 'shop', name: 'web-tls', annotations: { 'certkeeper.dev/certificate-name': 'web' } }),
     secretOf(w.expiring, { namespace: 'legacy', name: 'old-tls' }),
@@ -46,7 +46,7 @@ async function scrape(certificates: CachedCertificate[], policies: TLSPolicy[] =
   return registry.metrics();
 }
 
-function web(): CachedCertificate {
+function web(): ParsedCertificate {
   const c = certificate('web', inNamespace('shop'));
   c.status = {
     notBefore: '2025-12-02T00:00:00Z',

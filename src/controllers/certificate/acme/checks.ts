@@ -2,7 +2,7 @@ import { Reason } from '../../../api/conditions.js';
 import type { TLSPolicy } from '../../../api/tlspolicy.js';
 import { selectSolver } from '../../../issuers/acme/solver-selection.js';
 import { type Check, firstViolation, type Violation } from '../../../model/violation.js';
-import type { EffectiveSpec } from '../../../policy/effective-spec.js';
+import type { EffectiveSpec } from '../../../model/spec.js';
 
 // What an ACME CA can issue is narrower than what a private CA can: DNS
 // names only (each proven by a challenge some solver of the policy answers),

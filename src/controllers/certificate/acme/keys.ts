@@ -3,7 +3,7 @@ import type { Certificate } from '../../../api/certificate.js';
 import { AcmeError } from '../../../issuers/acme/problem.js';
 import { isNotFound } from '../../../kube/errors.js';
 import { encodePrivateKeyPem, generatePrivateKey, parsePrivateKeyPem, privateKeyMatchesSpec, type PrivateKey } from '../../../pki/keys.js';
-import type { Governed } from '../decide.js';
+import type { Governed } from '../../../model/spec.js';
 import { SecretLabel } from '../../../model/secret.js';
 import { readSecret, reusableKey } from '../secret-writer.js';
 

@@ -6,7 +6,7 @@ import { type Condition, setCondition } from '../../../kube/conditions.js';
 import { patchStatus, type StatusClients } from '../../../kube/status.js';
 import type { Logger } from '../../../log.js';
 import type { Violation } from '../../../model/violation.js';
-import type { Governed } from '../decide.js';
+import type { Governed } from '../../../model/spec.js';
 import { statusMergePatch } from '../status.js';
 import type { SolverDeps } from './solvers.js';
 import type { KeySecretsApi } from './keys.js';

@@ -4,7 +4,7 @@ import { ariCertId, nextRenewalInfoFetch, type AriPollBounds } from '../../../is
 import { formatTime } from '../../../kube/conditions.js';
 import { patchStatus } from '../../../kube/status.js';
 import type { Logger } from '../../../log.js';
-import type { Governed } from '../decide.js';
+import type { Governed } from '../../../model/spec.js';
 import { SecretAnnotation, type ValidSecret } from '../../../model/secret.js';
 import { statusMergePatch } from '../status.js';
 import { deleteNextKey } from './keys.js';

@@ -1,0 +1,56 @@
+import type { CertificateSpec, KeyAlgorithm } from '../api/certificate.js';
+import type { TLSPolicy } from '../api/tlspolicy.js';
+import type { UsageName } from '../pki/spec.js';
+
+// The Certificate as it will be issued (its spec merged with the governing
+// policy's defaults, see policy/effective-spec.ts) and the policy and issuer
+// that govern it: what every decision after policy selection works on.
+
+/** The issuers a TLSPolicy can name; exactly one per policy. */
+export type IssuerKind = 'selfSigned' | 'ca' | 'acme';
+
+export const ISSUER_KINDS: readonly IssuerKind[] = ['selfSigned', 'ca', 'acme'];
+
+export const DEFAULT_DURATION_MS = 90 * 24 * 3_600_000;
+
+export interface EffectiveKey {
+  algorithm: KeyAlgorithm;
+  /** Bits: RSA modulus or EC curve size; 0 for Ed25519. */
+  size: number;
+  encoding: 'PKCS1' | 'PKCS8';
+  rotationPolicy: 'Always' | 'Never';
+}
+
+/** The Certificate as it will be issued: spec merged with the policy's defaults. */
+export interface EffectiveSpec {
+  secretName: string;
+  commonName?: string | undefined;
+  dnsNames: string[];
+  ipAddresses: string[];
+  uris: string[];
+  emailAddresses: string[];
+  subject: NonNullable<CertificateSpec['subject']>;
+  durationMs: number;
+  renewBeforeMs?: number | undefined;
+  renewBeforePercentage?: number | undefined;
+  /** Set when renewBefore came from the policy rather than the Certificate. */
+  renewBeforeFromPolicy: boolean;
+  key: EffectiveKey;
+  usages: UsageName[];
+  isCA: boolean;
+}
+
+export function defaultKeySize(algorithm: KeyAlgorithm): number {
+  if (algorithm === 'RSA') return 2048;
+  if (algorithm === 'ECDSA') return 256;
+  return 0;
+}
+
+export interface Governed {
+  policy: TLSPolicy;
+  spec: EffectiveSpec;
+  issuerKind: IssuerKind;
+  /** Names the signer: a change of CA Secret or policy is a reason to re-issue. */
+  issuerIdentity: string;
+  specHash: string;
+}
