@@ -14,6 +14,8 @@
 
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { METRIC_PREFIX, ScrapeTimeGauges } from '../metrics/registry.js';
+import type { EndpointReading } from './validation.js';
+import { gradeValue, servesStaleCertificate } from './verify.js';
 
 export interface EndpointMetricRow {
   namespace: string;
@@ -120,4 +122,25 @@ export function endpointProbeMetrics(registry: Registry): EndpointProbeMetrics {
     probeMetrics.set(registry, m);
   }
   return m;
+}
+
+/** The read model as metric rows: one per probed backend address. */
+export function endpointMetricRows(readings: Iterable<EndpointReading>): EndpointMetricRow[] {
+  const rows: EndpointMetricRow[] = [];
+  for (const { target: t, result: r } of readings) {
+    rows.push({
+      namespace: t.namespace,
+      service: t.service,
+      port: t.port,
+      address: t.address,
+      certificates: t.certificates.map((c) => ({
+        name: c.slice(c.indexOf('/') + 1),
+        stale: r.served !== undefined && servesStaleCertificate(r.served.fingerprintSHA256, t.expected[c]),
+      })),
+      policies: t.judgements.map((j) => ({ name: j.policy, violations: r.verdicts?.[j.policy]?.violations.length ?? 0, grade: gradeValue(r.grade) })),
+      protocols: r.protocols,
+      notAfterSeconds: r.served === undefined ? undefined : Math.floor(Date.parse(r.served.notAfter) / 1000),
+    });
+  }
+  return rows;
 }

@@ -1,37 +1,34 @@
 import type { Registry } from 'prom-client';
 import type { Certificate } from '../api/certificate.js';
-import { Reason } from '../api/conditions.js';
 import type { PolicyEndpointsStatus, TLSPolicy } from '../api/tlspolicy.js';
-import type { EndpointObservation } from '../alerts/model.js';
 import { type Clock, type TimerHandle, sleep } from '../clock.js';
 import type { ParsedCertificate } from '../model/certificate.js';
-import type { ServedCertificate } from '../inventory/build.js';
-import type { EventRecorder, ObjectReference } from '../kube/events.js';
 import { toError } from '../kube/errors.js';
 import type { InformerEvents } from '../kube/informer-options.js';
 import type { TypedEmitter } from '../kube/typed-emitter.js';
 import type { Logger } from '../log.js';
-import { endpointProbeMetrics, type EndpointMetricRow } from './metrics.js';
+import { endpointProbeMetrics } from './metrics.js';
 import { probeTarget, type ProbeResult } from './probe.js';
 import { EndpointResults, type EndpointResult } from './results.js';
 import { ProbeScheduler } from './scheduler.js';
 import type { EndpointSliceSummary, ServiceSummary } from './summaries.js';
 import { planTargets, targetRevision, type EndpointPlan, type EndpointTarget } from './targets.js';
-import { gradeValue, servesStaleCertificate, summarizePolicyEndpoints, verifyCertificateEndpoints, type CertificateVerification, type Lookup } from './verify.js';
+import { servesStaleCertificate, summarizePolicyEndpoints, verifyCertificateEndpoints, type CertificateVerification, type Lookup } from './verify.js';
 
 // The live endpoint validation of the leader: resolves Certificates'
 // spec.endpoints and TLSPolicies' spec.endpoints to backend addresses, probes
 // them on a schedule of its own, keeps the latest results, and tells the
-// reconcilers when an outcome changed. It writes no status itself: the
-// Certificate and TLSPolicy reconcilers are the only writers of their status,
-// and ask this object what to put there (verifyCertificate, policySummary).
+// reconcilers when an outcome changed. It writes no status and records no
+// events: the Certificate and TLSPolicy reconcilers are the only writers of
+// their status and the only senders of events, and ask this object what to
+// say (verifyCertificate, policySummary, takePolicyViolations). Metrics,
+// alerts and the inventory read its results through readings().
 
 type Cache<T> = TypedEmitter<InformerEvents<T>> & { get(key: string): T | undefined; list(): T[] };
 
 export interface EndpointValidationOptions {
   clock: Clock;
   log: Logger;
-  events: EventRecorder;
   services: Cache<ServiceSummary>;
   slices: Cache<EndpointSliceSummary>;
   certificates: Cache<ParsedCertificate>;
@@ -60,19 +57,27 @@ export interface EndpointVerifier {
   verifyCertificate(cert: Certificate, fingerprint: string | undefined, hasPrevious: boolean): CertificateVerification | 'keep' | undefined;
   /** TLSPolicy.status.endpoints, or undefined for a policy without spec.endpoints. */
   policySummary(name: string): PolicyEndpointsStatus | undefined;
+  /** Addresses that began violating this policy since the last call: the policy's reconciler tells the Services' owners (once each). */
+  takePolicyViolations(policy: string): PolicyViolationNews[];
+}
+
+/** One probed backend address: where and for whom (the plan), and what its last probe found. */
+export interface EndpointReading {
+  target: EndpointTarget;
+  result: EndpointResult;
+}
+
+/** An address that went from no violations to some. */
+export interface PolicyViolationNews {
+  target: EndpointTarget;
+  profile: string;
+  grade: EndpointResult['grade'];
+  violations: { id: string; message: string }[];
 }
 
 const CA_BUNDLE_TTL_MS = 10 * 60_000;
 
 const EMPTY_PLAN: EndpointPlan = { targets: new Map(), certificates: new Map(), policies: new Map() };
-
-export const serviceRef = (namespace: string, name: string, uid: string | undefined): ObjectReference => ({
-  apiVersion: 'v1',
-  kind: 'Service',
-  name,
-  namespace,
-  ...(uid === undefined ? {} : { uid }),
-});
 
 export class EndpointValidation implements EndpointVerifier {
   readonly results: EndpointResults;
@@ -86,16 +91,18 @@ export class EndpointValidation implements EndpointVerifier {
   private running = false;
   private lastPlanMs = 0;
   private readonly lookup: Lookup;
+  /** Per policy, per target: addresses that began violating it, until its reconciler takes them. */
+  private readonly violationNews = new Map<string, Map<string, PolicyViolationNews>>();
 
-  constructor(private readonly o: EndpointValidationOptions) {
-    this.results = new EndpointResults((err) => o.log.error({ err: toError(err) }, 'endpoint result listener failed'));
-    const metrics = o.registry === undefined ? undefined : endpointProbeMetrics(o.registry);
-    const probe = o.probe ?? ((t: EndpointTarget) => probeTarget(t, { now: () => new Date(o.clock.now()), trust: (x) => this.trust(x) }));
+  constructor(private readonly options: EndpointValidationOptions) {
+    this.results = new EndpointResults((err) => options.log.error({ err: toError(err) }, 'endpoint result listener failed'));
+    const metrics = options.registry === undefined ? undefined : endpointProbeMetrics(options.registry);
+    const probe = options.probe ?? ((t: EndpointTarget) => probeTarget(t, { now: () => new Date(options.clock.now()), trust: (x) => this.trust(x) }));
     this.scheduler = new ProbeScheduler({
-      clock: o.clock,
-      concurrency: o.concurrency,
-      recheckIntervalMs: o.recheckIntervalMs,
-      ...(o.random === undefined ? {} : { random: o.random }),
+      clock: options.clock,
+      concurrency: options.concurrency,
+      recheckIntervalMs: options.recheckIntervalMs,
+      ...(options.random === undefined ? {} : { random: options.random }),
       probe: async (target) => {
         const result = await probe(target);
         metrics?.duration.observe(result.durationMs / 1000);
@@ -104,11 +111,11 @@ export class EndpointValidation implements EndpointVerifier {
         if (this.plan.targets.has(target.key)) this.results.record(target.key, result);
         return { recheck: needsRecheck(target, result) };
       },
-      onError: (target, err) => o.log.error({ err: toError(err), target: target.key }, 'endpoint probe failed unexpectedly'),
+      onError: (target, err) => options.log.error({ err: toError(err), target: target.key }, 'endpoint probe failed unexpectedly'),
     });
     this.lookup = { target: (k) => this.plan.targets.get(k), result: (k) => this.results.get(k) };
     this.results.on('change', (key, next, prev) => this.changed(key, next, prev));
-    this.results.on('remove', (key) => o.log.debug({ target: key }, 'endpoint target gone'));
+    this.results.on('remove', (key) => options.log.debug({ target: key }, 'endpoint target gone'));
   }
 
   /** Plans from the (synced) caches and starts probing. */
@@ -116,22 +123,22 @@ export class EndpointValidation implements EndpointVerifier {
     if (this.running) return;
     this.running = true;
     const replan = () => this.requestReplan();
-    const o = this.o;
-    for (const source of [o.services, o.slices, o.namespaces] as TypedEmitter<InformerEvents<unknown>>[]) {
+    const options = this.options;
+    for (const source of [options.services, options.slices, options.namespaces] as TypedEmitter<InformerEvents<unknown>>[]) {
       this.offs.push(source.on('add', replan), source.on('update', replan), source.on('delete', replan));
     }
     // A policy's own status writes (the summaries below) change nothing here: only its spec does.
     const policyChanged = (_key: string, p: TLSPolicy, old: TLSPolicy) => {
       if (p.metadata.generation !== old.metadata.generation || p.metadata.deletionTimestamp !== old.metadata.deletionTimestamp) this.requestReplan();
     };
-    this.offs.push(o.policies.on('add', replan), o.policies.on('update', policyChanged), o.policies.on('delete', replan));
+    this.offs.push(options.policies.on('add', replan), options.policies.on('update', policyChanged), options.policies.on('delete', replan));
     // Certificates change often (every status write, ours included); what matters here is a
     // Certificate with endpoints whose spec, deletion or current fingerprint changed.
     const certificateChanged = (_key: string, c: ParsedCertificate, old?: ParsedCertificate) => {
       if (!hasEndpoints(c) && (old === undefined || !hasEndpoints(old))) return;
       if (old === undefined || planningView(c) !== planningView(old)) this.requestReplan();
     };
-    this.offs.push(o.certificates.on('add', certificateChanged), o.certificates.on('update', certificateChanged), o.certificates.on('delete', certificateChanged));
+    this.offs.push(options.certificates.on('add', certificateChanged), options.certificates.on('update', certificateChanged), options.certificates.on('delete', certificateChanged));
     this.replan();
     this.scheduler.start();
   }
@@ -140,10 +147,10 @@ export class EndpointValidation implements EndpointVerifier {
   async stop(waitMs = 2_000): Promise<void> {
     this.running = false;
     for (const off of this.offs.splice(0)) off();
-    if (this.replanTimer !== undefined) this.o.clock.clearTimeout(this.replanTimer);
+    if (this.replanTimer !== undefined) this.options.clock.clearTimeout(this.replanTimer);
     this.replanTimer = undefined;
     const timer = new AbortController();
-    await Promise.race([this.scheduler.stop(), sleep(this.o.clock, waitMs, timer.signal).catch(() => undefined)]);
+    await Promise.race([this.scheduler.stop(), sleep(this.options.clock, waitMs, timer.signal).catch(() => undefined)]);
     timer.abort();
   }
 
@@ -160,8 +167,8 @@ export class EndpointValidation implements EndpointVerifier {
     if (!this.running || this.replanTimer !== undefined) return;
     // A plan over 30,000 addresses takes a few hundred ms: wait at least five times as long
     // between plans, so a storm of cache events costs at most a sixth of a core.
-    const delay = Math.max(this.o.replanDelayMs ?? 250, 5 * this.lastPlanMs);
-    this.replanTimer = this.o.clock.setTimeout(() => {
+    const delay = Math.max(this.options.replanDelayMs ?? 250, 5 * this.lastPlanMs);
+    this.replanTimer = this.options.clock.setTimeout(() => {
       this.replanTimer = undefined;
       if (this.running) this.replan();
     }, delay);
@@ -170,9 +177,9 @@ export class EndpointValidation implements EndpointVerifier {
   /** Recomputes the targets; tells the reconcilers whose resolution changed (a Service appeared, an address went away). */
   replan(): void {
     const started = performance.now();
-    const o = this.o;
+    const options = this.options;
     const slicesByService = new Map<string, EndpointSliceSummary[]>();
-    for (const s of o.slices.list()) {
+    for (const s of options.slices.list()) {
       if (s.service === '') continue;
       const key = `${s.namespace}/${s.service}`;
       const list = slicesByService.get(key);
@@ -180,24 +187,28 @@ export class EndpointValidation implements EndpointVerifier {
       else list.push(s);
     }
     const next = planTargets({
-      services: { get: (k) => o.services.get(k), list: () => o.services.list() },
+      services: { get: (k) => options.services.get(k), list: () => options.services.list() },
       slicesOf: (k) => slicesByService.get(k) ?? [],
-      certificates: o.certificates.list().flatMap((c) => (c.ok ? [c.certificate] : [])),
-      policies: o.policies.list(),
-      namespaceLabels: (ns) => o.namespaces.get(ns),
-      certificateIntervalMs: o.certificateIntervalMs,
+      certificates: options.certificates.list().flatMap((c) => (c.ok ? [c.certificate] : [])),
+      policies: options.policies.list(),
+      namespaceLabels: (ns) => options.namespaces.get(ns),
+      certificateIntervalMs: options.certificateIntervalMs,
     });
     const prev = this.plan;
     this.plan = next;
     const first = !this.planned;
     this.planned = true;
     for (const key of new Set([...prev.certificates.keys(), ...next.certificates.keys()])) {
-      if (first || JSON.stringify(prev.certificates.get(key)) !== JSON.stringify(next.certificates.get(key))) o.enqueueCertificate(key);
+      if (first || JSON.stringify(prev.certificates.get(key)) !== JSON.stringify(next.certificates.get(key))) options.enqueueCertificate(key);
     }
     for (const name of new Set([...prev.policies.keys(), ...next.policies.keys()])) {
-      if (first || JSON.stringify(prev.policies.get(name)) !== JSON.stringify(next.policies.get(name))) o.enqueuePolicy(name);
+      if (first || JSON.stringify(prev.policies.get(name)) !== JSON.stringify(next.policies.get(name))) options.enqueuePolicy(name);
     }
     this.results.retain(new Set(next.targets.keys()));
+    for (const [policy, news] of this.violationNews) {
+      for (const key of news.keys()) if (!next.targets.has(key)) news.delete(key);
+      if (news.size === 0 || !next.policies.has(policy)) this.violationNews.delete(policy);
+    }
     const trusted = new Set([...next.targets.values()].flatMap((t) => t.trustSecrets));
     for (const secret of this.caCache.keys()) if (!trusted.has(secret)) this.caCache.delete(secret);
     this.scheduler.setTargets([...next.targets.values()].map((t) => ({ ...t, revision: targetRevision(t) })));
@@ -225,39 +236,32 @@ export class EndpointValidation implements EndpointVerifier {
     if (t === undefined) return;
     const what = { target: key, reachable: next.reachable, served: next.served?.fingerprintSHA256.slice(0, 16), grade: next.grade, error: next.error };
     // A first result is routine; a change of what an address serves or how it fares is news.
-    if (prev === undefined) this.o.log.debug(what, 'endpoint probed');
-    else this.o.log.info(what, 'endpoint outcome changed');
-    for (const c of t.certificates) this.o.enqueueCertificate(c);
+    if (prev === undefined) this.options.log.debug(what, 'endpoint probed');
+    else this.options.log.info(what, 'endpoint outcome changed');
+    for (const c of t.certificates) this.options.enqueueCertificate(c);
     for (const j of t.judgements) {
-      this.o.enqueuePolicy(j.policy);
+      this.options.enqueuePolicy(j.policy);
       const before = prev?.verdicts?.[j.policy]?.violations.length ?? 0;
       const after = next.verdicts?.[j.policy]?.violations ?? [];
       if (before === 0 && after.length > 0) {
-        const svc = this.o.services.get(`${t.namespace}/${t.service}`);
-        this.o.events.warning(
-          serviceRef(t.namespace, t.service, svc?.uid),
-          Reason.TLSPolicyViolation,
-          `${t.address}:${t.targetPort} (port ${t.port}) violates TLSPolicy "${j.policy}" (${j.profile}, grade ${next.grade ?? 'F'}): ${after
-            .slice(0, 5)
-            .map((v) => `${v.id}: ${v.message}`)
-            .join('; ')}${after.length > 5 ? `; and ${after.length - 5} more` : ''}`,
-          'Probe',
-        );
+        let news = this.violationNews.get(j.policy);
+        if (news === undefined) this.violationNews.set(j.policy, (news = new Map()));
+        news.set(key, { target: t, profile: j.profile, grade: next.grade, violations: after });
       }
     }
   }
 
   private trust(t: EndpointTarget): Promise<string | undefined> {
-    const read = this.o.caBundle;
+    const read = this.options.caBundle;
     if (read === undefined || t.trustSecrets.length === 0) return Promise.resolve(undefined);
-    const now = this.o.clock.now();
+    const now = this.options.clock.now();
     return Promise.all(
       t.trustSecrets.map((secret) => {
         const cached = this.caCache.get(secret);
         // Read again after a while: a CA rotates rarely, and a Secret read per probe would cost an API call each.
         if (cached !== undefined && now - cached.at < CA_BUNDLE_TTL_MS) return cached.pem;
         const pem = read(secret).catch((err: unknown) => {
-          this.o.log.warn({ err: toError(err), secret }, 'cannot read ca.crt for the chain check; trusting the system roots only');
+          this.options.log.warn({ err: toError(err), secret }, 'cannot read ca.crt for the chain check; trusting the system roots only');
           this.caCache.delete(secret);
           return undefined;
         });
@@ -270,75 +274,21 @@ export class EndpointValidation implements EndpointVerifier {
     });
   }
 
-  /** Per backend address, for the metrics. */
-  metricRows(): EndpointMetricRow[] {
-    const rows: EndpointMetricRow[] = [];
-    for (const [key, r] of this.results.entries()) {
-      const t = this.plan.targets.get(key);
-      if (t === undefined) continue;
-      rows.push({
-        namespace: t.namespace,
-        service: t.service,
-        port: t.port,
-        address: t.address,
-        certificates: t.certificates.map((c) => ({
-          name: c.slice(c.indexOf('/') + 1),
-          stale: r.served !== undefined && servesStaleCertificate(r.served.fingerprintSHA256, t.expected[c]),
-        })),
-        policies: t.judgements.map((j) => ({ name: j.policy, violations: r.verdicts?.[j.policy]?.violations.length ?? 0, grade: gradeValue(r.grade) })),
-        protocols: r.protocols,
-        notAfterSeconds: r.served === undefined ? undefined : Math.floor(Date.parse(r.served.notAfter) / 1000),
-      });
-    }
-    return rows;
-  }
-
-  /** Per Service port and Certificate / policy, for the alerts (their labels name the Service port). */
-  observations(): EndpointObservation[] {
-    const byKey = new Map<string, EndpointObservation>();
-    for (const [key, r] of this.results.entries()) {
-      const t = this.plan.targets.get(key);
-      if (t === undefined) continue;
-      for (const c of t.certificates) {
-        const expected = t.expected[c];
-        const stale = r.served !== undefined && servesStaleCertificate(r.served.fingerprintSHA256, expected);
-        const id = `c/${t.namespace}/${t.service}/${t.port}/${c}`;
-        const seen = byKey.get(id);
-        if (seen === undefined || (stale && (!seen.stale || r.since < seen.since.getTime()))) {
-          byKey.set(id, {
-            namespace: t.namespace,
-            service: t.service,
-            port: t.port,
-            certificate: c.slice(c.indexOf('/') + 1),
-            stale,
-            servedFingerprintSHA256: r.served?.fingerprintSHA256,
-            expectedFingerprintSHA256: expected,
-            since: new Date(r.since),
-            violations: [],
-          });
-        }
-      }
-      for (const j of t.judgements) {
-        const violations = r.verdicts?.[j.policy]?.violations ?? [];
-        const id = `p/${t.namespace}/${t.service}/${t.port}/${j.policy}`;
-        const seen = byKey.get(id);
-        if (seen === undefined || violations.length > seen.violations.length) {
-          byKey.set(id, { namespace: t.namespace, service: t.service, port: t.port, stale: false, since: new Date(r.since), policy: j.policy, violations });
-        }
-      }
-    }
-    return [...byKey.values()];
-  }
-
-  /** Leaves served by probed addresses, for the inventory. */
-  served(): ServedCertificate[] {
-    const out: ServedCertificate[] = [];
-    for (const [key, r] of this.results.entries()) {
-      const t = this.plan.targets.get(key);
-      if (t === undefined || r.served === undefined) continue;
-      out.push({ namespace: t.namespace, service: t.service, port: t.port, address: t.address, serverName: t.serverName, certificate: r.served.facts });
+  /** The read model: every planned address that has a result. Metrics, alerts and the inventory map it in their own modules. */
+  readings(): EndpointReading[] {
+    const out: EndpointReading[] = [];
+    for (const [key, result] of this.results.entries()) {
+      const target = this.plan.targets.get(key);
+      if (target !== undefined) out.push({ target, result });
     }
     return out;
+  }
+
+  takePolicyViolations(policy: string): PolicyViolationNews[] {
+    const news = this.violationNews.get(policy);
+    if (news === undefined) return [];
+    this.violationNews.delete(policy);
+    return [...news.values()];
   }
 }
 

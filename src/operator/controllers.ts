@@ -139,7 +139,6 @@ export class ControllerSet {
     this.endpoints = new EndpointValidation({
       ...common,
       log: o.log.child({ component: 'endpoints' }),
-      events: o.events,
       services: this.services,
       slices: this.endpointSlices,
       certificates: this.certificates,
@@ -187,7 +186,7 @@ export class ControllerSet {
         events: o.events,
         issuers,
         acmeAccounts,
-        endpointSummary: (name) => this.endpoints.policySummary(name),
+        endpoints: this.endpoints,
       }),
       workers: 1,
       ...common,

@@ -1,4 +1,6 @@
 import type { Registry } from 'prom-client';
+import { endpointObservations } from '../alerts/endpoint-observations.js';
+import { servedCertificates } from '../inventory/served.js';
 import { type Clock, realClock } from '../clock.js';
 import type { OperatorConfig } from '../config.js';
 import { OperatorHttpServer } from '../http/server.js';
@@ -12,7 +14,7 @@ import { ControllerSet } from './controllers.js';
 import { startAcmeRuntime } from '../issuers/acme/runtime.js';
 import { attachInventory } from './inventory.js';
 import { createAlerting } from './alerts.js';
-import { registerEndpointMetrics } from '../endpoints/metrics.js';
+import { endpointMetricRows, registerEndpointMetrics } from '../endpoints/metrics.js';
 
 export interface OperatorHandle {
   httpPort: number;
@@ -72,16 +74,16 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
   http.addReadinessCheck('caches', () => !leading || controllers.hasSynced() || 'caches not synced yet');
   // /inventory, the certificate and inventory metrics, and (leader only) alerts to Alertmanager.
   // Live endpoint results feed the inventory (served leaves), the alerts and the endpoint metrics; empty while not leading.
-  const inventory = attachInventory({ http, registry, controllers, clock, endpoints: () => (leading ? controllers.endpoints.served() : []) });
+  const inventory = attachInventory({ http, registry, controllers, clock, endpoints: () => (leading ? servedCertificates(controllers.endpoints.readings()) : []) });
   controllers.endpoints.results.on('change', () => inventory.invalidate());
   controllers.endpoints.results.on('remove', () => inventory.invalidate());
-  registerEndpointMetrics(registry, () => (leading ? controllers.endpoints.metricRows() : []));
+  registerEndpointMetrics(registry, () => (leading ? endpointMetricRows(controllers.endpoints.readings()) : []));
   const alerting = createAlerting(config, {
     live: inventory,
     clock,
     log: log.child({ component: 'alerts' }),
     registry,
-    endpoints: () => (leading ? controllers.endpoints.observations() : []),
+    endpoints: () => (leading ? endpointObservations(controllers.endpoints.readings()) : []),
   });
   const httpPort = await http.start(config.httpPort, config.httpHost);
   log.info({ httpPort, namespace: config.namespace, leaderElect: config.leaderElect, identity: config.identity }, 'certkeeper operator starting');

@@ -7,7 +7,7 @@ import type { Clock } from '../../clock.js';
 import { IssuerError } from '../../issuers/types.js';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../../kube/controller.js';
 import { apiErrorMessage } from '../../kube/errors.js';
-import type { EventRecorder, ObjectReference } from '../../kube/events.js';
+import type { EventRecorder } from '../../kube/events.js';
 import { splitKey } from '../../kube/lister-watcher.js';
 import { patchStatus, type StatusClients } from '../../kube/status.js';
 import { PkiError } from '../../pki/errors.js';
@@ -27,6 +27,7 @@ import { REVOKE_FINALIZER } from './acme/revocation.js';
 import type { IssueResult } from './secret-writer.js';
 import type { EndpointVerifier } from '../../endpoints/validation.js';
 import { withEndpointVerification } from './endpoint-status.js';
+import { certificateRef, recordAll } from '../../kube/refs.js';
 
 export interface CertificateReconcilerDeps {
   clock: Clock;
@@ -45,14 +46,6 @@ export interface CertificateReconcilerDeps {
   /** Live endpoint validation: EndpointsVerified and status.endpoints come from it. */
   endpoints?: EndpointVerifier | undefined;
 }
-
-export const certificateRef = (c: Certificate): ObjectReference => ({
-  apiVersion: `${GROUP}/${VERSION}`,
-  kind: 'Certificate',
-  name: c.metadata.name,
-  namespace: c.metadata.namespace,
-  uid: c.metadata.uid,
-});
 
 /**
  * Gather (caches only), decide (pure), act (issue or report). Level-triggered:
@@ -299,7 +292,7 @@ export class CertificateReconciler implements Reconciler {
       name: cert.metadata.name,
       kind: 'Certificate',
     }, statusMergePatch(cert.status, next));
-    verified?.announce(this.deps.events);
+    if (verified !== undefined) recordAll(this.deps.events, verified.events);
     return true;
   }
 }

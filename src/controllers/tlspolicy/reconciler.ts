@@ -6,6 +6,8 @@ import { IssuerError } from '../../issuers/types.js';
 import { type Condition, conditionsEqual, setCondition } from '../../kube/conditions.js';
 import type { ReconcileResult, Reconciler } from '../../kube/controller.js';
 import type { EventRecorder } from '../../kube/events.js';
+import { serviceRef, tlsPolicyRef } from '../../kube/refs.js';
+import type { EndpointVerifier } from '../../endpoints/validation.js';
 import { patchStatus, type StatusClients } from '../../kube/status.js';
 import type { Violation } from '../../model/violation.js';
 import type { IssuerProvider } from '../certificate/issuer-provider.js';
@@ -24,8 +26,8 @@ export interface TLSPolicyReconcilerDeps {
   events: EventRecorder;
   issuers: IssuerProvider;
   acmeAccounts: AcmeAccounts;
-  /** TLSPolicy.status.endpoints from the live endpoint validation; undefined for a policy without spec.endpoints. */
-  endpointSummary?: ((policyName: string) => TLSPolicyStatus['endpoints']) | undefined;
+  /** The live endpoint validation: TLSPolicy.status.endpoints and the addresses that began violating the policy. */
+  endpoints?: Pick<EndpointVerifier, 'policySummary' | 'takePolicyViolations'> | undefined;
 }
 
 /** After a failed account registration: 10 s doubling to 10 min, so a broken CA sees a few requests an hour. */
@@ -72,7 +74,7 @@ export class TLSPolicyReconciler implements Reconciler {
       issuerKind: kind,
       certificates: this.deps.governedCount(policy.metadata.name),
       ...(acme === undefined ? {} : { acme }),
-      endpoints: this.deps.endpointSummary?.(policy.metadata.name),
+      endpoints: this.deps.endpoints?.policySummary(policy.metadata.name),
     };
     const changed =
       !conditionsEqual((prev.conditions ?? []) as Condition[], conditions) ||
@@ -87,10 +89,26 @@ export class TLSPolicyReconciler implements Reconciler {
       await patchStatus(this.deps.status, { group: GROUP, version: VERSION, plural: 'tlspolicies', name: policy.metadata.name, kind: 'TLSPolicy' }, { ...next, endpoints });
       const lostReady = (prev.conditions ?? []).some((c) => c.type === ConditionType.Ready && c.status === 'True') && !ready.ok;
       if (!ready.ok || lostReady) {
-        this.deps.events.warning({ apiVersion: `${GROUP}/${VERSION}`, kind: 'TLSPolicy', name: policy.metadata.name, uid: policy.metadata.uid }, ready.violation.reason, ready.violation.message, 'Validate');
+        this.deps.events.warning(tlsPolicyRef(policy), ready.violation.reason, ready.violation.message, 'Validate');
       }
     }
+    this.announceViolations(policy.metadata.name);
     return { requeueAfter: kind === 'acme' ? this.acmeRequeue(policy, ready.ok) : RECHECK_MS };
+  }
+
+  /** A Warning on the Service of each address that began violating the policy, once per change (not per probe). */
+  private announceViolations(policyName: string): void {
+    for (const n of this.deps.endpoints?.takePolicyViolations(policyName) ?? []) {
+      const t = n.target;
+      const shown = n.violations.slice(0, 5).map((v) => `${v.id}: ${v.message}`).join('; ');
+      const more = n.violations.length > 5 ? `; and ${n.violations.length - 5} more` : '';
+      this.deps.events.warning(
+        serviceRef(t.namespace, t.service, t.serviceUid),
+        Reason.TLSPolicyViolation,
+        `${t.address}:${t.targetPort} (port ${t.port}) violates TLSPolicy "${policyName}" (${n.profile}, grade ${n.grade ?? 'F'}): ${shown}${more}`,
+        'Probe',
+      );
+    }
   }
 
   private acmeRequeue(policy: TLSPolicy, ok: boolean): number {

@@ -1,4 +1,8 @@
 import type { EventsV1Event } from '@kubernetes/client-node';
+import { endpointObservations } from '../../../src/alerts/endpoint-observations.js';
+import { endpointMetricRows } from '../../../src/endpoints/metrics.js';
+import { servedCertificates } from '../../../src/inventory/served.js';
+import { recordAll } from '../../../src/kube/refs.js';
 import { describe, expect, it } from 'vitest';
 import { Reason } from '../../../src/api/conditions.js';
 import type { TLSPolicy } from '../../../src/api/tlspolicy.js';
@@ -86,7 +90,6 @@ function setup(o: { served?: (t: EndpointTarget) => string | undefined; recheckM
   const validation = new EndpointValidation({
     clock,
     log: silentLog,
-    events,
     services,
     slices,
     certificates,
@@ -199,10 +202,10 @@ describe('EndpointValidation', () => {
     if (v === undefined || v === 'keep') throw new Error('expected a verdict');
     expect(v.condition.reason).toBe(Reason.StaleCertificate);
     expect(v.lagging.map((l) => l.address)).toEqual(['10.250.1.3']);
-    const rows = h.validation.metricRows();
+    const rows = endpointMetricRows(h.validation.readings());
     expect(rows.find((r) => r.address === '10.250.1.3')?.certificates).toEqual([{ name: 'web', stale: true }]);
     expect(rows.find((r) => r.address === '10.250.1.2')?.certificates).toEqual([{ name: 'web', stale: false }]);
-    const alert = h.validation.observations().find((x) => x.certificate === 'web');
+    const alert = endpointObservations(h.validation.readings()).find((x) => x.certificate === 'web');
     expect(alert).toMatchObject({ namespace: 'default', service: 'web', port: 443, stale: true, servedFingerprintSHA256: OLD, expectedFingerprintSHA256: CURRENT });
     // Only the lagging one is looked at again after the recheck interval.
     h.probed.length = 0;
@@ -227,18 +230,18 @@ describe('EndpointValidation', () => {
     h.slices.set('default/web-1', slice('default', 'web', [{ name: 'https', port: 443 }], [{ addresses: ['10.250.1.2'] }], 'web-1'));
     await h.clock.advance(300);
     expect(h.validation.targetCount).toBe(1);
-    expect(h.validation.served().map((s) => s.address)).toEqual(['10.250.1.2']);
+    expect(servedCertificates(h.validation.readings()).map((s) => s.address)).toEqual(['10.250.1.2']);
     const queued = h.certEnqueued.length;
     h.services.remove('default/web');
     await h.clock.advance(300);
     expect(h.certEnqueued.length).toBe(queued + 1);
     const v = h.validation.verifyCertificate(cert, CURRENT, true);
     expect(v !== undefined && v !== 'keep' && v.condition.reason).toBe(Reason.ServiceNotFound);
-    expect(h.validation.metricRows()).toEqual([]);
+    expect(endpointMetricRows(h.validation.readings())).toEqual([]);
     await h.validation.stop();
   });
 
-  it('summarises a policy, and warns on the Service once when an address starts violating', async () => {
+  it('summarises a policy, and reports an address that starts violating once', async () => {
     const h = setup({ served: (t) => (t.address === '10.250.1.3' ? OLD : CURRENT) });
     h.addWeb(2);
     h.policies.set(
@@ -251,15 +254,13 @@ describe('EndpointValidation', () => {
     expect(h.validation.policySummary('edge')).toMatchObject({ total: 2, compliant: 1, violating: 1, unreachable: 0 });
     expect(h.validation.policySummary('nope')).toBeUndefined();
     await h.clock.advance(3_600_000 * 3);
-    await h.events.flush();
-    const warnings = h.created.filter((e) => e.reason === Reason.TLSPolicyViolation);
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]?.regarding).toMatchObject({ kind: 'Service', name: 'web', namespace: 'default', uid: 'uid-web' });
-    expect(warnings[0]?.note).toContain('10.250.1.3:443');
-    expect(warnings[0]?.note).toContain('protocol-not-allowed');
-    const rows = h.validation.metricRows();
+    // Three more scans found the same: the address began violating once, so it is news once.
+    const news = h.validation.takePolicyViolations('edge');
+    expect(news.map((n) => [n.target.address, n.target.serviceUid, n.grade, n.violations.map((v) => v.id)])).toEqual([['10.250.1.3', 'uid-web', 'B', ['protocol-not-allowed']]]);
+    expect(h.validation.takePolicyViolations('edge')).toEqual([]);
+    const rows = endpointMetricRows(h.validation.readings());
     expect(rows.find((r) => r.address === '10.250.1.3')?.policies).toEqual([{ name: 'edge', violations: 1, grade: 4 }]);
-    expect(h.validation.observations().find((o) => o.policy === 'edge')?.violations).toEqual([{ id: 'protocol-not-allowed', message: 'TLSv1.0 is accepted' }]);
+    expect(endpointObservations(h.validation.readings()).find((o) => o.policy === 'edge')?.violations).toEqual([{ id: 'protocol-not-allowed', message: 'TLSv1.0 is accepted' }]);
     await h.validation.stop();
   });
 });
@@ -275,10 +276,10 @@ describe('withEndpointVerification (the Certificate status and its events)', () 
     const first = withEndpointVerification(cert, { ...cert.status }, h.validation, now);
     expect(first.status.conditions?.find((c) => c.type === 'EndpointsVerified')).toMatchObject({ status: 'False', reason: Reason.StaleCertificate });
     expect(first.status.endpoints?.[0]).toMatchObject({ address: '10.250.1.3', current: false });
-    first.announce(h.events);
+    recordAll(h.events, first.events);
     // The same verdict again, as stored: no new events.
     const stored: Certificate = { ...cert, status: first.status };
-    withEndpointVerification(stored, { ...stored.status }, h.validation, now).announce(h.events);
+    recordAll(h.events, withEndpointVerification(stored, { ...stored.status }, h.validation, now).events);
     await h.events.flush();
     expect(h.created.map((e) => [e.type, e.reason, e.regarding?.kind])).toEqual([
       ['Warning', 'StaleCertificate', 'Certificate'],
@@ -291,7 +292,7 @@ describe('withEndpointVerification (the Certificate status and its events)', () 
     await h.clock.advance(30_000);
     const healed = withEndpointVerification(stored, { ...stored.status }, h.validation, new Date(h.clock.now()));
     expect(healed.status.conditions?.find((c) => c.type === 'EndpointsVerified')).toMatchObject({ status: 'True', reason: Reason.CurrentCertificateServed });
-    healed.announce(h.events);
+    recordAll(h.events, healed.events);
     await h.events.flush();
     expect(h.created.at(-1)).toMatchObject({ type: 'Normal', reason: 'EndpointsVerified' });
     await h.validation.stop();
