@@ -39,6 +39,7 @@ export type IssuerRegistry<Configs extends { [K in IssuerKind]: unknown }> = {
 };
 
 export type IssuerErrorReason =
+  | 'CASecretNotFound'
   | 'CASecretIncomplete'
   | 'CASecretInvalid'
   | 'CAKeyMismatch'

@@ -5,9 +5,11 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig, NetworkingV1Api, type ApiConstructor, type ApiType } from '@kubernetes/client-node';
 
 import { shareKeepAliveAgents } from './keep-alive.js';
+import { certificatesClient, SecretsClient, tlsPoliciesClient, type CertificatesClient, type TLSPoliciesClient } from './resources.js';
+import { retryOnTransportErrors } from './transport-retry.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -50,16 +52,53 @@ export interface KubeClients {
   events: EventsV1Api;
   customObjects: CustomObjectsApi;
   apiextensions: ApiextensionsV1Api;
+  networking: NetworkingV1Api;
+  /** Typed clients of the resources certkeeper reads and writes (see resources.ts). */
+  certificates: CertificatesClient;
+  tlsPolicies: TLSPoliciesClient;
+  secrets: SecretsClient;
 }
 
-export function makeKubeClients(kc: KubeConfig): KubeClients {
-  shareKeepAliveAgents(kc);
-  return {
-    kubeConfig: kc,
-    core: kc.makeApiClient(CoreV1Api),
-    coordination: kc.makeApiClient(CoordinationV1Api),
-    events: kc.makeApiClient(EventsV1Api),
-    customObjects: kc.makeApiClient(CustomObjectsApi),
-    apiextensions: kc.makeApiClient(ApiextensionsV1Api),
+/** How the clients connect. */
+export interface ClientPoolOptions {
+  /**
+   * A connection pool of their own with at most this many sockets (default:
+   * the one shared pool, uncapped). The ACME parts get one wide enough that
+   * requests never queue for a socket: node-fetch 2 reports a false "Premature
+   * close" for many answers on a kept-alive socket handed straight to a queued request.
+   */
+  maxSockets?: number;
+  /** Repeat a call whose connection failed under it (see transport-retry.ts); for callers whose calls are all safe to repeat. */
+  retryTransportErrors?: boolean;
+}
+
+/** The one factory of API clients: every client of the process comes from here. */
+export function makeKubeClients(kc: KubeConfig, pool: ClientPoolOptions = {}): KubeClients {
+  const own = pool.maxSockets === undefined ? kc : copyKubeConfig(kc);
+  shareKeepAliveAgents(own, pool.maxSockets);
+  const make = <T extends ApiType>(api: ApiConstructor<T>): T => {
+    const client = own.makeApiClient(api);
+    return pool.retryTransportErrors === true ? retryOnTransportErrors(client) : client;
   };
+  const core = make(CoreV1Api);
+  const customObjects = make(CustomObjectsApi);
+  return {
+    kubeConfig: own,
+    core,
+    coordination: make(CoordinationV1Api),
+    events: make(EventsV1Api),
+    customObjects,
+    apiextensions: make(ApiextensionsV1Api),
+    networking: make(NetworkingV1Api),
+    certificates: certificatesClient(customObjects),
+    tlsPolicies: tlsPoliciesClient(customObjects),
+    secrets: new SecretsClient(core),
+  };
+}
+
+/** A KubeConfig with the same clusters, users and contexts, whose connection pool is its own. */
+function copyKubeConfig(kc: KubeConfig): KubeConfig {
+  const copy = new KubeConfig();
+  copy.loadFromOptions({ clusters: kc.getClusters(), users: kc.getUsers(), contexts: kc.getContexts(), currentContext: kc.getCurrentContext() });
+  return copy;
 }

@@ -27,6 +27,37 @@ export function statusCodeOf(err: unknown): number | undefined {
   return numberField(err, 'status') ?? numberField(err, 'code') ?? numberField(err, 'statusCode');
 }
 
+/**
+ * What kind of failure an API error is, by its HTTP status: the one
+ * classification every caller uses. `ClientFault` is a refusal caused by
+ * what we sent (400, 403, 422 …) that the user can see and fix; Conflict and
+ * TooManyRequests are worth retrying as they are.
+ */
+export type ApiErrorKind = 'NotFound' | 'Conflict' | 'Gone' | 'TooManyRequests' | 'ClientFault' | 'ServerError' | 'NoStatus';
+
+export function apiErrorKind(err: unknown): ApiErrorKind {
+  const code = statusCodeOf(err);
+  if (code === undefined) return 'NoStatus';
+  if (code === 404) return 'NotFound';
+  if (code === 409) return 'Conflict';
+  if (code === 410) return 'Gone';
+  if (code === 429) return 'TooManyRequests';
+  if (code >= 400 && code < 500) return 'ClientFault';
+  return 'ServerError';
+}
+
+/** A refusal the user can act on (see ApiErrorKind): report it, do not just retry. */
+export const isClientFault = (err: unknown): boolean => apiErrorKind(err) === 'ClientFault';
+
+/** Retry-After of a 429/503 answer, in ms, when the error carries the response headers. */
+export function retryAfterMs(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null || !('headers' in err)) return undefined;
+  const headers = (err as { headers?: unknown }).headers;
+  const raw = typeof headers === 'object' && headers !== null ? (headers as Record<string, unknown>)['retry-after'] : undefined;
+  const seconds = typeof raw === 'string' ? Number(raw) : undefined;
+  return seconds !== undefined && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+}
+
 export const isNotFound = (err: unknown): boolean => statusCodeOf(err) === 404;
 export const isConflict = (err: unknown): boolean => statusCodeOf(err) === 409;
 export const isGone = (err: unknown): boolean => statusCodeOf(err) === 410;
@@ -37,7 +68,27 @@ export const isGone = (err: unknown): boolean => statusCodeOf(err) === 410;
  * be written there is going away with it.
  */
 export const isNamespaceTerminating = (err: unknown): boolean =>
-  statusCodeOf(err) === 403 && /because it is being terminated|NamespaceTerminating/.test(apiErrorMessage(err));
+  statusCodeOf(err) === 403 && (statusBody(err)?.details?.causes ?? []).some((c) => c.reason === 'NamespaceTerminating');
+
+/** The Status object the API server answered with, when the error carries one. */
+interface StatusBody {
+  message?: string;
+  reason?: string;
+  details?: { causes?: { reason?: string; message?: string; field?: string }[] };
+}
+
+function statusBody(err: unknown): StatusBody | undefined {
+  if (typeof err !== 'object' || err === null || !('body' in err)) return undefined;
+  let body: unknown = err.body;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
+  }
+  return typeof body === 'object' && body !== null ? (body as StatusBody) : undefined;
+}
 
 /**
  * The server's own words for a failure: the `message` of the Status body when
@@ -45,20 +96,8 @@ export const isNamespaceTerminating = (err: unknown): boolean =>
  * string), else the error's message.
  */
 export function apiErrorMessage(err: unknown): string {
-  if (typeof err === 'object' && err !== null && 'body' in err) {
-    let body: unknown = err.body;
-    if (typeof body === 'string') {
-      try {
-        body = JSON.parse(body);
-      } catch {
-        // not JSON: fall through to the error message
-      }
-    }
-    if (typeof body === 'object' && body !== null) {
-      const message: unknown = (body as Record<string, unknown>).message;
-      if (typeof message === 'string' && message !== '') return message;
-    }
-  }
+  const message = statusBody(err)?.message;
+  if (typeof message === 'string' && message !== '') return message;
   if (err instanceof Error) return err.message;
   return String(err);
 }

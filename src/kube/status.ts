@@ -5,6 +5,7 @@
 
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { KubeClients } from './client.js';
+import { type Condition, conditionsEqual } from './conditions.js';
 import { apiErrorMessage, isNotFound, statusCodeOf } from './errors.js';
 
 export interface CustomResourceRef {
@@ -52,4 +53,43 @@ export async function patchStatus(clients: StatusClients, ref: CustomResourceRef
     const code = statusCodeOf(err);
     throw new StatusPatchError(`patching status of ${what}: ${code ?? 'request failed'}: ${apiErrorMessage(err)}`, code, { cause: err });
   }
+}
+
+/** A status as the API holds it: any fields; `conditions`, if present, are compared the Kubernetes way. */
+export type StatusFields = object;
+
+const conditionsOf = (s: StatusFields | undefined): Condition[] => ((s as { conditions?: Condition[] } | undefined)?.conditions ?? []);
+
+/** True when patching `next` would change what the API server holds. */
+export function statusChanged(prev: StatusFields | undefined, next: StatusFields): boolean {
+  const before: Record<string, unknown> = { ...prev };
+  const after: Record<string, unknown> = { ...next };
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (key === 'conditions') continue;
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) return true;
+  }
+  return !conditionsEqual(conditionsOf(prev), conditionsOf(next));
+}
+
+/**
+ * A JSON merge patch of only what changed, clearing fields `next` dropped
+ * (merge patches delete with null). Only what changed: a status computed from
+ * a cache a step behind must not write back stale copies of fields another
+ * part of the controller owns.
+ */
+export function statusMergePatch(prev: StatusFields | undefined, next: StatusFields): Record<string, unknown> {
+  const before: Record<string, unknown> = { ...prev };
+  const patch: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(next)) {
+    if (value !== undefined && JSON.stringify(value) !== JSON.stringify(before[key])) patch[key] = value;
+  }
+  for (const key of Object.keys(before)) if (before[key] !== undefined && (next as Record<string, unknown>)[key] === undefined) patch[key] = null;
+  return patch;
+}
+
+/** `change` written over `prev`: fields set to undefined in `change` are removed. */
+export function withChange<S extends object>(prev: S, change: Partial<S>): S {
+  const next: S = { ...prev, ...change };
+  for (const [k, v] of Object.entries(change)) if (v === undefined) delete (next as Record<string, unknown>)[k];
+  return next;
 }

@@ -1,10 +1,13 @@
 import type { Reason } from '../api/conditions.js';
 
-/** What a failed check reports: a stable reason and a message that says what to fix. */
-export interface Violation {
+/** A condition's reason and the sentence that explains it: for any outcome, good or bad. */
+export interface Explanation {
   reason: Reason;
   message: string;
 }
+
+/** What a failed check reports: a stable reason and a message that says what to fix. */
+export type Violation = Explanation;
 
 /** A named pure check. Order dependencies are expressed by the input type. */
 export interface Check<I> {

@@ -3,24 +3,25 @@ import { EndpointValidation } from '../endpoints/validation.js';
 import { summarizeEndpointSlice, summarizeService, type EndpointSliceSummary, type ServiceSummary } from '../endpoints/summaries.js';
 import { decodeSecretData } from '../secrets/summary.js';
 import type { Certificate } from '../api/certificate.js';
-import { GROUP, VERSION } from '../api/meta.js';
 import type { TLSPolicy } from '../api/tlspolicy.js';
 import type { Clock } from '../clock.js';
 import { CertificateReconciler } from '../controllers/certificate/reconciler.js';
 import { type ParsedCertificate, parseCertificate } from '../model/certificate.js';
-import { IssuerProvider } from '../controllers/certificate/issuer-provider.js';
 import { AcmeAccounts } from '../issuers/acme/accounts.js';
 import type { AcmeControllerOptions } from '../issuers/acme/runtime.js';
 import { AcmeIssuer } from '../controllers/certificate/acme/pipeline.js';
 import { AcmeUpkeep } from '../controllers/certificate/acme/upkeep.js';
-import { retryOnTransportErrors } from '../controllers/certificate/acme/transport-retry.js';
-import { CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
-import { shareKeepAliveAgents } from '../kube/keep-alive.js';
 import { SecretAnnotation } from '../model/secret.js';
 import { summarizeTlsSecret } from '../secrets/summary.js';
 import { type TlsSecretSummary } from '../model/secret.js';
-import { TLSPolicyReconciler, parsePolicy } from '../controllers/tlspolicy/reconciler.js';
-import type { KubeClients } from '../kube/client.js';
+import { TLSPolicyReconciler } from '../controllers/tlspolicy/reconciler.js';
+import { CertificateStatusWriter } from '../controllers/certificate/status-writer.js';
+import { acmeDriver } from '../controllers/drivers/acme.js';
+import { CaIssuers } from '../controllers/drivers/ca-issuers.js';
+import type { IssuerDrivers } from '../controllers/drivers/driver.js';
+import { caDriver, selfSignedDriver } from '../controllers/drivers/one-shot.js';
+import { asTLSPolicy, CERTIFICATES, ENDPOINT_SLICES, NAMESPACES, SECRETS, SERVICES, TLS_POLICIES } from '../kube/resources.js';
+import { makeKubeClients, type KubeClients } from '../kube/client.js';
 import { Controller } from '../kube/controller.js';
 import type { EventRecorder } from '../kube/events.js';
 import { Informer } from '../kube/informer.js';
@@ -37,8 +38,8 @@ export interface ControllerSetOptions {
   operatorNamespace: string;
   workers: number;
   registry?: Registry;
-  /** ACME issuance settings (HTTP-01 responder, self-check, ARI); without them ACME Certificates cannot be issued. */
-  acme?: AcmeControllerOptions | undefined;
+  /** ACME issuance settings (HTTP-01 responder, self-check, ARI). */
+  acme: AcmeControllerOptions;
   /** Live endpoint validation settings (--probe-concurrency, --endpoint-interval, --endpoint-recheck-interval). */
   endpoints?: { probeConcurrency: number; intervalMs: number; recheckIntervalMs: number } | undefined;
 }
@@ -67,32 +68,33 @@ export class ControllerSet {
   /** "namespace/secretName" -> keys of the Certificates that write it. */
   private readonly secretOwners = new Map<string, Set<string>>();
 
-  constructor(private readonly o: ControllerSetOptions) {
+  constructor(private readonly options: ControllerSetOptions) {
+    const o = options;
     const kc = o.clients.kubeConfig;
     const common = { clock: o.clock, log: o.log };
     this.certificates = new Informer<Raw, ParsedCertificate>({
       ...common,
       name: 'certificates',
-      listerWatcher: kubeListerWatcher(kc, resourcePath({ group: GROUP, version: VERSION, plural: 'certificates' })),
+      listerWatcher: kubeListerWatcher(kc, resourcePath(CERTIFICATES)),
       transform: parseCertificate,
     });
     this.policies = new Informer<Raw, TLSPolicy>({
       ...common,
       name: 'tlspolicies',
-      listerWatcher: kubeListerWatcher(kc, resourcePath({ group: GROUP, version: VERSION, plural: 'tlspolicies' })),
-      transform: parsePolicy,
+      listerWatcher: kubeListerWatcher(kc, resourcePath(TLS_POLICIES)),
+      transform: asTLSPolicy,
     });
     this.namespaces = new Informer<V1Namespace & KubeObject, Record<string, string>>({
       ...common,
       name: 'namespaces',
-      listerWatcher: kubeListerWatcher(kc, resourcePath({ version: 'v1', plural: 'namespaces' })),
+      listerWatcher: kubeListerWatcher(kc, resourcePath(NAMESPACES)),
       transform: (ns) => ns.metadata?.labels ?? {},
     });
     // Only TLS Secrets, and only a summary of each: no key material is cached.
     this.secrets = new Informer<V1Secret & KubeObject, TlsSecretSummary>({
       ...common,
       name: 'secrets',
-      listerWatcher: kubeListerWatcher(kc, resourcePath({ version: 'v1', plural: 'secrets' })),
+      listerWatcher: kubeListerWatcher(kc, resourcePath(SECRETS)),
       fieldSelector: 'type=kubernetes.io/tls',
       transform: summarizeTlsSecret,
     });
@@ -101,38 +103,16 @@ export class ControllerSet {
     this.services = new Informer<V1Service & KubeObject, ServiceSummary>({
       ...common,
       name: 'services',
-      listerWatcher: kubeListerWatcher(kc, resourcePath({ version: 'v1', plural: 'services' })),
+      listerWatcher: kubeListerWatcher(kc, resourcePath(SERVICES)),
       transform: summarizeService,
     });
     this.endpointSlices = new Informer<V1EndpointSlice & KubeObject, EndpointSliceSummary>({
       ...common,
       name: 'endpointslices',
-      listerWatcher: kubeListerWatcher(kc, resourcePath({ group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices' })),
+      listerWatcher: kubeListerWatcher(kc, resourcePath(ENDPOINT_SLICES)),
       transform: summarizeEndpointSlice,
     });
 
-    const issuers = new IssuerProvider({ core: o.clients.core, operatorNamespace: o.operatorNamespace, clock: o.clock });
-    const acmeAccounts = new AcmeAccounts({ secrets: o.clients.core, operatorNamespace: o.operatorNamespace, clock: o.clock });
-    // The ACME parts get a connection pool of their own, wide enough that requests never queue for a
-    // socket: node-fetch 2 reports a false "Premature close" for many answers on a kept-alive socket
-    // handed straight to a queued request (seen with the shared 16-socket pool under the ACME bench).
-    const acmeKc = new KubeConfig();
-    acmeKc.loadFromOptions({ clusters: kc.getClusters(), users: kc.getUsers(), contexts: kc.getContexts(), currentContext: kc.getCurrentContext() });
-    shareKeepAliveAgents(acmeKc, 256);
-    const acmeCustomObjects = retryOnTransportErrors(acmeKc.makeApiClient(CustomObjectsApi));
-    const acmeDeps =
-      o.acme === undefined
-        ? undefined
-        : {
-            ...o.acme,
-            clock: o.clock,
-            accounts: acmeAccounts,
-            core: retryOnTransportErrors(acmeKc.makeApiClient(CoreV1Api)),
-            networking: retryOnTransportErrors(acmeKc.makeApiClient(NetworkingV1Api)),
-            customObjects: acmeCustomObjects,
-            status: { customObjects: acmeCustomObjects },
-            operatorNamespace: o.operatorNamespace,
-          };
     const endpointSettings = o.endpoints ?? ENDPOINT_DEFAULTS;
     // The controllers are made below; the validation only enqueues through them once started.
     const enqueue = { certificate: (_key: string): void => undefined, policy: (_name: string): void => undefined };
@@ -155,6 +135,7 @@ export class ControllerSet {
       },
       registry: o.registry,
     });
+    const drivers = this.makeDrivers();
     const certificateReconciler = new CertificateReconciler({
       clock: o.clock,
       certificates: this.certificates,
@@ -162,12 +143,9 @@ export class ControllerSet {
       namespaceLabels: (ns) => this.namespaces.get(ns),
       secrets: this.secrets,
       secretWriters: (secretKey) => [...(this.secretOwners.get(secretKey) ?? [])],
-      secretsApi: o.clients.core,
-      status: o.clients,
+      status: new CertificateStatusWriter({ certificates: o.clients.certificates, clock: o.clock, events: o.events, endpoints: this.endpoints }),
       events: o.events,
-      issuers,
-      acme: acmeDeps === undefined ? undefined : { issuer: new AcmeIssuer(acmeDeps), upkeep: new AcmeUpkeep(acmeDeps) },
-      endpoints: this.endpoints,
+      drivers,
     });
     this.certificateController = new Controller({
       name: 'certificate',
@@ -182,10 +160,9 @@ export class ControllerSet {
         clock: o.clock,
         policies: this.policies,
         governedCount: (name) => this.certificates.list().filter((c) => c.ok && c.certificate.status?.policy === name).length,
-        status: o.clients,
+        policiesApi: o.clients.tlsPolicies,
         events: o.events,
-        issuers,
-        acmeAccounts,
+        drivers,
         endpoints: this.endpoints,
       }),
       workers: 1,
@@ -247,13 +224,41 @@ export class ControllerSet {
     });
     // A CA Secret in the operator's namespace: re-check the policies that use it.
     policies.watch(this.secrets, (_key, s) =>
-      s.namespace !== this.o.operatorNamespace
+      s.namespace !== this.options.operatorNamespace
         ? undefined
         : this.policies
             .list()
             .filter((p) => p.spec.issuer?.ca?.secretName === s.name)
             .map((p) => p.metadata.name),
     );
+  }
+
+  /**
+   * One driver per issuer kind. The ACME parts get clients of their own: a
+   * wide connection pool, and calls repeated when a connection fails under
+   * them (every call they make is safe to repeat).
+   */
+  private makeDrivers(): IssuerDrivers {
+    const o = this.options;
+    const secretsApi = o.clients.core;
+    const acmeClients = makeKubeClients(o.clients.kubeConfig, { maxSockets: 256, retryTransportErrors: true });
+    const acmeDeps = {
+      ...o.acme,
+      clock: o.clock,
+      accounts: new AcmeAccounts({ secrets: o.clients.core, operatorNamespace: o.operatorNamespace, clock: o.clock }),
+      core: acmeClients.core,
+      networking: acmeClients.networking,
+      customObjects: acmeClients.customObjects,
+      certificates: acmeClients.certificates,
+      secrets: acmeClients.secrets,
+      statusWriter: new CertificateStatusWriter({ certificates: acmeClients.certificates, clock: o.clock, events: o.events }),
+      operatorNamespace: o.operatorNamespace,
+    };
+    return {
+      selfSigned: selfSignedDriver({ secrets: secretsApi }),
+      ca: caDriver({ cas: new CaIssuers({ secrets: o.clients.secrets, operatorNamespace: o.operatorNamespace, clock: o.clock }), secrets: secretsApi }),
+      acme: acmeDriver(acmeDeps, new AcmeIssuer(acmeDeps), new AcmeUpkeep(acmeDeps)),
+    };
   }
 
   private indexOwner(key: string, c: ParsedCertificate): void {
@@ -288,7 +293,7 @@ export class ControllerSet {
     this.policyController.start();
     // Probing runs beside the controllers, never inside their work queues.
     this.endpoints.start();
-    this.o.log.info({ certificates: this.certificates.size, policies: this.policies.size, secrets: this.secrets.size }, 'caches synced, controllers started');
+    this.options.log.info({ certificates: this.certificates.size, policies: this.policies.size, secrets: this.secrets.size }, 'caches synced, controllers started');
   }
 
   async stop(): Promise<void> {

@@ -37,7 +37,7 @@ export type ViolationId = (typeof VIOLATION_IDS)[number];
 
 export type ViolationCategory = 'protocol' | 'cipher' | 'key-exchange' | 'certificate' | 'validity' | 'feature';
 
-export interface Violation {
+export interface ProfileViolation {
   id: ViolationId;
   category: ViolationCategory;
   /** What it is about: a version, a suite, a group. */
@@ -51,19 +51,19 @@ export interface ComplianceReport {
   compliant: boolean;
   /** No violation of category 'validity' (expired, untrusted, wrong name, missing). */
   certificateValid: boolean;
-  violations: Violation[];
+  violations: ProfileViolation[];
   /** Recommendations the profile makes but does not require (a missing OCSP staple for Mozilla's profiles). */
-  advisories: Violation[];
+  advisories: ProfileViolation[];
 }
 
 interface Rule {
   id: string;
   /** Violations go to `violations`, or to `advisories` when the rule says so per finding. */
-  check(findings: ProbeFindings, rules: ProfileRules): { violations: Violation[]; advisories?: Violation[] };
+  check(findings: ProbeFindings, rules: ProfileRules): { violations: ProfileViolation[]; advisories?: ProfileViolation[] };
 }
 
-const v = (id: ViolationId, category: ViolationCategory, message: string, subject?: string): Violation => (subject === undefined ? { id, category, message } : { id, category, subject, message });
-const only = (violations: Violation[]): { violations: Violation[] } => ({ violations });
+const v = (id: ViolationId, category: ViolationCategory, message: string, subject?: string): ProfileViolation => (subject === undefined ? { id, category, message } : { id, category, subject, message });
+const only = (violations: ProfileViolation[]): { violations: ProfileViolation[] } => ({ violations });
 
 const MOZILLA_SIGNATURE_NAMES: Readonly<Record<string, string>> = {
   'MD5-RSA': 'md5WithRSAEncryption',
@@ -97,7 +97,7 @@ function suitesOutside(findings: ProbeFindings, allowed: Set<string>, tls13: boo
   return out;
 }
 
-function withCertificate(check: (c: CertificateFindings, rules: ProfileRules, f: ProbeFindings) => Violation[]): Rule['check'] {
+function withCertificate(check: (c: CertificateFindings, rules: ProfileRules, f: ProbeFindings) => ProfileViolation[]): Rule['check'] {
   return (findings, rules) => only(findings.certificate === undefined ? [] : check(findings.certificate, rules, findings));
 }
 
@@ -120,7 +120,7 @@ const RULES: readonly Rule[] = [
   {
     id: 'cipher-suites',
     check: (f, r) => {
-      const out: Violation[] = [];
+      const out: ProfileViolation[] = [];
       if (r.cipherSuites !== undefined) {
         for (const [name, versions] of suitesOutside(f, canonicalSuiteNames(r.cipherSuites), false)) {
           out.push(v('cipher-suite-not-allowed', 'cipher', `${name} is accepted (${versions.join(', ')}) but not in the profile`, name));
@@ -156,7 +156,7 @@ const RULES: readonly Rule[] = [
   {
     id: 'groups',
     check: (f, r) => {
-      const out: Violation[] = [];
+      const out: ProfileViolation[] = [];
       const ec = f.keyExchange.groups.filter((g) => !g.name.startsWith('ffdhe'));
       if (r.tlsCurves !== undefined) {
         const allowed = r.tlsCurves;
@@ -180,7 +180,7 @@ const RULES: readonly Rule[] = [
   {
     id: 'certificate-key',
     check: withCertificate(({ leaf }, r) => {
-      const out: Violation[] = [];
+      const out: ProfileViolation[] = [];
       const type = leaf.keyAlgorithm.toLowerCase();
       if (r.certificateTypes !== undefined && !r.certificateTypes.some((t) => t === type)) {
         out.push(v('certificate-type-not-allowed', 'certificate', `the certificate has a ${leaf.keyAlgorithm} key; the profile allows ${r.certificateTypes.join(', ')}`, leaf.keyAlgorithm));
@@ -209,7 +209,7 @@ const RULES: readonly Rule[] = [
   {
     id: 'certificate-validity',
     check: withCertificate(({ leaf, validity, trust, hostname }, r) => {
-      const out: Violation[] = [];
+      const out: ProfileViolation[] = [];
       if (validity.state === 'expired') out.push(v('certificate-expired', 'validity', `the certificate expired on ${leaf.notAfter}`));
       if (validity.state === 'not-yet-valid') out.push(v('certificate-not-yet-valid', 'validity', `the certificate is not valid before ${leaf.notBefore}`));
       if (validity.state === 'valid' && r.minDaysToExpiry !== undefined && validity.daysRemaining < r.minDaysToExpiry) {
@@ -249,8 +249,8 @@ const RULES: readonly Rule[] = [
 
 /** Judges findings against a profile. Pure; never throws for well-formed findings. */
 export function evaluateCompliance(findings: ProbeFindings, profile: TlsProfile): ComplianceReport {
-  const violations: Violation[] = [];
-  const advisories: Violation[] = [];
+  const violations: ProfileViolation[] = [];
+  const advisories: ProfileViolation[] = [];
   for (const rule of RULES) {
     const result = rule.check(findings, profile.rules);
     violations.push(...result.violations);

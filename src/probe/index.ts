@@ -6,7 +6,7 @@ export { probeEndpoint, type ProbeOptions } from './probe.js';
 export { scanEndpoint, type ScanObservations, type ScanOptions } from './scan.js';
 export { analyseScan, type AnalyseOptions } from './analyse.js';
 export type * from './findings.js';
-export { evaluateCompliance, VIOLATION_IDS, type ComplianceReport, type Violation, type ViolationCategory, type ViolationId } from './compliance.js';
+export { evaluateCompliance, VIOLATION_IDS, type ComplianceReport, type ProfileViolation, type ViolationCategory, type ViolationId } from './compliance.js';
 export { gradeFindings, GRADES, type Grade, type GradeCap, type GradeReport, type GradeWarning } from './grade.js';
 export { customProfile, mozillaProfile, PROFILE_NAMES, ProfileError, resolveProfile, type ProfileName, type ProfileRules, type TlsProfile } from './profiles/index.js';
 export { renderJson, type ProbeReport } from './render/json.js';

@@ -7,8 +7,8 @@ import { guardrailViolations } from '../../policy/guardrails.js';
 import { selectPolicy } from '../../policy/selection.js';
 import type { Violation } from '../../model/violation.js';
 import { effectiveSpec, issuanceSpecHash } from '../../policy/effective-spec.js';
-import type { EffectiveSpec, Governed, IssuerKind } from '../../model/spec.js';
-import { acmeSpecViolation } from './acme/checks.js';
+import type { EffectiveSpec, Governed } from '../../model/spec.js';
+import { issuerKindOf, issuerRules } from '../drivers/rules.js';
 import { type Renewal, ariRenewal, renewalTime } from './renewal.js';
 import type { IssuedFacts, TlsSecretState } from '../../model/secret.js';
 import { issuanceTrigger } from './triggers.js';
@@ -40,15 +40,6 @@ export function failureBackoffMs(failedAttempts: number): number {
   return Math.min(10_000 * 2 ** (failedAttempts - 1), 3_600_000);
 }
 
-function issuerOf(policy: TLSPolicy): { kind: IssuerKind; identity: string } | undefined {
-  const issuer = policy.spec.issuer;
-  if (issuer?.ca !== undefined) return { kind: 'ca', identity: `ca:${issuer.ca.secretName}` };
-  if (issuer?.selfSigned !== undefined) return { kind: 'selfSigned', identity: 'selfSigned' };
-  if (issuer?.acme !== undefined) return { kind: 'acme', identity: `acme:${issuer.acme.server}` };
-  return undefined;
-}
-
-/** When the certificate described by `facts` is due for renewal under this spec. */
 /** When to renew: inside the CA's ARI window when it suggested one for this certificate, else by the spec's schedule. */
 export function renewalOf(cert: Certificate, spec: EffectiveSpec, facts: Pick<IssuedFacts, 'notBefore' | 'notAfter' | 'serialNumber'>): Renewal {
   const jitterSeed = cert.metadata.uid ?? `${cert.metadata.namespace}/${cert.metadata.name}`;
@@ -106,8 +97,8 @@ export function decide(g: Gathered): Decision {
   if ('violation' in selection) return { kind: 'blocked', violation: selection.violation };
   const policy = selection.policy;
 
-  const issuer = issuerOf(policy);
-  if (issuer === undefined) {
+  const issuerKind = issuerKindOf(policy);
+  if (issuerKind === undefined) {
     return {
       kind: 'blocked',
       policy,
@@ -138,18 +129,12 @@ export function decide(g: Gathered): Decision {
     };
   }
 
-  if (issuer.kind === 'acme') {
-    const refused = acmeSpecViolation({ policy, spec });
-    if (refused !== undefined) return { kind: 'blocked', policy, violation: refused };
-  }
+  const rules = issuerRules[issuerKind];
+  const refused = rules.checkSpec({ policy, spec });
+  if (refused !== undefined) return { kind: 'blocked', policy, violation: refused };
 
-  const governed: Governed = {
-    policy,
-    spec,
-    issuerKind: issuer.kind,
-    issuerIdentity: issuer.identity,
-    specHash: issuanceSpecHash(spec, issuer.identity),
-  };
+  const issuerIdentity = rules.identity(policy);
+  const governed: Governed = { policy, spec, issuerKind, issuerIdentity, specHash: issuanceSpecHash(spec, issuerIdentity) };
   const renewal = g.secret.state === 'valid' ? renewalOf(cert, spec, g.secret.facts) : undefined;
   const trigger = issuanceTrigger({
     now: g.now,
@@ -157,7 +142,7 @@ export function decide(g: Gathered): Decision {
     spec,
     specHash: governed.specHash,
     secret: g.secret,
-    issuerKind: issuer.kind,
+    issuedNames: rules.issuedNames(spec),
     renewal,
     renewRequestedAt: parseTime(cert.metadata.annotations?.[RENEW_ANNOTATION]),
   });

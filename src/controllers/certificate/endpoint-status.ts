@@ -16,7 +16,7 @@ export interface VerifiedStatus {
   events: PendingEvent[];
 }
 
-export function withEndpointVerification(cert: Certificate, computed: CertificateStatus, verifier: EndpointVerifier, now: Date): VerifiedStatus {
+export function withEndpointVerification(cert: Certificate, computed: CertificateStatus, verifier: Pick<EndpointVerifier, 'verifyCertificate'>, now: Date): VerifiedStatus {
   const conditions = (computed.conditions ?? []) as Condition[];
   const prev = getCondition((cert.status?.conditions ?? []) as Condition[], ConditionType.EndpointsVerified);
   const v = verifier.verifyCertificate(cert, computed.fingerprintSHA256, prev !== undefined);

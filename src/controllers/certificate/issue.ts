@@ -2,7 +2,7 @@ import type { Certificate } from '../../api/certificate.js';
 import { generatePrivateKey } from '../../pki/keys.js';
 import type { CertificateTemplateSpec } from '../../pki/spec.js';
 import type { Governed } from '../../model/spec.js';
-import type { IssuerProvider } from './issuer-provider.js';
+import type { Issuer } from '../../issuers/types.js';
 import { readSecret, reusableKey, writeIssuedSecret, type IssueResult, type SecretsApi } from './secret-writer.js';
 
 export type { IssueResult, SecretsApi } from './secret-writer.js';
@@ -24,7 +24,6 @@ export function templateOf(governed: Governed): CertificateTemplateSpec {
 
 export interface IssueDeps {
   secrets: SecretsApi;
-  issuers: IssuerProvider;
   now: Date;
   /**
    * The Secret cache says there is no Secret: create without reading first.
@@ -38,9 +37,8 @@ export interface IssueDeps {
  * One-shot issuance for issuers that sign at once (CA, selfSigned): key,
  * signature, and the single whole write of the live Secret (secret-writer).
  */
-export async function issueCertificate(deps: IssueDeps, cert: Certificate, governed: Governed): Promise<IssueResult> {
+export async function issueCertificate(deps: IssueDeps, issuer: Issuer, cert: Certificate, governed: Governed): Promise<IssueResult> {
   const namespace = cert.metadata.namespace ?? 'default';
-  const issuer = await deps.issuers.issuerFor(governed);
   const existing = deps.secretKnownAbsent === true ? undefined : await readSecret(deps.secrets, namespace, governed.spec.secretName);
   const reused = reusableKey(existing, governed);
   const key = reused ?? (await generatePrivateKey({ algorithm: governed.spec.key.algorithm, size: governed.spec.key.size || undefined }));

@@ -1,33 +1,21 @@
 import type { Certificate } from '../../api/certificate.js';
-import type { ParsedCertificate } from '../../model/certificate.js';
-import { Reason } from '../../api/conditions.js';
-import { GROUP, VERSION } from '../../api/meta.js';
+import { ConditionType, Reason } from '../../api/conditions.js';
 import type { TLSPolicy } from '../../api/tlspolicy.js';
 import type { Clock } from '../../clock.js';
-import { IssuerError } from '../../issuers/types.js';
+import { type Condition, setCondition } from '../../kube/conditions.js';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../../kube/controller.js';
-import { apiErrorMessage } from '../../kube/errors.js';
 import type { EventRecorder } from '../../kube/events.js';
 import { splitKey } from '../../kube/lister-watcher.js';
-import { patchStatus, type StatusClients } from '../../kube/status.js';
-import { PkiError } from '../../pki/errors.js';
+import { certificateRef } from '../../kube/refs.js';
+import type { Logger } from '../../log.js';
+import type { ParsedCertificate } from '../../model/certificate.js';
+import { SecretAnnotation, type TlsSecretSummary } from '../../model/secret.js';
+import type { Governed } from '../../model/spec.js';
+import type { IssueStep, IssuerDriver, IssuerDrivers } from '../drivers/driver.js';
 import { decide, failureBackoffMs, renewalOf } from './decide.js';
-import { issueCertificate, type SecretsApi } from './issue.js';
-import type { IssuerProvider } from './issuer-provider.js';
-import type { TlsSecretSummary } from '../../model/secret.js';
-import { blockedStatus, failedStatus, readyStatus, statusChanged, statusMergePatch } from './status.js';
-import { SecretAnnotation } from '../../model/secret.js';
-import type { CertificateStatus } from '../../api/certificate.js';
-import { ConditionType } from '../../api/conditions.js';
-import { AcmeError } from '../../issuers/acme/problem.js';
-import { type Condition, setCondition } from '../../kube/conditions.js';
-import type { AcmeIssuer } from './acme/pipeline.js';
-import { AcmeUpkeep } from './acme/upkeep.js';
-import { REVOKE_FINALIZER } from './acme/revocation.js';
 import type { IssueResult } from './secret-writer.js';
-import type { EndpointVerifier } from '../../endpoints/validation.js';
-import { withEndpointVerification } from './endpoint-status.js';
-import { certificateRef, recordAll } from '../../kube/refs.js';
+import { blockedStatus, failedStatus, readyStatus } from './status.js';
+import type { CertificateStatusWriter } from './status-writer.js';
 
 export interface CertificateReconcilerDeps {
   clock: Clock;
@@ -37,20 +25,20 @@ export interface CertificateReconcilerDeps {
   secrets: { get(key: string): TlsSecretSummary | undefined };
   /** Keys of every Certificate whose secretName is this "namespace/name". */
   secretWriters(secretKey: string): string[];
-  secretsApi: SecretsApi;
-  status: StatusClients;
-  events: EventRecorder;
-  issuers: IssuerProvider;
-  /** ACME issuance and upkeep; without it, ACME policies fail to issue with a clear message. */
-  acme?: { issuer: AcmeIssuer; upkeep: AcmeUpkeep } | undefined;
-  /** Live endpoint validation: EndpointsVerified and status.endpoints come from it. */
-  endpoints?: EndpointVerifier | undefined;
+  /** The one writer of Certificate status (EndpointsVerified and its events included). */
+  status: Pick<CertificateStatusWriter, 'write'>;
+  events: Pick<EventRecorder, 'normal' | 'warning'>;
+  /** One driver per issuer kind: issuing, readiness, upkeep and release are theirs. */
+  drivers: IssuerDrivers;
 }
 
+type IssueDecision = Extract<ReturnType<typeof decide>, { kind: 'issue' }>;
+
 /**
- * Gather (caches only), decide (pure), act (issue or report). Level-triggered:
- * any event for the Certificate, its Secret, its namespace or any TLSPolicy
- * brings it here, and the same state always leads to the same outcome.
+ * Gather (caches only), decide (pure), act (the governing issuer's driver
+ * issues; the status writer reports). Level-triggered: any event for the
+ * Certificate, its Secret, its namespace or any TLSPolicy brings it here, and
+ * the same state always leads to the same outcome.
  */
 export class CertificateReconciler implements Reconciler {
   /**
@@ -58,8 +46,11 @@ export class CertificateReconciler implements Reconciler {
    * informer has seen that version, deciding from the cache would issue twice.
    */
   private readonly expectations = new Map<string, { resourceVersion: string; until: number }>();
+  private readonly drivers: readonly IssuerDriver[];
 
-  constructor(private readonly deps: CertificateReconcilerDeps) {}
+  constructor(private readonly deps: CertificateReconcilerDeps) {
+    this.drivers = Object.values(deps.drivers);
+  }
 
   /** Milliseconds to wait for the cache to catch up with our own write, or 0. */
   private awaitingCache(secretKey: string, cached: TlsSecretSummary | undefined): number {
@@ -76,23 +67,15 @@ export class CertificateReconciler implements Reconciler {
     const cached = this.deps.certificates.get(key);
     if (cached === undefined) {
       // deleted: the Secret stays, as with cert-manager
-      this.deps.acme?.issuer.forget(key);
-      this.deps.acme?.upkeep.forget(key);
+      for (const d of this.drivers) d.forget?.(key);
       return;
     }
     if (!cached.ok) {
-      await this.writeStatus(cached.raw, blockedStatus(this.input(cached.raw), { violation: { reason: Reason.InvalidSpec, message: cached.error } }), false);
+      await this.deps.status.write(cached.raw, blockedStatus(this.input(cached.raw), { violation: { reason: Reason.InvalidSpec, message: cached.error } }), false);
       return;
     }
     const cert = cached.certificate;
-    if (cert.metadata.deletionTimestamp !== undefined) {
-      if (this.deps.acme !== undefined && cert.metadata.finalizers?.includes(REVOKE_FINALIZER) === true) {
-        const policy = this.deps.policies.list().find((p) => p.metadata.name === cert.status?.policy);
-        const note = await this.deps.acme.upkeep.release(cert, policy, ctx.log);
-        if (note !== undefined) this.deps.events.normal(certificateRef(cert), 'Revoked', note, 'Revoke');
-      }
-      return;
-    }
+    if (cert.metadata.deletionTimestamp !== undefined) return this.release(cert, ctx.log);
     const { namespace = 'default' } = splitKey(key);
     const now = new Date(this.deps.clock.now());
     const secretKey = `${namespace}/${cert.spec.secretName}`;
@@ -110,107 +93,76 @@ export class CertificateReconciler implements Reconciler {
 
     switch (decision.kind) {
       case 'blocked': {
-        if (AcmeUpkeep.hasLeftovers(cert)) await this.deps.acme?.upkeep.cleanLeftovers(cert, undefined, ctx.log);
-        const changed = await this.writeStatus(cert, blockedStatus(this.input(cert), { ...decision, policy: decision.policy?.metadata.name }));
+        await this.settle(cert, undefined, ctx.log);
+        const changed = await this.deps.status.write(cert, blockedStatus(this.input(cert), { ...decision, policy: decision.policy?.metadata.name }));
         if (changed) this.deps.events.warning(certificateRef(cert), decision.violation.reason, decision.violation.message, 'Validate');
         return;
       }
       case 'current': {
         if (secret?.state.state !== 'valid') throw new Error('unreachable: current without a valid Secret');
-        await this.deps.acme?.upkeep.syncRevokeFinalizer(cert, decision.governed.policy);
+        const { governed } = decision;
+        await this.syncFinalizers(cert, governed.policy);
         const revision = Number(secret.annotations[SecretAnnotation.revision]);
-        await this.writeStatus(
+        await this.deps.status.write(
           cert,
           readyStatus(this.input(cert), {
-            policy: decision.governed.policy.metadata.name,
+            policy: governed.policy.metadata.name,
             facts: secret.state.facts,
             renewal: decision.renewal,
             revision: Number.isInteger(revision) ? revision : undefined,
           }),
         );
         const untilRenewal = Math.max(1000, decision.renewal.time.getTime() - now.getTime());
-        const acme = this.deps.acme;
-        if (acme === undefined || decision.governed.issuerKind !== 'acme') return { requeueAfter: untilRenewal };
-        if (AcmeUpkeep.hasLeftovers(cert)) await acme.upkeep.cleanLeftovers(cert, decision.governed, ctx.log);
-        const ari = await acme.upkeep.refreshRenewalInfo(key, cert, decision.governed, secret.state, ctx.log);
-        return { requeueAfter: Math.max(1000, Math.min(untilRenewal, ari ?? untilRenewal)) };
+        await this.settle(cert, governed, ctx.log);
+        const sooner = await this.deps.drivers[governed.issuerKind].keepCurrent?.({ key, cert, governed, secret: secret.state, log: ctx.log });
+        return { requeueAfter: Math.max(1000, Math.min(untilRenewal, sooner ?? untilRenewal)) };
       }
       case 'backoff':
         ctx.log.debug({ retryAt: decision.retryAt, trigger: decision.trigger.reason }, 'issuance backing off');
         // Nothing else to write while backing off, but the endpoints may have news.
-        await this.writeStatus(cert, { ...cert.status });
+        await this.deps.status.write(cert, { ...cert.status });
         return { requeueAfter: Math.max(1000, decision.retryAt.getTime() - now.getTime()) };
-      case 'issue':
-        await this.deps.acme?.upkeep.syncRevokeFinalizer(cert, decision.governed.policy);
-        return decision.governed.issuerKind === 'acme' && this.deps.acme !== undefined
-          ? this.issueAcme(key, cert, decision, now, ctx, secret, this.deps.acme.issuer)
-          : this.issue(cert, decision, now, ctx, secret);
-    }
-  }
-
-  private async issue(
-    cert: Certificate,
-    decision: Extract<ReturnType<typeof decide>, { kind: 'issue' }>,
-    now: Date,
-    ctx: ReconcileContext,
-    secret: TlsSecretSummary | undefined,
-  ): Promise<ReconcileResult> {
-    ctx.log.info({ reason: decision.trigger.reason, why: decision.trigger.message }, 'issuing');
-    let result: Awaited<ReturnType<typeof issueCertificate>>;
-    try {
-      result = await issueCertificate(
-        { secrets: this.deps.secretsApi, issuers: this.deps.issuers, now, secretKnownAbsent: secret === undefined },
-        cert,
-        decision.governed,
-      );
-    } catch (err) {
-      return this.issuanceFailed(cert, decision, now, ctx, secret, err);
-    }
-    return this.issued(cert, decision, now, ctx, result);
-  }
-
-  /** ACME: one step of the order in flight (see acme/pipeline.ts); waits come back as requeues. */
-  private async issueAcme(
-    key: string,
-    cert: Certificate,
-    decision: Extract<ReturnType<typeof decide>, { kind: 'issue' }>,
-    now: Date,
-    ctx: ReconcileContext,
-    secret: TlsSecretSummary | undefined,
-    acme: AcmeIssuer,
-  ): Promise<ReconcileResult | void> {
-    const outcome = await acme.issue(key, cert, decision.governed, decision.trigger, secret?.state ?? { state: 'absent' }, ctx.log);
-    switch (outcome.kind) {
-      case 'gone':
-        return;
-      case 'issued':
-        return this.issued(outcome.cert, decision, now, ctx, outcome.result);
-      case 'failed':
-        return this.issuanceFailed(outcome.cert, decision, now, ctx, secret, outcome.error);
-      case 'waiting': {
-        if (outcome.violation.reason === Reason.AccountNotReady) {
-          const prev = cert.status ?? {};
-          const conditions = setCondition((prev.conditions ?? []) as Condition[], {
-            type: ConditionType.Issuing,
-            status: 'False',
-            reason: Reason.AccountNotReady,
-            message: outcome.violation.message,
-            observedGeneration: cert.metadata.generation ?? 0,
-          }, now);
-          await this.writeStatus(cert, { ...prev, policy: decision.governed.policy.metadata.name, conditions });
-        }
-        return { requeueAfter: Math.max(50, outcome.ms) };
+      case 'issue': {
+        await this.syncFinalizers(cert, decision.governed.policy);
+        const step = await this.deps.drivers[decision.governed.issuerKind].advance({
+          key,
+          cert,
+          governed: decision.governed,
+          trigger: decision.trigger,
+          secret: secret?.state ?? { state: 'absent' },
+          secretKnownAbsent: secret === undefined,
+          now,
+          log: ctx.log,
+        });
+        return this.stepTaken(cert, decision, step, now, ctx, secret);
       }
     }
   }
 
-  private async issued(
-    cert: Certificate,
-    decision: Extract<ReturnType<typeof decide>, { kind: 'issue' }>,
-    now: Date,
-    ctx: ReconcileContext,
-    result: IssueResult,
-  ): Promise<ReconcileResult> {
+  private async stepTaken(cert: Certificate, decision: IssueDecision, step: IssueStep, now: Date, ctx: ReconcileContext, secret: TlsSecretSummary | undefined): Promise<ReconcileResult | void> {
+    switch (step.kind) {
+      case 'gone':
+        return;
+      case 'issued':
+        return this.issued(step.cert, decision, now, ctx, step.result);
+      case 'failed':
+        return this.issuanceFailed(step.cert, decision, now, ctx.log, secret, step);
+      case 'waiting': {
+        if (step.prerequisite) {
+          const prev = cert.status ?? {};
+          const conditions = setCondition(
+            (prev.conditions ?? []) as Condition[],
+            { type: ConditionType.Issuing, status: 'False', reason: step.why.reason, message: step.why.message, observedGeneration: cert.metadata.generation ?? 0 },
+            now,
+          );
+          await this.deps.status.write(cert, { ...prev, policy: decision.governed.policy.metadata.name, conditions });
+        }
+        return { requeueAfter: Math.max(50, step.ms) };
+      }
+    }
+  }
+
+  private async issued(cert: Certificate, decision: IssueDecision, now: Date, ctx: ReconcileContext, result: IssueResult): Promise<ReconcileResult> {
     if (result.secretResourceVersion !== undefined) {
       const secretKey = `${cert.metadata.namespace ?? 'default'}/${decision.governed.spec.secretName}`;
       this.expectations.set(secretKey, { resourceVersion: result.secretResourceVersion, until: this.deps.clock.now() + 30_000 });
@@ -225,7 +177,7 @@ export class CertificateReconciler implements Reconciler {
     // Ready at once, from what was just written; the Secret event that
     // follows finds the same status and writes nothing.
     const renewal = renewalOf(cert, decision.governed.spec, result.facts);
-    await this.writeStatus(
+    await this.deps.status.write(
       cert,
       readyStatus(this.input(cert), { policy: decision.governed.policy.metadata.name, facts: result.facts, renewal, revision: result.revision }),
     );
@@ -234,30 +186,48 @@ export class CertificateReconciler implements Reconciler {
 
   private async issuanceFailed(
     cert: Certificate,
-    decision: Extract<ReturnType<typeof decide>, { kind: 'issue' }>,
+    decision: IssueDecision,
     now: Date,
-    ctx: ReconcileContext,
+    log: Logger,
     secret: TlsSecretSummary | undefined,
-    err: unknown,
+    failure: Extract<IssueStep, { kind: 'failed' }>,
   ): Promise<ReconcileResult> {
-    if (!(err instanceof IssuerError) && !(err instanceof PkiError) && !(err instanceof AcmeError) && !isApiError(err)) throw err;
-    const message = err instanceof IssuerError || err instanceof PkiError || err instanceof AcmeError ? err.message : apiErrorMessage(err);
     const attempts = (cert.status?.failedIssuanceAttempts ?? 0) + 1;
     const backoffAt = now.getTime() + failureBackoffMs(attempts);
-    const caRetryMs = err instanceof AcmeError ? err.details.retryAfterMs : undefined;
+    const caRetryMs = failure.retryAfterMs;
     const caRetryAt = caRetryMs === undefined || now.getTime() + caRetryMs <= backoffAt ? undefined : new Date(now.getTime() + caRetryMs);
     const retryAt = caRetryAt ?? new Date(backoffAt);
     const stillValid =
       secret?.state.state === 'valid' &&
       (decision.trigger.reason === Reason.Renewing || decision.trigger.reason === Reason.ManuallyTriggered) &&
       secret.state.facts.notAfter.getTime() > now.getTime();
-    ctx.log.warn({ err: message, attempts, retryAt }, 'issuance failed');
-    await this.writeStatus(
+    log.warn({ err: failure.message, attempts, retryAt }, 'issuance failed');
+    await this.deps.status.write(
       cert,
-      failedStatus(this.input(cert), { policy: decision.governed.policy.metadata.name, trigger: decision.trigger, error: message, stillValid, retryAt, caRetryAt }),
+      failedStatus(this.input(cert), { policy: decision.governed.policy.metadata.name, trigger: decision.trigger, error: failure.message, stillValid, retryAt, caRetryAt }),
     );
-    this.deps.events.warning(certificateRef(cert), Reason.IssuanceFailed, `${message} (attempt ${attempts}; next at ${retryAt.toISOString()})`, 'Issue');
+    this.deps.events.warning(certificateRef(cert), Reason.IssuanceFailed, `${failure.message} (attempt ${attempts}; next at ${retryAt.toISOString()})`, 'Issue');
     return { requeueAfter: retryAt.getTime() - now.getTime() };
+  }
+
+  /** The Certificate is being deleted: each driver whose finalizer it carries lets it go (revoking first, if the policy asks). */
+  private async release(cert: Certificate, log: Logger): Promise<void> {
+    const policy = this.deps.policies.list().find((p) => p.metadata.name === cert.status?.policy);
+    for (const d of this.drivers) {
+      if (d.finalizer === undefined || d.release === undefined || cert.metadata.finalizers?.includes(d.finalizer) !== true) continue;
+      const note = await d.release(cert, policy, log);
+      if (note !== undefined) this.deps.events.normal(certificateRef(cert), 'Revoked', note, 'Revoke');
+    }
+  }
+
+  /** Nothing is being issued: every driver takes down what an earlier issuance of its kind left. */
+  private async settle(cert: Certificate, governed: Governed | undefined, log: Logger): Promise<void> {
+    for (const d of this.drivers) await d.settle?.(cert, governed, log);
+  }
+
+  /** Each driver keeps its finalizer in step with the governing policy (a policy that no longer asks for it drops it). */
+  private async syncFinalizers(cert: Certificate, policy: TLSPolicy): Promise<void> {
+    for (const d of this.drivers) await d.syncFinalizer?.(cert, policy);
   }
 
   /**
@@ -277,28 +247,4 @@ export class CertificateReconciler implements Reconciler {
   private input(cert: Certificate) {
     return { certificate: cert, now: new Date(this.deps.clock.now()) };
   }
-
-  /** Patches only a real change; returns whether it did. `endpoints`: add what the live probes say (not for an unparsable object). */
-  private async writeStatus(cert: Certificate, computed: CertificateStatus, endpoints = true): Promise<boolean> {
-    const verifier = this.deps.endpoints;
-    const verified = endpoints && verifier !== undefined ? withEndpointVerification(cert, computed, verifier, new Date(this.deps.clock.now())) : undefined;
-    const next = verified?.status ?? computed;
-    if (!statusChanged(cert.status, next)) return false;
-    await patchStatus(this.deps.status, {
-      group: GROUP,
-      version: VERSION,
-      plural: 'certificates',
-      namespace: cert.metadata.namespace,
-      name: cert.metadata.name,
-      kind: 'Certificate',
-    }, statusMergePatch(cert.status, next));
-    if (verified !== undefined) recordAll(this.deps.events, verified.events);
-    return true;
-  }
-}
-
-/** API errors with a client-side cause (409 conflict, 422 invalid, 403 forbidden) are issuance failures the user can see. */
-function isApiError(err: unknown): boolean {
-  const code = typeof err === 'object' && err !== null && 'code' in err ? (err).code : undefined;
-  return typeof code === 'number' && code >= 400 && code < 500 && code !== 409 && code !== 429;
 }

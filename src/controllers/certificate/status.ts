@@ -1,12 +1,12 @@
 import type { Certificate, CertificateStatus } from '../../api/certificate.js';
 import { ConditionType, Reason } from '../../api/conditions.js';
-import { type Condition, type ConditionUpdate, conditionsEqual, formatTime, removeCondition, setCondition } from '../../kube/conditions.js';
-import type { Violation } from '../../model/violation.js';
+import { type Condition, type ConditionUpdate, formatTime, removeCondition, setCondition } from '../../kube/conditions.js';
+import type { Explanation, Violation } from '../../model/violation.js';
 import type { Renewal } from './renewal.js';
 import type { IssuedFacts } from '../../model/secret.js';
 
 // Pure: the next status of a Certificate for each outcome of a reconcile. The
-// reconciler patches only when the result differs from what is stored.
+// status writer patches only when the result differs from what is stored.
 
 export interface StatusInput {
   certificate: Certificate;
@@ -22,7 +22,7 @@ function conditions(input: StatusInput, updates: ConditionUpdate[], drop: string
 
 const generation = (c: Certificate) => c.metadata.generation ?? 0;
 
-function cond(input: StatusInput, type: string, status: 'True' | 'False', v: Violation): ConditionUpdate {
+function cond(input: StatusInput, type: string, status: 'True' | 'False', v: Explanation): ConditionUpdate {
   return { type, status, reason: v.reason, message: v.message, observedGeneration: generation(input.certificate) };
 }
 
@@ -108,28 +108,4 @@ export function failedStatus(
     retryAfterTime: a.caRetryAt === undefined ? undefined : formatTime(a.caRetryAt),
     conditions: conditions(input, updates),
   };
-}
-
-/** True when patching `next` would change what the API server holds. */
-export function statusChanged(prev: CertificateStatus | undefined, next: CertificateStatus): boolean {
-  const before: Record<string, unknown> = { ...prev };
-  const after: Record<string, unknown> = { ...next };
-  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (key === 'conditions') continue;
-    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) return true;
-  }
-  return !conditionsEqual((prev?.conditions ?? []) as Condition[], (next.conditions ?? []) as Condition[]);
-}
-
-/** A JSON merge patch that also clears fields `next` dropped (merge patches delete with null). */
-export function statusMergePatch(prev: CertificateStatus | undefined, next: CertificateStatus): Record<string, unknown> {
-  // Only what changed: a status computed from a cache a step behind must not
-  // write back stale copies of fields another part (the ACME order, ARI) owns.
-  const before: Record<string, unknown> = { ...prev };
-  const patch: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(next)) {
-    if (value !== undefined && JSON.stringify(value) !== JSON.stringify(before[key])) patch[key] = value;
-  }
-  for (const key of Object.keys(before)) if (before[key] !== undefined && (next as Record<string, unknown>)[key] === undefined) patch[key] = null;
-  return patch;
 }

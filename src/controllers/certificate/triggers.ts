@@ -1,6 +1,6 @@
 import { Reason } from '../../api/conditions.js';
 import { type Check, type Violation, firstViolation } from '../../model/violation.js';
-import { acmeIdentifiers } from './acme/checks.js';
+import type { IssuedNames } from '../drivers/driver.js';
 import type { EffectiveSpec } from '../../model/spec.js';
 import type { Renewal } from './renewal.js';
 import { SecretAnnotation, type TlsSecretState, type ValidSecret } from '../../model/secret.js';
@@ -19,8 +19,8 @@ export interface TriggerInput {
   renewal?: Renewal | undefined;
   /** From the certkeeper.dev/renew annotation (`certkeeper renew`). */
   renewRequestedAt?: Date | undefined;
-  /** ACME CAs decide the subject themselves (most drop or rewrite the commonName): it is not compared. */
-  issuerKind?: 'selfSigned' | 'ca' | 'acme' | undefined;
+  /** The names the issuer puts in a certificate for this spec (IssuerRules.issuedNames); default: the spec's own. */
+  issuedNames?: IssuedNames | undefined;
 }
 
 export type ValidTriggerInput = Omit<TriggerInput, 'secret'> & { secret: ValidSecret };
@@ -62,11 +62,11 @@ const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.l
 const issuedChecks: readonly Check<ValidTriggerInput>[] = [
   {
     name: 'namesMatchSpec',
-    check: ({ secret: { facts }, spec, issuerKind }) => {
+    check: ({ secret: { facts }, spec, issuedNames }) => {
       const diffs: string[] = [];
-      if (issuerKind !== 'acme' && (spec.commonName ?? '') !== (facts.commonName ?? '')) diffs.push('commonName');
-      // An ACME order also names the commonName, so the CA puts it among the DNS names.
-      if (!sameSet(issuerKind === 'acme' ? acmeIdentifiers(spec) : spec.dnsNames, facts.dnsNames)) diffs.push('dnsNames');
+      const expected = issuedNames ?? { commonName: spec.commonName, dnsNames: spec.dnsNames };
+      if (expected.commonName !== 'any' && (expected.commonName ?? '') !== (facts.commonName ?? '')) diffs.push('commonName');
+      if (!sameSet(expected.dnsNames, facts.dnsNames)) diffs.push('dnsNames');
       if (!sameSet(spec.ipAddresses, facts.ipAddresses)) diffs.push('ipAddresses');
       if (!sameSet(spec.uris, facts.uris)) diffs.push('uris');
       if (!sameSet(spec.emailAddresses, facts.emailAddresses)) diffs.push('emailAddresses');

@@ -1,18 +1,14 @@
 import { ConditionType, Reason } from '../../api/conditions.js';
-import { GROUP, VERSION } from '../../api/meta.js';
-import { type TLSPolicy, type TLSPolicyStatus, tlsPolicy as tlsPolicySchema } from '../../api/tlspolicy.js';
+import { type TLSPolicy, type TLSPolicyStatus } from '../../api/tlspolicy.js';
 import type { Clock } from '../../clock.js';
-import { IssuerError } from '../../issuers/types.js';
-import { type Condition, conditionsEqual, setCondition } from '../../kube/conditions.js';
+import type { EndpointVerifier } from '../../endpoints/validation.js';
+import { type Condition, setCondition } from '../../kube/conditions.js';
 import type { ReconcileResult, Reconciler } from '../../kube/controller.js';
 import type { EventRecorder } from '../../kube/events.js';
 import { serviceRef, tlsPolicyRef } from '../../kube/refs.js';
-import type { EndpointVerifier } from '../../endpoints/validation.js';
-import { patchStatus, type StatusClients } from '../../kube/status.js';
-import type { Violation } from '../../model/violation.js';
-import type { IssuerProvider } from '../certificate/issuer-provider.js';
-import type { AcmeAccounts } from '../../issuers/acme/accounts.js';
-import { acmeAccountReadiness } from './acme-account.js';
+import type { TLSPoliciesClient } from '../../kube/resources.js';
+import type { IssuerDrivers, IssuerReadiness } from '../drivers/driver.js';
+import { issuerKindOf } from '../drivers/rules.js';
 
 /** How often a policy's CA Secret is re-checked (expiry, rotation) without any event. */
 const RECHECK_MS = 5 * 60_000;
@@ -22,10 +18,11 @@ export interface TLSPolicyReconcilerDeps {
   policies: { get(key: string): TLSPolicy | undefined };
   /** Certificates whose status names this policy. */
   governedCount(policyName: string): number;
-  status: StatusClients;
-  events: EventRecorder;
-  issuers: IssuerProvider;
-  acmeAccounts: AcmeAccounts;
+  /** Status is written through it, only when it changes. */
+  policiesApi: Pick<TLSPoliciesClient, 'writeStatus'>;
+  events: Pick<EventRecorder, 'warning'>;
+  /** Readiness is the issuer driver's to judge. */
+  drivers: IssuerDrivers;
   /** The live endpoint validation: TLSPolicy.status.endpoints and the addresses that began violating the policy. */
   endpoints?: Pick<EndpointVerifier, 'policySummary' | 'takePolicyViolations'> | undefined;
 }
@@ -35,25 +32,19 @@ export function accountRetryMs(failures: number): number {
   return Math.min(10_000 * 2 ** Math.max(0, failures - 1), 600_000);
 }
 
-export function parsePolicy(raw: unknown): TLSPolicy {
-  const parsed = tlsPolicySchema.safeParse(raw);
-  // The CRD schema already refused what zod would; keep the raw object if they ever disagree.
-  return parsed.success ? parsed.data : (raw as TLSPolicy);
-}
-
 type IssuerKindStatus = NonNullable<TLSPolicyStatus['issuerKind']>;
 
-/** Ready says whether the policy can issue: the CA Secret is usable, or there is nothing to issue with. */
+/** Ready says whether the policy can issue (its issuer driver judges: CA Secret usable, ACME account registered), or that it has nothing to issue with. */
 export class TLSPolicyReconciler implements Reconciler {
-  /** Consecutive failed ACME registrations per policy (and the generation they were for). */
-  private readonly accountFailures = new Map<string, { generation: number; count: number }>();
+  /** Consecutive failed readiness checks per policy that backs off (and the generation they were for). */
+  private readonly readinessFailures = new Map<string, { generation: number; count: number }>();
 
   constructor(private readonly deps: TLSPolicyReconcilerDeps) {}
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const policy = this.deps.policies.get(key);
     if (policy === undefined || policy.metadata.deletionTimestamp !== undefined) return;
-    const { kind, ready, acme } = await this.readiness(policy);
+    const ready = await this.readiness(policy);
     const now = new Date(this.deps.clock.now());
     const prev = policy.status ?? {};
     const conditions = setCondition(
@@ -61,8 +52,8 @@ export class TLSPolicyReconciler implements Reconciler {
       {
         type: ConditionType.Ready,
         status: ready.ok ? 'True' : 'False',
-        reason: ready.violation.reason,
-        message: ready.violation.message,
+        reason: ready.explanation.reason,
+        message: ready.explanation.message,
         observedGeneration: policy.metadata.generation ?? 0,
       },
       now,
@@ -71,29 +62,19 @@ export class TLSPolicyReconciler implements Reconciler {
       ...prev,
       conditions,
       observedGeneration: policy.metadata.generation ?? 0,
-      issuerKind: kind,
+      issuerKind: ready.kind,
       certificates: this.deps.governedCount(policy.metadata.name),
-      ...(acme === undefined ? {} : { acme }),
+      ...(ready.acme === undefined ? {} : { acme: ready.acme }),
+      // A policy that stopped validating endpoints loses their summary.
       endpoints: this.deps.endpoints?.policySummary(policy.metadata.name),
     };
-    const changed =
-      !conditionsEqual((prev.conditions ?? []) as Condition[], conditions) ||
-      JSON.stringify(prev.acme) !== JSON.stringify(next.acme) ||
-      prev.observedGeneration !== next.observedGeneration ||
-      prev.issuerKind !== next.issuerKind ||
-      prev.certificates !== next.certificates ||
-      JSON.stringify(prev.endpoints) !== JSON.stringify(next.endpoints);
-    if (changed) {
-      // A merge patch deletes with null: a policy that stopped validating endpoints loses their summary.
-      const endpoints = next.endpoints ?? (prev.endpoints === undefined ? undefined : null);
-      await patchStatus(this.deps.status, { group: GROUP, version: VERSION, plural: 'tlspolicies', name: policy.metadata.name, kind: 'TLSPolicy' }, { ...next, endpoints });
+    const written = await this.deps.policiesApi.writeStatus(policy, next);
+    if (written.outcome === 'written') {
       const lostReady = (prev.conditions ?? []).some((c) => c.type === ConditionType.Ready && c.status === 'True') && !ready.ok;
-      if (!ready.ok || lostReady) {
-        this.deps.events.warning(tlsPolicyRef(policy), ready.violation.reason, ready.violation.message, 'Validate');
-      }
+      if (!ready.ok || lostReady) this.deps.events.warning(tlsPolicyRef(policy), ready.explanation.reason, ready.explanation.message, 'Validate');
     }
     this.announceViolations(policy.metadata.name);
-    return { requeueAfter: kind === 'acme' ? this.acmeRequeue(policy, ready.ok) : RECHECK_MS };
+    return { requeueAfter: ready.backOffWhileNotReady === true ? this.backoff(policy, ready.ok) : RECHECK_MS };
   }
 
   /** A Warning on the Service of each address that began violating the policy, once per change (not per probe). */
@@ -111,44 +92,25 @@ export class TLSPolicyReconciler implements Reconciler {
     }
   }
 
-  private acmeRequeue(policy: TLSPolicy, ok: boolean): number {
+  /** The usual recheck while ready; after failures (an ACME registration), a delay that grows per generation. */
+  private backoff(policy: TLSPolicy, ok: boolean): number {
     const name = policy.metadata.name;
     const generation = policy.metadata.generation ?? 0;
     if (ok) {
-      this.accountFailures.delete(name);
+      this.readinessFailures.delete(name);
       return RECHECK_MS;
     }
-    const prev = this.accountFailures.get(name);
+    const prev = this.readinessFailures.get(name);
     const count = prev !== undefined && prev.generation === generation ? prev.count + 1 : 1;
-    this.accountFailures.set(name, { generation, count });
+    this.readinessFailures.set(name, { generation, count });
     return accountRetryMs(count);
   }
 
-  private async readiness(
-    policy: TLSPolicy,
-  ): Promise<{ kind: IssuerKindStatus; ready: { ok: boolean; violation: Violation }; acme?: TLSPolicyStatus['acme'] }> {
-    const issuer = policy.spec.issuer;
-    if (issuer?.ca !== undefined) {
-      this.deps.issuers.forget(issuer.ca.secretName);
-      try {
-        const ca = await this.deps.issuers.caIssuer(issuer.ca.secretName);
-        return {
-          kind: 'ca',
-          ready: { ok: true, violation: { reason: Reason.IssuerReady, message: `CA Secret "${issuer.ca.secretName}" is valid until ${ca.caNotAfter.toISOString()}` } },
-        };
-      } catch (err) {
-        if (!(err instanceof IssuerError)) throw err;
-        const reason = err.reason === 'CASecretIncomplete' && /does not exist/.test(err.message) ? Reason.CASecretNotFound : Reason.CASecretInvalid;
-        return { kind: 'ca', ready: { ok: false, violation: { reason, message: err.message } } };
-      }
+  private async readiness(policy: TLSPolicy): Promise<{ kind: IssuerKindStatus } & IssuerReadiness> {
+    const kind = issuerKindOf(policy);
+    if (kind === undefined) {
+      return { kind: 'none', ok: true, explanation: { reason: Reason.ValidationOnly, message: 'no issuer: this policy only sets guardrails and validation' } };
     }
-    if (issuer?.selfSigned !== undefined) {
-      return { kind: 'selfSigned', ready: { ok: true, violation: { reason: Reason.IssuerReady, message: 'self-signed issuer needs no setup' } } };
-    }
-    if (issuer?.acme !== undefined) {
-      const result = await acmeAccountReadiness(policy, { accounts: this.deps.acmeAccounts, clock: this.deps.clock });
-      return { kind: 'acme', ready: { ok: result.ok, violation: result.violation }, acme: result.acme ?? policy.status?.acme };
-    }
-    return { kind: 'none', ready: { ok: true, violation: { reason: Reason.ValidationOnly, message: 'no issuer: this policy only sets guardrails and validation' } } };
+    return { kind, ...(await this.deps.drivers[kind].readiness(policy)) };
   }
 }

@@ -1,4 +1,4 @@
-import type { Violation } from '../compliance.js';
+import type { ProfileViolation } from '../compliance.js';
 import type { CertificateFindings, CheckResult, ProbeFindings } from '../findings.js';
 import type { GradeReport } from '../grade.js';
 import type { ProbeReport } from './json.js';
@@ -119,7 +119,7 @@ function featureLines(findings: ProbeFindings): string[] {
   ]);
 }
 
-function violationLines(violations: readonly Violation[]): string[] {
+function violationLines(violations: readonly ProfileViolation[]): string[] {
   return table(violations.map((v) => [v.id, v.message]));
 }
 

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { axios as acmeAxios } from 'acme-client';
-import { retryOnTransportErrors } from '../../../src/controllers/certificate/acme/transport-retry.js';
+import { retryOnTransportErrors } from '../../../src/kube/transport-retry.js';
 import { acmeGet, recordExchanges } from '../../../src/issuers/acme/transport.js';
 
 describe('Kubernetes calls of the ACME parts', () => {

@@ -9,7 +9,7 @@ import { backoffUntil, decide, renewalOf, type Gathered } from '../../../src/con
 import { RENEW_ANNOTATION } from '../../../src/model/certificate.js';
 import { effectiveSpec, issuanceSpecHash } from '../../../src/policy/effective-spec.js';
 import { SecretAnnotation, type IssuedFacts } from '../../../src/model/secret.js';
-import { statusMergePatch } from '../../../src/controllers/certificate/status.js';
+import { statusMergePatch } from '../../../src/kube/status.js';
 import { certificate, selectingAll, tlsPolicy, withDnsNames, withPolicySpec, withSpec } from '../../support/builders.js';
 import { makeTestCa } from '../../support/pki.js';
 

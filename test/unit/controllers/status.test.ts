@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { blockedStatus, failedStatus, readyStatus, statusChanged, statusMergePatch } from '../../../src/controllers/certificate/status.js';
+import { blockedStatus, failedStatus, readyStatus } from '../../../src/controllers/certificate/status.js';
+import { statusChanged, statusMergePatch } from '../../../src/kube/status.js';
 import type { IssuedFacts } from '../../../src/model/secret.js';
 import { certificate } from '../../support/builders.js';
 

@@ -53,6 +53,16 @@ describe('loadKubeConfig', () => {
 
   it('makes every client from one config', () => {
     const clients = makeKubeClients(loadKubeConfig(kubeconfig('clients.yaml', 'https://api:6443')));
-    expect(Object.keys(clients).sort()).toEqual(['apiextensions', 'coordination', 'core', 'customObjects', 'events', 'kubeConfig']);
+    expect(Object.keys(clients).sort()).toEqual(['apiextensions', 'certificates', 'coordination', 'core', 'customObjects', 'events', 'kubeConfig', 'networking', 'secrets', 'tlsPolicies']);
+    expect(clients.kubeConfig).toBeDefined();
+  });
+
+  it('gives a pool of its own its own config, leaving the shared one as it was', () => {
+    const kc = loadKubeConfig(kubeconfig('pool.yaml', 'https://api:6443'));
+    const shared = makeKubeClients(kc);
+    const own = makeKubeClients(kc, { maxSockets: 256, retryTransportErrors: true });
+    expect(shared.kubeConfig).toBe(kc);
+    expect(own.kubeConfig).not.toBe(kc);
+    expect(own.kubeConfig.getCurrentCluster()?.server).toBe('https://api:6443');
   });
 });

@@ -1,13 +1,11 @@
-import type { CustomObjectsApi } from '@kubernetes/client-node';
-import { type Certificate, certificate as certificateSchema } from '../../../api/certificate.js';
+import type { Certificate } from '../../../api/certificate.js';
 import { Reason } from '../../../api/conditions.js';
-import { GROUP, VERSION } from '../../../api/meta.js';
 import type { Clock } from '../../../clock.js';
 import { ariCertId } from '../../../issuers/acme/ari.js';
 import type { AcmeAccounts } from '../../../issuers/acme/accounts.js';
 import { AcmeError, describeProblem } from '../../../issuers/acme/problem.js';
 import type { AcmeOrder, AcmeSession } from '../../../issuers/acme/session.js';
-import { isNotFound } from '../../../kube/errors.js';
+import type { CertificatesClient, SecretsClient } from '../../../kube/resources.js';
 import type { Logger } from '../../../log.js';
 import type { Violation } from '../../../model/violation.js';
 import { backoffUntil } from '../decide.js';
@@ -18,7 +16,8 @@ import { advanceChallenges, failedValidation, pollDelay, SETTLE_MS } from './cha
 import { downloadAndWrite, finalizeOrder } from './finalize.js';
 import { ensureNextKey } from './keys.js';
 import { abandonOrder, ensureOrder, finishChallenges } from './order.js';
-import { AcmeStep, CertificateGoneError, wait, type AcmeStepDeps, type Wait } from './step.js';
+import { AcmeStep, wait, type AcmeStepDeps, type Wait } from './step.js';
+import { CertificateGoneError } from '../status-writer.js';
 
 // One ACME issuance, advanced as far as it can go without waiting, each time
 // the Certificate is reconciled: account (from the policy's status) → pending
@@ -29,7 +28,9 @@ import { AcmeStep, CertificateGoneError, wait, type AcmeStepDeps, type Wait } fr
 export interface AcmeIssuerDeps extends AcmeStepDeps {
   clock: Clock;
   accounts: AcmeAccounts;
-  customObjects: AcmeStepDeps['customObjects'] & Pick<CustomObjectsApi, 'getNamespacedCustomObject' | 'patchNamespacedCustomObject'>;
+  /** Reads the Certificate fresh (a resumed order is the one the server recorded) and keeps the revocation finalizer. */
+  certificates: Pick<CertificatesClient, 'get' | 'setFinalizers'>;
+  secrets: Pick<SecretsClient, 'get' | 'delete'>;
   selfCheckTimeoutMs: number;
 }
 
@@ -48,21 +49,8 @@ export class AcmeIssuer {
   constructor(private readonly deps: AcmeIssuerDeps) {}
 
   /** The Certificate as the API server has it now; undefined when it is gone. */
-  private async fresh(cert: Certificate): Promise<Certificate | undefined> {
-    try {
-      const raw: unknown = await this.deps.customObjects.getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: 'certificates',
-        namespace: cert.metadata.namespace ?? 'default',
-        name: cert.metadata.name,
-      });
-      const parsed = certificateSchema.safeParse(raw);
-      return parsed.success ? parsed.data : cert;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  private fresh(cert: Certificate): Promise<Certificate | undefined> {
+    return this.deps.certificates.get(cert.metadata.name, cert.metadata.namespace ?? 'default');
   }
 
   /** `replaces` for the renewal order: the current certificate, when this CA issued it and offers ARI. */

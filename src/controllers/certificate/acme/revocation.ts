@@ -1,10 +1,8 @@
-import { PatchStrategy, setHeaderOptions, type CoreV1Api, type CustomObjectsApi } from '@kubernetes/client-node';
 import type { Certificate } from '../../../api/certificate.js';
-import { GROUP, VERSION } from '../../../api/meta.js';
 import type { TLSPolicy } from '../../../api/tlspolicy.js';
 import type { AcmeAccounts } from '../../../issuers/acme/accounts.js';
 import { AcmeError } from '../../../issuers/acme/problem.js';
-import { isNotFound } from '../../../kube/errors.js';
+import type { CertificatesClient, SecretsClient } from '../../../kube/resources.js';
 import type { Logger } from '../../../log.js';
 import { SecretAnnotation } from '../../../model/secret.js';
 import { decodeSecretData } from '../../../secrets/summary.js';
@@ -19,28 +17,9 @@ export const REVOKE_FINALIZER = 'certkeeper.dev/revoke-on-delete';
 export const wantsRevocation = (policy: TLSPolicy | undefined): boolean => policy?.spec.issuer?.acme?.revokeOnDelete === true;
 
 export interface RevocationDeps {
-  core: Pick<CoreV1Api, 'readNamespacedSecret' | 'deleteNamespacedSecret'>;
-  customObjects: Pick<CustomObjectsApi, 'patchNamespacedCustomObject'>;
+  secrets: Pick<SecretsClient, 'get' | 'delete'>;
+  certificates: Pick<CertificatesClient, 'setFinalizers'>;
   accounts: AcmeAccounts;
-}
-
-async function setFinalizers(d: RevocationDeps, cert: Certificate, finalizers: string[]): Promise<void> {
-  try {
-    await d.customObjects.patchNamespacedCustomObject(
-      {
-        group: GROUP,
-        version: VERSION,
-        plural: 'certificates',
-        namespace: cert.metadata.namespace ?? 'default',
-        name: cert.metadata.name,
-        // resourceVersion: someone else's finalizer added meanwhile is not dropped (409, retried).
-        body: { metadata: { finalizers, resourceVersion: cert.metadata.resourceVersion } },
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
 }
 
 /** Adds or removes the finalizer to match the policy. */
@@ -48,7 +27,7 @@ export async function syncRevokeFinalizer(d: RevocationDeps, cert: Certificate, 
   const current = cert.metadata.finalizers ?? [];
   const has = current.includes(REVOKE_FINALIZER);
   if (want === has) return;
-  await setFinalizers(d, cert, want ? [...current, REVOKE_FINALIZER] : current.filter((f) => f !== REVOKE_FINALIZER));
+  await d.certificates.setFinalizers(cert, want ? [...current, REVOKE_FINALIZER] : current.filter((f) => f !== REVOKE_FINALIZER));
 }
 
 /**
@@ -62,12 +41,7 @@ export async function revokeAndRelease(d: RevocationDeps, cert: Certificate, pol
   const acme = policy?.spec.issuer?.acme;
   if (policy !== undefined && acme !== undefined && acme.revokeOnDelete === true) {
     const namespace = cert.metadata.namespace ?? 'default';
-    let secret;
-    try {
-      secret = await d.core.readNamespacedSecret({ name: cert.spec.secretName, namespace });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    const secret = await d.secrets.get(namespace, cert.spec.secretName);
     const pem = secret === undefined ? undefined : decodeSecretData(secret, 'tls.crt');
     if (secret !== undefined && pem !== undefined && secret.metadata?.annotations?.[SecretAnnotation.issuer] === `acme:${acme.server}`) {
       const account = await d.accounts.session(policy);
@@ -80,13 +54,9 @@ export async function revokeAndRelease(d: RevocationDeps, cert: Certificate, pol
         note = `the CA refused the revocation: ${err.message}`;
       }
       log.info({ note }, 'revocation on delete');
-      try {
-        await d.core.deleteNamespacedSecret({ name: cert.spec.secretName, namespace });
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
+      await d.secrets.delete(namespace, cert.spec.secretName);
     }
   }
-  await setFinalizers(d, cert, (cert.metadata.finalizers ?? []).filter((f) => f !== REVOKE_FINALIZER));
+  await d.certificates.setFinalizers(cert, (cert.metadata.finalizers ?? []).filter((f) => f !== REVOKE_FINALIZER));
   return note;
 }

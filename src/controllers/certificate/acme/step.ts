@@ -1,24 +1,22 @@
 import type { Certificate, CertificateStatus } from '../../../api/certificate.js';
 import { ConditionType } from '../../../api/conditions.js';
-import { GROUP, VERSION } from '../../../api/meta.js';
 import type { AcmeSession } from '../../../issuers/acme/session.js';
 import { type Condition, setCondition } from '../../../kube/conditions.js';
-import { patchStatus, type StatusClients } from '../../../kube/status.js';
 import type { Logger } from '../../../log.js';
+import type { CertificateStatusWriter } from '../status-writer.js';
 import type { Violation } from '../../../model/violation.js';
 import type { Governed } from '../../../model/spec.js';
-import { statusMergePatch } from '../status.js';
 import type { SolverDeps } from './solvers.js';
 import type { KeySecretsApi } from './keys.js';
 
 // What every part of one ACME reconcile shares: the Certificate as the API
 // server has it now (read fresh, never from the cache, so a resumed order is
-// the one really recorded), and the one way to change its status: a merge
-// patch of exactly what changed, after which `cert` is what the server holds.
+// the one really recorded), changed only through the controller's status
+// writer, after which `cert` is what the server holds.
 
 export interface AcmeStepDeps extends SolverDeps {
   core: SolverDeps['core'] & KeySecretsApi;
-  status: StatusClients;
+  statusWriter: Pick<CertificateStatusWriter, 'change'>;
 }
 
 /** Why the pipeline stops for now: what it waits for, shown as the Issuing condition. */
@@ -29,10 +27,6 @@ export interface Wait {
 }
 
 export const wait = (ms: number, violation: Violation): Wait => ({ kind: 'wait', ms, violation });
-
-export class CertificateGoneError extends Error {
-  override readonly name = 'CertificateGoneError';
-}
 
 export class AcmeStep {
   constructor(
@@ -52,19 +46,7 @@ export class AcmeStep {
 
   /** Writes `change` over the current status (undefined fields are removed), if it changes anything. */
   async save(change: Partial<CertificateStatus>): Promise<void> {
-    const prev = this.status;
-    const next: CertificateStatus = { ...prev, ...change };
-    for (const [k, v] of Object.entries(change)) if (v === undefined) delete (next as Record<string, unknown>)[k];
-    const patch = statusMergePatch(prev, next);
-    if (Object.keys(patch).length === 0) return;
-    const result = await patchStatus(
-      this.deps.status,
-      { group: GROUP, version: VERSION, plural: 'certificates', namespace: this.cert.metadata.namespace, name: this.cert.metadata.name, kind: 'Certificate' },
-      patch,
-    );
-    if (result.outcome === 'notFound') throw new CertificateGoneError(`Certificate ${this.cert.metadata.namespace}/${this.cert.metadata.name} was deleted`);
-    const written = (result.object as { status?: CertificateStatus; metadata?: { resourceVersion?: string } } | null) ?? {};
-    this.cert = { ...this.cert, status: written.status ?? next, metadata: { ...this.cert.metadata, resourceVersion: written.metadata?.resourceVersion } };
+    this.cert = await this.deps.statusWriter.change(this.cert, change);
   }
 
   /** The conditions with Issuing set to say what is happening (and Ready=False while there is no certificate yet). */

@@ -1,16 +1,14 @@
 import type { Certificate, CertificateStatus } from '../../../api/certificate.js';
-import { GROUP, VERSION } from '../../../api/meta.js';
 import { ariCertId, nextRenewalInfoFetch, type AriPollBounds } from '../../../issuers/acme/ari.js';
 import { formatTime } from '../../../kube/conditions.js';
-import { patchStatus } from '../../../kube/status.js';
 import type { Logger } from '../../../log.js';
 import type { Governed } from '../../../model/spec.js';
 import { SecretAnnotation, type ValidSecret } from '../../../model/secret.js';
-import { statusMergePatch } from '../status.js';
 import { deleteNextKey } from './keys.js';
 import { abandonOrder } from './order.js';
 import type { AcmeIssuerDeps } from './pipeline.js';
 import { AcmeStep } from './step.js';
+import { CertificateGoneError } from '../status-writer.js';
 import { revokeAndRelease, syncRevokeFinalizer, wantsRevocation } from './revocation.js';
 import type { TLSPolicy } from '../../../api/tlspolicy.js';
 
@@ -87,16 +85,10 @@ export class AcmeUpkeep {
   }
 
   private async patch(cert: Certificate, change: Partial<CertificateStatus>): Promise<void> {
-    const prev = cert.status ?? {};
-    const next: CertificateStatus = { ...prev, ...change };
-    for (const [k, v] of Object.entries(change)) if (v === undefined) delete (next as Record<string, unknown>)[k];
-    const patch = statusMergePatch(prev, next);
-    if (Object.keys(patch).length === 0) return;
-    await patchStatus(
-      this.deps.status,
-      { group: GROUP, version: VERSION, plural: 'certificates', namespace: cert.metadata.namespace, name: cert.metadata.name, kind: 'Certificate' },
-      patch,
-    );
+    await this.deps.statusWriter.change(cert, change).catch((err: unknown) => {
+      // Deleted meanwhile: nothing left to keep up.
+      if (!(err instanceof CertificateGoneError)) throw err;
+    });
   }
 
   forget(key: string): void {

@@ -1,0 +1,221 @@
+// Typed clients for the resources the operator and the CLI read and write:
+// Certificates, TLSPolicies and Secrets. Each knows its API group, version
+// and plural, pages through lists, answers "not there" with undefined instead
+// of an exception, and writes status only when it changes. Nothing outside
+// kube/ spells out a {group, version, plural}.
+
+import { PatchStrategy, setHeaderOptions, type CoreV1Api, type CustomObjectsApi, type V1Secret } from '@kubernetes/client-node';
+import { certificate as certificateSchema, type Certificate } from '../api/certificate.js';
+import { GROUP, VERSION } from '../api/meta.js';
+import { tlsPolicy as tlsPolicySchema, type TLSPolicy } from '../api/tlspolicy.js';
+import { isNotFound } from './errors.js';
+import { patchStatus, statusChanged, statusMergePatch, type PatchStatusResult, type StatusFields } from './status.js';
+
+/** The API coordinates of a resource kind. */
+export interface ResourceType {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+export const CERTIFICATES: ResourceType = { group: GROUP, version: VERSION, plural: 'certificates', kind: 'Certificate', namespaced: true };
+export const TLS_POLICIES: ResourceType = { group: GROUP, version: VERSION, plural: 'tlspolicies', kind: 'TLSPolicy', namespaced: false };
+export const NAMESPACES: ResourceType = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false };
+export const SECRETS: ResourceType = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true };
+export const SERVICES: ResourceType = { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true };
+export const ENDPOINT_SLICES: ResourceType = { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true };
+
+/** Lists are read in pages of this many items: memory stays bounded whatever the cluster holds. */
+export const LIST_PAGE_SIZE = 500;
+
+interface Page {
+  items: unknown[];
+  metadata?: { continue?: string; _continue?: string };
+}
+
+/** Every item of a paginated list, page after page. */
+export async function allPages<T>(fetchPage: (cont: string | undefined) => Promise<{ items: T[]; metadata?: { continue?: string; _continue?: string } }>): Promise<T[]> {
+  const out: T[] = [];
+  let cont: string | undefined;
+  do {
+    const page = await fetchPage(cont);
+    out.push(...page.items);
+    cont = page.metadata?.continue ?? page.metadata?._continue;
+  } while (cont !== undefined && cont !== '');
+  return out;
+}
+
+export type CustomObjectCalls = Pick<
+  CustomObjectsApi,
+  | 'getNamespacedCustomObject'
+  | 'getClusterCustomObject'
+  | 'listClusterCustomObject'
+  | 'listNamespacedCustomObject'
+  | 'patchNamespacedCustomObject'
+  | 'patchClusterCustomObject'
+  | 'patchNamespacedCustomObjectStatus'
+  | 'patchClusterCustomObjectStatus'
+>;
+
+interface ObjectMeta {
+  name: string;
+  namespace?: string | undefined;
+  resourceVersion?: string | undefined;
+  finalizers?: string[] | undefined;
+}
+
+/**
+ * One custom resource kind. `parse` turns what the server sent into T (the
+ * CRD schema already refused what zod would; a raw object is kept if they
+ * ever disagree, so an unexpected field never hides an object).
+ */
+export class CustomResourceClient<T extends { metadata: ObjectMeta; status?: object | undefined }> {
+  constructor(
+    private readonly api: CustomObjectCalls,
+    readonly type: ResourceType,
+    private readonly parse: (raw: unknown) => T,
+  ) {}
+
+  /** The object as the server holds it now, or undefined when there is none. */
+  async get(name: string, namespace?: string): Promise<T | undefined> {
+    const { group, version, plural } = this.type;
+    try {
+      const raw: unknown =
+        namespace === undefined
+          ? await this.api.getClusterCustomObject({ group, version, plural, name })
+          : await this.api.getNamespacedCustomObject({ group, version, plural, namespace, name });
+      return this.parse(raw);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Every object (in one namespace, or all), as the server sent them: page by page. */
+  async listRaw(namespace?: string): Promise<unknown[]> {
+    const { group, version, plural } = this.type;
+    return allPages(async (cont) =>
+      (namespace === undefined
+        ? await this.api.listClusterCustomObject({ group, version, plural, limit: LIST_PAGE_SIZE, _continue: cont })
+        : await this.api.listNamespacedCustomObject({ group, version, plural, namespace, limit: LIST_PAGE_SIZE, _continue: cont })) as Page,
+    );
+  }
+
+  async list(namespace?: string): Promise<T[]> {
+    return (await this.listRaw(namespace)).map((raw) => this.parse(raw));
+  }
+
+  /** A JSON merge patch of the object itself (metadata, spec); 404 comes back as undefined. */
+  async mergePatch(name: string, namespace: string | undefined, body: object): Promise<T | undefined> {
+    const { group, version, plural } = this.type;
+    const options = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    try {
+      const raw: unknown =
+        namespace === undefined
+          ? await this.api.patchClusterCustomObject({ group, version, plural, name, body }, options)
+          : await this.api.patchNamespacedCustomObject({ group, version, plural, namespace, name, body }, options);
+      return this.parse(raw);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Replaces the finalizers. The resourceVersion makes it a compare-and-swap:
+   * someone else's finalizer added meanwhile is not dropped (409, retried).
+   */
+  async setFinalizers(object: T, finalizers: string[]): Promise<void> {
+    const { name, namespace, resourceVersion } = object.metadata;
+    await this.mergePatch(name, this.type.namespaced ? (namespace ?? 'default') : undefined, { metadata: { finalizers, resourceVersion } });
+  }
+
+  /** A merge patch of the status subresource, as given. */
+  patchStatus(object: T, patch: Record<string, unknown>): Promise<PatchStatusResult> {
+    const { group, version, plural, kind } = this.type;
+    const { name, namespace } = object.metadata;
+    const ref = { group, version, plural, kind, name, ...(this.type.namespaced ? { namespace: namespace ?? 'default' } : {}) };
+    return patchStatus({ customObjects: this.api }, ref, patch);
+  }
+
+  /**
+   * Writes `next` as the status when it says something new: a merge patch of
+   * only the changed fields (dropped ones cleared). Returns the object as
+   * the server now holds it, or `unchanged` / `gone`.
+   */
+  async writeStatus(object: T, next: StatusFields): Promise<{ outcome: 'written'; object: T } | { outcome: 'unchanged' } | { outcome: 'gone' }> {
+    if (!statusChanged(object.status, next)) return { outcome: 'unchanged' };
+    const patch = statusMergePatch(object.status, next);
+    if (Object.keys(patch).length === 0) return { outcome: 'unchanged' };
+    const result = await this.patchStatus(object, patch);
+    if (result.outcome === 'notFound') return { outcome: 'gone' };
+    const written = (result.object ?? {}) as { status?: object; metadata?: { resourceVersion?: string } };
+    return {
+      outcome: 'written',
+      object: { ...object, status: written.status ?? next, metadata: { ...object.metadata, resourceVersion: written.metadata?.resourceVersion ?? object.metadata.resourceVersion } },
+    };
+  }
+}
+
+/** A Certificate as the API server sent it: parsed when it parses, else raw. */
+export function asCertificate(raw: unknown): Certificate {
+  const parsed = certificateSchema.safeParse(raw);
+  return parsed.success ? parsed.data : (raw as Certificate);
+}
+
+export function asTLSPolicy(raw: unknown): TLSPolicy {
+  const parsed = tlsPolicySchema.safeParse(raw);
+  return parsed.success ? parsed.data : (raw as TLSPolicy);
+}
+
+export type CertificatesClient = CustomResourceClient<Certificate>;
+export type TLSPoliciesClient = CustomResourceClient<TLSPolicy>;
+
+export const certificatesClient = (api: CustomObjectCalls): CertificatesClient => new CustomResourceClient(api, CERTIFICATES, asCertificate);
+export const tlsPoliciesClient = (api: CustomObjectCalls): TLSPoliciesClient => new CustomResourceClient(api, TLS_POLICIES, asTLSPolicy);
+
+export type SecretCalls = Pick<CoreV1Api, 'readNamespacedSecret' | 'listNamespacedSecret' | 'listSecretForAllNamespaces' | 'deleteNamespacedSecret'>;
+
+/** Secrets: read (undefined when absent), list page by page, delete (absent is fine). */
+export class SecretsClient {
+  constructor(private readonly api: Partial<SecretCalls>) {}
+
+  async get(namespace: string, name: string): Promise<V1Secret | undefined> {
+    const read = this.api.readNamespacedSecret;
+    if (read === undefined) throw new Error('Secrets client was made without readNamespacedSecret');
+    try {
+      return await read.call(this.api, { namespace, name });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Every Secret (in one namespace, or all) matching the field selector. */
+  list(options: { namespace?: string | undefined; fieldSelector?: string }): Promise<V1Secret[]> {
+    const { namespace, fieldSelector } = options;
+    return allPages((cont) => {
+      if (namespace === undefined) {
+        const list = this.api.listSecretForAllNamespaces;
+        if (list === undefined) throw new Error('Secrets client was made without listSecretForAllNamespaces');
+        return list.call(this.api, { fieldSelector, limit: LIST_PAGE_SIZE, _continue: cont });
+      }
+      const list = this.api.listNamespacedSecret;
+      if (list === undefined) throw new Error('Secrets client was made without listNamespacedSecret');
+      return list.call(this.api, { namespace, fieldSelector, limit: LIST_PAGE_SIZE, _continue: cont });
+    });
+  }
+
+  /** Deletes the Secret; one already gone is not an error. */
+  async delete(namespace: string, name: string): Promise<void> {
+    const remove = this.api.deleteNamespacedSecret;
+    if (remove === undefined) throw new Error('Secrets client was made without deleteNamespacedSecret');
+    try {
+      await remove.call(this.api, { namespace, name });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}
