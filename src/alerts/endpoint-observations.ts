@@ -1,4 +1,4 @@
-import type { EndpointReading } from '../endpoints/validation.js';
+import type { EndpointReading } from '../endpoints/results.js';
 import { servesStaleCertificate } from '../endpoints/verify.js';
 import type { EndpointObservation } from './model.js';
 

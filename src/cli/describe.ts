@@ -1,6 +1,5 @@
-import { CoreV1Api, CustomObjectsApi, EventsV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { type Certificate, certificate as certificateSchema } from '../api/certificate.js';
-import { GROUP, VERSION } from '../api/meta.js';
 import { type TLSPolicy, tlsPolicy as tlsPolicySchema } from '../api/tlspolicy.js';
 import { SecretAnnotation } from '../model/secret.js';
 import { summarizeTlsSecret } from '../secrets/summary.js';
@@ -8,8 +7,9 @@ import { type TlsSecretSummary } from '../model/secret.js';
 import type { CertificateFacts } from '../model/certificate-facts.js';
 import { certificateProblems, formatSpan, secretProblems } from '../inventory/problems.js';
 import { type ExpiryThresholds, thresholdsOf } from '../inventory/thresholds.js';
-import { apiErrorMessage, isNotFound } from '../kube/errors.js';
-import { renderTable } from './status.js';
+import { makeKubeClients } from '../kube/client.js';
+import { apiErrorMessage } from '../kube/errors.js';
+import { formatColumns } from './columns.js';
 
 // `certkeeper status NAME -n NS`: everything a person needs when one
 // Certificate is not Ready, on one screen — spec, conditions, the Secret as
@@ -84,7 +84,7 @@ function conditionsSection(c: Certificate, now: Date): string[] {
   const conditions = c.status?.conditions ?? [];
   if (conditions.length === 0) return ['Conditions:', '  none yet: the operator has not reconciled this Certificate (is it running?)'];
   const rows = conditions.map((x) => [x.type, x.status, x.reason, when(x.lastTransitionTime, now), x.message]);
-  return ['Conditions:', ...renderTable(['TYPE', 'STATUS', 'REASON', 'SINCE', 'MESSAGE'], rows).split('\n').map((l) => `  ${l}`)];
+  return ['Conditions:', ...formatColumns(['TYPE', 'STATUS', 'REASON', 'SINCE', 'MESSAGE'], rows).split('\n').map((l) => `  ${l}`)];
 }
 
 function issuedSection(c: Certificate, now: Date): string[] {
@@ -194,7 +194,7 @@ function eventsSection(events: EventLine[], now: Date): string[] {
     .sort((a, b) => (b.at?.getTime() ?? 0) - (a.at?.getTime() ?? 0))
     .slice(0, 15)
     .map((e) => [e.at === undefined ? '?' : formatSpan(now.getTime() - e.at.getTime()), e.type, e.reason, e.count > 1 ? `x${e.count}` : '', e.note]);
-  return ['Events (newest first):', ...renderTable(['AGO', 'TYPE', 'REASON', 'COUNT', 'MESSAGE'], rows).split('\n').map((l) => `  ${l}`)];
+  return ['Events (newest first):', ...formatColumns(['AGO', 'TYPE', 'REASON', 'COUNT', 'MESSAGE'], rows).split('\n').map((l) => `  ${l}`)];
 }
 
 export function renderDescribe(input: DescribeInput): string {
@@ -231,16 +231,11 @@ export class CertificateNotFound extends Error {}
 
 /** Reads the Certificate, its Secret, its policy and its events. */
 export async function gatherDescribe(kc: KubeConfig, namespace: string, name: string, now: Date): Promise<DescribeInput> {
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const core = kc.makeApiClient(CoreV1Api);
-  const eventsApi = kc.makeApiClient(EventsV1Api);
-  let raw: Record<string, unknown>;
-  try {
-    raw = (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', namespace, name })) as Record<string, unknown>;
-  } catch (err) {
-    if (isNotFound(err)) throw new CertificateNotFound(`Certificate ${namespace}/${name} not found`);
-    throw err;
-  }
+  const clients = makeKubeClients(kc);
+  const eventsApi = clients.events;
+  // Raw, not through the typed client's parse: an object that does not parse is shown with why.
+  const raw = (await clients.certificates.getRaw(name, namespace)) as Record<string, unknown> | undefined;
+  if (raw === undefined) throw new CertificateNotFound(`Certificate ${namespace}/${name} not found`);
   const parsed = certificateSchema.safeParse(raw);
   const certificate = parsed.success ? parsed.data : (raw as unknown as Certificate);
   const invalid = parsed.success ? undefined : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
@@ -248,15 +243,15 @@ export async function gatherDescribe(kc: KubeConfig, namespace: string, name: st
   const [secret, policy, events] = await Promise.all([
     secretName === undefined
       ? Promise.resolve<SecretView>({ state: 'absent' })
-      : core.readNamespacedSecret({ namespace, name: secretName }).then(
-          (s): SecretView => ({ state: 'found', summary: summarizeTlsSecret(s) }),
-          (err: unknown): SecretView => (isNotFound(err) ? { state: 'absent' } : { state: 'unreadable', error: apiErrorMessage(err) }),
+      : clients.secrets.get(namespace, secretName).then(
+          (s): SecretView => (s === undefined ? { state: 'absent' } : { state: 'found', summary: summarizeTlsSecret(s) }),
+          (err: unknown): SecretView => ({ state: 'unreadable', error: apiErrorMessage(err) }),
         ),
     (async () => {
       const policyName = certificate.status?.policy ?? certificate.spec?.policyRef?.name;
       if (policyName === undefined) return undefined;
       try {
-        const p = tlsPolicySchema.safeParse(await custom.getClusterCustomObject({ group: GROUP, version: VERSION, plural: 'tlspolicies', name: policyName }));
+        const p = tlsPolicySchema.safeParse(await clients.tlsPolicies.getRaw(policyName));
         return p.success ? p.data : undefined;
       } catch {
         return undefined;

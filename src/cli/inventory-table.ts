@@ -1,4 +1,4 @@
-import { renderTable } from './status.js';
+import { formatColumns } from './columns.js';
 import type { Inventory, InventoryEntry, Location } from '../inventory/model.js';
 import { formatSpan } from '../inventory/problems.js';
 
@@ -64,7 +64,7 @@ export function renderInventoryTable(inventory: Inventory): string {
     else if (e.problems.some((p) => p.id === 'expiring')) counts.expiring++;
     if (e.certificate === undefined) counts.errors++;
   }
-  const table = renderTable(['EXPIRES (UTC)', 'IN', 'PROBLEMS', 'MANAGED BY', 'NAMES', 'ISSUER', 'LOCATION'], inventoryRows(inventory));
+  const table = formatColumns(['EXPIRES (UTC)', 'IN', 'PROBLEMS', 'MANAGED BY', 'NAMES', 'ISSUER', 'LOCATION'], inventoryRows(inventory));
   const summary = `${inventory.entries.length} certificates: ${counts.expired} expired, ${counts.expiring} expiring, ${counts.errors} without a readable certificate`;
   return `${table}\n\n${summary}`;
 }

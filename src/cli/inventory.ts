@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
-import { GROUP, VERSION } from '../api/meta.js';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { type Clock, realClock } from '../clock.js';
 import { type TLSPolicy, tlsPolicy as tlsPolicySchema } from '../api/tlspolicy.js';
 import { ConfigError } from '../config.js';
@@ -13,7 +12,8 @@ import type { Inventory } from '../inventory/model.js';
 import { QueryError, filterInventory, parseAge, parseManaged, parseProblems, type InventoryQuery } from '../inventory/query.js';
 import { renderInventoryTable } from './inventory-table.js';
 import { ThresholdResolver } from '../inventory/thresholds.js';
-import { loadKubeConfig } from '../kube/client.js';
+import { loadKubeConfig, makeKubeClients } from '../kube/client.js';
+import { forEachItem, LIST_PAGE_SIZE } from '../kube/resources.js';
 import { statusCodeOf } from '../kube/errors.js';
 
 // `certkeeper inventory [--expiring-within 30d] [-A|-n NS] [-o table|json] [--problem P] [--managed M]`
@@ -22,22 +22,6 @@ import { statusCodeOf } from '../kube/errors.js';
 // so it works without the operator, with the same builder the operator uses.
 
 export const INVENTORY_USAGE = `certkeeper inventory [-A | -n NAMESPACE] [--expiring-within 30d] [--problem expired,expiring] [--managed unmanaged] [-o table|json]`;
-
-const PAGE = 500;
-
-interface Page<T> {
-  items: T[];
-  metadata?: { _continue?: string; continue?: string };
-}
-
-async function allPages<T>(fetchPage: (cont: string | undefined) => Promise<Page<T>>, each: (item: T) => void): Promise<void> {
-  let cont: string | undefined;
-  do {
-    const page = await fetchPage(cont);
-    for (const item of page.items) each(item);
-    cont = page.metadata?._continue ?? page.metadata?.continue;
-  } while (cont !== undefined && cont !== '');
-}
 
 /** A missing permission for context (policies, namespaces) degrades to defaults instead of failing. */
 async function optional<T>(read: () => Promise<T>, fallback: T, warn: (m: string) => void, what: string): Promise<T> {
@@ -59,35 +43,20 @@ export interface ClusterInventoryOptions {
 }
 
 export async function readClusterInventory(kc: KubeConfig, o: ClusterInventoryOptions): Promise<Inventory> {
-  const core = kc.makeApiClient(CoreV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
+  const clients = makeKubeClients(kc);
+  const core = clients.core;
   const warn = o.warn ?? (() => undefined);
   const ns = o.namespace;
   const secrets: TlsSecretSummary[] = [];
   const fieldSelector = 'type=kubernetes.io/tls';
-  await allPages<V1Secret>(
-    (cont) =>
-      ns === undefined
-        ? core.listSecretForAllNamespaces({ fieldSelector, limit: PAGE, _continue: cont })
-        : core.listNamespacedSecret({ namespace: ns, fieldSelector, limit: PAGE, _continue: cont }),
-    (s) => secrets.push(summarizeTlsSecret(s)),
-  );
-  const certificates: ParsedCertificate[] = [];
-  await allPages<unknown>(
-    async (cont) =>
-      (ns === undefined
-        ? await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', limit: PAGE, _continue: cont })
-        : await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', namespace: ns, limit: PAGE, _continue: cont })) as Page<unknown>,
-    (c) => certificates.push(parseCertificate(c)),
-  );
+  await clients.secrets.forEach({ namespace: ns, fieldSelector }, (s) => secrets.push(summarizeTlsSecret(s)));
+  const certificates: ParsedCertificate[] = (await clients.certificates.listRaw(ns)).map(parseCertificate);
   const policies = await optional(
-    async () => {
-      const list = (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: 'tlspolicies' })) as Page<unknown>;
-      return list.items.flatMap((p): TLSPolicy[] => {
+    async () =>
+      (await clients.tlsPolicies.listRaw()).flatMap((p): TLSPolicy[] => {
         const parsed = tlsPolicySchema.safeParse(p);
         return parsed.success ? [parsed.data] : [];
-      });
-    },
+      }),
     [],
     warn,
     'TLSPolicies',
@@ -99,7 +68,7 @@ export async function readClusterInventory(kc: KubeConfig, o: ClusterInventoryOp
         const one = await core.readNamespace({ name: ns });
         namespaceLabels.set(ns, one.metadata?.labels ?? {});
       } else {
-        await allPages((cont) => core.listNamespace({ limit: PAGE, _continue: cont }), (n) => namespaceLabels.set(n.metadata?.name ?? '', n.metadata?.labels ?? {}));
+        await forEachItem((cont) => core.listNamespace({ limit: LIST_PAGE_SIZE, _continue: cont }), (n) => namespaceLabels.set(n.metadata?.name ?? '', n.metadata?.labels ?? {}));
       }
     },
     undefined,

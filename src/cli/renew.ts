@@ -1,5 +1,4 @@
-import { type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { GROUP, VERSION } from '../api/meta.js';
+import { certificatesClient, type CustomObjectCalls } from '../kube/resources.js';
 import { RENEW_ANNOTATION } from '../model/certificate.js';
 
 /**
@@ -7,9 +6,7 @@ import { RENEW_ANNOTATION } from '../model/certificate.js';
  * the Certificate. The operator re-issues when the request is newer than the
  * certificate it holds, so repeating the command is harmless.
  */
-export async function requestRenewal(api: CustomObjectsApi, namespace: string, name: string, now: Date): Promise<void> {
-  await api.patchNamespacedCustomObject(
-    { group: GROUP, version: VERSION, plural: 'certificates', namespace, name, body: { metadata: { annotations: { [RENEW_ANNOTATION]: now.toISOString() } } } },
-    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-  );
+export async function requestRenewal(api: CustomObjectCalls, namespace: string, name: string, now: Date): Promise<void> {
+  const patched = await certificatesClient(api).mergePatch(name, namespace, { metadata: { annotations: { [RENEW_ANNOTATION]: now.toISOString() } } });
+  if (patched === undefined) throw new Error(`Certificate ${namespace}/${name} not found`);
 }

@@ -1,7 +1,7 @@
-import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { type Certificate, certificate as certificateSchema } from '../api/certificate.js';
-import { GROUP, VERSION } from '../api/meta.js';
 import { type TLSPolicy, tlsPolicy as tlsPolicySchema } from '../api/tlspolicy.js';
+import { certificatesClient, tlsPoliciesClient, type CustomObjectCalls } from '../kube/resources.js';
+import { formatColumns } from './columns.js';
 
 // `certkeeper status`: what on-call needs first — which certificates are not
 // Ready, why, and when each one expires and renews.
@@ -43,36 +43,18 @@ export function sortRows(rows: StatusRow[]): StatusRow[] {
   );
 }
 
-export function renderTable(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n');
+/** Certificates that parse (others have nothing to show here; `certkeeper status NAME` explains them), page by page. */
+export async function listCertificates(api: CustomObjectCalls, namespace?: string): Promise<Certificate[]> {
+  return (await certificatesClient(api).listRaw(namespace)).flatMap((item) => {
+    const parsed = certificateSchema.safeParse(item);
+    return parsed.success ? [parsed.data] : [];
+  });
 }
 
-export async function listCertificates(api: CustomObjectsApi, namespace?: string): Promise<Certificate[]> {
-  const out: Certificate[] = [];
-  let cont: string | undefined;
-  do {
-    const page = (namespace === undefined
-      ? await api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', limit: 500, _continue: cont })
-      : await api.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', namespace, limit: 500, _continue: cont })) as {
-      items: unknown[];
-      metadata?: { _continue?: string; continue?: string };
-    };
-    for (const item of page.items) {
-      const parsed = certificateSchema.safeParse(item);
-      if (parsed.success) out.push(parsed.data);
-    }
-    cont = page.metadata?.continue ?? page.metadata?._continue;
-  } while (cont);
-  return out;
-}
-
-export async function listPolicies(api: CustomObjectsApi): Promise<TLSPolicy[]> {
-  const page = (await api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: 'tlspolicies' })) as { items: unknown[] };
-  return page.items.flatMap((i) => {
-    const p = tlsPolicySchema.safeParse(i);
-    return p.success ? [p.data] : [];
+export async function listPolicies(api: CustomObjectCalls): Promise<TLSPolicy[]> {
+  return (await tlsPoliciesClient(api).listRaw()).flatMap((item) => {
+    const parsed = tlsPolicySchema.safeParse(item);
+    return parsed.success ? [parsed.data] : [];
   });
 }
 
@@ -92,9 +74,9 @@ export function renderStatus(certs: Certificate[], policies: TLSPolicy[], wide: 
   const notReady = rows.filter((r) => r.ready !== 'True').length;
   return [
     `TLS policies (${policies.length})`,
-    renderTable(['NAME', 'READY', 'REASON', 'ISSUER', 'PRIORITY', 'CERTIFICATES'], policyRows),
+    formatColumns(['NAME', 'READY', 'REASON', 'ISSUER', 'PRIORITY', 'CERTIFICATES'], policyRows),
     '',
     `Certificates (${rows.length}, ${notReady} not ready)`,
-    renderTable(headers, certRows),
+    formatColumns(headers, certRows),
   ].join('\n');
 }

@@ -14,7 +14,7 @@
 
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { METRIC_PREFIX, ScrapeTimeGauges } from '../metrics/registry.js';
-import type { EndpointReading } from './validation.js';
+import type { EndpointReading } from './results.js';
 import { gradeValue, servesStaleCertificate } from './verify.js';
 
 export interface EndpointMetricRow {

@@ -2,10 +2,17 @@ import type { CertificateFacts } from '../model/certificate-facts.js';
 import type { ProtocolVersion } from '../probe/protocols.js';
 import type { Grade } from '../probe/grade.js';
 import { TypedEmitter } from '../kube/typed-emitter.js';
+import type { EndpointTarget } from './targets.js';
 
 // The latest finding per target, and notice of the changes that matter.
 // One result per target (a backend address with its SNI), replaced by each
 // probe: memory grows with the number of addresses, never with time.
+
+/** One probed backend address: where and for whom (the plan), and what its last probe found. */
+export interface EndpointReading {
+  target: EndpointTarget;
+  result: EndpointResult;
+}
 
 export interface PolicyVerdict {
   /** Profile violations, by stable id ("protocol-not-allowed: TLSv1.0 is accepted ..."). */

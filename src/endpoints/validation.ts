@@ -9,7 +9,7 @@ import type { TypedEmitter } from '../kube/typed-emitter.js';
 import type { Logger } from '../log.js';
 import { endpointProbeMetrics } from './metrics.js';
 import { probeTarget, type ProbeResult } from './probe.js';
-import { EndpointResults, type EndpointResult } from './results.js';
+import { EndpointResults, type EndpointReading, type EndpointResult } from './results.js';
 import { ProbeScheduler } from './scheduler.js';
 import type { EndpointSliceSummary, ServiceSummary } from './summaries.js';
 import { planTargets, targetRevision, type EndpointPlan, type EndpointTarget } from './targets.js';
@@ -59,12 +59,6 @@ export interface EndpointVerifier {
   policySummary(name: string): PolicyEndpointsStatus | undefined;
   /** Addresses that began violating this policy since the last call: the policy's reconciler tells the Services' owners (once each). */
   takePolicyViolations(policy: string): PolicyViolationNews[];
-}
-
-/** One probed backend address: where and for whom (the plan), and what its last probe found. */
-export interface EndpointReading {
-  target: EndpointTarget;
-  result: EndpointResult;
 }
 
 /** An address that went from no violations to some. */
@@ -245,7 +239,7 @@ export class EndpointValidation implements EndpointVerifier {
       const after = next.verdicts?.[j.policy]?.violations ?? [];
       if (before === 0 && after.length > 0) {
         let news = this.violationNews.get(j.policy);
-        if (news === undefined) this.violationNews.set(j.policy, (news = new Map()));
+        if (news === undefined) this.violationNews.set(j.policy, (news = new Map<string, PolicyViolationNews>()));
         news.set(key, { target: t, profile: j.profile, grade: next.grade, violations: after });
       }
     }

@@ -1,4 +1,4 @@
-import type { EndpointReading } from '../endpoints/validation.js';
+import type { EndpointReading } from '../endpoints/results.js';
 import type { ServedCertificate } from './build.js';
 
 /** The leaves live endpoints served at their last probe: the inventory's endpoint locations. */

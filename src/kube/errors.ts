@@ -87,7 +87,7 @@ function statusBody(err: unknown): StatusBody | undefined {
       return undefined;
     }
   }
-  return typeof body === 'object' && body !== null ? (body as StatusBody) : undefined;
+  return typeof body === 'object' && body !== null ? body : undefined;
 }
 
 /**

@@ -35,15 +35,22 @@ interface Page {
   metadata?: { continue?: string; _continue?: string };
 }
 
-/** Every item of a paginated list, page after page. */
-export async function allPages<T>(fetchPage: (cont: string | undefined) => Promise<{ items: T[]; metadata?: { continue?: string; _continue?: string } }>): Promise<T[]> {
-  const out: T[] = [];
+type PageOf<T> = { items: T[]; metadata?: { continue?: string; _continue?: string } };
+
+/** Hands every item of a paginated list to `each`, page after page: a page can be dropped before the next arrives. */
+export async function forEachItem<T>(fetchPage: (cont: string | undefined) => Promise<PageOf<T>>, each: (item: T) => void): Promise<void> {
   let cont: string | undefined;
   do {
     const page = await fetchPage(cont);
-    out.push(...page.items);
+    for (const item of page.items) each(item);
     cont = page.metadata?.continue ?? page.metadata?._continue;
   } while (cont !== undefined && cont !== '');
+}
+
+/** Every item of a paginated list. */
+export async function allPages<T>(fetchPage: (cont: string | undefined) => Promise<PageOf<T>>): Promise<T[]> {
+  const out: T[] = [];
+  await forEachItem(fetchPage, (item) => out.push(item));
   return out;
 }
 
@@ -80,13 +87,19 @@ export class CustomResourceClient<T extends { metadata: ObjectMeta; status?: obj
 
   /** The object as the server holds it now, or undefined when there is none. */
   async get(name: string, namespace?: string): Promise<T | undefined> {
+    const raw = await this.getRaw(name, namespace);
+    return raw === undefined ? undefined : this.parse(raw);
+  }
+
+  /** As the server sent it, unparsed (to show what is wrong with an object that does not parse). */
+  async getRaw(name: string, namespace?: string): Promise<unknown> {
     const { group, version, plural } = this.type;
     try {
       const raw: unknown =
         namespace === undefined
           ? await this.api.getClusterCustomObject({ group, version, plural, name })
           : await this.api.getNamespacedCustomObject({ group, version, plural, namespace, name });
-      return this.parse(raw);
+      return raw ?? undefined;
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -193,10 +206,10 @@ export class SecretsClient {
     }
   }
 
-  /** Every Secret (in one namespace, or all) matching the field selector. */
-  list(options: { namespace?: string | undefined; fieldSelector?: string }): Promise<V1Secret[]> {
+  /** Hands every Secret (in one namespace, or all) matching the field selector to `each`, a page at a time. */
+  forEach(options: { namespace?: string | undefined; fieldSelector?: string }, each: (secret: V1Secret) => void): Promise<void> {
     const { namespace, fieldSelector } = options;
-    return allPages((cont) => {
+    return forEachItem((cont) => {
       if (namespace === undefined) {
         const list = this.api.listSecretForAllNamespaces;
         if (list === undefined) throw new Error('Secrets client was made without listSecretForAllNamespaces');
@@ -205,7 +218,7 @@ export class SecretsClient {
       const list = this.api.listNamespacedSecret;
       if (list === undefined) throw new Error('Secrets client was made without listNamespacedSecret');
       return list.call(this.api, { namespace, fieldSelector, limit: LIST_PAGE_SIZE, _continue: cont });
-    });
+    }, each);
   }
 
   /** Deletes the Secret; one already gone is not an error. */

@@ -4,7 +4,7 @@
 // (send the full `conditions` list) and that `null` deletes a field.
 
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import type { KubeClients } from './client.js';
+import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { type Condition, conditionsEqual } from './conditions.js';
 import { apiErrorMessage, isNotFound, statusCodeOf } from './errors.js';
 
@@ -24,7 +24,7 @@ export type PatchStatusResult =
   /** The object is gone: nothing left to report status on. */
   | { outcome: 'notFound' };
 
-export type StatusClients = { customObjects: Pick<KubeClients['customObjects'], 'patchNamespacedCustomObjectStatus' | 'patchClusterCustomObjectStatus'> };
+export type StatusClients = { customObjects: Pick<CustomObjectsApi, 'patchNamespacedCustomObjectStatus' | 'patchClusterCustomObjectStatus'> };
 
 export class StatusPatchError extends Error {
   constructor(

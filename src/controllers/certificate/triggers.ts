@@ -64,8 +64,8 @@ const issuedChecks: readonly Check<ValidTriggerInput>[] = [
     name: 'namesMatchSpec',
     check: ({ secret: { facts }, spec, issuedNames }) => {
       const diffs: string[] = [];
-      const expected = issuedNames ?? { commonName: spec.commonName, dnsNames: spec.dnsNames };
-      if (expected.commonName !== 'any' && (expected.commonName ?? '') !== (facts.commonName ?? '')) diffs.push('commonName');
+      const expected = issuedNames ?? { commonName: { value: spec.commonName }, dnsNames: spec.dnsNames };
+      if (expected.commonName !== undefined && (expected.commonName.value ?? '') !== (facts.commonName ?? '')) diffs.push('commonName');
       if (!sameSet(expected.dnsNames, facts.dnsNames)) diffs.push('dnsNames');
       if (!sameSet(spec.ipAddresses, facts.ipAddresses)) diffs.push('ipAddresses');
       if (!sameSet(spec.uris, facts.uris)) diffs.push('uris');

@@ -22,9 +22,9 @@ export interface IssuerRules {
   issuedNames(spec: EffectiveSpec): IssuedNames;
 }
 
-/** commonName 'any': the issuer decides the subject itself (ACME CAs drop or rewrite it), so it is not compared. */
 export interface IssuedNames {
-  commonName: string | undefined | 'any';
+  /** Undefined when the issuer decides the subject itself (ACME CAs drop or rewrite it): the commonName is then not compared. */
+  commonName: { value: string | undefined } | undefined;
   dnsNames: readonly string[];
 }
 

@@ -15,7 +15,7 @@ export function issuerKindOf(policy: TLSPolicy): IssuerKind | undefined {
   return undefined;
 }
 
-const namesAsRequested = (spec: EffectiveSpec): IssuedNames => ({ commonName: spec.commonName, dnsNames: spec.dnsNames });
+const namesAsRequested = (spec: EffectiveSpec): IssuedNames => ({ commonName: { value: spec.commonName }, dnsNames: spec.dnsNames });
 
 export const issuerRules: Readonly<Record<IssuerKind, IssuerRules>> = {
   selfSigned: { identity: () => 'selfSigned', checkSpec: () => undefined, issuedNames: namesAsRequested },
@@ -25,6 +25,6 @@ export const issuerRules: Readonly<Record<IssuerKind, IssuerRules>> = {
   acme: {
     identity: (policy) => `acme:${policy.spec.issuer?.acme?.server ?? ''}`,
     checkSpec: acmeSpecViolation,
-    issuedNames: (spec) => ({ commonName: 'any', dnsNames: acmeIdentifiers(spec) }),
+    issuedNames: (spec) => ({ commonName: undefined, dnsNames: acmeIdentifiers(spec) }),
   },
 };

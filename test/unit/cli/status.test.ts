@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { certificateRow, renderTable, sortRows } from '../../../src/cli/status.js';
+import { formatColumns } from '../../../src/cli/columns.js';
+import { certificateRow, sortRows } from '../../../src/cli/status.js';
 import { certificate } from '../../support/builders.js';
 
 function withReady(name: string, status: 'True' | 'False', notAfter?: string) {
@@ -19,6 +20,6 @@ describe('certkeeper status', () => {
   });
 
   it('aligns columns', () => {
-    expect(renderTable(['A', 'BB'], [['xxx', 'y'], ['z', '']])).toBe('A    BB\nxxx  y\nz');
+    expect(formatColumns(['A', 'BB'], [['xxx', 'y'], ['z', '']])).toBe('A    BB\nxxx  y\nz');
   });
 });
