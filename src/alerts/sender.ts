@@ -70,14 +70,14 @@ export class AlertSender implements AlertState {
   private running = false;
   private abort = new AbortController();
 
-  constructor(private readonly o: AlertSenderOptions) {
-    this.evaluationIntervalMs = o.evaluationIntervalMs ?? 30_000;
-    this.resendIntervalMs = o.resendIntervalMs ?? 60_000;
-    this.maxResolvedBacklog = o.maxResolvedBacklog ?? 10_000;
-    this.batchSize = o.batchSize ?? 1_000;
-    const maxMs = o.backoff?.maxMs ?? Math.max(1_000, Math.min(this.resendIntervalMs, 60_000));
-    const initialMs = Math.min(o.backoff?.initialMs ?? 500, maxMs);
-    this.states = o.targets.map((target) => ({
+  constructor(private readonly options: AlertSenderOptions) {
+    this.evaluationIntervalMs = options.evaluationIntervalMs ?? 30_000;
+    this.resendIntervalMs = options.resendIntervalMs ?? 60_000;
+    this.maxResolvedBacklog = options.maxResolvedBacklog ?? 10_000;
+    this.batchSize = options.batchSize ?? 1_000;
+    const maxMs = options.backoff?.maxMs ?? Math.max(1_000, Math.min(this.resendIntervalMs, 60_000));
+    const initialMs = Math.min(options.backoff?.initialMs ?? 500, maxMs);
+    this.states = options.targets.map((target) => ({
       target,
       resolved: new Map(),
       sentGeneration: 0,
@@ -85,10 +85,10 @@ export class AlertSender implements AlertState {
       inFlight: undefined,
       retryAt: 0,
       retryTimer: undefined,
-      backoff: new ExponentialBackoff({ initialMs, maxMs, jitter: 0.2, ...(o.backoff?.random === undefined ? {} : { random: o.backoff.random }) }),
+      backoff: new ExponentialBackoff({ initialMs, maxMs, jitter: 0.2, ...(options.backoff?.random === undefined ? {} : { random: options.backoff.random }) }),
       failuresInARow: 0,
     }));
-    o.metrics?.attach(this);
+    options.metrics?.attach(this);
   }
 
   start(): void {
@@ -101,10 +101,10 @@ export class AlertSender implements AlertState {
   /** Stops timers and in-flight requests. Firing alerts stay in Alertmanager until their endsAt (the next leader re-sends them). */
   async stop(): Promise<void> {
     this.running = false;
-    if (this.tickTimer !== undefined) this.o.clock.clearTimeout(this.tickTimer);
+    if (this.tickTimer !== undefined) this.options.clock.clearTimeout(this.tickTimer);
     this.tickTimer = undefined;
     for (const s of this.states) {
-      if (s.retryTimer !== undefined) this.o.clock.clearTimeout(s.retryTimer);
+      if (s.retryTimer !== undefined) this.options.clock.clearTimeout(s.retryTimer);
       s.retryTimer = undefined;
     }
     this.abort.abort(new Error('alert sender stopped'));
@@ -144,16 +144,16 @@ export class AlertSender implements AlertState {
     try {
       this.evaluate();
     } catch (err) {
-      this.o.log.error({ err }, 'alert evaluation failed');
+      this.options.log.error({ err }, 'alert evaluation failed');
     }
     for (const s of this.states) this.maybeSend(s);
-    this.tickTimer = this.o.clock.setTimeout(() => this.tick(), this.evaluationIntervalMs);
+    this.tickTimer = this.options.clock.setTimeout(() => this.tick(), this.evaluationIntervalMs);
   }
 
   private evaluate(): void {
-    const desired = this.o.evaluate();
+    const desired = this.options.evaluate();
     if (desired === undefined) return;
-    const now = this.o.clock.now();
+    const now = this.options.clock.now();
     let changed = false;
     const seen = new Set<string>();
     for (const alert of desired) {
@@ -161,7 +161,7 @@ export class AlertSender implements AlertState {
       seen.add(key);
       if (!this.firingAlerts.has(key)) {
         changed = true;
-        this.o.log.info({ alert: alert.labels }, 'alert firing');
+        this.options.log.info({ alert: alert.labels }, 'alert firing');
         // Fires again before its resolution got through: the resolution is moot.
         for (const s of this.states) s.resolved.delete(key);
       }
@@ -171,7 +171,7 @@ export class AlertSender implements AlertState {
       if (seen.has(key)) continue;
       changed = true;
       this.firingAlerts.delete(key);
-      this.o.log.info({ alert: alert.labels }, 'alert resolved');
+      this.options.log.info({ alert: alert.labels }, 'alert resolved');
       const resolved = this.postable(alert, now);
       for (const s of this.states) this.queueResolved(s, key, resolved);
     }
@@ -185,7 +185,7 @@ export class AlertSender implements AlertState {
       const oldest = s.resolved.keys().next().value;
       if (oldest === undefined) break;
       s.resolved.delete(oldest);
-      this.o.metrics?.dropped.inc({ alertmanager: s.target.name });
+      this.options.metrics?.dropped.inc({ alertmanager: s.target.name });
     }
   }
 
@@ -195,7 +195,7 @@ export class AlertSender implements AlertState {
       annotations: alert.annotations,
       startsAt: iso(Math.min(alert.startsAt.getTime(), endsAt)),
       endsAt: iso(endsAt),
-      ...(this.o.generatorURL === undefined ? {} : { generatorURL: this.o.generatorURL }),
+      ...(this.options.generatorURL === undefined ? {} : { generatorURL: this.options.generatorURL }),
     };
   }
 
@@ -207,7 +207,7 @@ export class AlertSender implements AlertState {
 
   private maybeSend(s: TargetState): void {
     if (!this.running || s.inFlight !== undefined) return;
-    const now = this.o.clock.now();
+    const now = this.options.clock.now();
     if (now < s.retryAt || !this.due(s, now)) return;
     const generation = this.generation;
     const endsAt = now + 4 * Math.max(this.resendIntervalMs, this.evaluationIntervalMs);
@@ -219,25 +219,25 @@ export class AlertSender implements AlertState {
         () => {
           for (const [key, alert] of resolved) if (s.resolved.get(key) === alert) s.resolved.delete(key);
           s.sentGeneration = Math.max(s.sentGeneration, generation);
-          s.lastSuccessAt = this.o.clock.now();
+          s.lastSuccessAt = this.options.clock.now();
           s.retryAt = 0;
           s.backoff.reset();
-          if (s.failuresInARow > 0) this.o.log.info({ alertmanager: s.target.name, failures: s.failuresInARow }, 'Alertmanager reachable again');
+          if (s.failuresInARow > 0) this.options.log.info({ alertmanager: s.target.name, failures: s.failuresInARow }, 'Alertmanager reachable again');
           s.failuresInARow = 0;
-          this.o.metrics?.sent.inc({ alertmanager: s.target.name }, batch.length);
-          this.o.metrics?.lastSuccess.set({ alertmanager: s.target.name }, s.lastSuccessAt / 1000);
+          this.options.metrics?.sent.inc({ alertmanager: s.target.name }, batch.length);
+          this.options.metrics?.lastSuccess.set({ alertmanager: s.target.name }, s.lastSuccessAt / 1000);
         },
         (err: unknown) => {
           if (signal.aborted) return;
           s.failuresInARow++;
-          this.o.metrics?.failures.inc({ alertmanager: s.target.name });
+          this.options.metrics?.failures.inc({ alertmanager: s.target.name });
           const delay = s.backoff.next();
-          s.retryAt = this.o.clock.now() + delay;
+          s.retryAt = this.options.clock.now() + delay;
           // Loud on the first failure and then now and again, not on every retry of an outage.
           const level = s.failuresInARow === 1 || s.failuresInARow % 20 === 0 ? 'warn' : 'debug';
-          this.o.log[level]({ alertmanager: s.target.name, err: err instanceof Error ? err.message : String(err), failures: s.failuresInARow, retryInMs: delay, backlog: s.resolved.size }, 'sending alerts failed; retrying');
-          if (s.retryTimer !== undefined) this.o.clock.clearTimeout(s.retryTimer);
-          s.retryTimer = this.o.clock.setTimeout(() => {
+          this.options.log[level]({ alertmanager: s.target.name, err: err instanceof Error ? err.message : String(err), failures: s.failuresInARow, retryInMs: delay, backlog: s.resolved.size }, 'sending alerts failed; retrying');
+          if (s.retryTimer !== undefined) this.options.clock.clearTimeout(s.retryTimer);
+          s.retryTimer = this.options.clock.setTimeout(() => {
             s.retryTimer = undefined;
             this.maybeSend(s);
           }, delay);

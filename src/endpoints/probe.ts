@@ -40,14 +40,14 @@ const TLS_MIN_VERSION: Readonly<Record<NonNullable<EndpointOverrides['minVersion
 };
 
 /** TLSPolicy overrides in the profile's own terms (the API spells TLS 1.0 "TLSv1", as nginx and node do). */
-export function profileOverrides(o: EndpointOverrides | undefined): ProfileRules | undefined {
-  if (o === undefined) return undefined;
+export function profileOverrides(overrides: EndpointOverrides | undefined): ProfileRules | undefined {
+  if (overrides === undefined) return undefined;
   const rules: ProfileRules = {};
-  if (o.minVersion !== undefined) rules.minVersion = TLS_MIN_VERSION[o.minVersion];
-  if (o.cipherSuites !== undefined) rules.cipherSuites = o.cipherSuites;
-  if (o.requireForwardSecrecy !== undefined) rules.requireForwardSecrecy = o.requireForwardSecrecy;
-  if (o.requireOCSPStapling !== undefined) rules.requireOCSPStapling = o.requireOCSPStapling;
-  if (o.minDaysToExpiry !== undefined) rules.minDaysToExpiry = o.minDaysToExpiry;
+  if (overrides.minVersion !== undefined) rules.minVersion = TLS_MIN_VERSION[overrides.minVersion];
+  if (overrides.cipherSuites !== undefined) rules.cipherSuites = overrides.cipherSuites;
+  if (overrides.requireForwardSecrecy !== undefined) rules.requireForwardSecrecy = overrides.requireForwardSecrecy;
+  if (overrides.requireOCSPStapling !== undefined) rules.requireOCSPStapling = overrides.requireOCSPStapling;
+  if (overrides.minDaysToExpiry !== undefined) rules.minDaysToExpiry = overrides.minDaysToExpiry;
   return rules;
 }
 
@@ -67,9 +67,9 @@ function leafOf(chain: JobOutcome<{ certificates: string[] }> | undefined): Prob
   return { fingerprintSHA256: facts.fingerprintSHA256, notAfter: facts.notAfter.toISOString(), facts };
 }
 
-function outcomeError(o: JobOutcome<unknown> | undefined): string | undefined {
-  if (o === undefined || o.status === 'accepted') return undefined;
-  return o.status === 'rejected' ? `handshake refused: ${o.reason}` : o.error;
+function outcomeError(outcome: JobOutcome<unknown> | undefined): string | undefined {
+  if (outcome === undefined || outcome.status === 'accepted') return undefined;
+  return outcome.status === 'rejected' ? `handshake refused: ${outcome.reason}` : outcome.error;
 }
 
 function probeTargetOf(t: EndpointTarget): ProbeTarget {

@@ -113,10 +113,10 @@ export class ProbeScheduler<T extends ScheduledTarget> {
   private readonly jitter: number;
   private readonly random: () => number;
 
-  constructor(private readonly o: ProbeSchedulerOptions<T>) {
-    if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new RangeError(`probe concurrency must be a positive integer, got ${o.concurrency}`);
-    this.jitter = o.jitter ?? 0.1;
-    this.random = o.random ?? Math.random;
+  constructor(private readonly options: ProbeSchedulerOptions<T>) {
+    if (!Number.isInteger(options.concurrency) || options.concurrency < 1) throw new RangeError(`probe concurrency must be a positive integer, got ${options.concurrency}`);
+    this.jitter = options.jitter ?? 0.1;
+    this.random = options.random ?? Math.random;
   }
 
   /** Probes in flight now. */
@@ -136,7 +136,7 @@ export class ProbeScheduler<T extends ScheduledTarget> {
 
   /** Replaces the set of targets: new ones are due now, changed ones too, gone ones are dropped. */
   setTargets(targets: Iterable<T>): void {
-    const now = this.o.clock.now();
+    const now = this.options.clock.now();
     const seen = new Set<string>();
     for (const target of targets) {
       seen.add(target.key);
@@ -172,7 +172,7 @@ export class ProbeScheduler<T extends ScheduledTarget> {
   /** Starts no more probes; resolves when those in flight have ended. */
   async stop(): Promise<void> {
     this.started = false;
-    if (this.timer !== undefined) this.o.clock.clearTimeout(this.timer.handle);
+    if (this.timer !== undefined) this.options.clock.clearTimeout(this.timer.handle);
     this.timer = undefined;
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
@@ -195,8 +195,8 @@ export class ProbeScheduler<T extends ScheduledTarget> {
 
   private pump(): void {
     if (!this.started) return;
-    const now = this.o.clock.now();
-    while (this.running < this.o.concurrency) {
+    const now = this.options.clock.now();
+    while (this.running < this.options.concurrency) {
       const top = this.heap.peek();
       if (top === undefined) break;
       if (this.live(top) === undefined) {
@@ -218,14 +218,14 @@ export class ProbeScheduler<T extends ScheduledTarget> {
       this.heap.pop();
       top = this.heap.peek();
     }
-    if (top === undefined || this.running >= this.o.concurrency) return;
+    if (top === undefined || this.running >= this.options.concurrency) return;
     if (this.timer !== undefined && this.timer.due <= top.due) return;
-    if (this.timer !== undefined) this.o.clock.clearTimeout(this.timer.handle);
+    if (this.timer !== undefined) this.options.clock.clearTimeout(this.timer.handle);
     const due = top.due;
-    const handle = this.o.clock.setTimeout(() => {
+    const handle = this.options.clock.setTimeout(() => {
       if (this.timer?.handle === handle) this.timer = undefined;
       this.pump();
-    }, Math.max(0, due - this.o.clock.now()));
+    }, Math.max(0, due - this.options.clock.now()));
     this.timer = { handle, due };
   }
 
@@ -235,9 +235,9 @@ export class ProbeScheduler<T extends ScheduledTarget> {
     this.running++;
     const target = e.target;
     const run = Promise.resolve()
-      .then(() => this.o.probe(target))
+      .then(() => this.options.probe(target))
       .catch((err: unknown) => {
-        this.o.onError?.(target, err);
+        this.options.onError?.(target, err);
         return { recheck: true };
       })
       .then((outcome) => {
@@ -245,9 +245,9 @@ export class ProbeScheduler<T extends ScheduledTarget> {
         // Removed (or replaced) while it ran: nothing to schedule.
         if (this.entries.get(target.key) === e) {
           e.running = false;
-          const now = this.o.clock.now();
+          const now = this.options.clock.now();
           const interval = e.target.intervalMs * (1 + this.jitter * this.random());
-          this.reschedule(e, e.rerun ? now : now + (outcome.recheck ? Math.min(this.o.recheckIntervalMs, e.target.intervalMs) : interval));
+          this.reschedule(e, e.rerun ? now : now + (outcome.recheck ? Math.min(this.options.recheckIntervalMs, e.target.intervalMs) : interval));
           e.rerun = false;
         }
         this.pump();

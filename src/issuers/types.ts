@@ -2,9 +2,10 @@ import type { PrivateKey } from '../pki/keys.js';
 import type { CertificateTemplateSpec } from '../pki/spec.js';
 import type { IssuerKind } from '../model/spec.js';
 
-// The contract between the Certificate controller and whatever signs. An
-// issuer turns (spec, key, time) into a chain; it neither generates keys nor
-// decides lifetimes or renewal — those are the controller's and the policy's.
+// What signs at once (the CA and self-signed issuers): (spec, key, time) in,
+// a chain out. It neither generates keys nor decides lifetimes or renewal —
+// those are the controller's and the policy's. The controllers reach every
+// kind of issuer, ACME included, through its driver (controllers/drivers).
 
 export interface IssueRequest {
   spec: CertificateTemplateSpec;
@@ -25,18 +26,6 @@ export interface Issuer<K extends IssuerKind = IssuerKind> {
   readonly kind: K;
   issue(request: IssueRequest): Promise<IssuedCertificate>;
 }
-
-/** Builds an issuer of one kind from that kind's configuration. */
-export type IssuerFactory<K extends IssuerKind, Config> = (config: Config) => Issuer<K> | Promise<Issuer<K>>;
-
-/**
- * One factory per issuer kind, typed so a registry missing a kind, or wiring
- * a factory under the wrong kind, does not compile. `Configs` maps each kind
- * to the configuration its factory takes (see BuiltInIssuerConfigs).
- */
-export type IssuerRegistry<Configs extends { [K in IssuerKind]: unknown }> = {
-  readonly [K in IssuerKind]: IssuerFactory<K, Configs[K]>;
-};
 
 export type IssuerErrorReason =
   | 'CASecretNotFound'

@@ -9,8 +9,9 @@
 //                    └─ backoff ◀─────┘ (then back to what failed)
 //   any state ──stop──▶ stopped
 //
-// Handlers run before the cache changes, and the cache only changes when they
-// all succeeded, so a failed handler sees the object again at the next relist.
+// The cache changes first and then the handlers run, so work they enqueue sees
+// the new state (client-go's store-then-notify); if a handler fails, the
+// change is rolled back (see commit), so the next relist delivers it again.
 
 import type { Clock, TimerHandle } from '../clock.js';
 import { sleep } from '../clock.js';

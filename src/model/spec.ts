@@ -9,7 +9,6 @@ import type { UsageName } from '../pki/spec.js';
 /** The issuers a TLSPolicy can name; exactly one per policy. */
 export type IssuerKind = 'selfSigned' | 'ca' | 'acme';
 
-export const ISSUER_KINDS: readonly IssuerKind[] = ['selfSigned', 'ca', 'acme'];
 
 export const DEFAULT_DURATION_MS = 90 * 24 * 3_600_000;
 

@@ -21,8 +21,8 @@ export interface AttachInventoryOptions {
   endpoints?: () => ServedCertificate[];
 }
 
-export function attachInventory(o: AttachInventoryOptions): LiveInventory {
-  const c = o.controllers;
+export function attachInventory(options: AttachInventoryOptions): LiveInventory {
+  const c = options.controllers;
   const live = new LiveInventory(
     {
       secrets: c.secrets,
@@ -30,9 +30,9 @@ export function attachInventory(o: AttachInventoryOptions): LiveInventory {
       policies: c.policies,
       namespaceLabels: (ns) => c.namespaces.get(ns),
       synced: () => c.hasSynced(),
-      ...(o.endpoints === undefined ? {} : { endpoints: o.endpoints }),
+      ...(options.endpoints === undefined ? {} : { endpoints: options.endpoints }),
     },
-    o.clock,
+    options.clock,
   );
   const invalidate = () => live.invalidate();
   for (const informer of [c.secrets, c.certificates, c.policies, c.namespaces]) {
@@ -49,8 +49,8 @@ export function attachInventory(o: AttachInventoryOptions): LiveInventory {
       throw err;
     }
   };
-  registerCertificateMetrics(o.registry, source);
-  registerInventoryMetrics(o.registry, source);
-  o.http.addRoute('/inventory', inventoryRoute(live, o.clock));
+  registerCertificateMetrics(options.registry, source);
+  registerInventoryMetrics(options.registry, source);
+  options.http.addRoute('/inventory', inventoryRoute(live, options.clock));
   return live;
 }

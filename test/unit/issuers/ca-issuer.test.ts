@@ -1,8 +1,7 @@
 import { X509Certificate as NodeX509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CaIssuer, createCaIssuer } from '../../../src/issuers/ca/ca-issuer.js';
+import { createCaIssuer } from '../../../src/issuers/ca/ca-issuer.js';
 import type { CaSecretData } from '../../../src/issuers/ca/ca-key-pair.js';
-import { builtInIssuerFactories } from '../../../src/issuers/registry.js';
 import { IssuerError, type IssueRequest } from '../../../src/issuers/types.js';
 import { keyMatchesCertificate, parseCertificateChainPem, summarizeCertificate, verifyChain } from '../../../src/pki/certificates.js';
 import { encodePrivateKeyPem, subjectPublicKeyInfo } from '../../../src/pki/keys.js';
@@ -100,13 +99,6 @@ describe('CA issuer issues verifiable chains', () => {
       reason: 'CAExpired',
       message: expect.stringMatching(/in tls\.crt of Secret certkeeper\/ca expired at/) as unknown,
     });
-  });
-
-  it('is registered as the "ca" factory', async () => {
-    const ca = await makeTestCa();
-    const issuer = await builtInIssuerFactories.ca({ secretData: secretOf(ca), now: TEST_NOW });
-    expect(issuer).toBeInstanceOf(CaIssuer);
-    expect(issuer.kind).toBe('ca');
   });
 });
 

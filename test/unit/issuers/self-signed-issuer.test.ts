@@ -1,8 +1,6 @@
 import { X509Certificate as NodeX509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { builtInIssuerFactories } from '../../../src/issuers/registry.js';
 import { createSelfSignedIssuer } from '../../../src/issuers/selfsigned/self-signed-issuer.js';
-import { ISSUER_KINDS } from '../../../src/model/spec.js';
 import { keyMatchesCertificate, parseCertificateChainPem, summarizeCertificate, verifyChain } from '../../../src/pki/certificates.js';
 import { PkiError } from '../../../src/pki/errors.js';
 import { DAY_MS, FAST_KEY_CASES, TEST_NOW, testKey } from '../../support/pki.js';
@@ -31,12 +29,5 @@ describe('self-signed issuer', () => {
   it('passes spec problems through as PkiError', async () => {
     const issuer = createSelfSignedIssuer();
     await expect(issuer.issue({ spec: {}, privateKey: await testKey({ algorithm: 'Ed25519' }), now: TEST_NOW })).rejects.toBeInstanceOf(PkiError);
-  });
-});
-
-describe('issuer registry', () => {
-  it('built-ins cover every kind but acme, under their own kind', async () => {
-    expect(Object.keys(builtInIssuerFactories).sort()).toEqual(ISSUER_KINDS.filter((k) => k !== 'acme').sort());
-    expect((await builtInIssuerFactories.selfSigned({})).kind).toBe('selfSigned');
   });
 });

@@ -30,16 +30,16 @@ export interface TxtAnswer {
 export class Rfc2136Client {
   private readonly server: ServerAddress;
 
-  constructor(private readonly o: Rfc2136Options) {
-    this.server = parseServerAddress(o.nameserver);
+  constructor(private readonly options: Rfc2136Options) {
+    this.server = parseServerAddress(options.nameserver);
   }
 
   private get where(): string {
-    return `nameserver ${this.o.nameserver}`;
+    return `nameserver ${this.options.nameserver}`;
   }
 
   private async ask(message: Uint8Array): Promise<Message> {
-    return decodeMessage(await exchange(this.server, message, this.o.timeoutMs ?? 5_000));
+    return decodeMessage(await exchange(this.server, message, this.options.timeoutMs ?? 5_000));
   }
 
   /** The zone `name` belongs to, from the SOA the server returns for it (answer or authority section). */
@@ -78,14 +78,14 @@ export class Rfc2136Client {
 
   private async update(zone: string, operations: UpdateOperation[]): Promise<void> {
     const unsigned = buildUpdate(randomInt(0x10000), zone, operations);
-    const key = this.o.tsig;
-    const now = Math.floor(this.o.clock.now() / 1000);
+    const key = this.options.tsig;
+    const now = Math.floor(this.options.clock.now() / 1000);
     const signed = key === undefined ? { signed: unsigned, mac: undefined } : signMessage(unsigned, key, now);
-    const raw = await exchange(this.server, signed.signed, this.o.timeoutMs ?? 5_000);
+    const raw = await exchange(this.server, signed.signed, this.options.timeoutMs ?? 5_000);
     const answer = decodeMessage(raw);
     const what = `updating zone ${zone} at ${this.where}`;
     if (key !== undefined && signed.mac !== undefined) {
-      const verified = verifyResponse(raw, key, signed.mac, Math.floor(this.o.clock.now() / 1000));
+      const verified = verifyResponse(raw, key, signed.mac, Math.floor(this.options.clock.now() / 1000));
       if (!verified.ok && verified.tsigError !== undefined) {
         throw new DnsUpdateError(`${what}: ${rcodeName(answer.header.rcode)}, ${tsigErrorName(verified.tsigError)}: the server does not accept key "${key.name}" (${key.algorithm}) with this secret`);
       }
