@@ -4,7 +4,7 @@ import type { Clock } from '../../clock.js';
 import { registerAccount } from '../../issuers/acme/account.js';
 import { AccountSecretError, accountMatches, type AcmeAccounts } from '../../issuers/acme/accounts.js';
 import { AcmeError } from '../../issuers/acme/problem.js';
-import { apiErrorMessage } from '../../kube/errors.js';
+import { apiErrorKind, apiErrorMessage } from '../../kube/errors.js';
 import type { Violation } from '../../model/violation.js';
 
 // The account part of ACME: one account per TLSPolicy. Its key lives in the
@@ -55,8 +55,8 @@ export async function acmeAccountReadiness(policy: TLSPolicy, deps: { accounts: 
   } catch (err) {
     if (err instanceof AccountSecretError) return { ok: false, violation: { reason: Reason[err.reason], message: err.message } };
     if (err instanceof AcmeError) return { ok: false, violation: { reason: Reason.AccountRegistrationFailed, message: err.message } };
-    const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
-    if (typeof code === 'number') {
+    // The account key Secret could not be read or written: the API server said why.
+    if (apiErrorKind(err) !== 'NoStatus') {
       return { ok: false, violation: { reason: Reason.AccountKeyInvalid, message: `account key Secret: ${apiErrorMessage(err)}` } };
     }
     throw err;

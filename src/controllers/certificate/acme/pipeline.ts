@@ -5,6 +5,7 @@ import { ariCertId } from '../../../issuers/acme/ari.js';
 import type { AcmeAccounts } from '../../../issuers/acme/accounts.js';
 import { AcmeError, describeProblem } from '../../../issuers/acme/problem.js';
 import type { AcmeOrder, AcmeSession } from '../../../issuers/acme/session.js';
+import { isClientFault } from '../../../kube/errors.js';
 import type { CertificatesClient, SecretsClient } from '../../../kube/resources.js';
 import type { Logger } from '../../../log.js';
 import type { Violation } from '../../../model/violation.js';
@@ -153,8 +154,7 @@ function toAcmeError(err: unknown): AcmeError | undefined {
   if (err.name === 'DnsUpdateError' || err.name === 'DnsWireError' || err.name === 'PkiError' || err.name === 'IssuerError') {
     return new AcmeError('final', err.message, {}, { cause: err });
   }
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'number' && code >= 400 && code < 500 && code !== 409 && code !== 429) {
+  if (isClientFault(err)) {
     return new AcmeError('final', `Kubernetes API: ${err.message}`, {}, { cause: err });
   }
   return undefined;
