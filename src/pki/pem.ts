@@ -52,6 +52,29 @@ export function decodePemBlocks(text: string, source: string): PemBlock[] {
   return blocks;
 }
 
+const CERT_BEGIN = '-----BEGIN CERTIFICATE-----';
+const CERT_END = '-----END CERTIFICATE-----';
+
+/**
+ * The CERTIFICATE blocks of a bundle, as text, in one pass: each BEGIN is
+ * paired with the first END after it, and the search goes on after that END,
+ * so no character is looked at more than a few times however many markers a
+ * hostile bundle holds. Blocks are not decoded (node's X509Certificate does that).
+ */
+export function certificatePemBlocks(text: string): string[] {
+  const blocks: string[] = [];
+  for (let from = 0; ; ) {
+    const start = text.indexOf(CERT_BEGIN, from);
+    if (start < 0) break;
+    const end = text.indexOf(CERT_END, start + CERT_BEGIN.length);
+    // No END after this BEGIN means none after any later BEGIN either.
+    if (end < 0) break;
+    blocks.push(text.slice(start, end + CERT_END.length));
+    from = end + CERT_END.length;
+  }
+  return blocks;
+}
+
 /** PEM with 64-character lines and a trailing newline, as Go and OpenSSL write it. */
 export function encodePem(type: string, der: Uint8Array): string {
   const base64 = Buffer.from(der).toString('base64');

@@ -8,32 +8,56 @@
 export function domainMatchesGlob(name: string, glob: string): boolean {
   const labels = name.toLowerCase().split('.');
   const pattern = glob.toLowerCase().split('.');
-  return matchLabels(labels, 0, pattern, 0);
-}
-
-function matchLabels(labels: string[], i: number, pattern: string[], j: number): boolean {
-  if (j === pattern.length) return i === labels.length;
-  const p = pattern[j] ?? '';
-  if (p === '**') {
-    for (let k = i + 1; k <= labels.length; k++) {
-      if (matchLabels(labels, k, pattern, j + 1)) return true;
+  // matches[j][i]: pattern[j..] matches labels[i..]. Filled from the end, each
+  // cell once: time labels x pattern, however many "**" a glob holds (a plain
+  // recursion is exponential in them).
+  let next: boolean[] = Array.from({ length: labels.length + 1 }, (_, i) => i === labels.length);
+  for (let j = pattern.length - 1; j >= 0; j--) {
+    const p = pattern[j] ?? '';
+    const here: boolean[] = new Array<boolean>(labels.length + 1).fill(false);
+    if (p === '**') {
+      // one or more labels: here[i] = next[i+1] || next[i+2] || ...
+      let anyLater = false;
+      for (let i = labels.length - 1; i >= 0; i--) {
+        anyLater = anyLater || next[i + 1] === true;
+        here[i] = anyLater;
+      }
+    } else {
+      for (let i = 0; i < labels.length; i++) {
+        const label = labels[i] ?? '';
+        const ok = label === '*' ? p === '*' : matchLabel(label, p);
+        here[i] = ok && next[i + 1] === true;
+      }
     }
-    return false;
+    next = here;
   }
-  const label = labels[i];
-  if (label === undefined) return false;
-  if (label === '*') return p === '*' && matchLabels(labels, i + 1, pattern, j + 1);
-  return matchLabel(label, p) && matchLabels(labels, i + 1, pattern, j + 1);
+  return next[0] === true;
 }
 
+/** One label against one pattern label, "*" matching any run of label characters: greedy with one backtrack point, linear in practice and never exponential. */
 function matchLabel(label: string, pattern: string): boolean {
   if (!pattern.includes('*')) return label === pattern;
-  const re = new RegExp(`^${pattern.split('*').map(escapeRegExp).join('[a-z0-9-]*')}$`);
-  return re.test(label);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  let i = 0;
+  let j = 0;
+  let star = -1;
+  let resume = 0;
+  while (i < label.length) {
+    if (j < pattern.length && pattern[j] !== '*' && pattern[j] === label[i]) {
+      i++;
+      j++;
+    } else if (j < pattern.length && pattern[j] === '*') {
+      star = j++;
+      resume = i;
+    } else if (star >= 0 && /[a-z0-9-]/.test(label[resume] ?? '')) {
+      // "*" spans label characters only (letters, digits, hyphens).
+      j = star + 1;
+      i = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (pattern[j] === '*') j++;
+  return j === pattern.length;
 }
 
 export function domainAllowed(name: string, globs: readonly string[]): boolean {

@@ -1,6 +1,6 @@
 import { X509Certificate as NodeX509Certificate } from 'node:crypto';
 import { parseCertificateChainPem, summarizeCertificate, verifyChain } from '../pki/certificates.js';
-import { encodePem } from '../pki/pem.js';
+import { certificatePemBlocks, encodePem } from '../pki/pem.js';
 import type { CertificateDetails, CertificateFindings, ValidityState } from './findings.js';
 import { hostnameMatches } from './hostname.js';
 
@@ -60,7 +60,7 @@ let anchorCache: { pem: string; anchors: Anchor[] } | undefined;
 /** The anchors of a PEM bundle, parsed once per bundle (node's OpenSSL parse is cheap, src/pki's is not). */
 function anchorsOf(bundle: string): Anchor[] {
   if (anchorCache?.pem !== bundle) {
-    const anchors = (bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).flatMap((pem) => {
+    const anchors = certificatePemBlocks(bundle).flatMap((pem) => {
       try {
         const certificate = new NodeX509Certificate(pem);
         return [{ subject: certificate.subject, fingerprint256: certificate.fingerprint256, pem: `${pem}\n` }];
