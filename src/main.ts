@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { CustomObjectsApi } from '@kubernetes/client-node';
 import { runProbe } from './cli/probe.js';
 import { requestRenewal } from './cli/renew.js';
 import { listCertificates, listPolicies, renderStatus } from './cli/status.js';
 import { gatherDescribe, renderDescribe } from './cli/describe.js';
 import { runInventoryCommand } from './cli/inventory.js';
 import { ConfigError, loadOperatorConfig, operatorFlagHelp } from './config.js';
-import { loadKubeConfig } from './kube/client.js';
+import { loadKubeConfig, makeKubeClients } from './kube/client.js';
 import { apiErrorMessage } from './kube/errors.js';
 import { createLogger } from './log.js';
 import { runOperatorProcess } from './operator/run.js';
@@ -43,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
         console.log(renderDescribe(described));
         return described.certificate.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') === true ? 0 : 1;
       }
-      const api = loadKubeConfig(values.kubeconfig).makeApiClient(CustomObjectsApi);
+      const api = makeKubeClients(loadKubeConfig(values.kubeconfig)).customObjects;
       const [certs, policies] = await Promise.all([listCertificates(api, values.namespace), listPolicies(api)]);
       console.log(renderStatus(certs, policies, values.output === 'wide'));
       return certs.every((c) => c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')) ? 0 : 1;
@@ -53,7 +52,7 @@ async function main(argv: string[]): Promise<number> {
       const name = positionals[0];
       if (name === undefined) throw new ConfigError('renew needs the Certificate name: certkeeper renew NAME -n NAMESPACE');
       const namespace = values.namespace ?? 'default';
-      await requestRenewal(loadKubeConfig(values.kubeconfig).makeApiClient(CustomObjectsApi), namespace, name, new Date());
+      await requestRenewal(makeKubeClients(loadKubeConfig(values.kubeconfig)).customObjects, namespace, name, new Date());
       console.log(`renewal of certificate ${namespace}/${name} requested`);
       return 0;
     }

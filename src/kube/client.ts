@@ -9,6 +9,7 @@ import { ApiextensionsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, Eve
 
 import { shareKeepAliveAgents } from './keep-alive.js';
 import { certificatesClient, SecretsClient, tlsPoliciesClient, type CertificatesClient, type TLSPoliciesClient } from './resources.js';
+import { retryOnBackPressure } from './back-pressure.js';
 import { retryOnTransportErrors } from './transport-retry.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -76,16 +77,19 @@ export interface ClientPoolOptions {
 export function makeKubeClients(kc: KubeConfig, pool: ClientPoolOptions = {}): KubeClients {
   const own = pool.maxSockets === undefined ? kc : copyKubeConfig(kc);
   shareKeepAliveAgents(own, pool.maxSockets);
-  const make = <T extends ApiType>(api: ApiConstructor<T>): T => {
+  // Every call waits out the API server's back-pressure (429, 503 with Retry-After), as client-go does;
+  // leader election does not: its Lease renewals must fail within their deadline, not wait.
+  const make = <T extends ApiType>(api: ApiConstructor<T>, backPressure = true): T => {
     const client = own.makeApiClient(api);
-    return pool.retryTransportErrors === true ? retryOnTransportErrors(client) : client;
+    const retried = pool.retryTransportErrors === true ? retryOnTransportErrors(client) : client;
+    return backPressure ? retryOnBackPressure(retried) : retried;
   };
   const core = make(CoreV1Api);
   const customObjects = make(CustomObjectsApi);
   return {
     kubeConfig: own,
     core,
-    coordination: make(CoordinationV1Api),
+    coordination: make(CoordinationV1Api, false),
     events: make(EventsV1Api),
     customObjects,
     apiextensions: make(ApiextensionsV1Api),

@@ -53,7 +53,8 @@ export const isClientFault = (err: unknown): boolean => apiErrorKind(err) === 'C
 export function retryAfterMs(err: unknown): number | undefined {
   if (typeof err !== 'object' || err === null || !('headers' in err)) return undefined;
   const headers = (err as { headers?: unknown }).headers;
-  const raw = typeof headers === 'object' && headers !== null ? (headers as Record<string, unknown>)['retry-after'] : undefined;
+  const entry = typeof headers === 'object' && headers !== null ? Object.entries(headers).find(([name]) => name.toLowerCase() === 'retry-after') : undefined;
+  const raw: unknown = entry?.[1];
   const seconds = typeof raw === 'string' ? Number(raw) : undefined;
   return seconds !== undefined && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
 }
