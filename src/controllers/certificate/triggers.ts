@@ -52,6 +52,9 @@ const secretChecks: readonly Check<TriggerInput>[] = [
   },
 ];
 
+/** How far ahead of our clock a `certkeeper renew` stamp may be (the CLI's machine clock may run ahead). */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
 function issuedAt(notBefore: Date, annotation: string | undefined): number {
   const written = annotation === undefined ? Number.NaN : Date.parse(annotation);
   return Number.isNaN(written) ? notBefore.getTime() : Math.max(written, notBefore.getTime());
@@ -110,8 +113,12 @@ const issuedChecks: readonly Check<ValidTriggerInput>[] = [
   {
     name: 'noManualRenewal',
     // Against when the Secret was written, not notBefore: CAs backdate notBefore (Let's Encrypt by an hour).
-    check: ({ renewRequestedAt, secret: { facts, annotations } }) =>
-      renewRequestedAt !== undefined && renewRequestedAt.getTime() > issuedAt(facts.notBefore, annotations[SecretAnnotation.issuedAt])
+    // A request dated in the future (beyond clock skew) is ignored: it would stay newer than every
+    // certificate issued until that date, and re-issue on every reconcile.
+    check: ({ renewRequestedAt, now, secret: { facts, annotations } }) =>
+      renewRequestedAt !== undefined &&
+      renewRequestedAt.getTime() <= now.getTime() + MAX_CLOCK_SKEW_MS &&
+      renewRequestedAt.getTime() > issuedAt(facts.notBefore, annotations[SecretAnnotation.issuedAt])
         ? { reason: Reason.ManuallyTriggered, message: `renewal requested at ${renewRequestedAt.toISOString()}` }
         : undefined,
   },

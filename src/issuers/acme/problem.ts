@@ -74,8 +74,12 @@ export function failureKind(httpStatus: number | undefined, problemType: string 
 export function parseRetryAfter(header: string | undefined, now: number): number | undefined {
   if (header === undefined) return undefined;
   const text = header.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now);
+  const at = /^\d+$/.test(text) ? now + Number(text) * 1000 : Date.parse(text);
+  if (!Number.isFinite(at)) return undefined;
+  // A CA may ask for anything; past a day it is a mistake or hostile, and a
+  // larger delay overflows the timers and dates it would be written into.
+  return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, at - now));
 }
+
+/** The longest wait a CA's Retry-After can impose. */
+export const MAX_RETRY_AFTER_MS = 24 * 3_600_000;

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyAcmeFailure } from '../../../src/issuers/acme/classify.js';
-import { AcmeError, describeProblem, failureKind, parseRetryAfter } from '../../../src/issuers/acme/problem.js';
+import { AcmeError, describeProblem, failureKind, MAX_RETRY_AFTER_MS, parseRetryAfter } from '../../../src/issuers/acme/problem.js';
 import { acmeGet, onAcmeExchange, recordExchanges, type AcmeExchange } from '../../../src/issuers/acme/transport.js';
 
 describe('problem documents', () => {
@@ -40,6 +40,14 @@ describe('problem documents', () => {
     expect(parseRetryAfter('Wed, 31 Dec 2025 00:00:00 GMT', now)).toBe(0);
     expect(parseRetryAfter('soon', now)).toBeUndefined();
     expect(parseRetryAfter(undefined, now)).toBeUndefined();
+  });
+
+  it('caps what a CA may ask for at a day, and never returns a number a Date cannot hold', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(parseRetryAfter('999999999999999999999', now)).toBe(MAX_RETRY_AFTER_MS);
+    expect(parseRetryAfter('Fri, 01 Jan 2100 00:00:00 GMT', now)).toBe(MAX_RETRY_AFTER_MS);
+    const retryAt = new Date(now + (parseRetryAfter('1e400', now) ?? 0));
+    expect(Number.isNaN(retryAt.getTime())).toBe(false);
   });
 });
 

@@ -52,6 +52,9 @@ describe('issuanceTrigger', () => {
     ['renewal not yet due', { renewal: { time: new Date('2026-03-02T00:00:00Z'), basis: 'Default', jitterMs: 0 } }, undefined],
     ['renew requested after issuance', { renewRequestedAt: new Date('2026-02-15T00:00:00Z') }, Reason.ManuallyTriggered],
     ['renew request already served', { renewRequestedAt: new Date('2026-01-15T00:00:00Z') }, undefined],
+    ['renew requested a minute ahead of our clock (skew)', { renewRequestedAt: new Date(now.getTime() + 60_000) }, Reason.ManuallyTriggered],
+    // Dated in the future it would stay newer than every certificate issued until then: a re-issue loop.
+    ['renew requested for next year is ignored', { renewRequestedAt: new Date(now.getTime() + 365 * 86_400_000) }, undefined],
   ])('%s', (_name, over, expected) => {
     expect(trigger(over)).toBe(expected);
   });
