@@ -32,19 +32,40 @@ async function resolveAddresses(name: string, config: SelfCheckConfig): Promise<
   return reply.answers.filter((rr) => rr.type === RRType.A).map((rr) => decodeA(rr.data));
 }
 
+/** A key authorization is under 100 bytes; an answer longer than this is wrong whatever follows. */
+const MAX_ANSWER_BYTES = 4096;
+
+/**
+ * One GET with an overall deadline (a server trickling a byte at a time never
+ * trips an idle timeout) and a size cap (the rest of a long answer is not read).
+ */
 function httpGet(address: string, port: number, host: string, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: address, port, path, method: 'GET', headers: { host, 'user-agent': 'certkeeper-self-check' }, timeout: timeoutMs, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        if (body.length < 4096) body += chunk;
+        body += chunk;
+        if (body.length > MAX_ANSWER_BYTES) {
+          finish();
+          resolve({ status: res.statusCode ?? 0, body: body.slice(0, MAX_ANSWER_BYTES) });
+          req.destroy();
+        }
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
+      res.on('end', () => {
+        finish();
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+      res.on('error', fail);
     });
+    const deadline = setTimeout(() => req.destroy(new Error(`no complete answer within ${timeoutMs} ms`)), timeoutMs);
+    const finish = () => clearTimeout(deadline);
+    const fail = (err: Error) => {
+      finish();
+      reject(err);
+    };
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
+    req.on('error', fail);
     req.end();
   });
 }

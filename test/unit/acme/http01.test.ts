@@ -1,4 +1,5 @@
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { V1Secret } from '@kubernetes/client-node';
 import { Http01Solver, http01ChallengeName } from '../../../src/issuers/acme/http01-solver.js';
@@ -87,5 +88,28 @@ describe('HTTP-01 self-check', () => {
     expect(await http01SelfCheck('127.0.0.1', token, keyAuth, config)).toBeUndefined();
     expect(await http01SelfCheck('127.0.0.1', token, 'other', config)).toMatch(/something other than the key authorization/);
     expect(await http01SelfCheck('127.0.0.1', token, keyAuth, { ...config, http01Port: 1 })).toMatch(/ECONNREFUSED/);
+  });
+
+  it('gives up on a server that trickles its answer, and stops reading a huge one', async () => {
+    // A tenant's pod can answer the challenge URL of its own name: it must not hold the self-check forever.
+    const server = createServer((req, res) => {
+      res.writeHead(200);
+      if (req.url?.endsWith('/huge') === true) {
+        res.end('x'.repeat(1 << 20));
+        return;
+      }
+      const drip = setInterval(() => res.write('x'), 20);
+      res.on('close', () => clearInterval(drip));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const trickling = (server.address() as AddressInfo).port;
+    try {
+      const config = { http01Port: trickling, timeoutMs: 300 };
+      expect(await http01SelfCheck('127.0.0.1', token, keyAuth, config)).toMatch(/no complete answer within 300 ms/);
+      expect(await http01SelfCheck('127.0.0.1', '../huge', keyAuth, config)).toMatch(/something other than the key authorization/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
