@@ -184,6 +184,9 @@ export const certificateEndpointStatus = z.object({
 });
 export type CertificateEndpointStatus = z.infer<typeof certificateEndpointStatus>;
 
+/** How many issued serial numbers status keeps (a revocation on delete concerns the current one; older ones are history). */
+export const MAX_ISSUED_SERIALS = 16;
+
 export const certificateStatus = z.object({
   conditions: conditionList.optional(),
   observedGeneration: z.int().min(0).optional(),
@@ -194,6 +197,11 @@ export const certificateStatus = z.object({
   renewalBasis: z.enum(RENEWAL_BASES).optional().meta({ description: 'Why renewalTime is what it is.' }),
   revision: z.int().min(0).optional(),
   serialNumber: z.string().max(128).optional(),
+  issuedSerialNumbers: z
+    .array(z.string().max(128))
+    .max(MAX_ISSUED_SERIALS)
+    .optional()
+    .meta({ description: 'Serial numbers of the certificates certkeeper issued for this Certificate, newest first: only these are ever revoked on delete.' }),
   fingerprintSHA256: z.string().max(64).optional(),
   failedIssuanceAttempts: z.int().min(0).optional(),
   lastFailureTime: z.string().max(64).optional(),

@@ -45,6 +45,7 @@ export const Reason = {
   KeyTooSmall: 'KeyTooSmall',
   InvalidSpec: 'InvalidSpec',
   SecretInUse: 'SecretInUse',
+  SecretNotOwned: 'SecretNotOwned',
   // TLSPolicy Ready
   IssuerReady: 'IssuerReady',
   IssuerNotReady: 'IssuerNotReady',

@@ -10,7 +10,7 @@ import { effectiveSpec, issuanceSpecHash } from '../../policy/effective-spec.js'
 import type { EffectiveSpec, Governed } from '../../model/spec.js';
 import { issuerKindOf, issuerRules } from '../drivers/rules.js';
 import { type Renewal, ariRenewal, renewalTime } from './renewal.js';
-import type { IssuedFacts, TlsSecretState } from '../../model/secret.js';
+import { SecretAnnotation, type IssuedFacts, type TlsSecretState } from '../../model/secret.js';
 import { issuanceTrigger } from './triggers.js';
 
 /** Everything the decision needs, read by the gatherer; the decision reads nothing else. */
@@ -85,6 +85,16 @@ export function decide(g: Gathered): Decision {
       violation: {
         reason: Reason.SecretInUse,
         message: `Secret "${cert.spec.secretName}" is already written by Certificate "${g.secretClaimedBy}": choose another secretName`,
+      },
+    };
+  }
+  if (g.secret.state !== 'absent' && g.secret.annotations[SecretAnnotation.certificateName] !== cert.metadata.name) {
+    // Someone else's Secret: overwriting it would hand this Certificate's owner whatever used it.
+    return {
+      kind: 'blocked',
+      violation: {
+        reason: Reason.SecretNotOwned,
+        message: `Secret "${cert.spec.secretName}" exists and was not written for this Certificate: choose another secretName, or let certkeeper take it over by annotating the Secret ${SecretAnnotation.certificateName}=${cert.metadata.name}`,
       },
     };
   }

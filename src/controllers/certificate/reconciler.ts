@@ -179,7 +179,7 @@ export class CertificateReconciler implements Reconciler {
     const renewal = renewalOf(cert, decision.governed.spec, result.facts);
     await this.deps.status.write(
       cert,
-      readyStatus(this.input(cert), { policy: decision.governed.policy.metadata.name, facts: result.facts, renewal, revision: result.revision }),
+      readyStatus(this.input(cert), { policy: decision.governed.policy.metadata.name, facts: result.facts, renewal, revision: result.revision, issued: true }),
     );
     return { requeueAfter: Math.max(1000, renewal.time.getTime() - now.getTime()) };
   }

@@ -1,4 +1,4 @@
-import type { Certificate, CertificateStatus } from '../../api/certificate.js';
+import { MAX_ISSUED_SERIALS, type Certificate, type CertificateStatus } from '../../api/certificate.js';
 import { ConditionType, Reason } from '../../api/conditions.js';
 import { type Condition, type ConditionUpdate, formatTime, removeCondition, setCondition } from '../../kube/conditions.js';
 import type { Explanation, Violation } from '../../model/violation.js';
@@ -38,14 +38,21 @@ function issuedFields(facts: IssuedFacts, renewal: Renewal, revision: number | u
   };
 }
 
-/** The Secret is current: Ready, with the certificate's facts. */
-export function readyStatus(input: StatusInput, a: { policy: string; facts: IssuedFacts; renewal: Renewal; revision: number | undefined }): CertificateStatus {
+/** The Secret is current: Ready, with the certificate's facts. `issued`: it was just issued (its serial is recorded). */
+export function readyStatus(
+  input: StatusInput,
+  a: { policy: string; facts: IssuedFacts; renewal: Renewal; revision: number | undefined; issued?: boolean },
+): CertificateStatus {
   const prev = input.certificate.status ?? {};
+  const serials = prev.issuedSerialNumbers ?? [];
+  const issuedSerialNumbers =
+    a.issued === true && !serials.includes(a.facts.serialNumber) ? [a.facts.serialNumber, ...serials].slice(0, MAX_ISSUED_SERIALS) : prev.issuedSerialNumbers;
   const message = `certificate is valid until ${formatTime(a.facts.notAfter)}; renewal at ${formatTime(a.renewal.time)}`;
   return {
     ...prev,
     ...issuedFields(a.facts, a.renewal, a.revision ?? prev.revision),
     policy: a.policy,
+    ...(issuedSerialNumbers === undefined ? {} : { issuedSerialNumbers }),
     observedGeneration: generation(input.certificate),
     failedIssuanceAttempts: undefined,
     retryAfterTime: undefined,

@@ -67,7 +67,7 @@ describe('decide for ACME policies', () => {
     const spec = effectiveSpec(cert.spec, acme(http01));
     expect(acmeIdentifiers(spec)).toEqual(['www.example.com', 'web.example.com']);
     const specHash = issuanceSpecHash(spec, `acme:${server}`);
-    const secret = { state: 'valid' as const, facts: facts({ dnsNames: ['web.example.com', 'www.example.com'] }), annotations: { [SecretAnnotation.specHash]: specHash } };
+    const secret = { state: 'valid' as const, facts: facts({ dnsNames: ['web.example.com', 'www.example.com'] }), annotations: { [SecretAnnotation.specHash]: specHash, [SecretAnnotation.certificateName]: 'web' } };
     expect(decide(gathered({ certificate: cert, secret })).kind).toBe('current');
   });
 
@@ -77,7 +77,7 @@ describe('decide for ACME policies', () => {
     });
     const specHash = issuanceSpecHash(effectiveSpec(cert.spec, acme(http01)), `acme:${server}`);
     const backdated = facts({ notBefore: new Date('2026-02-28T11:00:00Z') });
-    const written = { [SecretAnnotation.specHash]: specHash, [SecretAnnotation.issuedAt]: '2026-02-28T12:00:05.000Z' };
+    const written = { [SecretAnnotation.specHash]: specHash, [SecretAnnotation.certificateName]: 'web', [SecretAnnotation.issuedAt]: '2026-02-28T12:00:05.000Z' };
     expect(decide(gathered({ certificate: cert, secret: { state: 'valid', facts: backdated, annotations: written } })).kind).toBe('current');
     const older = { ...written, [SecretAnnotation.issuedAt]: '2026-02-28T11:59:00.000Z' };
     const d = decide(gathered({ certificate: cert, secret: { state: 'valid', facts: backdated, annotations: older } }));

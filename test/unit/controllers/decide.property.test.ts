@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CertificateSpec } from '../../../src/api/certificate.js';
+import { Reason } from '../../../src/api/conditions.js';
 import { decide } from '../../../src/controllers/certificate/decide.js';
 import { parseCertificate } from '../../../src/model/certificate.js';
 import type { IssuedFacts, TlsSecretState } from '../../../src/model/secret.js';
@@ -30,19 +31,21 @@ function randomSpec(r: () => number): CertificateSpec {
   };
 }
 
-function randomSecret(r: () => number): TlsSecretState {
+function randomSecret(r: () => number, name: string): TlsSecretState {
   const facts: IssuedFacts = {
     dnsNames: ['a.example.com'], ipAddresses: [], uris: [], emailAddresses: [], isCA: false,
     notBefore: new Date(Date.parse('2026-02-01T00:00:00Z') + Math.floor(r() * 40) * 86_400_000),
     notAfter: new Date(Date.parse('2026-03-01T00:00:00Z') + Math.floor(r() * 60) * 86_400_000),
     serialNumber: '1', fingerprintSHA256: 'f', keyAlgorithm: pick(r, ['RSA', 'ECDSA', 'unknown'] as const), keySize: pick(r, [0, 256, 2048]),
   };
+  // Written for this Certificate, another one, or none: only the first may be overwritten.
+  const owner = pick<Record<string, string>>(r, [{ 'certkeeper.dev/certificate-name': name }, { 'certkeeper.dev/certificate-name': name }, { 'certkeeper.dev/certificate-name': 'other' }, {}]);
   return pick<TlsSecretState>(r, [
     { state: 'absent' },
-    { state: 'incomplete', missing: ['tls.key'], annotations: {} },
-    { state: 'invalid', error: 'garbage', annotations: {} },
-    { state: 'mismatched', annotations: {} },
-    { state: 'valid', facts, annotations: { 'certkeeper.dev/spec-hash': 'x' } },
+    { state: 'incomplete', missing: ['tls.key'], annotations: owner },
+    { state: 'invalid', error: 'garbage', annotations: owner },
+    { state: 'mismatched', annotations: owner },
+    { state: 'valid', facts, annotations: { ...owner, 'certkeeper.dev/spec-hash': 'x' } },
   ]);
 }
 
@@ -58,10 +61,13 @@ describe('decide over random inputs', () => {
       const cert = certificate(`c${i}`);
       cert.spec = randomSpec(r);
       if (r() < 0.2) cert.status = { failedIssuanceAttempts: 1 + Math.floor(r() * 5), lastFailureTime: '2026-03-14T23:59:00Z', observedGeneration: 1 };
-      const input = { certificate: cert, namespaceLabels: {}, policies: r() < 0.8 ? policies.slice(0, 1) : policies, secret: randomSecret(r), now };
+      const input = { certificate: cert, namespaceLabels: {}, policies: r() < 0.8 ? policies.slice(0, 1) : policies, secret: randomSecret(r, cert.metadata.name), now };
       const d = decide(input);
       expect(['blocked', 'current', 'issue', 'backoff']).toContain(d.kind);
       if (d.kind === 'blocked') expect(d.violation.message.length).toBeGreaterThan(10);
+      // Another's Secret is never overwritten.
+      const owner = input.secret.state === 'absent' ? cert.metadata.name : input.secret.annotations['certkeeper.dev/certificate-name'];
+      if (owner !== cert.metadata.name) expect(d.kind === 'blocked' && d.violation.reason).toBe(Reason.SecretNotOwned);
       if (d.kind === 'issue' || d.kind === 'backoff') expect(d.trigger.message.length).toBeGreaterThan(5);
       if (d.kind === 'current') expect(d.renewal.time.getTime()).toBeGreaterThan(now.getTime());
       expect(JSON.stringify(decide(input))).toBe(JSON.stringify(d));

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Reason } from '../../../src/api/conditions.js';
 import { decide, failureBackoffMs, type Gathered } from '../../../src/controllers/certificate/decide.js';
 import { RENEW_ANNOTATION } from '../../../src/model/certificate.js';
+import { SecretAnnotation } from '../../../src/model/secret.js';
 import { certificate, selectingAll, tlsPolicy, withCaIssuer, withDuration, withGuardrails, withSelfSigned, withSpec } from '../../support/builders.js';
 
 const now = new Date('2026-03-01T00:00:00Z');
@@ -43,6 +44,18 @@ describe('decide', () => {
     });
   });
 
+  it.each<[string, Record<string, string>, string]>([
+    ['written for no Certificate (someone else\'s)', {}, Reason.SecretNotOwned],
+    ['written for another Certificate', { [SecretAnnotation.certificateName]: 'other' }, Reason.SecretNotOwned],
+    ['written for this one', { [SecretAnnotation.certificateName]: 'web' }, Reason.DoesNotExist],
+  ])('an existing Secret %s is %s', (_what, annotations, reason) => {
+    // An incomplete Secret is re-issued when it is ours; otherwise it is not ours to overwrite.
+    const d = decide(gathered({ secret: { state: 'incomplete', missing: ['tls.crt'], annotations } }));
+    const got = d.kind === 'blocked' ? d.violation.reason : d.kind === 'issue' ? (d.trigger.reason === Reason.MissingData ? Reason.DoesNotExist : d.trigger.reason) : d.kind;
+    expect(got).toBe(reason);
+    if (d.kind === 'blocked') expect(d.violation.message).toContain(`${SecretAnnotation.certificateName}=web`);
+  });
+
   it('joins several guardrail violations in one message and keeps them all', () => {
     const policy = tlsPolicy('g', selectingAll, withSelfSigned, withGuardrails({ maxDuration: '1h', allowedKeyAlgorithms: ['ECDSA'] }));
     const d = decide(gathered({ policies: [policy], certificate: certificate('web', withDuration('2h')) }));
@@ -69,7 +82,7 @@ describe('decide', () => {
     };
     const first = decide(gathered());
     if (first.kind !== 'issue') throw new Error('expected issue');
-    const secret = { state: 'valid' as const, facts, annotations: { 'certkeeper.dev/spec-hash': first.governed.specHash } };
+    const secret = { state: 'valid' as const, facts, annotations: { 'certkeeper.dev/spec-hash': first.governed.specHash, 'certkeeper.dev/certificate-name': 'web' } };
     expect(decide(gathered({ secret })).kind).toBe('current');
     const asked = certificate('web');
     asked.metadata.annotations = { [RENEW_ANNOTATION]: '2026-02-25T00:00:00Z' };

@@ -6,10 +6,12 @@ import type { CertificatesClient, SecretsClient } from '../../../kube/resources.
 import type { Logger } from '../../../log.js';
 import { SecretAnnotation } from '../../../model/secret.js';
 import { decodeSecretData } from '../../../secrets/summary.js';
+import { parseCertificateChainPem, summarizeCertificate } from '../../../pki/certificates.js';
 
 // revokeOnDelete (opt-in on the policy): a finalizer on each Certificate the
 // policy issues keeps it until its certificate is revoked at the CA and its
-// Secret deleted. Without the option nothing is added, and deleting a
+// Secret deleted — only a certificate this Certificate was issued (its serial
+// is in status.issuedSerialNumbers), never whatever a tenant put in the Secret. Without the option nothing is added, and deleting a
 // Certificate keeps its Secret, as with cert-manager.
 
 export const REVOKE_FINALIZER = 'certkeeper.dev/revoke-on-delete';
@@ -36,6 +38,16 @@ export async function syncRevokeFinalizer(d: RevocationDeps, cert: Certificate, 
  * CA that refuses for good (already revoked, unauthorized) does not keep the
  * Certificate forever; a transient failure is retried.
  */
+/** The serial of tls.crt's first certificate, as status records it; undefined when it does not parse. */
+function leafSerial(pem: string): string | undefined {
+  try {
+    const [leaf] = parseCertificateChainPem(pem, 'tls.crt');
+    return leaf === undefined ? undefined : summarizeCertificate(leaf).serialNumber;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function revokeAndRelease(d: RevocationDeps, cert: Certificate, policy: TLSPolicy | undefined, log: Logger): Promise<string | undefined> {
   let note: string | undefined;
   const acme = policy?.spec.issuer?.acme;
@@ -43,12 +55,20 @@ export async function revokeAndRelease(d: RevocationDeps, cert: Certificate, pol
     const namespace = cert.metadata.namespace ?? 'default';
     const secret = await d.secrets.get(namespace, cert.spec.secretName);
     const pem = secret === undefined ? undefined : decodeSecretData(secret, 'tls.crt');
-    if (secret !== undefined && pem !== undefined && secret.metadata?.annotations?.[SecretAnnotation.issuer] === `acme:${acme.server}`) {
+    const serial = pem === undefined ? undefined : leafSerial(pem);
+    // A status written before issuedSerialNumbers existed names only the current serial.
+    const issued = cert.status?.issuedSerialNumbers ?? (cert.status?.serialNumber === undefined ? [] : [cert.status.serialNumber]);
+    const ours = serial !== undefined && issued.includes(serial);
+    if (secret !== undefined && serial !== undefined && !ours) {
+      // Whatever the Secret holds now was not issued for this Certificate (someone replaced it): neither revoked nor deleted.
+      note = `not revoked: Secret ${cert.spec.secretName} holds serial ${serial}, which certkeeper did not issue for this Certificate; the Secret is left as it is`;
+      log.warn({ serial }, 'revocation on delete skipped: not a certificate this Certificate was issued');
+    } else if (secret !== undefined && pem !== undefined && secret.metadata?.annotations?.[SecretAnnotation.issuer] === `acme:${acme.server}`) {
       const account = await d.accounts.session(policy);
       if (!('session' in account)) throw new Error(`cannot revoke: ${account.waiting}`);
       try {
         await account.session.revoke(pem);
-        note = `revoked serial ${secret.metadata?.annotations?.[SecretAnnotation.serialNumber] ?? '?'} at ${acme.server}`;
+        note = `revoked serial ${serial ?? '?'} at ${acme.server}`;
       } catch (err) {
         if (!(err instanceof AcmeError) || err.kind !== 'final') throw err;
         note = `the CA refused the revocation: ${err.message}`;
