@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { suiteByName } from '../probe/suites.js';
 import { GO_DURATION_PATTERN } from './duration.js';
-import { KEY_ALGORITHMS } from './certificate.js';
+import { KEY_ALGORITHMS, KEY_USAGES } from './certificate.js';
 import { API_VERSION, conditionList, dnsLabelName, durationString, labelMap, labelSelector, objectMeta, secretKeySelector } from './meta.js';
 
 // A TLSPolicy is the platform team's object: which CA issues for which
@@ -90,6 +90,45 @@ export const certificateGuardrails = z
     renewBefore: durationString('Default renewBefore for Certificates that set neither renewBefore nor renewBeforePercentage.').optional(),
     allowedKeyAlgorithms: z.array(z.enum(KEY_ALGORITHMS)).max(3).optional(),
     minRSASize: z.int().min(1024).max(8192).optional(),
+    // Every other identity a certificate can carry. Once a policy restricts
+    // names (any of allowedDomains, allowedIPRanges, allowedURIs,
+    // allowedEmailDomains is set), each kind it does not list is denied: a
+    // policy that restricts DNS names cannot be bypassed with an IP, a URI or
+    // a mailbox. docs: README "Guardrails".
+    allowCA: z
+      .boolean()
+      .optional()
+      .meta({
+        description:
+          'May a Certificate be a CA (isCA: true)? Default false. An allowed CA is issued with pathLen 0 and name constraints permitting only what this policy allows.',
+      }),
+    allowedIPRanges: z
+      .array(z.string().max(49).meta({ 'x-kubernetes-validations': [{ rule: 'isCIDR(self)', message: 'must be a CIDR, e.g. 10.0.0.0/8 or fd00::/8' }] }))
+      .max(100)
+      .optional()
+      .meta({ description: 'CIDRs every ipAddresses entry must fall in.' }),
+    allowedURIs: z
+      .array(z.string().min(1).max(2048))
+      .max(100)
+      .optional()
+      .meta({ description: 'Patterns every uris entry must match: "*" any run of characters but "/", "**" any run ("spiffe://cluster.local/ns/team-a/**").' }),
+    allowedEmailDomains: z
+      .array(z.string().min(1).max(253))
+      .max(100)
+      .optional()
+      .meta({ description: 'Domain globs (as allowedDomains) the domain of every emailAddresses entry must match.' }),
+    allowedUsages: z
+      .array(z.enum(KEY_USAGES))
+      .max(KEY_USAGES.length)
+      .optional()
+      .meta({
+        description:
+          'Key usages a Certificate may ask for. Default: digital signature, key encipherment, key agreement, signing, server auth, client auth (plus cert sign and crl sign when allowCA).',
+      }),
+    allowSubject: z
+      .boolean()
+      .optional()
+      .meta({ description: 'May a Certificate set subject fields (organizations, countries, ...) once this policy restricts names? Default false.' }),
   })
   .meta({
     'x-kubernetes-validations': [

@@ -1,6 +1,6 @@
 import type { CertificateSpec, KeyAlgorithm } from '../api/certificate.js';
 import type { TLSPolicy } from '../api/tlspolicy.js';
-import type { UsageName } from '../pki/spec.js';
+import type { CaConstraints, UsageName } from '../pki/spec.js';
 
 // The Certificate as it will be issued (its spec merged with the governing
 // policy's defaults, see policy/effective-spec.ts) and the policy and issuer
@@ -37,6 +37,8 @@ export interface EffectiveSpec {
   key: EffectiveKey;
   usages: UsageName[];
   isCA: boolean;
+  /** A CA the policy allows is bounded: pathLen 0 and name constraints from the policy (see policy/effective-spec.ts). */
+  caConstraints?: CaConstraints | undefined;
 }
 
 export function defaultKeySize(algorithm: KeyAlgorithm): number {

@@ -69,6 +69,19 @@ export interface CertificateTemplateSpec {
   /** Empty or absent means the default usages (see resolveUsages). */
   usages?: readonly UsageName[];
   isCA?: boolean;
+  /** For a CA certificate: how far it may delegate and what it may sign for (RFC 5280 4.2.1.9/4.2.1.10). */
+  caConstraints?: CaConstraints;
+}
+
+export interface CaConstraints {
+  /** basicConstraints pathLenConstraint: 0 = may sign leaves only, no further CAs. */
+  pathLength?: number;
+  /** nameConstraints permitted dNSName subtrees ("team.example.com" permits it and every name below). */
+  permittedDNSDomains?: readonly string[];
+  /** nameConstraints permitted iPAddress ranges, as CIDRs. */
+  permittedIPRanges?: readonly string[];
+  /** nameConstraints permitted rfc822Name domains ("team.example.com" permits mailboxes at it and below). */
+  permittedEmailDomains?: readonly string[];
 }
 
 /** cert-manager's default certificate lifetime: 90 days. */

@@ -1,8 +1,10 @@
 import { x509 } from './x509.js';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { GeneralName, GeneralSubtree, GeneralSubtrees, NameConstraints } from '@peculiar/asn1-x509';
 import { PkiError } from './errors.js';
 import { hasSubjectAltNames, isNameEmpty, subjectAltNameExtension, subjectName } from './names.js';
 import { resolveUsages } from './usages.js';
-import type { CertificateTemplateSpec, KeyAlgorithm } from './spec.js';
+import type { CaConstraints, CertificateTemplateSpec, KeyAlgorithm } from './spec.js';
 
 // What goes into a certificate (or CSR) for a spec, independent of who signs
 // it. Extension order follows Go's crypto/x509 so certificates look like
@@ -51,10 +53,32 @@ export function templateParts(spec: CertificateTemplateSpec, subjectKeyAlgorithm
   if (usages.extendedKeyUsageOids.length > 0) {
     extensions.push(new x509.ExtendedKeyUsageExtension(usages.extendedKeyUsageOids, false));
   }
-  extensions.push(new x509.BasicConstraintsExtension(spec.isCA ?? false, undefined, true));
+  const constraints = spec.isCA === true ? spec.caConstraints : undefined;
+  extensions.push(new x509.BasicConstraintsExtension(spec.isCA ?? false, constraints?.pathLength, true));
+  const limits = constraints === undefined ? undefined : nameConstraintsExtension(constraints);
+  if (limits !== undefined) extensions.push(limits);
   const san = subjectAltNameExtension(spec, isNameEmpty(subject));
   if (san !== undefined) extensions.push(san);
   return { subject, extensions };
+}
+
+const NAME_CONSTRAINTS_OID = '2.5.29.30';
+
+/**
+ * nameConstraints with permitted subtrees only (critical, as RFC 5280 asks
+ * of a CA): a name of a type it lists must fall in one of its subtrees; a
+ * type it does not list stays unconstrained, so a policy that restricts one
+ * kind of name lists an empty-looking but present set for the others.
+ */
+function nameConstraintsExtension(c: CaConstraints): x509.Extension | undefined {
+  const subtrees = [
+    ...(c.permittedDNSDomains ?? []).map((dNSName) => new GeneralName({ dNSName })),
+    ...(c.permittedIPRanges ?? []).map((iPAddress) => new GeneralName({ iPAddress })),
+    ...(c.permittedEmailDomains ?? []).map((domain) => new GeneralName({ rfc822Name: `.${domain}` })),
+  ].map((base) => new GeneralSubtree({ base }));
+  if (subtrees.length === 0) return undefined;
+  const der = AsnConvert.serialize(new NameConstraints({ permittedSubtrees: new GeneralSubtrees(subtrees) }));
+  return new x509.Extension(NAME_CONSTRAINTS_OID, true, der);
 }
 
 /** Hex key identifier (RFC 5280 method 1: SHA-1 of the subjectPublicKey bits) of a DER SubjectPublicKeyInfo. */

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { CertificateSpec } from '../api/certificate.js';
 import { DEFAULT_DURATION_MS, defaultKeySize, type EffectiveSpec } from '../model/spec.js';
 import { parseDuration } from '../api/duration.js';
-import type { TLSPolicy } from '../api/tlspolicy.js';
+import type { CertificateGuardrails, TLSPolicy } from '../api/tlspolicy.js';
+import type { CaConstraints } from '../pki/spec.js';
 import { normalizeIpAddress } from '../pki/names.js';
 import { resolveUsages } from '../pki/usages.js';
 
@@ -32,7 +33,37 @@ export function effectiveSpec(spec: CertificateSpec, policy: TLSPolicy | undefin
     // The usages the certificate will really carry (defaults, CA and key-type rules applied by the PKI layer).
     usages: resolveUsages({ usages: spec.usages, isCA: spec.isCA, keyAlgorithm: algorithm }).names,
     isCA: spec.isCA ?? false,
+    caConstraints: spec.isCA === true && guard?.allowCA === true ? caConstraintsOf(guard) : undefined,
   };
+}
+
+/**
+ * What a CA the policy allows may sign: leaves only (pathLen 0), and only
+ * for the names the policy allows, as far as name constraints can say it. A
+ * dNSName constraint is a domain and everything below it, so each glob
+ * becomes its fixed suffix ("**.team.example.com" and "web-*.team.example.com"
+ * both become "team.example.com"); a glob with no fixed suffix ("**") leaves
+ * DNS names unconstrained.
+ */
+export function caConstraintsOf(guard: CertificateGuardrails): CaConstraints {
+  const dns = guard.allowedDomains?.map(fixedSuffix);
+  const email = guard.allowedEmailDomains?.map(fixedSuffix);
+  return {
+    pathLength: 0,
+    ...(dns === undefined || dns.includes('') ? {} : { permittedDNSDomains: [...new Set(dns)] }),
+    ...(guard.allowedIPRanges === undefined ? {} : { permittedIPRanges: guard.allowedIPRanges }),
+    ...(email === undefined || email.includes('') ? {} : { permittedEmailDomains: [...new Set(email)] }),
+  };
+}
+
+/** The labels after the last one with a wildcard: "**.team.example.com" -> "team.example.com". */
+function fixedSuffix(glob: string): string {
+  const labels = glob.toLowerCase().split('.');
+  let last = -1;
+  labels.forEach((l, i) => {
+    if (l.includes('*')) last = i;
+  });
+  return labels.slice(last + 1).join('.');
 }
 
 /**
@@ -53,6 +84,8 @@ export function issuanceSpecHash(spec: EffectiveSpec, issuerIdentity: string): s
     key: [spec.key.algorithm, spec.key.size, spec.key.encoding],
     usages: sorted(spec.usages),
     isCA: spec.isCA,
+    // Undefined drops out of the JSON: hashes of Certificates that are not CAs stay what they were.
+    caConstraints: spec.caConstraints,
     issuer: issuerIdentity,
   });
   return createHash('sha256').update(canonical).digest('hex').slice(0, 32);

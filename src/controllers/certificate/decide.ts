@@ -127,8 +127,8 @@ export function decide(g: Gathered): Decision {
     return { kind: 'blocked', policy, violation: { reason: Reason.InvalidSpec, message: err.message } };
   }
 
-  const guardrails = policy.spec.certificates;
-  const violations = guardrails === undefined ? [] : guardrailViolations({ policyName: policy.metadata.name, spec, guardrails });
+  // Also without a certificates block: CA certificates and signing usages are denied by default.
+  const violations = guardrailViolations({ policyName: policy.metadata.name, spec, guardrails: policy.spec.certificates ?? {} });
   const [first] = violations;
   if (first !== undefined) {
     return {

@@ -19,6 +19,7 @@ export function templateOf(governed: Governed): CertificateTemplateSpec {
     durationMs: s.durationMs,
     usages: s.usages,
     isCA: s.isCA,
+    ...(s.caConstraints === undefined ? {} : { caConstraints: s.caConstraints }),
   };
 }
 

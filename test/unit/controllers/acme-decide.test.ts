@@ -47,7 +47,13 @@ describe('decide for ACME policies', () => {
 
   it.each<[string, Partial<Gathered>, string, RegExp]>([
     ['IP addresses', { certificate: certificate('web', withSpec({ ipAddresses: ['10.0.0.1'] })) }, Reason.InvalidSpec, /DNS names only: remove ipAddresses/],
-    ['a CA certificate', { certificate: certificate('web', withSpec({ isCA: true })) }, Reason.InvalidSpec, /does not issue CA certificates/],
+    ['a CA certificate the policy does not allow', { certificate: certificate('web', withSpec({ isCA: true })) }, Reason.CANotAllowed, /does not allow CA certificates/],
+    [
+      'a CA certificate the policy allows, but an ACME CA never issues',
+      { certificate: certificate('web', withSpec({ isCA: true })), policies: [tlsPolicy('le', (p) => Object.assign(p, acme(http01)), withPolicySpec({ certificates: { allowCA: true } }))] },
+      Reason.InvalidSpec,
+      /does not issue CA certificates/,
+    ],
     ['no DNS name at all', { certificate: certificate('web', withSpec({ dnsNames: [], commonName: 'Web Service' })) }, Reason.InvalidSpec, /at least one DNS name/],
     ['a wildcard with only HTTP-01', { certificate: certificate('web', withDnsNames('*.example.com')) }, Reason.NoSolver, /only DNS-01 can prove/],
     ['no solvers', { policies: [acme()] }, Reason.NoSolver, /has no ACME solvers/],

@@ -17,7 +17,15 @@ describe('guardrailViolations', () => {
     ['domain outside', { allowedDomains: ['*.example.com'] }, [withDnsNames('a.other.org')], [Reason.DomainNotAllowed]],
     ['one of several outside', { allowedDomains: ['*.example.com'] }, [withDnsNames('a.example.com', 'b.other.org')], [Reason.DomainNotAllowed]],
     ['DNS-like commonName governed', { allowedDomains: ['*.example.com'] }, [withSpec({ dnsNames: [], commonName: 'x.other.org' })], [Reason.DomainNotAllowed]],
-    ['plain commonName not governed', { allowedDomains: ['*.example.com'] }, [withSpec({ dnsNames: [], commonName: 'My Service' })], []],
+    // Not a DNS name, so an identity of its own: under restricted names it may only repeat an allowed one.
+    ['plain commonName under restricted names', { allowedDomains: ['*.example.com'] }, [withSpec({ dnsNames: [], commonName: 'My Service' })], [Reason.CommonNameNotAllowed]],
+    ['plain commonName without restrictions', { minRSASize: 2048 }, [withSpec({ dnsNames: [], commonName: 'My Service' })], []],
+    [
+      'commonName repeating an allowed URI',
+      { allowedURIs: ['spiffe://cluster.local/ns/team-a/**'] },
+      [withSpec({ dnsNames: [], commonName: 'spiffe://cluster.local/ns/team-a/sa/web', uris: ['spiffe://cluster.local/ns/team-a/sa/web'] })],
+      [],
+    ],
     ['empty allowedDomains allows nothing', { allowedDomains: [] }, [withDnsNames('a.example.com')], [Reason.DomainNotAllowed]],
     ['duration within max', { maxDuration: '720h' }, [withDuration('720h')], []],
     ['duration above max', { maxDuration: '720h' }, [withDuration('721h')], [Reason.DurationTooLong]],
