@@ -8,9 +8,9 @@ import { DiscoveryV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ensureTools, installCrds, REPO_ROOT, startEnvironment, startOperatorProcess, waitForOperatorReady, type Environment, type OperatorProcess } from '../env/index.js';
 import { createTestNetwork, type TestNetwork } from '../env/netns.js';
 import { GROUP, VERSION } from '../../src/api/meta.js';
-import { startNetnsNginx, type NetnsNginx, type NginxSite } from '../../test/support/netns-servers.js';
-import { HSTS_TWO_YEARS, MOZILLA_CURVES, MOZILLA_INTERMEDIATE_CIPHERS } from '../../test/support/tls-fixtures.js';
-import { createTlsTestPki, issueServerCertificate } from '../../test/support/tls-pki.js';
+import { startNetnsNginx, type NetnsNginx, type NginxSite } from '../tls/netns-nginx.js';
+import { INTERMEDIATE_TLS } from '../tls/fixtures.js';
+import { createTlsTestPki, issueServerCertificate } from '../tls/server-pki.js';
 import { AuditFollower, countRequests, type RequestCounts } from './audit.js';
 import { benchClients, BENCH_NAMESPACE, createBenchSetup, grantOperatorUser, OPERATOR_NAMESPACE, OPERATOR_USER, POLICY_NAME, writeOperatorKubeconfig, type BenchClients } from './fixtures.js';
 import { bucketsBetween, histogramBuckets, histogramQuantile, observations, type Buckets } from './histogram.js';
@@ -407,7 +407,7 @@ export async function runEndpointsScenario(argv: string[], log: (line: string) =
       addresses: 'any',
       port: 443,
       certificate: fallback,
-      tls: { protocols: ['TLSv1.2', 'TLSv1.3'], ciphers: MOZILLA_INTERMEDIATE_CIPHERS, preferServerCiphers: false, curves: MOZILLA_CURVES, dhParams: true, hsts: HSTS_TWO_YEARS },
+      tls: INTERMEDIATE_TLS,
       workerProcesses: 2,
       workerConnections: 4096,
       readinessAddresses: [network.addresses[0] ?? '', network.addresses[endpoints - 1] ?? ''],
