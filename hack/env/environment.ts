@@ -158,6 +158,7 @@ export async function startEnvironment(options: StartOptions = {}): Promise<Envi
         httpChallengePort: http01,
         tlsAlpnChallengePort: tlsAlpn01,
         dnsServer: chall.dnsServer,
+        domainBlocklist: ['blocked-domain.example'],
         dependsOn: [chall.process],
       });
       log(`pebble ${pebble.version} ready at ${pebble.directoryUrl} (${elapsed(startedAt)})`);

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { inject, onTestFinished } from 'vitest';
 import { realClock } from '../../src/clock.js';
 import { Informer } from '../../src/kube/informer.js';
@@ -16,6 +16,7 @@ import type { KubeObject } from '../../src/kube/lister-watcher.js';
 import { createLogger } from '../../src/log.js';
 import { Client } from 'acme-client';
 import type { TLSPolicySpec } from '../../src/api/tlspolicy.js';
+import { httpFetch } from '../../hack/env/http.js';
 import { startOperatorProcess, waitForOperatorReady, type OperatorProcess } from '../../hack/env/operator.js';
 import { ensureOperatorNamespace, getPolicy, OPERATOR_NAMESPACE, secretText } from './certkeeper.js';
 import { testKube, waitFor } from './kube.js';
@@ -89,19 +90,16 @@ export async function waitForPolicyReady(name: string, status: 'True' | 'False',
   );
 }
 
-/** GET against a Pebble management endpoint (HTTPS, the environment's CA). */
+/** GET (or, with a body, POST) against a Pebble management endpoint (HTTPS, the environment's CA). */
 export async function pebbleManagement(baseUrl: string, caFile: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
   const ca = await readFile(caFile, 'utf8');
-  return new Promise((resolve, reject) => {
-    const req = request(`${baseUrl}${path}`, { method: body === undefined ? 'GET' : 'POST', agent: new Agent({ ca }), headers: { 'content-type': 'application/json', 'user-agent': 'certkeeper-tests' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
+  const response = await httpFetch(`${baseUrl}${path}`, {
+    tls: { ca },
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
+  return { status: response.status, text: response.body };
 }
 
 async function accountClient(policyName: string): Promise<{ client: Client; ordersUrl: string }> {
