@@ -23,6 +23,7 @@ const OPERATOR_BINDING = 'certkeeper-bench-operator';
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface BenchClients {
+  kubeconfig: KubeConfig;
   core: CoreV1Api;
   customObjects: CustomObjectsApi;
   rbac: RbacAuthorizationV1Api;
@@ -31,7 +32,7 @@ export interface BenchClients {
 export function benchClients(kubeconfigPath: string): BenchClients {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
-  return { core: kc.makeApiClient(CoreV1Api), customObjects: kc.makeApiClient(CustomObjectsApi), rbac: kc.makeApiClient(RbacAuthorizationV1Api) };
+  return { kubeconfig: kc, core: kc.makeApiClient(CoreV1Api), customObjects: kc.makeApiClient(CustomObjectsApi), rbac: kc.makeApiClient(RbacAuthorizationV1Api) };
 }
 
 /**
@@ -83,9 +84,8 @@ async function caSecretData(): Promise<Record<string, string>> {
   return { 'tls.crt': b64(pem), 'tls.key': b64(encodePrivateKeyPem(privateKey, 'PKCS8')), 'ca.crt': b64(pem) };
 }
 
-/** Namespaces, CA Secret and TLSPolicy: everything but the Certificates. */
+/** CA Secret, TLSPolicy and the bench namespace: everything but the Certificates (the operator's namespace is cluster.ts's). */
 export async function createBenchSetup(clients: BenchClients): Promise<void> {
-  await clients.core.createNamespace({ body: { metadata: { name: OPERATOR_NAMESPACE } } });
   await clients.core.createNamespacedSecret({
     namespace: OPERATOR_NAMESPACE,
     body: { metadata: { name: CA_SECRET }, type: 'kubernetes.io/tls', data: await caSecretData() },

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pollUntil, PollTimeoutError } from './poll.js';
+import { pollUntil, PollTimeoutError, type PollContext } from './poll.js';
 
 /** What the environment remembers of a process it started, enough to stop it from another process. */
 export interface ProcessRecord {
@@ -208,7 +208,7 @@ export class ManagedProcess {
   }
 }
 
-export interface ReadinessWait {
+export interface ProcessWait {
   description: string;
   timeoutMs: number;
   intervalMs?: number;
@@ -224,11 +224,12 @@ function failure(process: ManagedProcess, what: string): Error {
 }
 
 /**
- * pollUntil for a process this environment started: fails fast when a
- * watched process exits, and on timeout adds the log tail of the last one
- * watched (the one being waited for) to what pollUntil reports.
+ * pollUntil on processes this environment started (a server coming up, the
+ * operator getting something done): fails fast when a watched process exits,
+ * and on timeout adds the log tail of the last one watched (the one being
+ * waited for) to what pollUntil reports.
  */
-export async function waitForReady<T>(probe: () => Promise<T | undefined>, options: ReadinessWait): Promise<Exclude<T, undefined>> {
+export async function waitForReady<T>(probe: (context: PollContext) => Promise<T | undefined>, options: ProcessWait): Promise<Exclude<T, undefined>> {
   const { description, signal } = options;
   try {
     return await pollUntil(probe, {
