@@ -4,6 +4,8 @@ import { GROUP, VERSION } from '../../src/api/meta.js';
 import { waitForOperatorReady, type OperatorProcess } from '../env/index.js';
 import { waitForReady } from '../env/processes.js';
 import { withBenchCluster } from './cluster.js';
+import { createCertificate, createPolicy, type BenchClients } from './fixtures.js';
+import { CLUSTER_FLAGS, parseScenarioArgs, positiveInt } from './options.js';
 
 // `npm run bench -- --scenario acme [--single 7] [--batch 200] [--workers 16] [--keep-dir]`
 //
@@ -30,18 +32,14 @@ interface Options {
 }
 
 function parse(argv: string[]): Options | 'help' {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: { single: { type: 'string' }, batch: { type: 'string' }, workers: { type: 'string' }, 'keep-dir': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-  });
+  const { values } = parseArgs({ args: argv, strict: true, options: { single: { type: 'string' }, batch: { type: 'string' }, workers: { type: 'string' }, ...CLUSTER_FLAGS } });
   if (values.help === true) return 'help';
-  const int = (v: string | undefined, d: number) => {
-    const n = v === undefined ? d : Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`not a count: ${v}`);
-    return n;
+  return {
+    single: positiveInt('single', values.single, 7, { min: 0 }),
+    batch: positiveInt('batch', values.batch, 200, { min: 0 }),
+    workers: positiveInt('workers', values.workers, 16, { min: 0 }),
+    keepDir: values['keep-dir'] === true,
   };
-  return { single: int(values.single, 7), batch: int(values.batch, 200), workers: int(values.workers, 16), keepDir: values['keep-dir'] === true };
 }
 
 interface Cert {
@@ -50,13 +48,9 @@ interface Cert {
 }
 const ready = (c: Cert) => c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') === true;
 
-function certificateBody(name: string) {
-  return {
-    apiVersion: `${GROUP}/${VERSION}`,
-    kind: 'Certificate',
-    metadata: { name, namespace: NAMESPACE },
-    spec: { secretName: `${name}-tls`, dnsNames: [`${name}.bench.test`], privateKey: { algorithm: 'ECDSA' }, policyRef: { name: POLICY } },
-  };
+/** One Certificate issued through the bench's ACME policy. */
+function createAcmeCertificate(clients: BenchClients, name: string): Promise<void> {
+  return createCertificate(clients, NAMESPACE, name, { secretName: `${name}-tls`, dnsNames: [`${name}.bench.test`], privateKey: { algorithm: 'ECDSA' }, policyRef: { name: POLICY } });
 }
 
 const median = (xs: number[]) => {
@@ -76,11 +70,8 @@ function untilDone<T>(op: OperatorProcess, description: string, intervalMs: numb
 }
 
 export async function runAcmeScenario(argv: string[], signal: AbortSignal, log: (line: string) => void): Promise<number> {
-  const options = parse(argv);
-  if (options === 'help') {
-    process.stdout.write(`${ACME_USAGE}\n`);
-    return 0;
-  }
+  const options = parseScenarioArgs(argv, parse, ACME_USAGE);
+  if (typeof options === 'number') return options;
   await withBenchCluster({ name: 'acme', build: false, acme: true, keepDir: options.keepDir, signal, log }, async ({ env, clients, startOperator }) => {
     const acme = env.acme;
     if (acme === undefined) throw new Error('the environment has no ACME components');
@@ -97,16 +88,8 @@ export async function runAcmeScenario(argv: string[], signal: AbortSignal, log: 
       },
     });
     await waitForOperatorReady(operator);
-    await objects.createClusterCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: 'tlspolicies',
-      body: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'TLSPolicy',
-        metadata: { name: POLICY },
-        spec: { issuer: { acme: { server: acme.directoryUrl, privateKeySecretRef: { name: 'bench-acme-account' }, solvers: [{ http01: { ingress: { ingressClassName: 'bench' } } }] } } },
-      },
+    await createPolicy(clients, POLICY, {
+      issuer: { acme: { server: acme.directoryUrl, privateKeySecretRef: { name: 'bench-acme-account' }, solvers: [{ http01: { ingress: { ingressClassName: 'bench' } } }] } },
     });
     await untilDone(operator, `TLSPolicy ${POLICY} Ready (ACME account registered)`, 100, 60_000, signal, async () => {
       const p = (await objects.getClusterCustomObject({ group: GROUP, version: VERSION, plural: 'tlspolicies', name: POLICY })) as Cert;
@@ -118,7 +101,7 @@ export async function runAcmeScenario(argv: string[], signal: AbortSignal, log: 
     for (let i = 0; i < options.single; i++) {
       const name = `one-${i}-${randomBytes(2).toString('hex')}`;
       const started = performance.now();
-      await objects.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', namespace: NAMESPACE, body: certificateBody(name) });
+      await createAcmeCertificate(clients, name);
       await untilDone(operator, `Certificate ${NAMESPACE}/${name} Ready`, 20, 120_000, signal, async () => {
         const c = (await objects.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', namespace: NAMESPACE, name })) as Cert;
         return ready(c) ? true : undefined;
@@ -131,7 +114,7 @@ export async function runAcmeScenario(argv: string[], signal: AbortSignal, log: 
     const batchStarted = performance.now();
     const names = Array.from({ length: options.batch }, (_, i) => `batch-${i}`);
     for (let i = 0; i < names.length; i += 20) {
-      await Promise.all(names.slice(i, i + 20).map((n) => objects.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', namespace: NAMESPACE, body: certificateBody(n) })));
+      await Promise.all(names.slice(i, i + 20).map((n) => createAcmeCertificate(clients, n)));
     }
     await untilDone(operator, `all ${options.batch} batch Certificates Ready`, 250, 600_000, signal, async () => {
       const list = (await objects.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', namespace: NAMESPACE })) as { items: Cert[] };

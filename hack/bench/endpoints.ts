@@ -12,7 +12,8 @@ import { INTERMEDIATE_TLS } from '../tls/fixtures.js';
 import { createTlsTestPki, issueServerCertificate } from '../tls/server-pki.js';
 import { AuditFollower, countRequests, type RequestCounts } from './audit.js';
 import { withBenchCluster } from './cluster.js';
-import { BENCH_NAMESPACE, createBenchSetup, grantOperatorUser, OPERATOR_USER, POLICY_NAME, writeOperatorKubeconfig, type BenchClients } from './fixtures.js';
+import { CLUSTER_FLAGS, parseScenarioArgs, positiveInt, UsageError } from './options.js';
+import { BENCH_NAMESPACE, createBenchSetup, createCertificate, createPolicy, grantOperatorUser, OPERATOR_USER, POLICY_NAME, writeOperatorKubeconfig, type BenchClients } from './fixtures.js';
 import { bucketsBetween, histogramBuckets, histogramQuantile, observations, type Buckets } from './histogram.js';
 import { scrapeOperatorMetrics } from './metrics.js';
 import { readCpuSeconds, readMemory, RssSampler } from './proc.js';
@@ -58,35 +59,20 @@ function parse(argv: string[]): Options | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: {
-      services: { type: 'string' },
-      'per-service': { type: 'string' },
-      concurrency: { type: 'string' },
-      recheck: { type: 'string' },
-      timeout: { type: 'string' },
-      json: { type: 'string' },
-      'skip-build': { type: 'boolean' },
-      'keep-dir': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: { services: { type: 'string' }, 'per-service': { type: 'string' }, concurrency: { type: 'string' }, recheck: { type: 'string' }, timeout: { type: 'string' }, ...CLUSTER_FLAGS },
   });
   if (values.help === true) return 'help';
-  const int = (flag: string, text: string | undefined, fallback: number, max: number): number => {
-    const n = text === undefined ? fallback : Number(text);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${flag} must be an integer from 1 to ${max}\n${ENDPOINTS_USAGE}`);
-    return n;
-  };
   const o: Options = {
-    services: int('services', values.services, 100, 1021),
-    perService: int('per-service', values['per-service'], 10, 1021),
-    concurrency: int('concurrency', values.concurrency, 16, 256),
-    recheckSeconds: int('recheck', values.recheck, 10, 3600),
-    timeoutSeconds: int('timeout', values.timeout, 600, 3600),
+    services: positiveInt('services', values.services, 100, { max: 1021 }),
+    perService: positiveInt('per-service', values['per-service'], 10, { max: 1021 }),
+    concurrency: positiveInt('concurrency', values.concurrency, 16, { max: 256 }),
+    recheckSeconds: positiveInt('recheck', values.recheck, 10, { max: 3600 }),
+    timeoutSeconds: positiveInt('timeout', values.timeout, 600, { max: 3600 }),
     json: values.json,
     skipBuild: values['skip-build'] === true,
     keepDir: values['keep-dir'] === true,
   };
-  if (o.services * o.perService > 1021) throw new Error(`--services x --per-service must be at most 1021 (one /22)\n${ENDPOINTS_USAGE}`);
+  if (o.services * o.perService > 1021) throw new UsageError('--services x --per-service must be at most 1021 (one /22)');
   return o;
 }
 
@@ -256,16 +242,9 @@ async function runPhases(o: Options, env: Environment, nginx: NetnsNginx, op: Op
   let buckets0 = await probeBuckets(op);
   let cpu0 = cpu();
   let t0 = performance.now();
-  await clients.customObjects.createClusterCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: 'tlspolicies',
-    body: {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'TLSPolicy',
-      metadata: { name: ENDPOINT_POLICY },
-      spec: { namespaceSelector: { matchLabels: { bench: 'true' } }, endpoints: { serviceSelector: { matchLabels: { tier: 'bench' } }, ports: ['https'], profile: 'intermediate', interval: '1h' } },
-    },
+  await createPolicy(clients, ENDPOINT_POLICY, {
+    namespaceSelector: { matchLabels: { bench: 'true' } },
+    endpoints: { serviceSelector: { matchLabels: { tier: 'bench' } }, ports: ['https'], profile: 'intermediate', interval: '1h' },
   });
   const scanned = await until('policy results', op, o, signal, log, async () => {
     const e = await policyEndpoints(clients);
@@ -285,17 +264,11 @@ async function runPhases(o: Options, env: Environment, nginx: NetnsNginx, op: Op
   cpu0 = cpu();
   t0 = performance.now();
   for (let i = 0; i < o.services; i++) {
-    await clients.customObjects.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: BENCH_NAMESPACE,
-      plural: 'certificates',
-      body: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'Certificate',
-        metadata: { name: serviceName(i), namespace: BENCH_NAMESPACE },
-        spec: { secretName: `${serviceName(i)}-tls`, dnsNames: [hostName(i)], policyRef: { name: POLICY_NAME }, endpoints: [{ service: serviceName(i), port: 443 }] },
-      },
+    await createCertificate(clients, BENCH_NAMESPACE, serviceName(i), {
+      secretName: `${serviceName(i)}-tls`,
+      dnsNames: [hostName(i)],
+      policyRef: { name: POLICY_NAME },
+      endpoints: [{ service: serviceName(i), port: 443 }],
     });
   }
   let issuedSeconds: number | undefined;
@@ -348,18 +321,8 @@ async function runPhases(o: Options, env: Environment, nginx: NetnsNginx, op: Op
 
 /** Runs the scenario; returns the exit code. Everything it starts (netns included) is gone when it returns. */
 export async function runEndpointsScenario(argv: string[], signal: AbortSignal, log: (line: string) => void): Promise<number> {
-  let o: Options | 'help';
-  try {
-    o = parse(argv);
-  } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    return 2;
-  }
-  if (o === 'help') {
-    process.stdout.write(`${ENDPOINTS_USAGE}\n`);
-    return 0;
-  }
-  const options = o;
+  const options = parseScenarioArgs(argv, parse, ENDPOINTS_USAGE);
+  if (typeof options === 'number') return options;
   await withBenchCluster({ name: 'endpoints', build: !options.skipBuild, audit: true, keepDir: options.keepDir, signal, log }, async (cluster) => {
     const endpoints = options.services * options.perService;
     log(`network namespace with ${endpoints} addresses, one nginx on all of them`);

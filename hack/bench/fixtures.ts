@@ -1,8 +1,9 @@
 import { CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { writeFile } from 'node:fs/promises';
 import { GROUP, VERSION } from '../../src/api/meta.js';
-import type { TLSPolicySpec } from '../../src/api/tlspolicy.js';
-import type { CertificateSpec } from '../../src/api/certificate.js';
+import type { z } from 'zod';
+import type { tlsPolicy } from '../../src/api/tlspolicy.js';
+import type { certificate } from '../../src/api/certificate.js';
 import { encodeCertificateChainPem } from '../../src/pki/certificates.js';
 import { encodePrivateKeyPem, generatePrivateKey } from '../../src/pki/keys.js';
 import { selfSignCertificate } from '../../src/pki/sign.js';
@@ -84,38 +85,43 @@ async function caSecretData(): Promise<Record<string, string>> {
   return { 'tls.crt': b64(pem), 'tls.key': b64(encodePrivateKeyPem(privateKey, 'PKCS8')), 'ca.crt': b64(pem) };
 }
 
+/** Specs as written to the API server: fields with defaults may be left out. */
+export type PolicySpecInput = z.input<typeof tlsPolicy>['spec'];
+export type CertificateSpecInput = z.input<typeof certificate>['spec'];
+
+/** Creates the cluster-scoped TLSPolicy `name`. */
+export async function createPolicy(clients: BenchClients, name: string, spec: PolicySpecInput): Promise<void> {
+  await clients.customObjects.createClusterCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: 'tlspolicies',
+    body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'TLSPolicy', metadata: { name }, spec },
+  });
+}
+
+/** Creates the Certificate `namespace/name`. */
+export async function createCertificate(clients: BenchClients, namespace: string, name: string, spec: CertificateSpecInput): Promise<void> {
+  await clients.customObjects.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: 'certificates',
+    body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Certificate', metadata: { name, namespace }, spec },
+  });
+}
+
 /** CA Secret, TLSPolicy and the bench namespace: everything but the Certificates (the operator's namespace is cluster.ts's). */
 export async function createBenchSetup(clients: BenchClients): Promise<void> {
   await clients.core.createNamespacedSecret({
     namespace: OPERATOR_NAMESPACE,
     body: { metadata: { name: CA_SECRET }, type: 'kubernetes.io/tls', data: await caSecretData() },
   });
-  const spec: TLSPolicySpec = {
-    namespaceSelector: { matchLabels: { bench: 'true' } },
-    priority: 0,
-    issuer: { ca: { secretName: CA_SECRET } },
-  };
-  await clients.customObjects.createClusterCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: 'tlspolicies',
-    body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'TLSPolicy', metadata: { name: POLICY_NAME }, spec },
-  });
+  await createPolicy(clients, POLICY_NAME, { namespaceSelector: { matchLabels: { bench: 'true' } }, priority: 0, issuer: { ca: { secretName: CA_SECRET } } });
   await clients.core.createNamespace({ body: { metadata: { name: BENCH_NAMESPACE, labels: { bench: 'true' } } } });
 }
 
 export function certificateName(index: number): string {
   return `bench-${String(index).padStart(4, '0')}`;
-}
-
-function certificateBody(index: number, algorithm: BenchKeyAlgorithm): object {
-  const name = certificateName(index);
-  const spec: Pick<CertificateSpec, 'secretName' | 'dnsNames'> & { privateKey: { algorithm: BenchKeyAlgorithm } } = {
-    secretName: `${name}-tls`,
-    dnsNames: [`${name}.bench.example.com`],
-    privateKey: { algorithm },
-  };
-  return { apiVersion: `${GROUP}/${VERSION}`, kind: 'Certificate', metadata: { name, namespace: BENCH_NAMESPACE }, spec };
 }
 
 /** Creates bench-0000 … with at most `concurrency` requests in flight; resolves with the seconds it took. */
@@ -128,14 +134,8 @@ export async function createCertificates(
   const worker = async (): Promise<void> => {
     while (next < options.count) {
       options.signal.throwIfAborted();
-      const index = next++;
-      await clients.customObjects.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: BENCH_NAMESPACE,
-        plural: 'certificates',
-        body: certificateBody(index, options.algorithm),
-      });
+      const name = certificateName(next++);
+      await createCertificate(clients, BENCH_NAMESPACE, name, { secretName: `${name}-tls`, dnsNames: [`${name}.bench.example.com`], privateKey: { algorithm: options.algorithm } });
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency, options.count) }, worker));

@@ -7,6 +7,7 @@ import { encodeCertificateChainPem } from '../../src/pki/certificates.js';
 import { encodePrivateKeyPem, generatePrivateKey } from '../../src/pki/keys.js';
 import { selfSignCertificate, signCertificateWithCa } from '../../src/pki/sign.js';
 import { withBenchCluster, type BenchCluster } from './cluster.js';
+import { CLUSTER_FLAGS, parseScenarioArgs, positiveInt } from './options.js';
 import { readCpuSeconds, readMemory, RssSampler } from './proc.js';
 
 // `npm run bench -- --scenario inventory [--secrets 10000] [--tls 2000] [--json FILE] [--skip-build] [--keep-dir]`
@@ -36,31 +37,19 @@ export interface InventoryBenchOptions {
   keepDir: boolean;
 }
 
-function parseOptions(argv: string[]): InventoryBenchOptions {
+function parseOptions(argv: string[]): InventoryBenchOptions | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: {
-      secrets: { type: 'string' },
-      tls: { type: 'string' },
-      namespaces: { type: 'string' },
-      requests: { type: 'string' },
-      json: { type: 'string' },
-      'skip-build': { type: 'boolean' },
-      'keep-dir': { type: 'boolean' },
-    },
+    options: { secrets: { type: 'string' }, tls: { type: 'string' }, namespaces: { type: 'string' }, requests: { type: 'string' }, ...CLUSTER_FLAGS },
   });
-  const int = (flag: string, text: string | undefined, fallback: number, max: number): number => {
-    const n = text === undefined ? fallback : Number(text);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${flag} must be an integer from 1 to ${max}\n${INVENTORY_USAGE}`);
-    return n;
-  };
-  const secrets = int('secrets', values.secrets, 10_000, 100_000);
+  if (values.help === true) return 'help';
+  const secrets = positiveInt('secrets', values.secrets, 10_000, { max: 100_000 });
   return {
     secrets,
-    tls: Math.min(secrets, int('tls', values.tls, 2_000, 100_000)),
-    namespaces: int('namespaces', values.namespaces, 20, 1_000),
-    requests: int('requests', values.requests, 20, 1_000),
+    tls: Math.min(secrets, positiveInt('tls', values.tls, 2_000, { max: 100_000 })),
+    namespaces: positiveInt('namespaces', values.namespaces, 20, { max: 1_000 }),
+    requests: positiveInt('requests', values.requests, 20, { max: 1_000 }),
     json: values.json,
     skipBuild: values['skip-build'] === true,
     keepDir: values['keep-dir'] === true,
@@ -203,13 +192,8 @@ export function formatInventoryReport(r: InventoryBenchResult): string {
 
 /** Runs the scenario; returns the exit code. */
 export async function runInventoryScenario(argv: string[], signal: AbortSignal, log: (line: string) => void): Promise<number> {
-  let o: InventoryBenchOptions;
-  try {
-    o = parseOptions(argv);
-  } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    return 2;
-  }
+  const o = parseScenarioArgs(argv, parseOptions, INVENTORY_USAGE);
+  if (typeof o === 'number') return o;
   const options = o;
   const result = await withBenchCluster({ name: 'inventory', build: !o.skipBuild, keepDir: o.keepDir, signal, log }, (cluster) => measure(options, cluster, signal, log));
   const json = JSON.stringify(result, null, 2);

@@ -50,7 +50,8 @@ export const BENCH_USAGE = `usage: npm run bench -- [flags]
 
 export class UsageError extends Error {}
 
-function positiveInt(flag: string, text: string | undefined, fallback: number, { min = 1, max = 1_000_000 } = {}): number {
+/** `--flag`'s value as an integer in [min, max], `fallback` when absent; a UsageError naming the flag otherwise. */
+export function positiveInt(flag: string, text: string | undefined, fallback: number, { min = 1, max = 1_000_000 } = {}): number {
   if (text === undefined) return fallback;
   const value = Number(text);
   if (!Number.isInteger(value) || value < min || value > max) {
@@ -58,6 +59,14 @@ function positiveInt(flag: string, text: string | undefined, fallback: number, {
   }
   return value;
 }
+
+/** The flags every scenario that starts a cluster takes, for parseArgs. */
+export const CLUSTER_FLAGS = {
+  json: { type: 'string' },
+  'skip-build': { type: 'boolean' },
+  'keep-dir': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 const FLAGS = {
   count: { type: 'string' },
@@ -106,4 +115,25 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     keepDir: values['keep-dir'] === true,
     skipBuild: values['skip-build'] === true,
   };
+}
+
+/**
+ * A scenario's flags parsed by `parse`; or the exit code when there is nothing
+ * to run: 0 after printing `usage` for --help, 2 after a usage error.
+ */
+export function parseScenarioArgs<T>(argv: string[], parse: (argv: string[]) => T | 'help', usage: string): T | number {
+  let parsed: T | 'help';
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    // parseArgs throws TypeErrors for unknown flags; every other error is a bug, not a usage error.
+    if (!(error instanceof UsageError || error instanceof TypeError)) throw error;
+    process.stderr.write(`${error.message}\n${usage}\n`);
+    return 2;
+  }
+  if (parsed === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  return parsed;
 }
