@@ -8,13 +8,14 @@ import { encodeCertificateChainPem } from '../../src/pki/certificates.js';
 import { encodePrivateKeyPem, generatePrivateKey } from '../../src/pki/keys.js';
 import { selfSignCertificate } from '../../src/pki/sign.js';
 import type { BenchKeyAlgorithm } from './options.js';
+import { OPERATOR_NAMESPACE } from '../env/operator.js';
 
 // The objects the bench runs against: the operator's namespace with a CA
 // Secret, a TLSPolicy issuing from it for namespaces labelled bench=true, one
 // such namespace, and the Certificates in it. Made as admin, before the
 // operator starts.
 
-export const OPERATOR_NAMESPACE = 'certkeeper';
+export { OPERATOR_NAMESPACE };
 export const BENCH_NAMESPACE = 'bench';
 export const CA_SECRET = 'bench-ca';
 export const POLICY_NAME = 'bench';

@@ -93,8 +93,8 @@ function elapsed(startedAt: number): string {
 /**
  * Starts the local test environment: etcd + kube-apiserver (RBAC, admin
  * client cert) and Pebble + pebble-challtestsrv, all on loopback ports picked
- * now, with a PKI made now. The same code serves the demo, the integration
- * tests and `hack/dev-env.sh`.
+ * now, with a PKI made now. The same code serves the demo, the bench, the
+ * integration tests and `hack/dev-env.sh`.
  */
 export async function startEnvironment(options: StartOptions = {}): Promise<Environment> {
   const startedAt = Date.now();

@@ -1,6 +1,7 @@
 /**
- * The local test environment: one piece of code for the demo, the
- * integration tests (test/support/global-setup.ts) and hack/dev-env.sh.
+ * The local test environment: one piece of code for the demo, the bench,
+ * the integration tests (test/support/global-setup.ts) and hack/dev-env.sh.
+ * Nothing under hack/ imports test/: test/support builds on this, not the reverse.
  */
 export {
   attachEnvironment,

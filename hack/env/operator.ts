@@ -30,6 +30,9 @@ export interface OperatorProcessOptions {
   waitUntil?: 'healthy' | 'listening';
 }
 
+/** Where the operator keeps its CA Secrets and Lease unless told otherwise: the chart's namespace. */
+export const OPERATOR_NAMESPACE = 'certkeeper';
+
 /** How long the operator may take to answer /healthz after its start. */
 const START_TIMEOUT_MS = 30_000;
 
@@ -53,7 +56,7 @@ export async function startOperatorProcess(o: OperatorProcessOptions): Promise<O
     '--http-port', String(httpPort),
     '--leader-elect', String(o.leaderElect ?? true),
     '--identity', identity,
-    '--namespace', o.namespace ?? 'certkeeper',
+    '--namespace', o.namespace ?? OPERATOR_NAMESPACE,
     '--workers', String(o.workers ?? 4),
     '--log-level', o.logLevel ?? 'info',
   ];

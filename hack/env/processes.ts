@@ -74,7 +74,7 @@ function procExecutable(pid: number): string | undefined {
 }
 
 /** True while the pid runs (a zombie nobody reaped counts as gone). */
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (error) {
