@@ -8,6 +8,7 @@ import { encodeCertificateChainPem } from '../../src/pki/certificates.js';
 import { encodePrivateKeyPem, generatePrivateKey } from '../../src/pki/keys.js';
 import { selfSignCertificate } from '../../src/pki/sign.js';
 import type { BenchKeyAlgorithm } from './options.js';
+import { impersonating } from '../env/kubeconfig.js';
 import { OPERATOR_NAMESPACE } from '../env/operator.js';
 
 // The objects the bench runs against: the operator's namespace with a CA
@@ -46,19 +47,8 @@ export function benchClients(kubeconfigPath: string): BenchClients {
 export async function writeOperatorKubeconfig(adminKubeconfigPath: string, path: string): Promise<void> {
   const admin = new KubeConfig();
   admin.loadFromFile(adminKubeconfigPath);
-  const user = admin.getCurrentUser();
-  const context = admin.getContextObject(admin.getCurrentContext());
-  if (user === null || context === null) throw new Error(`${adminKubeconfigPath} has no current user/context`);
-  const name = `${user.name}-as-${OPERATOR_USER}`;
-  const operator = new KubeConfig();
-  operator.loadFromOptions({
-    clusters: admin.getClusters(),
-    users: [{ ...user, name, impersonateUser: OPERATOR_USER }],
-    contexts: [{ ...context, user: name }],
-    currentContext: context.name,
-  });
   // JSON is YAML; exportConfig writes the impersonated user as `as`.
-  await writeFile(path, operator.exportConfig(), { mode: 0o600 });
+  await writeFile(path, impersonating(admin, OPERATOR_USER).exportConfig(), { mode: 0o600 });
 }
 
 /** cluster-admin for the operator's user: the bench measures speed, not least privilege (the RBAC tests do that). */

@@ -17,8 +17,8 @@ import { createLogger } from '../../src/log.js';
 import { Client } from 'acme-client';
 import type { TLSPolicySpec } from '../../src/api/tlspolicy.js';
 import { httpFetch } from '../../hack/env/http.js';
-import { startOperatorProcess, waitForOperatorReady, type OperatorProcess } from '../../hack/env/operator.js';
-import { ensureOperatorNamespace, getPolicy, OPERATOR_NAMESPACE, secretText } from './certkeeper.js';
+import type { OperatorProcess } from '../../hack/env/operator.js';
+import { getPolicy, OPERATOR_NAMESPACE, secretText, startTestOperator } from './certkeeper.js';
 import { testKube, waitFor } from './kube.js';
 import { installStandInCrds, standInCrd } from './stand-in-crds.js';
 
@@ -35,15 +35,10 @@ export interface AcmeOperatorOptions {
   identity?: string;
 }
 
-export async function startAcmeOperator(name: string, o: AcmeOperatorOptions): Promise<OperatorProcess> {
-  await ensureOperatorNamespace();
-  const op = await startOperatorProcess({
-    kubeconfigPath: inject('kubeconfigPath'),
-    logFile: join(inject('envDir'), `operator-${name}-${randomBytes(3).toString('hex')}.log`),
-    leaderElect: o.leaderElect ?? false,
-    ...(o.identity === undefined ? {} : { identity: o.identity }),
-    namespace: OPERATOR_NAMESPACE,
-    logLevel: 'debug',
+export function startAcmeOperator(name: string, o: AcmeOperatorOptions): Promise<OperatorProcess> {
+  return startTestOperator(name, {
+    leaderElect: o.leaderElect,
+    identity: o.identity,
     env: {
       CERTKEEPER_ACME_HTTP01_PORT: String(o.http01Port),
       CERTKEEPER_ACME_CA_FILE: o.caFile,
@@ -54,8 +49,6 @@ export async function startAcmeOperator(name: string, o: AcmeOperatorOptions): P
       CERTKEEPER_ACME_ARI_MAX_INTERVAL: o.ariMaxInterval ?? '24h',
     },
   });
-  await waitForOperatorReady(op);
-  return op;
 }
 
 /** The shared environment's Pebble, as an operator of an ACME test file uses it. */

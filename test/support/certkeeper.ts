@@ -27,7 +27,7 @@ export async function ensureOperatorNamespace(kube: TestKube = testKube()): Prom
 
 export async function startTestOperator(
   name: string,
-  options: { leaderElect?: boolean; identity?: string; /** Extra settings as environment variables (CERTKEEPER_ENDPOINT_RECHECK_INTERVAL=2s). */ env?: Record<string, string> } = {},
+  options: { leaderElect?: boolean; identity?: string | undefined; /** Extra settings as environment variables (CERTKEEPER_ENDPOINT_RECHECK_INTERVAL=2s). */ env?: Record<string, string> } = {},
 ): Promise<OperatorProcess> {
   await ensureOperatorNamespace();
   const op = await startOperatorProcess({

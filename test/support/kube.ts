@@ -13,6 +13,7 @@ import {
 } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { inject, onTestFinished } from 'vitest';
+import { impersonating } from '../../hack/env/kubeconfig.js';
 import { pollUntil, type PollContext } from '../../hack/env/poll.js';
 
 export interface TestKube {
@@ -57,18 +58,7 @@ export interface ImpersonationOptions {
  */
 export function testKube(as?: ImpersonationOptions): TestKube {
   const admin = adminKubeConfig();
-  if (as === undefined) return clients(admin);
-  const user = admin.getCurrentUser();
-  const context = admin.getContextObject(admin.getCurrentContext());
-  if (user === null || context === null) throw new Error('injected kubeconfig has no current user/context');
-  const impersonating = new KubeConfig();
-  impersonating.loadFromOptions({
-    clusters: admin.getClusters(),
-    users: [{ ...user, name: `${user.name}-as-${as.user}`, impersonateUser: as.user }],
-    contexts: [{ ...context, user: `${user.name}-as-${as.user}` }],
-    currentContext: context.name,
-  });
-  return clients(impersonating);
+  return clients(as === undefined ? admin : impersonating(admin, as.user));
 }
 
 export const TEST_NAMESPACE_LABEL = 'certkeeper.dev/test';
