@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { GROUP, VERSION } from '../../src/api/meta.js';
-import { waitForOperatorReady, type OperatorProcess } from '../env/index.js';
+import { localAcmeEnv, waitForOperatorReady, type OperatorProcess } from '../env/index.js';
 import { waitForReady } from '../env/processes.js';
 import { withBenchCluster } from './cluster.js';
 import { createCertificate, createPolicy, type BenchClients } from './fixtures.js';
@@ -80,12 +80,7 @@ export async function runAcmeScenario(argv: string[], signal: AbortSignal, log: 
     const operator = await startOperator({
       leaderElect: false,
       workers: options.workers,
-      env: {
-        CERTKEEPER_ACME_HTTP01_PORT: String(acme.httpChallengePort),
-        CERTKEEPER_ACME_CA_FILE: acme.serverCaPath,
-        CERTKEEPER_ACME_SELF_CHECK_NAMESERVER: acme.dnsServer,
-        CERTKEEPER_ACME_HTTP01_SELF_CHECK_PORT: String(acme.httpChallengePort),
-      },
+      env: localAcmeEnv({ http01Port: acme.httpChallengePort, caFile: acme.serverCaPath, nameserver: acme.dnsServer }),
     });
     await waitForOperatorReady(operator);
     await createPolicy(clients, POLICY, {

@@ -18,4 +18,12 @@ export { checkEnvironment, type HealthReport } from './health.js';
 export { ensureTools, REPO_ROOT, type ToolPaths } from './tools.js';
 export { resolveA } from './acme.js';
 export type { ProcessRecord } from './processes.js';
-export { startOperatorProcess, waitForOperatorReady, type OperatorProcess, type OperatorProcessOptions } from './operator.js';
+export {
+  localAcmeEnv,
+  OPERATOR_NAMESPACE,
+  startOperatorProcess,
+  waitForOperatorReady,
+  type LocalAcme,
+  type OperatorProcess,
+  type OperatorProcessOptions,
+} from './operator.js';

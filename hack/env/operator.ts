@@ -36,6 +36,31 @@ export const OPERATOR_NAMESPACE = 'certkeeper';
 /** How long the operator may take to answer /healthz after its start. */
 const START_TIMEOUT_MS = 30_000;
 
+/** Where an ACME server on this machine expects the operator, and what it must trust. */
+export interface LocalAcme {
+  /** The port the CA's validator connects to for HTTP-01. */
+  http01Port: number;
+  /** Trust for the ACME server's HTTPS (PEM file). */
+  caFile: string;
+  /** host:port the names resolve through, for the CA and the self-check alike. */
+  nameserver: string;
+}
+
+/**
+ * The operator's settings for an ACME server on this machine: its HTTP-01
+ * responder on the port the validator connects to, the CA's HTTPS trusted,
+ * the self-check resolving through the same nameserver and connecting to
+ * that same port (no ingress controller stands in front of it here).
+ */
+export function localAcmeEnv(acme: LocalAcme): Record<string, string> {
+  return {
+    CERTKEEPER_ACME_HTTP01_PORT: String(acme.http01Port),
+    CERTKEEPER_ACME_CA_FILE: acme.caFile,
+    CERTKEEPER_ACME_SELF_CHECK_NAMESERVER: acme.nameserver,
+    CERTKEEPER_ACME_HTTP01_SELF_CHECK_PORT: String(acme.http01Port),
+  };
+}
+
 export interface OperatorProcess {
   process: ManagedProcess;
   httpPort: number;

@@ -17,18 +17,12 @@ import { createLogger } from '../../src/log.js';
 import { Client } from 'acme-client';
 import type { TLSPolicySpec } from '../../src/api/tlspolicy.js';
 import { httpFetch } from '../../hack/env/http.js';
-import type { OperatorProcess } from '../../hack/env/operator.js';
+import { localAcmeEnv, type LocalAcme, type OperatorProcess } from '../../hack/env/operator.js';
 import { getPolicy, OPERATOR_NAMESPACE, secretText, startTestOperator } from './certkeeper.js';
 import { testKube, waitFor } from './kube.js';
 import { installStandInCrds, standInCrd } from './stand-in-crds.js';
 
-export interface AcmeOperatorOptions {
-  /** Port the HTTP-01 responder listens on (Pebble's validator connects there). */
-  http01Port: number;
-  /** Trust for the ACME server's HTTPS (PEM file). */
-  caFile: string;
-  /** Nameserver the self-check resolves names with (host:port). */
-  nameserver: string;
+export interface AcmeOperatorOptions extends LocalAcme {
   selfCheckTimeout?: string;
   ariMaxInterval?: string;
   leaderElect?: boolean;
@@ -40,10 +34,7 @@ export function startAcmeOperator(name: string, o: AcmeOperatorOptions): Promise
     leaderElect: o.leaderElect,
     identity: o.identity,
     env: {
-      CERTKEEPER_ACME_HTTP01_PORT: String(o.http01Port),
-      CERTKEEPER_ACME_CA_FILE: o.caFile,
-      CERTKEEPER_ACME_SELF_CHECK_NAMESERVER: o.nameserver,
-      CERTKEEPER_ACME_HTTP01_SELF_CHECK_PORT: String(o.http01Port),
+      ...localAcmeEnv(o),
       CERTKEEPER_ACME_SELF_CHECK_TIMEOUT: o.selfCheckTimeout ?? '20s',
       CERTKEEPER_ACME_ARI_MIN_INTERVAL: '1s',
       CERTKEEPER_ACME_ARI_MAX_INTERVAL: o.ariMaxInterval ?? '24h',
