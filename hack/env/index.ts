@@ -1,7 +1,7 @@
 /**
  * The local test environment: one piece of code for the demo, the bench,
- * the integration tests (test/support/global-setup.ts) and hack/dev-env.sh.
- * Nothing under hack/ imports test/: test/support builds on this, not the reverse.
+ * the integration tests (their vitest globalSetup) and hack/dev-env.sh.
+ * Imports run one way: the tests' helpers build on hack/, never the reverse.
  */
 export {
   attachEnvironment,

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-// The one poll-until loop of hack/ and test/support/: the environment's
+// The one poll-until loop of hack/ and of the tests' helpers: the environment's
 // readiness waits, the demo's and the bench's waits on the operator, and the
 // integration tests' waitFor all ask "again, until it holds or time is up",
 // and all owe a person the same answer when it never holds: what was awaited,
