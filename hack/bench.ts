@@ -10,7 +10,7 @@
  * the JSON result. See hack/bench/.
  */
 import { writeFile } from 'node:fs/promises';
-import { BENCH_USAGE, parseBenchOptions, UsageError } from './bench/options.js';
+import { BENCH_USAGE, parseBenchOptions, parseScenarioArgs } from './bench/options.js';
 import { formatProfile } from './bench/profile.js';
 import { formatReport } from './bench/report.js';
 import { BenchFailure, runBench } from './bench/run.js';
@@ -29,18 +29,8 @@ const log: Log = (line) => {
 
 /** The Certificates bench (no --scenario): issuance from a CA, then an idle phase. */
 async function runCertificates(argv: string[], signal: AbortSignal): Promise<number> {
-  let options;
-  try {
-    options = parseBenchOptions(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`${error.message}\n${BENCH_USAGE}\n`);
-    return 2;
-  }
-  if (options === 'help') {
-    process.stdout.write(`${BENCH_USAGE}\n`);
-    return 0;
-  }
+  const options = parseScenarioArgs(argv, parseBenchOptions, BENCH_USAGE);
+  if (typeof options === 'number') return options;
   const { result, profiles } = await runBench(options, signal, log);
   const json = JSON.stringify(result, null, 2);
   process.stdout.write(`\n${formatReport(result)}\n`);

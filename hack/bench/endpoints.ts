@@ -12,7 +12,7 @@ import { INTERMEDIATE_TLS } from '../tls/fixtures.js';
 import { createTlsTestPki, issueServerCertificate } from '../tls/server-pki.js';
 import { AuditFollower, countRequests, type RequestCounts } from './audit.js';
 import { withBenchCluster } from './cluster.js';
-import { CLUSTER_FLAGS, parseScenarioArgs, positiveInt, UsageError } from './options.js';
+import { CLUSTER_FLAGS, clusterFlagValues, parseScenarioArgs, positiveInt, UsageError, type ClusterFlagValues } from './options.js';
 import { BENCH_NAMESPACE, createBenchSetup, createCertificate, createPolicy, grantOperatorUser, OPERATOR_USER, POLICY_NAME, writeOperatorKubeconfig, type BenchClients } from './fixtures.js';
 import { bucketsBetween, histogramBuckets, histogramQuantile, observations, type Buckets } from './histogram.js';
 import { scrapeOperatorMetrics } from './metrics.js';
@@ -44,15 +44,12 @@ export const ENDPOINTS_USAGE = `usage: npm run bench -- --scenario endpoints [fl
   --skip-build       do not run npm run build first (dist/ must be current)
   --keep-dir         keep the environment folder afterwards`;
 
-interface Options {
+interface Options extends ClusterFlagValues {
   services: number;
   perService: number;
   concurrency: number;
   recheckSeconds: number;
   timeoutSeconds: number;
-  json: string | undefined;
-  skipBuild: boolean;
-  keepDir: boolean;
 }
 
 function parse(argv: string[]): Options | 'help' {
@@ -68,9 +65,7 @@ function parse(argv: string[]): Options | 'help' {
     concurrency: positiveInt('concurrency', values.concurrency, 16, { max: 256 }),
     recheckSeconds: positiveInt('recheck', values.recheck, 10, { max: 3600 }),
     timeoutSeconds: positiveInt('timeout', values.timeout, 600, { max: 3600 }),
-    json: values.json,
-    skipBuild: values['skip-build'] === true,
-    keepDir: values['keep-dir'] === true,
+    ...clusterFlagValues(values),
   };
   if (o.services * o.perService > 1021) throw new UsageError('--services x --per-service must be at most 1021 (one /22)');
   return o;

@@ -7,7 +7,7 @@ import { encodeCertificateChainPem } from '../../src/pki/certificates.js';
 import { encodePrivateKeyPem, generatePrivateKey } from '../../src/pki/keys.js';
 import { selfSignCertificate, signCertificateWithCa } from '../../src/pki/sign.js';
 import { withBenchCluster, type BenchCluster } from './cluster.js';
-import { CLUSTER_FLAGS, parseScenarioArgs, positiveInt } from './options.js';
+import { CLUSTER_FLAGS, clusterFlagValues, parseScenarioArgs, positiveInt, type ClusterFlagValues } from './options.js';
 import { readCpuSeconds, readMemory, RssSampler } from './proc.js';
 
 // `npm run bench -- --scenario inventory [--secrets 10000] [--tls 2000] [--json FILE] [--skip-build] [--keep-dir]`
@@ -27,14 +27,11 @@ export const INVENTORY_USAGE = `usage: npm run bench -- --scenario inventory [fl
   --skip-build     do not run npm run build first (dist/ must be current)
   --keep-dir       keep the environment folder afterwards`;
 
-export interface InventoryBenchOptions {
+export interface InventoryBenchOptions extends ClusterFlagValues {
   secrets: number;
   tls: number;
   namespaces: number;
   requests: number;
-  json: string | undefined;
-  skipBuild: boolean;
-  keepDir: boolean;
 }
 
 function parseOptions(argv: string[]): InventoryBenchOptions | 'help' {
@@ -50,9 +47,7 @@ function parseOptions(argv: string[]): InventoryBenchOptions | 'help' {
     tls: Math.min(secrets, positiveInt('tls', values.tls, 2_000, { max: 100_000 })),
     namespaces: positiveInt('namespaces', values.namespaces, 20, { max: 1_000 }),
     requests: positiveInt('requests', values.requests, 20, { max: 1_000 }),
-    json: values.json,
-    skipBuild: values['skip-build'] === true,
-    keepDir: values['keep-dir'] === true,
+    ...clusterFlagValues(values),
   };
 }
 

@@ -5,14 +5,12 @@ import { parseArgs } from 'node:util';
 export const BENCH_KEY_ALGORITHMS = ['ECDSA', 'RSA'] as const;
 export type BenchKeyAlgorithm = (typeof BENCH_KEY_ALGORITHMS)[number];
 
-export interface BenchOptions {
+export interface BenchOptions extends ClusterFlagValues {
   /** Certificates to create and wait for. */
   count: number;
   keyAlgorithm: BenchKeyAlgorithm;
   /** The operator's --workers. */
   workers: number;
-  /** Also write the JSON result here. */
-  json: string | undefined;
   /** Certificate creations in flight at once. */
   createConcurrency: number;
   /** Give up when not every Certificate is Ready this long after the operator started. */
@@ -27,10 +25,6 @@ export interface BenchOptions {
   cpuProfDir: string | undefined;
   /** Extra NODE_OPTIONS for the operator process (e.g. --max-old-space-size=96, --import ./patch.mjs). */
   nodeOptions: string | undefined;
-  /** Keep the environment folder (logs, audit log) after the run. */
-  keepDir: boolean;
-  /** Skip `npm run build` (dist/ must be current). */
-  skipBuild: boolean;
 }
 
 export const BENCH_USAGE = `usage: npm run bench -- [flags]
@@ -60,6 +54,20 @@ export function positiveInt(flag: string, text: string | undefined, fallback: nu
   return value;
 }
 
+/** What CLUSTER_FLAGS say, once parsed. */
+export interface ClusterFlagValues {
+  /** Also write the JSON result here. */
+  json: string | undefined;
+  /** Skip `npm run build` (dist/ must be current). */
+  skipBuild: boolean;
+  /** Keep the scenario's folder (logs) afterwards. */
+  keepDir: boolean;
+}
+
+export function clusterFlagValues(values: { json?: string; 'skip-build'?: boolean; 'keep-dir'?: boolean }): ClusterFlagValues {
+  return { json: values.json, skipBuild: values['skip-build'] === true, keepDir: values['keep-dir'] === true };
+}
+
 /** The flags every scenario that starts a cluster takes, for parseArgs. */
 export const CLUSTER_FLAGS = {
   json: { type: 'string' },
@@ -72,7 +80,6 @@ const FLAGS = {
   count: { type: 'string' },
   'key-algorithm': { type: 'string' },
   workers: { type: 'string' },
-  json: { type: 'string' },
   'create-concurrency': { type: 'string' },
   timeout: { type: 'string' },
   settle: { type: 'string' },
@@ -80,9 +87,7 @@ const FLAGS = {
   'log-level': { type: 'string' },
   'cpu-prof': { type: 'string' },
   'node-options': { type: 'string' },
-  'keep-dir': { type: 'boolean' },
-  'skip-build': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
+  ...CLUSTER_FLAGS,
 } as const;
 
 function parseFlags(argv: readonly string[]) {
@@ -104,7 +109,6 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     count: positiveInt('count', values.count, 1000, { max: 9999 }),
     keyAlgorithm: algorithm as BenchKeyAlgorithm,
     workers: positiveInt('workers', values.workers, 4, { max: 64 }),
-    json: values.json,
     createConcurrency: positiveInt('create-concurrency', values['create-concurrency'], 20, { max: 500 }),
     timeoutSeconds: positiveInt('timeout', values.timeout, 600, { max: 24 * 3600 }),
     settleSeconds: positiveInt('settle', values.settle, 5, { min: 0, max: 600 }),
@@ -112,8 +116,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     logLevel: values['log-level'] ?? 'info',
     cpuProfDir: values['cpu-prof'],
     nodeOptions: values['node-options'],
-    keepDir: values['keep-dir'] === true,
-    skipBuild: values['skip-build'] === true,
+    ...clusterFlagValues(values),
   };
 }
 
