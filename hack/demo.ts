@@ -42,7 +42,6 @@ import { handshake } from './demo/tls-check.js';
 import { readyCondition, waitForOutcome, type Outcome } from './demo/wait.js';
 import {
   ensureTools,
-  installCrds,
   localAcmeEnv,
   startEnvironment,
   startOperatorProcess,
@@ -80,6 +79,7 @@ async function startCluster(): Promise<Cluster> {
     dir: join(workDir, 'env'),
     components: { kube: true, acme: true },
     tools,
+    crds: true,
     signal: interrupt.signal,
     log: (line) => detail(dim(line)),
     onProcessStarted: (record) => safetyNet.watchProcess(record),
@@ -89,9 +89,6 @@ async function startCluster(): Promise<Cluster> {
   if (env.acme === undefined) throw new DemoFailure('the environment started without Pebble');
   const acme = env.acme;
 
-  const kubeconfigPath = env.kubeconfigPath;
-  const crds = await api('installing the CRDs from crds/', () => installCrds(kubeconfigPath));
-  detail(`CRDs installed and Established: ${crds.join(', ')}`);
   facts([
     ['API server', `${env.apiserverUrl ?? '?'} (kube-apiserver ${env.versions.kubeApiserver ?? '?'}, etcd ${env.versions.etcd ?? '?'})`],
     ['ACME server', `${env.acme?.directoryUrl ?? '?'} (Pebble ${env.versions.pebble ?? '?'}; DNS ${acme.dnsServer} via pebble-challtestsrv)`],

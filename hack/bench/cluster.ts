@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ensureTools,
-  installCrds,
   REPO_ROOT,
   startEnvironment,
   startOperatorProcess,
@@ -16,7 +15,7 @@ import { benchClients, OPERATOR_NAMESPACE, type BenchClients } from './fixtures.
 
 // What every bench scenario stands on, set up one way: the compiled operator
 // built, an environment in a folder of the scenario's own with crds/ installed
-// and the operator's namespace created, and operators started against it.
+// (startEnvironment's `crds`) and the operator's namespace created, and operators started against it.
 // Whatever it started is stopped when the scenario ends (killed, if this
 // process exits first); the folder is removed, or kept and named after a
 // failure or with --keep-dir.
@@ -87,6 +86,7 @@ export async function withBenchCluster<T>(o: BenchClusterOptions, body: (cluster
       dir: join(dir, 'env'),
       components: { kube: true, acme: o.acme === true },
       audit: o.audit === true,
+      crds: true,
       tools,
       signal: o.signal,
       log: (line) => o.log(`  ${line}`),
@@ -95,7 +95,6 @@ export async function withBenchCluster<T>(o: BenchClusterOptions, body: (cluster
     const kubeconfigPath = running.kubeconfigPath;
     if (kubeconfigPath === undefined) throw new Error('the environment started without kube-apiserver');
     o.log(`environment in ${running.dir}: kube-apiserver ${running.versions.kubeApiserver ?? '?'}, etcd ${running.versions.etcd ?? '?'}`);
-    await installCrds(kubeconfigPath);
     const clients = benchClients(kubeconfigPath);
     await clients.core.createNamespace({ body: { metadata: { name: OPERATOR_NAMESPACE } } });
     return await body({
