@@ -1,50 +1,66 @@
 /**
  * `npm run bench -- [--count N] [--key-algorithm ECDSA|RSA] [--workers W] [--json out.json]`
+ * `npm run bench -- --scenario inventory|acme|endpoints|probe [flags]`
  *
  * Measures the compiled operator issuing N Certificates from a CA against a
  * real kube-apiserver: time until all are Ready, its CPU and peak memory, the
  * API requests it makes (from the apiserver's audit log), and what it does
- * when idle. Not a test: it measures and prints. Progress goes to stderr;
- * stdout gets the report and the JSON result. See hack/bench/.
+ * when idle; the scenarios measure other work the same way. Not a test: it
+ * measures and prints. Progress goes to stderr; stdout gets the report and
+ * the JSON result. See hack/bench/.
  */
 import { writeFile } from 'node:fs/promises';
-import { BENCH_USAGE, parseBenchOptions, UsageError } from './bench/options.js';
+import { BENCH_USAGE, parseBenchOptions, parseScenarioArgs } from './bench/options.js';
 import { formatProfile } from './bench/profile.js';
 import { formatReport } from './bench/report.js';
 import { BenchFailure, runBench } from './bench/run.js';
-import { inventoryScenarioArgs, runInventoryScenario } from './bench/inventory.js';
-import { acmeScenarioArgs, runAcmeScenario } from './bench/acme.js';
+import { runInventoryScenario } from './bench/inventory.js';
+import { runAcmeScenario } from './bench/acme.js';
 import { scenarioArgs } from './bench/scenario.js';
 import { runEndpointsScenario } from './bench/endpoints.js';
 
 const SIGNAL_REPEAT_MS = 1_000;
 
-const log = (line: string): void => {
+type Log = (line: string) => void;
+
+const log: Log = (line) => {
   process.stderr.write(`[bench] ${line}\n`);
 };
 
-async function main(): Promise<number> {
-  const inventoryArgs = inventoryScenarioArgs(process.argv.slice(2));
-  if (inventoryArgs !== undefined) return runInventoryScenario(inventoryArgs, log);
-  const acmeArgs = acmeScenarioArgs(process.argv.slice(2));
-  if (acmeArgs !== undefined) return runAcmeScenario(acmeArgs, log);
-  const endpointsArgs = scenarioArgs(process.argv.slice(2), 'endpoints');
-  if (endpointsArgs !== undefined) return runEndpointsScenario(endpointsArgs, log);
-  const probeArgs = scenarioArgs(process.argv.slice(2), 'probe');
-  if (probeArgs !== undefined) return (await import('./bench/probe.js')).runProbeBench(probeArgs);
-  let options;
-  try {
-    options = parseBenchOptions(process.argv.slice(2));
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`${error.message}\n${BENCH_USAGE}\n`);
-    return 2;
+/** The Certificates bench (no --scenario): issuance from a CA, then an idle phase. */
+async function runCertificates(argv: string[], signal: AbortSignal): Promise<number> {
+  const options = parseScenarioArgs(argv, parseBenchOptions, BENCH_USAGE);
+  if (typeof options === 'number') return options;
+  const { result, profiles } = await runBench(options, signal, log);
+  const json = JSON.stringify(result, null, 2);
+  process.stdout.write(`\n${formatReport(result)}\n`);
+  for (const profile of profiles) process.stdout.write(`\n${formatProfile(profile)}\n`);
+  process.stdout.write(`\n${json}\n`);
+  if (options.json !== undefined) {
+    await writeFile(options.json, `${json}\n`);
+    log(`JSON written to ${options.json}`);
   }
-  if (options === 'help') {
-    process.stdout.write(`${BENCH_USAGE}\n`);
-    return 0;
-  }
+  return 0;
+}
 
+const SCENARIOS: Record<string, (argv: string[], signal: AbortSignal, log: Log) => Promise<number>> = {
+  inventory: runInventoryScenario,
+  acme: runAcmeScenario,
+  endpoints: runEndpointsScenario,
+  probe: async (argv) => (await import('./bench/probe.js')).runProbeBench(argv),
+};
+
+/** The scenario asked for with --scenario, or the Certificates bench, with the remaining arguments. */
+function pick(argv: readonly string[]): { run: (argv: string[], signal: AbortSignal) => Promise<number>; args: string[] } {
+  for (const [name, run] of Object.entries(SCENARIOS)) {
+    const args = scenarioArgs(argv, name);
+    if (args !== undefined) return { run: (a, signal) => run(a, signal, log), args };
+  }
+  return { run: runCertificates, args: [...argv] };
+}
+
+async function main(): Promise<number> {
+  const { run, args } = pick(process.argv.slice(2));
   const abort = new AbortController();
   let firstSignalAt: number | undefined;
   const onSignal = (name: NodeJS.Signals): void => {
@@ -61,18 +77,8 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-
   try {
-    const { result, profiles } = await runBench(options, abort.signal, log);
-    const json = JSON.stringify(result, null, 2);
-    process.stdout.write(`\n${formatReport(result)}\n`);
-    for (const profile of profiles) process.stdout.write(`\n${formatProfile(profile)}\n`);
-    process.stdout.write(`\n${json}\n`);
-    if (options.json !== undefined) {
-      await writeFile(options.json, `${json}\n`);
-      log(`JSON written to ${options.json}`);
-    }
-    return 0;
+    return await run(args, abort.signal);
   } catch (error) {
     if (abort.signal.aborted) {
       log('interrupted; everything it started is stopped');

@@ -42,7 +42,7 @@ import { handshake } from './demo/tls-check.js';
 import { readyCondition, waitForOutcome, type Outcome } from './demo/wait.js';
 import {
   ensureTools,
-  installCrds,
+  localAcmeEnv,
   startEnvironment,
   startOperatorProcess,
   waitForOperatorReady,
@@ -79,6 +79,7 @@ async function startCluster(): Promise<Cluster> {
     dir: join(workDir, 'env'),
     components: { kube: true, acme: true },
     tools,
+    crds: true,
     signal: interrupt.signal,
     log: (line) => detail(dim(line)),
     onProcessStarted: (record) => safetyNet.watchProcess(record),
@@ -88,9 +89,6 @@ async function startCluster(): Promise<Cluster> {
   if (env.acme === undefined) throw new DemoFailure('the environment started without Pebble');
   const acme = env.acme;
 
-  const kubeconfigPath = env.kubeconfigPath;
-  const crds = await api('installing the CRDs from crds/', () => installCrds(kubeconfigPath));
-  detail(`CRDs installed and Established: ${crds.join(', ')}`);
   facts([
     ['API server', `${env.apiserverUrl ?? '?'} (kube-apiserver ${env.versions.kubeApiserver ?? '?'}, etcd ${env.versions.etcd ?? '?'})`],
     ['ACME server', `${env.acme?.directoryUrl ?? '?'} (Pebble ${env.versions.pebble ?? '?'}; DNS ${acme.dnsServer} via pebble-challtestsrv)`],
@@ -136,18 +134,14 @@ async function createPolicyAndCertificates({ core, customObjects }: Clients): Pr
 }
 
 /**
- * The operator's flags for this machine: its HTTP-01 responder on the port
- * Pebble's validator connects to, Pebble's HTTPS CA trusted, the self-check
- * resolving through challtestsrv and connecting to that same port (no
- * ingress controller in front), and a 2 s endpoint recheck so a reload shows
- * within seconds (30 s in production).
+ * The operator's settings for this machine: wired to the environment's Pebble
+ * (localAcmeEnv: the self-check resolves through challtestsrv), and a 2 s
+ * endpoint recheck so a reload shows within seconds (30 s in production).
  */
 function operatorEnv(cluster: Cluster): Record<string, string> {
+  const { acme } = cluster;
   return {
-    CERTKEEPER_ACME_HTTP01_PORT: String(cluster.acme.httpChallengePort),
-    CERTKEEPER_ACME_CA_FILE: cluster.acme.serverCaPath,
-    CERTKEEPER_ACME_SELF_CHECK_NAMESERVER: cluster.acme.dnsServer,
-    CERTKEEPER_ACME_HTTP01_SELF_CHECK_PORT: String(cluster.acme.httpChallengePort),
+    ...localAcmeEnv({ http01Port: acme.httpChallengePort, caFile: acme.serverCaPath, nameserver: acme.dnsServer }),
     CERTKEEPER_ACME_SELF_CHECK_TIMEOUT: '20s',
     CERTKEEPER_ENDPOINT_RECHECK_INTERVAL: '2s',
   };

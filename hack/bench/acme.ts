@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { installCrds, startEnvironment, startOperatorProcess, waitForOperatorReady, type Environment, type OperatorProcess } from '../env/index.js';
-import { join } from 'node:path';
+import { GROUP, VERSION } from '../../src/api/meta.js';
+import { localAcmeEnv, waitForOperatorReady, type OperatorProcess } from '../env/index.js';
+import { waitForReady } from '../env/processes.js';
+import { withBenchCluster } from './cluster.js';
+import { createCertificate, createPolicy, type BenchClients } from './fixtures.js';
+import { CLUSTER_FLAGS, parseScenarioArgs, positiveInt } from './options.js';
 
 // `npm run bench -- --scenario acme [--single 7] [--batch 200] [--workers 16] [--keep-dir]`
 //
@@ -19,20 +21,8 @@ export const ACME_USAGE = `usage: npm run bench -- --scenario acme [flags]
   --workers W    operator workers (default 16)
   --keep-dir     keep the environment folder afterwards`;
 
-const GROUP = 'certkeeper.dev';
-const VERSION = 'v1alpha1';
 const NAMESPACE = 'bench-acme';
 const POLICY = 'bench-acme';
-
-/** The arguments after `--scenario acme`, or undefined when another scenario runs. */
-export function acmeScenarioArgs(argv: readonly string[]): string[] | undefined {
-  const i = argv.findIndex((a) => a === '--scenario' || a.startsWith('--scenario='));
-  if (i < 0) return undefined;
-  const inline = argv[i]?.includes('=') === true;
-  const value = inline ? argv[i]?.split('=')[1] : argv[i + 1];
-  if (value !== 'acme') return undefined;
-  return argv.filter((_, j) => j !== i && !(j === i + 1 && !inline));
-}
 
 interface Options {
   single: number;
@@ -42,18 +32,14 @@ interface Options {
 }
 
 function parse(argv: string[]): Options | 'help' {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: { single: { type: 'string' }, batch: { type: 'string' }, workers: { type: 'string' }, 'keep-dir': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-  });
+  const { values } = parseArgs({ args: argv, strict: true, options: { single: { type: 'string' }, batch: { type: 'string' }, workers: { type: 'string' }, ...CLUSTER_FLAGS } });
   if (values.help === true) return 'help';
-  const int = (v: string | undefined, d: number) => {
-    const n = v === undefined ? d : Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`not a count: ${v}`);
-    return n;
+  return {
+    single: positiveInt('single', values.single, 7, { min: 0 }),
+    batch: positiveInt('batch', values.batch, 200, { min: 0 }),
+    workers: positiveInt('workers', values.workers, 16, { min: 0 }),
+    keepDir: values['keep-dir'] === true,
   };
-  return { single: int(values.single, 7), batch: int(values.batch, 200), workers: int(values.workers, 16), keepDir: values['keep-dir'] === true };
 }
 
 interface Cert {
@@ -62,13 +48,9 @@ interface Cert {
 }
 const ready = (c: Cert) => c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') === true;
 
-function certificateBody(name: string) {
-  return {
-    apiVersion: `${GROUP}/${VERSION}`,
-    kind: 'Certificate',
-    metadata: { name, namespace: NAMESPACE },
-    spec: { secretName: `${name}-tls`, dnsNames: [`${name}.bench.test`], privateKey: { algorithm: 'ECDSA' }, policyRef: { name: POLICY } },
-  };
+/** One Certificate issued through the bench's ACME policy. */
+function createAcmeCertificate(clients: BenchClients, name: string): Promise<void> {
+  return createCertificate(clients, NAMESPACE, name, { secretName: `${name}-tls`, dnsNames: [`${name}.bench.test`], privateKey: { algorithm: 'ECDSA' }, policyRef: { name: POLICY } });
 }
 
 const median = (xs: number[]) => {
@@ -82,68 +64,43 @@ async function acmeRequests(op: OperatorProcess): Promise<number> {
   return [...text.matchAll(/^certkeeper_acme_client_requests_total\{[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
-export async function runAcmeScenario(argv: string[], log: (line: string) => void): Promise<number> {
-  const options = parse(argv);
-  if (options === 'help') {
-    process.stdout.write(`${ACME_USAGE}\n`);
-    return 0;
-  }
-  let env: Environment | undefined;
-  let operator: OperatorProcess | undefined;
-  try {
-    env = await startEnvironment({ log, keepDir: options.keepDir });
+/** Polls `probe` while the operator runs; `intervalMs` paces the polls that time issuances. */
+function untilDone<T>(op: OperatorProcess, description: string, intervalMs: number, timeoutMs: number, signal: AbortSignal, probe: () => Promise<T | undefined>): Promise<Exclude<T, undefined>> {
+  return waitForReady(probe, { description, timeoutMs, intervalMs, watch: [op.process], signal });
+}
+
+export async function runAcmeScenario(argv: string[], signal: AbortSignal, log: (line: string) => void): Promise<number> {
+  const options = parseScenarioArgs(argv, parse, ACME_USAGE);
+  if (typeof options === 'number') return options;
+  await withBenchCluster({ name: 'acme', build: false, acme: true, keepDir: options.keepDir, signal, log }, async ({ env, clients, startOperator }) => {
     const acme = env.acme;
-    if (env.kubeconfigPath === undefined || acme === undefined) throw new Error('the environment has no kube or ACME components');
-    await installCrds(env.kubeconfigPath);
-    const kc = new KubeConfig();
-    kc.loadFromFile(env.kubeconfigPath);
-    const core = kc.makeApiClient(CoreV1Api);
-    const objects = kc.makeApiClient(CustomObjectsApi);
-    for (const name of ['certkeeper', NAMESPACE]) await core.createNamespace({ body: { metadata: { name } } });
-    operator = await startOperatorProcess({
-      kubeconfigPath: env.kubeconfigPath,
-      logFile: join(env.dir, 'operator-bench-acme.log'),
+    if (acme === undefined) throw new Error('the environment has no ACME components');
+    const objects = clients.customObjects;
+    await clients.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
+    const operator = await startOperator({
       leaderElect: false,
       workers: options.workers,
-      env: {
-        CERTKEEPER_ACME_HTTP01_PORT: String(acme.httpChallengePort),
-        CERTKEEPER_ACME_CA_FILE: acme.serverCaPath,
-        CERTKEEPER_ACME_SELF_CHECK_NAMESERVER: acme.dnsServer,
-        CERTKEEPER_ACME_HTTP01_SELF_CHECK_PORT: String(acme.httpChallengePort),
-      },
+      env: localAcmeEnv({ http01Port: acme.httpChallengePort, caFile: acme.serverCaPath, nameserver: acme.dnsServer }),
     });
-    const started = operator;
-    // An interrupted bench must not leave the operator running (the environment stops its own children).
-    process.once('exit', () => started.process.killNow());
     await waitForOperatorReady(operator);
-    await objects.createClusterCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: 'tlspolicies',
-      body: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'TLSPolicy',
-        metadata: { name: POLICY },
-        spec: { issuer: { acme: { server: acme.directoryUrl, privateKeySecretRef: { name: 'bench-acme-account' }, solvers: [{ http01: { ingress: { ingressClassName: 'bench' } } }] } } },
-      },
+    await createPolicy(clients, POLICY, {
+      issuer: { acme: { server: acme.directoryUrl, privateKeySecretRef: { name: 'bench-acme-account' }, solvers: [{ http01: { ingress: { ingressClassName: 'bench' } } }] } },
     });
-    for (;;) {
+    await untilDone(operator, `TLSPolicy ${POLICY} Ready (ACME account registered)`, 100, 60_000, signal, async () => {
       const p = (await objects.getClusterCustomObject({ group: GROUP, version: VERSION, plural: 'tlspolicies', name: POLICY })) as Cert;
-      if (ready(p)) break;
-      await sleep(100);
-    }
+      return ready(p) ? true : undefined;
+    });
     log('account registered');
 
     const singles: number[] = [];
     for (let i = 0; i < options.single; i++) {
       const name = `one-${i}-${randomBytes(2).toString('hex')}`;
       const started = performance.now();
-      await objects.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', namespace: NAMESPACE, body: certificateBody(name) });
-      for (;;) {
+      await createAcmeCertificate(clients, name);
+      await untilDone(operator, `Certificate ${NAMESPACE}/${name} Ready`, 20, 120_000, signal, async () => {
         const c = (await objects.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', namespace: NAMESPACE, name })) as Cert;
-        if (ready(c)) break;
-        await sleep(20);
-      }
+        return ready(c) ? true : undefined;
+      });
       singles.push(performance.now() - started);
       log(`single ${i + 1}/${options.single}: ${(singles[singles.length - 1] ?? 0).toFixed(0)} ms`);
     }
@@ -152,16 +109,12 @@ export async function runAcmeScenario(argv: string[], log: (line: string) => voi
     const batchStarted = performance.now();
     const names = Array.from({ length: options.batch }, (_, i) => `batch-${i}`);
     for (let i = 0; i < names.length; i += 20) {
-      await Promise.all(names.slice(i, i + 20).map((n) => objects.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', namespace: NAMESPACE, body: certificateBody(n) })));
+      await Promise.all(names.slice(i, i + 20).map((n) => createAcmeCertificate(clients, n)));
     }
-    let readyCount = 0;
-    for (;;) {
+    await untilDone(operator, `all ${options.batch} batch Certificates Ready`, 250, 600_000, signal, async () => {
       const list = (await objects.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', namespace: NAMESPACE })) as { items: Cert[] };
-      readyCount = list.items.filter((c) => c.metadata.name.startsWith('batch-') && ready(c)).length;
-      if (readyCount >= options.batch) break;
-      if (performance.now() - batchStarted > 600_000) throw new Error(`only ${readyCount}/${options.batch} Ready after 10 minutes`);
-      await sleep(250);
-    }
+      return list.items.filter((c) => c.metadata.name.startsWith('batch-') && ready(c)).length >= options.batch ? true : undefined;
+    });
     const batchMs = performance.now() - batchStarted;
     const requests = (await acmeRequests(operator)) - before;
     const report = [
@@ -171,12 +124,7 @@ export async function runAcmeScenario(argv: string[], log: (line: string) => voi
     ];
     process.stdout.write(`\n${report.join('\n')}\n`);
     process.stdout.write(`${JSON.stringify({ singleMs: singles.map(Math.round), singleMedianMs: Math.round(median(singles)), batch: options.batch, batchMs: Math.round(batchMs), caRequests: requests })}\n`);
-    return 0;
-  } catch (error) {
-    process.stderr.write(`[bench] FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return 1;
-  } finally {
-    await operator?.process.stop();
-    await env?.stop();
-  }
+
+  });
+  return 0;
 }

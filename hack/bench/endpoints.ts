@@ -1,21 +1,23 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DiscoveryV1Api, KubeConfig } from '@kubernetes/client-node';
-import { ensureTools, installCrds, REPO_ROOT, startEnvironment, startOperatorProcess, waitForOperatorReady, type Environment, type OperatorProcess } from '../env/index.js';
+import { DiscoveryV1Api } from '@kubernetes/client-node';
+import { waitForOperatorReady, type Environment, type OperatorProcess } from '../env/index.js';
 import { createTestNetwork, type TestNetwork } from '../env/netns.js';
+import { waitForReady } from '../env/processes.js';
 import { GROUP, VERSION } from '../../src/api/meta.js';
-import { startNetnsNginx, type NetnsNginx, type NginxSite } from '../../test/support/netns-servers.js';
-import { HSTS_TWO_YEARS, MOZILLA_CURVES, MOZILLA_INTERMEDIATE_CIPHERS } from '../../test/support/tls-fixtures.js';
-import { createTlsTestPki, issueServerCertificate } from '../../test/support/tls-pki.js';
+import { startNetnsNginx, type NetnsNginx, type NginxSite } from '../tls/netns-nginx.js';
+import { INTERMEDIATE_TLS } from '../tls/fixtures.js';
+import { createTlsTestPki, issueServerCertificate } from '../tls/server-pki.js';
 import { AuditFollower, countRequests, type RequestCounts } from './audit.js';
-import { benchClients, BENCH_NAMESPACE, createBenchSetup, grantOperatorUser, OPERATOR_NAMESPACE, OPERATOR_USER, POLICY_NAME, writeOperatorKubeconfig, type BenchClients } from './fixtures.js';
+import { withBenchCluster } from './cluster.js';
+import { CLUSTER_FLAGS, clusterFlagValues, parseScenarioArgs, positiveInt, UsageError, type ClusterFlagValues } from './options.js';
+import { BENCH_NAMESPACE, createBenchSetup, createCertificate, createPolicy, grantOperatorUser, OPERATOR_USER, POLICY_NAME, writeOperatorKubeconfig, type BenchClients } from './fixtures.js';
 import { bucketsBetween, histogramBuckets, histogramQuantile, observations, type Buckets } from './histogram.js';
 import { scrapeOperatorMetrics } from './metrics.js';
 import { readCpuSeconds, readMemory, RssSampler } from './proc.js';
+import { progressEvery } from './progress.js';
 
 // `npm run bench -- --scenario endpoints [--services 100] [--per-service 10] [--concurrency 16] [--json FILE]`
 //
@@ -42,50 +44,30 @@ export const ENDPOINTS_USAGE = `usage: npm run bench -- --scenario endpoints [fl
   --skip-build       do not run npm run build first (dist/ must be current)
   --keep-dir         keep the environment folder afterwards`;
 
-interface Options {
+interface Options extends ClusterFlagValues {
   services: number;
   perService: number;
   concurrency: number;
   recheckSeconds: number;
   timeoutSeconds: number;
-  json: string | undefined;
-  skipBuild: boolean;
-  keepDir: boolean;
 }
 
 function parse(argv: string[]): Options | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: {
-      services: { type: 'string' },
-      'per-service': { type: 'string' },
-      concurrency: { type: 'string' },
-      recheck: { type: 'string' },
-      timeout: { type: 'string' },
-      json: { type: 'string' },
-      'skip-build': { type: 'boolean' },
-      'keep-dir': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: { services: { type: 'string' }, 'per-service': { type: 'string' }, concurrency: { type: 'string' }, recheck: { type: 'string' }, timeout: { type: 'string' }, ...CLUSTER_FLAGS },
   });
   if (values.help === true) return 'help';
-  const int = (flag: string, text: string | undefined, fallback: number, max: number): number => {
-    const n = text === undefined ? fallback : Number(text);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${flag} must be an integer from 1 to ${max}\n${ENDPOINTS_USAGE}`);
-    return n;
-  };
   const o: Options = {
-    services: int('services', values.services, 100, 1021),
-    perService: int('per-service', values['per-service'], 10, 1021),
-    concurrency: int('concurrency', values.concurrency, 16, 256),
-    recheckSeconds: int('recheck', values.recheck, 10, 3600),
-    timeoutSeconds: int('timeout', values.timeout, 600, 3600),
-    json: values.json,
-    skipBuild: values['skip-build'] === true,
-    keepDir: values['keep-dir'] === true,
+    services: positiveInt('services', values.services, 100, { max: 1021 }),
+    perService: positiveInt('per-service', values['per-service'], 10, { max: 1021 }),
+    concurrency: positiveInt('concurrency', values.concurrency, 16, { max: 256 }),
+    recheckSeconds: positiveInt('recheck', values.recheck, 10, { max: 3600 }),
+    timeoutSeconds: positiveInt('timeout', values.timeout, 600, { max: 3600 }),
+    ...clusterFlagValues(values),
   };
-  if (o.services * o.perService > 1021) throw new Error(`--services x --per-service must be at most 1021 (one /22)\n${ENDPOINTS_USAGE}`);
+  if (o.services * o.perService > 1021) throw new UsageError('--services x --per-service must be at most 1021 (one /22)');
   return o;
 }
 
@@ -127,16 +109,8 @@ export interface EndpointsBenchResult {
   node: string;
 }
 
-function build(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', process.stderr, process.stderr], signal });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`npm run build failed (exit code ${code})`))));
-  });
-}
-
-async function createServices(kc: KubeConfig, clients: BenchClients, network: TestNetwork, o: Options): Promise<void> {
-  const discovery = kc.makeApiClient(DiscoveryV1Api);
+async function createServices(clients: BenchClients, network: TestNetwork, o: Options): Promise<void> {
+  const discovery = clients.kubeconfig.makeApiClient(DiscoveryV1Api);
   const ports = [{ name: 'https', port: 443, protocol: 'TCP' }];
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -199,28 +173,19 @@ async function policyEndpoints(clients: BenchClients): Promise<PolicyEndpoints |
   return policy.status?.endpoints;
 }
 
-/** Polls `check` every second until it returns a value; logs `progress` every 5 s; fails after the timeout or when the operator dies. */
+/** Polls `check` every second until it returns a value; logs its progress every 5 s; fails after the timeout or when the operator dies. */
 async function until<T>(what: string, op: OperatorProcess, o: Options, signal: AbortSignal, log: (l: string) => void, check: () => Promise<{ done?: T; progress: string }>): Promise<T> {
   const started = performance.now();
-  let lastLog = started;
-  let progress = 'nothing yet';
-  for (;;) {
-    signal.throwIfAborted();
-    if (!op.process.running) throw new Error(`operator ${op.process.describeExit() ?? 'stopped'} while waiting for ${what}\n${op.process.logTail(40)}`);
-    try {
+  const progress = progressEvery(5_000, log);
+  return waitForReady(
+    async ({ observe }) => {
       const r = await check();
-      progress = r.progress;
-      if (r.done !== undefined) return r.done;
-    } catch (error) {
-      progress = `(read failed: ${error instanceof Error ? error.message : String(error)})`;
-    }
-    if (since(started) > o.timeoutSeconds) throw new Error(`${what}: not done after ${o.timeoutSeconds} s; last seen ${progress}\n${op.process.logTail(40)}`);
-    if (performance.now() - lastLog > 5_000) {
-      lastLog = performance.now();
-      log(`  ${what}: ${progress} (${since(started).toFixed(0)} s)`);
-    }
-    await sleep(1_000, undefined, { signal });
-  }
+      observe(r.progress);
+      await progress(() => `  ${what}: ${r.progress} (${since(started).toFixed(0)} s)`);
+      return r.done;
+    },
+    { description: what, timeoutMs: o.timeoutSeconds * 1000, intervalMs: 1_000, watch: [op.process], signal },
+  );
 }
 
 async function probeBuckets(op: OperatorProcess): Promise<Buckets> {
@@ -272,16 +237,9 @@ async function runPhases(o: Options, env: Environment, nginx: NetnsNginx, op: Op
   let buckets0 = await probeBuckets(op);
   let cpu0 = cpu();
   let t0 = performance.now();
-  await clients.customObjects.createClusterCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: 'tlspolicies',
-    body: {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'TLSPolicy',
-      metadata: { name: ENDPOINT_POLICY },
-      spec: { namespaceSelector: { matchLabels: { bench: 'true' } }, endpoints: { serviceSelector: { matchLabels: { tier: 'bench' } }, ports: ['https'], profile: 'intermediate', interval: '1h' } },
-    },
+  await createPolicy(clients, ENDPOINT_POLICY, {
+    namespaceSelector: { matchLabels: { bench: 'true' } },
+    endpoints: { serviceSelector: { matchLabels: { tier: 'bench' } }, ports: ['https'], profile: 'intermediate', interval: '1h' },
   });
   const scanned = await until('policy results', op, o, signal, log, async () => {
     const e = await policyEndpoints(clients);
@@ -301,17 +259,11 @@ async function runPhases(o: Options, env: Environment, nginx: NetnsNginx, op: Op
   cpu0 = cpu();
   t0 = performance.now();
   for (let i = 0; i < o.services; i++) {
-    await clients.customObjects.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: BENCH_NAMESPACE,
-      plural: 'certificates',
-      body: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'Certificate',
-        metadata: { name: serviceName(i), namespace: BENCH_NAMESPACE },
-        spec: { secretName: `${serviceName(i)}-tls`, dnsNames: [hostName(i)], policyRef: { name: POLICY_NAME }, endpoints: [{ service: serviceName(i), port: 443 }] },
-      },
+    await createCertificate(clients, BENCH_NAMESPACE, serviceName(i), {
+      secretName: `${serviceName(i)}-tls`,
+      dnsNames: [hostName(i)],
+      policyRef: { name: POLICY_NAME },
+      endpoints: [{ service: serviceName(i), port: 443 }],
     });
   }
   let issuedSeconds: number | undefined;
@@ -363,99 +315,56 @@ async function runPhases(o: Options, env: Environment, nginx: NetnsNginx, op: Op
 }
 
 /** Runs the scenario; returns the exit code. Everything it starts (netns included) is gone when it returns. */
-export async function runEndpointsScenario(argv: string[], log: (line: string) => void): Promise<number> {
-  let o: Options | 'help';
-  try {
-    o = parse(argv);
-  } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    return 2;
-  }
-  if (o === 'help') {
-    process.stdout.write(`${ENDPOINTS_USAGE}\n`);
-    return 0;
-  }
-  const abort = new AbortController();
-  const onSignal = () => abort.abort(new Error('interrupted'));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const dir = await mkdtemp(join(tmpdir(), 'certkeeper-bench-endpoints-'));
-  let env: Environment | undefined;
-  let network: TestNetwork | undefined;
-  let nginx: NetnsNginx | undefined;
-  let operator: OperatorProcess | undefined;
-  let keep = o.keepDir;
-  const onExit = () => {
-    operator?.process.killNow();
-    nginx?.process.killNow();
-  };
-  process.on('exit', onExit);
-  try {
-    if (!o.skipBuild) {
-      log('npm run build');
-      await build(abort.signal);
-    }
-    const endpoints = o.services * o.perService;
+export async function runEndpointsScenario(argv: string[], signal: AbortSignal, log: (line: string) => void): Promise<number> {
+  const options = parseScenarioArgs(argv, parse, ENDPOINTS_USAGE);
+  if (typeof options === 'number') return options;
+  await withBenchCluster({ name: 'endpoints', build: !options.skipBuild, audit: true, keepDir: options.keepDir, signal, log }, async (cluster) => {
+    const endpoints = options.services * options.perService;
     log(`network namespace with ${endpoints} addresses, one nginx on all of them`);
-    network = await createTestNetwork({ addresses: endpoints, label: 'bench endpoints' });
-    const pki = await createTlsTestPki();
-    const fallback = await issueServerCertificate({ dnsNames: [`*.${BENCH_NAMESPACE}.svc`], key: 'ECDSA-256', issuer: pki.ecdsaIntermediate });
-    nginx = await startNetnsNginx({
-      network,
-      name: 'bench',
-      baseDir: dir,
-      addresses: 'any',
-      port: 443,
-      certificate: fallback,
-      tls: { protocols: ['TLSv1.2', 'TLSv1.3'], ciphers: MOZILLA_INTERMEDIATE_CIPHERS, preferServerCiphers: false, curves: MOZILLA_CURVES, dhParams: true, hsts: HSTS_TWO_YEARS },
-      workerProcesses: 2,
-      workerConnections: 4096,
-      readinessAddresses: [network.addresses[0] ?? '', network.addresses[endpoints - 1] ?? ''],
-    });
+    const network = await createTestNetwork({ addresses: endpoints, label: 'bench endpoints' });
+    let nginx: NetnsNginx | undefined;
+    const onExit = (): void => nginx?.process.killNow();
+    process.on('exit', onExit);
+    try {
+      const pki = await createTlsTestPki();
+      const fallback = await issueServerCertificate({ dnsNames: [`*.${BENCH_NAMESPACE}.svc`], key: 'ECDSA-256', issuer: pki.ecdsaIntermediate });
+      nginx = await startNetnsNginx({
+        network,
+        name: 'bench',
+        baseDir: cluster.dir,
+        addresses: 'any',
+        port: 443,
+        certificate: fallback,
+        tls: INTERMEDIATE_TLS,
+        workerProcesses: 2,
+        workerConnections: 4096,
+        readinessAddresses: [network.addresses[0] ?? '', network.addresses[endpoints - 1] ?? ''],
+      });
+      const { clients } = cluster;
+      await createBenchSetup(clients);
+      await grantOperatorUser(clients);
+      const operatorKubeconfig = join(cluster.dir, 'operator.kubeconfig');
+      await writeOperatorKubeconfig(cluster.kubeconfigPath, operatorKubeconfig);
+      log(`creating ${options.services} Services and EndpointSlices`);
+      await createServices(clients, network, options);
 
-    const tools = await ensureTools();
-    env = await startEnvironment({ dir: join(dir, 'env'), components: { kube: true, acme: false }, audit: true, tools, signal: abort.signal, log: (l) => log(`  ${l}`) });
-    const kubeconfigPath = env.kubeconfigPath;
-    if (kubeconfigPath === undefined) throw new Error('environment started without kube-apiserver');
-    await installCrds(kubeconfigPath);
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfigPath);
-    const clients = benchClients(kubeconfigPath);
-    await createBenchSetup(clients);
-    await grantOperatorUser(clients);
-    const operatorKubeconfig = join(dir, 'operator.kubeconfig');
-    await writeOperatorKubeconfig(kubeconfigPath, operatorKubeconfig);
-    log(`creating ${o.services} Services and EndpointSlices`);
-    await createServices(kc, clients, network, o);
-
-    operator = await startOperatorProcess({
-      compiled: true,
-      kubeconfigPath: operatorKubeconfig,
-      logFile: join(dir, 'operator.log'),
-      leaderElect: false,
-      namespace: OPERATOR_NAMESPACE,
-      logLevel: 'info',
-      env: { CERTKEEPER_PROBE_CONCURRENCY: String(o.concurrency), CERTKEEPER_ENDPOINT_RECHECK_INTERVAL: `${o.recheckSeconds}s` },
-    });
-    await waitForOperatorReady(operator, 60_000);
-    const result = await runPhases(o, env, nginx, operator, clients, abort.signal, log);
-    const json = JSON.stringify(result, null, 2);
-    process.stdout.write(`\n${formatEndpointsReport(result)}\n\n${json}\n`);
-    if (o.json !== undefined) await writeFile(o.json, `${json}\n`);
-    return 0;
-  } catch (error) {
-    if (!abort.signal.aborted) keep = true;
-    process.stderr.write(`[bench] FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return abort.signal.aborted ? 130 : 1;
-  } finally {
-    await operator?.process.stop();
-    await nginx?.stop();
-    await network?.teardown();
-    await env?.stop();
-    if (keep) log(`files kept in ${dir}`);
-    else await rm(dir, { recursive: true, force: true });
-    process.off('exit', onExit);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+      const operator = await cluster.startOperator({
+        compiled: true,
+        kubeconfigPath: operatorKubeconfig,
+        leaderElect: false,
+        logLevel: 'info',
+        env: { CERTKEEPER_PROBE_CONCURRENCY: String(options.concurrency), CERTKEEPER_ENDPOINT_RECHECK_INTERVAL: `${options.recheckSeconds}s` },
+      });
+      await waitForOperatorReady(operator, 60_000);
+      const result = await runPhases(options, cluster.env, nginx, operator, clients, signal, log);
+      const json = JSON.stringify(result, null, 2);
+      process.stdout.write(`\n${formatEndpointsReport(result)}\n\n${json}\n`);
+      if (options.json !== undefined) await writeFile(options.json, `${json}\n`);
+    } finally {
+      await nginx?.stop();
+      await network.teardown();
+      process.off('exit', onExit);
+    }
+  });
+  return 0;
 }

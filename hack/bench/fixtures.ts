@@ -1,19 +1,22 @@
 import { CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { writeFile } from 'node:fs/promises';
 import { GROUP, VERSION } from '../../src/api/meta.js';
-import type { TLSPolicySpec } from '../../src/api/tlspolicy.js';
-import type { CertificateSpec } from '../../src/api/certificate.js';
+import type { z } from 'zod';
+import type { tlsPolicy } from '../../src/api/tlspolicy.js';
+import type { certificate } from '../../src/api/certificate.js';
 import { encodeCertificateChainPem } from '../../src/pki/certificates.js';
 import { encodePrivateKeyPem, generatePrivateKey } from '../../src/pki/keys.js';
 import { selfSignCertificate } from '../../src/pki/sign.js';
 import type { BenchKeyAlgorithm } from './options.js';
+import { impersonating } from '../env/kubeconfig.js';
+import { OPERATOR_NAMESPACE } from '../env/operator.js';
 
 // The objects the bench runs against: the operator's namespace with a CA
 // Secret, a TLSPolicy issuing from it for namespaces labelled bench=true, one
 // such namespace, and the Certificates in it. Made as admin, before the
 // operator starts.
 
-export const OPERATOR_NAMESPACE = 'certkeeper';
+export { OPERATOR_NAMESPACE };
 export const BENCH_NAMESPACE = 'bench';
 export const CA_SECRET = 'bench-ca';
 export const POLICY_NAME = 'bench';
@@ -23,6 +26,7 @@ const OPERATOR_BINDING = 'certkeeper-bench-operator';
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface BenchClients {
+  kubeconfig: KubeConfig;
   core: CoreV1Api;
   customObjects: CustomObjectsApi;
   rbac: RbacAuthorizationV1Api;
@@ -31,7 +35,7 @@ export interface BenchClients {
 export function benchClients(kubeconfigPath: string): BenchClients {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
-  return { core: kc.makeApiClient(CoreV1Api), customObjects: kc.makeApiClient(CustomObjectsApi), rbac: kc.makeApiClient(RbacAuthorizationV1Api) };
+  return { kubeconfig: kc, core: kc.makeApiClient(CoreV1Api), customObjects: kc.makeApiClient(CustomObjectsApi), rbac: kc.makeApiClient(RbacAuthorizationV1Api) };
 }
 
 /**
@@ -43,19 +47,8 @@ export function benchClients(kubeconfigPath: string): BenchClients {
 export async function writeOperatorKubeconfig(adminKubeconfigPath: string, path: string): Promise<void> {
   const admin = new KubeConfig();
   admin.loadFromFile(adminKubeconfigPath);
-  const user = admin.getCurrentUser();
-  const context = admin.getContextObject(admin.getCurrentContext());
-  if (user === null || context === null) throw new Error(`${adminKubeconfigPath} has no current user/context`);
-  const name = `${user.name}-as-${OPERATOR_USER}`;
-  const operator = new KubeConfig();
-  operator.loadFromOptions({
-    clusters: admin.getClusters(),
-    users: [{ ...user, name, impersonateUser: OPERATOR_USER }],
-    contexts: [{ ...context, user: name }],
-    currentContext: context.name,
-  });
   // JSON is YAML; exportConfig writes the impersonated user as `as`.
-  await writeFile(path, operator.exportConfig(), { mode: 0o600 });
+  await writeFile(path, impersonating(admin, OPERATOR_USER).exportConfig(), { mode: 0o600 });
 }
 
 /** cluster-admin for the operator's user: the bench measures speed, not least privilege (the RBAC tests do that). */
@@ -83,39 +76,43 @@ async function caSecretData(): Promise<Record<string, string>> {
   return { 'tls.crt': b64(pem), 'tls.key': b64(encodePrivateKeyPem(privateKey, 'PKCS8')), 'ca.crt': b64(pem) };
 }
 
-/** Namespaces, CA Secret and TLSPolicy: everything but the Certificates. */
-export async function createBenchSetup(clients: BenchClients): Promise<void> {
-  await clients.core.createNamespace({ body: { metadata: { name: OPERATOR_NAMESPACE } } });
-  await clients.core.createNamespacedSecret({
-    namespace: OPERATOR_NAMESPACE,
-    body: { metadata: { name: CA_SECRET }, type: 'kubernetes.io/tls', data: await caSecretData() },
-  });
-  const spec: TLSPolicySpec = {
-    namespaceSelector: { matchLabels: { bench: 'true' } },
-    priority: 0,
-    issuer: { ca: { secretName: CA_SECRET } },
-  };
+/** Specs as written to the API server: fields with defaults may be left out. */
+export type PolicySpecInput = z.input<typeof tlsPolicy>['spec'];
+export type CertificateSpecInput = z.input<typeof certificate>['spec'];
+
+/** Creates the cluster-scoped TLSPolicy `name`. */
+export async function createPolicy(clients: BenchClients, name: string, spec: PolicySpecInput): Promise<void> {
   await clients.customObjects.createClusterCustomObject({
     group: GROUP,
     version: VERSION,
     plural: 'tlspolicies',
-    body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'TLSPolicy', metadata: { name: POLICY_NAME }, spec },
+    body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'TLSPolicy', metadata: { name }, spec },
   });
+}
+
+/** Creates the Certificate `namespace/name`. */
+export async function createCertificate(clients: BenchClients, namespace: string, name: string, spec: CertificateSpecInput): Promise<void> {
+  await clients.customObjects.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: 'certificates',
+    body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Certificate', metadata: { name, namespace }, spec },
+  });
+}
+
+/** CA Secret, TLSPolicy and the bench namespace: everything but the Certificates (the operator's namespace is cluster.ts's). */
+export async function createBenchSetup(clients: BenchClients): Promise<void> {
+  await clients.core.createNamespacedSecret({
+    namespace: OPERATOR_NAMESPACE,
+    body: { metadata: { name: CA_SECRET }, type: 'kubernetes.io/tls', data: await caSecretData() },
+  });
+  await createPolicy(clients, POLICY_NAME, { namespaceSelector: { matchLabels: { bench: 'true' } }, priority: 0, issuer: { ca: { secretName: CA_SECRET } } });
   await clients.core.createNamespace({ body: { metadata: { name: BENCH_NAMESPACE, labels: { bench: 'true' } } } });
 }
 
 export function certificateName(index: number): string {
   return `bench-${String(index).padStart(4, '0')}`;
-}
-
-function certificateBody(index: number, algorithm: BenchKeyAlgorithm): object {
-  const name = certificateName(index);
-  const spec: Pick<CertificateSpec, 'secretName' | 'dnsNames'> & { privateKey: { algorithm: BenchKeyAlgorithm } } = {
-    secretName: `${name}-tls`,
-    dnsNames: [`${name}.bench.example.com`],
-    privateKey: { algorithm },
-  };
-  return { apiVersion: `${GROUP}/${VERSION}`, kind: 'Certificate', metadata: { name, namespace: BENCH_NAMESPACE }, spec };
 }
 
 /** Creates bench-0000 … with at most `concurrency` requests in flight; resolves with the seconds it took. */
@@ -128,14 +125,8 @@ export async function createCertificates(
   const worker = async (): Promise<void> => {
     while (next < options.count) {
       options.signal.throwIfAborted();
-      const index = next++;
-      await clients.customObjects.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: BENCH_NAMESPACE,
-        plural: 'certificates',
-        body: certificateBody(index, options.algorithm),
-      });
+      const name = certificateName(next++);
+      await createCertificate(clients, BENCH_NAMESPACE, name, { secretName: `${name}-tls`, dnsNames: [`${name}.bench.example.com`], privateKey: { algorithm: options.algorithm } });
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency, options.count) }, worker));

@@ -1,14 +1,13 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CoreV1Api, KubeConfig, type V1Secret } from '@kubernetes/client-node';
-import { ensureTools, installCrds, REPO_ROOT, startEnvironment, startOperatorProcess, type Environment, type OperatorProcess } from '../env/index.js';
+import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import { waitForReady } from '../env/processes.js';
 import { encodeCertificateChainPem } from '../../src/pki/certificates.js';
 import { encodePrivateKeyPem, generatePrivateKey } from '../../src/pki/keys.js';
 import { selfSignCertificate, signCertificateWithCa } from '../../src/pki/sign.js';
+import { withBenchCluster, type BenchCluster } from './cluster.js';
+import { CLUSTER_FLAGS, clusterFlagValues, parseScenarioArgs, positiveInt, type ClusterFlagValues } from './options.js';
 import { readCpuSeconds, readMemory, RssSampler } from './proc.js';
 
 // `npm run bench -- --scenario inventory [--secrets 10000] [--tls 2000] [--json FILE] [--skip-build] [--keep-dir]`
@@ -28,53 +27,27 @@ export const INVENTORY_USAGE = `usage: npm run bench -- --scenario inventory [fl
   --skip-build     do not run npm run build first (dist/ must be current)
   --keep-dir       keep the environment folder afterwards`;
 
-export interface InventoryBenchOptions {
+export interface InventoryBenchOptions extends ClusterFlagValues {
   secrets: number;
   tls: number;
   namespaces: number;
   requests: number;
-  json: string | undefined;
-  skipBuild: boolean;
-  keepDir: boolean;
 }
 
-/** The arguments after `--scenario inventory`, or undefined when another scenario runs. */
-export function inventoryScenarioArgs(argv: readonly string[]): string[] | undefined {
-  const i = argv.findIndex((a) => a === '--scenario' || a.startsWith('--scenario='));
-  if (i < 0) return undefined;
-  const value = argv[i]?.includes('=') === true ? argv[i]?.split('=')[1] : argv[i + 1];
-  if (value !== 'inventory') return undefined;
-  return argv.filter((_, j) => j !== i && !(j === i + 1 && argv[i]?.includes('=') !== true));
-}
-
-function parseOptions(argv: string[]): InventoryBenchOptions {
+function parseOptions(argv: string[]): InventoryBenchOptions | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: {
-      secrets: { type: 'string' },
-      tls: { type: 'string' },
-      namespaces: { type: 'string' },
-      requests: { type: 'string' },
-      json: { type: 'string' },
-      'skip-build': { type: 'boolean' },
-      'keep-dir': { type: 'boolean' },
-    },
+    options: { secrets: { type: 'string' }, tls: { type: 'string' }, namespaces: { type: 'string' }, requests: { type: 'string' }, ...CLUSTER_FLAGS },
   });
-  const int = (flag: string, text: string | undefined, fallback: number, max: number): number => {
-    const n = text === undefined ? fallback : Number(text);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${flag} must be an integer from 1 to ${max}\n${INVENTORY_USAGE}`);
-    return n;
-  };
-  const secrets = int('secrets', values.secrets, 10_000, 100_000);
+  if (values.help === true) return 'help';
+  const secrets = positiveInt('secrets', values.secrets, 10_000, { max: 100_000 });
   return {
     secrets,
-    tls: Math.min(secrets, int('tls', values.tls, 2_000, 100_000)),
-    namespaces: int('namespaces', values.namespaces, 20, 1_000),
-    requests: int('requests', values.requests, 20, 1_000),
-    json: values.json,
-    skipBuild: values['skip-build'] === true,
-    keepDir: values['keep-dir'] === true,
+    tls: Math.min(secrets, positiveInt('tls', values.tls, 2_000, { max: 100_000 })),
+    namespaces: positiveInt('namespaces', values.namespaces, 20, { max: 1_000 }),
+    requests: positiveInt('requests', values.requests, 20, { max: 1_000 }),
+    ...clusterFlagValues(values),
   };
 }
 
@@ -176,14 +149,6 @@ async function latencies(url: string, n: number): Promise<{ p50: number; p95: nu
   return { p50: round(percentile(ms, 50)), p95: round(percentile(ms, 95)), max: round(ms.at(-1) ?? Number.NaN), bytes };
 }
 
-function build(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', process.stderr, process.stderr], signal });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`npm run build failed (exit code ${code})`))));
-  });
-}
-
 export interface InventoryBenchResult {
   secrets: number;
   tlsSecrets: number;
@@ -221,106 +186,68 @@ export function formatInventoryReport(r: InventoryBenchResult): string {
 }
 
 /** Runs the scenario; returns the exit code. */
-export async function runInventoryScenario(argv: string[], log: (line: string) => void): Promise<number> {
-  let o: InventoryBenchOptions;
-  try {
-    o = parseOptions(argv);
-  } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    return 2;
-  }
-  const abort = new AbortController();
-  const onSignal = () => abort.abort(new Error('interrupted'));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const dir = await mkdtemp(join(tmpdir(), 'certkeeper-bench-inventory-'));
-  let env: Environment | undefined;
-  let operator: OperatorProcess | undefined;
-  let keep = o.keepDir;
-  try {
-    if (!o.skipBuild) {
-      log('npm run build');
-      await build(abort.signal);
-    }
-    const tools = await ensureTools();
-    env = await startEnvironment({ dir, components: { kube: true, acme: false }, tools, signal: abort.signal, log: (l) => log(`  ${l}`) });
-    const kubeconfigPath = env.kubeconfigPath;
-    if (kubeconfigPath === undefined) throw new Error('environment started without kube-apiserver');
-    await installCrds(kubeconfigPath);
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfigPath);
-    const core = kc.makeApiClient(CoreV1Api);
-    await core.createNamespace({ body: { metadata: { name: 'certkeeper' } } });
-    log(`signing ${o.tls} TLS certificates`);
-    const { data, expectedEntries } = await tlsData(o.tls);
-    log(`creating ${o.secrets} Secrets (${o.tls} TLS) in ${o.namespaces} namespaces`);
-    const createSeconds = await createSecrets(core, o, data, log, abort.signal);
-    log(`created in ${createSeconds.toFixed(1)} s; starting the compiled operator`);
+export async function runInventoryScenario(argv: string[], signal: AbortSignal, log: (line: string) => void): Promise<number> {
+  const o = parseScenarioArgs(argv, parseOptions, INVENTORY_USAGE);
+  if (typeof o === 'number') return o;
+  const options = o;
+  const result = await withBenchCluster({ name: 'inventory', build: !o.skipBuild, keepDir: o.keepDir, signal, log }, (cluster) => measure(options, cluster, signal, log));
+  const json = JSON.stringify(result, null, 2);
+  process.stdout.write(`\n${formatInventoryReport(result)}\n\n${json}\n`);
+  if (o.json !== undefined) await writeFile(o.json, `${json}\n`);
+  return 0;
+}
 
-    const started = performance.now();
-    operator = await startOperatorProcess({ compiled: true, kubeconfigPath, logFile: join(dir, 'operator.log'), leaderElect: false, namespace: 'certkeeper', logLevel: 'info' });
-    const op = operator;
-    const sampler = new RssSampler(op.process.pid);
-    sampler.start();
-    let cachesSyncedSeconds: number | undefined;
-    let inventorySyncedSeconds: number | undefined;
-    let entries = 0;
-    for (;;) {
-      abort.signal.throwIfAborted();
-      if (!op.process.running) throw new Error(`operator ${op.process.describeExit() ?? 'stopped'}\n${op.process.logTail(40)}`);
+async function measure(o: InventoryBenchOptions, cluster: BenchCluster, signal: AbortSignal, log: (line: string) => void): Promise<InventoryBenchResult> {
+  const { core } = cluster.clients;
+  log(`signing ${o.tls} TLS certificates`);
+  const { data, expectedEntries } = await tlsData(o.tls);
+  log(`creating ${o.secrets} Secrets (${o.tls} TLS) in ${o.namespaces} namespaces`);
+  const createSeconds = await createSecrets(core, o, data, log, signal);
+  log(`created in ${createSeconds.toFixed(1)} s; starting the compiled operator`);
+
+  const started = performance.now();
+  const op = await cluster.startOperator({ compiled: true, leaderElect: false, logLevel: 'info' });
+  const sampler = new RssSampler(op.process.pid);
+  sampler.start();
+  let cachesSyncedSeconds: number | undefined;
+  let entries = 0;
+  await waitForReady(
+    async ({ observe }) => {
       if (cachesSyncedSeconds === undefined && (await fetch(`${op.url}/readyz`).catch(() => undefined))?.ok === true) cachesSyncedSeconds = (performance.now() - started) / 1000;
-      if (cachesSyncedSeconds !== undefined) {
-        entries = (await inventoryCount(op.url)) ?? entries;
-        if (entries >= expectedEntries) {
-          inventorySyncedSeconds = (performance.now() - started) / 1000;
-          break;
-        }
-      }
-      if (performance.now() - started > 300_000) throw new Error(`no synced inventory after 300 s (${entries}/${expectedEntries} entries)`);
-      await sleep(100);
-    }
-    const cpuSecondsUntilSynced = readCpuSeconds(op.process.pid);
-    const mb = (bytes: number | undefined) => (bytes === undefined ? undefined : Math.round((bytes / 2 ** 20) * 10) / 10);
-    const rssSynced = readMemory(op.process.pid)?.rssMB;
-    const heapSynced = mb(await metricValue(op.url, 'certkeeper_nodejs_heap_size_used_bytes'));
-    log(`inventory synced after ${inventorySyncedSeconds.toFixed(1)} s (${entries} entries); timing requests`);
-    const inventoryLatencyMs = await latencies(`${op.url}/inventory`, o.requests);
-    const filteredInventoryLatencyMs = await latencies(`${op.url}/inventory?problem=expired`, Math.min(o.requests, 10));
-    const metricsLatencyMs = await latencies(`${op.url}/metrics`, Math.min(o.requests, 10));
-    sampler.sample();
-    sampler.stop();
-    const memory = readMemory(op.process.pid);
-    const result: InventoryBenchResult = {
-      secrets: o.secrets,
-      tlsSecrets: o.tls,
-      inventoryEntries: entries,
-      createSeconds: Math.round(createSeconds * 10) / 10,
-      cachesSyncedSeconds: Math.round((cachesSyncedSeconds ?? Number.NaN) * 100) / 100,
-      inventorySyncedSeconds: Math.round(inventorySyncedSeconds * 100) / 100,
-      peakRssMB: Math.round((memory?.peakRssMB ?? Number.NaN) * 10) / 10,
-      rssSyncedMB: rssSynced === undefined ? undefined : Math.round(rssSynced * 10) / 10,
-      rssAfterMB: memory === undefined ? undefined : Math.round(memory.rssMB * 10) / 10,
-      heapUsedMB: { synced: heapSynced, after: mb(await metricValue(op.url, 'certkeeper_nodejs_heap_size_used_bytes')) },
-      cpuSecondsUntilSynced: cpuSecondsUntilSynced === undefined ? undefined : Math.round(cpuSecondsUntilSynced * 100) / 100,
-      inventoryLatencyMs,
-      filteredInventoryLatencyMs,
-      metricsLatencyMs,
-      node: process.version,
-    };
-    const json = JSON.stringify(result, null, 2);
-    process.stdout.write(`\n${formatInventoryReport(result)}\n\n${json}\n`);
-    if (o.json !== undefined) await writeFile(o.json, `${json}\n`);
-    return 0;
-  } catch (err) {
-    if (!abort.signal.aborted) keep = true;
-    process.stderr.write(`[bench] FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return abort.signal.aborted ? 130 : 1;
-  } finally {
-    await operator?.process.stop();
-    await env?.stop();
-    if (keep) log(`files kept in ${dir}`);
-    else await rm(dir, { recursive: true, force: true });
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+      if (cachesSyncedSeconds === undefined) return undefined;
+      entries = (await inventoryCount(op.url)) ?? entries;
+      observe(`${entries}/${expectedEntries} entries`);
+      return entries >= expectedEntries ? true : undefined;
+    },
+    { description: 'a synced inventory', timeoutMs: 300_000, intervalMs: 100, watch: [op.process], signal },
+  );
+  const inventorySyncedSeconds = (performance.now() - started) / 1000;
+  const cpuSecondsUntilSynced = readCpuSeconds(op.process.pid);
+  const mb = (bytes: number | undefined) => (bytes === undefined ? undefined : Math.round((bytes / 2 ** 20) * 10) / 10);
+  const rssSynced = readMemory(op.process.pid)?.rssMB;
+  const heapSynced = mb(await metricValue(op.url, 'certkeeper_nodejs_heap_size_used_bytes'));
+  log(`inventory synced after ${inventorySyncedSeconds.toFixed(1)} s (${entries} entries); timing requests`);
+  const inventoryLatencyMs = await latencies(`${op.url}/inventory`, o.requests);
+  const filteredInventoryLatencyMs = await latencies(`${op.url}/inventory?problem=expired`, Math.min(o.requests, 10));
+  const metricsLatencyMs = await latencies(`${op.url}/metrics`, Math.min(o.requests, 10));
+  sampler.sample();
+  sampler.stop();
+  const memory = readMemory(op.process.pid);
+  return {
+    secrets: o.secrets,
+    tlsSecrets: o.tls,
+    inventoryEntries: entries,
+    createSeconds: Math.round(createSeconds * 10) / 10,
+    cachesSyncedSeconds: Math.round((cachesSyncedSeconds ?? Number.NaN) * 100) / 100,
+    inventorySyncedSeconds: Math.round(inventorySyncedSeconds * 100) / 100,
+    peakRssMB: Math.round((memory?.peakRssMB ?? Number.NaN) * 10) / 10,
+    rssSyncedMB: rssSynced === undefined ? undefined : Math.round(rssSynced * 10) / 10,
+    rssAfterMB: memory === undefined ? undefined : Math.round(memory.rssMB * 10) / 10,
+    heapUsedMB: { synced: heapSynced, after: mb(await metricValue(op.url, 'certkeeper_nodejs_heap_size_used_bytes')) },
+    cpuSecondsUntilSynced: cpuSecondsUntilSynced === undefined ? undefined : Math.round(cpuSecondsUntilSynced * 100) / 100,
+    inventoryLatencyMs,
+    filteredInventoryLatencyMs,
+    metricsLatencyMs,
+    node: process.version,
+  };
 }

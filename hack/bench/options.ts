@@ -5,14 +5,12 @@ import { parseArgs } from 'node:util';
 export const BENCH_KEY_ALGORITHMS = ['ECDSA', 'RSA'] as const;
 export type BenchKeyAlgorithm = (typeof BENCH_KEY_ALGORITHMS)[number];
 
-export interface BenchOptions {
+export interface BenchOptions extends ClusterFlagValues {
   /** Certificates to create and wait for. */
   count: number;
   keyAlgorithm: BenchKeyAlgorithm;
   /** The operator's --workers. */
   workers: number;
-  /** Also write the JSON result here. */
-  json: string | undefined;
   /** Certificate creations in flight at once. */
   createConcurrency: number;
   /** Give up when not every Certificate is Ready this long after the operator started. */
@@ -27,10 +25,6 @@ export interface BenchOptions {
   cpuProfDir: string | undefined;
   /** Extra NODE_OPTIONS for the operator process (e.g. --max-old-space-size=96, --import ./patch.mjs). */
   nodeOptions: string | undefined;
-  /** Keep the environment folder (logs, audit log) after the run. */
-  keepDir: boolean;
-  /** Skip `npm run build` (dist/ must be current). */
-  skipBuild: boolean;
 }
 
 export const BENCH_USAGE = `usage: npm run bench -- [flags]
@@ -50,7 +44,8 @@ export const BENCH_USAGE = `usage: npm run bench -- [flags]
 
 export class UsageError extends Error {}
 
-function positiveInt(flag: string, text: string | undefined, fallback: number, { min = 1, max = 1_000_000 } = {}): number {
+/** `--flag`'s value as an integer in [min, max], `fallback` when absent; a UsageError naming the flag otherwise. */
+export function positiveInt(flag: string, text: string | undefined, fallback: number, { min = 1, max = 1_000_000 } = {}): number {
   if (text === undefined) return fallback;
   const value = Number(text);
   if (!Number.isInteger(value) || value < min || value > max) {
@@ -59,11 +54,32 @@ function positiveInt(flag: string, text: string | undefined, fallback: number, {
   return value;
 }
 
+/** What CLUSTER_FLAGS say, once parsed. */
+export interface ClusterFlagValues {
+  /** Also write the JSON result here. */
+  json: string | undefined;
+  /** Skip `npm run build` (dist/ must be current). */
+  skipBuild: boolean;
+  /** Keep the scenario's folder (logs) afterwards. */
+  keepDir: boolean;
+}
+
+export function clusterFlagValues(values: { json?: string; 'skip-build'?: boolean; 'keep-dir'?: boolean }): ClusterFlagValues {
+  return { json: values.json, skipBuild: values['skip-build'] === true, keepDir: values['keep-dir'] === true };
+}
+
+/** The flags every scenario that starts a cluster takes, for parseArgs. */
+export const CLUSTER_FLAGS = {
+  json: { type: 'string' },
+  'skip-build': { type: 'boolean' },
+  'keep-dir': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 const FLAGS = {
   count: { type: 'string' },
   'key-algorithm': { type: 'string' },
   workers: { type: 'string' },
-  json: { type: 'string' },
   'create-concurrency': { type: 'string' },
   timeout: { type: 'string' },
   settle: { type: 'string' },
@@ -71,9 +87,7 @@ const FLAGS = {
   'log-level': { type: 'string' },
   'cpu-prof': { type: 'string' },
   'node-options': { type: 'string' },
-  'keep-dir': { type: 'boolean' },
-  'skip-build': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
+  ...CLUSTER_FLAGS,
 } as const;
 
 function parseFlags(argv: readonly string[]) {
@@ -95,7 +109,6 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     count: positiveInt('count', values.count, 1000, { max: 9999 }),
     keyAlgorithm: algorithm as BenchKeyAlgorithm,
     workers: positiveInt('workers', values.workers, 4, { max: 64 }),
-    json: values.json,
     createConcurrency: positiveInt('create-concurrency', values['create-concurrency'], 20, { max: 500 }),
     timeoutSeconds: positiveInt('timeout', values.timeout, 600, { max: 24 * 3600 }),
     settleSeconds: positiveInt('settle', values.settle, 5, { min: 0, max: 600 }),
@@ -103,7 +116,27 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     logLevel: values['log-level'] ?? 'info',
     cpuProfDir: values['cpu-prof'],
     nodeOptions: values['node-options'],
-    keepDir: values['keep-dir'] === true,
-    skipBuild: values['skip-build'] === true,
+    ...clusterFlagValues(values),
   };
+}
+
+/**
+ * A scenario's flags parsed by `parse`; or the exit code when there is nothing
+ * to run: 0 after printing `usage` for --help, 2 after a usage error.
+ */
+export function parseScenarioArgs<T>(argv: string[], parse: (argv: string[]) => T | 'help', usage: string): T | number {
+  let parsed: T | 'help';
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    // parseArgs throws TypeErrors for unknown flags; every other error is a bug, not a usage error.
+    if (!(error instanceof UsageError || error instanceof TypeError)) throw error;
+    process.stderr.write(`${error.message}\n${usage}\n`);
+    return 2;
+  }
+  if (parsed === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  return parsed;
 }

@@ -9,8 +9,8 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { probeEndpoint } from '../../src/probe/probe.js';
-import { FIXTURE_NAMES, startFixtureSet, type FixtureName } from '../../test/support/tls-fixtures.js';
-import { runSslscan, runTestssl } from '../../test/support/tls-scanners.js';
+import { FIXTURE_NAMES, startFixtureSet, type FixtureName } from '../tls/fixtures.js';
+import { runSslscan, runTestssl } from '../tls/scanners.js';
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

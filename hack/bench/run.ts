@@ -1,32 +1,17 @@
-import { spawn } from 'node:child_process';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  ensureTools,
-  installCrds,
-  REPO_ROOT,
-  startEnvironment,
-  startOperatorProcess,
-  waitForOperatorReady,
-  type Environment,
-  type OperatorProcess,
-} from '../env/index.js';
+import { waitForOperatorReady, type Environment } from '../env/index.js';
+import { waitForReady } from '../env/processes.js';
 import { AuditFollower, countRequests, type AuditEvent, type RequestCounts } from './audit.js';
-import {
-  benchClients,
-  createBenchSetup,
-  createCertificates,
-  grantOperatorUser,
-  OPERATOR_NAMESPACE,
-  OPERATOR_USER,
-  writeOperatorKubeconfig,
-} from './fixtures.js';
+import { withBenchCluster, type BenchCluster } from './cluster.js';
+import { createBenchSetup, createCertificates, grantOperatorUser, OPERATOR_USER, writeOperatorKubeconfig } from './fixtures.js';
 import type { BenchKeyAlgorithm, BenchOptions } from './options.js';
 import { reconcilesBetween, scrapeOperatorMetrics, type OperatorMetrics } from './metrics.js';
 import { readCpuSeconds, readMachineBusySeconds, readMemory, RssSampler } from './proc.js';
 import { cpuProfilerNodeOptions, PROFILE_SPLIT_SIGNAL, summarizeProfiles, type ProfileSummary } from './profile.js';
+import { progressEvery } from './progress.js';
 import { readiness, type ReadinessSnapshot } from './readiness.js';
 
 // One bench run: build, environment with an audit log, fixtures, then the
@@ -104,17 +89,6 @@ function round(value: number, digits = 2): number {
   return Math.round(value * f) / f;
 }
 
-async function build(signal: AbortSignal): Promise<void> {
-  await new Promise<void>((resolveBuild, reject) => {
-    // Its output goes to stderr: stdout carries only the report and the JSON.
-    const child = spawn('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', process.stderr, process.stderr], signal });
-    child.on('error', reject);
-    child.on('close', (code, sig) =>
-      code === 0 ? resolveBuild() : reject(new BenchFailure(`npm run build failed (${sig ?? `exit code ${code}`}); its output is above`)),
-    );
-  });
-}
-
 function pidOf(env: Environment, name: string): number | undefined {
   return env.processes.find((p) => p.name === name)?.pid;
 }
@@ -141,205 +115,160 @@ function phase(events: readonly AuditEvent[], secondsTaken: number, cpu: number 
 }
 
 export async function runBench(o: BenchOptions, signal: AbortSignal, log: (line: string) => void): Promise<BenchRun> {
-  if (!o.skipBuild) {
-    log('npm run build');
-    await build(signal);
-  }
-  const tools = await ensureTools();
-  log(`starting etcd + kube-apiserver (audit log on)`);
-  // The bench owns the folder: it is removed after a run or an interrupt, and
-  // kept (and named) after a failure, or with --keep-dir.
-  const dir = await mkdtemp(join(tmpdir(), 'certkeeper-bench-'));
-  let keepDir = o.keepDir;
-  let env: Environment | undefined;
-  let operator: OperatorProcess | undefined;
-  let cleanedUp = false;
-  // If this process exits without reaching the end of finally (a second
-  // Ctrl-C), the operator must not outlive it (the environment kills its own
-  // children the same way), and a person must learn what is left on disk.
-  const onExit = (): void => {
-    operator?.process.killNow();
-    if (!cleanedUp) process.stderr.write(`[bench] exited before cleaning up: remove ${dir}\n`);
-  };
-  process.on('exit', onExit);
   const profileDir = o.cpuProfDir === undefined ? undefined : resolve(o.cpuProfDir);
-  let result: BenchResult | undefined;
-  try {
-    env = await startEnvironment({ dir, components: { kube: true, acme: false }, audit: true, tools, signal, log: (line) => log(`  ${line}`) });
-    const { kubeconfigPath, auditLogPath } = env;
-    if (kubeconfigPath === undefined || auditLogPath === undefined) throw new BenchFailure('environment started without kube-apiserver or audit log');
-    log(`environment in ${env.dir}${o.keepDir ? ' (kept)' : ''}: kube-apiserver ${env.versions.kubeApiserver ?? '?'}, etcd ${env.versions.etcd ?? '?'}`);
-    await installCrds(kubeconfigPath);
-    const clients = benchClients(kubeconfigPath);
-    await createBenchSetup(clients);
-    await grantOperatorUser(clients);
-    const operatorKubeconfig = join(env.dir, 'operator.kubeconfig');
-    await writeOperatorKubeconfig(kubeconfigPath, operatorKubeconfig);
-
-    log(`creating ${o.count} Certificates (${o.keyAlgorithm}, ${o.createConcurrency} in flight)`);
-    const createSeconds = await createCertificates(clients, { count: o.count, algorithm: o.keyAlgorithm, concurrency: o.createConcurrency, signal });
-    log(`created in ${createSeconds.toFixed(1)} s`);
-
-    const audit = new AuditFollower(auditLogPath, OPERATOR_USER);
-    audit.readNew();
-    const apiserverPid = pidOf(env, 'kube-apiserver');
-    const etcdPid = pidOf(env, 'etcd');
-    const apiserverCpu0 = apiserverPid === undefined ? undefined : readCpuSeconds(apiserverPid);
-    const etcdCpu0 = etcdPid === undefined ? undefined : readCpuSeconds(etcdPid);
-    if (profileDir !== undefined) await mkdir(profileDir, { recursive: true });
-    const nodeOptions = [profileDir === undefined ? '' : await cpuProfilerNodeOptions(profileDir), o.nodeOptions ?? '', process.env.NODE_OPTIONS ?? '']
-      .filter((part) => part !== '')
-      .join(' ');
-
-    log(`starting the operator (compiled, ${o.workers} workers, leader election on)`);
-    const started = performance.now();
-    const benchCpu0 = process.cpuUsage();
-    const machineBusy0 = readMachineBusySeconds();
-    operator = await startOperatorProcess({
-      compiled: true,
-      kubeconfigPath: operatorKubeconfig,
-      logFile: join(env.dir, 'operator.log'),
-      leaderElect: true,
-      namespace: OPERATOR_NAMESPACE,
-      workers: o.workers,
-      logLevel: o.logLevel,
-      env: nodeOptions === '' ? {} : { NODE_OPTIONS: nodeOptions },
-    });
-    const op = operator;
-    const pid = op.process.pid;
-    const sampler = new RssSampler(pid);
-    sampler.start();
-    let operatorReadySeconds: number | undefined;
-    waitForOperatorReady(op, o.timeoutSeconds * 1000).then(
-      () => (operatorReadySeconds = seconds(started)),
-      () => undefined, // a dead or stuck operator is reported by the loop below
-    );
-
-    let firstReadySeconds: number | undefined;
-    let snapshot: ReadinessSnapshot | undefined;
-    let lastProgress = performance.now();
-    let lastError: unknown;
-    for (;;) {
-      signal.throwIfAborted();
-      if (!op.process.running) {
-        throw new BenchFailure(`operator ${op.process.describeExit() ?? 'stopped'}\n${describeMissing(snapshot, o.count)}\n--- operator log ---\n${op.process.logTail(OPERATOR_LOG_TAIL)}`);
-      }
-      const pollStarted = performance.now();
-      try {
-        snapshot = await readiness(clients);
-        lastError = undefined;
-      } catch (error) {
-        lastError = error;
-      }
-      if (snapshot !== undefined && snapshot.ready > 0 && firstReadySeconds === undefined) firstReadySeconds = seconds(started);
-      if (snapshot !== undefined && snapshot.ready >= o.count) break;
-      if (seconds(started) > o.timeoutSeconds) {
-        const why = lastError === undefined ? '' : `\nlast LIST error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}`;
-        throw new BenchFailure(
-          `not every Certificate Ready after ${o.timeoutSeconds} s\n${describeMissing(snapshot, o.count)}${why}\n--- operator log (last ${OPERATOR_LOG_TAIL} lines) ---\n${op.process.logTail(OPERATOR_LOG_TAIL)}`,
-        );
-      }
-      if (performance.now() - lastProgress >= PROGRESS_INTERVAL_MS) {
-        lastProgress = performance.now();
-        const rss = sampler.latest?.rssMB;
-        const heap = (await scrapeOperatorMetrics(op.url, 1_000))?.heapUsedMB;
-        log(
-          `ready ${snapshot?.ready ?? 0}/${o.count}  ${seconds(started).toFixed(1)} s  rss ${rss === undefined ? '?' : rss.toFixed(0)} MB  heap ${heap === undefined ? '?' : heap.toFixed(0)} MB  cpu ${(readCpuSeconds(pid) ?? 0).toFixed(1)} s`,
-        );
-      }
-      await sleep(Math.max(0, POLL_INTERVAL_MS - (performance.now() - pollStarted)), undefined, { signal });
-    }
-    const readySeconds = seconds(started);
-    const cpuAtReady = readCpuSeconds(pid);
-    const benchCpu = process.cpuUsage(benchCpu0);
-    const machineBusy = machineBusy0 === undefined ? undefined : (readMachineBusySeconds() ?? Number.NaN) - machineBusy0;
-    const load = loadavg()[0] ?? Number.NaN;
-    if (profileDir !== undefined) process.kill(pid, PROFILE_SPLIT_SIGNAL);
-    const rssAtReady = sampler.sample()?.rssMB;
-    const metricsAtReady = await scrapeOperatorMetrics(op.url);
-    const readyEvents = audit.readNew();
-    const controlPlaneCpuSeconds = { kubeApiserver: cpuDelta(apiserverPid, apiserverCpu0), etcd: cpuDelta(etcdPid, etcdCpu0) };
-    log(`all ${o.count} Ready after ${readySeconds.toFixed(1)} s; settling ${o.settleSeconds} s, then idle for ${o.idleSeconds} s`);
-
-    const settleStarted = performance.now();
-    await sleep(o.settleSeconds * 1000, undefined, { signal });
-    const settleEvents = audit.readNew();
-    const cpuIdle0 = readCpuSeconds(pid);
-    const metricsIdle0 = await scrapeOperatorMetrics(op.url);
-    const settle = phase(
-      settleEvents,
-      seconds(settleStarted),
-      cpuIdle0 !== undefined && cpuAtReady !== undefined ? cpuIdle0 - cpuAtReady : undefined,
-      reconcilesBetween(metricsAtReady, metricsIdle0),
-    );
-
-    const idleStarted = performance.now();
-    await sleep(o.idleSeconds * 1000, undefined, { signal });
-    const idleEvents = audit.readNew();
-    const idleCpu = cpuDelta(pid, cpuIdle0);
-    const idleSeconds = seconds(idleStarted);
-    const metricsIdle1 = await scrapeOperatorMetrics(op.url);
-    const idle = phase(idleEvents, idleSeconds, idleCpu, reconcilesBetween(metricsIdle0, metricsIdle1));
-    sampler.sample();
-    sampler.stop();
-    const memory = readMemory(pid);
-    if (!op.process.running) throw new BenchFailure(`operator ${op.process.describeExit() ?? 'stopped'} during the idle phase\n${op.process.logTail(OPERATOR_LOG_TAIL)}`);
-    if (audit.unparsed > 0) log(`warning: ${audit.unparsed} audit log lines did not parse`);
-
-    result = {
-      count: o.count,
-      keyAlgorithm: o.keyAlgorithm,
-      workers: o.workers,
-      createSeconds: round(createSeconds),
-      readySeconds: round(readySeconds),
-      certsPerSecond: round(o.count / readySeconds, 1),
-      peakRssMB: round(memory?.peakRssMB ?? Number.NaN, 1),
-      cpuSeconds: round(cpuAtReady ?? Number.NaN),
-      apiRequests: countRequests(readyEvents),
-      idle,
-      node: process.version,
-      kubeApiserver: env.versions.kubeApiserver ?? 'unknown',
-      etcd: env.versions.etcd ?? 'unknown',
-      firstReadySeconds: firstReadySeconds === undefined ? undefined : round(firstReadySeconds),
-      operatorReadySeconds: operatorReadySeconds === undefined ? undefined : round(operatorReadySeconds),
-      sampledPeakRssMB: round(sampler.sampledPeakMB, 1),
-      rssAtReadyMB: rssAtReady === undefined ? undefined : round(rssAtReady, 1),
-      settle,
-      reconcilesUntilReady: metricsAtReady?.reconciles,
-      operatorMetrics: { atReady: metricsAtReady, afterIdle: metricsIdle1 },
-      benchCpuSeconds: round((benchCpu.user + benchCpu.system) / 1e6),
-      controlPlaneCpuSeconds,
-      machine: {
-        cpus: cpus().length,
-        memoryGB: round(totalmem() / 2 ** 30, 1),
-        busyCpuSeconds: machineBusy === undefined ? undefined : round(machineBusy, 1),
-        otherCpuSeconds:
-          machineBusy === undefined
-            ? undefined
-            : round(
-                machineBusy -
-                  (cpuAtReady ?? 0) -
-                  (controlPlaneCpuSeconds.kubeApiserver ?? 0) -
-                  (controlPlaneCpuSeconds.etcd ?? 0) -
-                  (benchCpu.user + benchCpu.system) / 1e6,
-                1,
-              ),
-        loadAverage1m: round(load),
-      },
-    };
-  } catch (error) {
-    if (!signal.aborted) keepDir = true;
-    throw error;
-  } finally {
-    // A profiled operator writes its profile on exit: give it time to.
-    if (operator !== undefined) await operator.process.stop(profileDir === undefined ? 5_000 : 60_000);
-    await env?.stop();
-    if (keepDir) log(`files (logs, audit.log) kept in ${dir}`);
-    else await rm(dir, { recursive: true, force: true });
-    cleanedUp = true;
-    process.off('exit', onExit);
-  }
-  if (result === undefined) throw new BenchFailure('the bench ended without a result');
+  const result = await withBenchCluster({ name: 'certificates', build: !o.skipBuild, audit: true, keepDir: o.keepDir, signal, log }, (cluster) =>
+    measure(o, cluster, profileDir, signal, log),
+  );
   const profiles = profileDir === undefined ? [] : await summarizeProfiles(profileDir);
   return { result, profiles };
+}
+
+async function measure(o: BenchOptions, cluster: BenchCluster, profileDir: string | undefined, signal: AbortSignal, log: (line: string) => void): Promise<BenchResult> {
+  const { env, clients } = cluster;
+  const auditLogPath = env.auditLogPath;
+  if (auditLogPath === undefined) throw new BenchFailure('environment started without an audit log');
+  await createBenchSetup(clients);
+  await grantOperatorUser(clients);
+  const operatorKubeconfig = join(cluster.dir, 'operator.kubeconfig');
+  await writeOperatorKubeconfig(cluster.kubeconfigPath, operatorKubeconfig);
+
+  log(`creating ${o.count} Certificates (${o.keyAlgorithm}, ${o.createConcurrency} in flight)`);
+  const createSeconds = await createCertificates(clients, { count: o.count, algorithm: o.keyAlgorithm, concurrency: o.createConcurrency, signal });
+  log(`created in ${createSeconds.toFixed(1)} s`);
+
+  const audit = new AuditFollower(auditLogPath, OPERATOR_USER);
+  audit.readNew();
+  const apiserverPid = pidOf(env, 'kube-apiserver');
+  const etcdPid = pidOf(env, 'etcd');
+  const apiserverCpu0 = apiserverPid === undefined ? undefined : readCpuSeconds(apiserverPid);
+  const etcdCpu0 = etcdPid === undefined ? undefined : readCpuSeconds(etcdPid);
+  if (profileDir !== undefined) await mkdir(profileDir, { recursive: true });
+  const nodeOptions = [profileDir === undefined ? '' : await cpuProfilerNodeOptions(profileDir), o.nodeOptions ?? '', process.env.NODE_OPTIONS ?? '']
+    .filter((part) => part !== '')
+    .join(' ');
+
+  log(`starting the operator (compiled, ${o.workers} workers, leader election on)`);
+  const started = performance.now();
+  const benchCpu0 = process.cpuUsage();
+  const machineBusy0 = readMachineBusySeconds();
+  const op = await cluster.startOperator({
+    compiled: true,
+    kubeconfigPath: operatorKubeconfig,
+    leaderElect: true,
+    workers: o.workers,
+    logLevel: o.logLevel,
+    env: nodeOptions === '' ? {} : { NODE_OPTIONS: nodeOptions },
+    // A profiled operator writes its profile on exit: give it time to.
+    stopGraceMs: profileDir === undefined ? 5_000 : 60_000,
+  });
+  const pid = op.process.pid;
+  const sampler = new RssSampler(pid);
+  sampler.start();
+  let operatorReadySeconds: number | undefined;
+  waitForOperatorReady(op, o.timeoutSeconds * 1000).then(
+    () => (operatorReadySeconds = seconds(started)),
+    () => undefined, // a dead or stuck operator is reported by the wait below
+  );
+
+  let firstReadySeconds: number | undefined;
+  let snapshot: ReadinessSnapshot | undefined;
+  const progress = progressEvery(PROGRESS_INTERVAL_MS, log);
+  try {
+    await waitForReady(
+      async () => {
+        snapshot = await readiness(clients);
+        if (snapshot.ready > 0 && firstReadySeconds === undefined) firstReadySeconds = seconds(started);
+        if (snapshot.ready >= o.count) return true;
+        const ready = snapshot.ready;
+        await progress(async () => {
+          const heap = (await scrapeOperatorMetrics(op.url, 1_000))?.heapUsedMB;
+          const rss = sampler.latest?.rssMB;
+          return `ready ${ready}/${o.count}  ${seconds(started).toFixed(1)} s  rss ${rss === undefined ? '?' : rss.toFixed(0)} MB  heap ${heap === undefined ? '?' : heap.toFixed(0)} MB  cpu ${(readCpuSeconds(pid) ?? 0).toFixed(1)} s`;
+        });
+        return undefined;
+      },
+      { description: `all ${o.count} Certificates Ready`, timeoutMs: o.timeoutSeconds * 1000, intervalMs: POLL_INTERVAL_MS, watch: [op.process], signal },
+    );
+  } catch (error) {
+    if (signal.aborted) throw error;
+    throw new BenchFailure(`${error instanceof Error ? error.message : String(error)}\n${describeMissing(snapshot, o.count)}`);
+  }
+  const readySeconds = seconds(started);
+  const cpuAtReady = readCpuSeconds(pid);
+  const benchCpu = process.cpuUsage(benchCpu0);
+  const machineBusy = machineBusy0 === undefined ? undefined : (readMachineBusySeconds() ?? Number.NaN) - machineBusy0;
+  const load = loadavg()[0] ?? Number.NaN;
+  if (profileDir !== undefined) process.kill(pid, PROFILE_SPLIT_SIGNAL);
+  const rssAtReady = sampler.sample()?.rssMB;
+  const metricsAtReady = await scrapeOperatorMetrics(op.url);
+  const readyEvents = audit.readNew();
+  const controlPlaneCpuSeconds = { kubeApiserver: cpuDelta(apiserverPid, apiserverCpu0), etcd: cpuDelta(etcdPid, etcdCpu0) };
+  log(`all ${o.count} Ready after ${readySeconds.toFixed(1)} s; settling ${o.settleSeconds} s, then idle for ${o.idleSeconds} s`);
+
+  const settleStarted = performance.now();
+  await sleep(o.settleSeconds * 1000, undefined, { signal });
+  const settleEvents = audit.readNew();
+  const cpuIdle0 = readCpuSeconds(pid);
+  const metricsIdle0 = await scrapeOperatorMetrics(op.url);
+  const settle = phase(
+    settleEvents,
+    seconds(settleStarted),
+    cpuIdle0 !== undefined && cpuAtReady !== undefined ? cpuIdle0 - cpuAtReady : undefined,
+    reconcilesBetween(metricsAtReady, metricsIdle0),
+  );
+
+  const idleStarted = performance.now();
+  await sleep(o.idleSeconds * 1000, undefined, { signal });
+  const idleEvents = audit.readNew();
+  const idleCpu = cpuDelta(pid, cpuIdle0);
+  const idleSeconds = seconds(idleStarted);
+  const metricsIdle1 = await scrapeOperatorMetrics(op.url);
+  const idle = phase(idleEvents, idleSeconds, idleCpu, reconcilesBetween(metricsIdle0, metricsIdle1));
+  sampler.sample();
+  sampler.stop();
+  const memory = readMemory(pid);
+  if (!op.process.running) throw new BenchFailure(`operator ${op.process.describeExit() ?? 'stopped'} during the idle phase\n${op.process.logTail(OPERATOR_LOG_TAIL)}`);
+  if (audit.unparsed > 0) log(`warning: ${audit.unparsed} audit log lines did not parse`);
+
+  return {
+    count: o.count,
+    keyAlgorithm: o.keyAlgorithm,
+    workers: o.workers,
+    createSeconds: round(createSeconds),
+    readySeconds: round(readySeconds),
+    certsPerSecond: round(o.count / readySeconds, 1),
+    peakRssMB: round(memory?.peakRssMB ?? Number.NaN, 1),
+    cpuSeconds: round(cpuAtReady ?? Number.NaN),
+    apiRequests: countRequests(readyEvents),
+    idle,
+    node: process.version,
+    kubeApiserver: env.versions.kubeApiserver ?? 'unknown',
+    etcd: env.versions.etcd ?? 'unknown',
+    firstReadySeconds: firstReadySeconds === undefined ? undefined : round(firstReadySeconds),
+    operatorReadySeconds: operatorReadySeconds === undefined ? undefined : round(operatorReadySeconds),
+    sampledPeakRssMB: round(sampler.sampledPeakMB, 1),
+    rssAtReadyMB: rssAtReady === undefined ? undefined : round(rssAtReady, 1),
+    settle,
+    reconcilesUntilReady: metricsAtReady?.reconciles,
+    operatorMetrics: { atReady: metricsAtReady, afterIdle: metricsIdle1 },
+    benchCpuSeconds: round((benchCpu.user + benchCpu.system) / 1e6),
+    controlPlaneCpuSeconds,
+    machine: {
+      cpus: cpus().length,
+      memoryGB: round(totalmem() / 2 ** 30, 1),
+      busyCpuSeconds: machineBusy === undefined ? undefined : round(machineBusy, 1),
+      otherCpuSeconds:
+        machineBusy === undefined
+          ? undefined
+          : round(
+              machineBusy -
+                (cpuAtReady ?? 0) -
+                (controlPlaneCpuSeconds.kubeApiserver ?? 0) -
+                (controlPlaneCpuSeconds.etcd ?? 0) -
+                (benchCpu.user + benchCpu.system) / 1e6,
+              1,
+            ),
+      loadAverage1m: round(load),
+    },
+  };
 }

@@ -1,15 +1,14 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { GROUP, VERSION } from '../../src/api/meta.js';
 import { tlsPolicy as tlsPolicySchema, type TLSPolicy } from '../../src/api/tlspolicy.js';
-import { apiErrorMessage } from '../../src/kube/errors.js';
 import { parseCertificateChainPem, summarizeCertificate, type CertificateSummary } from '../../src/pki/certificates.js';
 import { resolveA } from '../env/index.js';
+import { LOOPBACK } from '../env/ports.js';
 import { detail, dim, facts, green } from './console.js';
 import { ACME_POLICY, acmePolicy, APP_NAMESPACE, CHECKOUT, CHECKOUT_NAMES, CHECKOUT_SECRET, checkoutCertificate } from './manifests.js';
 import { api, DemoFailure, interrupt, secretField, yamlBlock, type RunningDemo } from './runtime.js';
-import { condition, waitForCertificate } from './wait.js';
+import { condition, untilOperatorDid, waitForCertificate } from './wait.js';
 import type { Certificate } from '../../src/api/certificate.js';
 
 // Step: a Certificate issued through ACME by the environment's Pebble, with
@@ -17,7 +16,6 @@ import type { Certificate } from '../../src/api/certificate.js';
 
 const ACCOUNT_TIMEOUT_MS = 30_000;
 const ISSUANCE_TIMEOUT_MS = 60_000;
-const LOOPBACK = '127.0.0.1';
 
 export interface AcmeIssued {
   certificate: Certificate;
@@ -33,30 +31,14 @@ async function readPolicy(demo: RunningDemo, name: string): Promise<TLSPolicy> {
 
 /** Polls a TLSPolicy until `done` holds; `what` names the awaited state in the timeout message. */
 export async function waitForPolicy(demo: RunningDemo, name: string, what: string, done: (p: TLSPolicy) => boolean, timeoutMs: number): Promise<TLSPolicy> {
-  const deadline = Date.now() + timeoutMs;
-  let last: TLSPolicy | undefined;
-  let lastError: string | undefined;
-  for (;;) {
-    interrupt.signal.throwIfAborted();
-    try {
-      last = await readPolicy(demo, name);
-      lastError = undefined;
-      if (done(last)) return last;
-    } catch (error) {
-      lastError = apiErrorMessage(error);
-    }
-    if (Date.now() >= deadline) {
-      throw new DemoFailure(
-        [
-          `TLSPolicy ${name} did not reach ${what} within ${timeoutMs / 1000} s; its status: ${JSON.stringify(last?.status ?? null)}`,
-          ...(lastError === undefined ? [] : [`  last API error: ${lastError}`]),
-          `--- last lines of the operator log (${demo.operator.process.record.logFile}) ---`,
-          demo.operator.process.logTail(30),
-        ].join('\n'),
-      );
-    }
-    await sleep(250, undefined, { signal: interrupt.signal });
-  }
+  return untilOperatorDid(
+    async ({ observe }) => {
+      const policy = await readPolicy(demo, name);
+      observe({ status: policy.status ?? null });
+      return done(policy) ? policy : undefined;
+    },
+    { description: `TLSPolicy ${name} to reach ${what}`, operator: demo.operator, timeoutMs, signal: interrupt.signal },
+  );
 }
 
 /** Points the names at loopback in pebble-challtestsrv, the DNS Pebble's validator and the operator's self-check use. */

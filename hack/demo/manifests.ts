@@ -6,11 +6,12 @@ import type { tlsPolicy } from '../../src/api/tlspolicy.js';
 import { summarizeCertificate, type CertificateSummary } from '../../src/pki/certificates.js';
 import { encodePrivateKeyPem, generatePrivateKey } from '../../src/pki/keys.js';
 import { selfSignCertificate } from '../../src/pki/sign.js';
+import { OPERATOR_NAMESPACE } from '../env/operator.js';
 
 // The objects the demo creates: what a platform team (namespace, CA, policy)
 // and an app team (Certificates) would `kubectl apply`.
 
-export const OPERATOR_NAMESPACE = 'certkeeper';
+export { OPERATOR_NAMESPACE };
 export const CA_SECRET = 'demo-ca';
 export const APP_NAMESPACE = 'shop';
 export const POLICY = 'internal-ca';

@@ -3,11 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { connect, createServer, type Server, type TLSSocket } from 'node:tls';
 import { summarizeCertificate } from '../../src/pki/certificates.js';
 import { x509 } from '../../src/pki/x509.js';
+import { LOOPBACK } from '../env/ports.js';
 
 // A real TLS server with the issued key pair, and a client that trusts only
 // the CA the Secret names: the handshake is the proof the certificate works.
 
-const LOOPBACK = '127.0.0.1';
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface HandshakeInput {

@@ -1,15 +1,17 @@
 import type { CustomObjectsApi } from '@kubernetes/client-node';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { certificate as certificateSchema, type Certificate } from '../../src/api/certificate.js';
 import { ConditionType, Reason } from '../../src/api/conditions.js';
 import type { ApiCondition } from '../../src/api/meta.js';
 import { GROUP, VERSION } from '../../src/api/meta.js';
 import { apiErrorMessage } from '../../src/kube/errors.js';
 import type { OperatorProcess } from '../env/index.js';
+import { pollUntil, PollTimeoutError, show, type PollContext } from '../env/poll.js';
+import { DemoFailure } from './runtime.js';
 
-// Polls the two Certificates until the operator has decided both: storefront
-// issued (Ready=True with a fingerprint), intruder refused by the guardrail
-// (Ready=False, DomainNotAllowed). Prints each change of their Ready condition.
+// The demo's waits on the operator, all one pollUntil that gives up when the
+// operator dies: the two first Certificates until it has decided both
+// (storefront issued, intruder refused by the guardrail), any one Certificate
+// until a state holds, printing each change a person should see.
 
 const POLL_INTERVAL_MS = 250;
 
@@ -18,7 +20,7 @@ export interface Outcome {
   intruder: Certificate;
 }
 
-export interface WaitOptions {
+export interface OutcomeWait {
   api: CustomObjectsApi;
   namespace: string;
   storefront: string;
@@ -57,52 +59,71 @@ async function readCertificate(api: CustomObjectsApi, namespace: string, name: s
   return parsed.data;
 }
 
-export async function waitForOutcome(o: WaitOptions): Promise<Outcome> {
-  const startedAt = performance.now();
-  const deadline = Date.now() + o.timeoutMs;
-  const seen = new Map<string, string>();
-  let storefront: Certificate | undefined;
-  let intruder: Certificate | undefined;
-  let lastError: string | undefined;
-  for (;;) {
-    o.signal.throwIfAborted();
-    if (!o.operator.process.running) {
-      throw new Error(
-        `the operator ${o.operator.process.describeExit() ?? 'stopped'} before the Certificates were decided\n` +
-          `--- last lines of the operator log ---\n${o.operator.process.logTail(40)}`,
-      );
-    }
-    try {
-      [storefront, intruder] = await Promise.all([
-        readCertificate(o.api, o.namespace, o.storefront),
-        readCertificate(o.api, o.namespace, o.intruder),
-      ]);
-      lastError = undefined;
-    } catch (error) {
-      lastError = apiErrorMessage(error);
-    }
-    for (const [name, cert] of [[o.storefront, storefront], [o.intruder, intruder]] as const) {
-      const now = describeReady(cert);
-      if (cert !== undefined && seen.get(name) !== now) {
-        seen.set(name, now);
-        o.report(`+${((performance.now() - startedAt) / 1000).toFixed(1)}s ${o.namespace}/${name}: ${now}`);
-      }
-    }
-    if (storefrontDone(storefront) && intruderDone(intruder)) return { storefront, intruder };
-    if (Date.now() >= deadline) {
-      throw new Error(
-        [
-          `timed out after ${o.timeoutMs / 1000} s waiting for the operator:`,
-          `  ${o.namespace}/${o.storefront} should be Ready=True, is ${describeReady(storefront)}`,
-          `  ${o.namespace}/${o.intruder} should be Ready=False (DomainNotAllowed), is ${describeReady(intruder)}`,
-          ...(lastError === undefined ? [] : [`  last API error: ${lastError}`]),
-          `--- last lines of the operator log (${o.operator.process.record.logFile}) ---`,
-          o.operator.process.logTail(40),
-        ].join('\n'),
-      );
-    }
-    await sleep(POLL_INTERVAL_MS, undefined, { signal: o.signal });
+export interface OperatorWait {
+  /** What is awaited, for the timeout message. */
+  description: string;
+  operator: OperatorProcess;
+  timeoutMs: number;
+  signal: AbortSignal;
+}
+
+/**
+ * pollUntil on something the operator must bring about: gives up as soon as
+ * the operator dies, and either way ends with the operator's log tail; what
+ * the probe `observe`d last is shown as "it is: ...".
+ */
+export async function untilOperatorDid<T>(probe: (context: PollContext) => Promise<T | undefined>, o: OperatorWait): Promise<Exclude<T, undefined>> {
+  const { process } = o.operator;
+  const logTail = (): string[] => [`--- last lines of the operator log (${process.record.logFile}) ---`, process.logTail(40)];
+  try {
+    return await pollUntil(probe, {
+      description: o.description,
+      timeoutMs: o.timeoutMs,
+      intervalMs: POLL_INTERVAL_MS,
+      signal: o.signal,
+      giveUpIf: () => (process.running ? undefined : new DemoFailure([`the operator ${process.describeExit() ?? 'stopped'} while waiting for ${o.description}`, ...logTail()].join('\n'))),
+    });
+  } catch (error) {
+    if (!(error instanceof PollTimeoutError)) throw error;
+    throw new DemoFailure(
+      [
+        `timed out after ${o.timeoutMs / 1000} s waiting for ${o.description}`,
+        `  it is: ${typeof error.lastSeen === 'string' ? error.lastSeen : show(error.lastSeen)}`,
+        ...(error.lastError === undefined ? [] : [`  last API error: ${apiErrorMessage(error.lastError)}`]),
+        ...logTail(),
+      ].join('\n'),
+    );
   }
+}
+
+/** "+1.2s shop/web: <state>" whenever a Certificate's state differs from the one reported before. */
+function changeReporter(report: (line: string) => void, namespace: string): (name: string, state: string) => void {
+  const startedAt = performance.now();
+  const seen = new Map<string, string>();
+  return (name, state) => {
+    if (seen.get(name) === state) return;
+    seen.set(name, state);
+    report(`+${((performance.now() - startedAt) / 1000).toFixed(1)}s ${namespace}/${name}: ${state}`);
+  };
+}
+
+export async function waitForOutcome(o: OutcomeWait): Promise<Outcome> {
+  const changed = changeReporter(o.report, o.namespace);
+  return untilOperatorDid(
+    async ({ observe }) => {
+      const [storefront, intruder] = await Promise.all([readCertificate(o.api, o.namespace, o.storefront), readCertificate(o.api, o.namespace, o.intruder)]);
+      changed(o.storefront, describeReady(storefront));
+      changed(o.intruder, describeReady(intruder));
+      observe(`${o.namespace}/${o.storefront} ${describeReady(storefront)}; ${o.namespace}/${o.intruder} ${describeReady(intruder)}`);
+      return storefrontDone(storefront) && intruderDone(intruder) ? { storefront, intruder } : undefined;
+    },
+    {
+      description: `the operator to decide: ${o.namespace}/${o.storefront} Ready=True, ${o.namespace}/${o.intruder} Ready=False (DomainNotAllowed)`,
+      operator: o.operator,
+      timeoutMs: o.timeoutMs,
+      signal: o.signal,
+    },
+  );
 }
 
 export function condition(cert: Certificate | undefined, type: string): ApiCondition | undefined {
@@ -126,40 +147,15 @@ export interface CertificateWait {
 
 /** Polls one Certificate until `done`, reporting each change of `describe`; fails with the operator's log tail otherwise. */
 export async function waitForCertificate(o: CertificateWait): Promise<Certificate> {
-  const startedAt = performance.now();
-  const deadline = Date.now() + o.timeoutMs;
-  let last: string | undefined;
-  let cert: Certificate | undefined;
-  let lastError: string | undefined;
-  for (;;) {
-    o.signal.throwIfAborted();
-    if (!o.operator.process.running) {
-      throw new Error(`the operator ${o.operator.process.describeExit() ?? 'stopped'} while waiting for ${o.namespace}/${o.name} ${o.expected}\n` + `--- last lines of the operator log ---\n${o.operator.process.logTail(40)}`);
-    }
-    try {
-      cert = await readCertificate(o.api, o.namespace, o.name);
-      lastError = undefined;
-    } catch (error) {
-      lastError = apiErrorMessage(error);
-    }
-    if (cert !== undefined) {
-      const now = o.describe(cert);
-      if (now !== last) {
-        last = now;
-        o.report(`+${((performance.now() - startedAt) / 1000).toFixed(1)}s ${o.namespace}/${o.name}: ${now}`);
-      }
-      if (o.done(cert)) return cert;
-    }
-    if (Date.now() >= deadline) {
-      throw new Error(
-        [
-          `timed out after ${o.timeoutMs / 1000} s waiting for ${o.namespace}/${o.name} ${o.expected}; it is: ${cert === undefined ? 'not found' : o.describe(cert)}`,
-          ...(lastError === undefined ? [] : [`  last API error: ${lastError}`]),
-          `--- last lines of the operator log (${o.operator.process.record.logFile}) ---`,
-          o.operator.process.logTail(40),
-        ].join('\n'),
-      );
-    }
-    await sleep(POLL_INTERVAL_MS, undefined, { signal: o.signal });
-  }
+  const changed = changeReporter(o.report, o.namespace);
+  return untilOperatorDid(
+    async ({ observe }) => {
+      const cert = await readCertificate(o.api, o.namespace, o.name);
+      const state = o.describe(cert);
+      changed(o.name, state);
+      observe(state);
+      return o.done(cert) ? cert : undefined;
+    },
+    { description: `${o.namespace}/${o.name} ${o.expected}`, operator: o.operator, timeoutMs: o.timeoutMs, signal: o.signal },
+  );
 }

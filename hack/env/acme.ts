@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { Resolver } from 'node:dns/promises';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { PkiPaths } from './certificates.js';
@@ -86,7 +86,10 @@ export async function startChalltestsrv(options: ChalltestsrvOptions): Promise<R
 
 export interface PebbleOptions {
   binary: string;
+  /** Its config and log go here. */
   dir: string;
+  /** Process name in errors; default "pebble". */
+  name?: string;
   pki: PkiPaths;
   port: number;
   managementPort: number;
@@ -95,10 +98,21 @@ export interface PebbleOptions {
   /** Where Pebble's validator connects for TLS-ALPN-01. */
   tlsAlpnChallengePort: number;
   dnsServer: string;
-  detached: boolean;
+  /** Names Pebble refuses to issue for. */
+  domainBlocklist?: readonly string[];
+  /** keyID -> base64url HMAC key; when given, accounts must bind one of them (EAB). */
+  eabKeys?: Record<string, string>;
+  /** ACME profiles Pebble offers, by name. */
+  profiles?: Record<string, { description: string; validityPeriod: number }>;
+  /** Extra roots, each with its own chain (PEBBLE_ALTERNATE_ROOTS). */
+  alternateRoots?: number;
+  /** Percentage of valid authorizations Pebble reuses (PEBBLE_AUTHZREUSE); Pebble's own default when absent. */
+  authzReusePercent?: number;
+  detached?: boolean;
   signal?: AbortSignal;
   onStart?: (process: ManagedProcess) => void;
-  dependsOn: readonly ManagedProcess[];
+  /** Processes Pebble depends on: their death ends the wait too. */
+  dependsOn?: readonly ManagedProcess[];
 }
 
 export interface RunningPebble {
@@ -107,6 +121,7 @@ export interface RunningPebble {
   managementUrl: string;
   /** The root Pebble issues under (fresh every start), as a PEM file. */
   issuanceRootPath: string;
+  logFile: string;
   version: string;
 }
 
@@ -139,14 +154,8 @@ export async function pebbleVersion(binary: string): Promise<string> {
   return stated ?? 'unknown';
 }
 
-/**
- * Pebble with a config in `<dir>`, serving HTTPS with our CA's certificate,
- * resolving through challtestsrv, without the validator's random sleeps.
- * Pebble's default 5 % bad-nonce rejection stays on: clients must retry.
- */
-export async function startPebble(options: PebbleOptions): Promise<RunningPebble> {
-  const configPath = join(options.dir, 'pebble-config.json');
-  const config = {
+function pebbleConfig(options: PebbleOptions): object {
+  return {
     pebble: {
       listenAddress: `${LOOPBACK}:${options.port}`,
       managementListenAddress: `${LOOPBACK}:${options.managementPort}`,
@@ -155,18 +164,40 @@ export async function startPebble(options: PebbleOptions): Promise<RunningPebble
       httpPort: options.httpChallengePort,
       tlsPort: options.tlsAlpnChallengePort,
       ocspResponderURL: '',
-      externalAccountBindingRequired: false,
-      domainBlocklist: ['blocked-domain.example'],
+      externalAccountBindingRequired: options.eabKeys !== undefined,
+      ...(options.eabKeys === undefined ? {} : { externalAccountMACKeys: options.eabKeys }),
+      ...(options.profiles === undefined ? {} : { profiles: options.profiles }),
+      ...(options.domainBlocklist === undefined ? {} : { domainBlocklist: options.domainBlocklist }),
       retryAfter: { authz: 3, order: 5 },
       keyAlgorithm: 'ecdsa',
     },
   };
-  await writeFile(configPath, JSON.stringify(config, null, 2) + '\n');
+}
+
+function pebbleEnv(options: PebbleOptions): Record<string, string> {
+  return {
+    PEBBLE_VA_NOSLEEP: '1',
+    ...(options.authzReusePercent === undefined ? {} : { PEBBLE_AUTHZREUSE: String(options.authzReusePercent) }),
+    ...(options.alternateRoots === undefined ? {} : { PEBBLE_ALTERNATE_ROOTS: String(options.alternateRoots) }),
+  };
+}
+
+/**
+ * Pebble with a config in `<dir>`, serving HTTPS with our CA's certificate,
+ * resolving through `dnsServer`, without the validator's random sleeps: the
+ * environment's shared one and the ACME tests' own variants (EAB, profiles,
+ * alternate chains, BIND as DNS) alike. Pebble's default 5 % bad-nonce
+ * rejection stays on: clients must retry.
+ */
+export async function startPebble(options: PebbleOptions): Promise<RunningPebble> {
+  await mkdir(options.dir, { recursive: true });
+  const configPath = join(options.dir, 'pebble-config.json');
+  await writeFile(configPath, JSON.stringify(pebbleConfig(options), null, 2) + '\n');
   const process = ManagedProcess.start({
-    name: 'pebble',
+    name: options.name ?? 'pebble',
     command: options.binary,
     args: ['-config', configPath, '-dnsserver', options.dnsServer],
-    env: { PEBBLE_VA_NOSLEEP: '1' },
+    env: pebbleEnv(options),
     logFile: join(options.dir, 'pebble.log'),
     detached: options.detached,
     onStart: options.onStart,
@@ -175,7 +206,7 @@ export async function startPebble(options: PebbleOptions): Promise<RunningPebble
     const directoryUrl = `https://${LOOPBACK}:${options.port}/dir`;
     const managementUrl = `https://${LOOPBACK}:${options.managementPort}`;
     const ca = await readFile(options.pki.caCert, 'utf8');
-    const watch = [...options.dependsOn, process];
+    const watch = [...(options.dependsOn ?? []), process];
     await waitForReady(
       async () => {
         const directory = await getJson(directoryUrl, { ca });
@@ -201,6 +232,6 @@ export async function startPebble(options: PebbleOptions): Promise<RunningPebble
     );
     const issuanceRootPath = join(options.dir, 'pebble-issuance-root.pem');
     await writeFile(issuanceRootPath, root.endsWith('\n') ? root : `${root}\n`);
-    return { process, directoryUrl, managementUrl, issuanceRootPath, version: await pebbleVersion(options.binary) };
+    return { process, directoryUrl, managementUrl, issuanceRootPath, logFile: process.record.logFile, version: await pebbleVersion(options.binary) };
   });
 }

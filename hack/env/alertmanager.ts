@@ -5,7 +5,7 @@ import { freePort, LOOPBACK } from './ports.js';
 import { ManagedProcess, stopOnFailure, waitForReady } from './processes.js';
 
 // A real Alertmanager (Debian `prometheus-alertmanager`, API v2) on loopback,
-// for the integration tests and the demo: no clustering, its own storage
+// for the alerting integration tests: no clustering, its own storage
 // directory, one route that groups by alertname into a receiver that
 // notifies nobody — what matters is what /api/v2/alerts holds.
 

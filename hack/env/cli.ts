@@ -3,7 +3,6 @@
  * developer at a shell, detached so it outlives the command.
  */
 import { relative } from 'node:path';
-import { installCrds } from './crds.js';
 import {
   clearDevState,
   devPaths,
@@ -105,6 +104,7 @@ async function up(paths: DevPaths): Promise<number> {
       dir: paths.clusterDir,
       tools,
       detached: true,
+      crds: true,
       log: progress,
       signal: controller.signal,
       onProcessStarted: (record) => {
@@ -113,10 +113,6 @@ async function up(paths: DevPaths): Promise<number> {
       },
     });
     try {
-      if (env.kubeconfigPath !== undefined) {
-        const crds = await installCrds(env.kubeconfigPath);
-        progress(crds.length === 0 ? 'no CRDs in crds/ to install' : `installed CRDs: ${crds.join(', ')}`);
-      }
       await writeDevState(paths, env, describeEnvironment(env));
     } catch (error) {
       await env.stop();

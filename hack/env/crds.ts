@@ -8,8 +8,8 @@ import {
 } from '@kubernetes/client-node';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
+import { pollUntil } from './poll.js';
 import { REPO_ROOT } from './tools.js';
 
 const FIELD_MANAGER = 'certkeeper-dev-env';
@@ -71,17 +71,16 @@ export async function installCrds(kubeconfigPath: string, dir = join(REPO_ROOT, 
     await objects.patch(crd, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
     names.push(crd.metadata?.name ?? '');
   }
-  const deadline = Date.now() + ESTABLISHED_TIMEOUT_MS;
   const pending = new Set(names);
-  while (pending.size > 0) {
-    for (const name of [...pending]) {
-      if (isEstablished(await extensions.readCustomResourceDefinition({ name }))) pending.delete(name);
-    }
-    if (pending.size === 0) break;
-    if (Date.now() > deadline) {
-      throw new Error(`CRDs not Established after ${ESTABLISHED_TIMEOUT_MS} ms: ${[...pending].join(', ')}`);
-    }
-    await sleep(100);
-  }
+  await pollUntil(
+    async ({ observe }) => {
+      for (const name of [...pending]) {
+        if (isEstablished(await extensions.readCustomResourceDefinition({ name }))) pending.delete(name);
+      }
+      observe({ notEstablished: [...pending] });
+      return pending.size === 0 ? true : undefined;
+    },
+    { description: `CRDs ${names.join(', ')} to be Established`, timeoutMs: ESTABLISHED_TIMEOUT_MS },
+  );
   return names;
 }

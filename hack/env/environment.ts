@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startChalltestsrv, startPebble, type RunningChalltestsrv, type RunningPebble } from './acme.js';
 import { createPki } from './certificates.js';
+import { installCrds } from './crds.js';
 import { startApiserver, startEtcd, type RunningApiserver, type RunningEtcd } from './control-plane.js';
 import { freePorts } from './ports.js';
 import { stopRecordedProcess, type ManagedProcess, type ProcessRecord } from './processes.js';
@@ -51,6 +52,8 @@ export interface EnvironmentInfo {
 }
 
 export interface Environment extends EnvironmentInfo {
+  /** The CRDs from crds/ that were applied and are Established (with `crds: true`; else empty). */
+  installedCrds: string[];
   /** Stops every process this environment started (reverse order) and, if it made the directory, removes it. */
   stop(): Promise<void>;
 }
@@ -73,12 +76,15 @@ export interface StartOptions {
   onProcessStarted?: (record: ProcessRecord) => void;
   /** kube-apiserver writes every request at Metadata level to `<dir>/audit.log` (the bench counts the operator's); default off. */
   audit?: boolean;
+  /** Apply the repository's crds/ once kube-apiserver is up and wait until they are Established; default off. */
+  crds?: boolean;
 }
 
 /** An Environment over processes started earlier, possibly by another process (dev-env `down`). */
 export function attachEnvironment(info: EnvironmentInfo, removeDir = false): Environment {
   return {
     ...info,
+    installedCrds: [],
     async stop() {
       for (const record of [...info.processes].reverse()) await stopRecordedProcess(record);
       if (removeDir) await rm(info.dir, { recursive: true, force: true });
@@ -93,8 +99,8 @@ function elapsed(startedAt: number): string {
 /**
  * Starts the local test environment: etcd + kube-apiserver (RBAC, admin
  * client cert) and Pebble + pebble-challtestsrv, all on loopback ports picked
- * now, with a PKI made now. The same code serves the demo, the integration
- * tests and `hack/dev-env.sh`.
+ * now, with a PKI made now; with `crds`, the repository's CRDs installed. The same code serves the demo, the bench, the
+ * integration tests and `hack/dev-env.sh`.
  */
 export async function startEnvironment(options: StartOptions = {}): Promise<Environment> {
   const startedAt = Date.now();
@@ -125,6 +131,7 @@ export async function startEnvironment(options: StartOptions = {}): Promise<Envi
     options.onProcessStarted?.(child.record);
   };
   const common = { dir, detached, signal, onStart };
+  let installedCrds: string[] = [];
   try {
     const startKube = async (): Promise<[RunningEtcd, RunningApiserver]> => {
       const etcd = await startEtcd({ ...common, binary: tools.etcd, clientPort: etcdClient, peerPort: etcdPeer });
@@ -139,6 +146,10 @@ export async function startEnvironment(options: StartOptions = {}): Promise<Envi
         audit: options.audit === true,
       });
       log(`kube-apiserver ${apiserver.version} ready at ${apiserver.url} (${elapsed(startedAt)})`);
+      if (options.crds === true) {
+        installedCrds = await installCrds(apiserver.kubeconfigPath);
+        log(`CRDs installed and Established: ${installedCrds.length === 0 ? 'none in crds/' : installedCrds.join(', ')} (${elapsed(startedAt)})`);
+      }
       return [etcd, apiserver];
     };
     const startAcme = async (): Promise<[RunningChalltestsrv, RunningPebble]> => {
@@ -158,6 +169,7 @@ export async function startEnvironment(options: StartOptions = {}): Promise<Envi
         httpChallengePort: http01,
         tlsAlpnChallengePort: tlsAlpn01,
         dnsServer: chall.dnsServer,
+        domainBlocklist: ['blocked-domain.example'],
         dependsOn: [chall.process],
       });
       log(`pebble ${pebble.version} ready at ${pebble.directoryUrl} (${elapsed(startedAt)})`);
@@ -199,6 +211,7 @@ export async function startEnvironment(options: StartOptions = {}): Promise<Envi
     const removeDir = ownDir && options.keepDir !== true;
     return {
       ...info,
+      installedCrds,
       async stop() {
         for (const child of [...started].reverse()) await child.stop();
         process.off('exit', killOnExit);

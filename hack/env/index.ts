@@ -1,6 +1,7 @@
 /**
- * The local test environment: one piece of code for the demo, the
- * integration tests (test/support/global-setup.ts) and hack/dev-env.sh.
+ * The local test environment: one piece of code for the demo, the bench,
+ * the integration tests (their vitest globalSetup) and hack/dev-env.sh.
+ * Imports run one way: the tests' helpers build on hack/, never the reverse.
  */
 export {
   attachEnvironment,
@@ -17,4 +18,12 @@ export { checkEnvironment, type HealthReport } from './health.js';
 export { ensureTools, REPO_ROOT, type ToolPaths } from './tools.js';
 export { resolveA } from './acme.js';
 export type { ProcessRecord } from './processes.js';
-export { startOperatorProcess, waitForOperatorReady, type OperatorProcess, type OperatorProcessOptions } from './operator.js';
+export {
+  localAcmeEnv,
+  OPERATOR_NAMESPACE,
+  startOperatorProcess,
+  waitForOperatorReady,
+  type LocalAcme,
+  type OperatorProcess,
+  type OperatorProcessOptions,
+} from './operator.js';

@@ -2,10 +2,11 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { promisify } from 'node:util';
+import { pidAlive } from './processes.js';
 
 // Test hosts that can stand behind a Service. kube-apiserver refuses loopback
-// addresses in EndpointSlices, so the servers of the endpoint tests and the
-// bench run in a network namespace of their own, reached from the root
+// addresses in EndpointSlices, so the servers of the endpoint tests, the demo
+// and the bench run in a network namespace of their own, reached from the root
 // namespace through a veth pair: host side 10.250.<k>.1, namespace side
 // 10.250.<k>.2 and up (several addresses = several "pods"). The addresses
 // exist only on this machine, and a blackhole route for 10.250.0.0/16 keeps
@@ -79,15 +80,6 @@ function ipError(args: readonly string[], error: unknown): IpCommandError {
   const e = error as NodeJS.ErrnoException & { stderr?: string };
   if (e.code === 'ENOENT') return new IpCommandError(`${IP} is missing: network-namespace test hosts need iproute2 (and root)`);
   return new IpCommandError(`ip ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim()}`);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 const NAME_PATTERN = /^ck-(\d+)-(\d+)$/;

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, LOOPBACK } from './ports.js';
-import { ManagedProcess } from './processes.js';
+import { pollUntil, PollTimeoutError } from './poll.js';
+import { ManagedProcess, stopOnFailure } from './processes.js';
 import { REPO_ROOT } from './tools.js';
 
 // The operator as a real process against the environment's API server, the
@@ -30,6 +30,37 @@ export interface OperatorProcessOptions {
   waitUntil?: 'healthy' | 'listening';
 }
 
+/** Where the operator keeps its CA Secrets and Lease unless told otherwise: the chart's namespace. */
+export const OPERATOR_NAMESPACE = 'certkeeper';
+
+/** How long the operator may take to answer /healthz after its start. */
+const START_TIMEOUT_MS = 30_000;
+
+/** Where an ACME server on this machine expects the operator, and what it must trust. */
+export interface LocalAcme {
+  /** The port the CA's validator connects to for HTTP-01. */
+  http01Port: number;
+  /** Trust for the ACME server's HTTPS (PEM file). */
+  caFile: string;
+  /** host:port the names resolve through, for the CA and the self-check alike. */
+  nameserver: string;
+}
+
+/**
+ * The operator's settings for an ACME server on this machine: its HTTP-01
+ * responder on the port the validator connects to, the CA's HTTPS trusted,
+ * the self-check resolving through the same nameserver and connecting to
+ * that same port (no ingress controller stands in front of it here).
+ */
+export function localAcmeEnv(acme: LocalAcme): Record<string, string> {
+  return {
+    CERTKEEPER_ACME_HTTP01_PORT: String(acme.http01Port),
+    CERTKEEPER_ACME_CA_FILE: acme.caFile,
+    CERTKEEPER_ACME_SELF_CHECK_NAMESERVER: acme.nameserver,
+    CERTKEEPER_ACME_HTTP01_SELF_CHECK_PORT: String(acme.http01Port),
+  };
+}
+
 export interface OperatorProcess {
   process: ManagedProcess;
   httpPort: number;
@@ -50,39 +81,43 @@ export async function startOperatorProcess(o: OperatorProcessOptions): Promise<O
     '--http-port', String(httpPort),
     '--leader-elect', String(o.leaderElect ?? true),
     '--identity', identity,
-    '--namespace', o.namespace ?? 'certkeeper',
+    '--namespace', o.namespace ?? OPERATOR_NAMESPACE,
     '--workers', String(o.workers ?? 4),
     '--log-level', o.logLevel ?? 'info',
   ];
   const process = ManagedProcess.start({ name: `operator ${identity}`, command: globalThis.process.execPath, args, logFile: o.logFile, cwd: REPO_ROOT, env: o.env ?? {} });
   const url = `http://${LOOPBACK}:${httpPort}`;
+  const op = { process, httpPort, url, identity };
   // Up means the health endpoint answers; readiness (leading + synced) is the caller's to wait for.
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (!process.running) throw new Error(`operator ${identity} ${process.describeExit() ?? 'stopped'} during start:\n${process.logTail()}`);
-    try {
-      const res = await fetch(`${url}/healthz`);
-      if (res.ok || o.waitUntil === 'listening') break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await process.stop();
-      throw new Error(`operator ${identity} did not answer /healthz within 30 s:\n${process.logTail()}`);
-    }
-    await sleep(100);
+  await stopOnFailure(process, () =>
+    waitForOperator(op, '/healthz', (res) => res.ok || o.waitUntil === 'listening', 'during start', START_TIMEOUT_MS),
+  );
+  return op;
+}
+
+/** Polls one of the operator's endpoints until `accept` takes the answer; fails with its log tail when it dies or time runs out. */
+async function waitForOperator(op: OperatorProcess, path: string, accept: (res: Response) => boolean, when: string, timeoutMs: number): Promise<void> {
+  const description = `operator ${op.identity} ${path} to answer`;
+  try {
+    await pollUntil(
+      async ({ observe }) => {
+        const res = await fetch(`${op.url}${path}`);
+        observe(`HTTP ${res.status}`);
+        return accept(res) ? true : undefined;
+      },
+      {
+        description,
+        timeoutMs,
+        giveUpIf: () => (op.process.running ? undefined : new Error(`operator ${op.identity} ${op.process.describeExit() ?? 'stopped'} ${when}:\n${op.process.logTail()}`)),
+      },
+    );
+  } catch (error) {
+    if (error instanceof PollTimeoutError) throw new Error(`${error.message}\n${op.process.logTail()}`, { cause: error });
+    throw error;
   }
-  return { process, httpPort, url, identity };
 }
 
 /** Waits until the operator reports ready: it leads and its caches are synced. */
-export async function waitForOperatorReady(op: OperatorProcess, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (!op.process.running) throw new Error(`operator ${op.identity} ${op.process.describeExit() ?? 'stopped'}:\n${op.process.logTail()}`);
-    const res = await fetch(`${op.url}/readyz`).catch(() => undefined);
-    if (res?.ok === true) return;
-    if (Date.now() > deadline) throw new Error(`operator ${op.identity} not ready within ${timeoutMs} ms:\n${op.process.logTail()}`);
-    await sleep(100);
-  }
+export function waitForOperatorReady(op: OperatorProcess, timeoutMs = 30_000): Promise<void> {
+  return waitForOperator(op, '/readyz', (res) => res.ok, 'before it was ready', timeoutMs);
 }

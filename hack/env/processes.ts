@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pollUntil, PollTimeoutError, type PollContext } from './poll.js';
 
 /** What the environment remembers of a process it started, enough to stop it from another process. */
 export interface ProcessRecord {
@@ -73,7 +74,7 @@ function procExecutable(pid: number): string | undefined {
 }
 
 /** True while the pid runs (a zombie nobody reaped counts as gone). */
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (error) {
@@ -207,7 +208,7 @@ export class ManagedProcess {
   }
 }
 
-export interface WaitOptions {
+export interface ProcessWait {
   description: string;
   timeoutMs: number;
   intervalMs?: number;
@@ -223,31 +224,29 @@ function failure(process: ManagedProcess, what: string): Error {
 }
 
 /**
- * Polls `probe` until it returns a value. Fails fast when a watched process
- * exits, and after `timeoutMs` with the last probe error and the log tail.
+ * pollUntil on processes this environment started (a server coming up, the
+ * operator getting something done): fails fast when a watched process exits,
+ * and on timeout adds the log tail of the last one watched (the one being
+ * waited for) to what pollUntil reports.
  */
-export async function waitForReady<T>(probe: () => Promise<T | undefined>, options: WaitOptions): Promise<T> {
-  const deadline = Date.now() + options.timeoutMs;
-  const interval = options.intervalMs ?? 100;
-  let lastError = 'no answer yet';
-  for (;;) {
-    if (options.signal?.aborted === true) throw new Error(`interrupted while waiting for ${options.description}`);
-    for (const watched of options.watch) {
-      const exit = watched.describeExit();
-      if (exit !== undefined) throw failure(watched, `${watched.name} ${exit} while waiting for ${options.description}`);
-    }
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error instanceof Error ? error.message : String(error);
-    }
-    if (Date.now() >= deadline) {
-      const blamed = options.watch[options.watch.length - 1];
-      const message = `timed out after ${options.timeoutMs} ms waiting for ${options.description} (last error: ${lastError})`;
-      throw blamed === undefined ? new Error(message) : failure(blamed, message);
-    }
-    await sleep(interval);
+export async function waitForReady<T>(probe: (context: PollContext) => Promise<T | undefined>, options: ProcessWait): Promise<Exclude<T, undefined>> {
+  const { description, signal } = options;
+  try {
+    return await pollUntil(probe, {
+      description,
+      timeoutMs: options.timeoutMs,
+      intervalMs: options.intervalMs,
+      signal,
+      giveUpIf: () => {
+        const exited = options.watch.find((watched) => !watched.running);
+        return exited === undefined ? undefined : failure(exited, `${exited.name} ${exited.describeExit() ?? 'exited'} while waiting for ${description}`);
+      },
+    });
+  } catch (error) {
+    if (signal?.aborted === true) throw new Error(`interrupted while waiting for ${description}`, { cause: error });
+    const blamed = options.watch[options.watch.length - 1];
+    if (error instanceof PollTimeoutError && blamed !== undefined) throw failure(blamed, error.message);
+    throw error;
   }
 }
 

@@ -26,9 +26,9 @@ import {
 } from '../support/certkeeper.js';
 import { createServiceWithEndpoints, eventsFor, waitForEvent } from '../support/endpoints.js';
 import { createTestNamespace, testKube, waitFor } from '../support/kube.js';
-import { leafFingerprint, servedFingerprint, startNetnsNginx, type NetnsNginx, type ServedCertificate } from '../support/netns-servers.js';
-import { createTlsTestPki, issueServerCertificate } from '../support/tls-pki.js';
-import { INTERMEDIATE_TLS, OLD_TLS } from '../support/tls-fixtures.js';
+import { leafFingerprint, servedFingerprint, startNetnsNginx, type NetnsNginx, type ServedCertificate } from '../../hack/tls/netns-nginx.js';
+import { createTlsTestPki, issueServerCertificate } from '../../hack/tls/server-pki.js';
+import { INTERMEDIATE_TLS, OLD_TLS } from '../../hack/tls/fixtures.js';
 
 // Live endpoint validation by the operator, end to end: real nginx "pods" in
 // a network namespace of this file (10.250.x.y; the API server refuses

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProbeFindings } from '../../src/probe/findings.js';
 import { probeEndpoint } from '../../src/probe/probe.js';
 import type { ProtocolVersion } from '../../src/probe/protocols.js';
-import { FIXTURE_NAMES, startFixtureSet, type FixtureName, type FixtureSet } from '../support/tls-fixtures.js';
-import { runSslscan, runTestssl, type ScannerView } from '../support/tls-scanners.js';
+import { FIXTURE_NAMES, startFixtureSet, type FixtureName, type FixtureSet } from '../../hack/tls/fixtures.js';
+import { runSslscan, runTestssl, type ScannerView } from '../../hack/tls/scanners.js';
 
 // Agreement with independent scanners: for every server, the protocol
 // versions and the suites per version (TLS 1.2 above all) the prober finds

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFixtureSet, type FixtureName, type FixtureSet } from '../support/tls-fixtures.js';
+import { startFixtureSet, type FixtureName, type FixtureSet } from '../../hack/tls/fixtures.js';
 
 // `certkeeper probe` as a person or a CI job runs it: the real entry point
 // (src/main.ts) in its own process, against real servers. The exit code

@@ -6,7 +6,7 @@ import type { ProbeFindings } from '../../src/probe/findings.js';
 import { gradeFindings, type GradeReport } from '../../src/probe/grade.js';
 import { probeEndpoint } from '../../src/probe/probe.js';
 import { mozillaProfile, type MozillaProfileName } from '../../src/probe/profiles/index.js';
-import { FIXTURE_NAMES, startFixtureSet, type FixtureName, type FixtureSet } from '../support/tls-fixtures.js';
+import { FIXTURE_NAMES, startFixtureSet, type FixtureName, type FixtureSet } from '../../hack/tls/fixtures.js';
 
 // The prober against real nginx and haproxy on loopback, one server per
 // situation the issue names; each server's findings, profile violations and

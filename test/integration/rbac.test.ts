@@ -17,9 +17,9 @@ import { acmeIssuer, installHttpRouteCrd, sharedPebbleOperatorOptions, waitForPo
 import { condition, createCertificate, deletePolicy, getCertificate, readSecret, secretText, uniqueSuffix, waitForCondition } from '../support/certkeeper.js';
 import { createServiceWithEndpoints } from '../support/endpoints.js';
 import { adminKubeConfig, createTestNamespace, testKube, waitFor } from '../support/kube.js';
-import { leafFingerprint, startNetnsNginx, type NetnsNginx } from '../support/netns-servers.js';
+import { leafFingerprint, startNetnsNginx, type NetnsNginx } from '../../hack/tls/netns-nginx.js';
 import { makeTestCa } from '../support/pki.js';
-import { HSTS_TWO_YEARS, MOZILLA_CURVES, MOZILLA_INTERMEDIATE_CIPHERS } from '../support/tls-fixtures.js';
+import { HSTS_TWO_YEARS, MOZILLA_CURVES, MOZILLA_INTERMEDIATE_CIPHERS } from '../../hack/tls/fixtures.js';
 
 // The chart's RBAC, proven against the real API server: the operator runs
 // out of cluster with a kubeconfig that impersonates the chart's

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { inject, onTestFinished } from 'vitest';
 import { realClock } from '../../src/clock.js';
 import { Informer } from '../../src/kube/informer.js';
@@ -16,45 +16,30 @@ import type { KubeObject } from '../../src/kube/lister-watcher.js';
 import { createLogger } from '../../src/log.js';
 import { Client } from 'acme-client';
 import type { TLSPolicySpec } from '../../src/api/tlspolicy.js';
-import { startOperatorProcess, waitForOperatorReady, type OperatorProcess } from '../../hack/env/operator.js';
-import { ensureOperatorNamespace, getPolicy, OPERATOR_NAMESPACE, secretText } from './certkeeper.js';
+import { httpFetch } from '../../hack/env/http.js';
+import { localAcmeEnv, type LocalAcme, type OperatorProcess } from '../../hack/env/operator.js';
+import { getPolicy, OPERATOR_NAMESPACE, secretText, startTestOperator } from './certkeeper.js';
 import { testKube, waitFor } from './kube.js';
 import { installStandInCrds, standInCrd } from './stand-in-crds.js';
 
-export interface AcmeOperatorOptions {
-  /** Port the HTTP-01 responder listens on (Pebble's validator connects there). */
-  http01Port: number;
-  /** Trust for the ACME server's HTTPS (PEM file). */
-  caFile: string;
-  /** Nameserver the self-check resolves names with (host:port). */
-  nameserver: string;
+export interface AcmeOperatorOptions extends LocalAcme {
   selfCheckTimeout?: string;
   ariMaxInterval?: string;
   leaderElect?: boolean;
   identity?: string;
 }
 
-export async function startAcmeOperator(name: string, o: AcmeOperatorOptions): Promise<OperatorProcess> {
-  await ensureOperatorNamespace();
-  const op = await startOperatorProcess({
-    kubeconfigPath: inject('kubeconfigPath'),
-    logFile: join(inject('envDir'), `operator-${name}-${randomBytes(3).toString('hex')}.log`),
-    leaderElect: o.leaderElect ?? false,
-    ...(o.identity === undefined ? {} : { identity: o.identity }),
-    namespace: OPERATOR_NAMESPACE,
-    logLevel: 'debug',
+export function startAcmeOperator(name: string, o: AcmeOperatorOptions): Promise<OperatorProcess> {
+  return startTestOperator(name, {
+    leaderElect: o.leaderElect,
+    identity: o.identity,
     env: {
-      CERTKEEPER_ACME_HTTP01_PORT: String(o.http01Port),
-      CERTKEEPER_ACME_CA_FILE: o.caFile,
-      CERTKEEPER_ACME_SELF_CHECK_NAMESERVER: o.nameserver,
-      CERTKEEPER_ACME_HTTP01_SELF_CHECK_PORT: String(o.http01Port),
+      ...localAcmeEnv(o),
       CERTKEEPER_ACME_SELF_CHECK_TIMEOUT: o.selfCheckTimeout ?? '20s',
       CERTKEEPER_ACME_ARI_MIN_INTERVAL: '1s',
       CERTKEEPER_ACME_ARI_MAX_INTERVAL: o.ariMaxInterval ?? '24h',
     },
   });
-  await waitForOperatorReady(op);
-  return op;
 }
 
 /** The shared environment's Pebble, as an operator of an ACME test file uses it. */
@@ -89,19 +74,16 @@ export async function waitForPolicyReady(name: string, status: 'True' | 'False',
   );
 }
 
-/** GET against a Pebble management endpoint (HTTPS, the environment's CA). */
+/** GET (or, with a body, POST) against a Pebble management endpoint (HTTPS, the environment's CA). */
 export async function pebbleManagement(baseUrl: string, caFile: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
   const ca = await readFile(caFile, 'utf8');
-  return new Promise((resolve, reject) => {
-    const req = request(`${baseUrl}${path}`, { method: body === undefined ? 'GET' : 'POST', agent: new Agent({ ca }), headers: { 'content-type': 'application/json', 'user-agent': 'certkeeper-tests' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
+  const response = await httpFetch(`${baseUrl}${path}`, {
+    tls: { ca },
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
+  return { status: response.status, text: response.body };
 }
 
 async function accountClient(policyName: string): Promise<{ client: Client; ordersUrl: string }> {

@@ -3,12 +3,11 @@
  * hack/env/alertmanager.ts), what its API v2 holds, and an operator process
  * configured to push to it.
  */
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { startAlertmanager, type RunningAlertmanager } from '../../hack/env/alertmanager.js';
-import { startOperatorProcess, waitForOperatorReady, type OperatorProcess } from '../../hack/env/operator.js';
-import { ensureOperatorNamespace, OPERATOR_NAMESPACE } from './certkeeper.js';
+import type { OperatorProcess } from '../../hack/env/operator.js';
+import { startTestOperator } from './certkeeper.js';
 
 export interface AlertmanagerAlert {
   labels: Record<string, string>;
@@ -47,14 +46,9 @@ export interface AlertingOperatorOptions {
   leaseName?: string;
 }
 
-export async function startAlertingOperator(name: string, o: AlertingOperatorOptions): Promise<OperatorProcess> {
-  await ensureOperatorNamespace();
-  const op = await startOperatorProcess({
-    kubeconfigPath: inject('kubeconfigPath'),
-    logFile: join(inject('envDir'), `operator-${name}-${randomBytes(3).toString('hex')}.log`),
+export function startAlertingOperator(name: string, o: AlertingOperatorOptions): Promise<OperatorProcess> {
+  return startTestOperator(name, {
     leaderElect: o.leaseName !== undefined,
-    namespace: OPERATOR_NAMESPACE,
-    logLevel: 'debug',
     env: {
       CERTKEEPER_ALERTMANAGER_URL: o.alertmanagerUrls.join(','),
       CERTKEEPER_ALERT_EVALUATION_INTERVAL: o.evaluationInterval ?? '1s',
@@ -63,8 +57,6 @@ export async function startAlertingOperator(name: string, o: AlertingOperatorOpt
       ...(o.leaseName === undefined ? {} : { CERTKEEPER_LEASE_NAME: o.leaseName }),
     },
   });
-  await waitForOperatorReady(op);
-  return op;
 }
 
 /** One sample of the operator's /metrics, or undefined. Labels must match exactly the given ones (others may exist). */

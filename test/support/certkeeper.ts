@@ -10,12 +10,12 @@ import type { V1Secret } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, VERSION } from '../../src/api/meta.js';
 import type { Certificate, CertificateSpec } from '../../src/api/certificate.js';
 import type { TLSPolicy, TLSPolicySpec } from '../../src/api/tlspolicy.js';
-import { startOperatorProcess, waitForOperatorReady, type OperatorProcess } from '../../hack/env/operator.js';
+import { OPERATOR_NAMESPACE, startOperatorProcess, waitForOperatorReady, type OperatorProcess } from '../../hack/env/operator.js';
 import { isNotFound } from '../../src/kube/errors.js';
 import { makeTestCa } from './pki.js';
 import { testKube, waitFor, type TestKube } from './kube.js';
 
-export const OPERATOR_NAMESPACE = 'certkeeper';
+export { OPERATOR_NAMESPACE };
 
 export async function ensureOperatorNamespace(kube: TestKube = testKube()): Promise<void> {
   try {
@@ -27,7 +27,7 @@ export async function ensureOperatorNamespace(kube: TestKube = testKube()): Prom
 
 export async function startTestOperator(
   name: string,
-  options: { leaderElect?: boolean; identity?: string; /** Extra settings as environment variables (CERTKEEPER_ENDPOINT_RECHECK_INTERVAL=2s). */ env?: Record<string, string> } = {},
+  options: { leaderElect?: boolean; identity?: string | undefined; /** Extra settings as environment variables (CERTKEEPER_ENDPOINT_RECHECK_INTERVAL=2s). */ env?: Record<string, string> } = {},
 ): Promise<OperatorProcess> {
   await ensureOperatorNamespace();
   const op = await startOperatorProcess({

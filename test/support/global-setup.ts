@@ -8,7 +8,6 @@
  * CERTKEEPER_KEEP_ENV=1 keeps the environment's directory (logs) afterwards.
  */
 import type { TestProject } from 'vitest/node';
-import { installCrds } from '../../hack/env/crds.js';
 import { startEnvironment, type Environment } from '../../hack/env/environment.js';
 
 let env: Environment | undefined;
@@ -20,7 +19,7 @@ function required<T>(value: T | undefined, what: string): T {
 
 export async function setup(project: TestProject): Promise<void> {
   const keepDir = process.env.CERTKEEPER_KEEP_ENV === '1';
-  env = await startEnvironment({ log: (line) => process.stderr.write(`[test-env] ${line}\n`), keepDir });
+  env = await startEnvironment({ log: (line) => process.stderr.write(`[test-env] ${line}\n`), keepDir, crds: true });
   try {
     const kubeconfigPath = required(env.kubeconfigPath, 'a kubeconfig');
     const versions = {
@@ -28,7 +27,7 @@ export async function setup(project: TestProject): Promise<void> {
       etcd: required(env.versions.etcd, 'an etcd version'),
       pebble: required(env.versions.pebble, 'a Pebble version'),
     };
-    const installedCrds = await installCrds(kubeconfigPath);
+    const { installedCrds } = env;
     process.stderr.write(
       `[test-env] integration tests run against kube-apiserver ${versions.kubeApiserver}, etcd ${versions.etcd}, ` +
         `Pebble ${versions.pebble}; CRDs: ${installedCrds.length === 0 ? 'none in crds/' : installedCrds.join(', ')}` +

@@ -12,8 +12,9 @@ import {
   RbacAuthorizationV1Api,
 } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { inject, onTestFinished } from 'vitest';
+import { impersonating } from '../../hack/env/kubeconfig.js';
+import { pollUntil, type PollContext } from '../../hack/env/poll.js';
 
 export interface TestKube {
   kubeconfig: KubeConfig;
@@ -57,18 +58,7 @@ export interface ImpersonationOptions {
  */
 export function testKube(as?: ImpersonationOptions): TestKube {
   const admin = adminKubeConfig();
-  if (as === undefined) return clients(admin);
-  const user = admin.getCurrentUser();
-  const context = admin.getContextObject(admin.getCurrentContext());
-  if (user === null || context === null) throw new Error('injected kubeconfig has no current user/context');
-  const impersonating = new KubeConfig();
-  impersonating.loadFromOptions({
-    clusters: admin.getClusters(),
-    users: [{ ...user, name: `${user.name}-as-${as.user}`, impersonateUser: as.user }],
-    contexts: [{ ...context, user: `${user.name}-as-${as.user}` }],
-    currentContext: context.name,
-  });
-  return clients(impersonating);
+  return clients(as === undefined ? admin : impersonating(admin, as.user));
 }
 
 export const TEST_NAMESPACE_LABEL = 'certkeeper.dev/test';
@@ -117,59 +107,23 @@ export async function createTestNamespace(prefix: string, kube: TestKube = testK
 export interface WaitForOptions {
   /** What is awaited, for the timeout message ("Certificate demo to be Ready"). */
   description: string;
+  /** Default 30 s. */
   timeoutMs?: number;
+  /** Default 200 ms. */
   intervalMs?: number;
 }
 
-export interface WaitForContext {
-  /** Records what the probe saw this time; the last one is in the timeout message. */
-  observe: (value: unknown) => void;
-  attempt: number;
-}
-
-function show(value: unknown): string {
-  if (value instanceof Error) return value.message;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
+export type WaitForContext = PollContext;
 
 /**
- * Calls `fn` every `intervalMs` until it returns something other than
- * undefined, and returns that. A throwing `fn` counts as "not yet". On
- * timeout it throws with the description, the last value seen (what `fn`
- * passed to `observe`) and the last error.
+ * hack/env/poll.ts's pollUntil with the tests' defaults: calls `fn` until it
+ * returns something other than undefined; a throwing `fn` counts as "not
+ * yet"; the timeout message carries the description, the last value `fn`
+ * passed to `observe`, and the last error.
  */
-export async function waitFor<T>(
+export function waitFor<T>(
   fn: (context: WaitForContext) => T | undefined | Promise<T | undefined>,
   options: WaitForOptions,
 ): Promise<Exclude<T, undefined>> {
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const intervalMs = options.intervalMs ?? 200;
-  const deadline = Date.now() + timeoutMs;
-  let lastSeen: unknown = undefined;
-  let lastError: unknown = undefined;
-  for (let attempt = 1; ; attempt++) {
-    const context: WaitForContext = {
-      attempt,
-      observe: (value) => {
-        lastSeen = value;
-      },
-    };
-    try {
-      const value = await fn(context);
-      if (value !== undefined) return value as Exclude<T, undefined>;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() >= deadline) {
-      const parts = [`timed out after ${timeoutMs} ms (${attempt} attempts) waiting for ${options.description}`];
-      parts.push(`last seen: ${show(lastSeen)}`);
-      if (lastError !== undefined) parts.push(`last error: ${show(lastError)}`);
-      throw new Error(parts.join('; '));
-    }
-    await sleep(intervalMs);
-  }
+  return pollUntil(fn, { description: options.description, timeoutMs: options.timeoutMs ?? 30_000, intervalMs: options.intervalMs ?? 200 });
 }

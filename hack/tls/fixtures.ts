@@ -1,9 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TlsTestPki } from './tls-pki.js';
-import { createTlsTestPki, DAY_MS, goodOcspResponse, issueServerCertificate } from './tls-pki.js';
-import { startHaproxy, startNginx, type RunningTlsServer, type TlsServerConfig } from './tls-servers.js';
+import type { TlsTestPki } from './server-pki.js';
+import { createTlsTestPki, DAY_MS, goodOcspResponse, issueServerCertificate } from './server-pki.js';
+import { startHaproxy, startNginx, type RunningTlsServer, type TlsServerConfig } from './servers.js';
 
 // The servers the prober is proven against, one per situation the issue
 // names. Cipher lists are Mozilla's server-side TLS 5.7 figures in OpenSSL

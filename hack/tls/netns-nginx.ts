@@ -5,12 +5,13 @@ import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { promisify } from 'node:util';
-import type { TestNetwork } from '../../hack/env/netns.js';
-import { ManagedProcess, stopOnFailure, waitForReady } from '../../hack/env/processes.js';
-import { NGINX, nginxConfig, writeDhParams, type TlsServerConfig } from './tls-servers.js';
+import type { TestNetwork } from '../env/netns.js';
+import { ManagedProcess, stopOnFailure, waitForReady } from '../env/processes.js';
+import { NGINX, nginxConfig, writeDhParams, type TlsServerConfig } from './servers.js';
 
 // nginx inside a test network namespace (hack/env/netns.ts), so it can stand
-// behind a Service's EndpointSlice. Started the way tls-servers.ts starts it
+// behind a Service's EndpointSlice: the "pods" of the endpoint tests, the demo
+// and the endpoints bench. Started the way servers.ts starts it
 // on loopback (foreground, own directory, our child), but through
 // `ip netns exec`, which execs nginx: the pid we hold is nginx's master.
 // Its certificate files can be rewritten and the server reloaded, which is
@@ -38,7 +39,7 @@ export interface NetnsNginxOptions {
   addresses: readonly string[] | 'any';
   port: number;
   certificate: ServedCertificate;
-  /** TLS settings (tls-servers.ts); OCSP and the OpenSSL security-level override are not offered here. */
+  /** TLS settings (servers.ts); OCSP and the OpenSSL security-level override are not offered here. */
   tls: Omit<TlsServerConfig, 'name' | 'certificate' | 'ocspResponse' | 'securityLevel0'>;
   sites?: readonly NginxSite[];
   workerProcesses?: number;
@@ -71,7 +72,7 @@ export function leafFingerprint(chainPem: string): string {
   return new X509Certificate(chainPem).fingerprint256.replace(/:/g, '').toLowerCase();
 }
 
-/** The fingerprint of the leaf `address:port` serves (no SNI: the default server), or an error. */
+/** The fingerprint of the leaf `address:port` serves to `serverName` (without one, no SNI: the default server's), or an error. */
 export function servedFingerprint(address: string, port: number, serverName?: string, timeoutMs = 3_000): Promise<string> {
   return new Promise((resolve, reject) => {
     // The test is looking at what is served, not judging it: no verification.

@@ -3,11 +3,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, LOOPBACK } from '../../hack/env/ports.js';
-import { ManagedProcess, stopOnFailure, waitForReady } from '../../hack/env/processes.js';
-import type { ServerCertificate } from './tls-pki.js';
+import { freePort, LOOPBACK } from '../env/ports.js';
+import { ManagedProcess, stopOnFailure, waitForReady } from '../env/processes.js';
+import type { ServerCertificate } from './server-pki.js';
 
-// Real nginx and haproxy instances for the prober's tests: each in its own
+// Real nginx and haproxy instances for the prober's tests and the probe bench
+// (fixtures.ts), and the nginx config the netns "pods" use: each in its own
 // directory with a generated config, on a free loopback port, in the
 // foreground as our child, stopped by pid afterwards. The system config and
 // services are never touched. A missing binary fails the test.

@@ -29,7 +29,7 @@ export interface TlsTestPki {
 
 export type LeafKey = 'ECDSA-256' | 'RSA-2048' | 'RSA-1024';
 
-export interface LeafRequest {
+export interface ServerCertificateRequest {
   dnsNames: readonly string[];
   key: LeafKey;
   issuer: TlsCa;
@@ -88,7 +88,7 @@ async function leafKey(key: LeafKey): Promise<{ subjectKey: PrivateKey | KeyObje
   }
 }
 
-export async function issueServerCertificate(request: LeafRequest): Promise<ServerCertificate> {
+export async function issueServerCertificate(request: ServerCertificateRequest): Promise<ServerCertificate> {
   const { subjectKey, keyPem } = await leafKey(request.key);
   const [commonName] = request.dnsNames;
   const signed = await signCertificateWithCa({

@@ -1,0 +1,64 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parseArgs } from 'node:util';
+import { CLUSTER_FLAGS, parseScenarioArgs, positiveInt, UsageError } from '../../../hack/bench/options.js';
+
+// How every bench scenario reads its flags: one integer rule, one exit code
+// per outcome (run, --help = 0, usage error = 2).
+
+const USAGE = 'usage: npm run bench -- --scenario demo [--count N]';
+
+function parse(argv: string[]): { count: number; keepDir: boolean } | 'help' {
+  const { values } = parseArgs({ args: argv, strict: true, options: { count: { type: 'string' }, ...CLUSTER_FLAGS } });
+  if (values.help === true) return 'help';
+  return { count: positiveInt('count', values.count, 7, { max: 100 }), keepDir: values['keep-dir'] === true };
+}
+
+describe('positiveInt', () => {
+  it('takes the fallback when the flag is absent, and integers in range', () => {
+    expect(positiveInt('count', undefined, 7)).toBe(7);
+    expect(positiveInt('count', '100', 7, { max: 100 })).toBe(100);
+    expect(positiveInt('settle', '0', 5, { min: 0 })).toBe(0);
+  });
+
+  it.each(['0', '101', '1.5', 'ten', ''])('refuses %j, naming the flag and the range', (text) => {
+    expect(() => positiveInt('count', text, 7, { max: 100 })).toThrow(new UsageError(`--count must be an integer from 1 to 100, got ${JSON.stringify(text)}`));
+  });
+});
+
+describe('parseScenarioArgs', () => {
+  const out = vi.spyOn(process.stdout, 'write').mockReturnValue(true);
+  const err = vi.spyOn(process.stderr, 'write').mockReturnValue(true);
+  afterEach(() => {
+    out.mockClear();
+    err.mockClear();
+  });
+
+  it('returns the parsed flags when there is something to run', () => {
+    expect(parseScenarioArgs(['--count', '3', '--keep-dir'], parse, USAGE)).toEqual({ count: 3, keepDir: true });
+    expect(out).not.toHaveBeenCalled();
+    expect(err).not.toHaveBeenCalled();
+  });
+
+  it('prints the usage on stdout and exits 0 for --help', () => {
+    expect(parseScenarioArgs(['--help'], parse, USAGE)).toBe(0);
+    expect(out).toHaveBeenCalledWith(`${USAGE}\n`);
+  });
+
+  it.each([
+    [['--count', '500'], '--count must be an integer from 1 to 100, got "500"'],
+    [['--bogus'], "Unknown option '--bogus'"],
+  ])('exits 2 for %j, saying why and how to call it', (argv, why) => {
+    expect(parseScenarioArgs(argv, parse, USAGE)).toBe(2);
+    expect(err).toHaveBeenCalledTimes(1);
+    const printed = String(err.mock.calls[0]?.[0]);
+    expect(printed.startsWith(why)).toBe(true);
+    expect(printed.endsWith(`\n${USAGE}\n`)).toBe(true);
+  });
+
+  it('lets any other error through: a bug is not a usage error', () => {
+    const broken = (): never => {
+      throw new RangeError('bug');
+    };
+    expect(() => parseScenarioArgs([], broken, USAGE)).toThrow('bug');
+  });
+});
