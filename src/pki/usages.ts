@@ -58,6 +58,13 @@ const EXTENDED_KEY_USAGE_BY_OID: ReadonlyMap<string, ExtendedKeyUsageName> = new
     .map(([name, oid]) => [oid, name]),
 );
 
+/** The one name of a usage that has two ("signing" is "digital signature", "s/mime" is "email protection"), as certificates report them. */
+export function canonicalUsageName(name: UsageName): UsageName {
+  if (name === 'signing') return 'digital signature';
+  if (name === 's/mime') return 'email protection';
+  return name;
+}
+
 function isKeyUsageName(name: string): name is KeyUsageName {
   return Object.hasOwn(KEY_USAGE_FLAG, name);
 }

@@ -2,6 +2,7 @@ import { Reason } from '../api/conditions.js';
 import { formatDuration, parseDuration } from '../api/duration.js';
 import type { CertificateGuardrails } from '../api/tlspolicy.js';
 import type { UsageName } from '../pki/spec.js';
+import { canonicalUsageName } from '../pki/usages.js';
 import { emailDomainAllowed, ipInRanges, uriMatches } from './identity.js';
 import type { EffectiveSpec } from '../model/spec.js';
 import { type Check, allViolations } from '../model/violation.js';
@@ -34,8 +35,9 @@ export function restrictsNames(g: CertificateGuardrails): boolean {
 export const DEFAULT_ALLOWED_USAGES: readonly UsageName[] = ['digital signature', 'key encipherment', 'key agreement', 'signing', 'server auth', 'client auth'];
 const CA_USAGES: readonly UsageName[] = ['cert sign', 'crl sign'];
 
+/** What the policy allows, by canonical name (as a certificate's usages are compared). */
 export function allowedUsages(g: CertificateGuardrails): readonly UsageName[] {
-  return g.allowedUsages ?? [...DEFAULT_ALLOWED_USAGES, ...(g.allowCA === true ? CA_USAGES : [])];
+  return (g.allowedUsages ?? [...DEFAULT_ALLOWED_USAGES, ...(g.allowCA === true ? CA_USAGES : [])]).map(canonicalUsageName);
 }
 
 const quoted = (xs: readonly string[]) => xs.map((x) => `"${x}"`).join(', ');

@@ -13,6 +13,9 @@ import { matchesLabelSelector } from '../../src/api/label-selector.js';
 import { loadOperatorConfig } from '../../src/config.js';
 import { REVOKE_FINALIZER } from '../../src/controllers/certificate/acme/revocation.js';
 import { domainMatchesGlob } from '../../src/policy/domain-glob.js';
+import { effectiveSpec } from '../../src/policy/effective-spec.js';
+import { guardrailViolations } from '../../src/policy/guardrails.js';
+import type { CertificateGuardrails } from '../../src/api/tlspolicy.js';
 import { deletePolicy, ensureOperatorNamespace, uniqueSuffix } from '../support/certkeeper.js';
 import { createTestNamespace, testKube, waitFor } from '../support/kube.js';
 import { objectStatus, parseManifests, serverApply, type Manifest } from '../support/manifests.js';
@@ -390,6 +393,63 @@ describe('ValidatingAdmissionPolicy (allowedDomains at admission)', () => {
     expect(await admit(certNs, finalizer, false)).toMatchObject({ admitted: true });
     const released = { ...c, metadata: { ...c.metadata, finalizers: [] } };
     expect(await admit(certNs, released, false)).toMatchObject({ admitted: true });
+  });
+
+  // The identity guardrails: the operator's verdict (src/policy/guardrails.ts)
+  // and the admission policy's, case by case, as the globs are compared below.
+  const IDENTITY_CASES: [what: string, guardrails: CertificateGuardrails, spec: Record<string, unknown>][] = [
+    ['DNS-only policy, DNS name inside', { allowedDomains: ['**.a.example'] }, { dnsNames: ['x.a.example'] }],
+    ['DNS-only policy, an IP', { allowedDomains: ['**.a.example'] }, { dnsNames: ['x.a.example'], ipAddresses: ['10.0.0.1'] }],
+    ['DNS-only policy, another team\'s SPIFFE ID', { allowedDomains: ['**.a.example'] }, { dnsNames: ['x.a.example'], uris: ['spiffe://td/ns/b/sa/api'] }],
+    ['DNS-only policy, a mailbox', { allowedDomains: ['**.a.example'] }, { dnsNames: ['x.a.example'], emailAddresses: ['ceo@b.example'] }],
+    ['DNS-only policy, a subject', { allowedDomains: ['**.a.example'] }, { dnsNames: ['x.a.example'], subject: { organizations: ['Team B'] } }],
+    ['DNS-only policy, a subject it allows', { allowedDomains: ['**.a.example'], allowSubject: true }, { dnsNames: ['x.a.example'], subject: { organizations: ['Team A'] } }],
+    ['DNS-only policy, a plain commonName', { allowedDomains: ['**.a.example'] }, { dnsNames: ['x.a.example'], commonName: 'Team B admin' }],
+    ['IP-only policy, a DNS name', { allowedIPRanges: ['10.0.0.0/8'] }, { ipAddresses: ['10.1.1.1'], dnsNames: ['x.example'] }],
+    ['IP ranges, v4 and v6 inside', { allowedIPRanges: ['10.0.0.0/8', 'fd00::/8'] }, { ipAddresses: ['10.1.1.1', 'fd00::5'] }],
+    ['IP ranges, one outside', { allowedIPRanges: ['10.0.0.0/8', 'fd00::/8'] }, { ipAddresses: ['10.1.1.1', '192.168.0.1'] }],
+    // (IPv4-mapped IPv6 addresses never get this far: the CRD's isIP refuses them.)
+    ['IP ranges, v6 against a v4 range', { allowedIPRanges: ['10.0.0.0/8'] }, { ipAddresses: ['fd00::a01:101'] }],
+    ['URIs, ** across segments', { allowedURIs: ['spiffe://td/ns/a/**'] }, { uris: ['spiffe://td/ns/a/sa/web'] }],
+    ['URIs, * within a segment', { allowedURIs: ['spiffe://td/ns/a/*'] }, { uris: ['spiffe://td/ns/a/sa/web'] }],
+    ['URIs, a dot is literal', { allowedURIs: ['https://a.example/**'] }, { uris: ['https://aXexample/x'] }],
+    ['URI commonName repeating a URI', { allowedURIs: ['spiffe://td/ns/a/**'] }, { uris: ['spiffe://td/ns/a/sa/web'], commonName: 'spiffe://td/ns/a/sa/web' }],
+    ['mailbox at an allowed domain', { allowedEmailDomains: ['**.a.example', 'a.example'] }, { emailAddresses: ['ops@a.example', 'x@y.a.example'] }],
+    ['mailbox at a look-alike domain', { allowedEmailDomains: ['a.example'] }, { emailAddresses: ['ops@a.example.evil'] }],
+    ['a CA without allowCA', {}, { dnsNames: ['x.example'], isCA: true }],
+    ['a CA with allowCA', { allowCA: true }, { dnsNames: ['x.example'], isCA: true, usages: ['cert sign', 'digital signature'] }],
+    ['a CA without allowCA, asking for cert sign', {}, { dnsNames: ['x.example'], isCA: true, usages: ['cert sign'] }],
+    ['code signing by default', {}, { dnsNames: ['x.example'], usages: ['digital signature', 'code signing'] }],
+    ['code signing when listed', { allowedUsages: ['digital signature', 'code signing'] }, { dnsNames: ['x.example'], usages: ['digital signature', 'code signing'] }],
+    ['usage aliases', { allowedUsages: ['signing', 's/mime'] }, { dnsNames: ['x.example'], usages: ['digital signature', 'email protection'] }],
+    ['cert sign for a leaf without allowCA', {}, { dnsNames: ['x.example'], usages: ['cert sign'] }],
+    ['unrestricted policy, every identity', { maxDuration: '2160h' }, { dnsNames: ['x.example'], ipAddresses: ['10.0.0.1'], uris: ['urn:x'], emailAddresses: ['a@b.example'], commonName: 'Anything', subject: { organizations: ['O'] } }],
+  ];
+
+  it('judges the identity guardrails (IPs, URIs, mailboxes, subject, CA, usages) as the operator does', async () => {
+    const suffixes = IDENTITY_CASES.map((_, i) => `${suffix}-id${i}`);
+    const names = await Promise.all(IDENTITY_CASES.map(([, guardrails], i) => policy(`identity-${suffixes[i] ?? i}`, { certificates: guardrails })));
+    const verdicts: string[] = [];
+    for (const [i, [what, guardrails, spec]] of IDENTITY_CASES.entries()) {
+      const operator = guardrailViolations({
+        policyName: names[i] ?? '',
+        spec: effectiveSpec({ secretName: 'x', ...spec }, undefined),
+        guardrails,
+      });
+      // The policy may take a moment to be known as a parameter: ask until the verdicts agree or time runs out.
+      const admitted = await waitFor(
+        async ({ observe }) => {
+          const r = await admit(certNs, certificate(`id-${i}`, { ...spec, policyRef: { name: names[i] } }));
+          observe(r);
+          return r.admitted === (operator.length === 0) ? r : undefined;
+        },
+        { description: `${what}: admission to agree with the operator (${operator.map((v) => v.reason).join(', ') || 'allowed'})`, timeoutMs: 15_000, intervalMs: 250 },
+      ).catch(() => undefined);
+      verdicts.push(`${what}: operator ${operator.length === 0 ? 'allows' : operator.map((v) => v.reason).join('+')}, admission ${admitted === undefined ? 'DISAGREES' : admitted.admitted ? 'allows' : 'refuses'}`);
+    }
+    expect(verdicts.filter((v) => v.includes('DISAGREES'))).toEqual([]);
+    // Both refuse what they should: the table is not all "allows".
+    expect(verdicts.filter((v) => v.includes('admission refuses')).length).toBeGreaterThan(10);
   });
 
   it('judges a large policy against a large Certificate in full, within the API server\'s CEL cost limit', async () => {

@@ -39,6 +39,7 @@ describe('identity guardrails', () => {
     ['a CA the policy allows', { allowCA: true }, [withSpec({ isCA: true })], []],
     ['code signing by default', {}, [withSpec({ usages: ['digital signature', 'code signing'] })], [Reason.UsageNotAllowed]],
     ['code signing when listed', { allowedUsages: ['digital signature', 'code signing'] }, [withSpec({ usages: ['digital signature', 'code signing'] })], []],
+    ['aliases compare as one usage', { allowedUsages: ['signing', 's/mime'] }, [withSpec({ usages: ['digital signature', 'email protection'] })], []],
     ['server and client auth by default', {}, [withSpec({ usages: ['digital signature', 'key encipherment', 'server auth', 'client auth'] })], []],
     // nothing restricted: other identities stay free, as before
     ['IPs, URIs and mailboxes under an unrestricted policy', { maxDuration: '2160h' }, [withSpec({ ipAddresses: ['10.0.0.1'], uris: ['urn:x'], emailAddresses: ['a@b.c'], subject: { organizations: ['O'] } })], []],
