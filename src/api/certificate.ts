@@ -203,6 +203,11 @@ export const certificateStatus = z.object({
     .optional()
     .meta({ description: 'Serial numbers of the certificates certkeeper issued for this Certificate, newest first: only these are ever revoked on delete.' }),
   fingerprintSHA256: z.string().max(64).optional(),
+  lastManualRenewalTime: z
+    .string()
+    .max(64)
+    .optional()
+    .meta({ description: 'When a certkeeper renew request was last honoured (at most one every 10 minutes).' }),
   failedIssuanceAttempts: z.int().min(0).optional(),
   lastFailureTime: z.string().max(64).optional(),
   lastFailureMessage: z.string().max(4096).optional(),

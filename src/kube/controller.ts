@@ -25,7 +25,7 @@ export interface ReconcileContext {
   /** Carries controller, namespace, name and reconcileId. */
   log: Logger;
   reconcileId: string;
-  /** Aborted when the controller stops (shutdown, lost leadership). */
+  /** Aborted when the controller stops (shutdown, lost leadership) or the reconcile passes its deadline. */
   signal: AbortSignal;
 }
 
@@ -61,6 +61,12 @@ export interface ControllerOptions {
   registry?: Registry;
   /** How long stop() waits for in-flight reconciles. Default 30 s. */
   stopTimeoutMs?: number;
+  /**
+   * A reconcile running longer is told to stop (its signal aborts) and logged;
+   * one running twice as long makes stuck() name it, which fails liveness so
+   * the pod is restarted rather than silently doing nothing. Default 2 min.
+   */
+  reconcileDeadlineMs?: number;
   newReconcileId?: () => string;
 }
 
@@ -73,6 +79,8 @@ export class Controller {
   private workers: Promise<void>[] = [];
   private readonly removeQueueMetric: () => void;
   private state: 'new' | 'running' | 'stopped' = 'new';
+  /** Keys being reconciled and since when: what stuck() looks at. */
+  private readonly running = new Map<string, number>();
 
   constructor(private readonly opts: ControllerOptions) {
     this.queue = new WorkQueue({ clock: opts.clock, ...(opts.rateLimiter === undefined ? {} : { rateLimiter: opts.rateLimiter }) });
@@ -88,6 +96,19 @@ export class Controller {
 
   isRunning(): boolean {
     return this.state === 'running';
+  }
+
+  private get deadlineMs(): number {
+    return this.opts.reconcileDeadlineMs ?? 120_000;
+  }
+
+  /** A reconcile still running at twice its deadline, if any: the workers are not making progress. */
+  stuck(): { key: string; runningMs: number } | undefined {
+    const now = this.opts.clock.now();
+    for (const [key, since] of this.running) {
+      if (now - since > 2 * this.deadlineMs) return { key, runningMs: now - since };
+    }
+    return undefined;
   }
 
   enqueue(key: string): void {
@@ -169,9 +190,18 @@ export class Controller {
     const log = this.log.child({ ...(namespace === undefined ? {} : { namespace }), name, reconcileId });
     const started = this.opts.clock.now();
     let outcome: ReconcileOutcome;
+    // The reconcile's own signal: the controller's (stop), or its deadline.
+    const own = new AbortController();
+    const forward = () => own.abort(this.abort.signal.reason);
+    this.abort.signal.addEventListener('abort', forward, { once: true });
+    const deadline = this.opts.clock.setTimeout(() => {
+      log.error({ deadlineMs: this.deadlineMs }, 'reconcile passed its deadline; asking it to stop');
+      own.abort(new Error(`reconcile of ${key} passed its deadline of ${this.deadlineMs} ms`));
+    }, this.deadlineMs);
+    this.running.set(key, started);
     try {
       // Promise.resolve().then also catches a reconciler that throws synchronously.
-      const result = await Promise.resolve().then(() => this.opts.reconciler.reconcile(key, { log, reconcileId, signal: this.abort.signal }));
+      const result = await Promise.resolve().then(() => this.opts.reconciler.reconcile(key, { log, reconcileId, signal: own.signal }));
       this.queue.forget(key);
       const after = result?.requeueAfter;
       if (after !== undefined && after > 0) {
@@ -195,6 +225,9 @@ export class Controller {
         log.error({ err, retries: this.queue.numRequeues(key) }, 'reconcile failed; retrying with backoff');
       }
     }
+    this.running.delete(key);
+    this.opts.clock.clearTimeout(deadline);
+    this.abort.signal.removeEventListener('abort', forward);
     this.metrics.reconcileTotal.inc({ controller: this.name, result: outcome });
     this.metrics.reconcileDuration.observe({ controller: this.name }, (this.opts.clock.now() - started) / 1000);
   }

@@ -70,6 +70,15 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
   let leading = false;
   const http = new OperatorHttpServer({ log: log.child({ component: 'http' }), registry, clock });
   http.addLivenessCheck('controllers', () => !leading || controllers.certificateController.isRunning() || 'controllers stopped while leading');
+  // A worker stuck in one reconcile (a hung request, a loop) shows as not live: the pod is restarted.
+  http.addLivenessCheck('workers', () => {
+    if (!leading) return true;
+    for (const c of [controllers.certificateController, controllers.policyController]) {
+      const stuck = c.stuck();
+      if (stuck !== undefined) return `${c.name} reconcile of ${stuck.key} has run for ${Math.round(stuck.runningMs / 1000)} s`;
+    }
+    return true;
+  });
   // A standby is ready (it serves health and, later, HTTP-01); the leader once its caches are synced.
   http.addReadinessCheck('caches', () => !leading || controllers.hasSynced() || 'caches not synced yet');
   // /inventory, the certificate and inventory metrics, and (leader only) alerts to Alertmanager.

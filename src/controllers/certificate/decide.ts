@@ -76,6 +76,22 @@ export function backoffUntil(cert: Certificate, now: Date): Date | undefined {
   return retryAt > now.getTime() ? new Date(retryAt) : undefined;
 }
 
+/**
+ * `certkeeper renew` is honoured at once, but a second one within this
+ * interval of the last honoured one waits: stamping the annotation in a loop
+ * must not become a stream of issuances (each one a CA order).
+ */
+export const MANUAL_RENEWAL_INTERVAL_MS = 10 * 60_000;
+
+/** When a manual renewal may happen, if the last one was too recent; undefined when it may happen now. */
+function manualRenewalNotBefore(trigger: Violation, cert: Certificate, now: Date): Date | undefined {
+  if (trigger.reason !== Reason.ManuallyTriggered) return undefined;
+  const last = parseTime(cert.status?.lastManualRenewalTime);
+  if (last === undefined) return undefined;
+  const allowedAt = last.getTime() + MANUAL_RENEWAL_INTERVAL_MS;
+  return allowedAt > now.getTime() ? new Date(allowedAt) : undefined;
+}
+
 export function decide(g: Gathered): Decision {
   const cert = g.certificate;
   if (g.secretClaimedBy !== undefined) {
@@ -161,7 +177,7 @@ export function decide(g: Gathered): Decision {
     return { kind: 'current', governed, renewal };
   }
 
-  const retryAt = backoffUntil(cert, g.now);
+  const retryAt = backoffUntil(cert, g.now) ?? manualRenewalNotBefore(trigger, cert, g.now);
   if (retryAt !== undefined) return { kind: 'backoff', governed, trigger, retryAt };
   return { kind: 'issue', governed, trigger };
 }

@@ -179,7 +179,14 @@ export class CertificateReconciler implements Reconciler {
     const renewal = renewalOf(cert, decision.governed.spec, result.facts);
     await this.deps.status.write(
       cert,
-      readyStatus(this.input(cert), { policy: decision.governed.policy.metadata.name, facts: result.facts, renewal, revision: result.revision, issued: true }),
+      readyStatus(this.input(cert), {
+        policy: decision.governed.policy.metadata.name,
+        facts: result.facts,
+        renewal,
+        revision: result.revision,
+        issued: true,
+        manualRenewalAt: decision.trigger.reason === Reason.ManuallyTriggered ? now : undefined,
+      }),
     );
     return { requeueAfter: Math.max(1000, renewal.time.getTime() - now.getTime()) };
   }

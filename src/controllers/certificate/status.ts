@@ -41,7 +41,7 @@ function issuedFields(facts: IssuedFacts, renewal: Renewal, revision: number | u
 /** The Secret is current: Ready, with the certificate's facts. `issued`: it was just issued (its serial is recorded). */
 export function readyStatus(
   input: StatusInput,
-  a: { policy: string; facts: IssuedFacts; renewal: Renewal; revision: number | undefined; issued?: boolean },
+  a: { policy: string; facts: IssuedFacts; renewal: Renewal; revision: number | undefined; issued?: boolean; manualRenewalAt?: Date | undefined },
 ): CertificateStatus {
   const prev = input.certificate.status ?? {};
   const serials = prev.issuedSerialNumbers ?? [];
@@ -53,6 +53,7 @@ export function readyStatus(
     ...issuedFields(a.facts, a.renewal, a.revision ?? prev.revision),
     policy: a.policy,
     ...(issuedSerialNumbers === undefined ? {} : { issuedSerialNumbers }),
+    ...(a.manualRenewalAt === undefined ? {} : { lastManualRenewalTime: formatTime(a.manualRenewalAt) }),
     observedGeneration: generation(input.certificate),
     failedIssuanceAttempts: undefined,
     retryAfterTime: undefined,

@@ -55,7 +55,8 @@ const secretChecks: readonly Check<TriggerInput>[] = [
 /** How far ahead of our clock a `certkeeper renew` stamp may be (the CLI's machine clock may run ahead). */
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
-function issuedAt(notBefore: Date, annotation: string | undefined): number {
+/** When the Secret's certificate was written: the issued-at annotation, else its notBefore. */
+export function issuedAt(notBefore: Date, annotation: string | undefined): number {
   const written = annotation === undefined ? Number.NaN : Date.parse(annotation);
   return Number.isNaN(written) ? notBefore.getTime() : Math.max(written, notBefore.getTime());
 }

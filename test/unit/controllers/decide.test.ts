@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Reason } from '../../../src/api/conditions.js';
-import { decide, failureBackoffMs, type Gathered } from '../../../src/controllers/certificate/decide.js';
+import { decide, failureBackoffMs, MANUAL_RENEWAL_INTERVAL_MS, type Gathered } from '../../../src/controllers/certificate/decide.js';
 import { RENEW_ANNOTATION } from '../../../src/model/certificate.js';
 import { SecretAnnotation } from '../../../src/model/secret.js';
 import { certificate, selectingAll, tlsPolicy, withCaIssuer, withDuration, withGuardrails, withSelfSigned, withSpec } from '../../support/builders.js';
@@ -88,6 +88,14 @@ describe('decide', () => {
     asked.metadata.annotations = { [RENEW_ANNOTATION]: '2026-02-25T00:00:00Z' };
     const d = decide(gathered({ secret, certificate: asked }));
     expect(d.kind === 'issue' && d.trigger.reason).toBe(Reason.ManuallyTriggered);
+
+    // Honoured at once, then at most once per 10 minutes: a request stamped again and again waits.
+    const again = certificate('web');
+    again.metadata.annotations = { [RENEW_ANNOTATION]: '2026-02-28T23:59:00Z' };
+    again.status = { lastManualRenewalTime: '2026-02-28T23:55:00Z' };
+    const limited = decide(gathered({ secret, certificate: again }));
+    expect(limited.kind).toBe('backoff');
+    expect(limited.kind === 'backoff' && [limited.trigger.reason, limited.retryAt.toISOString()]).toEqual([Reason.ManuallyTriggered, new Date(Date.parse('2026-02-28T23:55:00Z') + MANUAL_RENEWAL_INTERVAL_MS).toISOString()]);
   });
 });
 

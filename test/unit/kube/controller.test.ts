@@ -21,7 +21,7 @@ class ScriptedReconciler implements Reconciler {
   }
 }
 
-function setup(behaviour: Behaviour, options: { workers?: number; stopTimeoutMs?: number } = {}) {
+function setup(behaviour: Behaviour, options: { workers?: number; stopTimeoutMs?: number; reconcileDeadlineMs?: number } = {}) {
   const clock = new FakeClock();
   const registry = new Registry();
   const reconciler = new ScriptedReconciler(clock, behaviour);
@@ -178,7 +178,8 @@ describe('Controller', () => {
     release();
     await stopping;
     expect(stopped).toBe(true);
-    expect(reconciler.calls[0]?.ctx.signal.aborted).toBe(true);
+    // It finished before the stop deadline: nothing was cut short (each reconcile has a signal of its own).
+    expect(reconciler.calls[0]?.ctx.signal.aborted).toBe(false);
   });
 
   it('stop gives up on a stuck reconcile after its deadline and aborts its signal', async () => {
@@ -196,6 +197,27 @@ describe('Controller', () => {
     await stopping;
     expect(stopped).toBe(true);
     expect(reconciler.calls[0]?.ctx.signal.aborted).toBe(true);
+  });
+
+  it('asks a reconcile past its deadline to stop, and names it as stuck at twice the deadline', async () => {
+    // A reconcile that ignores its signal: only liveness (a restart) can end it.
+    const { clock, reconciler, controller } = setup((key) => (key === 'ns/hung' ? new Promise<void>(() => undefined) : Promise.resolve()), {
+      workers: 2,
+      reconcileDeadlineMs: 10_000,
+    });
+    controller.start();
+    controller.enqueue('ns/hung');
+    controller.enqueue('ns/fine');
+    await clock.advance(9_999);
+    const hung = reconciler.calls.find((c) => c.key === 'ns/hung');
+    expect(hung?.ctx.signal.aborted).toBe(false);
+    expect(reconciler.calls.find((c) => c.key === 'ns/fine')?.ctx.signal.aborted).toBe(false);
+    await clock.advance(1);
+    expect(hung?.ctx.signal.aborted).toBe(true);
+    expect(String(hung?.ctx.signal.reason)).toContain('passed its deadline of 10000 ms');
+    expect(controller.stuck()).toBeUndefined();
+    await clock.advance(10_001);
+    expect(controller.stuck()).toEqual({ key: 'ns/hung', runningMs: 20_001 });
   });
 
   it('reports queue depth at scrape time', async () => {
