@@ -1,4 +1,4 @@
-import type { V1Secret, V1Service, V1Status } from '@kubernetes/client-node';
+import { ApiException, type V1Secret, type V1Service, type V1Status } from '@kubernetes/client-node';
 import type { Certificate, CertificateStatus } from '../../../src/api/certificate.js';
 import type { AcmeSolverSpec, TLSPolicy } from '../../../src/api/tlspolicy.js';
 import type { AcmeIssuerDeps } from '../../../src/controllers/certificate/acme/pipeline.js';
@@ -6,7 +6,6 @@ import { CertificateGoneError } from '../../../src/controllers/certificate/statu
 import type { AcmeAccounts } from '../../../src/issuers/acme/accounts.js';
 import { AcmeError } from '../../../src/issuers/acme/problem.js';
 import type { AcmeAuthorization, AcmeDirectory, AcmeOrder, AcmeSession, Polled, RenewalWindow } from '../../../src/issuers/acme/session.js';
-import { KubeRequestError } from '../../../src/kube/errors.js';
 import { withChange } from '../../../src/kube/status.js';
 import { parseCsr } from '../../../src/pki/csr.js';
 import { signCertificateWithCa } from '../../../src/pki/sign.js';
@@ -28,8 +27,10 @@ export const ACCOUNT = 'https://acme.example/acct/1';
 export const NOW = Date.parse('2026-03-01T00:00:00Z');
 export const OPERATOR_NAMESPACE = 'certkeeper';
 
-const notFound = (what: string) => new KubeRequestError(`${what} not found`, 404, 'NotFound');
-const conflict = (what: string) => new KubeRequestError(`${what} already exists`, 409, 'AlreadyExists');
+// CoreV1Api fails with ApiException (its `code`), so the fakes of it do too.
+const apiError = (code: number, message: string) => new ApiException(code, message, JSON.stringify({ message }), {});
+const notFound = (what: string) => apiError(404, `${what} not found`);
+const conflict = (what: string) => apiError(409, `${what} already exists`);
 const clone = <T>(v: T): T => structuredClone(v);
 
 export const http01Solver: AcmeSolverSpec = { http01: { ingress: { ingressClassName: 'nginx' } } };
@@ -64,6 +65,8 @@ export class FakeAcmeCa {
   directoryDoc: AcmeDirectory = { newNonce: `${SERVER}/nonce`, newAccount: `${SERVER}/acct`, newOrder: `${SERVER}/order`, renewalInfo: `${SERVER}/ari` };
   renewal: RenewalWindow | Error | undefined = undefined;
   revokeError: Error | undefined = undefined;
+  /** Thrown by the next createOrder, once. */
+  createOrderError: Error | undefined = undefined;
 
   constructor(
     private readonly journal: string[],
@@ -87,6 +90,12 @@ export class FakeAcmeCa {
   }
 
   createOrder(request: { identifiers: { type: 'dns'; value: string }[]; replaces?: string | undefined }): Promise<AcmeOrder> {
+    const failure = this.createOrderError;
+    if (failure !== undefined) {
+      this.createOrderError = undefined;
+      this.note('createOrder failed');
+      return Promise.reject(failure);
+    }
     const n = ++this.seq;
     const url = `${SERVER}/order/${n}`;
     this.note(`createOrder ${url}${request.replaces === undefined ? '' : ` replaces ${request.replaces}`}`);
@@ -209,6 +218,8 @@ type Req<K extends keyof AcmeIssuerDeps['core']> = Parameters<AcmeIssuerDeps['co
 export class FakeCore implements Pick<AcmeIssuerDeps['core'], 'readNamespacedSecret' | 'createNamespacedSecret' | 'replaceNamespacedSecret' | 'deleteNamespacedSecret' | 'createNamespacedService' | 'deleteNamespacedService'> {
   readonly secrets = new Map<string, V1Secret>();
   readonly services = new Map<string, V1Service>();
+  /** Thrown by the next Secret create, once. */
+  createSecretError: Error | undefined = undefined;
   private version = 100;
 
   constructor(private readonly journal: string[]) {}
@@ -221,6 +232,9 @@ export class FakeCore implements Pick<AcmeIssuerDeps['core'], 'readNamespacedSec
   createNamespacedSecret(p: Req<'createNamespacedSecret'>): Promise<V1Secret> {
     const key = `${p.namespace}/${p.body.metadata?.name ?? ''}`;
     this.journal.push(`core: create Secret ${key}`);
+    const failure = this.createSecretError;
+    this.createSecretError = undefined;
+    if (failure !== undefined) return Promise.reject(failure);
     if (this.secrets.has(key)) return Promise.reject(conflict(`secrets "${key}"`));
     const written = { ...clone(p.body), metadata: { ...p.body.metadata, namespace: p.namespace, resourceVersion: String(++this.version) } };
     this.secrets.set(key, written);
@@ -232,7 +246,7 @@ export class FakeCore implements Pick<AcmeIssuerDeps['core'], 'readNamespacedSec
     this.journal.push(`core: replace Secret ${key}`);
     const current = this.secrets.get(key);
     if (current === undefined) return Promise.reject(notFound(`secrets "${key}"`));
-    if (p.body.metadata?.resourceVersion !== current.metadata?.resourceVersion) return Promise.reject(new KubeRequestError('the object has been modified', 409, 'Conflict'));
+    if (p.body.metadata?.resourceVersion !== current.metadata?.resourceVersion) return Promise.reject(apiError(409, 'the object has been modified'));
     const written = { ...clone(p.body), metadata: { ...p.body.metadata, namespace: p.namespace, resourceVersion: String(++this.version) } };
     this.secrets.set(key, written);
     return Promise.resolve(clone(written));

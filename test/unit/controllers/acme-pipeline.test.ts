@@ -1,9 +1,13 @@
+import { ApiException } from '@kubernetes/client-node';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Certificate } from '../../../src/api/certificate.js';
 import { Reason } from '../../../src/api/conditions.js';
 import { AcmeIssuer, type AcmeOutcome } from '../../../src/controllers/certificate/acme/pipeline.js';
 import { nextKeySecretName } from '../../../src/controllers/certificate/acme/keys.js';
 import { ariCertId } from '../../../src/issuers/acme/ari.js';
+import { AcmeError } from '../../../src/issuers/acme/problem.js';
+import { type Condition, getCondition } from '../../../src/kube/conditions.js';
+
 import { SecretAnnotation, type TlsSecretState } from '../../../src/model/secret.js';
 import { makeTestCa, type TestCa } from '../../support/pki.js';
 import { ACCOUNT, NOW, OPERATOR_NAMESPACE, acmeCertificate, acmeWorld, type AcmeWorld } from './acme-fakes.js';
@@ -51,6 +55,7 @@ function setup(prepare: (c: Certificate) => void = () => undefined) {
 
 const caCalls = (w: AcmeWorld) => w.ca.calls(w.journal);
 const orderUrl = (w: AcmeWorld) => w.server.current()?.status?.acme?.url ?? '';
+const condition = (w: AcmeWorld, type: string) => getCondition(w.server.current()?.status?.conditions as Condition[] | undefined, type);
 const index = (w: AcmeWorld, entry: string) => w.journal.findIndex((j) => j.startsWith(entry));
 
 describe('AcmeIssuer gates: nothing reaches the CA', () => {
@@ -246,5 +251,70 @@ describe('AcmeIssuer: where the CA takes the order', () => {
     await h.issue();
     expect(caCalls(h.world).filter((c) => c === 'createOrder')).toHaveLength(2);
     expect(orderUrl(h.world)).toBe('https://acme.example/directory/order/2');
+  });
+
+  it('ready, finalized but still processing: looks again soon, then downloads once the CA is done', async () => {
+    const h = setup();
+    await h.issue();
+    const url = orderUrl(h.world);
+    h.world.ca.validate(url);
+    h.world.ca.finalizeTo = 'processing';
+    await h.world.clock.advance(250);
+    await expect(h.issue()).resolves.toMatchObject({ kind: 'waiting', ms: 250, violation: { reason: Reason.Finalizing } });
+    expect(h.world.server.current()?.status?.acme?.state).toBe('processing');
+    h.world.ca.setOrderStatus(url, 'valid');
+    await h.world.clock.advance(250);
+    await expect(h.issue()).resolves.toMatchObject({ kind: 'issued' });
+    expect(caCalls(h.world).filter((c) => c === 'finalize')).toHaveLength(1);
+  });
+});
+
+describe('AcmeIssuer: what the steps write on the way', () => {
+  it('a first issuance shows Issuing=True and Ready=False with the trigger', async () => {
+    const h = setup();
+    await h.issue();
+    expect(condition(h.world, 'Issuing')).toMatchObject({ status: 'True', reason: Reason.Validating });
+    expect(condition(h.world, 'Ready')).toMatchObject({ status: 'False', reason: Reason.DoesNotExist, message: expect.stringContaining('Secret "web-tls" does not exist; issuing: ') as unknown });
+  });
+
+  it('a renewal of a valid Secret leaves Ready alone', async () => {
+    const h = setup();
+    const facts = factsFor(h.governed, new Date(NOW - 80 * 86_400_000), 90);
+    await h.issue(h.issuer, validSecret(h.governed, facts));
+    expect(condition(h.world, 'Issuing')).toMatchObject({ status: 'True' });
+    expect(condition(h.world, 'Ready')).toBeUndefined();
+  });
+});
+
+describe('AcmeIssuer: failures', () => {
+  it('a CA failure is reported with its Retry-After and keeps nothing half-made in status', async () => {
+    const h = setup();
+    h.world.ca.createOrderError = new AcmeError('transient', 'creating the order: HTTP 503', { status: 503, retryAfterMs: 120_000 });
+    const outcome = await h.issue();
+    expect(outcome).toMatchObject({ kind: 'failed', error: { kind: 'transient', message: 'creating the order: HTTP 503', details: { retryAfterMs: 120_000 } } });
+    expect(h.world.server.current()?.status?.acme).toBeUndefined();
+  });
+
+  it.each<[string, Error, RegExp]>([
+    ['a refusal (422) becomes a failure the user sees', new ApiException(422, 'Secret "web-next-private-key" is invalid', '{}', {}), /^Kubernetes API: .*Secret "web-next-private-key" is invalid/s],
+    ['a forbidden write (403) too', new ApiException(403, 'secrets is forbidden', '{}', {}), /^Kubernetes API: .*secrets is forbidden/s],
+  ])('Kubernetes: %s', async (_name, error, message) => {
+    const h = setup();
+    h.world.core.createSecretError = error;
+    const outcome = await h.issue();
+    expect(outcome.kind === 'failed' && outcome.error.kind).toBe('final');
+    expect(outcome.kind === 'failed' && outcome.error.message).toMatch(message);
+    expect(caCalls(h.world)).toEqual([]);
+  });
+
+  it.each<[string, Error]>([
+    ['a conflict (409)', new ApiException(409, 'the object has been modified', '{}', {})],
+    ['too many requests (429)', new ApiException(429, 'slow down', '{}', {})],
+    ['a server error (500)', new ApiException(500, 'etcd timeout', '{}', {})],
+    ['a bug', new TypeError('x is undefined')],
+  ])('%s is thrown for the work queue to retry', async (_name, error) => {
+    const h = setup();
+    h.world.core.createSecretError = error;
+    await expect(h.issue()).rejects.toBe(error);
   });
 });
