@@ -1,0 +1,320 @@
+import { ApiException } from '@kubernetes/client-node';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Certificate } from '../../../src/api/certificate.js';
+import { Reason } from '../../../src/api/conditions.js';
+import { AcmeIssuer, type AcmeOutcome } from '../../../src/controllers/certificate/acme/pipeline.js';
+import { nextKeySecretName } from '../../../src/controllers/certificate/acme/keys.js';
+import { ariCertId } from '../../../src/issuers/acme/ari.js';
+import { AcmeError } from '../../../src/issuers/acme/problem.js';
+import { type Condition, getCondition } from '../../../src/kube/conditions.js';
+
+import { SecretAnnotation, type TlsSecretState } from '../../../src/model/secret.js';
+import { makeTestCa, type TestCa } from '../../support/pki.js';
+import { ACCOUNT, NOW, OPERATOR_NAMESPACE, acmeCertificate, acmeWorld, type AcmeWorld } from './acme-fakes.js';
+import { factsFor, validSecret } from './fakes.js';
+
+// The ACME order pipeline (AcmeIssuer) against a scripted CA and a fake API
+// server: one call per reconcile, each resuming from what the Certificate's
+// status recorded. The HTTP-01 self-check is the one piece that would touch
+// the network; it is replaced by a scripted answer.
+
+const selfCheck = vi.hoisted(() => ({ answer: undefined as string | undefined, names: [] as string[] }));
+vi.mock('../../../src/issuers/acme/self-check.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../../src/issuers/acme/self-check.js')>();
+  return {
+    ...real,
+    http01SelfCheck: (name: string) => {
+      selfCheck.names.push(name);
+      return Promise.resolve(selfCheck.answer);
+    },
+  };
+});
+
+const TRIGGER = { reason: Reason.DoesNotExist, message: 'Secret "web-tls" does not exist' };
+const ABSENT: TlsSecretState = { state: 'absent' };
+
+let issuingCa: TestCa;
+beforeAll(async () => {
+  issuingCa = await makeTestCa();
+}, 30_000);
+
+beforeEach(() => {
+  selfCheck.answer = undefined;
+  selfCheck.names = [];
+});
+
+function setup(prepare: (c: Certificate) => void = () => undefined) {
+  const world = acmeWorld(issuingCa);
+  const cert = world.server.put(acmeCertificate(prepare));
+  const issuer = new AcmeIssuer(world.deps);
+  const governed = world.governed(cert);
+  const issue = (i: AcmeIssuer = issuer, secret: TlsSecretState = ABSENT, cached: Certificate = cert): Promise<AcmeOutcome> =>
+    i.issue('default/web', cached, governed, TRIGGER, secret, world.log);
+  return { world, cert, issuer, governed, issue };
+}
+
+const caCalls = (w: AcmeWorld) => w.ca.calls(w.journal);
+const orderUrl = (w: AcmeWorld) => w.server.current()?.status?.acme?.url ?? '';
+const condition = (w: AcmeWorld, type: string) => getCondition(w.server.current()?.status?.conditions as Condition[] | undefined, type);
+const index = (w: AcmeWorld, entry: string) => w.journal.findIndex((j) => j.startsWith(entry));
+
+describe('AcmeIssuer gates: nothing reaches the CA', () => {
+  it('waits for an account the policy has not registered, and looks again at once next time', async () => {
+    const h = setup();
+    h.world.accounts.waiting = 'waiting for TLSPolicy "le" to register its ACME account';
+    await expect(h.issue()).resolves.toEqual({
+      kind: 'waiting',
+      ms: 10_000,
+      violation: { reason: Reason.AccountNotReady, message: 'waiting for TLSPolicy "le" to register its ACME account' },
+    });
+    await h.issue();
+    expect(h.world.accounts.sessions).toBe(2);
+    expect(h.world.journal.filter((j) => !j.startsWith('accounts:'))).toEqual([]);
+  });
+
+  it('reports gone when the API server no longer has the Certificate', async () => {
+    const h = setup();
+    h.world.server.objects.clear();
+    await expect(h.issue()).resolves.toEqual({ kind: 'gone' });
+    expect(caCalls(h.world)).toEqual([]);
+  });
+
+  it('backs off on a failure the fresh read shows, even when the cache does not show it yet', async () => {
+    const h = setup();
+    h.world.server.put(acmeCertificate((c) => (c.status = { failedIssuanceAttempts: 1, lastFailureTime: '2026-02-28T23:59:59Z', observedGeneration: 1 })));
+    await expect(h.issue()).resolves.toEqual({ kind: 'waiting', ms: 9_000, violation: { reason: Reason.Backoff, message: 'backing off after a failed attempt' } });
+    expect(caCalls(h.world)).toEqual([]);
+    expect(h.world.journal.some((j) => j.startsWith('core:'))).toBe(false);
+  });
+});
+
+describe('AcmeIssuer: a new order', () => {
+  it('makes the pending key, then one order whose URL is in status before it is used, presents, self-checks and accepts', async () => {
+    const h = setup();
+    selfCheck.answer = undefined;
+    const outcome = await h.issue();
+    expect(outcome).toMatchObject({ kind: 'waiting', ms: 250, violation: { reason: Reason.Validating } });
+
+    const j = h.world.journal;
+    const url = orderUrl(h.world);
+    expect(url).toBe('https://acme.example/directory/order/1');
+    expect(caCalls(h.world).filter((c) => c === 'createOrder')).toHaveLength(1);
+    // Key first (in its own Secret, named in status), then the order, recorded before anything is asked about it.
+    expect(index(h.world, `core: create Secret default/${nextKeySecretName(h.cert)}`)).toBeLessThan(index(h.world, 'api: status nextPrivateKeySecretName'));
+    expect(index(h.world, 'api: status nextPrivateKeySecretName')).toBeLessThan(index(h.world, 'ca: createOrder'));
+    expect(index(h.world, `api: status acme(${url} pending)`)).toBeGreaterThan(index(h.world, 'ca: createOrder'));
+    expect(index(h.world, `api: status acme(${url} pending)`)).toBeLessThan(index(h.world, 'ca: getAuthorization'));
+    // The challenge is recorded before it is presented, presented before it is accepted.
+    const challengeSecret = j.findIndex((e) => e.startsWith(`core: create Secret ${OPERATOR_NAMESPACE}/certkeeper-http01-`));
+    const recorded = j.findIndex((e, i) => i > index(h.world, 'ca: getAuthorization') && e.startsWith(`api: status acme(${url}`));
+    expect(recorded).toBeGreaterThan(index(h.world, 'ca: getAuthorization'));
+    expect(challengeSecret).toBeGreaterThan(recorded);
+    expect(index(h.world, 'net: create Ingress default/certkeeper-http01-')).toBeGreaterThan(challengeSecret);
+    expect(index(h.world, 'ca: acceptChallenge')).toBeGreaterThan(challengeSecret);
+    expect(selfCheck.names).toEqual(['web.example.com']);
+
+    const status = h.world.server.current()?.status;
+    expect(status?.nextPrivateKeySecretName).toBe('web-next-private-key');
+    expect(status?.acme).toMatchObject({ url, accountURI: ACCOUNT, specHash: h.governed.specHash, createdTime: '2026-03-01T00:00:00Z' });
+    expect(status?.acme?.challenges).toEqual([expect.objectContaining({ identifier: 'web.example.com', type: 'http-01', state: 'Accepted', token: 'token-1-0' })]);
+  });
+
+  it('a failing self-check is recorded and retried in a second, without telling the CA', async () => {
+    const h = setup();
+    selfCheck.answer = 'http://web.example.com/.well-known/acme-challenge/token-1-0 answered HTTP 404';
+    const outcome = await h.issue();
+    expect(outcome).toMatchObject({ kind: 'waiting', ms: 1000, violation: { reason: Reason.SelfCheckPending } });
+    expect(outcome.kind === 'waiting' && outcome.violation.message).toContain('answered HTTP 404');
+    expect(caCalls(h.world)).not.toContain('acceptChallenge');
+    expect(h.world.server.current()?.status?.acme?.challenges?.[0]).toMatchObject({ state: 'Presented', selfCheck: selfCheck.answer });
+  });
+
+  it('does not ask the CA again before the delay it returned, unless the generation changed', async () => {
+    const h = setup();
+    await h.issue();
+    const before = h.world.journal.length;
+    await expect(h.issue()).resolves.toEqual({ kind: 'waiting', ms: 250, violation: { reason: Reason.OrderPending, message: 'waiting' } });
+    await h.world.clock.advance(100);
+    await expect(h.issue()).resolves.toMatchObject({ kind: 'waiting', ms: 150 });
+    expect(h.world.journal.length).toBe(before);
+
+    const edited = { ...h.cert, metadata: { ...h.cert.metadata, generation: 2 } };
+    await h.issue(h.issuer, ABSENT, edited);
+    expect(h.world.journal.length).toBeGreaterThan(before);
+  });
+
+  it('a new leader (a fresh AcmeIssuer) resumes the recorded order with the same key: no second order', async () => {
+    const h = setup();
+    await h.issue();
+    const key = h.world.core.secrets.get(`default/${nextKeySecretName(h.cert)}`)?.data?.['tls.key'];
+    const url = orderUrl(h.world);
+    await h.issue(new AcmeIssuer(h.world.deps));
+    expect(caCalls(h.world).filter((c) => c === 'createOrder')).toHaveLength(1);
+    expect(h.world.journal).toContain(`ca: getOrder ${url}`);
+    expect(h.world.core.secrets.get(`default/${nextKeySecretName(h.cert)}`)?.data?.['tls.key']).toBe(key);
+    expect(h.world.journal.filter((e) => e.startsWith(`core: create Secret default/${nextKeySecretName(h.cert)}`))).toHaveLength(1);
+  });
+
+  it('abandons the recorded order and starts another when the spec changed', async () => {
+    const h = setup();
+    await h.issue();
+    const first = orderUrl(h.world);
+    const changed = { ...h.governed, specHash: 'another-spec' };
+    await h.world.clock.advance(250);
+    await new AcmeIssuer(h.world.deps).issue('default/web', h.cert, changed, TRIGGER, ABSENT, h.world.log);
+    expect(caCalls(h.world).filter((c) => c === 'createOrder')).toHaveLength(2);
+    expect(orderUrl(h.world)).not.toBe(first);
+    expect(h.world.journal).toContain(`net: delete Ingress default/${h.world.networking[0]?.split('/')[1] ?? ''}`);
+  });
+
+  it('names the certificate it replaces (ARI) when renewing one this CA issued', async () => {
+    const h = setup();
+    const aki = 'ab'.repeat(20);
+    const facts = factsFor(h.governed, new Date(NOW - 80 * 86_400_000), 90, { authorityKeyId: aki, serialNumber: '0abc' });
+    await h.issue(h.issuer, validSecret(h.governed, facts, { [SecretAnnotation.issuer]: h.governed.issuerIdentity }));
+    expect(h.world.journal).toContain(`ca: createOrder https://acme.example/directory/order/1 replaces ${ariCertId(aki, '0abc')}`);
+    expect(h.world.server.current()?.status?.acme?.replaces).toBe(ariCertId(aki, '0abc'));
+  });
+});
+
+describe('AcmeIssuer: where the CA takes the order', () => {
+  it.each<[string, number | undefined, number]>([
+    ['no Retry-After: a second', undefined, 1_000],
+    ['a Retry-After of 3 s', 3_000, 3_000],
+    ['a Retry-After of a minute: at most 10 s', 60_000, 10_000],
+  ])('processing, with %s', async (_name, retryAfter, ms) => {
+    const h = setup();
+    await h.issue();
+    h.world.ca.setOrderStatus(orderUrl(h.world), 'processing');
+    h.world.ca.orderRetryAfterMs = retryAfter;
+    await h.world.clock.advance(250);
+    const outcome = await h.issue();
+    expect(outcome).toMatchObject({ kind: 'waiting', ms, violation: { reason: Reason.Finalizing } });
+    expect(caCalls(h.world)).not.toContain('downloadCertificate');
+  });
+
+  it('ready then valid: finalized with the pending key, the live Secret written once and whole, the traces removed', async () => {
+    const h = setup();
+    await h.issue();
+    const url = orderUrl(h.world);
+    const pendingKey = h.world.core.secrets.get(`default/${nextKeySecretName(h.cert)}`)?.data?.['tls.key'] ?? '';
+    h.world.ca.validate(url);
+    await h.world.clock.advance(250);
+    const start = h.world.journal.length;
+
+    const outcome = await h.issue();
+    expect(outcome.kind).toBe('issued');
+    if (outcome.kind !== 'issued') return;
+    expect(outcome.result).toMatchObject({ revision: 1, reusedKey: false });
+
+    const after = h.world.journal.slice(start);
+    expect(after.filter((e) => e.startsWith('ca: '))).toEqual([`ca: getOrder ${url}`, `ca: finalize ${url}`, `ca: getOrder ${url}`, `ca: downloadCertificate ${url}`]);
+    expect(after.filter((e) => e.includes('Secret default/web-tls'))).toEqual(['core: create Secret default/web-tls']);
+    const live = h.world.core.secrets.get('default/web-tls');
+    expect(Object.keys(live?.data ?? {}).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
+    // The pending key is the live key (PKCS8 both ways here, so the bytes are equal).
+    expect(live?.data?.['tls.key']).toBe(pendingKey);
+    expect(live?.metadata?.annotations?.[SecretAnnotation.issuer]).toBe(h.governed.issuerIdentity);
+    expect(outcome.result.secretResourceVersion).toBe(live?.metadata?.resourceVersion);
+
+    // Challenge taken down before finalizing; the order and the pending key gone from status and the cluster.
+    expect(after.findIndex((e) => e.startsWith('net: delete Ingress'))).toBeLessThan(after.indexOf(`ca: finalize ${url}`));
+    expect(h.world.core.services.size).toBe(0);
+    expect([...h.world.core.secrets.keys()]).toEqual(['default/web-tls']);
+    const status = h.world.server.current()?.status;
+    expect(status?.acme).toBeUndefined();
+    expect(status?.nextPrivateKeySecretName).toBeUndefined();
+    expect(outcome.cert.status?.acme).toBeUndefined();
+  });
+
+  it('invalid: fails with the challenge problem, abandons the order and takes the challenge down', async () => {
+    const h = setup();
+    await h.issue();
+    const url = orderUrl(h.world);
+    h.world.ca.invalidate(url, 'Fetching http://web.example.com/.well-known/acme-challenge/token-1-0: Connection refused');
+    await h.world.clock.advance(250);
+    const outcome = await h.issue();
+    expect(outcome.kind).toBe('failed');
+    if (outcome.kind !== 'failed') return;
+    expect(outcome.error.kind).toBe('final');
+    expect(outcome.error.message).toMatch(/^the CA could not validate web\.example\.com \(http-01\): .*Connection refused/);
+    expect(caCalls(h.world)).not.toContain('finalize');
+    expect(h.world.server.current()?.status?.acme).toBeUndefined();
+    expect(h.world.journal.some((e) => e.startsWith('net: delete Ingress'))).toBe(true);
+  });
+
+  it('an order the CA forgot (a final error reading it) is abandoned and a new one made', async () => {
+    const h = setup();
+    await h.issue();
+    h.world.ca.orders.clear();
+    await h.world.clock.advance(250);
+    await h.issue();
+    expect(caCalls(h.world).filter((c) => c === 'createOrder')).toHaveLength(2);
+    expect(orderUrl(h.world)).toBe('https://acme.example/directory/order/2');
+  });
+
+  it('ready, finalized but still processing: looks again soon, then downloads once the CA is done', async () => {
+    const h = setup();
+    await h.issue();
+    const url = orderUrl(h.world);
+    h.world.ca.validate(url);
+    h.world.ca.finalizeTo = 'processing';
+    await h.world.clock.advance(250);
+    await expect(h.issue()).resolves.toMatchObject({ kind: 'waiting', ms: 250, violation: { reason: Reason.Finalizing } });
+    expect(h.world.server.current()?.status?.acme?.state).toBe('processing');
+    h.world.ca.setOrderStatus(url, 'valid');
+    await h.world.clock.advance(250);
+    await expect(h.issue()).resolves.toMatchObject({ kind: 'issued' });
+    expect(caCalls(h.world).filter((c) => c === 'finalize')).toHaveLength(1);
+  });
+});
+
+describe('AcmeIssuer: what the steps write on the way', () => {
+  it('a first issuance shows Issuing=True and Ready=False with the trigger', async () => {
+    const h = setup();
+    await h.issue();
+    expect(condition(h.world, 'Issuing')).toMatchObject({ status: 'True', reason: Reason.Validating });
+    expect(condition(h.world, 'Ready')).toMatchObject({ status: 'False', reason: Reason.DoesNotExist, message: expect.stringContaining('Secret "web-tls" does not exist; issuing: ') as unknown });
+  });
+
+  it('a renewal of a valid Secret leaves Ready alone', async () => {
+    const h = setup();
+    const facts = factsFor(h.governed, new Date(NOW - 80 * 86_400_000), 90);
+    await h.issue(h.issuer, validSecret(h.governed, facts));
+    expect(condition(h.world, 'Issuing')).toMatchObject({ status: 'True' });
+    expect(condition(h.world, 'Ready')).toBeUndefined();
+  });
+});
+
+describe('AcmeIssuer: failures', () => {
+  it('a CA failure is reported with its Retry-After and keeps nothing half-made in status', async () => {
+    const h = setup();
+    h.world.ca.createOrderError = new AcmeError('transient', 'creating the order: HTTP 503', { status: 503, retryAfterMs: 120_000 });
+    const outcome = await h.issue();
+    expect(outcome).toMatchObject({ kind: 'failed', error: { kind: 'transient', message: 'creating the order: HTTP 503', details: { retryAfterMs: 120_000 } } });
+    expect(h.world.server.current()?.status?.acme).toBeUndefined();
+  });
+
+  it.each<[string, Error, RegExp]>([
+    ['a refusal (422) becomes a failure the user sees', new ApiException(422, 'Secret "web-next-private-key" is invalid', '{}', {}), /^Kubernetes API: .*Secret "web-next-private-key" is invalid/s],
+    ['a forbidden write (403) too', new ApiException(403, 'secrets is forbidden', '{}', {}), /^Kubernetes API: .*secrets is forbidden/s],
+  ])('Kubernetes: %s', async (_name, error, message) => {
+    const h = setup();
+    h.world.core.createSecretError = error;
+    const outcome = await h.issue();
+    expect(outcome.kind === 'failed' && outcome.error.kind).toBe('final');
+    expect(outcome.kind === 'failed' && outcome.error.message).toMatch(message);
+    expect(caCalls(h.world)).toEqual([]);
+  });
+
+  it.each<[string, Error]>([
+    ['a conflict (409)', new ApiException(409, 'the object has been modified', '{}', {})],
+    ['too many requests (429)', new ApiException(429, 'slow down', '{}', {})],
+    ['a server error (500)', new ApiException(500, 'etcd timeout', '{}', {})],
+    ['a bug', new TypeError('x is undefined')],
+  ])('%s is thrown for the work queue to retry', async (_name, error) => {
+    const h = setup();
+    h.world.core.createSecretError = error;
+    await expect(h.issue()).rejects.toBe(error);
+  });
+});
