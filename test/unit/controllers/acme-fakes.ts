@@ -277,6 +277,8 @@ export class FakeCore implements Pick<AcmeIssuerDeps['core'], 'readNamespacedSec
 /** The API server's copy of Certificates: fresh reads, status changes, finalizers. */
 export class FakeCertificateServer {
   readonly objects = new Map<string, Certificate>();
+  /** Set: the next status writes fail with it (as an API server answering 500). */
+  statusError: Error | undefined;
   private version = 1;
 
   constructor(private readonly journal: string[]) {}
@@ -310,6 +312,7 @@ export class FakeCertificateServer {
     const key = `${cert.metadata.namespace ?? 'default'}/${cert.metadata.name}`;
     const stored = this.objects.get(key);
     if (stored === undefined) return Promise.reject(new CertificateGoneError(`Certificate ${key} was deleted`));
+    if (this.statusError !== undefined) return Promise.reject(this.statusError);
     const fields = Object.entries(change).map(([k, v]) => (v === undefined ? `-${k}` : k === 'acme' ? `acme(${(v as { url: string; state: string }).url} ${(v as { state: string }).state})` : k));
     this.journal.push(`api: status ${fields.join(' ')}`);
     stored.status = withChange(cert.status ?? {}, change);
@@ -376,7 +379,11 @@ export function acmeWorld(issuingCa: TestCa, policy: TLSPolicy = acmePolicy()): 
     },
     customObjects: {
       createNamespacedCustomObject: () => Promise.reject(new Error('no HTTPRoute expected')),
-      deleteNamespacedCustomObject: () => Promise.reject(new Error('no HTTPRoute expected')),
+      // No HTTPRoute is ever made here: deleting one answers as the API server does for an absent object.
+      deleteNamespacedCustomObject: (p: { namespace: string; name: string }) => {
+        journal.push(`gw: delete HTTPRoute ${p.namespace}/${p.name}`);
+        return Promise.reject(notFound(`httproutes "${p.name}"`));
+      },
     },
     operatorNamespace: OPERATOR_NAMESPACE,
     http01: { port: 8089, serviceName: 'certkeeper-solver' },

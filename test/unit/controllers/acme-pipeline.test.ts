@@ -296,8 +296,13 @@ describe('AcmeIssuer: failures', () => {
   });
 
   it.each<[string, Error, RegExp]>([
-    ['a refusal (422) becomes a failure the user sees', new ApiException(422, 'Secret "web-next-private-key" is invalid', '{}', {}), /^Kubernetes API: .*Secret "web-next-private-key" is invalid/s],
-    ['a forbidden write (403) too', new ApiException(403, 'secrets is forbidden', '{}', {}), /^Kubernetes API: .*secrets is forbidden/s],
+    // The server's own words (its Status message), not client-node's dump of code, body and headers.
+    [
+      'a refusal (422) becomes a failure the user sees',
+      new ApiException(422, 'HTTP-Code: 422', JSON.stringify({ kind: 'Status', message: 'Secret "web-next-private-key" is invalid' }), {}),
+      /^Kubernetes API: Secret "web-next-private-key" is invalid$/,
+    ],
+    ['a forbidden write (403) too', new ApiException(403, 'HTTP-Code: 403', JSON.stringify({ kind: 'Status', message: 'secrets is forbidden' }), {}), /^Kubernetes API: secrets is forbidden$/],
   ])('Kubernetes: %s', async (_name, error, message) => {
     const h = setup();
     h.world.core.createSecretError = error;

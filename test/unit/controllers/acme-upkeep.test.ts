@@ -10,6 +10,9 @@ import { AcmeError } from '../../../src/issuers/acme/problem.js';
 import { SecretAnnotation, type ValidSecret } from '../../../src/model/secret.js';
 import { selectingAll, tlsPolicy, withCaIssuer } from '../../support/builders.js';
 import { makeTestCa, type TestCa } from '../../support/pki.js';
+import { generatePrivateKey } from '../../../src/pki/keys.js';
+import { selfSignCertificate } from '../../../src/pki/sign.js';
+import { summarizeCertificate } from '../../../src/pki/certificates.js';
 import { ACCOUNT, NOW, OPERATOR_NAMESPACE, SERVER, acmeCertificate, acmePolicy, acmeWorld } from './acme-fakes.js';
 import { factsFor, governedBy, validSecret } from './fakes.js';
 
@@ -121,6 +124,16 @@ describe('AcmeUpkeep.refreshRenewalInfo', () => {
     await expect(h.upkeep.refreshRenewalInfo('default/web', h.cert, h.governed, h.secret(), h.world.log)).resolves.toBe(HOUR);
   });
 
+  it('a failed status write is the API server\'s failure: thrown for the queue to retry, not taken for the CA\'s', async () => {
+    const h = setup();
+    h.world.ca.renewal = { ...window, retryAfterMs: 6 * HOUR };
+    h.world.server.statusError = Object.assign(new Error('etcdserver: request timed out'), { code: 500 });
+    await expect(h.upkeep.refreshRenewalInfo('default/web', h.cert, h.governed, h.secret(), h.world.log)).rejects.toThrow('etcdserver: request timed out');
+    // No one-hour wait was recorded: the next reconcile asks again.
+    h.world.server.statusError = undefined;
+    await expect(h.upkeep.refreshRenewalInfo('default/web', h.cert, h.governed, h.secret(), h.world.log)).resolves.toBe(6 * HOUR);
+  });
+
   it('a Certificate deleted meanwhile is not an error', async () => {
     const h = setup();
     h.world.ca.renewal = { ...window, retryAfterMs: 6 * HOUR };
@@ -188,6 +201,20 @@ describe('AcmeUpkeep.cleanLeftovers', () => {
     expect(status?.nextPrivateKeySecretName).toBeUndefined();
   });
 
+  it('blocked mid-order: what HTTP-01 presented is taken down by name, though no solver is known any more', async () => {
+    const h = setup(acmePolicy(), inFlight);
+    withPendingKey(h);
+    await h.upkeep.cleanLeftovers(h.cert, undefined, h.world.log);
+    const name = http01ChallengeName(token);
+    expect(h.world.journal).toEqual(expect.arrayContaining([`net: delete Ingress default/${name}`, `core: delete Service default/${name}`, `core: delete Secret ${OPERATOR_NAMESPACE}/${name}`]));
+  });
+
+  it('a Certificate deleted while its leftovers are cleaned is not an error', async () => {
+    const h = setup(acmePolicy(), inFlight);
+    h.world.server.objects.clear();
+    await expect(h.upkeep.cleanLeftovers(h.cert, h.governed, h.world.log)).resolves.toBeUndefined();
+  });
+
   it('a pending key Secret already gone is fine', async () => {
     const h = setup(acmePolicy(), (c) => (c.status = { nextPrivateKeySecretName: nextKeySecretName(c) }));
     await h.upkeep.cleanLeftovers(h.cert, h.governed, h.world.log);
@@ -196,10 +223,19 @@ describe('AcmeUpkeep.cleanLeftovers', () => {
 });
 
 describe('AcmeUpkeep on deletion', () => {
-  const livePem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  // A real certificate: only a serial this Certificate was issued (status.issuedSerialNumbers) is revoked.
+  let livePem = '';
+  let liveSerial = '';
+  beforeAll(async () => {
+    const key = await generatePrivateKey({ algorithm: 'ECDSA', size: 256 });
+    const signed = await selfSignCertificate({ spec: { dnsNames: ['web.example.com'], durationMs: 86_400_000 }, privateKey: key, now: new Date('2026-02-01T00:00:00Z') });
+    livePem = signed.pem;
+    liveSerial = summarizeCertificate(signed.certificate).serialNumber;
+  });
   const deleting = (c: Certificate) => {
     c.metadata.deletionTimestamp = '2026-03-01T00:00:00Z';
     c.metadata.finalizers = ['other.example/keep', REVOKE_FINALIZER];
+    c.status = { ...c.status, issuedSerialNumbers: [liveSerial] };
   };
   const withLiveSecret = (h: ReturnType<typeof setup>, issuer = `acme:${SERVER}`) =>
     h.world.core.secrets.set('default/web-tls', {
@@ -212,7 +248,7 @@ describe('AcmeUpkeep on deletion', () => {
     const policy = acmePolicy({ revokeOnDelete: true });
     const h = setup(policy, deleting);
     withLiveSecret(h);
-    await expect(h.upkeep.release(h.cert, policy, h.world.log)).resolves.toBe(`revoked serial ${SERIAL} at ${SERVER}`);
+    await expect(h.upkeep.release(h.cert, policy, h.world.log)).resolves.toBe(`revoked serial ${liveSerial} at ${SERVER}`);
     expect(h.world.ca.calls(h.world.journal)).toEqual(['revoke']);
     expect(h.world.core.secrets.has('default/web-tls')).toBe(false);
     expect(finalizers(h)).toEqual(['other.example/keep']);
@@ -227,6 +263,19 @@ describe('AcmeUpkeep on deletion', () => {
     const h = setup(acmePolicy(), deleting);
     withLiveSecret(h, issuer);
     await expect(h.upkeep.release(h.cert, policy, h.world.log)).resolves.toBeUndefined();
+    expect(h.world.ca.calls(h.world.journal)).toEqual([]);
+    expect(h.world.core.secrets.has('default/web-tls')).toBe(true);
+    expect(finalizers(h)).toEqual(['other.example/keep']);
+  });
+
+  it('with revokeOnDelete and a Secret holding a certificate this Certificate was never issued: not revoked, the Secret stays', async () => {
+    const policy = acmePolicy({ revokeOnDelete: true });
+    const h = setup(policy, (c) => {
+      deleting(c);
+      c.status = { ...c.status, issuedSerialNumbers: ['0fedcba9'] };
+    });
+    withLiveSecret(h);
+    await expect(h.upkeep.release(h.cert, policy, h.world.log)).resolves.toMatch(/^not revoked: Secret web-tls holds serial .*, which certkeeper did not issue for this Certificate/);
     expect(h.world.ca.calls(h.world.journal)).toEqual([]);
     expect(h.world.core.secrets.has('default/web-tls')).toBe(true);
     expect(finalizers(h)).toEqual(['other.example/keep']);

@@ -216,7 +216,7 @@ describe('CertificateReconciler: a current Secret', () => {
 describe('CertificateReconciler: issuing', () => {
   it.each<[string, TlsSecretSummary | undefined, string, boolean]>([
     ['no Secret in the cache', undefined, Reason.DoesNotExist, true],
-    ['an invalid Secret', secretSummary('default', 'web-tls', { state: 'invalid', error: 'not PEM', annotations: {} }), Reason.InvalidData, false],
+    ['an invalid Secret', secretSummary('default', 'web-tls', { state: 'invalid', error: 'not PEM', annotations: { [SecretAnnotation.certificateName]: 'web' } }), Reason.InvalidData, false],
   ])('with %s, advances the governing driver only, after syncing finalizers', async (_name, secret, reason, knownAbsent) => {
     const h = harness();
     const cert = h.put(certificate('web'));

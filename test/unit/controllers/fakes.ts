@@ -160,12 +160,17 @@ export function factsFor(governed: Governed, notBefore: Date, days: number, over
   };
 }
 
-/** A valid Secret state that is current for `governed` (its spec hash and issuer annotations). */
-export function validSecret(governed: Governed, facts: IssuedFacts, annotations: Record<string, string> = {}): ValidSecret {
+/** A valid Secret state that is current for `governed` (written for its Certificate, with its spec hash and issuer annotations). */
+export function validSecret(governed: Governed, facts: IssuedFacts, annotations: Record<string, string> = {}, certificateName = 'web'): ValidSecret {
   return {
     state: 'valid',
     facts,
-    annotations: { [SecretAnnotation.specHash]: governed.specHash, [SecretAnnotation.issuer]: governed.issuerIdentity, ...annotations },
+    annotations: {
+      [SecretAnnotation.certificateName]: certificateName,
+      [SecretAnnotation.specHash]: governed.specHash,
+      [SecretAnnotation.issuer]: governed.issuerIdentity,
+      ...annotations,
+    },
   };
 }
 

@@ -56,7 +56,7 @@ function randomCase(r: () => number, i: number): Case {
   const policy = policies[kindOf[cert.spec.policyRef?.name ?? 'ca'] ?? 'ca'];
   const governed = governedBy(cert, policy, kindOf[policy.metadata.name] ?? 'ca');
   const facts = factsFor(governed, new Date(NOW - pick(r, [1, 50, 100]) * DAY), 90);
-  const state = pick(r, [undefined, { state: 'invalid' as const, error: 'x', annotations: {} }, validSecret(governed, facts), validSecret(governed, facts, { 'certkeeper.dev/spec-hash': 'old' })]);
+  const state = pick(r, [undefined, { state: 'invalid' as const, error: 'x', annotations: { 'certkeeper.dev/certificate-name': 'web' } }, validSecret(governed, facts), validSecret(governed, facts, { 'certkeeper.dev/spec-hash': 'old' })]);
   const secret = state === undefined ? undefined : secretSummary('default', cert.spec.secretName, state, String(i));
   const result = { revision: 2, serialNumber: '0f', notAfter: new Date(NOW + 90 * DAY), reusedKey: false, secretResourceVersion: pick(r, [undefined, 'rv-new']), facts: factsFor(governed, new Date(NOW), 90) };
   const step = pick<IssueStep>(r, [

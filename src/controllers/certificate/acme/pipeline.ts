@@ -5,7 +5,7 @@ import { ariCertId } from '../../../issuers/acme/ari.js';
 import type { AcmeAccounts } from '../../../issuers/acme/accounts.js';
 import { AcmeError, describeProblem } from '../../../issuers/acme/problem.js';
 import type { AcmeOrder, AcmeSession } from '../../../issuers/acme/session.js';
-import { isClientFault } from '../../../kube/errors.js';
+import { apiErrorMessage, isClientFault } from '../../../kube/errors.js';
 import type { CertificatesClient, SecretsClient } from '../../../kube/resources.js';
 import type { Logger } from '../../../log.js';
 import type { Violation } from '../../../model/violation.js';
@@ -155,7 +155,7 @@ function toAcmeError(err: unknown): AcmeError | undefined {
     return new AcmeError('final', err.message, {}, { cause: err });
   }
   if (isClientFault(err)) {
-    return new AcmeError('final', `Kubernetes API: ${err.message}`, {}, { cause: err });
+    return new AcmeError('final', `Kubernetes API: ${apiErrorMessage(err)}`, {}, { cause: err });
   }
   return undefined;
 }

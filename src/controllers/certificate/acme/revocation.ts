@@ -59,9 +59,9 @@ export async function revokeAndRelease(d: RevocationDeps, cert: Certificate, pol
     // A status written before issuedSerialNumbers existed names only the current serial.
     const issued = cert.status?.issuedSerialNumbers ?? (cert.status?.serialNumber === undefined ? [] : [cert.status.serialNumber]);
     const ours = serial !== undefined && issued.includes(serial);
-    if (secret !== undefined && serial !== undefined && !ours) {
+    if (secret !== undefined && pem !== undefined && !ours) {
       // Whatever the Secret holds now was not issued for this Certificate (someone replaced it): neither revoked nor deleted.
-      note = `not revoked: Secret ${cert.spec.secretName} holds serial ${serial}, which certkeeper did not issue for this Certificate; the Secret is left as it is`;
+      note = `not revoked: Secret ${cert.spec.secretName} holds ${serial === undefined ? 'no readable certificate' : `serial ${serial}`}, which certkeeper did not issue for this Certificate; the Secret is left as it is`;
       log.warn({ serial }, 'revocation on delete skipped: not a certificate this Certificate was issued');
     } else if (secret !== undefined && pem !== undefined && secret.metadata?.annotations?.[SecretAnnotation.issuer] === `acme:${acme.server}`) {
       const account = await d.accounts.session(policy);

@@ -170,6 +170,22 @@ async function cleanupHttp01(d: SolverDeps, c: PresentedChallenge): Promise<void
   await ignore(isNotFound, () => d.core.deleteNamespacedSecret({ name, namespace: d.operatorNamespace }));
 }
 
+/**
+ * Takes down what an HTTP-01 challenge may have up when the solver that
+ * presented it is no longer known (the Certificate is blocked: no policy
+ * governs it now): every kind it could have made, by its name, absent ones
+ * skipped. A DNS-01 record cannot be removed without its solver's key.
+ */
+export async function cleanupHttp01Anyway(d: SolverDeps, cert: Certificate, token: string): Promise<void> {
+  const name = http01ChallengeName(token);
+  const namespace = cert.metadata.namespace ?? 'default';
+  const absentOrUnknown = (err: unknown) => isNotFound(err);
+  await ignore(absentOrUnknown, () => d.networking.deleteNamespacedIngress({ name, namespace }));
+  await ignore(absentOrUnknown, () => d.customObjects.deleteNamespacedCustomObject({ ...GATEWAY, namespace, name }));
+  await ignore(absentOrUnknown, () => d.core.deleteNamespacedService({ name, namespace }));
+  await ignore(absentOrUnknown, () => d.core.deleteNamespacedSecret({ name, namespace: d.operatorNamespace }));
+}
+
 export async function presentChallenge(d: SolverDeps, c: PresentedChallenge): Promise<void> {
   if (c.entry.type === 'http-01') return presentHttp01(d, c);
   const client = await dnsClient(d, c.solver);

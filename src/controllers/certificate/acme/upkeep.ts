@@ -8,6 +8,7 @@ import { deleteNextKey } from './keys.js';
 import { abandonOrder } from './order.js';
 import type { AcmeIssuerDeps } from './pipeline.js';
 import { AcmeStep } from './step.js';
+import { cleanupHttp01Anyway } from './solvers.js';
 import { CertificateGoneError } from '../status-writer.js';
 import { revokeAndRelease, syncRevokeFinalizer, wantsRevocation } from './revocation.js';
 import type { TLSPolicy } from '../../../api/tlspolicy.js';
@@ -31,14 +32,30 @@ export class AcmeUpkeep {
   async cleanLeftovers(cert: Certificate, governed: Governed | undefined, log: Logger): Promise<void> {
     if (!AcmeUpkeep.hasLeftovers(cert)) return;
     const now = new Date(this.deps.clock.now());
-    const account = governed?.issuerKind === 'acme' ? await this.deps.accounts.session(governed.policy) : undefined;
-    if (governed !== undefined && account !== undefined && 'session' in account && cert.status?.acme !== undefined) {
-      const step = new AcmeStep(cert, governed, account.session, this.deps, now, log, { reason: 'NotIssuing', message: 'not issuing' });
-      await abandonOrder(step, 'the Certificate is current (or blocked): nothing to issue');
-      cert = step.cert;
+    try {
+      const account = governed?.issuerKind === 'acme' ? await this.deps.accounts.session(governed.policy) : undefined;
+      if (governed !== undefined && account !== undefined && 'session' in account && cert.status?.acme !== undefined) {
+        const step = new AcmeStep(cert, governed, account.session, this.deps, now, log, { reason: 'NotIssuing', message: 'not issuing' });
+        await abandonOrder(step, 'the Certificate is current (or blocked): nothing to issue');
+        cert = step.cert;
+      } else {
+        // No ACME policy governs it now (blocked, or another issuer): no solver to ask, so remove what HTTP-01 may have left by name.
+        await this.cleanupWithoutSolver(cert, log);
+      }
+      await deleteNextKey(this.deps.core, cert);
+      await this.patch(cert, { acme: undefined, nextPrivateKeySecretName: undefined });
+    } catch (err) {
+      // Deleted meanwhile: nothing left to clean on it (its namespaced resources go with it).
+      if (!(err instanceof CertificateGoneError)) throw err;
     }
-    await deleteNextKey(this.deps.core, cert);
-    await this.patch(cert, { acme: undefined, nextPrivateKeySecretName: undefined });
+  }
+
+  private async cleanupWithoutSolver(cert: Certificate, log: Logger): Promise<void> {
+    for (const entry of cert.status?.acme?.challenges ?? []) {
+      if (entry.state === 'Valid' || entry.state === 'Invalid') continue;
+      if (entry.type === 'http-01') await cleanupHttp01Anyway(this.deps, cert, entry.token);
+      else log.warn({ identifier: entry.identifier }, 'a DNS-01 record may be left at the nameserver: no policy names its solver any more');
+    }
   }
 
   /**
@@ -57,23 +74,9 @@ export class AcmeUpkeep {
     if (retry > now) return retry - now;
     const account = await this.deps.accounts.session(governed.policy);
     if (!('session' in account)) return undefined;
+    let window: Awaited<ReturnType<typeof account.session.renewalInfo>>;
     try {
-      const window = await account.session.renewalInfo(ariCertId(aki, secret.facts.serialNumber));
-      if (window === undefined) return undefined;
-      const next = nextRenewalInfoFetch(now, window.retryAfterMs, this.deps.ariBounds);
-      await this.patch(cert, {
-        renewalInfo: {
-          serialNumber: secret.facts.serialNumber,
-          windowStart: window.start.toISOString(),
-          windowEnd: window.end.toISOString(),
-          ...(window.explanationURL === undefined ? {} : { explanationURL: window.explanationURL }),
-          fetchedTime: formatTime(now),
-          nextFetchTime: formatTime(next),
-        },
-      });
-      this.ariRetry.delete(key);
-      log.debug({ start: window.start, end: window.end, next: new Date(next) }, 'ACME renewal window fetched');
-      return next - now;
+      window = await account.session.renewalInfo(ariCertId(aki, secret.facts.serialNumber));
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const retryAfter = typeof err === 'object' && err !== null && 'details' in err ? (err as { details: { retryAfterMs?: number } }).details.retryAfterMs : undefined;
@@ -82,6 +85,22 @@ export class AcmeUpkeep {
       log.warn({ err: message, next: new Date(next) }, 'could not fetch the ACME renewal window; the schedule from the spec applies meanwhile');
       return next - now;
     }
+    if (window === undefined) return undefined;
+    const next = nextRenewalInfoFetch(now, window.retryAfterMs, this.deps.ariBounds);
+    // Outside the CA's try: a failed status write is the API server's failure, retried by the queue, not the CA's.
+    await this.patch(cert, {
+      renewalInfo: {
+        serialNumber: secret.facts.serialNumber,
+        windowStart: window.start.toISOString(),
+        windowEnd: window.end.toISOString(),
+        ...(window.explanationURL === undefined ? {} : { explanationURL: window.explanationURL }),
+        fetchedTime: formatTime(now),
+        nextFetchTime: formatTime(next),
+      },
+    });
+    this.ariRetry.delete(key);
+    log.debug({ start: window.start, end: window.end, next: new Date(next) }, 'ACME renewal window fetched');
+    return next - now;
   }
 
   private async patch(cert: Certificate, change: Partial<CertificateStatus>): Promise<void> {
