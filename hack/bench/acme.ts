@@ -84,6 +84,7 @@ export async function runAcmeScenario(argv: string[], signal: AbortSignal, log: 
     });
     await waitForOperatorReady(operator);
     await createPolicy(clients, POLICY, {
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': NAMESPACE } },
       issuer: { acme: { server: acme.directoryUrl, privateKeySecretRef: { name: 'bench-acme-account' }, solvers: [{ http01: { ingress: { ingressClassName: 'bench' } } }] } },
     });
     await untilDone(operator, `TLSPolicy ${POLICY} Ready (ACME account registered)`, 100, 60_000, signal, async () => {

@@ -89,7 +89,7 @@ export async function issueThroughAcme(demo: RunningDemo): Promise<AcmeIssued> {
 
   const policy = acmePolicy(demo.cluster.acme.directoryUrl);
   await api(`creating TLSPolicy ${ACME_POLICY}`, () => customObjects.createClusterCustomObject({ group: GROUP, version: VERSION, plural: 'tlspolicies', body: policy }));
-  detail(`TLSPolicy ${ACME_POLICY} (no namespaceSelector: used only by Certificates that name it):`);
+  detail(`TLSPolicy ${ACME_POLICY} (selects the shop namespace below the internal CA: used by Certificates that name it):`);
   yamlBlock({ spec: policy.spec });
   const registered = await waitForPolicy(demo, ACME_POLICY, 'Ready=True (ACME account registered)', (p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true, ACCOUNT_TIMEOUT_MS);
   detail(green(`ACME account registered at Pebble: ${registered.status?.acme?.accountURI ?? '?'}`));

@@ -112,7 +112,9 @@ export const EDGE_LABELS = { tier: 'edge' } as const;
 export const HTTPS_PORT = { name: 'https', port: 443 } as const;
 
 /**
- * No namespaceSelector: only Certificates that name it in policyRef use it.
+ * Selects the shop namespace at a lower priority than the internal CA: a
+ * Certificate there gets the CA unless its policyRef names this one (a
+ * policyRef may only name a policy that selects the namespace).
  * The HTTP-01 solver's Ingress class is recorded on the temporary Ingress;
  * with no ingress controller here, Pebble reaches the operator's own
  * responder directly (challtestsrv resolves the names to 127.0.0.1).
@@ -123,6 +125,8 @@ export function acmePolicy(directoryUrl: string) {
     kind: 'TLSPolicy',
     metadata: { name: ACME_POLICY },
     spec: {
+      namespaceSelector: { matchLabels: { team: 'shop' } },
+      priority: -10,
       issuer: {
         acme: {
           server: directoryUrl,

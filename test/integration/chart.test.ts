@@ -278,13 +278,15 @@ describe('ValidatingAdmissionPolicy (allowedDomains at admission)', () => {
   let certNs: string;
   let cleanups: (() => Promise<void>)[] = [];
 
+  /** A parameter policy; unless the spec says otherwise it selects the namespace the Certificates here are made in. */
   async function policy(name: string, spec: Record<string, unknown>): Promise<string> {
     policies.push(name);
+    const selecting = 'namespaceSelector' in spec ? spec : { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': certNs } }, ...spec };
     await testKube().customObjects.createClusterCustomObject({
       group: 'certkeeper.dev',
       version: 'v1alpha1',
       plural: 'tlspolicies',
-      body: { apiVersion: API_VERSION, kind: 'TLSPolicy', metadata: { name, labels: paramLabel }, spec },
+      body: { apiVersion: API_VERSION, kind: 'TLSPolicy', metadata: { name, labels: paramLabel }, spec: selecting },
     });
     return name;
   }
@@ -349,23 +351,29 @@ describe('ValidatingAdmissionPolicy (allowedDomains at admission)', () => {
     expect(cn.message).toContain('does not allow "intranet.example.org"');
   });
 
-  it('judges a Certificate only by the policy that governs it: its policyRef, else the namespace selector', async () => {
+  it('judges a Certificate only by a policy that selects its namespace; policyRef chooses among those', async () => {
     const ns = await createTestNamespace('vap-selected', testKube());
     await testKube().core.patchNamespace(
       { name: ns.name, body: { metadata: { labels: { [`vap-${suffix}/team`]: 'shop' } } } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
-    const strict = await policy(`strict-${suffix}`, { namespaceSelector: { matchLabels: { [`vap-${suffix}/team`]: 'shop' } }, certificates: { allowedDomains: ['shop.example.com'] } });
-    const loose = await policy(`loose-${suffix}`, { certificates: { allowedDomains: ['**.example.com'] } });
-    // Selected by "strict" through the namespace: refused, naming it.
+    const shopSelector = { matchLabels: { [`vap-${suffix}/team`]: 'shop' } };
+    const strict = await policy(`strict-${suffix}`, { namespaceSelector: shopSelector, certificates: { allowedDomains: ['shop.example.com'] } });
+    const broad = await policy(`broad-${suffix}`, { namespaceSelector: shopSelector, priority: -1, certificates: { allowedDomains: ['**.example.com'] } });
+    const elsewhere = await policy(`elsewhere-${suffix}`, { namespaceSelector: { matchLabels: { [`vap-${suffix}/team`]: 'other' } }, certificates: { allowedDomains: ['**'] } });
+    const unselecting = await policy(`unselecting-${suffix}`, { namespaceSelector: undefined, certificates: { allowedDomains: ['**.example.com'] } });
+    // Without a policyRef every policy selecting the namespace judges it (the operator picks one; admission cannot).
     const bySelector = await admit(ns.name, certificate('by-selector', { dnsNames: ['blog.example.com'] }));
     expect(bySelector.message).toContain(`TLSPolicy "${strict}" does not allow "blog.example.com"`);
-    // The same name with a policyRef to "loose": only "loose" governs it, so it is admitted.
-    expect(await admit(ns.name, certificate('by-ref', { dnsNames: ['blog.example.com'], policyRef: { name: loose } }))).toMatchObject({ admitted: true });
-    // policyRef to a policy that does not exist: nothing to judge by (the operator reports PolicyNotFound).
-    expect(await admit(ns.name, certificate('dangling', { dnsNames: ['blog.example.com'], policyRef: { name: `missing-${suffix}` } }))).toMatchObject({ admitted: true });
-    // A policy without allowedDomains restricts nothing.
-    const open = await policy(`open-${suffix}`, { issuer: { selfSigned: {} } });
+    // policyRef to "broad", which selects the namespace: only it judges, so it is admitted.
+    expect(await admit(ns.name, certificate('by-ref', { dnsNames: ['blog.example.com'], policyRef: { name: broad } }))).toMatchObject({ admitted: true });
+    // policyRef to a policy of other namespaces, to one that selects none, to one that does not exist: none of them
+    // judges it, and each is answered alike (the operator reports PolicyNotFound for all three).
+    for (const name of [elsewhere, unselecting, `missing-${suffix}`]) {
+      expect(await admit(ns.name, certificate(`ref-${name}`, { dnsNames: ['any.thing.example.net'], policyRef: { name } }))).toMatchObject({ admitted: true });
+    }
+    // A selecting policy without allowedDomains restricts nothing.
+    const open = await policy(`open-${suffix}`, { namespaceSelector: shopSelector, issuer: { selfSigned: {} } });
     expect(await admit(ns.name, certificate('open', { dnsNames: ['any.thing.example.net'], policyRef: { name: open } }))).toMatchObject({ admitted: true });
   });
 
@@ -582,14 +590,18 @@ describe('ValidatingAdmissionPolicy (allowedDomains at admission)', () => {
         await testKube().core.patchNamespace({ name: ns.name, body: { metadata: { labels: { ...caseLabel, ...labels } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
         namespaces.push({ ns: ns.name, labels: { ...caseLabel, ...labels, 'certkeeper.dev/test': 'true', 'kubernetes.io/metadata.name': ns.name } });
       }
-      // A known refusal first, so this case's policy is in force before its verdicts count.
-      await waitFor(
-        async () => {
-          const r = await admit(certNs, certificate('probe', { dnsNames: ['refused.example.com'], policyRef: { name: p } }));
-          return r.admitted ? undefined : r;
-        },
-        { description: `TLSPolicy ${p} in force`, timeoutMs: 30_000, intervalMs: 200 },
-      );
+      // A known refusal first, in a namespace the policy selects, so it is in force before its verdicts count.
+      // (A policy that selects none cannot be seen refusing; its verdicts are "admitted" either way.)
+      const selected = namespaces.find((n) => full !== undefined && matchesLabelSelector(full, n.labels));
+      if (selected !== undefined) {
+        await waitFor(
+          async () => {
+            const r = await admit(selected.ns, certificate('probe', { dnsNames: ['refused.example.com'], policyRef: { name: p } }));
+            return r.admitted ? undefined : r;
+          },
+          { description: `TLSPolicy ${p} in force`, timeoutMs: 30_000, intervalMs: 200 },
+        );
+      }
       for (const { ns, labels } of namespaces) {
         const r = await admit(ns, certificate('sel', { dnsNames: ['refused.example.com'] }));
         const expected = full !== undefined && matchesLabelSelector(full, labels);

@@ -9,12 +9,12 @@ import { CHART_DIR, helmOk, runHelm } from '../../hack/chart.js';
 import { createTestNetwork, type TestNetwork } from '../../hack/env/netns.js';
 import { startOperatorProcess, waitForOperatorReady, type OperatorProcess } from '../../hack/env/operator.js';
 import { ensureTools } from '../../hack/env/tools.js';
-import { API_VERSION, GROUP, VERSION } from '../../src/api/meta.js';
+import { GROUP, VERSION } from '../../src/api/meta.js';
 import type { InventoryJson } from '../../src/inventory/json.js';
 import { REVOKE_FINALIZER } from '../../src/controllers/certificate/acme/revocation.js';
 import { isNotFound } from '../../src/kube/errors.js';
 import { acmeIssuer, installHttpRouteCrd, sharedPebbleOperatorOptions, waitForPolicyReady } from '../support/acme.js';
-import { condition, createCertificate, deletePolicy, getCertificate, readSecret, secretText, uniqueSuffix, waitForCondition } from '../support/certkeeper.js';
+import { condition, createCertificate, createPolicy, deletePolicy, getCertificate, readSecret, secretText, uniqueSuffix, waitForCondition } from '../support/certkeeper.js';
 import { createServiceWithEndpoints } from '../support/endpoints.js';
 import { adminKubeConfig, createTestNamespace, testKube, waitFor } from '../support/kube.js';
 import { leafFingerprint, startNetnsNginx, type NetnsNginx } from '../../hack/tls/netns-nginx.js';
@@ -106,12 +106,8 @@ function plainLog(op: OperatorProcess): string {
 
 async function policy(name: string, spec: Record<string, unknown>): Promise<string> {
   policies.push(name);
-  await testKube().customObjects.createClusterCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: 'tlspolicies',
-    body: { apiVersion: API_VERSION, kind: 'TLSPolicy', metadata: { name }, spec },
-  });
+  // Selecting the namespaces createCertificate grants it to (the Certificates name it in policyRef).
+  await createPolicy(name, spec);
   return name;
 }
 

@@ -4,9 +4,9 @@
  * on their conditions.
  */
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import type { V1Secret } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1Secret } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, VERSION } from '../../src/api/meta.js';
 import type { Certificate, CertificateSpec } from '../../src/api/certificate.js';
 import type { TLSPolicy, TLSPolicySpec } from '../../src/api/tlspolicy.js';
@@ -63,13 +63,32 @@ export async function createCaSecret(name: string, kube: TestKube = testKube()):
   });
 }
 
+/**
+ * The namespace label a test policy without a namespaceSelector of its own
+ * selects: a Certificate may use only a policy that selects its namespace,
+ * so createCertificate grants the policy its policyRef names (grantPolicy).
+ */
+export function grantLabel(policy: string): string {
+  const name = policy.length <= 63 ? policy : createHash('sha256').update(policy).digest('hex').slice(0, 40);
+  return `grant.certkeeper.test/${name}`;
+}
+
 export async function createPolicy(name: string, spec: Partial<TLSPolicySpec>, kube: TestKube = testKube()): Promise<void> {
+  const selecting = spec.namespaceSelector === undefined ? { ...spec, namespaceSelector: { matchLabels: { [grantLabel(name)]: 'true' } } } : spec;
   await kube.customObjects.createClusterCustomObject({
     group: GROUP,
     version: VERSION,
     plural: 'tlspolicies',
-    body: { apiVersion: API_VERSION, kind: 'TLSPolicy', metadata: { name }, spec },
+    body: { apiVersion: API_VERSION, kind: 'TLSPolicy', metadata: { name }, spec: selecting },
   });
+}
+
+/** Labels the namespace so the test policy of this name (made by createPolicy without a selector) selects it. */
+export async function grantPolicy(namespace: string, policy: string): Promise<void> {
+  await testKube().core.patchNamespace(
+    { name: namespace, body: { metadata: { labels: { [grantLabel(policy)]: 'true' } } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
 }
 
 export async function deletePolicy(name: string, kube: TestKube = testKube()): Promise<void> {
@@ -90,6 +109,7 @@ export async function patchPolicySpec(name: string, spec: Partial<TLSPolicySpec>
 }
 
 export async function createCertificate(namespace: string, name: string, spec: CertificateSpec, kube: TestKube = testKube()): Promise<void> {
+  if (spec.policyRef !== undefined) await grantPolicy(namespace, spec.policyRef.name);
   await kube.customObjects.createNamespacedCustomObject({
     group: GROUP,
     version: VERSION,

@@ -25,8 +25,8 @@ const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs
 
 const policies: Record<IssuerKind, TLSPolicy> = {
   ca: tlsPolicy('ca', selectingAll, withCaIssuer('root'), withGuardrails({ maxDuration: '2160h' })),
-  selfSigned: tlsPolicy('self', withSelfSigned),
-  acme: tlsPolicy('le', withPolicySpec({ issuer: { acme: { server: 'https://acme.example/directory', privateKeySecretRef: { name: 'a' }, solvers: [{ http01: { ingress: {} } }] } } })),
+  selfSigned: tlsPolicy('self', selectingAll, withSelfSigned),
+  acme: tlsPolicy('le', selectingAll, withPolicySpec({ issuer: { acme: { server: 'https://acme.example/directory', privateKeySecretRef: { name: 'a' }, solvers: [{ http01: { ingress: {} } }] } } })),
 };
 const kindOf: Record<string, IssuerKind> = { ca: 'ca', self: 'selfSigned', le: 'acme' };
 
