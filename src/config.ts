@@ -38,6 +38,8 @@ export const operatorConfigSchema = z.object({
   identity: z.string().min(1).default(`${hostname()}-${process.pid}`),
   httpHost: z.string().default('0.0.0.0'),
   httpPort: port.default(9402),
+  /** Who may read /metrics and /inventory: callers the API server vouches for and RBAC allows (TokenReview + SubjectAccessReview), or anyone. */
+  httpAuth: z.enum(['kubernetes', 'none']).default('kubernetes'),
   workers: z.coerce.number().int().min(1).max(64).default(4),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   // Alerts pushed to Alertmanager (API v2) by the leader; none configured: no pushing.
@@ -73,6 +75,7 @@ const FLAGS = {
   identity: { env: 'CERTKEEPER_IDENTITY', type: 'string' },
   'http-host': { env: 'CERTKEEPER_HTTP_HOST', type: 'string' },
   'http-port': { env: 'CERTKEEPER_HTTP_PORT', type: 'string' },
+  'http-auth': { env: 'CERTKEEPER_HTTP_AUTH', type: 'string' },
   workers: { env: 'CERTKEEPER_WORKERS', type: 'string' },
   'log-level': { env: 'LOG_LEVEL', type: 'string' },
   'alertmanager-url': { env: 'CERTKEEPER_ALERTMANAGER_URL', type: 'string', multiple: true },

@@ -23,6 +23,13 @@ export interface OperatorProcessOptions {
   compiled?: boolean;
   env?: Record<string, string>;
   /**
+   * Who may read /metrics and /inventory: 'none' here by default (tests,
+   * the demo and the bench read them from loopback as the admin would);
+   * 'kubernetes' is the operator's own default (TokenReview +
+   * SubjectAccessReview), what the chart runs and its own test proves.
+   */
+  httpAuth?: 'kubernetes' | 'none';
+  /**
    * What start waits for: 'healthy' (default) until /healthz answers 200;
    * 'listening' until the HTTP server answers at all, for an operator that is
    * expected to be unhealthy (the RBAC test's operators without a permission).
@@ -84,6 +91,7 @@ export async function startOperatorProcess(o: OperatorProcessOptions): Promise<O
     '--namespace', o.namespace ?? OPERATOR_NAMESPACE,
     '--workers', String(o.workers ?? 4),
     '--log-level', o.logLevel ?? 'info',
+    '--http-auth', o.httpAuth ?? 'none',
   ];
   const process = ManagedProcess.start({ name: `operator ${identity}`, command: globalThis.process.execPath, args, logFile: o.logFile, cwd: REPO_ROOT, env: o.env ?? {} });
   const url = `http://${LOOPBACK}:${httpPort}`;

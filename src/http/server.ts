@@ -15,8 +15,16 @@ export type HealthCheck = () => boolean | string | Promise<boolean | string>;
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
+/** Whether a request may read a protected path; the status and reason when not (kube/http-authorizer.ts asks the API server). */
+export type CallerCheck = (
+  authorization: string | undefined,
+  path: string,
+) => Promise<{ allowed: true; user: string } | { allowed: false; status: 401 | 403 | 503; reason: string }>;
+
 export interface OperatorHttpServerOptions {
   log: Logger;
+  /** Who may read /metrics and the routes mounted with `protected` (e.g. /inventory); /healthz and /readyz stay open. Default: anyone. */
+  callers?: CallerCheck | undefined;
   registry?: Registry;
   clock?: Clock;
   /** A check slower than this fails. Default 5 s. */
@@ -27,6 +35,7 @@ interface Route {
   path: string;
   prefix: boolean;
   handler: RouteHandler;
+  protected: boolean;
 }
 
 interface CheckResult {
@@ -60,9 +69,25 @@ export class OperatorHttpServer {
     this.readiness.set(name, check);
   }
 
-  /** Mounts a handler on an exact path, or on every path under it with `{ prefix: true }`. */
-  addRoute(path: string, handler: RouteHandler, options: { prefix?: boolean } = {}): void {
-    this.routes.push({ path, prefix: options.prefix === true, handler });
+  /**
+   * Mounts a handler on an exact path, or on every path under it with
+   * `{ prefix: true }`. `protected`: only callers the CallerCheck admits (the
+   * HTTP-01 solver is public; the inventory is not).
+   */
+  addRoute(path: string, handler: RouteHandler, options: { prefix?: boolean; protected?: boolean } = {}): void {
+    this.routes.push({ path, prefix: options.prefix === true, handler, protected: options.protected === true });
+  }
+
+  /** Undefined when the caller may go on; else the refusal has been sent. */
+  private async refused(req: IncomingMessage, res: ServerResponse, path: string): Promise<true | undefined> {
+    const check = this.opts.callers;
+    if (check === undefined) return undefined;
+    const decision = await check(req.headers.authorization, path);
+    if (decision.allowed) return undefined;
+    if (decision.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="certkeeper"');
+    this.opts.log.debug({ path, status: decision.status, reason: decision.reason }, 'request refused');
+    send(res, decision.status, `${decision.reason}\n`);
+    return true;
   }
 
   /** Listens; resolves to the bound port (pass 0 for any free port). */
@@ -103,6 +128,7 @@ export class OperatorHttpServer {
       case '/readyz':
         return this.respondChecks(res, this.readiness, 503, 'readyz', verbose);
       case '/metrics': {
+        if (await this.refused(req, res, path)) return;
         const body = await this.registry.metrics();
         res.writeHead(200, { 'Content-Type': this.registry.contentType });
         res.end(body);
@@ -113,6 +139,7 @@ export class OperatorHttpServer {
     }
     const route = this.routes.find((r) => (r.prefix ? path.startsWith(r.path) : path === r.path));
     if (route === undefined) return send(res, 404, 'not found\n');
+    if (route.protected && (await this.refused(req, res, route.path))) return;
     await route.handler(req, res);
   }
 

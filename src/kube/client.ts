@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig, NetworkingV1Api, type ApiConstructor, type ApiType } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, AuthenticationV1Api, AuthorizationV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig, NetworkingV1Api, type ApiConstructor, type ApiType } from '@kubernetes/client-node';
 
 import { shareKeepAliveAgents } from './keep-alive.js';
 import { certificatesClient, SecretsClient, tlsPoliciesClient, type CertificatesClient, type TLSPoliciesClient } from './resources.js';
@@ -54,6 +54,9 @@ export interface KubeClients {
   customObjects: CustomObjectsApi;
   apiextensions: ApiextensionsV1Api;
   networking: NetworkingV1Api;
+  /** TokenReview and SubjectAccessReview: who may read /metrics and /inventory. */
+  authentication: AuthenticationV1Api;
+  authorization: AuthorizationV1Api;
   /** Typed clients of the resources certkeeper reads and writes (see resources.ts). */
   certificates: CertificatesClient;
   tlsPolicies: TLSPoliciesClient;
@@ -94,6 +97,8 @@ export function makeKubeClients(kc: KubeConfig, pool: ClientPoolOptions = {}): K
     customObjects,
     apiextensions: make(ApiextensionsV1Api),
     networking: make(NetworkingV1Api),
+    authentication: make(AuthenticationV1Api),
+    authorization: make(AuthorizationV1Api),
     certificates: certificatesClient(customObjects),
     tlsPolicies: tlsPoliciesClient(customObjects),
     secrets: new SecretsClient(core),

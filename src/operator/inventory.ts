@@ -51,6 +51,6 @@ export function attachInventory(options: AttachInventoryOptions): LiveInventory 
   };
   registerCertificateMetrics(options.registry, source);
   registerInventoryMetrics(options.registry, source);
-  options.http.addRoute('/inventory', inventoryRoute(live, options.clock));
+  options.http.addRoute('/inventory', inventoryRoute(live, options.clock), { protected: true });
   return live;
 }

@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { KubernetesHttpAuthorizer } from '../kube/http-authorizer.js';
 import { endpointObservations } from '../alerts/endpoint-observations.js';
 import { servedCertificates } from '../inventory/served.js';
 import { type Clock, realClock } from '../clock.js';
@@ -68,7 +69,17 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
   });
 
   let leading = false;
-  const http = new OperatorHttpServer({ log: log.child({ component: 'http' }), registry, clock });
+  // /metrics and /inventory (every certificate of the cluster) only for callers RBAC allows; health stays open.
+  const callers =
+    config.httpAuth === 'kubernetes'
+      ? new KubernetesHttpAuthorizer({ authentication: clients.authentication, authorization: clients.authorization, clock })
+      : undefined;
+  const http = new OperatorHttpServer({
+    log: log.child({ component: 'http' }),
+    registry,
+    clock,
+    callers: callers === undefined ? undefined : (authorization, path) => callers.check(authorization, path),
+  });
   http.addLivenessCheck('controllers', () => !leading || controllers.certificateController.isRunning() || 'controllers stopped while leading');
   // A worker stuck in one reconcile (a hung request, a loop) shows as not live: the pod is restarted.
   http.addLivenessCheck('workers', () => {

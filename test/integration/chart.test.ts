@@ -70,7 +70,12 @@ describe('helm lint and template', () => {
         'ClusterRole',
         'ClusterRole',
         'ClusterRole',
+        // /metrics and /inventory need a reader's token (http.auth kubernetes): the reader role, the auth-delegator binding.
+        'ClusterRole',
         'ClusterRoleBinding',
+        'ClusterRoleBinding',
+        // On by default: ingress to the pods only on their ports.
+        'NetworkPolicy',
         'Deployment',
         'PodDisruptionBudget',
         'Role',

@@ -27,7 +27,14 @@ export async function ensureOperatorNamespace(kube: TestKube = testKube()): Prom
 
 export async function startTestOperator(
   name: string,
-  options: { leaderElect?: boolean; identity?: string | undefined; /** Extra settings as environment variables (CERTKEEPER_ENDPOINT_RECHECK_INTERVAL=2s). */ env?: Record<string, string> } = {},
+  options: {
+    leaderElect?: boolean;
+    identity?: string | undefined;
+    /** Extra settings as environment variables (CERTKEEPER_ENDPOINT_RECHECK_INTERVAL=2s). */
+    env?: Record<string, string>;
+    /** Who may read /metrics and /inventory (default here: anyone; the operator's own default: kubernetes). */
+    httpAuth?: 'kubernetes' | 'none';
+  } = {},
 ): Promise<OperatorProcess> {
   await ensureOperatorNamespace();
   const op = await startOperatorProcess({
@@ -38,6 +45,7 @@ export async function startTestOperator(
     namespace: OPERATOR_NAMESPACE,
     logLevel: 'debug',
     ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.httpAuth === undefined ? {} : { httpAuth: options.httpAuth }),
   });
   await waitForOperatorReady(op);
   return op;
