@@ -67,7 +67,9 @@ describe('alerts pushed to Alertmanager', () => {
     await createCertificate(ns, 'lost', { secretName: 'lost-tls', dnsNames: ['lost.shop.example'], policyRef: { name: 'no-such-policy' } });
     await unmanagedSecret(ns, 'old-tls', -2, 401);
     await unmanagedSecret(ns, 'soon-tls', 10, 402);
-    await unmanagedSecret(ns, 'fine-tls', 60, 403);
+    // The policy selects this namespace (createCertificate grants it), so its thresholds and labels judge the
+    // unmanaged Secrets here too: 100 days is outside its 2000 h window.
+    await unmanagedSecret(ns, 'fine-tls', 100, 403);
     await waitForCondition(ns, 'web', { status: 'True' });
 
     const alerts = await waitForAlerts(am.url, ns, [
@@ -83,7 +85,7 @@ describe('alerts pushed to Alertmanager', () => {
     expect(web?.annotations.runbook).toContain(`certkeeper status web -n ${ns}`);
     expect(Date.parse(web?.endsAt ?? '')).toBeGreaterThan(Date.now() + 30_000);
     expect(alerts.find((a) => a.labels.certificate === 'lost')?.annotations.description).toMatch(/PolicyNotFound: spec\.policyRef names TLSPolicy "no-such-policy"/);
-    expect(alerts.find((a) => a.labels.secret === 'old-tls')?.labels).toEqual({ alertname: 'UnmanagedCertificateExpiring', severity: 'critical', namespace: ns, secret: 'old-tls', managed_by: 'none' });
+    expect(alerts.find((a) => a.labels.secret === 'old-tls')?.labels).toEqual({ alertname: 'UnmanagedCertificateExpiring', severity: 'critical', namespace: ns, secret: 'old-tls', managed_by: 'none', team: 'shop' });
     expect(await operatorMetric(operator, 'certkeeper_alertmanager_alerts_sent_total', { alertmanager: am.url })).toBeGreaterThan(0);
   });
 
