@@ -1,0 +1,15 @@
+import 'vitest';
+
+/** What test/e2e/global-setup.ts hands to every e2e test via `inject(...)`. */
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The real cluster of hack/cluster.sh: its admin kubeconfig, helm, and the images imported into it. */
+    e2e: {
+      kubeconfig: string;
+      helm: string;
+      operatorImage: string;
+      nginxImage: string;
+      pebbleImage: string;
+    };
+  }
+}
