@@ -16,7 +16,7 @@
 # Needs root. Addresses (none of them leave the machine):
 #   node   10.245.0.1 on bridge ck-br0 (apiserver :6443, etcd :2379, kubelet :10250)
 #   pods   10.244.0.0/24 on ck-br0 (gateway 10.244.0.1)
-#   Services 10.96.0.0/16 (kubernetes 10.96.0.1, cluster DNS 10.96.0.10)
+#   Services 10.96.0.0/16 (kubernetes 10.96.0.1, cluster DNS 10.96.0.10, Pebble 10.96.0.20)
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
@@ -38,6 +38,7 @@ CLUSTER_CIDR=10.244.0.0/16
 SERVICE_CIDR=10.96.0.0/16
 KUBERNETES_SERVICE_IP=10.96.0.1
 DNS_SERVICE_IP=10.96.0.10
+PEBBLE_SERVICE_IP=10.96.0.20
 APISERVER_URL=https://$NODE_IP:6443
 CONTAINERD_SOCK=$CLUSTER_RUN/containerd.sock
 CTR=(ctr --address "$CONTAINERD_SOCK" --namespace k8s.io)
@@ -57,6 +58,18 @@ source hack/cluster/teardown.sh
 # shellcheck source=cluster/node.sh
 source hack/cluster/node.sh
 
+# Pods that are not Ready, with their last log lines: why an add-on did not come up.
+dump_pods() {
+  https_ok "$APISERVER_URL/readyz" >/dev/null 2>&1 || return 0
+  {
+    kubectl_admin get pods -A -o wide
+    kubectl_admin get pods -A --no-headers 2>/dev/null | awk '{split($3, r, "/"); if (r[1] != r[2]) print $1, $2}' | while read -r ns pod; do
+      echo "--- $ns/$pod"; kubectl_admin logs -n "$ns" "$pod" --all-containers --tail=20 2>&1
+    done
+  } > "$LOGS/pods.txt" 2>&1 || true
+  sed 's/^/[cluster]   /' "$LOGS/pods.txt" | head -40 >&2
+}
+
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
 
 cmd_up() {
@@ -71,7 +84,7 @@ cmd_up() {
     teardown
   fi
   # From here on a failure or Ctrl-C removes everything this 'up' started.
-  trap 'status=$?; trap - EXIT INT TERM; if [ "$status" -ne 0 ]; then log "up failed: tearing down what it started (logs kept in $CLUSTER_STATE/last-logs)"; teardown; fi; exit "$status"' EXIT
+  trap 'status=$?; trap - EXIT INT TERM; if [ "$status" -ne 0 ]; then log "up failed: tearing down what it started (logs kept in $CLUSTER_STATE/last-logs)"; dump_pods; teardown; fi; exit "$status"' EXIT
   trap 'exit 130' INT TERM
   mkdir -p "$NODE_DIR" "$CLUSTER_RUN" "$PIDS" "$LOGS"
   log "building tools if needed (hack/build-tools.sh --cluster)"

@@ -33,7 +33,8 @@ preflight() {
 # --- processes ---------------------------------------------------------------
 start_process() { # name binary args...
   local name=$1; shift
-  setsid "$@" > "$LOGS/$name.log" 2>&1 < /dev/null &
+  # fd 9 is the command lock: a daemon that kept it would block every later up/down.
+  setsid "$@" > "$LOGS/$name.log" 2>&1 < /dev/null 9>&- &
   printf '%s\n' "$!" > "$PIDS/$name.pid"
 }
 
@@ -104,6 +105,10 @@ subjectAltName=DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
 subjectAltName=DNS:$NODE_NAME,IP:$NODE_IP"
+  issue pebble "/CN=pebble" "basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+subjectAltName=DNS:pebble,DNS:pebble.pebble,DNS:pebble.pebble.svc,DNS:pebble.pebble.svc.cluster.local,IP:$PEBBLE_SERVICE_IP"
   issue admin "/O=system:masters/CN=certkeeper-admin" "$CLIENT_EXT"
   issue apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$CLIENT_EXT"
   issue controller-manager "/CN=system:kube-controller-manager" "$CLIENT_EXT"
@@ -318,6 +323,17 @@ install_addons() {
   sed -e "s#@IMAGE@#$(coredns_image)#g" -e "s#@DNS_IP@#$DNS_SERVICE_IP#g" "$REPO/hack/cluster/coredns.yaml" \
     | kubectl_admin apply -f - >/dev/null
   wait_for "CoreDNS Ready" kubelet 120 coredns_ready
+  log "installing Pebble + pebble-challtestsrv"
+  kubectl_admin create namespace pebble >/dev/null
+  kubectl_admin -n pebble create secret tls pebble-tls --cert="$PKI/pebble.crt" --key="$PKI/pebble.key" >/dev/null
+  sed -e "s#@IMAGE@#$(pebble_image)#g" -e "s#@PEBBLE_IP@#$PEBBLE_SERVICE_IP#g" "$REPO/hack/cluster/pebble.yaml" \
+    | kubectl_admin apply -f - >/dev/null
+  wait_for "Pebble Ready" kubelet 120 pebble_ready
+}
+
+pebble_ready() {
+  [ "$(kubectl_admin -n pebble get deploy pebble -o jsonpath='{.status.readyReplicas}' 2>/dev/null)" = 1 ] \
+    && curl -sf --cacert "$PKI/ca.crt" "https://$PEBBLE_SERVICE_IP:14000/dir"
 }
 
 write_dev_env() {
@@ -338,6 +354,14 @@ export HELM_BIN='$HELM_BIN'
 export CERTKEEPER_OPERATOR_IMAGE='$(operator_image)'
 export CERTKEEPER_NGINX_IMAGE='$NGINX_IMAGE'
 export CERTKEEPER_PEBBLE_IMAGE='$(pebble_image)'
+export PEBBLE_SERVER_VERSION='${PEBBLE_VERSION#v}'
+# Pebble as pods see it (cluster DNS), and its management APIs as the node reaches them (ClusterIP).
+export ACME_DIRECTORY_URL='https://pebble.pebble.svc.cluster.local:14000/dir'
+export ACME_CA_FILE='$PKI/ca.crt'
+export ACME_HTTP01_PORT='8089'
+export PEBBLE_MANAGEMENT_URL='https://$PEBBLE_SERVICE_IP:15000'
+export CHALLTESTSRV_URL='http://$PEBBLE_SERVICE_IP:8055'
+export CHALLTESTSRV_DNS='$PEBBLE_SERVICE_IP:8053'
 EOF
 }
 

@@ -53,6 +53,12 @@ export async function setup(project: TestProject): Promise<void> {
     operatorImage: required(values, 'CERTKEEPER_OPERATOR_IMAGE'),
     nginxImage: required(values, 'CERTKEEPER_NGINX_IMAGE'),
     pebbleImage: required(values, 'CERTKEEPER_PEBBLE_IMAGE'),
+    acme: {
+      directoryUrl: required(values, 'ACME_DIRECTORY_URL'),
+      caFile: required(values, 'ACME_CA_FILE'),
+      challtestsrvUrl: required(values, 'CHALLTESTSRV_URL'),
+      dnsServer: required(values, 'CHALLTESTSRV_DNS'),
+    },
   });
 }
 

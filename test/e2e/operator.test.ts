@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CHART_DIR } from '../../hack/chart.js';
 import {
@@ -11,6 +12,7 @@ import {
   kubectlJson,
   makeCa,
   pods,
+  run,
   waitFor,
   waitForCondition,
   waitForReadyPods,
@@ -28,7 +30,9 @@ const NS = 'certkeeper';
 const SELECTOR = 'app.kubernetes.io/name=certkeeper,app.kubernetes.io/instance=certkeeper';
 const LEASE = 'certkeeper-operator';
 const CA_SECRET = 'e2e-internal-ca';
+const ACME_CA_SECRET = 'e2e-pebble-ca';
 const POLICY = 'e2e-internal-ca';
+const ACME_POLICY = 'e2e-pebble';
 const ISSUER_LABEL = 'certkeeper.dev/e2e-issuer';
 
 interface Lease {
@@ -48,6 +52,10 @@ const installArgs = (): string[] => {
     '--set', 'image.pullPolicy=Never',
     // Re-probe quickly after a renewal, so the stale pod shows within seconds.
     '--set', 'operator.endpointRecheckInterval=3s',
+    // Pebble's HTTPS is signed by the cluster CA; its validator dials the solver
+    // Service's port, and the self-check asks the same DNS server Pebble does.
+    '--set', `acme.caSecret.name=${ACME_CA_SECRET}`, '--set', 'acme.caSecret.key=ca.crt',
+    '--set', 'acme.http01SelfCheckPort=8089', '--set', `acme.selfCheckNameserver=${inject('e2e').acme.dnsServer}`,
   ];
 };
 
@@ -81,6 +89,15 @@ async function issuedCertificate(prefix: string, spec: Record<string, unknown> =
 }
 
 beforeAll(async () => {
+  await kubectlApply(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }));
+  await kubectlApply(
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: ACME_CA_SECRET, namespace: NS },
+      stringData: { 'ca.crt': await readFile(inject('e2e').acme.caFile, 'utf8') },
+    }),
+  );
   await helm(...installArgs());
   const ca = await makeCa('certkeeper e2e internal CA');
   // The key goes to the API server on stdin; it is never on a command line or in a log.
@@ -108,7 +125,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await kubectl('delete', 'tlspolicy', POLICY, '--ignore-not-found');
+  await kubectl('delete', 'tlspolicy', POLICY, ACME_POLICY, '--ignore-not-found');
 });
 
 describe.sequential('certkeeper installed with Helm in a real cluster', () => {
@@ -127,7 +144,9 @@ describe.sequential('certkeeper installed with Helm in a real cluster', () => {
       const container = pod.spec.containers[0];
       expect(container?.env?.map((e) => e.name) ?? []).not.toContain('KUBECONFIG');
       const volumes = (pod.spec.volumes ?? []).map((v) => v.name);
-      expect(volumes.filter((v) => v !== 'tmp' && !v.startsWith('kube-api-access-'))).toEqual([]);
+      // tmp (emptyDir) and acme-ca (Pebble's CA bundle) are the chart's own; nothing else is mounted.
+      expect(volumes.filter((v) => v !== 'tmp' && v !== 'acme-ca' && !v.startsWith('kube-api-access-'))).toEqual([]);
+      expect(container?.args?.some((a) => a.startsWith('--kubeconfig'))).toBe(false);
       expect(container?.volumeMounts?.map((m) => m.mountPath)).toContain('/var/run/secrets/kubernetes.io/serviceaccount');
     }
 
@@ -143,6 +162,53 @@ describe.sequential('certkeeper installed with Helm in a real cluster', () => {
     const { namespace } = await issuedCertificate('e2e-ca');
     const secret = await secretOf(namespace, 'web-tls');
     expect(Object.keys(secret.data ?? {}).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
+  });
+
+  it('issues through ACME HTTP-01 from Pebble running as a pod, validated through the solver Service ClusterIP', async () => {
+    const solver = await kubectlJson<{ spec: { clusterIP: string; ports: { port: number }[] } }>('get', 'service', 'certkeeper-acme-solver', '-n', NS);
+    const { challtestsrvUrl, directoryUrl } = inject('e2e').acme;
+    // Pebble resolves every challenge name through challtestsrv: point them all
+    // at the ClusterIP, so the only way to the operator is kube-proxy's.
+    const set = await fetch(`${challtestsrvUrl}/set-default-ipv4`, { method: 'POST', body: JSON.stringify({ ip: solver.spec.clusterIP }) });
+    expect(set.status).toBe(200);
+    expect(solver.spec.ports.map((p) => p.port)).toEqual([8089]);
+
+    const { name: namespace } = await createNamespace('e2e-acme', { [ISSUER_LABEL]: 'pebble' });
+    await kubectlApply(
+      JSON.stringify({
+        apiVersion: 'certkeeper.dev/v1alpha1',
+        kind: 'TLSPolicy',
+        metadata: { name: ACME_POLICY },
+        spec: {
+          namespaceSelector: { matchLabels: { [ISSUER_LABEL]: 'pebble' } },
+          issuer: {
+            acme: {
+              server: directoryUrl,
+              email: 'e2e@example.com',
+              privateKeySecretRef: { name: 'e2e-pebble-account' },
+              // No Ingress controller runs here: the Ingress is created and removed, Pebble reaches the Service directly.
+              solvers: [{ http01: { ingress: { ingressClassName: 'e2e' } } }],
+            },
+          },
+          certificates: { allowedDomains: ['**.e2e.example'] },
+        },
+      }),
+    );
+    await kubectlApply(
+      JSON.stringify({
+        apiVersion: 'certkeeper.dev/v1alpha1',
+        kind: 'Certificate',
+        metadata: { name: 'shop', namespace },
+        spec: { secretName: 'shop-tls', dnsNames: ['shop.e2e.example', 'www.shop.e2e.example'], privateKey: { algorithm: 'ECDSA' } },
+      }),
+    );
+    const cert = await waitForCondition(namespace, 'shop', 'Ready', 'True');
+    expect(cert.status?.serialNumber).toBeDefined();
+    const secret = await secretOf(namespace, 'shop-tls');
+    const leaf = Buffer.from(secret.data?.['tls.crt'] ?? '', 'base64').toString('utf8');
+    const subject = await run('openssl', ['x509', '-noout', '-issuer', '-ext', 'subjectAltName'], { input: leaf });
+    expect(subject.stdout).toContain('Pebble');
+    expect(subject.stdout).toContain('DNS:www.shop.e2e.example');
   });
 
   it('names the pod that still serves the old certificate after a renewal, until the Deployment is restarted', async () => {

@@ -10,6 +10,8 @@ declare module 'vitest' {
       operatorImage: string;
       nginxImage: string;
       pebbleImage: string;
+      /** Pebble running as a pod: its directory as pods see it, and its DNS (challtestsrv) as the node reaches it. */
+      acme: { directoryUrl: string; caFile: string; challtestsrvUrl: string; dnsServer: string };
     };
   }
 }

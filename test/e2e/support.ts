@@ -149,7 +149,10 @@ export async function makeCa(commonName: string): Promise<{ cert: string; key: s
 
 export interface PodObject {
   metadata: { name: string; uid: string; deletionTimestamp?: string; labels?: Record<string, string> };
-  spec: { volumes?: { name: string; secret?: unknown; projected?: unknown; hostPath?: unknown }[]; containers: { env?: { name: string }[]; volumeMounts?: { mountPath: string }[] }[] };
+  spec: {
+    volumes?: { name: string; secret?: unknown; projected?: unknown; hostPath?: unknown }[];
+    containers: { args?: string[]; env?: { name: string }[]; volumeMounts?: { mountPath: string }[] }[];
+  };
   status: { phase?: string; podIP?: string; conditions?: Condition[]; containerStatuses?: { ready: boolean; restartCount: number }[] };
 }
 
