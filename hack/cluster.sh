@@ -80,8 +80,10 @@ cmd_up() {
     return 0
   fi
   if leftovers_present; then
-    log "found what an earlier cluster left behind: removing it first"
+    log "found what an earlier cluster left behind (crashed or killed): removing it first"
     teardown
+    log "removed in $((SECONDS - start))s; $(leftover_report)"
+    start=$SECONDS
   fi
   # From here on a failure or Ctrl-C removes everything this 'up' started.
   trap 'status=$?; trap - EXIT INT TERM; if [ "$status" -ne 0 ]; then log "up failed: tearing down what it started (logs kept in $CLUSTER_STATE/last-logs)"; dump_pods; teardown; fi; exit "$status"' EXIT
@@ -112,7 +114,7 @@ cluster_healthy() {
   local name pid
   for name in "${PROCESS_ORDER[@]}"; do
     pid=$(cat "$PIDS/$name.pid" 2>/dev/null) || return 1
-    kill -0 "$pid" 2>/dev/null || return 1
+    alive "$pid" || return 1
   done
   https_ok "$APISERVER_URL/readyz" >/dev/null 2>&1 && node_ready && [ -f "$DEV_ENV" ]
 }
@@ -135,7 +137,7 @@ cmd_status() {
   echo "certkeeper cluster:"
   for name in "${PROCESS_ORDER[@]}"; do
     pid=$(cat "$PIDS/$name.pid" 2>/dev/null || true)
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then printf '  running  %-24s pid %s\n' "$name" "$pid"
+    if [ -n "$pid" ] && alive "$pid"; then printf '  running  %-24s pid %s\n' "$name" "$pid"
     else printf '  STOPPED  %s\n' "$name"; code=1; fi
   done
   if kubectl_admin get --raw /readyz >/dev/null 2>&1; then
@@ -149,6 +151,7 @@ cmd_status() {
 
 # One command at a time: an 'up' and a 'down' racing would each tear down half of the other.
 take_lock() {
+  [ "$(id -u)" -eq 0 ] || die "run as root: kubelet, containerd, the bridge, iptables, mounts and cgroups need it"
   exec 9> /run/lock/certkeeper-cluster.lock
   flock -n 9 || die "another 'hack/cluster.sh up' or 'down' is running"
 }

@@ -45,7 +45,7 @@ wait_for() { # description process timeout check...
   local deadline=$((SECONDS + timeout)) pid
   pid=$(cat "$PIDS/$name.pid")
   until "$@" >/dev/null 2>&1; do
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if ! alive "$pid"; then
       tail -n 25 "$LOGS/$name.log" >&2
       die "$name exited while waiting for $what (log: $LOGS/$name.log)"
     fi

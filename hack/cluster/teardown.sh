@@ -12,6 +12,7 @@ our_pids() {
   for f in /proc/[0-9]*/cmdline; do
     pid=${f#/proc/}; pid=${pid%/cmdline}
     [ "$pid" = "$$" ] && continue
+    alive "$pid" || continue
     if tr '\0' ' ' 2>/dev/null < "$f" | grep -qE "$CLUSTER_STATE/|$CLUSTER_RUN/"; then printf '%s\n' "$pid"; fi
   done
 }
@@ -56,14 +57,22 @@ leftover_report() {
   if [ ${#found[@]} -eq 0 ]; then echo "nothing left behind"; else printf 'LEFT BEHIND: %s\n' "${found[*]}"; return 1; fi
 }
 
+# Running, and not a zombie waiting for a parent that is gone (kill -0 succeeds on those).
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  local state
+  state=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
 stop_pid() { # pid name: TERM, up to 10 s, then KILL
   local pid=$1 name=$2 i
-  kill -0 "$pid" 2>/dev/null || return 0
+  alive "$pid" || return 0
   log "stopping $name (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.2; done
+  for i in $(seq 1 50); do alive "$pid" || return 0; sleep 0.2; done
   kill -KILL "$pid" 2>/dev/null || true
-  for i in $(seq 1 25); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.2; done
+  for i in $(seq 1 25); do alive "$pid" || return 0; sleep 0.2; done
 }
 
 stop_component() { # name: only the pid its pidfile names, and only if that process is still ours
@@ -80,7 +89,7 @@ stop_component() { # name: only the pid its pidfile names, and only if that proc
 drain_pods() {
   https_ok "$APISERVER_URL/readyz" >/dev/null 2>&1 || return 0
   local pid; pid=$(cat "$PIDS/kubelet.pid" 2>/dev/null || true)
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  [ -n "$pid" ] && alive "$pid" || return 0
   stop_component kube-controller-manager
   stop_component kube-scheduler
   log "deleting every pod (kubelet stops them)"
