@@ -2,6 +2,9 @@
 # Bringing the node up: checks, network, PKI, configs, processes, add-ons.
 # Sourced by hack/cluster.sh (which defines the paths and addresses).
 
+CHANGED_SYSCTLS=(net.ipv4.ip_forward vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops
+  kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
+
 # Start order; 'down' stops them in reverse.
 PROCESS_ORDER=(containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 
@@ -59,8 +62,10 @@ wait_for() { # description process timeout check...
 
 # --- network -----------------------------------------------------------------
 setup_network() {
-  # ip_forward is restored by 'down' to what it was.
-  sysctl -n net.ipv4.ip_forward > "$CLUSTER_RUN/ip_forward.before"
+  # What this cluster changes machine-wide, restored by 'down': ip_forward, and
+  # what kubelet sets at start when protectKernelDefaults is off (the default).
+  local key
+  for key in "${CHANGED_SYSCTLS[@]}"; do printf '%s=%s\n' "$key" "$(sysctl -n "$key")"; done > "$CLUSTER_RUN/sysctl.before"
   sysctl -qw net.ipv4.ip_forward=1
   # The node's address lives on the pod bridge (there is no dummy device on
   # these kernels); pods reach it through their gateway, the host directly.

@@ -154,7 +154,9 @@ teardown() {
   clean_chains iptables
   clean_chains ip6tables
   drop_empty_nft_tables
-  if [ -f "$CLUSTER_RUN/ip_forward.before" ]; then sysctl -qw "net.ipv4.ip_forward=$(cat "$CLUSTER_RUN/ip_forward.before")" || true; fi
+  if [ -f "$CLUSTER_RUN/sysctl.before" ]; then
+    while read -r m; do sysctl -qw "$m" || true; done < "$CLUSTER_RUN/sysctl.before"
+  fi
   # Logs of the last cluster stay for a post-mortem; everything else goes.
   if [ -d "$LOGS" ]; then rm -rf "$CLUSTER_STATE/last-logs"; mv "$LOGS" "$CLUSTER_STATE/last-logs"; fi
   rm -rf "$NODE_DIR" "$CLUSTER_RUN"
