@@ -6,7 +6,8 @@
 #
 #   --cluster              also the rest of a single-node cluster (hack/cluster.sh):
 #                          kube-controller-manager, kube-scheduler, kubelet,
-#                          kube-proxy and CoreDNS (first time: tens of minutes on 2 cores)
+#                          kube-proxy, kubectl and CoreDNS (first time: about 7 minutes
+#                          on 2 cores after kube-apiserver)
 #   CERTKEEPER_TOOLS_DIR   cache root (default ~/.cache/certkeeper/tools)
 #   KUBEBUILDER_ASSETS     a folder with prebuilt etcd + kube-apiserver: used as is
 set -euo pipefail
@@ -71,8 +72,11 @@ MOD
 # same dependency versions, so the packages kube-apiserver compiled are found in
 # Go's build cache when kube-controller-manager, kubelet, ... are built later.
 kube_module() {
-  local mod=$tools/.src/kubernetes-$KUBE_VERSION
-  if [ -f "$mod/go.sum" ]; then printf '%s\n' "$mod"; return 0; fi
+  local mod=$tools/.src/kubernetes-$KUBE_VERSION imports c
+  imports=$(printf 'package tools\n\nimport (\n'; for c in "${KUBE_COMMANDS[@]}"; do printf '\t_ "%s"\n' "$(kube_import "$c")"; done; printf ')\n')
+  # Resolved before for the same commands: nothing to do. A new command re-resolves
+  # (go.sum gains its modules; the versions selected stay the same).
+  if [ -f "$mod/go.sum" ] && [ "$(cat "$mod/tools.go" 2>/dev/null)" = "$imports" ]; then printf '%s\n' "$mod"; return 0; fi
   local staging_version=v0.${KUBE_VERSION#v1.}
   mkdir -p "$mod"
   # k8s.io/kubernetes points its staging modules at ./staging; outside its own
@@ -86,17 +90,20 @@ kube_module() {
     done
     printf ')\n'
   } > "$mod/go.mod"
-  {
-    printf 'package tools\n\nimport (\n'
-    for c in "${KUBE_COMMANDS[@]}"; do printf '\t_ "k8s.io/kubernetes/cmd/%s/app"\n' "$c"; done
-    printf ')\n'
-  } > "$mod/tools.go"
+  printf '%s\n' "$imports" > "$mod/tools.go"
   log "kubernetes $KUBE_VERSION: resolving modules"
   (cd "$mod" && go mod tidy 2>&1 | tail -5 >&2)
   [ -f "$mod/go.sum" ] || { log "kubernetes $KUBE_VERSION: go mod tidy failed"; rm -rf "$mod"; exit 1; }
   printf '%s\n' "$mod"
 }
-KUBE_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+KUBE_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
+# A package each command's main imports, for go mod tidy (a main package cannot be imported).
+kube_import() {
+  case $1 in
+    kubectl) printf 'k8s.io/kubectl/pkg/cmd' ;;
+    *) printf 'k8s.io/kubernetes/cmd/%s/app' "$1" ;;
+  esac
+}
 
 kube_ldflags() {
   local v=${KUBE_VERSION#v} cb=k8s.io/component-base/version
@@ -126,6 +133,8 @@ build_cluster_components() {
   build_kube_command kube-scheduler
   build_kube_command kube-proxy
   build_kube_command kubelet
+  # The cluster's own kubectl, the same version: scripts and tests do not depend on one being installed.
+  build_kube_command kubectl
 }
 
 # CoreDNS: cluster DNS for pods. Its go.mod has no replace directives, so
@@ -199,8 +208,8 @@ main() {
     build_cluster_components
     build_coredns
     local k=$tools/kubernetes-$KUBE_VERSION
-    printf 'KUBE_CONTROLLER_MANAGER_BIN=%s\nKUBE_SCHEDULER_BIN=%s\nKUBELET_BIN=%s\nKUBE_PROXY_BIN=%s\nCOREDNS_BIN=%s\n' \
-      "$k/kube-controller-manager" "$k/kube-scheduler" "$k/kubelet" "$k/kube-proxy" "$tools/coredns-$COREDNS_VERSION/coredns"
+    printf 'KUBE_CONTROLLER_MANAGER_BIN=%s\nKUBE_SCHEDULER_BIN=%s\nKUBELET_BIN=%s\nKUBE_PROXY_BIN=%s\nKUBECTL_BIN=%s\nCOREDNS_BIN=%s\n' \
+      "$k/kube-controller-manager" "$k/kube-scheduler" "$k/kubelet" "$k/kube-proxy" "$k/kubectl" "$tools/coredns-$COREDNS_VERSION/coredns"
   fi
 }
 main "$@"

@@ -49,7 +49,11 @@ CHAIN_PREFIXES='KUBE-|CNI-|CERTKEEPER-'
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
 die() { printf '[cluster] error: %s\n' "$*" >&2; exit 1; }
-kubectl_admin() { kubectl --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
+# The cluster's own kubectl (hack/build-tools.sh --cluster); one on PATH only
+# before the first build, e.g. for 'down' of a cluster started from another checkout.
+KUBECTL=${CERTKEEPER_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/certkeeper/tools}/kubernetes-$KUBE_VERSION/kubectl
+[ -x "$KUBECTL" ] || KUBECTL=kubectl
+kubectl_admin() { "$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
 
 # shellcheck source=cluster/images.sh
 source hack/cluster/images.sh
@@ -93,6 +97,7 @@ cmd_up() {
   local tools_out
   tools_out=$(bash hack/build-tools.sh --cluster) || die "hack/build-tools.sh --cluster failed (its output is above)"
   eval "$(printf '%s\n' "$tools_out" | grep -E '^[A-Z_]+_BIN=')"
+  KUBECTL=$KUBECTL_BIN
   local built=$SECONDS
   setup_network
   write_pki

@@ -56,9 +56,10 @@ async function ok(command: string, args: readonly string[], input?: string): Pro
   return result.stdout;
 }
 
-const kubectl = (...args: string[]): Promise<string> => ok('kubectl', args);
+/** The cluster's own kubectl, from .dev/env (read in step 1, before any kubectl runs). */
+const kubectl = (...args: string[]): Promise<string> => ok(var_('KUBECTL_BIN'), args);
 const apply = (objects: object[], namespace?: string): Promise<string> =>
-  ok('kubectl', ['apply', ...(namespace === undefined ? [] : ['-n', namespace]), '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+  ok(var_('KUBECTL_BIN'), ['apply', ...(namespace === undefined ? [] : ['-n', namespace]), '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
 
 /** Shows a command as typed, then its output, indented. */
 async function show(...args: string[]): Promise<void> {

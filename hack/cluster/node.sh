@@ -13,7 +13,7 @@ PROCESS_ORDER=(containerd etcd kube-apiserver kube-controller-manager kube-sched
 preflight() {
   local missing=() t
   [ "$(id -u)" -eq 0 ] || die "run as root: kubelet, containerd, the bridge and iptables need it"
-  for t in containerd containerd-shim-runc-v2 ctr runc iptables iptables-save ip6tables buildah gcc openssl curl kubectl node conntrack nft; do
+  for t in containerd containerd-shim-runc-v2 ctr runc iptables iptables-save ip6tables buildah gcc openssl curl node conntrack nft; do
     command -v "$t" >/dev/null || missing+=("$t")
   done
   for t in bridge host-local loopback portmap; do [ -x "/usr/lib/cni/$t" ] || missing+=("CNI plugin /usr/lib/cni/$t"); done
@@ -356,6 +356,9 @@ export KUBE_APISERVER_URL='$APISERVER_URL'
 export KUBE_APISERVER_VERSION='$version'
 export ETCD_SERVER_VERSION='${ETCD_VERSION#v}'
 export HELM_BIN='$HELM_BIN'
+export KUBECTL_BIN='$KUBECTL_BIN'
+# kubectl $KUBE_VERSION, built with the cluster, first on PATH.
+export PATH='$(dirname "$KUBECTL_BIN")':"\$PATH"
 export CERTKEEPER_OPERATOR_IMAGE='$(operator_image)'
 export CERTKEEPER_NGINX_IMAGE='$NGINX_IMAGE'
 export CERTKEEPER_PEBBLE_IMAGE='$(pebble_image)'

@@ -49,6 +49,7 @@ export async function setup(project: TestProject): Promise<void> {
   if (values.get('CERTKEEPER_CLUSTER') !== '1') throw new Error('.dev/env was not written by hack/cluster.sh');
   project.provide('e2e', {
     kubeconfig: required(values, 'KUBECONFIG'),
+    kubectl: required(values, 'KUBECTL_BIN'),
     helm: required(values, 'HELM_BIN'),
     operatorImage: required(values, 'CERTKEEPER_OPERATOR_IMAGE'),
     nginxImage: required(values, 'CERTKEEPER_NGINX_IMAGE'),

@@ -6,6 +6,8 @@ declare module 'vitest' {
     /** The real cluster of hack/cluster.sh: its admin kubeconfig, helm, and the images imported into it. */
     e2e: {
       kubeconfig: string;
+      /** kubectl of the cluster's version, built with it. */
+      kubectl: string;
       helm: string;
       operatorImage: string;
       nginxImage: string;

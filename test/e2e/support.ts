@@ -43,9 +43,9 @@ async function ok(command: string, args: readonly string[], input?: string): Pro
   return result.stdout;
 }
 
-export const kubectl = (...args: string[]): Promise<string> => ok('kubectl', args);
+export const kubectl = (...args: string[]): Promise<string> => ok(inject('e2e').kubectl, args);
 export const kubectlApply = (yaml: string, namespace?: string): Promise<string> =>
-  ok('kubectl', ['apply', ...(namespace === undefined ? [] : ['-n', namespace]), '-f', '-'], yaml);
+  ok(inject('e2e').kubectl, ['apply', ...(namespace === undefined ? [] : ['-n', namespace]), '-f', '-'], yaml);
 export const helm = (...args: string[]): Promise<string> => ok(inject('e2e').helm, args);
 /** The project's CLI, run from the source as a developer would (`npx tsx src/main.ts ...`). */
 export const certkeeper = (...args: string[]): Promise<string> => ok(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), [join(REPO_ROOT, 'src', 'main.ts'), ...args]);
@@ -56,7 +56,7 @@ export async function kubectlJson<T>(...args: string[]): Promise<T> {
 
 /** Reads an object, or undefined when it does not exist. */
 export async function getJson<T>(...args: string[]): Promise<T | undefined> {
-  const result = await run('kubectl', ['get', ...args, '-o', 'json', '--ignore-not-found']);
+  const result = await run(inject('e2e').kubectl, ['get', ...args, '-o', 'json', '--ignore-not-found']);
   if (result.code !== 0) throw new Error(`kubectl get ${args.join(' ')} failed: ${result.stderr.trim()}`);
   return result.stdout.trim() === '' ? undefined : (JSON.parse(result.stdout) as T);
 }
