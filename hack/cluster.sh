@@ -81,6 +81,12 @@ cmd_up() {
   preflight
   if cluster_healthy; then
     log "cluster is already up (bash hack/cluster.sh status; down to stop it)"
+    # Started from another checkout: this one gets its own .dev/env for it.
+    if ! grep -q '^export CERTKEEPER_CLUSTER=1' "$DEV_ENV" 2>/dev/null; then
+      eval "$(bash hack/build-tools.sh --cluster | grep -E '^[A-Z_]+_BIN=')"
+      write_dev_env
+      log "wrote $DEV_ENV"
+    fi
     return 0
   fi
   if leftovers_present; then
@@ -121,7 +127,7 @@ cluster_healthy() {
     pid=$(cat "$PIDS/$name.pid" 2>/dev/null) || return 1
     alive "$pid" || return 1
   done
-  https_ok "$APISERVER_URL/readyz" >/dev/null 2>&1 && node_ready && [ -f "$DEV_ENV" ]
+  https_ok "$APISERVER_URL/readyz" >/dev/null 2>&1 && node_ready
 }
 
 cmd_down() {
