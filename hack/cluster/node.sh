@@ -23,6 +23,7 @@ preflight() {
   for t in cpu cpuacct cpuset memory pids devices freezer; do
     [ -d "/sys/fs/cgroup/$t" ] || [ -f /sys/fs/cgroup/cgroup.controllers ] || die "kernel feature missing: cgroup controller '$t' is not mounted under /sys/fs/cgroup"
   done
+  ip link del ck-probe0 2>/dev/null || true   # left by a check that was killed half-way
   ip link add ck-probe0 type veth peer name ck-probe1 2>/dev/null || die "kernel feature missing: veth (pods are joined to the bridge by veth pairs)"
   ip link del ck-probe0
   ip link add ck-probe0 type bridge 2>/dev/null || die "kernel feature missing: bridge"
