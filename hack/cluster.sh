@@ -154,6 +154,7 @@ cmd_status() {
   if kubectl_admin get --raw /readyz >/dev/null 2>&1; then
     kubectl_admin get nodes -o wide 2>&1 | sed 's/^/  /'
     kubectl_admin get pods -n kube-system -o wide 2>&1 | sed 's/^/  /'
+    kubectl_admin get pods -n pebble -o wide --no-headers 2>&1 | sed 's/^/  /'
   else
     echo "  FAILING  kube-apiserver $APISERVER_URL/readyz"; code=1
   fi
