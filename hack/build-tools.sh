@@ -2,6 +2,12 @@
 # Builds the pinned control-plane and ACME binaries once into a cache outside
 # the repo, from the Go module proxy. Prints where each binary lives.
 #
+#   bash hack/build-tools.sh [--cluster]
+#
+#   --cluster              also the rest of a single-node cluster (hack/cluster.sh):
+#                          kube-controller-manager, kube-scheduler, kubelet,
+#                          kube-proxy, kubectl and CoreDNS (first time: about 7 minutes
+#                          on 2 cores after kube-apiserver)
 #   CERTKEEPER_TOOLS_DIR   cache root (default ~/.cache/certkeeper/tools)
 #   KUBEBUILDER_ASSETS     a folder with prebuilt etcd + kube-apiserver: used as is
 set -euo pipefail
@@ -62,11 +68,15 @@ MOD
     "-X go.etcd.io/etcd/api/v3/version.GitSHA=certkeeper"
 }
 
-build_kube_apiserver() {
-  local out=$tools/kube-apiserver-$KUBE_VERSION/kube-apiserver
-  [ -x "$out" ] && return 0
-  log "building kube-apiserver $KUBE_VERSION (first time only: several minutes on 2 cores)"
-  local mod=$tools/.src/kube-apiserver-$KUBE_VERSION
+# One wrapper module for every Kubernetes binary: the same go.mod selects the
+# same dependency versions, so the packages kube-apiserver compiled are found in
+# Go's build cache when kube-controller-manager, kubelet, ... are built later.
+kube_module() {
+  local mod=$tools/.src/kubernetes-$KUBE_VERSION imports c
+  imports=$(printf 'package tools\n\nimport (\n'; for c in "${KUBE_COMMANDS[@]}"; do printf '\t_ "%s"\n' "$(kube_import "$c")"; done; printf ')\n')
+  # Resolved before for the same commands: nothing to do. A new command re-resolves
+  # (go.sum gains its modules; the versions selected stay the same).
+  if [ -f "$mod/go.sum" ] && [ "$(cat "$mod/tools.go" 2>/dev/null)" = "$imports" ]; then printf '%s\n' "$mod"; return 0; fi
   local staging_version=v0.${KUBE_VERSION#v1.}
   mkdir -p "$mod"
   # k8s.io/kubernetes points its staging modules at ./staging; outside its own
@@ -74,20 +84,73 @@ build_kube_apiserver() {
   local gomod_file
   gomod_file=$(cd "$mod" && go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
   {
-    printf 'module certkeeper.dev/tools/kube-apiserver\n\ngo 1.24\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n' "$KUBE_VERSION"
+    printf 'module certkeeper.dev/tools/kubernetes\n\ngo 1.24\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n' "$KUBE_VERSION"
     sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$gomod_file" | while read -r m; do
       printf '\t%s => %s %s\n' "$m" "$m" "$staging_version"
     done
     printf ')\n'
   } > "$mod/go.mod"
-  printf 'package tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver/app"\n' > "$mod/tools.go"
-  log "kube-apiserver: resolving modules"
+  printf '%s\n' "$imports" > "$mod/tools.go"
+  log "kubernetes $KUBE_VERSION: resolving modules"
   (cd "$mod" && go mod tidy 2>&1 | tail -5 >&2)
+  [ -f "$mod/go.sum" ] || { log "kubernetes $KUBE_VERSION: go mod tidy failed"; rm -rf "$mod"; exit 1; }
+  printf '%s\n' "$mod"
+}
+KUBE_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
+# A package each command's main imports, for go mod tidy (a main package cannot be imported).
+kube_import() {
+  case $1 in
+    kubectl) printf 'k8s.io/kubectl/pkg/cmd' ;;
+    *) printf 'k8s.io/kubernetes/cmd/%s/app' "$1" ;;
+  esac
+}
+
+kube_ldflags() {
   local v=${KUBE_VERSION#v} cb=k8s.io/component-base/version
   local minor=${v#*.}; minor=${minor%%.*}
   local ld="-s -w -X $cb.gitVersion=$KUBE_VERSION -X $cb.gitMajor=1 -X $cb.gitMinor=$minor -X $cb.gitTreeState=clean -X $cb.buildDate=1970-01-01T00:00:00Z"
-  ld="$ld -X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
-  build_in_module kube-apiserver "$mod" "$out" k8s.io/kubernetes/cmd/kube-apiserver "$ld"
+  printf '%s' "$ld -X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+}
+
+build_kube_command() { # name [first-time note]
+  local name=$1 out=$tools/kube-apiserver-$KUBE_VERSION/$1
+  [ "$name" = kube-apiserver ] || out=$tools/kubernetes-$KUBE_VERSION/$name
+  [ -x "$out" ] && return 0
+  log "building $name $KUBE_VERSION (first time only${2:+: $2})"
+  local mod
+  mod=$(kube_module)
+  local start=$SECONDS
+  build_in_module "$name" "$mod" "$out" "k8s.io/kubernetes/cmd/$name" "$(kube_ldflags)"
+  log "$name: built in $((SECONDS - start))s"
+}
+
+build_kube_apiserver() { build_kube_command kube-apiserver "several minutes on 2 cores"; }
+
+# The rest of a node and its control plane, for hack/cluster.sh. Built one by
+# one so each is cached as soon as it is done and its time is shown.
+build_cluster_components() {
+  build_kube_command kube-controller-manager "a few minutes once kube-apiserver is built"
+  build_kube_command kube-scheduler
+  build_kube_command kube-proxy
+  build_kube_command kubelet
+  # The cluster's own kubectl, the same version: scripts and tests do not depend on one being installed.
+  build_kube_command kubectl
+}
+
+# CoreDNS: cluster DNS for pods. Its go.mod has no replace directives, so
+# go install of the tagged module works as is.
+build_coredns() {
+  local dir=$tools/coredns-$COREDNS_VERSION
+  [ -x "$dir/coredns" ] && return 0
+  log "building coredns $COREDNS_VERSION (first time only: a few minutes on 2 cores)"
+  local tmp start=$SECONDS
+  tmp=$(mktemp -d "$tools/.build-coredns.XXXXXX")
+  if ! GOBIN=$tmp CGO_ENABLED=0 go install -v -trimpath -ldflags "-s -w" \
+    "github.com/coredns/coredns@$COREDNS_VERSION" 2>&1 | progress coredns; then
+    rm -rf "$tmp"; log "coredns: build failed"; exit 1
+  fi
+  mkdir -p "$dir" && mv "$tmp/coredns" "$dir/" && rm -rf "$tmp"
+  log "coredns: built in $((SECONDS - start))s"
 }
 
 build_pebble() {
@@ -119,7 +182,12 @@ build_helm() {
 }
 
 main() {
-  local etcd apiserver
+  local etcd apiserver cluster=false
+  case ${1:-} in
+    --cluster) cluster=true ;;
+    '') ;;
+    *) log "unknown argument: $1 (usage: build-tools.sh [--cluster])"; exit 2 ;;
+  esac
   if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/etcd" ] && [ -x "$KUBEBUILDER_ASSETS/kube-apiserver" ]; then
     log "using prebuilt etcd and kube-apiserver from KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS"
     etcd=$KUBEBUILDER_ASSETS/etcd
@@ -136,5 +204,12 @@ main() {
   printf 'ETCD_BIN=%s\nKUBE_APISERVER_BIN=%s\nPEBBLE_BIN=%s\nCHALLTESTSRV_BIN=%s\nHELM_BIN=%s\n' \
     "$etcd" "$apiserver" "$tools/pebble-$PEBBLE_VERSION/pebble" "$tools/pebble-$PEBBLE_VERSION/pebble-challtestsrv" \
     "$tools/helm-$HELM_VERSION/helm"
+  if [ "$cluster" = true ]; then
+    build_cluster_components
+    build_coredns
+    local k=$tools/kubernetes-$KUBE_VERSION
+    printf 'KUBE_CONTROLLER_MANAGER_BIN=%s\nKUBE_SCHEDULER_BIN=%s\nKUBELET_BIN=%s\nKUBE_PROXY_BIN=%s\nKUBECTL_BIN=%s\nCOREDNS_BIN=%s\n' \
+      "$k/kube-controller-manager" "$k/kube-scheduler" "$k/kubelet" "$k/kube-proxy" "$k/kubectl" "$tools/coredns-$COREDNS_VERSION/coredns"
+  fi
 }
 main "$@"

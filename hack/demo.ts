@@ -310,10 +310,21 @@ function onSignal(signal: NodeJS.Signals): void {
   }, INTERRUPT_GRACE_MS).unref();
 }
 
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
+// `npm run demo -- --cluster`: the product on the real cluster of hack/cluster.sh (hack/cluster/demo.ts).
+const clusterMode = process.argv.includes('--cluster');
+if (!clusterMode) {
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
 
-main().then(
+// The quick demo's safety net has nothing to guard in cluster mode: released so it does not report an abrupt end.
+const runClusterDemo = async (): Promise<number> => {
+  const code = await (await import('./cluster/demo.js')).runClusterDemo();
+  await safetyNet.release();
+  return code;
+};
+
+(clusterMode ? runClusterDemo() : main()).then(
   (code) => process.exit(code),
   (error: unknown) => {
     console.error(red(`certkeeper demo crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`));

@@ -3,11 +3,13 @@
 # (nginx, haproxy), scanners to agree with (testssl.sh, sslscan), Alertmanager
 # and promtool, BIND for DNS-01, iproute2 for network namespaces; buildah and
 # debootstrap build and run the operator image with no container engine
-# (hack/build-image.sh).
+# (hack/build-image.sh); containerd, runc, the CNI plugins, iptables, conntrack,
+# nftables and gcc (the static pause binary) make the node of hack/cluster.sh.
 # Installs only what is missing; never starts the packages' own services.
 set -euo pipefail
 packages=(nginx haproxy testssl.sh sslscan prometheus-alertmanager prometheus bind9 bind9-utils iproute2 openssl
-  buildah debootstrap debian-archive-keyring)
+  buildah debootstrap debian-archive-keyring
+  containerd runc containernetworking-plugins iptables conntrack nftables gcc libc6-dev curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,8 +1,8 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 
 // What the Service and EndpointSlice informers keep: the few fields target
-// resolution reads. A full EndpointSlice carries topology, hints, node names
-// and target references for up to 100 endpoints; at 10,000 Certificates the
+// resolution reads (and the pod name, for messages). A full EndpointSlice
+// carries topology, hints, node names and target references for up to 100 endpoints; at 10,000 Certificates the
 // watch cache is memory, so everything else is dropped on arrival.
 
 export interface ServicePortSummary {
@@ -33,6 +33,8 @@ export interface SliceEndpointSummary {
   addresses: string[];
   /** conditions.ready: an absent value means ready (the API's rule: unknown is treated as ready). */
   ready: boolean;
+  /** targetRef.name when it is a Pod: on-call looks for a pod by name, not by an IP that is gone after a restart. */
+  pod?: string | undefined;
 }
 
 export interface EndpointSliceSummary {
@@ -64,6 +66,10 @@ export function summarizeEndpointSlice(slice: V1EndpointSlice): EndpointSliceSum
     service: slice.metadata?.labels?.[SERVICE_NAME_LABEL] ?? '',
     addressType: slice.addressType,
     ports: (slice.ports ?? []).map((p) => ({ name: p.name ?? '', port: p.port, protocol: p.protocol ?? 'TCP' })),
-    endpoints: (slice.endpoints ?? []).map((e) => ({ addresses: e.addresses, ready: e.conditions?.ready !== false })),
+    endpoints: (slice.endpoints ?? []).map((e) => ({
+      addresses: e.addresses,
+      ready: e.conditions?.ready !== false,
+      ...(e.targetRef?.kind === 'Pod' && e.targetRef.name !== undefined ? { pod: e.targetRef.name } : {}),
+    })),
   };
 }

@@ -27,6 +27,8 @@ export interface EndpointTarget {
   port: number;
   portName: string;
   address: string;
+  /** The Pod behind the address (EndpointSlice targetRef), when the slice names one. */
+  pod?: string | undefined;
   /** The backend port dialled (the EndpointSlice port of the same name). */
   targetPort: number;
   /** SNI sent; undefined for none. */
@@ -95,6 +97,7 @@ export function targetKey(t: { namespace: string; service: string; port: number;
 interface Backend {
   address: string;
   targetPort: number;
+  pod?: string | undefined;
 }
 
 /** Ready backend addresses of one Service port, each once, in a stable order. */
@@ -108,7 +111,7 @@ export function readyBackends(port: ServicePortSummary, slices: readonly Endpoin
       if (!endpoint.ready) continue;
       for (const address of endpoint.addresses) {
         const id = `${address}:${slicePort.port}`;
-        if (!seen.has(id)) seen.set(id, { address, targetPort: slicePort.port });
+        if (!seen.has(id)) seen.set(id, { address, targetPort: slicePort.port, ...(endpoint.pod === undefined ? {} : { pod: endpoint.pod }) });
       }
     }
   }
@@ -171,6 +174,7 @@ export function planTargets(input: TargetInputs): EndpointPlan {
         port: port.port,
         portName: port.name,
         address: b.address,
+        ...(b.pod === undefined ? {} : { pod: b.pod }),
         targetPort: b.targetPort,
         serverName,
         certificates: [],

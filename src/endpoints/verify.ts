@@ -106,7 +106,7 @@ export function verifyCertificateEndpoints(
         pending++;
         continue;
       }
-      const at = `${t.address}:${t.targetPort} (${where})`;
+      const at = `${t.pod === undefined ? '' : `pod ${t.pod} `}${t.address}:${t.targetPort} (${where})`;
       const served = r.served?.fingerprintSHA256;
       const row: CertificateEndpointStatus = {
         service: plan.service,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planTargets, readyBackends, selectedPorts, certificateServerName, type EndpointTarget } from '../../../src/endpoints/targets.js';
 import { certificate, inNamespace, tlsPolicy, withPolicySpec, withSpec } from '../../support/builders.js';
+import { summarizeEndpointSlice } from '../../../src/endpoints/summaries.js';
 import { addresses, inputs, service, slice } from './fixtures.js';
 
 const web = (ports = [{ name: 'https', port: 443 }]) => service('default', 'web', ports);
@@ -29,6 +30,27 @@ describe('readyBackends', () => {
     ['UDP slice ports are not this port', [slice('default', 'web', [{ name: 'https', port: 443, protocol: 'UDP' }], [{ addresses: ['10.0.0.1'] }])], []],
   ])('%s', (_what, slices, expected) => {
     expect(readyBackends(port, slices).map((b) => `${b.address}:${b.targetPort}`)).toEqual(expected);
+  });
+});
+
+describe('pod names from EndpointSlice targetRefs', () => {
+  it('keeps the name of a Pod target and nothing for other kinds', () => {
+    const summary = summarizeEndpointSlice({
+      addressType: 'IPv4',
+      metadata: { namespace: 'default', name: 'web-abcde', labels: { 'kubernetes.io/service-name': 'web' } },
+      ports: [{ name: 'https', port: 8443, protocol: 'TCP' }],
+      endpoints: [
+        { addresses: ['10.244.0.7'], targetRef: { kind: 'Pod', name: 'web-7d9f-x2x4q', namespace: 'default' } },
+        { addresses: ['10.244.0.8'], targetRef: { kind: 'Node', name: 'node-1' } },
+        { addresses: ['10.244.0.9'] },
+      ],
+    });
+    const backends = readyBackends({ name: 'https', port: 443, protocol: 'TCP' }, [summary]);
+    expect(backends.map((b) => [b.address, b.pod])).toEqual([
+      ['10.244.0.7', 'web-7d9f-x2x4q'],
+      ['10.244.0.8', undefined],
+      ['10.244.0.9', undefined],
+    ]);
   });
 });
 
