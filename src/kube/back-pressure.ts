@@ -5,7 +5,8 @@
 // patches, Secret writes), a bounded number of times. Everything else throws
 // at once, as before. Informers have their own backoff and do not come here.
 
-import { realClock, sleep, type Clock } from '../clock.js';
+import { realClock, type Clock } from '../clock.js';
+import { retryingClient } from './retrying-client.js';
 import { retryAfterMs, statusCodeOf } from './errors.js';
 
 export interface BackPressureOptions {
@@ -30,25 +31,7 @@ export function backPressureDelay(err: unknown, attempt: number, maxDelayMs: num
 
 /** The client with each method repeated while the API server pushes back. */
 export function retryOnBackPressure<T extends object>(client: T, options: BackPressureOptions = {}): T {
-  const clock = options.clock ?? realClock;
   const attempts = options.attempts ?? DEFAULTS.attempts;
   const maxDelayMs = options.maxDelayMs ?? DEFAULTS.maxDelayMs;
-  return new Proxy(client, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      return async (...args: unknown[]): Promise<unknown> => {
-        for (let attempt = 1; ; attempt++) {
-          try {
-            const result: unknown = await (value as (...a: unknown[]) => unknown).apply(target, args);
-            return result;
-          } catch (err) {
-            const delay = attempt < attempts ? backPressureDelay(err, attempt, maxDelayMs) : undefined;
-            if (delay === undefined) throw err;
-            await sleep(clock, delay);
-          }
-        }
-      };
-    },
-  });
+  return retryingClient(client, (err, attempt) => (attempt < attempts ? backPressureDelay(err, attempt, maxDelayMs) : undefined), options.clock ?? realClock);
 }

@@ -1,3 +1,6 @@
+import { realClock } from '../clock.js';
+import { retryingClient } from './retrying-client.js';
+
 // Kubernetes API calls of the ACME parts are repeated (up to three times, at
 // once) when the connection failed under them rather than the API server
 // refusing: node-fetch 2 reports "Premature close" for a chunked answer that
@@ -14,22 +17,7 @@ function isTransportError(err: unknown): boolean {
   return false;
 }
 
-/** The client with each method retried on transport failures. */
+/** The client with each method retried (at once, up to `attempts` calls) on transport failures. */
 export function retryOnTransportErrors<T extends object>(client: T, attempts = 3): T {
-  return new Proxy(client, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      return async (...args: unknown[]): Promise<unknown> => {
-        for (let attempt = 1; ; attempt++) {
-          try {
-            const result: unknown = await (value as (...a: unknown[]) => unknown).apply(target, args);
-            return result;
-          } catch (err) {
-            if (attempt >= attempts || !isTransportError(err)) throw err;
-          }
-        }
-      };
-    },
-  });
+  return retryingClient(client, (err, attempt) => (attempt < attempts && isTransportError(err) ? 0 : undefined), realClock);
 }
