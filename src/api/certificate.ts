@@ -102,7 +102,10 @@ export const certificateSpec = z
     policyRef: z
       .object({ name: dnsLabelName })
       .optional()
-      .meta({ description: 'The TLSPolicy to use. Default: the highest-priority TLSPolicy whose namespaceSelector matches this namespace.' }),
+      .meta({
+        description:
+          'Which of the TLSPolicies that select this namespace to use (never one that does not). Default: the highest-priority TLSPolicy whose namespaceSelector matches this namespace.',
+      }),
     endpoints: z.array(endpointRef).max(32).optional().meta({ description: 'Where this certificate must be served; checked live.' }),
   })
   .meta({

@@ -205,7 +205,7 @@ export type PolicyEndpointsSpec = z.infer<typeof policyEndpointsSpec>;
 export const tlsPolicySpec = z.object({
   namespaceSelector: labelSelector
     .optional()
-    .meta({ description: 'Namespaces this policy governs. Omitted: none (reachable only through a Certificate policyRef). {}: all.' }),
+    .meta({ description: 'Namespaces this policy governs, and the only ones whose Certificates may use it (policyRef chooses among them). Omitted: none. {}: all.' }),
   priority: z.int().min(-1000).max(1000).default(0).meta({ description: 'When several policies select a namespace, the highest priority wins (ties: name order).' }),
   issuer: issuerSpec.optional(),
   certificates: certificateGuardrails.optional(),
