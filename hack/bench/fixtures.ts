@@ -107,7 +107,8 @@ export async function createBenchSetup(clients: BenchClients): Promise<void> {
     namespace: OPERATOR_NAMESPACE,
     body: { metadata: { name: CA_SECRET }, type: 'kubernetes.io/tls', data: await caSecretData() },
   });
-  await createPolicy(clients, POLICY_NAME, { namespaceSelector: { matchLabels: { bench: 'true' } }, priority: 0, issuer: { ca: { secretName: CA_SECRET } } });
+  // The endpoint scenario's "pods" stand behind hand-written EndpointSlices: trusted here.
+  await createPolicy(clients, POLICY_NAME, { namespaceSelector: { matchLabels: { bench: 'true' } }, priority: 0, issuer: { ca: { secretName: CA_SECRET } }, trustUnmanagedEndpointSlices: true });
   await clients.core.createNamespace({ body: { metadata: { name: BENCH_NAMESPACE, labels: { bench: 'true' } } } });
 }
 

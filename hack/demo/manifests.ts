@@ -70,6 +70,9 @@ export const internalCaPolicy = {
     namespaceSelector: { matchLabels: { team: 'shop' } },
     issuer: { ca: { secretName: CA_SECRET } },
     certificates: { allowedDomains: ['**.shop.example'], maxDuration: '720h' },
+    // The demo's pods are nginx in a network namespace behind EndpointSlices it writes itself
+    // (no controller-manager here): the shop's policy says to trust hand-written slices.
+    trustUnmanagedEndpointSlices: true,
   },
 } satisfies TLSPolicyManifest;
 

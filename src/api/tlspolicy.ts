@@ -211,6 +211,13 @@ export const tlsPolicySpec = z.object({
   certificates: certificateGuardrails.optional(),
   alerts: alertsSpec.optional(),
   endpoints: policyEndpointsSpec.optional().meta({ description: 'Live validation: every ready backend of the selected Services is probed and judged against a TLS profile.' }),
+  trustUnmanagedEndpointSlices: z
+    .boolean()
+    .optional()
+    .meta({
+      description:
+        'Probe addresses of EndpointSlices written by hand (not by the EndpointSlice controller, not a Pod of the namespace) in the namespaces this policy governs, for Certificate endpoints and for this policy. Default false: whoever may write EndpointSlices could point the operator at any address.',
+    }),
 });
 export type TLSPolicySpec = z.infer<typeof tlsPolicySpec>;
 

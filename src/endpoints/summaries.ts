@@ -33,7 +33,10 @@ export interface SliceEndpointSummary {
   addresses: string[];
   /** conditions.ready: an absent value means ready (the API's rule: unknown is treated as ready). */
   ready: boolean;
-  /** targetRef.name when it is a Pod: on-call looks for a pod by name, not by an IP that is gone after a restart. */
+  /**
+   * targetRef.name when it is a Pod of the slice's own namespace: on-call looks
+   * for a pod by name, and such an endpoint is one the cluster vouches for.
+   */
   pod?: string | undefined;
 }
 
@@ -45,9 +48,13 @@ export interface EndpointSliceSummary {
   addressType: string;
   ports: SlicePortSummary[];
   endpoints: SliceEndpointSummary[];
+  /** Made by the EndpointSlice controller from a Service's selector (its managed-by label), not written by hand. */
+  controllerManaged: boolean;
 }
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
+export const ENDPOINTSLICE_CONTROLLER = 'endpointslice-controller.k8s.io';
 
 export function summarizeService(svc: V1Service): ServiceSummary {
   return {
@@ -60,8 +67,10 @@ export function summarizeService(svc: V1Service): ServiceSummary {
 }
 
 export function summarizeEndpointSlice(slice: V1EndpointSlice): EndpointSliceSummary {
+  const namespace = slice.metadata?.namespace ?? '';
   return {
-    namespace: slice.metadata?.namespace ?? '',
+    namespace,
+    controllerManaged: slice.metadata?.labels?.[MANAGED_BY_LABEL] === ENDPOINTSLICE_CONTROLLER,
     name: slice.metadata?.name ?? '',
     service: slice.metadata?.labels?.[SERVICE_NAME_LABEL] ?? '',
     addressType: slice.addressType,
@@ -69,7 +78,7 @@ export function summarizeEndpointSlice(slice: V1EndpointSlice): EndpointSliceSum
     endpoints: (slice.endpoints ?? []).map((e) => ({
       addresses: e.addresses,
       ready: e.conditions?.ready !== false,
-      ...(e.targetRef?.kind === 'Pod' && e.targetRef.name !== undefined ? { pod: e.targetRef.name } : {}),
+      ...(e.targetRef?.kind === 'Pod' && e.targetRef.name !== undefined && (e.targetRef.namespace ?? namespace) === namespace ? { pod: e.targetRef.name } : {}),
     })),
   };
 }

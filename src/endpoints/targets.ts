@@ -48,7 +48,8 @@ export interface EndpointTarget {
 export type EndpointResolution =
   | { kind: 'service-not-found' }
   | { kind: 'port-not-found'; ports: number[] }
-  | { kind: 'no-ready-endpoints' }
+  /** `unvouched`: ready addresses left out because their slices were written by hand (see readyBackends). */
+  | { kind: 'no-ready-endpoints'; unvouched?: number }
   | { kind: 'targets'; targets: string[] };
 
 export interface CertificateEndpointPlan {
@@ -100,22 +101,41 @@ interface Backend {
   pod?: string | undefined;
 }
 
-/** Ready backend addresses of one Service port, each once, in a stable order. */
-export function readyBackends(port: ServicePortSummary, slices: readonly EndpointSliceSummary[]): Backend[] {
+/** The most addresses probed behind one Service port: a Service with more is sampled in address order. */
+export const MAX_BACKENDS_PER_PORT = 256;
+
+/**
+ * Ready backend addresses of one Service port, each once, in a stable order:
+ * only those the cluster vouches for (a slice the EndpointSlice controller
+ * made, or an endpoint that is a Pod of the namespace), unless the namespace
+ * trusts hand-written slices. `skipped` counts the ready addresses left out.
+ */
+export function readyBackends(
+  port: ServicePortSummary,
+  slices: readonly EndpointSliceSummary[],
+  trustUnmanaged = false,
+): Backend[] & { skipped?: number } {
   const seen = new Map<string, Backend>();
+  let skipped = 0;
   for (const slice of slices) {
     if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') continue;
     const slicePort = slice.ports.find((p) => p.name === port.name && p.protocol === port.protocol);
     if (slicePort?.port === undefined) continue;
     for (const endpoint of slice.endpoints) {
       if (!endpoint.ready) continue;
+      if (!slice.controllerManaged && endpoint.pod === undefined && !trustUnmanaged) {
+        skipped += endpoint.addresses.length;
+        continue;
+      }
       for (const address of endpoint.addresses) {
         const id = `${address}:${slicePort.port}`;
         if (!seen.has(id)) seen.set(id, { address, targetPort: slicePort.port, ...(endpoint.pod === undefined ? {} : { pod: endpoint.pod }) });
       }
     }
   }
-  return [...seen.values()].sort((a, b) => compareAddresses(a.address, b.address) || a.targetPort - b.targetPort);
+  const backends: Backend[] & { skipped?: number } = [...seen.values()].sort((a, b) => compareAddresses(a.address, b.address) || a.targetPort - b.targetPort).slice(0, MAX_BACKENDS_PER_PORT);
+  backends.skipped = skipped + Math.max(0, seen.size - MAX_BACKENDS_PER_PORT);
+  return backends;
 }
 
 /** Code-point order: stable, and far cheaper than localeCompare over thousands of keys. */
@@ -190,6 +210,19 @@ export function planTargets(input: TargetInputs): EndpointPlan {
     return t;
   };
 
+  // Hand-written EndpointSlices count only where a policy governing the namespace says so.
+  const trusting = [...input.policies].filter((p) => p.spec.trustUnmanagedEndpointSlices === true && p.metadata.deletionTimestamp === undefined);
+  const trustByNamespace = new Map<string, boolean>();
+  const trustsUnmanaged = (namespace: string): boolean => {
+    let trusted = trustByNamespace.get(namespace);
+    if (trusted === undefined) {
+      const labels = input.namespaceLabels(namespace);
+      trusted = trusting.some((p) => governs(p, labels));
+      trustByNamespace.set(namespace, trusted);
+    }
+    return trusted;
+  };
+
   const sortedCertificates = [...input.certificates]
     .filter((c) => c.metadata.deletionTimestamp === undefined && (c.spec.endpoints?.length ?? 0) > 0)
     .sort((a, b) => compareText(keyOf(a), keyOf(b)));
@@ -210,9 +243,9 @@ export function planTargets(input: TargetInputs): EndpointPlan {
         plans.push({ ...plan, resolution: { kind: 'port-not-found', ports: svc.ports.map((p) => p.port) } });
         continue;
       }
-      const backends = readyBackends(port, input.slicesOf(`${namespace}/${ref.service}`));
+      const backends = readyBackends(port, input.slicesOf(`${namespace}/${ref.service}`), trustsUnmanaged(namespace));
       if (backends.length === 0) {
-        plans.push({ ...plan, resolution: { kind: 'no-ready-endpoints' } });
+        plans.push({ ...plan, resolution: { kind: 'no-ready-endpoints', ...(backends.skipped === undefined || backends.skipped === 0 ? {} : { unvouched: backends.skipped }) } });
         continue;
       }
       if (serverName !== undefined && !namesAt.has(`${namespace}/${ref.service}:${port.port}`)) namesAt.set(`${namespace}/${ref.service}:${port.port}`, serverName);
@@ -246,7 +279,7 @@ export function planTargets(input: TargetInputs): EndpointPlan {
         const judgement: PolicyJudgement = { policy: policy.metadata.name, profile: spec.profile, ...(spec.overrides === undefined ? {} : { overrides: spec.overrides }) };
         for (const port of selectedPorts(svc, spec.ports)) {
           const serverName = namesAt.get(`${svc.namespace}/${svc.name}:${port.port}`) ?? serviceDnsNames(svc.namespace, svc.name)[0];
-          for (const b of readyBackends(port, input.slicesOf(`${svc.namespace}/${svc.name}`))) {
+          for (const b of readyBackends(port, input.slicesOf(`${svc.namespace}/${svc.name}`), trustsUnmanaged(svc.namespace))) {
             const t = upsert(svc, port, b, serverName, intervals.get(policy.metadata.name) ?? 3_600_000);
             if (!t.judgements.some((j) => j.policy === judgement.policy)) t.judgements.push(judgement);
             keys.push(t.key);

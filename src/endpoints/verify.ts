@@ -88,9 +88,15 @@ export function verifyCertificateEndpoints(
       case 'port-not-found':
         notFound.push(`Service "${plan.service}" has no TCP port ${plan.port} (it has ${plan.resolution.ports.join(', ') || 'none'})`);
         continue;
-      case 'no-ready-endpoints':
-        noReady.push(`Service "${plan.service}" port ${plan.port} has no ready address in its EndpointSlices`);
+      case 'no-ready-endpoints': {
+        const unvouched = plan.resolution.unvouched ?? 0;
+        noReady.push(
+          unvouched === 0
+            ? `Service "${plan.service}" port ${plan.port} has no ready address in its EndpointSlices`
+            : `Service "${plan.service}" port ${plan.port}: ${unvouched} ready ${unvouched === 1 ? 'address is' : 'addresses are'} not probed: their EndpointSlices were written by hand, and no TLSPolicy governing this namespace sets trustUnmanagedEndpointSlices`,
+        );
         continue;
+      }
       case 'targets':
         break;
     }

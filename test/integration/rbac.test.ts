@@ -175,7 +175,8 @@ describe("the chart's ServiceAccount", () => {
   it('is enough for ACME HTTP-01 (Ingress and HTTPRoute), CA issuance, revocation on delete, endpoint validation and the inventory, with no "forbidden"', async () => {
     const caName = `rbac-ca-${suffix}`;
     await caSecret(caName);
-    const ca = await policy(`rbac-ca-${suffix}`, { issuer: { ca: { secretName: caName } } });
+    // trustUnmanagedEndpointSlices: the endpoint check's nginx stands behind a hand-written EndpointSlice.
+    const ca = await policy(`rbac-ca-${suffix}`, { issuer: { ca: { secretName: caName } }, trustUnmanagedEndpointSlices: true });
     const solvers = [{ http01: { ingress: { ingressClassName: 'test-nginx' }, gatewayHTTPRoute: { parentRefs: [{ name: 'public', namespace: 'gateways' }] } } }];
     const acme = await policy(`rbac-acme-${suffix}`, { issuer: { acme: { ...acmeIssuer(acmeEnv.directoryUrl, { solvers }), revokeOnDelete: true } } });
     const team = (await createTestNamespace('rbac-team')).name;
@@ -414,7 +415,7 @@ describe('each rule of the ClusterRole and Role earns its place', () => {
       const team = (await createTestNamespace(`rbac-v${i}`)).name;
       const caName = `rbac-ca-${suffix}-v${i}`;
       await caSecret(caName);
-      const caPolicy = await policy(caName, { issuer: { ca: { secretName: caName } } });
+      const caPolicy = await policy(caName, { issuer: { ca: { secretName: caName } }, trustUnmanagedEndpointSlices: true });
       await createCertificate(team, 'internal', { secretName: 'internal-tls', dnsNames: [`internal.${team}.svc`], policyRef: { name: caPolicy } });
       let acmePolicy: string | undefined;
       if (breakage.acme === true) {

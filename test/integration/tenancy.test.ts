@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { PatchStrategy, setHeaderOptions, type V1ClusterRole, type V1PolicyRule } from '@kubernetes/client-node';
+import { DiscoveryV1Api, PatchStrategy, setHeaderOptions, type V1ClusterRole, type V1PolicyRule } from '@kubernetes/client-node';
 import { CHART_DIR, helmOk, runHelm } from '../../hack/chart.js';
 import type { OperatorProcess } from '../../hack/env/operator.js';
 import { ensureTools } from '../../hack/env/tools.js';
@@ -12,6 +12,7 @@ import { apiErrorMessage, statusCodeOf } from '../../src/kube/errors.js';
 import { SecretAnnotation } from '../../src/model/secret.js';
 import { makeTestCa } from '../support/pki.js';
 import { condition, createCaSecret, deletePolicy, getCertificate, startTestOperator, uniqueSuffix, waitForCondition } from '../support/certkeeper.js';
+import { createServiceWithEndpoints } from '../support/endpoints.js';
 import { createTestNamespace, testKube, waitFor } from '../support/kube.js';
 
 // Tenants are hostile. Each test plays one: a user with the built-in `admin`
@@ -214,5 +215,26 @@ describe('a tenant with admin in its own namespace', () => {
       );
     expect(statusCodeOf(err)).toBe(403);
     expect((await getCertificate(teamA, 'status-owner')).status?.issuedSerialNumbers).not.toEqual(['01']);
+  });
+
+  it('cannot make the operator probe an address the cluster does not vouch for', async () => {
+    // The built-in admin role does not let it write EndpointSlices at all (since CVE-2021-25740)...
+    const own = await asTenant()
+      .kubeconfig.makeApiClient(DiscoveryV1Api)
+      .createNamespacedEndpointSlice({
+        namespace: teamA,
+        body: { metadata: { name: 'api-server', labels: { 'kubernetes.io/service-name': 'sneaky' } }, addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.1'] }], ports: [{ name: 'https', port: 443 }] },
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(statusCodeOf(own)).toBe(403);
+    // ...and a hand-written one someone else made (pointing at the API server's ClusterIP) is not probed for it.
+    await createServiceWithEndpoints(teamA, 'sneaky', { ports: [{ name: 'https', port: 443 }], addresses: ['10.0.0.1'] });
+    expect((await tenantCreates('sneaky', { secretName: 'sneaky-tls', dnsNames: ['sneaky.a.example'], endpoints: [{ service: 'sneaky', port: 443 }] })).created).toBe(true);
+    const verdict = await waitForCondition(teamA, 'sneaky', { type: 'EndpointsVerified', status: 'False', reason: 'NoReadyEndpoints' });
+    expect(condition(verdict, 'EndpointsVerified')?.message).toContain('1 ready address is not probed: their EndpointSlices were written by hand');
+    expect(verdict.status?.endpoints).toBeUndefined();
   });
 });

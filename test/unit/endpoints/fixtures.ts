@@ -17,12 +17,15 @@ export function slice(
   endpoints: { addresses: string[]; ready?: boolean }[],
   name = `${svc}-${Math.random().toString(36).slice(2, 7)}`,
   addressType = 'IPv4',
+  /** Made by the EndpointSlice controller (the usual case); false: written by hand. */
+  controllerManaged = true,
 ): EndpointSliceSummary {
   return {
     namespace,
     name,
     service: svc,
     addressType,
+    controllerManaged,
     ports: ports.map((p) => ({ name: p.name ?? '', port: p.port, protocol: p.protocol ?? 'TCP' })),
     endpoints: endpoints.map((e) => ({ addresses: e.addresses, ready: e.ready !== false })),
   };

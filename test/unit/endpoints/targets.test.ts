@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planTargets, readyBackends, selectedPorts, certificateServerName, type EndpointTarget } from '../../../src/endpoints/targets.js';
+import { MAX_BACKENDS_PER_PORT, planTargets, readyBackends, selectedPorts, certificateServerName, type EndpointTarget } from '../../../src/endpoints/targets.js';
 import { certificate, inNamespace, tlsPolicy, withPolicySpec, withSpec } from '../../support/builders.js';
 import { summarizeEndpointSlice } from '../../../src/endpoints/summaries.js';
 import { addresses, inputs, service, slice } from './fixtures.js';
@@ -45,12 +45,54 @@ describe('pod names from EndpointSlice targetRefs', () => {
         { addresses: ['10.244.0.9'] },
       ],
     });
-    const backends = readyBackends({ name: 'https', port: 443, protocol: 'TCP' }, [summary]);
+    // A hand-written slice (no managed-by label): only the Pod of the namespace is vouched for, unless trusted.
+    const backends = readyBackends({ name: 'https', port: 443, protocol: 'TCP' }, [summary], true);
     expect(backends.map((b) => [b.address, b.pod])).toEqual([
       ['10.244.0.7', 'web-7d9f-x2x4q'],
       ['10.244.0.8', undefined],
       ['10.244.0.9', undefined],
     ]);
+  });
+});
+
+describe('which addresses the cluster vouches for', () => {
+  const port = { name: 'https', port: 443, protocol: 'TCP' };
+  const handWritten = (endpoints: NonNullable<Parameters<typeof summarizeEndpointSlice>[0]['endpoints']>, labels: Record<string, string> = {}) =>
+    summarizeEndpointSlice({
+      addressType: 'IPv4',
+      metadata: { namespace: 'team-a', name: 'web-x', labels: { 'kubernetes.io/service-name': 'web', ...labels } },
+      ports: [{ name: 'https', port: 8443, protocol: 'TCP' }],
+      endpoints,
+    });
+
+  it.each<[string, ReturnType<typeof handWritten>, boolean, string[], number]>([
+    [
+      'a slice the EndpointSlice controller made: every ready address',
+      handWritten([{ addresses: ['10.244.0.7'] }], { 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' }),
+      false,
+      ['10.244.0.7'],
+      0,
+    ],
+    // A tenant's slice pointing at the API server, a node, another team's pod: not probed.
+    ['a hand-written slice: nothing', handWritten([{ addresses: ['10.96.0.1'] }, { addresses: ['192.168.1.10'] }]), false, [], 2],
+    ['a hand-written slice naming a Pod of the namespace: that one', handWritten([{ addresses: ['10.244.0.7'], targetRef: { kind: 'Pod', name: 'web-1', namespace: 'team-a' } }, { addresses: ['10.96.0.1'] }]), false, ['10.244.0.7'], 1],
+    ['a Pod of another namespace is not vouched for', handWritten([{ addresses: ['10.244.9.9'], targetRef: { kind: 'Pod', name: 'api-1', namespace: 'team-b' } }]), false, [], 1],
+    ['another controller\'s slice (its own managed-by) is hand-written to us', handWritten([{ addresses: ['10.0.0.5'] }], { 'endpointslice.kubernetes.io/managed-by': 'mesh.example/controller' }), false, [], 1],
+    ['a hand-written slice where a policy trusts them: every ready address', handWritten([{ addresses: ['10.96.0.1'] }]), true, ['10.96.0.1'], 0],
+  ])('%s', (_what, summary, trusted, addresses, skipped) => {
+    const backends = readyBackends(port, [summary], trusted);
+    expect(backends.map((b) => b.address)).toEqual(addresses);
+    expect(backends.skipped ?? 0).toBe(skipped);
+  });
+
+  it('samples at most MAX_BACKENDS_PER_PORT addresses of a huge Service, in address order', () => {
+    const many = handWritten(Array.from({ length: MAX_BACKENDS_PER_PORT + 44 }, (_, i) => ({ addresses: [`10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`] })), {
+      'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
+    });
+    const backends = readyBackends(port, [many]);
+    expect(backends).toHaveLength(MAX_BACKENDS_PER_PORT);
+    expect(backends.skipped).toBe(44);
+    expect(backends[0]?.address).toBe('10.1.0.1');
   });
 });
 
@@ -158,6 +200,27 @@ describe('planTargets: Certificate endpoints', () => {
     expect(plan.targets.size).toBe(0);
     expect([...plan.certificates.keys()]).toEqual(['shop/web']);
     expect(plan.certificates.get('shop/web')?.[0]?.resolution).toEqual({ kind: 'service-not-found' });
+  });
+});
+
+describe('planTargets: hand-written EndpointSlices', () => {
+  const web = service('default', 'web', [{ name: 'https', port: 443 }]);
+  const handWritten = slice('default', 'web', [{ name: 'https', port: 8443 }], [{ addresses: ['10.96.0.1'] }], 'web-manual', 'IPv4', false);
+  const cert = certificate('web', withSpec({ endpoints: [{ service: 'web', port: 443 }] }));
+  const trusting = (trust: boolean, selector: Record<string, string> = {}) =>
+    tlsPolicy('platform', withPolicySpec({ namespaceSelector: { matchLabels: selector }, trustUnmanagedEndpointSlices: trust }));
+
+  it('are not probed, and the Certificate is told why, unless a policy governing the namespace trusts them', () => {
+    const untrusted = planTargets(inputs({ services: [web], slices: [handWritten], certificates: [cert], policies: [trusting(false)] }));
+    expect(untrusted.targets.size).toBe(0);
+    expect(untrusted.certificates.get('default/web')?.[0]?.resolution).toEqual({ kind: 'no-ready-endpoints', unvouched: 1 });
+
+    const trusted = planTargets(inputs({ services: [web], slices: [handWritten], certificates: [cert], policies: [trusting(true)] }));
+    expect([...trusted.targets.values()].map((t) => t.address)).toEqual(['10.96.0.1']);
+
+    // A trusting policy of other namespaces does not count here.
+    const elsewhere = planTargets(inputs({ services: [web], slices: [handWritten], certificates: [cert], policies: [trusting(true, { team: 'other' })] }));
+    expect(elsewhere.targets.size).toBe(0);
   });
 });
 
