@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -28,6 +29,24 @@ const urlList = z
     z.array(z.string().trim()).transform((urls) => urls.filter((u) => u !== '')),
   )
   .pipe(z.array(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })))
+  .default([]);
+
+/** Repeated flags, or one comma-separated environment variable, of CIDRs. */
+const cidrList = z
+  .preprocess(
+    (v) => (typeof v === 'string' ? v.split(',') : v),
+    z.array(z.string().trim()).transform((cidrs) => cidrs.filter((c) => c !== '')),
+  )
+  .pipe(
+    z.array(
+      z.string().refine((c) => {
+        const [address = '', bits = ''] = c.split('/');
+        const family = isIP(address);
+        const n = Number(bits);
+        return family !== 0 && bits !== '' && Number.isInteger(n) && n >= 0 && n <= (family === 4 ? 32 : 128);
+      }, 'must be a CIDR such as 10.244.0.0/16'),
+    ),
+  )
   .default([]);
 
 export const operatorConfigSchema = z.object({
@@ -62,6 +81,8 @@ export const operatorConfigSchema = z.object({
   acmeAriMaxInterval: durationMs('24h'),
   // Live endpoint validation: one global limit on probes in flight, and how often Certificate endpoints are looked at.
   probeConcurrency: z.coerce.number().int().min(1).max(256).default(16),
+  /** Only backend addresses in these CIDRs are probed (e.g. the pod network); empty: any address the cluster vouches for. */
+  probeAllowedCidrs: cidrList,
   endpointInterval: durationMs('10m'),
   endpointRecheckInterval: durationMs('30s'),
 });
@@ -95,6 +116,7 @@ const FLAGS = {
   'acme-ari-min-interval': { env: 'CERTKEEPER_ACME_ARI_MIN_INTERVAL', type: 'string' },
   'acme-ari-max-interval': { env: 'CERTKEEPER_ACME_ARI_MAX_INTERVAL', type: 'string' },
   'probe-concurrency': { env: 'CERTKEEPER_PROBE_CONCURRENCY', type: 'string' },
+  'probe-allowed-cidrs': { env: 'CERTKEEPER_PROBE_ALLOWED_CIDRS', type: 'string', multiple: true },
   'endpoint-interval': { env: 'CERTKEEPER_ENDPOINT_INTERVAL', type: 'string' },
   'endpoint-recheck-interval': { env: 'CERTKEEPER_ENDPOINT_RECHECK_INTERVAL', type: 'string' },
 } as const;

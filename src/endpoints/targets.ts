@@ -2,6 +2,7 @@ import type { Certificate } from '../api/certificate.js';
 import { parseDuration } from '../api/duration.js';
 import { matchesLabelSelector } from '../api/label-selector.js';
 import type { EndpointOverrides, ServicePortRef, TLSPolicy } from '../api/tlspolicy.js';
+import { ipInRanges } from '../policy/identity.js';
 import type { EndpointSliceSummary, ServicePortSummary, ServiceSummary } from './summaries.js';
 
 // Pure: Services + EndpointSlices + Certificates + TLSPolicies in, the set of
@@ -48,8 +49,11 @@ export interface EndpointTarget {
 export type EndpointResolution =
   | { kind: 'service-not-found' }
   | { kind: 'port-not-found'; ports: number[] }
-  /** `unvouched`: ready addresses left out because their slices were written by hand (see readyBackends). */
-  | { kind: 'no-ready-endpoints'; unvouched?: number }
+  /**
+   * `unvouched`: ready addresses left out because their slices were written by
+   * hand; `outsideAllowed`: outside --probe-allowed-cidrs (see readyBackends).
+   */
+  | { kind: 'no-ready-endpoints'; unvouched?: number; outsideAllowed?: number }
   | { kind: 'targets'; targets: string[] };
 
 export interface CertificateEndpointPlan {
@@ -76,6 +80,8 @@ export interface TargetInputs {
   namespaceLabels(namespace: string): Record<string, string> | undefined;
   /** Re-probe interval of Certificate endpoints. */
   certificateIntervalMs: number;
+  /** The operator's --probe-allowed-cidrs: addresses outside are never probed. Absent: any. */
+  allowedCidrs?: readonly string[];
 }
 
 /** Service DNS names, the SNI a policy probe sends when no Certificate names the Service. */
@@ -114,9 +120,11 @@ export function readyBackends(
   port: ServicePortSummary,
   slices: readonly EndpointSliceSummary[],
   trustUnmanaged = false,
-): Backend[] & { skipped?: number } {
+  allowed: (address: string) => boolean = () => true,
+): Backend[] & { skipped?: number; outsideAllowed?: number } {
   const seen = new Map<string, Backend>();
   let skipped = 0;
+  let outsideAllowed = 0;
   for (const slice of slices) {
     if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') continue;
     const slicePort = slice.ports.find((p) => p.name === port.name && p.protocol === port.protocol);
@@ -128,13 +136,20 @@ export function readyBackends(
         continue;
       }
       for (const address of endpoint.addresses) {
+        if (!allowed(address)) {
+          outsideAllowed++;
+          continue;
+        }
         const id = `${address}:${slicePort.port}`;
         if (!seen.has(id)) seen.set(id, { address, targetPort: slicePort.port, ...(endpoint.pod === undefined ? {} : { pod: endpoint.pod }) });
       }
     }
   }
-  const backends: Backend[] & { skipped?: number } = [...seen.values()].sort((a, b) => compareAddresses(a.address, b.address) || a.targetPort - b.targetPort).slice(0, MAX_BACKENDS_PER_PORT);
+  const backends: Backend[] & { skipped?: number; outsideAllowed?: number } = [...seen.values()]
+    .sort((a, b) => compareAddresses(a.address, b.address) || a.targetPort - b.targetPort)
+    .slice(0, MAX_BACKENDS_PER_PORT);
   backends.skipped = skipped + Math.max(0, seen.size - MAX_BACKENDS_PER_PORT);
+  backends.outsideAllowed = outsideAllowed;
   return backends;
 }
 
@@ -210,6 +225,8 @@ export function planTargets(input: TargetInputs): EndpointPlan {
     return t;
   };
 
+  const allowedCidrs = input.allowedCidrs;
+  const allowed = allowedCidrs === undefined || allowedCidrs.length === 0 ? () => true : (address: string) => ipInRanges(address, allowedCidrs);
   // Hand-written EndpointSlices count only where a policy governing the namespace says so.
   const trusting = [...input.policies].filter((p) => p.spec.trustUnmanagedEndpointSlices === true && p.metadata.deletionTimestamp === undefined);
   const trustByNamespace = new Map<string, boolean>();
@@ -243,9 +260,14 @@ export function planTargets(input: TargetInputs): EndpointPlan {
         plans.push({ ...plan, resolution: { kind: 'port-not-found', ports: svc.ports.map((p) => p.port) } });
         continue;
       }
-      const backends = readyBackends(port, input.slicesOf(`${namespace}/${ref.service}`), trustsUnmanaged(namespace));
+      const backends = readyBackends(port, input.slicesOf(`${namespace}/${ref.service}`), trustsUnmanaged(namespace), allowed);
       if (backends.length === 0) {
-        plans.push({ ...plan, resolution: { kind: 'no-ready-endpoints', ...(backends.skipped === undefined || backends.skipped === 0 ? {} : { unvouched: backends.skipped }) } });
+        const unvouched = backends.skipped ?? 0;
+        const outsideAllowed = backends.outsideAllowed ?? 0;
+        plans.push({
+          ...plan,
+          resolution: { kind: 'no-ready-endpoints', ...(unvouched === 0 ? {} : { unvouched }), ...(outsideAllowed === 0 ? {} : { outsideAllowed }) },
+        });
         continue;
       }
       if (serverName !== undefined && !namesAt.has(`${namespace}/${ref.service}:${port.port}`)) namesAt.set(`${namespace}/${ref.service}:${port.port}`, serverName);
@@ -279,7 +301,7 @@ export function planTargets(input: TargetInputs): EndpointPlan {
         const judgement: PolicyJudgement = { policy: policy.metadata.name, profile: spec.profile, ...(spec.overrides === undefined ? {} : { overrides: spec.overrides }) };
         for (const port of selectedPorts(svc, spec.ports)) {
           const serverName = namesAt.get(`${svc.namespace}/${svc.name}:${port.port}`) ?? serviceDnsNames(svc.namespace, svc.name)[0];
-          for (const b of readyBackends(port, input.slicesOf(`${svc.namespace}/${svc.name}`), trustsUnmanaged(svc.namespace))) {
+          for (const b of readyBackends(port, input.slicesOf(`${svc.namespace}/${svc.name}`), trustsUnmanaged(svc.namespace), allowed)) {
             const t = upsert(svc, port, b, serverName, intervals.get(policy.metadata.name) ?? 3_600_000);
             if (!t.judgements.some((j) => j.policy === judgement.policy)) t.judgements.push(judgement);
             keys.push(t.key);

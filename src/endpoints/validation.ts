@@ -40,6 +40,8 @@ export interface EndpointValidationOptions {
   concurrency: number;
   /** Re-probe interval of Certificate endpoints (--endpoint-interval). */
   certificateIntervalMs: number;
+  /** --probe-allowed-cidrs: only addresses in these are probed; empty or undefined: any. */
+  allowedCidrs?: readonly string[] | undefined;
   /** Re-probe interval while stale or unreachable (--endpoint-recheck-interval). */
   recheckIntervalMs: number;
   /** ca.crt of a Secret ("namespace/name"), trusted for the chain check of the endpoints its Certificate lists. */
@@ -187,6 +189,7 @@ export class EndpointValidation implements EndpointVerifier {
       policies: options.policies.list(),
       namespaceLabels: (ns) => options.namespaces.get(ns),
       certificateIntervalMs: options.certificateIntervalMs,
+      ...(options.allowedCidrs === undefined || options.allowedCidrs.length === 0 ? {} : { allowedCidrs: options.allowedCidrs }),
     });
     const prev = this.plan;
     this.plan = next;

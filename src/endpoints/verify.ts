@@ -90,11 +90,13 @@ export function verifyCertificateEndpoints(
         continue;
       case 'no-ready-endpoints': {
         const unvouched = plan.resolution.unvouched ?? 0;
-        noReady.push(
-          unvouched === 0
-            ? `Service "${plan.service}" port ${plan.port} has no ready address in its EndpointSlices`
-            : `Service "${plan.service}" port ${plan.port}: ${unvouched} ready ${unvouched === 1 ? 'address is' : 'addresses are'} not probed: their EndpointSlices were written by hand, and no TLSPolicy governing this namespace sets trustUnmanagedEndpointSlices`,
-        );
+        const outside = plan.resolution.outsideAllowed ?? 0;
+        const addresses = (n: number) => `${n} ready ${n === 1 ? 'address is' : 'addresses are'}`;
+        const why = [
+          unvouched === 0 ? undefined : `${addresses(unvouched)} not probed: their EndpointSlices were written by hand, and no TLSPolicy governing this namespace sets trustUnmanagedEndpointSlices`,
+          outside === 0 ? undefined : `${addresses(outside)} outside the operator's --probe-allowed-cidrs`,
+        ].filter((x): x is string => x !== undefined);
+        noReady.push(`Service "${plan.service}" port ${plan.port}${why.length === 0 ? ' has no ready address in its EndpointSlices' : `: ${why.join('; ')}`}`);
         continue;
       }
       case 'targets':

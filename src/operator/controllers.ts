@@ -41,7 +41,7 @@ export interface ControllerSetOptions {
   /** ACME issuance settings (HTTP-01 responder, self-check, ARI). */
   acme: AcmeControllerOptions;
   /** Live endpoint validation settings (--probe-concurrency, --endpoint-interval, --endpoint-recheck-interval). */
-  endpoints?: { probeConcurrency: number; intervalMs: number; recheckIntervalMs: number } | undefined;
+  endpoints?: { probeConcurrency: number; intervalMs: number; recheckIntervalMs: number; allowedCidrs?: readonly string[] } | undefined;
 }
 
 const ENDPOINT_DEFAULTS = { probeConcurrency: 16, intervalMs: 10 * 60_000, recheckIntervalMs: 30_000 };
@@ -127,6 +127,7 @@ export class ControllerSet {
       enqueueCertificate: (key) => enqueue.certificate(key),
       enqueuePolicy: (name) => enqueue.policy(name),
       concurrency: endpointSettings.probeConcurrency,
+      allowedCidrs: o.endpoints?.allowedCidrs,
       certificateIntervalMs: endpointSettings.intervalMs,
       recheckIntervalMs: endpointSettings.recheckIntervalMs,
       caBundle: async (secretKey) => {

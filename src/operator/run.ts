@@ -65,7 +65,12 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
     workers: config.workers,
     registry,
     acme: acme.controllerOptions,
-    endpoints: { probeConcurrency: config.probeConcurrency, intervalMs: config.endpointInterval, recheckIntervalMs: config.endpointRecheckInterval },
+    endpoints: {
+      probeConcurrency: config.probeConcurrency,
+      intervalMs: config.endpointInterval,
+      recheckIntervalMs: config.endpointRecheckInterval,
+      allowedCidrs: config.probeAllowedCidrs,
+    },
   });
 
   let leading = false;

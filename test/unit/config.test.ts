@@ -25,6 +25,18 @@ describe('loadOperatorConfig', () => {
     expect(() => loadOperatorConfig(['--endpoint-interval', 'soon'], {})).toThrow(/--endpoint-interval/);
   });
 
+  it('reads who may read /metrics and which addresses may be probed', () => {
+    expect(loadOperatorConfig([], {})).toMatchObject({ httpAuth: 'kubernetes', probeAllowedCidrs: [] });
+    expect(loadOperatorConfig(['--http-auth', 'none', '--probe-allowed-cidrs', '10.244.0.0/16', '--probe-allowed-cidrs', 'fd00::/8'], {})).toMatchObject({
+      httpAuth: 'none',
+      probeAllowedCidrs: ['10.244.0.0/16', 'fd00::/8'],
+    });
+    expect(loadOperatorConfig([], { CERTKEEPER_PROBE_ALLOWED_CIDRS: '10.244.0.0/16, 10.96.0.0/12' })).toMatchObject({ probeAllowedCidrs: ['10.244.0.0/16', '10.96.0.0/12'] });
+    expect(() => loadOperatorConfig(['--probe-allowed-cidrs', '10.244.0.0'], {})).toThrow(/--probe-allowed-cidrs.*must be a CIDR/);
+    expect(() => loadOperatorConfig(['--probe-allowed-cidrs', '10.0.0.0/33'], {})).toThrow(/must be a CIDR/);
+    expect(() => loadOperatorConfig(['--http-auth', 'maybe'], {})).toThrow(/--http-auth/);
+  });
+
   it('refuses unknown flags', () => {
     expect(() => loadOperatorConfig(['--nope'], {})).toThrow(/nope/);
   });

@@ -218,6 +218,11 @@ describe('planTargets: hand-written EndpointSlices', () => {
     const trusted = planTargets(inputs({ services: [web], slices: [handWritten], certificates: [cert], policies: [trusting(true)] }));
     expect([...trusted.targets.values()].map((t) => t.address)).toEqual(['10.96.0.1']);
 
+    // The operator's --probe-allowed-cidrs applies to every address, trusted or not.
+    const outside = planTargets({ ...inputs({ services: [web], slices: [handWritten], certificates: [cert], policies: [trusting(true)] }), allowedCidrs: ['10.244.0.0/16'] });
+    expect(outside.targets.size).toBe(0);
+    expect(outside.certificates.get('default/web')?.[0]?.resolution).toEqual({ kind: 'no-ready-endpoints', outsideAllowed: 1 });
+
     // A trusting policy of other namespaces does not count here.
     const elsewhere = planTargets(inputs({ services: [web], slices: [handWritten], certificates: [cert], policies: [trusting(true, { team: 'other' })] }));
     expect(elsewhere.targets.size).toBe(0);
