@@ -6,7 +6,7 @@ import { evaluateCompliance } from '../probe/compliance.js';
 import { gradeFindings } from '../probe/grade.js';
 import { probeChain } from '../probe/jobs/certificate.js';
 import { LEGACY_CIPHERS } from '../probe/jobs/handshake-info.js';
-import type { JobOutcome, ProbeTarget } from '../probe/jobs/outcome.js';
+import { ScanDeadlineError, type JobOutcome, type ProbeTarget } from '../probe/jobs/outcome.js';
 import { ProfileError, resolveProfile } from '../probe/profiles/index.js';
 import type { ProfileRules } from '../probe/profiles/schema.js';
 import type { ProtocolVersion } from '../probe/protocols.js';
@@ -28,6 +28,8 @@ export interface EndpointProbeOptions {
   timeoutMs?: number;
   /** Connections one full scan opens at once. Default 4: probes already run many at a time. */
   scanConcurrency?: number;
+  /** A full scan ends at this; the rest of its jobs are not started. Default SCAN_DEADLINE_MS. */
+  scanDeadlineMs?: number;
   /** PEM bundles to trust besides the system roots (the ca.crt of the Certificates served here). */
   trust?: (target: EndpointTarget) => Promise<string | undefined>;
 }
@@ -106,13 +108,29 @@ function verdict(findings: Parameters<typeof evaluateCompliance>[0], j: PolicyJu
   }
 }
 
+/** The longest a full scan of one address may take; a normal one takes well under 2 s. */
+export const SCAN_DEADLINE_MS = 60_000;
+
 /** The full scan: every protocol version, suite and feature; judged by each policy and graded. */
 export async function probeFullScan(t: EndpointTarget, o: EndpointProbeOptions): Promise<ProbeResult> {
   const started = performance.now();
   const extra = await o.trust?.(t);
   // One resumption round: the operator reports whether resumption works, not its latency, and
   // every round is two more handshakes per address.
-  const observations = await scanEndpoint(probeTargetOf(t), { timeoutMs: o.timeoutMs ?? 5_000, concurrency: o.scanConcurrency ?? 4, resumptionRounds: 1 });
+  let observations;
+  try {
+    observations = await scanEndpoint(probeTargetOf(t), {
+      timeoutMs: o.timeoutMs ?? 5_000,
+      concurrency: o.scanConcurrency ?? 4,
+      resumptionRounds: 1,
+      deadlineMs: o.scanDeadlineMs ?? SCAN_DEADLINE_MS,
+    });
+  } catch (err) {
+    if (!(err instanceof ScanDeadlineError)) throw err;
+    // A server answering every handshake slowly (a tenant's tarpit) holds a probe slot one deadline, no longer.
+    const deadline = o.scanDeadlineMs ?? SCAN_DEADLINE_MS;
+    return { probedAt: o.now().getTime(), durationMs: performance.now() - started, expected: { ...t.expected }, reachable: false, error: `the scan did not finish within ${deadline / 1000} s`, errorReason: 'timeout' };
+  }
   const now = o.now();
   const findings = analyseScan(observations, { now, caPem: extra === undefined ? rootCertificates.join('\n') : `${rootCertificates.join('\n')}\n${extra}` });
   const grade = gradeFindings(findings).grade;

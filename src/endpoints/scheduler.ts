@@ -14,6 +14,12 @@ export interface ScheduledTarget {
   intervalMs: number;
   /** What the probe must establish; a change means probe again now. */
   revision: string;
+  /**
+   * Whose target it is (a namespace). When several groups have probes due,
+   * the free slot goes to the group with the fewest probes in flight: one
+   * namespace with a thousand addresses cannot keep the others waiting.
+   */
+  group?: string;
 }
 
 export interface ProbeSchedulerOptions<T extends ScheduledTarget> {
@@ -97,15 +103,13 @@ class DueHeap {
     }
     return top;
   }
-
-  clear(): void {
-    this.items.length = 0;
-  }
 }
 
 export class ProbeScheduler<T extends ScheduledTarget> {
   private readonly entries = new Map<string, Entry<T>>();
-  private readonly heap = new DueHeap();
+  /** Due times per group: the next slot goes to the least busy group with a due target. */
+  private readonly queues = new Map<string, DueHeap>();
+  private readonly runningByGroup = new Map<string, number>();
   private readonly inFlight = new Set<Promise<void>>();
   private timer: { handle: TimerHandle; due: number } | undefined;
   private running = 0;
@@ -144,7 +148,7 @@ export class ProbeScheduler<T extends ScheduledTarget> {
       if (e === undefined) {
         const entry: Entry<T> = { target, due: now, generation: 0, running: false, rerun: false };
         this.entries.set(target.key, entry);
-        this.heap.push({ due: now, key: target.key, generation: 0 });
+        this.enqueue(target, { due: now, key: target.key, generation: 0 });
         continue;
       }
       const changed = e.target.revision !== target.revision;
@@ -160,7 +164,9 @@ export class ProbeScheduler<T extends ScheduledTarget> {
     }
     for (const key of [...this.entries.keys()]) if (!seen.has(key)) this.entries.delete(key);
     // Dropped entries leave heap items behind; rebuild when they outnumber the live ones.
-    if (this.heap.size > 2 * this.entries.size + 64) this.rebuildHeap();
+    let queued = 0;
+    for (const q of this.queues.values()) queued += q.size;
+    if (queued > 2 * this.entries.size + 64) this.rebuildHeap();
     this.pump();
   }
 
@@ -177,15 +183,33 @@ export class ProbeScheduler<T extends ScheduledTarget> {
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 
+  private enqueue(target: T, item: HeapItem): void {
+    const group = target.group ?? '';
+    let q = this.queues.get(group);
+    if (q === undefined) this.queues.set(group, (q = new DueHeap()));
+    q.push(item);
+  }
+
   private reschedule(e: Entry<T>, due: number): void {
     e.due = due;
     e.generation++;
-    this.heap.push({ due, key: e.target.key, generation: e.generation });
+    this.enqueue(e.target, { due, key: e.target.key, generation: e.generation });
   }
 
   private rebuildHeap(): void {
-    this.heap.clear();
-    for (const e of this.entries.values()) if (!e.running) this.heap.push({ due: e.due, key: e.target.key, generation: e.generation });
+    this.queues.clear();
+    for (const e of this.entries.values()) if (!e.running) this.enqueue(e.target, { due: e.due, key: e.target.key, generation: e.generation });
+  }
+
+  /** The group's earliest live item, stale ones dropped on the way; an emptied queue goes. */
+  private head(group: string, q: DueHeap): HeapItem | undefined {
+    let top = q.peek();
+    while (top !== undefined && this.live(top) === undefined) {
+      q.pop();
+      top = q.peek();
+    }
+    if (top === undefined) this.queues.delete(group);
+    return top;
   }
 
   private live(item: HeapItem): Entry<T> | undefined {
@@ -197,15 +221,17 @@ export class ProbeScheduler<T extends ScheduledTarget> {
     if (!this.started) return;
     const now = this.options.clock.now();
     while (this.running < this.options.concurrency) {
-      const top = this.heap.peek();
-      if (top === undefined) break;
-      if (this.live(top) === undefined) {
-        this.heap.pop();
-        continue;
+      // Of the groups with a target due, the one with the fewest probes in flight (then the earliest due).
+      let chosen: { group: string; q: DueHeap; top: HeapItem; busy: number } | undefined;
+      for (const [group, q] of [...this.queues]) {
+        const top = this.head(group, q);
+        if (top === undefined || top.due > now) continue;
+        const busy = this.runningByGroup.get(group) ?? 0;
+        if (chosen === undefined || busy < chosen.busy || (busy === chosen.busy && top.due < chosen.top.due)) chosen = { group, q, top, busy };
       }
-      if (top.due > now) break;
-      this.heap.pop();
-      const e = this.live(top);
+      if (chosen === undefined) break;
+      chosen.q.pop();
+      const e = this.live(chosen.top);
       if (e !== undefined) this.launch(e);
     }
     this.arm();
@@ -213,10 +239,10 @@ export class ProbeScheduler<T extends ScheduledTarget> {
 
   /** One timer, for the earliest live due time. */
   private arm(): void {
-    let top = this.heap.peek();
-    while (top !== undefined && this.live(top) === undefined) {
-      this.heap.pop();
-      top = this.heap.peek();
+    let top: HeapItem | undefined;
+    for (const [group, q] of [...this.queues]) {
+      const head = this.head(group, q);
+      if (head !== undefined && (top === undefined || head.due < top.due)) top = head;
     }
     if (top === undefined || this.running >= this.options.concurrency) return;
     if (this.timer !== undefined && this.timer.due <= top.due) return;
@@ -234,6 +260,8 @@ export class ProbeScheduler<T extends ScheduledTarget> {
     e.rerun = false;
     this.running++;
     const target = e.target;
+    const group = target.group ?? '';
+    this.runningByGroup.set(group, (this.runningByGroup.get(group) ?? 0) + 1);
     const run = Promise.resolve()
       .then(() => this.options.probe(target))
       .catch((err: unknown) => {
@@ -242,6 +270,9 @@ export class ProbeScheduler<T extends ScheduledTarget> {
       })
       .then((outcome) => {
         this.running--;
+        const left = (this.runningByGroup.get(group) ?? 1) - 1;
+        if (left <= 0) this.runningByGroup.delete(group);
+        else this.runningByGroup.set(group, left);
         // Removed (or replaced) while it ran: nothing to schedule.
         if (this.entries.get(target.key) === e) {
           e.running = false;

@@ -208,7 +208,7 @@ export class EndpointValidation implements EndpointVerifier {
     }
     const trusted = new Set([...next.targets.values()].flatMap((t) => t.trustSecrets));
     for (const secret of this.caCache.keys()) if (!trusted.has(secret)) this.caCache.delete(secret);
-    this.scheduler.setTargets([...next.targets.values()].map((t) => ({ ...t, revision: targetRevision(t) })));
+    this.scheduler.setTargets([...next.targets.values()].map((t) => ({ ...t, revision: targetRevision(t), group: t.namespace })));
     this.lastPlanMs = performance.now() - started;
   }
 

@@ -28,6 +28,8 @@ export interface ScanOptions {
   http?: boolean;
   /** Full + resumed handshake pairs per resumption mechanism. Default 3. */
   resumptionRounds?: number;
+  /** The whole scan: jobs not started by then are not started, and the scan rejects with ScanDeadlineError. Default: none. */
+  deadlineMs?: number;
 }
 
 export interface SuiteObservation {
@@ -83,7 +85,7 @@ export async function scanEndpoint(target: ProbeTarget, options: ScanOptions = {
   const { timeoutMs, concurrency, http, resumptionRounds } = { ...DEFAULTS, ...options };
   const startedAt = new Date();
   const start = performance.now();
-  const limit = createLimiter(concurrency);
+  const limit = createLimiter(concurrency, options.deadlineMs === undefined ? undefined : start + options.deadlineMs);
 
   const protocolOutcomes = await Promise.all(PROTOCOL_VERSIONS.map((version) => limit(() => probeProtocol(target, version, timeoutMs))));
   const protocols = Object.fromEntries(PROTOCOL_VERSIONS.map((v, i) => [v, protocolOutcomes[i]])) as Record<ProtocolVersion, JobOutcome<ProtocolProbe>>;

@@ -42,8 +42,18 @@ export function since(start: number): number {
   return Math.round((performance.now() - start) * 10) / 10;
 }
 
-/** Runs at most `concurrency` tasks at once; each call waits for a free slot. */
-export function createLimiter(concurrency: number): <T>(task: () => Promise<T>) => Promise<T> {
+/** A scan ran past its overall deadline: the jobs not started by then were not started. */
+export class ScanDeadlineError extends Error {
+  override readonly name = 'ScanDeadlineError';
+}
+
+/**
+ * Runs at most `concurrency` tasks at once; each call waits for a free slot.
+ * `deadline` (performance.now() time): a task whose turn comes later is not
+ * started and rejects with ScanDeadlineError, so a server that answers every
+ * handshake slowly costs one deadline, not one timeout per job.
+ */
+export function createLimiter(concurrency: number, deadline?: number): <T>(task: () => Promise<T>) => Promise<T> {
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   let running = 0;
   const waiting: (() => void)[] = [];
@@ -57,6 +67,7 @@ export function createLimiter(concurrency: number): <T>(task: () => Promise<T>) 
     if (running >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
     else running++;
     try {
+      if (deadline !== undefined && performance.now() > deadline) throw new ScanDeadlineError('the scan passed its deadline');
       return await task();
     } finally {
       release();

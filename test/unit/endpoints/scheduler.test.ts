@@ -181,3 +181,32 @@ describe('ProbeScheduler', () => {
     expect(h.clock.pendingTimers()).toBe(1);
   });
 });
+
+describe('ProbeScheduler: a fair share per namespace', () => {
+  it('lets a namespace alone use every slot, and gives each freed slot to the least busy namespace with work due', async () => {
+    const h = harness({ concurrency: 8 });
+    const inGroup = (group: string, i: number): ScheduledTarget => ({ ...h.target(`${group}/t${i}`), group });
+    const noisy = Array.from({ length: 100 }, (_, i) => inGroup('noisy', i));
+    // A tenant with 100 addresses, alone: all 8 slots.
+    h.scheduler.setTargets(noisy);
+    h.scheduler.start();
+    await flushPromises();
+    expect(h.scheduler.active).toBe(8);
+    // Another namespace's 4 targets arrive behind noisy's 92 waiting ones: the next freed slots go to it first.
+    h.scheduler.setTargets([...noisy, ...Array.from({ length: 4 }, (_, i) => inGroup('quiet', i))]);
+    await h.clock.advance(100);
+    const quiet = h.calls.filter((c) => c.key.startsWith('quiet/'));
+    expect(quiet.map((c) => c.at)).toEqual([100, 100, 100, 100]);
+    expect(h.peak()).toBe(8);
+    await h.clock.advance(2_000);
+    expect(h.calls.filter((c) => c.key.startsWith('noisy/'))).toHaveLength(100);
+  });
+
+  it('without groups behaves as one queue, in due order', async () => {
+    const h = harness({ concurrency: 1 });
+    h.scheduler.setTargets([h.target('a'), h.target('b'), h.target('c')]);
+    h.scheduler.start();
+    await h.clock.advance(1_000);
+    expect(h.calls.map((c) => c.key)).toEqual(['a', 'b', 'c']);
+  });
+});

@@ -110,4 +110,23 @@ describe('small pure helpers', () => {
     expect(order).toHaveLength(8);
     expect(() => createLimiter(0)).toThrow(/positive/);
   });
+
+  it('starts no task after its deadline: the rest reject, the one running finishes', async () => {
+    // One slot; the first task holds it until the deadline has passed, so the others' turn comes after it.
+    const deadline = performance.now() + 50;
+    const limit = createLimiter(1, deadline);
+    const started: number[] = [];
+    const results = await Promise.allSettled(
+      [0, 1, 2].map((i) =>
+        limit(async () => {
+          started.push(i);
+          while (performance.now() <= deadline) await new Promise((r) => setTimeout(r, 5));
+          return i;
+        }),
+      ),
+    );
+    expect(started).toEqual([0]);
+    expect(results[0]).toEqual({ status: 'fulfilled', value: 0 });
+    expect(results.slice(1).map((r) => (r.status === 'rejected' ? (r.reason as Error).name : r.status))).toEqual(['ScanDeadlineError', 'ScanDeadlineError']);
+  });
 });
