@@ -326,7 +326,7 @@ describe.sequential('certkeeper installed with Helm in a real cluster', () => {
     if (deleted?.metadata.deletionTimestamp !== undefined) {
       const deleteRequested = Date.parse(deleted.metadata.deletionTimestamp) - (deleted.metadata.deletionGracePeriodSeconds ?? 0) * 1000;
       const acquired = Date.parse(lease.spec.acquireTime ?? '');
-      process.stderr.write(`[e2e] standby took the Lease ${((acquired - deleteRequested) / 1000).toFixed(1)}s after the leader's deletion (lease duration ${duration}s)\n`);
+      process.stderr.write(`[e2e] the new leader took the Lease ${((acquired - deleteRequested) / 1000).toFixed(1)}s after the leader's deletion (lease duration ${duration}s)\n`);
       // Whole seconds on the deletion timestamp: allow for its rounding.
       expect(acquired - deleteRequested).toBeLessThanOrEqual((duration + 1) * 1000);
     }
