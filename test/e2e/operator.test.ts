@@ -301,7 +301,7 @@ describe.sequential('certkeeper installed with Helm in a real cluster', () => {
     expect(condition(verified, 'EndpointsVerified')?.message).toContain('all 3 ready addresses serve the current certificate');
   });
 
-  it('hands leadership to the standby within the lease duration when the leader pod is deleted, issuing nothing twice', async () => {
+  it('hands leadership to another replica within the lease duration when the leader pod is deleted, issuing nothing twice', async () => {
     const { namespace, cert } = await issuedCertificate('e2e-lease');
     const secretBefore = await secretOf(namespace, 'web-tls');
     const leader = await leaderOf();
@@ -314,7 +314,11 @@ describe.sequential('certkeeper installed with Helm in a real cluster', () => {
       const holder = await leaderOf();
       return holder !== leader ? holder : undefined;
     });
-    expect(newLeader).toBe(standby);
+    // The old leader frees the Lease on SIGTERM; whichever replica asks next gets it: usually the
+    // standby (it retries every ~2 s), sometimes the ReplicaSet's replacement, which asks the moment it starts.
+    const current = (await pods(NS, SELECTOR)).map((p) => p.metadata.name);
+    expect(current).toContain(newLeader);
+    process.stderr.write(`[e2e] new leader: ${newLeader === standby ? 'the standby' : 'the replacement pod'} ${newLeader}\n`);
 
     // Times from the API server's own clock: when the delete was asked for, and when the standby took the Lease.
     const lease = await kubectlJson<Lease>('get', 'lease', LEASE, '-n', NS);
@@ -322,7 +326,7 @@ describe.sequential('certkeeper installed with Helm in a real cluster', () => {
     if (deleted?.metadata.deletionTimestamp !== undefined) {
       const deleteRequested = Date.parse(deleted.metadata.deletionTimestamp) - (deleted.metadata.deletionGracePeriodSeconds ?? 0) * 1000;
       const acquired = Date.parse(lease.spec.acquireTime ?? '');
-      process.stderr.write(`[e2e] standby took the Lease ${((acquired - deleteRequested) / 1000).toFixed(1)}s after the leader's deletion (lease duration ${duration}s)\n`);
+      process.stderr.write(`[e2e] the new leader took the Lease ${((acquired - deleteRequested) / 1000).toFixed(1)}s after the leader's deletion (lease duration ${duration}s)\n`);
       // Whole seconds on the deletion timestamp: allow for its rounding.
       expect(acquired - deleteRequested).toBeLessThanOrEqual((duration + 1) * 1000);
     }
