@@ -324,12 +324,13 @@ describe('ValidatingAdmissionPolicy (allowedDomains at admission)', () => {
     await helmOk(helm, ['install', release, CHART_DIR, '--namespace', releaseNs, '-f', values, '--kubeconfig', kubeconfig()]);
     await rm(dir, { recursive: true, force: true });
     // The API server loads a new policy and binding asynchronously: wait until a known-bad Certificate is refused.
+    // Refused by this release's policy, not by one an earlier test uninstalled a moment ago (the API server drops it with a lag).
     const gate = await policy(`vap-gate-${suffix}`, { certificates: { allowedDomains: ['allowed.example'] } });
     await waitFor(
       async ({ observe }) => {
         const r = await admit(certNs, certificate('gate', { dnsNames: ['refused.example'], policyRef: { name: gate } }));
         observe(r);
-        return r.admitted ? undefined : r;
+        return !r.admitted && r.message.includes(`'${release}-certkeeper-allowed-domains'`) ? r : undefined;
       },
       { description: 'the ValidatingAdmissionPolicy to be in force', timeoutMs: 30_000, intervalMs: 250 },
     );
@@ -344,7 +345,15 @@ describe('ValidatingAdmissionPolicy (allowedDomains at admission)', () => {
 
   it('refuses an out-of-policy Certificate with a message naming the policy, and admits an in-policy one', async () => {
     const p = await policy(`team-web-${suffix}`, { certificates: { allowedDomains: ['**.web.example.com', 'web.example.com'] } });
-    const refused = await admit(certNs, certificate('out', { dnsNames: ['www.web.example.com', 'api.other.example.com'], policyRef: { name: p } }));
+    // A new parameter reaches the admission policy with a short lag: wait for its refusal.
+    const refused = await waitFor(
+      async ({ observe }) => {
+        const r = await admit(certNs, certificate('out', { dnsNames: ['www.web.example.com', 'api.other.example.com'], policyRef: { name: p } }));
+        observe(r);
+        return !r.admitted && r.message.includes(`'${release}-certkeeper-allowed-domains'`) ? r : undefined;
+      },
+      { description: `TLSPolicy ${p} to be judged by this release's admission policy`, timeoutMs: 30_000, intervalMs: 250 },
+    );
     expect(refused.admitted).toBe(false);
     expect(refused.message).toContain(`ValidatingAdmissionPolicy '${release}-certkeeper-allowed-domains'`);
     expect(refused.message).toContain(`TLSPolicy "${p}" does not allow "api.other.example.com": allowedDomains is [**.web.example.com, web.example.com]`);
