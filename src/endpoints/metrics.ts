@@ -32,9 +32,9 @@ export interface EndpointMetricRow {
   notAfterSeconds?: number | undefined;
 }
 
-export type EndpointMetricSource = () => readonly EndpointMetricRow[];
+export type EndpointMetricSource = () => readonly EndpointMetricRow[] & { dropped?: number };
 
-const gauges = new ScrapeTimeGauges<readonly EndpointMetricRow[]>((registry, current) => {
+const gauges = new ScrapeTimeGauges<readonly EndpointMetricRow[] & { dropped?: number }>((registry, current) => {
   const base = ['namespace', 'service', 'port', 'address'] as const;
   const at = (r: EndpointMetricRow) => ({ namespace: r.namespace, service: r.service, port: String(r.port), address: r.address });
   new Gauge({
@@ -87,6 +87,14 @@ const gauges = new ScrapeTimeGauges<readonly EndpointMetricRow[]>((registry, cur
       for (const r of current()) if (r.notAfterSeconds !== undefined) this.set(at(r), r.notAfterSeconds);
     },
   });
+  new Gauge({
+    name: `${METRIC_PREFIX}endpoint_addresses_not_exported`,
+    help: `Probed backend addresses left out of the address-labelled endpoint series (at most ${MAX_EXPORTED_ADDRESSES} are exported; those with nothing wrong go first).`,
+    registers: [registry],
+    collect() {
+      this.set(current().dropped ?? 0);
+    },
+  });
 });
 
 /** The scrape-time gauges, reading `current` (swapped on a second registration). */
@@ -124,9 +132,17 @@ export function endpointProbeMetrics(registry: Registry): EndpointProbeMetrics {
   return m;
 }
 
-/** The read model as metric rows: one per probed backend address. */
-export function endpointMetricRows(readings: Iterable<EndpointReading>): EndpointMetricRow[] {
-  const rows: EndpointMetricRow[] = [];
+/**
+ * The most addresses exported with address labels (a few series each): past
+ * it, the addresses with nothing wrong are left out first, and
+ * certkeeper_endpoint_addresses_not_exported counts them, so a tenant with
+ * thousands of addresses cannot blow up Prometheus's series count.
+ */
+export const MAX_EXPORTED_ADDRESSES = 5_000;
+
+/** The read model as metric rows: one per probed backend address (at most MAX_EXPORTED_ADDRESSES; `dropped` says how many more). */
+export function endpointMetricRows(readings: Iterable<EndpointReading>, max = MAX_EXPORTED_ADDRESSES): EndpointMetricRow[] & { dropped?: number } {
+  const rows: EndpointMetricRow[] & { dropped?: number } = [];
   for (const { target: t, result: r } of readings) {
     rows.push({
       namespace: t.namespace,
@@ -142,5 +158,14 @@ export function endpointMetricRows(readings: Iterable<EndpointReading>): Endpoin
       notAfterSeconds: r.served === undefined ? undefined : Math.floor(Date.parse(r.served.notAfter) / 1000),
     });
   }
-  return rows;
+  if (rows.length <= max) return rows;
+  // What needs attention first: stale, then violating, then the rest, each in a stable order.
+  const rank = (r: EndpointMetricRow) => (r.certificates.some((c) => c.stale) ? 0 : r.policies.some((p) => p.violations > 0) ? 1 : 2);
+  const kept: EndpointMetricRow[] & { dropped?: number } = rows
+    .map((r) => ({ r, rank: rank(r), id: `${r.namespace}/${r.service}:${r.port}@${r.address}` }))
+    .sort((a, b) => a.rank - b.rank || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .slice(0, max)
+    .map((x) => x.r);
+  kept.dropped = rows.length - max;
+  return kept;
 }

@@ -51,9 +51,10 @@ export type EndpointResolution =
   | { kind: 'port-not-found'; ports: number[] }
   /**
    * `unvouched`: ready addresses left out because their slices were written by
-   * hand; `outsideAllowed`: outside --probe-allowed-cidrs (see readyBackends).
+   * hand; `outsideAllowed`: outside --probe-allowed-cidrs (see readyBackends);
+   * `overNamespaceCap`: past MAX_TARGETS_PER_NAMESPACE.
    */
-  | { kind: 'no-ready-endpoints'; unvouched?: number; outsideAllowed?: number }
+  | { kind: 'no-ready-endpoints'; unvouched?: number; outsideAllowed?: number; overNamespaceCap?: number }
   | { kind: 'targets'; targets: string[] };
 
 export interface CertificateEndpointPlan {
@@ -109,6 +110,9 @@ interface Backend {
 
 /** The most addresses probed behind one Service port: a Service with more is sampled in address order. */
 export const MAX_BACKENDS_PER_PORT = 256;
+
+/** The most targets one namespace gets: past it, its new addresses are not probed (a tenant cannot grow the plan without bound). */
+export const MAX_TARGETS_PER_NAMESPACE = 2_000;
 
 /**
  * Ready backend addresses of one Service port, each once, in a stable order:
@@ -197,10 +201,15 @@ export function planTargets(input: TargetInputs): EndpointPlan {
   /** "namespace/service:port" -> SNI names Certificates use there, so a policy probe sends the same. */
   const namesAt = new Map<string, string>();
 
-  const upsert = (svc: ServiceSummary, port: ServicePortSummary, b: Backend, serverName: string | undefined, intervalMs: number): EndpointTarget => {
+  const perNamespace = new Map<string, number>();
+  /** The target for this backend, made if new; undefined when its namespace has its most targets already. */
+  const upsert = (svc: ServiceSummary, port: ServicePortSummary, b: Backend, serverName: string | undefined, intervalMs: number): EndpointTarget | undefined => {
     const key = targetKey({ namespace: svc.namespace, service: svc.name, port: port.port, address: b.address, serverName });
     let t = targets.get(key);
     if (t === undefined) {
+      const count = perNamespace.get(svc.namespace) ?? 0;
+      if (count >= MAX_TARGETS_PER_NAMESPACE) return undefined;
+      perNamespace.set(svc.namespace, count + 1);
       t = {
         key,
         namespace: svc.namespace,
@@ -272,15 +281,20 @@ export function planTargets(input: TargetInputs): EndpointPlan {
       }
       if (serverName !== undefined && !namesAt.has(`${namespace}/${ref.service}:${port.port}`)) namesAt.set(`${namespace}/${ref.service}:${port.port}`, serverName);
       const keys: string[] = [];
+      let overCap = 0;
       for (const b of backends) {
         const t = upsert(svc, port, b, serverName, input.certificateIntervalMs);
+        if (t === undefined) {
+          overCap++;
+          continue;
+        }
         if (!t.certificates.includes(certKey)) t.certificates.push(certKey);
         t.expected[certKey] = cert.status?.fingerprintSHA256;
         const secret = `${namespace}/${cert.spec.secretName}`;
         if (!t.trustSecrets.includes(secret)) t.trustSecrets.push(secret);
         keys.push(t.key);
       }
-      plans.push({ ...plan, resolution: { kind: 'targets', targets: keys } });
+      plans.push({ ...plan, resolution: keys.length === 0 ? { kind: 'no-ready-endpoints', overNamespaceCap: overCap } : { kind: 'targets', targets: keys } });
     }
     certificates.set(certKey, plans);
   }
@@ -303,6 +317,7 @@ export function planTargets(input: TargetInputs): EndpointPlan {
           const serverName = namesAt.get(`${svc.namespace}/${svc.name}:${port.port}`) ?? serviceDnsNames(svc.namespace, svc.name)[0];
           for (const b of readyBackends(port, input.slicesOf(`${svc.namespace}/${svc.name}`), trustsUnmanaged(svc.namespace), allowed)) {
             const t = upsert(svc, port, b, serverName, intervals.get(policy.metadata.name) ?? 3_600_000);
+            if (t === undefined) continue;
             if (!t.judgements.some((j) => j.policy === judgement.policy)) t.judgements.push(judgement);
             keys.push(t.key);
           }

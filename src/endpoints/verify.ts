@@ -4,7 +4,7 @@ import { MAX_ENDPOINT_VIOLATIONS, MAX_WORST_ENDPOINTS, type PolicyEndpointFindin
 import { type ConditionUpdate, formatTime } from '../kube/conditions.js';
 import type { Grade } from '../probe/grade.js';
 import type { EndpointResult } from './results.js';
-import type { CertificateEndpointPlan, EndpointTarget } from './targets.js';
+import { MAX_TARGETS_PER_NAMESPACE, type CertificateEndpointPlan, type EndpointTarget } from './targets.js';
 
 // Pure: what the probes say about a Certificate (its EndpointsVerified
 // condition and status.endpoints) and about a TLSPolicy's endpoints (the
@@ -91,10 +91,12 @@ export function verifyCertificateEndpoints(
       case 'no-ready-endpoints': {
         const unvouched = plan.resolution.unvouched ?? 0;
         const outside = plan.resolution.outsideAllowed ?? 0;
+        const overCap = plan.resolution.overNamespaceCap ?? 0;
         const addresses = (n: number) => `${n} ready ${n === 1 ? 'address is' : 'addresses are'}`;
         const why = [
           unvouched === 0 ? undefined : `${addresses(unvouched)} not probed: their EndpointSlices were written by hand, and no TLSPolicy governing this namespace sets trustUnmanagedEndpointSlices`,
           outside === 0 ? undefined : `${addresses(outside)} outside the operator's --probe-allowed-cidrs`,
+          overCap === 0 ? undefined : `${addresses(overCap)} not probed: this namespace already has the most probe targets the operator keeps per namespace (${MAX_TARGETS_PER_NAMESPACE})`,
         ].filter((x): x is string => x !== undefined);
         noReady.push(`Service "${plan.service}" port ${plan.port}${why.length === 0 ? ' has no ready address in its EndpointSlices' : `: ${why.join('; ')}`}`);
         continue;

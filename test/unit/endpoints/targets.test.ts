@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_BACKENDS_PER_PORT, planTargets, readyBackends, selectedPorts, certificateServerName, type EndpointTarget } from '../../../src/endpoints/targets.js';
+import { MAX_BACKENDS_PER_PORT, MAX_TARGETS_PER_NAMESPACE, planTargets, readyBackends, selectedPorts, certificateServerName, type EndpointTarget } from '../../../src/endpoints/targets.js';
 import { certificate, inNamespace, tlsPolicy, withPolicySpec, withSpec } from '../../support/builders.js';
 import { summarizeEndpointSlice } from '../../../src/endpoints/summaries.js';
 import { addresses, inputs, service, slice } from './fixtures.js';
@@ -226,6 +226,23 @@ describe('planTargets: hand-written EndpointSlices', () => {
     // A trusting policy of other namespaces does not count here.
     const elsewhere = planTargets(inputs({ services: [web], slices: [handWritten], certificates: [cert], policies: [trusting(true, { team: 'other' })] }));
     expect(elsewhere.targets.size).toBe(0);
+  });
+});
+
+describe('planTargets: one namespace cannot grow the plan without bound', () => {
+  it('stops making targets for a namespace at MAX_TARGETS_PER_NAMESPACE, and says so', () => {
+    // 9 Services of 256 addresses each in one namespace: 2,304 addresses, more than the namespace gets.
+    const services = Array.from({ length: 9 }, (_, i) => service('default', `s${i}`, [{ name: 'https', port: 443 }]));
+    const slices = services.map((svc, i) =>
+      slice('default', svc.name, [{ name: 'https', port: 8443 }], Array.from({ length: 256 }, (_, j) => ({ addresses: [`10.${i + 1}.${Math.floor(j / 250)}.${(j % 250) + 1}`] }))),
+    );
+    const cert = certificate('many', withSpec({ endpoints: services.map((svc) => ({ service: svc.name, port: 443 })) }));
+    const plan = planTargets(inputs({ services, slices, certificates: [cert] }));
+    expect(plan.targets.size).toBe(MAX_TARGETS_PER_NAMESPACE);
+    const resolutions = plan.certificates.get('default/many')?.map((p) => p.resolution.kind);
+    expect(resolutions?.slice(0, 7)).toEqual(Array(7).fill('targets'));
+    // The 8th Service is cut short; the 9th gets nothing, and its endpoint says why.
+    expect(plan.certificates.get('default/many')?.[8]?.resolution).toEqual({ kind: 'no-ready-endpoints', overNamespaceCap: 256 });
   });
 });
 
