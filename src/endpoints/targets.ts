@@ -2,6 +2,7 @@ import type { Certificate } from '../api/certificate.js';
 import { parseDuration } from '../api/duration.js';
 import { matchesLabelSelector } from '../api/label-selector.js';
 import type { EndpointOverrides, ServicePortRef, TLSPolicy } from '../api/tlspolicy.js';
+import { certificateKey } from '../model/certificate.js';
 import { ipInRanges } from '../policy/identity.js';
 import type { EndpointSliceSummary, ServicePortSummary, ServiceSummary } from './summaries.js';
 
@@ -114,18 +115,28 @@ export const MAX_BACKENDS_PER_PORT = 256;
 /** The most targets one namespace gets: past it, its new addresses are not probed (a tenant cannot grow the plan without bound). */
 export const MAX_TARGETS_PER_NAMESPACE = 2_000;
 
+export interface ReadyBackends {
+  backends: Backend[];
+  /** Ready addresses left out: their slice was written by hand and the namespace does not trust such slices. */
+  unvouched: number;
+  /** Ready addresses past MAX_BACKENDS_PER_PORT. */
+  overPortCap: number;
+  /** Ready addresses outside --probe-allowed-cidrs. */
+  outsideAllowed: number;
+}
+
 /**
  * Ready backend addresses of one Service port, each once, in a stable order:
  * only those the cluster vouches for (a slice the EndpointSlice controller
  * made, or an endpoint that is a Pod of the namespace), unless the namespace
- * trusts hand-written slices. `skipped` counts the ready addresses left out.
+ * trusts hand-written slices; what is left out is counted.
  */
 export function readyBackends(
   port: ServicePortSummary,
   slices: readonly EndpointSliceSummary[],
   trustUnmanaged = false,
   allowed: (address: string) => boolean = () => true,
-): Backend[] & { skipped?: number; outsideAllowed?: number } {
+): ReadyBackends {
   const seen = new Map<string, Backend>();
   let skipped = 0;
   let outsideAllowed = 0;
@@ -149,12 +160,8 @@ export function readyBackends(
       }
     }
   }
-  const backends: Backend[] & { skipped?: number; outsideAllowed?: number } = [...seen.values()]
-    .sort((a, b) => compareAddresses(a.address, b.address) || a.targetPort - b.targetPort)
-    .slice(0, MAX_BACKENDS_PER_PORT);
-  backends.skipped = skipped + Math.max(0, seen.size - MAX_BACKENDS_PER_PORT);
-  backends.outsideAllowed = outsideAllowed;
-  return backends;
+  const backends = [...seen.values()].sort((a, b) => compareAddresses(a.address, b.address) || a.targetPort - b.targetPort).slice(0, MAX_BACKENDS_PER_PORT);
+  return { backends, unvouched: skipped, overPortCap: Math.max(0, seen.size - MAX_BACKENDS_PER_PORT), outsideAllowed };
 }
 
 /** Code-point order: stable, and far cheaper than localeCompare over thousands of keys. */
@@ -251,10 +258,10 @@ export function planTargets(input: TargetInputs): EndpointPlan {
 
   const sortedCertificates = [...input.certificates]
     .filter((c) => c.metadata.deletionTimestamp === undefined && (c.spec.endpoints?.length ?? 0) > 0)
-    .sort((a, b) => compareText(keyOf(a), keyOf(b)));
+    .sort((a, b) => compareText(certificateKey(a), certificateKey(b)));
   for (const cert of sortedCertificates) {
     const namespace = cert.metadata.namespace ?? 'default';
-    const certKey = keyOf(cert);
+    const certKey = certificateKey(cert);
     const plans: CertificateEndpointPlan[] = [];
     for (const ref of cert.spec.endpoints ?? []) {
       const serverName = certificateServerName(cert, ref.serverName);
@@ -269,10 +276,8 @@ export function planTargets(input: TargetInputs): EndpointPlan {
         plans.push({ ...plan, resolution: { kind: 'port-not-found', ports: svc.ports.map((p) => p.port) } });
         continue;
       }
-      const backends = readyBackends(port, input.slicesOf(`${namespace}/${ref.service}`), trustsUnmanaged(namespace), allowed);
+      const { backends, unvouched, outsideAllowed } = readyBackends(port, input.slicesOf(`${namespace}/${ref.service}`), trustsUnmanaged(namespace), allowed);
       if (backends.length === 0) {
-        const unvouched = backends.skipped ?? 0;
-        const outsideAllowed = backends.outsideAllowed ?? 0;
         plans.push({
           ...plan,
           resolution: { kind: 'no-ready-endpoints', ...(unvouched === 0 ? {} : { unvouched }), ...(outsideAllowed === 0 ? {} : { outsideAllowed }) },
@@ -315,7 +320,7 @@ export function planTargets(input: TargetInputs): EndpointPlan {
         const judgement: PolicyJudgement = { policy: policy.metadata.name, profile: spec.profile, ...(spec.overrides === undefined ? {} : { overrides: spec.overrides }) };
         for (const port of selectedPorts(svc, spec.ports)) {
           const serverName = namesAt.get(`${svc.namespace}/${svc.name}:${port.port}`) ?? serviceDnsNames(svc.namespace, svc.name)[0];
-          for (const b of readyBackends(port, input.slicesOf(`${svc.namespace}/${svc.name}`), trustsUnmanaged(svc.namespace), allowed)) {
+          for (const b of readyBackends(port, input.slicesOf(`${svc.namespace}/${svc.name}`), trustsUnmanaged(svc.namespace), allowed).backends) {
             const t = upsert(svc, port, b, serverName, intervals.get(policy.metadata.name) ?? 3_600_000);
             if (t === undefined) continue;
             if (!t.judgements.some((j) => j.policy === judgement.policy)) t.judgements.push(judgement);
@@ -327,10 +332,6 @@ export function planTargets(input: TargetInputs): EndpointPlan {
     }
   }
   return { targets, certificates, policies };
-}
-
-function keyOf(c: Certificate): string {
-  return `${c.metadata.namespace ?? 'default'}/${c.metadata.name}`;
 }
 
 /** What a probe of this target must establish; a change makes the scheduler probe again at once. */

@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { certificateKey } from '../model/certificate.js';
 import type { Certificate } from '../api/certificate.js';
 import type { PolicyEndpointsStatus, TLSPolicy } from '../api/tlspolicy.js';
 import { type Clock, type TimerHandle, sleep } from '../clock.js';
@@ -213,7 +214,7 @@ export class EndpointValidation implements EndpointVerifier {
   }
 
   verifyCertificate(cert: Certificate, fingerprint: string | undefined, hasPrevious: boolean): CertificateVerification | 'keep' | undefined {
-    const key = `${cert.metadata.namespace ?? 'default'}/${cert.metadata.name}`;
+    const key = certificateKey(cert);
     const plans = this.plan.certificates.get(key);
     // A plan made before this spec (the re-plan is coalesced, the reconcile is not) resolves nothing yet.
     const current =

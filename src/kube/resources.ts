@@ -116,10 +116,6 @@ export class CustomResourceClient<T extends { metadata: ObjectMeta; status?: obj
     );
   }
 
-  async list(namespace?: string): Promise<T[]> {
-    return (await this.listRaw(namespace)).map((raw) => this.parse(raw));
-  }
-
   /** A JSON merge patch of the object itself (metadata, spec); 404 comes back as undefined. */
   async mergePatch(name: string, namespace: string | undefined, body: object): Promise<T | undefined> {
     const { group, version, plural } = this.type;

@@ -29,7 +29,7 @@ describe('readyBackends', () => {
     ['FQDN slices are not probed', [slice('default', 'web', [{ name: 'https', port: 443 }], [{ addresses: ['db.example.com'] }], 's', 'FQDN')], []],
     ['UDP slice ports are not this port', [slice('default', 'web', [{ name: 'https', port: 443, protocol: 'UDP' }], [{ addresses: ['10.0.0.1'] }])], []],
   ])('%s', (_what, slices, expected) => {
-    expect(readyBackends(port, slices).map((b) => `${b.address}:${b.targetPort}`)).toEqual(expected);
+    expect(readyBackends(port, slices).backends.map((b) => `${b.address}:${b.targetPort}`)).toEqual(expected);
   });
 });
 
@@ -46,7 +46,7 @@ describe('pod names from EndpointSlice targetRefs', () => {
       ],
     });
     // A hand-written slice (no managed-by label): only the Pod of the namespace is vouched for, unless trusted.
-    const backends = readyBackends({ name: 'https', port: 443, protocol: 'TCP' }, [summary], true);
+    const { backends } = readyBackends({ name: 'https', port: 443, protocol: 'TCP' }, [summary], true);
     expect(backends.map((b) => [b.address, b.pod])).toEqual([
       ['10.244.0.7', 'web-7d9f-x2x4q'],
       ['10.244.0.8', undefined],
@@ -80,18 +80,18 @@ describe('which addresses the cluster vouches for', () => {
     ['another controller\'s slice (its own managed-by) is hand-written to us', handWritten([{ addresses: ['10.0.0.5'] }], { 'endpointslice.kubernetes.io/managed-by': 'mesh.example/controller' }), false, [], 1],
     ['a hand-written slice where a policy trusts them: every ready address', handWritten([{ addresses: ['10.96.0.1'] }]), true, ['10.96.0.1'], 0],
   ])('%s', (_what, summary, trusted, addresses, skipped) => {
-    const backends = readyBackends(port, [summary], trusted);
+    const { backends, unvouched } = readyBackends(port, [summary], trusted);
     expect(backends.map((b) => b.address)).toEqual(addresses);
-    expect(backends.skipped ?? 0).toBe(skipped);
+    expect(unvouched).toBe(skipped);
   });
 
   it('samples at most MAX_BACKENDS_PER_PORT addresses of a huge Service, in address order', () => {
     const many = handWritten(Array.from({ length: MAX_BACKENDS_PER_PORT + 44 }, (_, i) => ({ addresses: [`10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`] })), {
       'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
     });
-    const backends = readyBackends(port, [many]);
+    const { backends, overPortCap } = readyBackends(port, [many]);
     expect(backends).toHaveLength(MAX_BACKENDS_PER_PORT);
-    expect(backends.skipped).toBe(44);
+    expect(overPortCap).toBe(44);
     expect(backends[0]?.address).toBe('10.1.0.1');
   });
 });
