@@ -32,9 +32,15 @@ export interface EndpointMetricRow {
   notAfterSeconds?: number | undefined;
 }
 
-export type EndpointMetricSource = () => readonly EndpointMetricRow[] & { dropped?: number };
+/** The rows exported, and how many probed addresses were left out (see MAX_EXPORTED_ADDRESSES). */
+export interface EndpointMetricRows {
+  rows: readonly EndpointMetricRow[];
+  dropped: number;
+}
 
-const gauges = new ScrapeTimeGauges<readonly EndpointMetricRow[] & { dropped?: number }>((registry, current) => {
+export type EndpointMetricSource = () => EndpointMetricRows;
+
+const gauges = new ScrapeTimeGauges<EndpointMetricRows>((registry, current) => {
   const base = ['namespace', 'service', 'port', 'address'] as const;
   const at = (r: EndpointMetricRow) => ({ namespace: r.namespace, service: r.service, port: String(r.port), address: r.address });
   new Gauge({
@@ -44,7 +50,7 @@ const gauges = new ScrapeTimeGauges<readonly EndpointMetricRow[] & { dropped?: n
     registers: [registry],
     collect() {
       this.reset();
-      for (const r of current()) for (const c of r.certificates) this.set({ ...at(r), certificate: c.name }, c.stale ? 1 : 0);
+      for (const r of current().rows) for (const c of r.certificates) this.set({ ...at(r), certificate: c.name }, c.stale ? 1 : 0);
     },
   });
   new Gauge({
@@ -54,7 +60,7 @@ const gauges = new ScrapeTimeGauges<readonly EndpointMetricRow[] & { dropped?: n
     registers: [registry],
     collect() {
       this.reset();
-      for (const r of current()) for (const p of r.policies) this.set({ ...at(r), policy: p.name }, p.violations);
+      for (const r of current().rows) for (const p of r.policies) this.set({ ...at(r), policy: p.name }, p.violations);
     },
   });
   new Gauge({
@@ -64,7 +70,7 @@ const gauges = new ScrapeTimeGauges<readonly EndpointMetricRow[] & { dropped?: n
     registers: [registry],
     collect() {
       this.reset();
-      for (const r of current()) for (const p of r.policies) this.set({ ...at(r), policy: p.name }, p.grade);
+      for (const r of current().rows) for (const p of r.policies) this.set({ ...at(r), policy: p.name }, p.grade);
     },
   });
   new Gauge({
@@ -74,7 +80,7 @@ const gauges = new ScrapeTimeGauges<readonly EndpointMetricRow[] & { dropped?: n
     registers: [registry],
     collect() {
       this.reset();
-      for (const r of current()) for (const [version, on] of Object.entries(r.protocols ?? {})) this.set({ ...at(r), version }, on ? 1 : 0);
+      for (const r of current().rows) for (const [version, on] of Object.entries(r.protocols ?? {})) this.set({ ...at(r), version }, on ? 1 : 0);
     },
   });
   new Gauge({
@@ -84,7 +90,7 @@ const gauges = new ScrapeTimeGauges<readonly EndpointMetricRow[] & { dropped?: n
     registers: [registry],
     collect() {
       this.reset();
-      for (const r of current()) if (r.notAfterSeconds !== undefined) this.set(at(r), r.notAfterSeconds);
+      for (const r of current().rows) if (r.notAfterSeconds !== undefined) this.set(at(r), r.notAfterSeconds);
     },
   });
   new Gauge({
@@ -92,7 +98,7 @@ const gauges = new ScrapeTimeGauges<readonly EndpointMetricRow[] & { dropped?: n
     help: `Probed backend addresses left out of the address-labelled endpoint series (at most ${MAX_EXPORTED_ADDRESSES} are exported; those with nothing wrong go first).`,
     registers: [registry],
     collect() {
-      this.set(current().dropped ?? 0);
+      this.set(current().dropped);
     },
   });
 });
@@ -140,9 +146,9 @@ export function endpointProbeMetrics(registry: Registry): EndpointProbeMetrics {
  */
 export const MAX_EXPORTED_ADDRESSES = 5_000;
 
-/** The read model as metric rows: one per probed backend address (at most MAX_EXPORTED_ADDRESSES; `dropped` says how many more). */
-export function endpointMetricRows(readings: Iterable<EndpointReading>, max = MAX_EXPORTED_ADDRESSES): EndpointMetricRow[] & { dropped?: number } {
-  const rows: EndpointMetricRow[] & { dropped?: number } = [];
+/** The read model as metric rows: one per probed backend address, at most `max`; `dropped` says how many more. */
+export function endpointMetricRows(readings: Iterable<EndpointReading>, max = MAX_EXPORTED_ADDRESSES): EndpointMetricRows {
+  const rows: EndpointMetricRow[] = [];
   for (const { target: t, result: r } of readings) {
     rows.push({
       namespace: t.namespace,
@@ -158,14 +164,13 @@ export function endpointMetricRows(readings: Iterable<EndpointReading>, max = MA
       notAfterSeconds: r.served === undefined ? undefined : Math.floor(Date.parse(r.served.notAfter) / 1000),
     });
   }
-  if (rows.length <= max) return rows;
+  if (rows.length <= max) return { rows, dropped: 0 };
   // What needs attention first: stale, then violating, then the rest, each in a stable order.
   const rank = (r: EndpointMetricRow) => (r.certificates.some((c) => c.stale) ? 0 : r.policies.some((p) => p.violations > 0) ? 1 : 2);
-  const kept: EndpointMetricRow[] & { dropped?: number } = rows
+  const kept = rows
     .map((r) => ({ r, rank: rank(r), id: `${r.namespace}/${r.service}:${r.port}@${r.address}` }))
     .sort((a, b) => a.rank - b.rank || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .slice(0, max)
     .map((x) => x.r);
-  kept.dropped = rows.length - max;
-  return kept;
+  return { rows: kept, dropped: rows.length - max };
 }

@@ -102,7 +102,7 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
   const inventory = attachInventory({ http, registry, controllers, clock, endpoints: () => (leading ? servedCertificates(controllers.endpoints.readings()) : []) });
   controllers.endpoints.results.on('change', () => inventory.invalidate());
   controllers.endpoints.results.on('remove', () => inventory.invalidate());
-  registerEndpointMetrics(registry, () => (leading ? endpointMetricRows(controllers.endpoints.readings()) : []));
+  registerEndpointMetrics(registry, () => (leading ? endpointMetricRows(controllers.endpoints.readings()) : { rows: [], dropped: 0 }));
   const alerting = createAlerting(config, {
     live: inventory,
     clock,

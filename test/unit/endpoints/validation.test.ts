@@ -202,7 +202,7 @@ describe('EndpointValidation', () => {
     if (v === undefined || v === 'keep') throw new Error('expected a verdict');
     expect(v.condition.reason).toBe(Reason.StaleCertificate);
     expect(v.lagging.map((l) => l.address)).toEqual(['10.250.1.3']);
-    const rows = endpointMetricRows(h.validation.readings());
+    const rows = endpointMetricRows(h.validation.readings()).rows;
     expect(rows.find((r) => r.address === '10.250.1.3')?.certificates).toEqual([{ name: 'web', stale: true }]);
     expect(rows.find((r) => r.address === '10.250.1.2')?.certificates).toEqual([{ name: 'web', stale: false }]);
     const alert = endpointObservations(h.validation.readings()).find((x) => x.certificate === 'web');
@@ -237,7 +237,7 @@ describe('EndpointValidation', () => {
     expect(h.certEnqueued.length).toBe(queued + 1);
     const v = h.validation.verifyCertificate(cert, CURRENT, true);
     expect(v !== undefined && v !== 'keep' && v.condition.reason).toBe(Reason.ServiceNotFound);
-    expect(endpointMetricRows(h.validation.readings())).toEqual([]);
+    expect(endpointMetricRows(h.validation.readings()).rows).toEqual([]);
     await h.validation.stop();
   });
 
@@ -258,7 +258,7 @@ describe('EndpointValidation', () => {
     const news = h.validation.takePolicyViolations('edge');
     expect(news.map((n) => [n.target.address, n.target.serviceUid, n.grade, n.violations.map((v) => v.id)])).toEqual([['10.250.1.3', 'uid-web', 'B', ['protocol-not-allowed']]]);
     expect(h.validation.takePolicyViolations('edge')).toEqual([]);
-    const rows = endpointMetricRows(h.validation.readings());
+    const rows = endpointMetricRows(h.validation.readings()).rows;
     expect(rows.find((r) => r.address === '10.250.1.3')?.policies).toEqual([{ name: 'edge', violations: 1, grade: 4 }]);
     expect(endpointObservations(h.validation.readings()).find((o) => o.policy === 'edge')?.violations).toEqual([{ id: 'protocol-not-allowed', message: 'TLSv1.0 is accepted' }]);
     await h.validation.stop();

@@ -136,7 +136,9 @@ describe('ACME metrics', () => {
 describe('endpoint metrics (for live validation)', () => {
   it('report staleness, violations, grade, protocols and expiry per backend address', async () => {
     const registry = new Registry();
-    registerEndpointMetrics(registry, () => [
+    registerEndpointMetrics(registry, () => ({
+      dropped: 3,
+      rows: [
       { namespace: 'shop', service: 'web', port: 443, address: '10.0.0.1', certificates: [{ name: 'web', stale: true }], policies: [] },
       { namespace: 'shop', service: 'web', port: 443, address: '10.0.0.2', certificates: [{ name: 'web', stale: false }], policies: [] },
       {
@@ -149,8 +151,10 @@ describe('endpoint metrics (for live validation)', () => {
         protocols: { 'TLSv1.0': true, 'TLSv1.3': false },
         notAfterSeconds: 1_800_000_000,
       },
-    ]);
+      ],
+    }));
     const text = await registry.metrics();
+    expect(text).toMatch(/^certkeeper_endpoint_addresses_not_exported 3$/m);
     const web = { namespace: 'shop', service: 'web', port: '443' };
     const api = { namespace: 'shop', service: 'api', port: '8443', address: '10.0.0.3' };
     expect(sample(text, 'certkeeper_endpoint_certificate_stale', { ...web, address: '10.0.0.1', certificate: 'web' })).toBe(1);
