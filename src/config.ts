@@ -49,9 +49,24 @@ const cidrList = z
   )
   .default([]);
 
+/** Repeated flags, or one comma-separated environment variable, of namespace names. */
+const namespaceList = z
+  .preprocess(
+    (v) => (typeof v === 'string' ? v.split(',') : v),
+    z.array(z.string().trim()).transform((names) => [...new Set(names.filter((n) => n !== ''))]),
+  )
+  .pipe(z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a namespace name (RFC 1123 label)')))
+  .default([]);
+
 export const operatorConfigSchema = z.object({
   kubeconfig: z.string().optional(),
   namespace: z.string().min(1).default('certkeeper'),
+  /**
+   * Only these namespaces' Certificates, Secrets, Services and EndpointSlices
+   * are watched, so namespaced Roles there are all the operator needs; empty:
+   * the whole cluster.
+   */
+  watchNamespaces: namespaceList,
   leaderElect: boolish.default(true),
   leaseName: z.string().min(1).default('certkeeper-operator'),
   identity: z.string().min(1).default(`${hostname()}-${process.pid}`),
@@ -91,6 +106,7 @@ export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
 const FLAGS = {
   kubeconfig: { env: 'KUBECONFIG', type: 'string' },
   namespace: { env: 'CERTKEEPER_NAMESPACE', type: 'string' },
+  'watch-namespaces': { env: 'CERTKEEPER_WATCH_NAMESPACES', type: 'string', multiple: true },
   'leader-elect': { env: 'CERTKEEPER_LEADER_ELECT', type: 'string' },
   'lease-name': { env: 'CERTKEEPER_LEASE_NAME', type: 'string' },
   identity: { env: 'CERTKEEPER_IDENTITY', type: 'string' },

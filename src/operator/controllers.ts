@@ -20,11 +20,12 @@ import { acmeDriver } from '../controllers/drivers/acme.js';
 import { CaIssuers } from '../controllers/drivers/ca-issuers.js';
 import type { IssuerDrivers } from '../controllers/drivers/driver.js';
 import { caDriver, selfSignedDriver } from '../controllers/drivers/one-shot.js';
-import { asTLSPolicy, CERTIFICATES, ENDPOINT_SLICES, NAMESPACES, SECRETS, SERVICES, TLS_POLICIES } from '../kube/resources.js';
+import { asTLSPolicy, CERTIFICATES, ENDPOINT_SLICES, NAMESPACES, SECRETS, SERVICES, TLS_POLICIES, type ResourceType } from '../kube/resources.js';
 import { makeKubeClients, type KubeClients } from '../kube/client.js';
 import { Controller } from '../kube/controller.js';
 import type { EventRecorder } from '../kube/events.js';
 import { Informer } from '../kube/informer.js';
+import { NamespacedInformers, type InformerCache } from '../kube/namespaced-informers.js';
 import { kubeListerWatcher, resourcePath } from '../kube/kube-lister-watcher.js';
 import type { KubeObject } from '../kube/lister-watcher.js';
 import type { Logger } from '../log.js';
@@ -36,6 +37,8 @@ export interface ControllerSetOptions {
   log: Logger;
   events: EventRecorder;
   operatorNamespace: string;
+  /** --watch-namespaces: only these namespaces' objects are cached (namespaced Roles suffice); empty or undefined: the whole cluster. */
+  watchNamespaces?: readonly string[];
   workers: number;
   registry?: Registry;
   /** ACME issuance settings (HTTP-01 responder, self-check, ARI). */
@@ -55,12 +58,12 @@ type Raw = KubeObject & Record<string, unknown>;
  * by them. Started when leadership is won, stopped when it is lost.
  */
 export class ControllerSet {
-  readonly certificates: Informer<Raw, ParsedCertificate>;
-  readonly policies: Informer<Raw, TLSPolicy>;
-  readonly namespaces: Informer<V1Namespace & KubeObject, Record<string, string>>;
-  readonly secrets: Informer<V1Secret & KubeObject, TlsSecretSummary>;
-  readonly services: Informer<V1Service & KubeObject, ServiceSummary>;
-  readonly endpointSlices: Informer<V1EndpointSlice & KubeObject, EndpointSliceSummary>;
+  readonly certificates: InformerCache<ParsedCertificate>;
+  readonly policies: InformerCache<TLSPolicy>;
+  readonly namespaces: InformerCache<Record<string, string>>;
+  readonly secrets: InformerCache<TlsSecretSummary>;
+  readonly services: InformerCache<ServiceSummary>;
+  readonly endpointSlices: InformerCache<EndpointSliceSummary>;
   /** The probes of Certificate and TLSPolicy endpoints, with their latest results. */
   readonly endpoints: EndpointValidation;
   readonly certificateController: Controller;
@@ -70,48 +73,18 @@ export class ControllerSet {
 
   constructor(private readonly options: ControllerSetOptions) {
     const o = options;
-    const kc = o.clients.kubeConfig;
     const common = { clock: o.clock, log: o.log };
-    this.certificates = new Informer<Raw, ParsedCertificate>({
-      ...common,
-      name: 'certificates',
-      listerWatcher: kubeListerWatcher(kc, resourcePath(CERTIFICATES)),
-      transform: parseCertificate,
-    });
-    this.policies = new Informer<Raw, TLSPolicy>({
-      ...common,
-      name: 'tlspolicies',
-      listerWatcher: kubeListerWatcher(kc, resourcePath(TLS_POLICIES)),
-      transform: asTLSPolicy,
-    });
-    this.namespaces = new Informer<V1Namespace & KubeObject, Record<string, string>>({
-      ...common,
-      name: 'namespaces',
-      listerWatcher: kubeListerWatcher(kc, resourcePath(NAMESPACES)),
-      transform: (ns) => ns.metadata?.labels ?? {},
-    });
+    const watched = o.watchNamespaces !== undefined && o.watchNamespaces.length > 0 ? o.watchNamespaces : undefined;
+    // The operator's own namespace holds CA key pairs: its TLS Secrets are watched too (a CA rotation re-checks its policies).
+    const secretNamespaces = watched === undefined ? undefined : [...new Set([...watched, o.operatorNamespace])];
+    this.certificates = this.cache<Raw, ParsedCertificate>('certificates', CERTIFICATES, watched, { transform: parseCertificate });
+    this.policies = this.cache<Raw, TLSPolicy>('tlspolicies', TLS_POLICIES, undefined, { transform: asTLSPolicy });
+    this.namespaces = this.cache<V1Namespace & KubeObject, Record<string, string>>('namespaces', NAMESPACES, watched, { transform: (ns) => ns.metadata?.labels ?? {} });
     // Only TLS Secrets, and only a summary of each: no key material is cached.
-    this.secrets = new Informer<V1Secret & KubeObject, TlsSecretSummary>({
-      ...common,
-      name: 'secrets',
-      listerWatcher: kubeListerWatcher(kc, resourcePath(SECRETS)),
-      fieldSelector: 'type=kubernetes.io/tls',
-      transform: summarizeTlsSecret,
-    });
-
-    // Services and EndpointSlices, cluster-wide, as small summaries (ports, labels, ready addresses).
-    this.services = new Informer<V1Service & KubeObject, ServiceSummary>({
-      ...common,
-      name: 'services',
-      listerWatcher: kubeListerWatcher(kc, resourcePath(SERVICES)),
-      transform: summarizeService,
-    });
-    this.endpointSlices = new Informer<V1EndpointSlice & KubeObject, EndpointSliceSummary>({
-      ...common,
-      name: 'endpointslices',
-      listerWatcher: kubeListerWatcher(kc, resourcePath(ENDPOINT_SLICES)),
-      transform: summarizeEndpointSlice,
-    });
+    this.secrets = this.cache<V1Secret & KubeObject, TlsSecretSummary>('secrets', SECRETS, secretNamespaces, { fieldSelector: 'type=kubernetes.io/tls', transform: summarizeTlsSecret });
+    // Services and EndpointSlices as small summaries (ports, labels, ready addresses).
+    this.services = this.cache<V1Service & KubeObject, ServiceSummary>('services', SERVICES, watched, { transform: summarizeService });
+    this.endpointSlices = this.cache<V1EndpointSlice & KubeObject, EndpointSliceSummary>('endpointslices', ENDPOINT_SLICES, watched, { transform: summarizeEndpointSlice });
 
     const endpointSettings = o.endpoints ?? ENDPOINT_DEFAULTS;
     // The controllers are made below; the validation only enqueues through them once started.
@@ -260,6 +233,34 @@ export class ControllerSet {
       ca: caDriver({ cas: new CaIssuers({ secrets: o.clients.secrets, operatorNamespace: o.operatorNamespace, clock: o.clock }), secrets: secretsApi }),
       acme: acmeDriver(acmeDeps, new AcmeIssuer(acmeDeps), new AcmeUpkeep(acmeDeps)),
     };
+  }
+
+  /**
+   * A cluster-wide informer, or one per namespace of `namespaces` merged into
+   * one cache. A Namespace object is watched by name (a field selector RBAC
+   * can limit with resourceNames).
+   */
+  private cache<R extends KubeObject, T>(name: string, type: ResourceType, namespaces: readonly string[] | undefined, opts: { transform: (raw: R) => T; fieldSelector?: string }): InformerCache<T> {
+    const { clock, log, clients } = this.options;
+    const informer = (path: string, fieldSelector: string | undefined, scope?: string) =>
+      new Informer<R, T>({
+        clock,
+        log: scope === undefined ? log : log.child({ namespace: scope }),
+        name,
+        listerWatcher: kubeListerWatcher(clients.kubeConfig, path),
+        transform: opts.transform,
+        ...(fieldSelector === undefined ? {} : { fieldSelector }),
+      });
+    if (namespaces === undefined) return informer(resourcePath(type), opts.fieldSelector);
+    const parts = new Map(
+      namespaces.map((ns) => {
+        if (type.namespaced) return [ns, informer(resourcePath({ ...type, namespace: ns }), opts.fieldSelector, ns)] as const;
+        if (type.plural !== NAMESPACES.plural) throw new Error(`${name}: a cluster-scoped resource cannot be watched per namespace`);
+        const byName = [`metadata.name=${ns}`, opts.fieldSelector].filter((f) => f !== undefined).join(',');
+        return [ns, informer(resourcePath(type), byName, ns)] as const;
+      }),
+    );
+    return new NamespacedInformers<R, T>(name, parts);
   }
 
   private indexOwner(key: string, c: ParsedCertificate): void {

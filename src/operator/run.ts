@@ -40,7 +40,8 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
   const log = opts.log;
   const registry = opts.registry ?? defaultRegistry;
   const clients = makeKubeClients(loadKubeConfig(config.kubeconfig));
-  const events = new EventRecorder({ clients, clock, log: log.child({ component: 'events' }) });
+  // TLSPolicies are cluster-scoped: their events go to the operator's namespace, where its Role may write them.
+  const events = new EventRecorder({ clients, clock, log: log.child({ component: 'events' }), clusterScopedNamespace: config.namespace });
   const acme = await startAcmeRuntime(
     {
       namespace: config.namespace,
@@ -62,6 +63,7 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
     log,
     events,
     operatorNamespace: config.namespace,
+    watchNamespaces: config.watchNamespaces,
     workers: config.workers,
     registry,
     acme: acme.controllerOptions,

@@ -149,6 +149,11 @@ describe('helm lint and template', () => {
     const pod = deploymentOf(objects).spec?.template.spec;
     expect(pod?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution).toHaveLength(1);
     expect(pod?.volumes?.find((v) => v.name === 'alertmanager-credentials')?.secret?.items?.map((i) => i.key)).toEqual(['password', 'token', 'ca.crt']);
+    // Watched namespaces: the flag, and a Role with its binding in each (rbac.test.ts proves what they hold).
+    expect(pod?.containers[0]?.args).toEqual(expect.arrayContaining(['--watch-namespaces=team-a', '--watch-namespaces=team-b']));
+    for (const kind of ['Role', 'RoleBinding']) {
+      expect(objects.filter((o) => o.kind === kind && o.metadata.name === 'ck-all').map((o) => o.metadata.namespace).sort()).toEqual(['team-a', 'team-b']);
+    }
   });
 
   it('refuses invalid values, naming each wrong field', async () => {
@@ -179,9 +184,10 @@ describe('helm install into the API server', () => {
     const ns = await createTestNamespace('chart-all-on');
     const release = `ck-${uniqueSuffix()}`;
     const rendered = parseManifests(
-      await helmOk(helm, ['template', release, CHART_DIR, '--namespace', ns.name, '-f', ALL_ON, '--set', `fullnameOverride=${release}`]),
+      await helmOk(helm, ['template', release, CHART_DIR, '--namespace', ns.name, '-f', ALL_ON, '--set', `fullnameOverride=${release}`, '--set', `operator.watchNamespaces={${ns.name}}`]),
     );
-    await helmOk(helm, ['install', release, CHART_DIR, '--namespace', ns.name, '-f', ALL_ON, '--set', `fullnameOverride=${release}`, '--kubeconfig', kubeconfig()]);
+    // A watched namespace that exists (its Role lives there): the release's own.
+    await helmOk(helm, ['install', release, CHART_DIR, '--namespace', ns.name, '-f', ALL_ON, '--set', `fullnameOverride=${release}`, '--set', `operator.watchNamespaces={${ns.name}}`, '--kubeconfig', kubeconfig()]);
     try {
       for (const m of rendered) expect(await objectStatus(kc(), m, ns.name), `${m.kind} ${m.metadata.name}`).toBe(200);
       const status = await helmOk(helm, ['status', release, '--namespace', ns.name, '--kubeconfig', kubeconfig()]);

@@ -4,13 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AuthenticationV1Api, CoordinationV1Api, EventsV1Api, KubeConfig, NetworkingV1Api, type V1PolicyRule } from '@kubernetes/client-node';
+import { AuthenticationV1Api, AuthorizationV1Api, CoordinationV1Api, EventsV1Api, KubeConfig, NetworkingV1Api, type V1PolicyRule } from '@kubernetes/client-node';
 import { CHART_DIR, helmOk, runHelm } from '../../hack/chart.js';
 import { createTestNetwork, type TestNetwork } from '../../hack/env/netns.js';
 import { startOperatorProcess, waitForOperatorReady, type OperatorProcess } from '../../hack/env/operator.js';
 import { ensureTools } from '../../hack/env/tools.js';
 import { GROUP, VERSION } from '../../src/api/meta.js';
 import type { InventoryJson } from '../../src/inventory/json.js';
+import type { TLSPolicy } from '../../src/api/tlspolicy.js';
 import { REVOKE_FINALIZER } from '../../src/controllers/certificate/acme/revocation.js';
 import { isNotFound } from '../../src/kube/errors.js';
 import { acmeIssuer, installHttpRouteCrd, sharedPebbleOperatorOptions, waitForPolicyReady } from '../support/acme.js';
@@ -33,6 +34,9 @@ import { HSTS_TWO_YEARS, MOZILLA_CURVES, MOZILLA_INTERMEDIATE_CIPHERS } from '..
 const suffix = uniqueSuffix();
 const release = `rbac-${suffix}`;
 const fullname = `${release}-certkeeper`;
+// The same chart, installed a second time with operator.watchNamespaces: namespaced Roles only.
+const releaseW = `rbacw-${suffix}`;
+const fullnameW = `${releaseW}-certkeeper`;
 const LEASE = 'certkeeper-operator';
 const acmeEnv = inject('acme');
 
@@ -41,6 +45,11 @@ let ns: string;
 let kubeconfigDir: string;
 let clusterRules: V1PolicyRule[] = [];
 let roleRules: V1PolicyRule[] = [];
+/** The namespace the watch-mode release watches. */
+let teamW: string;
+let clusterRulesW: V1PolicyRule[] = [];
+let watchedRulesW: V1PolicyRule[] = [];
+let releaseRulesW: V1PolicyRule[] = [];
 let removeRouteCrd: (() => Promise<void>) | undefined;
 const policies: string[] = [];
 const cleanups: (() => Promise<void>)[] = [];
@@ -66,7 +75,7 @@ function impersonatingKubeconfig(user: string): string {
   return path;
 }
 
-async function startOperatorAs(sa: string, name: string, waitUntil: 'healthy' | 'listening' = 'healthy'): Promise<OperatorProcess> {
+async function startOperatorAs(sa: string, name: string, waitUntil: 'healthy' | 'listening' = 'healthy', extraEnv: Record<string, string> = {}): Promise<OperatorProcess> {
   const acme = sharedPebbleOperatorOptions();
   // A fresh Lease each time: a variant without `create` on leases must have to create it.
   await testKube()
@@ -91,6 +100,7 @@ async function startOperatorAs(sa: string, name: string, waitUntil: 'healthy' | 
       CERTKEEPER_ACME_HTTP01_SELF_CHECK_PORT: String(acme.http01Port),
       CERTKEEPER_ACME_SELF_CHECK_TIMEOUT: '10s',
       CERTKEEPER_ENDPOINT_RECHECK_INTERVAL: '2s',
+      ...extraEnv,
     },
   });
 }
@@ -149,16 +159,124 @@ beforeAll(async () => {
   const { rbac } = testKube();
   clusterRules = (await rbac.readClusterRole({ name: fullname })).rules ?? [];
   roleRules = (await rbac.readNamespacedRole({ name: `${fullname}-leader-election`, namespace: ns })).rules ?? [];
+
+  const watched = await createTestNamespace('rbac-watched');
+  teamW = watched.name;
+  cleanups.push(watched.cleanup);
+  await helmOk(helm, [
+    'install', releaseW, CHART_DIR, '--namespace', ns, '--set', 'admissionPolicy.enabled=false',
+    '--set', `operator.watchNamespaces={${teamW}}`, '--kubeconfig', inject('kubeconfigPath'),
+  ]);
+  clusterRulesW = (await rbac.readClusterRole({ name: fullnameW })).rules ?? [];
+  watchedRulesW = (await rbac.readNamespacedRole({ name: fullnameW, namespace: teamW })).rules ?? [];
+  releaseRulesW = (await rbac.readNamespacedRole({ name: `${fullnameW}-leader-election`, namespace: ns })).rules ?? [];
   removeRouteCrd = await installHttpRouteCrd();
 }, 120_000);
 
 afterAll(async () => {
   for (const p of policies) await deletePolicy(p);
-  if (ns !== undefined) await runHelm(helm, ['uninstall', release, '--namespace', ns, '--kubeconfig', inject('kubeconfigPath')]);
+  if (ns !== undefined) {
+    for (const r of [release, releaseW]) await runHelm(helm, ['uninstall', r, '--namespace', ns, '--kubeconfig', inject('kubeconfigPath')]);
+  }
   await removeRouteCrd?.();
   for (const c of cleanups.reverse()) await c();
   if (kubeconfigDir !== undefined) await rm(kubeconfigDir, { recursive: true, force: true });
 });
+
+/**
+ * Everything the operator is for, in `team`, as ServiceAccount `sa`: CA and
+ * ACME (HTTP-01 through an Ingress and an HTTPRoute) issuance, endpoint
+ * validation, the inventory, events, revocation on delete; and never a
+ * refusal by RBAC in its log.
+ */
+async function doesEverything(sa: string, team: string, label: string, env: Record<string, string>, more?: (operator: OperatorProcess) => Promise<void>): Promise<void> {
+  const caName = `rbac-ca-${label}-${suffix}`;
+  await caSecret(caName);
+  // trustUnmanagedEndpointSlices: the endpoint check's nginx stands behind a hand-written EndpointSlice.
+  const ca = await policy(`rbac-ca-${label}-${suffix}`, { issuer: { ca: { secretName: caName } }, trustUnmanagedEndpointSlices: true });
+  const solvers = [{ http01: { ingress: { ingressClassName: 'test-nginx' }, gatewayHTTPRoute: { parentRefs: [{ name: 'public', namespace: 'gateways' }] } } }];
+  const acme = await policy(`rbac-acme-${label}-${suffix}`, { issuer: { acme: { ...acmeIssuer(acmeEnv.directoryUrl, { solvers }), revokeOnDelete: true } } });
+
+  const operator = await startOperatorAs(sa, label, 'healthy', env);
+  let network: TestNetwork | undefined;
+  let nginx: NetnsNginx | undefined;
+  const dir = await mkdtemp(join(tmpdir(), 'certkeeper-rbac-nginx-'));
+  try {
+    await waitForOperatorReady(operator);
+    // The Lease of the release namespace is held by this operator.
+    const lease = await testKube().kubeconfig.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: LEASE, namespace: ns });
+    expect(lease.spec?.holderIdentity).toBe(operator.identity);
+
+    await createCertificate(team, 'internal', { secretName: 'internal-tls', dnsNames: [`internal.${team}.svc`], policyRef: { name: ca } });
+    await createCertificate(team, 'public', { secretName: 'public-tls', dnsNames: [`public-${label}-${suffix}.rbac.test`], policyRef: { name: acme } });
+    await waitForPolicyReady(acme, 'True', 'AccountRegistered');
+    const internal = await waitForCondition(team, 'internal', { status: 'True' });
+    await waitForCondition(team, 'public', { status: 'True' }, 60_000);
+
+    // Endpoint validation: a "pod" in a network namespace serving the issued certificate behind a Service.
+    network = await createTestNetwork({ addresses: 1, label: 'rbac.test' });
+    const secret = await readSecret(team, 'internal-tls');
+    const served = { chainPem: secretText(secret, 'tls.crt'), keyPem: secretText(secret, 'tls.key') };
+    const tls = { protocols: ['TLSv1.2', 'TLSv1.3'], ciphers: MOZILLA_INTERMEDIATE_CIPHERS, preferServerCiphers: false, curves: MOZILLA_CURVES, dhParams: false, hsts: HSTS_TWO_YEARS } as const;
+    nginx = await startNetnsNginx({ network, name: `rbac-${label}-${suffix}`, baseDir: dir, addresses: network.addresses, port: 443, certificate: served, tls });
+    await createServiceWithEndpoints(team, 'internal', { ports: [{ name: 'https', port: 443 }], addresses: network.addresses });
+    const { customObjects } = testKube();
+    await customObjects.patchNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: 'certificates',
+      namespace: team,
+      name: 'internal',
+      body: [{ op: 'add', path: '/spec/endpoints', value: [{ service: 'internal', port: 443 }] }],
+    });
+    const verified = await waitForCondition(
+      team,
+      'internal',
+      { type: 'EndpointsVerified', status: 'True', reason: 'CurrentCertificateServed', where: (c) => (c.status?.endpoints ?? []).length > 0 },
+      60_000,
+    );
+    expect(verified.status?.endpoints).toEqual([expect.objectContaining({ service: 'internal', port: 443, address: network.addresses[0], current: true, servedFingerprintSHA256: leafFingerprint(served.chainPem) })]);
+    expect(verified.status?.fingerprintSHA256).toBe(internal.status?.fingerprintSHA256);
+
+    // The inventory lists both Secrets (it reads every TLS Secret of the cluster).
+    const inventory = (await (await fetch(`${operator.url}/inventory?namespace=${team}`)).json()) as InventoryJson;
+    const secretLocations = inventory.entries.flatMap((e) => e.locations.flatMap((l) => (l.type === 'secret' ? [`${l.namespace}/${l.name}#${l.key}`] : [])));
+    expect(secretLocations).toEqual(expect.arrayContaining([`${team}/internal-tls#tls.crt`, `${team}/public-tls#tls.crt`]));
+
+    // Events were recorded (events.k8s.io) about the Certificates.
+    const events = await testKube().kubeconfig.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: team });
+    expect(events.items.map((e) => `${e.regarding?.kind}/${e.regarding?.name}`)).toEqual(expect.arrayContaining(['Certificate/internal', 'Certificate/public']));
+
+    // Deleting the ACME Certificate revokes it and deletes its Secret (revokeOnDelete), then lets it go.
+    const publicCert = await getCertificate(team, 'public');
+    expect(publicCert.metadata.finalizers).toContain(REVOKE_FINALIZER);
+    await customObjects.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', namespace: team, name: 'public' });
+    await waitFor(
+      async () => {
+        try {
+          await getCertificate(team, 'public');
+          return undefined;
+        } catch (err) {
+          return isNotFound(err) ? true : undefined;
+        }
+      },
+      { description: 'the revoked Certificate to be gone', timeoutMs: 30_000 },
+    );
+    await expect(readSecret(team, 'public-tls')).rejects.toMatchObject({ code: 404 });
+
+    await more?.(operator);
+
+    // Any refusal by RBAC ("... is forbidden: User "system:serviceaccount:..." cannot ..."), not the
+    // 403s of namespaces other test files left terminating (nothing may be created in those).
+    expect(plainLog(operator)).not.toMatch(/forbidden: User "[^"]*" cannot [a-z]+ resource "/i);
+  } finally {
+    await operator.process.stop();
+    await nginx?.stop();
+    await network?.teardown();
+    await rm(dir, { recursive: true, force: true });
+    await forgetCertificate(team, 'internal');
+  }
+}
 
 describe("the chart's ServiceAccount", () => {
   it('is who the operator is: the kubeconfig impersonates it, and the API server says so', async () => {
@@ -173,91 +291,8 @@ describe("the chart's ServiceAccount", () => {
   });
 
   it('is enough for ACME HTTP-01 (Ingress and HTTPRoute), CA issuance, revocation on delete, endpoint validation and the inventory, with no "forbidden"', async () => {
-    const caName = `rbac-ca-${suffix}`;
-    await caSecret(caName);
-    // trustUnmanagedEndpointSlices: the endpoint check's nginx stands behind a hand-written EndpointSlice.
-    const ca = await policy(`rbac-ca-${suffix}`, { issuer: { ca: { secretName: caName } }, trustUnmanagedEndpointSlices: true });
-    const solvers = [{ http01: { ingress: { ingressClassName: 'test-nginx' }, gatewayHTTPRoute: { parentRefs: [{ name: 'public', namespace: 'gateways' }] } } }];
-    const acme = await policy(`rbac-acme-${suffix}`, { issuer: { acme: { ...acmeIssuer(acmeEnv.directoryUrl, { solvers }), revokeOnDelete: true } } });
     const team = (await createTestNamespace('rbac-team')).name;
-
-    const operator = await startOperatorAs(fullname, 'chart');
-    let network: TestNetwork | undefined;
-    let nginx: NetnsNginx | undefined;
-    const dir = await mkdtemp(join(tmpdir(), 'certkeeper-rbac-nginx-'));
-    try {
-      await waitForOperatorReady(operator);
-      // The Lease of the release namespace is held by this operator.
-      const lease = await testKube().kubeconfig.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: LEASE, namespace: ns });
-      expect(lease.spec?.holderIdentity).toBe(operator.identity);
-
-      await createCertificate(team, 'internal', { secretName: 'internal-tls', dnsNames: [`internal.${team}.svc`], policyRef: { name: ca } });
-      await createCertificate(team, 'public', { secretName: 'public-tls', dnsNames: [`public-${suffix}.rbac.test`], policyRef: { name: acme } });
-      await waitForPolicyReady(acme, 'True', 'AccountRegistered');
-      const internal = await waitForCondition(team, 'internal', { status: 'True' });
-      await waitForCondition(team, 'public', { status: 'True' }, 60_000);
-
-      // Endpoint validation: a "pod" in a network namespace serving the issued certificate behind a Service.
-      network = await createTestNetwork({ addresses: 1, label: 'rbac.test' });
-      const secret = await readSecret(team, 'internal-tls');
-      const served = { chainPem: secretText(secret, 'tls.crt'), keyPem: secretText(secret, 'tls.key') };
-      const tls = { protocols: ['TLSv1.2', 'TLSv1.3'], ciphers: MOZILLA_INTERMEDIATE_CIPHERS, preferServerCiphers: false, curves: MOZILLA_CURVES, dhParams: false, hsts: HSTS_TWO_YEARS } as const;
-      nginx = await startNetnsNginx({ network, name: `rbac-${suffix}`, baseDir: dir, addresses: network.addresses, port: 443, certificate: served, tls });
-      await createServiceWithEndpoints(team, 'internal', { ports: [{ name: 'https', port: 443 }], addresses: network.addresses });
-      const { customObjects } = testKube();
-      await customObjects.patchNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: 'certificates',
-        namespace: team,
-        name: 'internal',
-        body: [{ op: 'add', path: '/spec/endpoints', value: [{ service: 'internal', port: 443 }] }],
-      });
-      const verified = await waitForCondition(
-        team,
-        'internal',
-        { type: 'EndpointsVerified', status: 'True', reason: 'CurrentCertificateServed', where: (c) => (c.status?.endpoints ?? []).length > 0 },
-        60_000,
-      );
-      expect(verified.status?.endpoints).toEqual([expect.objectContaining({ service: 'internal', port: 443, address: network.addresses[0], current: true, servedFingerprintSHA256: leafFingerprint(served.chainPem) })]);
-      expect(verified.status?.fingerprintSHA256).toBe(internal.status?.fingerprintSHA256);
-
-      // The inventory lists both Secrets (it reads every TLS Secret of the cluster).
-      const inventory = (await (await fetch(`${operator.url}/inventory?namespace=${team}`)).json()) as InventoryJson;
-      const secretLocations = inventory.entries.flatMap((e) => e.locations.flatMap((l) => (l.type === 'secret' ? [`${l.namespace}/${l.name}#${l.key}`] : [])));
-      expect(secretLocations).toEqual(expect.arrayContaining([`${team}/internal-tls#tls.crt`, `${team}/public-tls#tls.crt`]));
-
-      // Events were recorded (events.k8s.io) about the Certificates.
-      const events = await testKube().kubeconfig.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: team });
-      expect(events.items.map((e) => `${e.regarding?.kind}/${e.regarding?.name}`)).toEqual(expect.arrayContaining(['Certificate/internal', 'Certificate/public']));
-
-      // Deleting the ACME Certificate revokes it and deletes its Secret (revokeOnDelete), then lets it go.
-      const publicCert = await getCertificate(team, 'public');
-      expect(publicCert.metadata.finalizers).toContain(REVOKE_FINALIZER);
-      await customObjects.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', namespace: team, name: 'public' });
-      await waitFor(
-        async () => {
-          try {
-            await getCertificate(team, 'public');
-            return undefined;
-          } catch (err) {
-            return isNotFound(err) ? true : undefined;
-          }
-        },
-        { description: 'the revoked Certificate to be gone', timeoutMs: 30_000 },
-      );
-      await expect(readSecret(team, 'public-tls')).rejects.toMatchObject({ code: 404 });
-
-      // Any refusal by RBAC ("... is forbidden: User "system:serviceaccount:..." cannot ..."), not the
-      // 403s of namespaces other test files left terminating (nothing may be created in those).
-      expect(plainLog(operator)).not.toMatch(/forbidden: User "[^"]*" cannot [a-z]+ resource "/i);
-    } finally {
-      await operator.process.stop();
-      await nginx?.stop();
-      await network?.teardown();
-      await rm(dir, { recursive: true, force: true });
-      await forgetCertificate(team, 'internal');
-    }
+    await doesEverything(fullname, team, 'chart', {});
   });
 });
 
@@ -271,12 +306,15 @@ interface VariantContext {
   caPolicy: string;
   /** ACME policy and its Certificate "public" in `team` (HTTP-01 through an Ingress and an HTTPRoute), when the variant needs one. */
   acmePolicy?: string;
+  /** A policy whose CA Secret does not exist, when the variant needs one. */
+  brokenPolicy?: string;
 }
 
 interface Breakage {
   /** What a user sees without the rule. */
   symptom: string;
   acme?: boolean;
+  brokenPolicy?: boolean;
   /** Resolves when the symptom shows (throws or returns undefined while it does not). */
   shows: (c: VariantContext) => Promise<true | undefined>;
 }
@@ -360,9 +398,55 @@ const BREAKAGE: Record<string, Breakage> = {
   'coordination.k8s.io/leases[certkeeper-operator]:get,update': { symptom: 'the operator never leads: no Lease, nothing reconciled', shows: noLease },
 };
 
+/**
+ * Watch mode (operator.watchNamespaces): the same needs, split by where they
+ * are granted — `cluster:` the ClusterRole (TLSPolicies, the watched
+ * Namespaces by name), `watched:` the Role in each watched namespace,
+ * `release:` the Role in the release namespace.
+ */
+const WATCH_BREAKAGE: Record<string, Breakage> = {
+  ...pick('cluster', ['certkeeper.dev/tlspolicies:list,watch', 'certkeeper.dev/tlspolicies/status:patch']),
+  'cluster:core/namespaces[watched]:list,watch': { symptom: 'never ready nor live: no cache of the watched Namespace', shows: notReady },
+  ...pick('watched', [
+    'certkeeper.dev/certificates:get,list,watch,patch',
+    'certkeeper.dev/certificates/status:patch',
+    'core/secrets:get,list,watch,create,update,delete',
+    'events.k8s.io/events:create,patch',
+    'core/services:list,watch',
+    'discovery.k8s.io/endpointslices:list,watch',
+    'core/services:create,delete',
+    'networking.k8s.io/ingresses:create,delete',
+    'gateway.networking.k8s.io/httproutes:create,delete',
+  ]),
+  ...pick('release', ['coordination.k8s.io/leases:create', 'coordination.k8s.io/leases[certkeeper-operator]:get,update']),
+  'release:core/secrets:get,list,watch,create,delete': { symptom: 'never ready nor live: no cache of the CA Secrets in the release namespace', shows: notReady },
+  'release:events.k8s.io/events:create,patch': {
+    symptom: 'a TLSPolicy whose CA Secret is missing says so in its status, but no Warning Event is recorded about it',
+    brokenPolicy: true,
+    shows: async (c) => {
+      if (c.brokenPolicy === undefined) throw new Error('the variant has no broken policy');
+      const p = (await testKube().customObjects.getClusterCustomObject({ group: GROUP, version: VERSION, plural: 'tlspolicies', name: c.brokenPolicy })) as TLSPolicy;
+      if (p.status?.conditions?.find((x) => x.type === 'Ready')?.status !== 'False') return undefined;
+      const events = await testKube().kubeconfig.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns });
+      return events.items.some((e) => e.regarding?.name === c.brokenPolicy) ? undefined : true;
+    },
+  },
+};
+
+function pick(scope: string, keys: string[]): Record<string, Breakage> {
+  return Object.fromEntries(
+    keys.map((k) => {
+      const b = BREAKAGE[k];
+      if (b === undefined) throw new Error(`no cluster-wide breakage ${k}`);
+      return [`${scope}:${k}`, b];
+    }),
+  );
+}
+
 function ruleKey(r: V1PolicyRule): string {
   const group = r.apiGroups?.[0] === '' ? 'core' : (r.apiGroups?.[0] ?? '?');
-  const names = r.resourceNames === undefined ? '' : `[${r.resourceNames.join(',')}]`;
+  // The watched Namespaces' names differ per install and variant.
+  const names = r.resourceNames === undefined ? '' : r.resources?.includes('namespaces') === true ? '[watched]' : `[${r.resourceNames.join(',')}]`;
   return `${group}/${(r.resources ?? []).join(',')}${names}:${r.verbs.join(',')}`;
 }
 
@@ -371,6 +455,115 @@ function refusalPattern(r: V1PolicyRule): RegExp {
   const group = (r.apiGroups?.[0] ?? '').replace(/\./g, '\\.');
   const alt = (xs: string[]) => xs.map((x) => x.replace(/[./]/g, (m) => `\\${m}`)).join('|');
   return new RegExp(`cannot (${alt(r.verbs)}) resource "(${alt(r.resources ?? [])})" in API group "${group}"`);
+}
+
+interface Grant {
+  cluster: V1PolicyRule[];
+  /** The Role in the release namespace. */
+  release: V1PolicyRule[];
+  /** Watch mode: the Role in the watched namespace. */
+  watched?: V1PolicyRule[];
+}
+
+interface Variant {
+  key: string;
+  rule: V1PolicyRule;
+  breakage: Breakage;
+  grant: Grant;
+}
+
+/** Every rule of `grant` in turn left out, each breakage shown. */
+function withoutEachRule(grant: Grant, table: Record<string, Breakage>): Variant[] {
+  const scopes = (['cluster', 'release', 'watched'] as const).filter((scope) => grant[scope] !== undefined);
+  const watchMode = grant.watched !== undefined;
+  return scopes.flatMap((scope) =>
+    (grant[scope] ?? []).map((rule, i) => {
+      const key = watchMode ? `${scope}:${ruleKey(rule)}` : ruleKey(rule);
+      const breakage = table[key];
+      if (breakage === undefined) throw new Error(`no breakage described for rule ${key}`);
+      return { key, rule, breakage, grant: { ...grant, [scope]: (grant[scope] ?? []).filter((_, j) => j !== i) } };
+    }),
+  );
+}
+
+async function proveEachRule(label: 'c' | 'w', variants: Variant[]): Promise<void> {
+  const { rbac, core } = testKube();
+  const failures: string[] = [];
+  const timings: string[] = [];
+  for (const [n, v] of variants.entries()) {
+    const i = `${label}${n}`;
+    const { key, breakage, grant } = v;
+    const started = Date.now();
+    // Fresh objects, so the operator has every step still to do.
+    const team = (await createTestNamespace(`rbac-v${i}`)).name;
+    // A ServiceAccount of its own, holding every rule but this one.
+    const sa = `without-${i}-${suffix}`;
+    // Watch mode: the watched Namespace by name is this variant's team.
+    const clusterRulesOf = grant.watched === undefined ? grant.cluster : grant.cluster.map((r) => (r.resources?.includes('namespaces') === true && r.resourceNames !== undefined ? { ...r, resourceNames: [team] } : r));
+    await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: sa } } });
+    await rbac.createClusterRole({ body: { metadata: { name: `${fullname}-${sa}` }, rules: clusterRulesOf } });
+    await rbac.createClusterRoleBinding({
+      body: { metadata: { name: `${fullname}-${sa}` }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${fullname}-${sa}` }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }] },
+    });
+    await rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name: sa }, rules: grant.release } });
+    await rbac.createNamespacedRoleBinding({
+      namespace: ns,
+      body: { metadata: { name: sa }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }] },
+    });
+    if (grant.watched !== undefined) {
+      await rbac.createNamespacedRole({ namespace: team, body: { metadata: { name: sa }, rules: grant.watched } });
+      await rbac.createNamespacedRoleBinding({
+        namespace: team,
+        body: { metadata: { name: sa }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }] },
+      });
+    }
+    cleanups.push(async () => {
+      await rbac.deleteClusterRoleBinding({ name: `${fullname}-${sa}` }).catch(() => undefined);
+      await rbac.deleteClusterRole({ name: `${fullname}-${sa}` }).catch(() => undefined);
+    });
+
+    const caName = `rbac-ca-${suffix}-v${i}`;
+    await caSecret(caName);
+    const caPolicy = await policy(caName, { issuer: { ca: { secretName: caName } }, trustUnmanagedEndpointSlices: true });
+    await createCertificate(team, 'internal', { secretName: 'internal-tls', dnsNames: [`internal.${team}.svc`], policyRef: { name: caPolicy } });
+    let acmePolicy: string | undefined;
+    if (breakage.acme === true) {
+      const solvers = [{ http01: { ingress: { ingressClassName: 'test-nginx' }, gatewayHTTPRoute: { parentRefs: [{ name: 'public', namespace: 'gateways' }] } } }];
+      acmePolicy = await policy(`rbac-acme-${suffix}-v${i}`, { issuer: { acme: acmeIssuer(acmeEnv.directoryUrl, { solvers }) } });
+      await createCertificate(team, 'public', { secretName: 'public-tls', dnsNames: [`v${i}-${suffix}.rbac.test`], policyRef: { name: acmePolicy } });
+    }
+
+    // A policy the operator cannot make ready (its CA Secret does not exist): it warns with an Event.
+    const brokenPolicy = breakage.brokenPolicy === true ? await policy(`rbac-broken-${suffix}-v${i}`, { issuer: { ca: { secretName: `missing-${suffix}` } } }) : undefined;
+
+    // Some variants are never healthy (a leader whose caches cannot fill): wait only for the HTTP server.
+    const env: Record<string, string> = grant.watched === undefined ? {} : { CERTKEEPER_WATCH_NAMESPACES: team };
+    const operator = await startOperatorAs(sa, `without-${i}`, 'listening', env);
+    const context: VariantContext = { operator, team, caPolicy, ...(acmePolicy === undefined ? {} : { acmePolicy }), ...(brokenPolicy === undefined ? {} : { brokenPolicy }) };
+    try {
+      const pattern = refusalPattern(v.rule);
+      await waitFor(() => (pattern.test(plainLog(operator)) ? true : undefined), { description: `a refusal matching ${pattern} in the log of the operator without ${key}`, timeoutMs: 30_000, intervalMs: 200 });
+      await waitFor(({ observe }) => {
+        observe(breakage.symptom);
+        return breakage.shows(context);
+      }, { description: `without ${key}: ${breakage.symptom}`, timeoutMs: 15_000, intervalMs: 250 });
+      timings.push(`${key}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    } catch (err) {
+      const tail = operator.process
+        .logTail(8)
+        .split('\n')
+        .map((line) => line.slice(0, 400))
+        .join('\n');
+      failures.push(`${key}: ${err instanceof Error ? err.message : String(err)}\n${tail}`);
+    } finally {
+      await operator.process.stop();
+      await forgetCertificate(team, 'internal');
+      await forgetCertificate(team, 'public');
+      for (const p of [caPolicy, acmePolicy, brokenPolicy]) if (p !== undefined) await deletePolicy(p);
+    }
+  }
+  process.stderr.write(`[rbac] ${label === 'c' ? 'cluster-wide' : 'watch-namespaces'} variants (time to breakage):\n  ${timings.join('\n  ')}\n`);
+  expect(failures).toEqual([]);
 }
 
 describe('each rule of the ClusterRole and Role earns its place', () => {
@@ -382,74 +575,69 @@ describe('each rule of the ClusterRole and Role earns its place', () => {
 
   // Built from the installed chart at run time; it.each needs them at collection, so one test walks them all.
   it('breaks something observable without any one rule (one operator per variant, in turn)', async () => {
-    const variants = [
-      ...clusterRules.map((rule, i) => ({ rule, cluster: clusterRules.filter((_, j) => j !== i), role: roleRules })),
-      ...roleRules.map((rule, i) => ({ rule, cluster: clusterRules, role: roleRules.filter((_, j) => j !== i) })),
-    ];
-    const { rbac, core } = testKube();
-    const failures: string[] = [];
-    const timings: string[] = [];
-    for (const [i, v] of variants.entries()) {
-      const key = ruleKey(v.rule);
-      const breakage = BREAKAGE[key];
-      if (breakage === undefined) throw new Error(`no breakage described for rule ${key}`);
-      const started = Date.now();
-      // A ServiceAccount of its own, holding every rule but this one.
-      const sa = `without-${i}-${suffix}`;
-      await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: sa } } });
-      await rbac.createClusterRole({ body: { metadata: { name: `${fullname}-${sa}` }, rules: v.cluster } });
-      await rbac.createClusterRoleBinding({
-        body: { metadata: { name: `${fullname}-${sa}` }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${fullname}-${sa}` }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }] },
-      });
-      await rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name: sa }, rules: v.role } });
-      await rbac.createNamespacedRoleBinding({
-        namespace: ns,
-        body: { metadata: { name: sa }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }] },
-      });
-      cleanups.push(async () => {
-        await rbac.deleteClusterRoleBinding({ name: `${fullname}-${sa}` }).catch(() => undefined);
-        await rbac.deleteClusterRole({ name: `${fullname}-${sa}` }).catch(() => undefined);
-      });
-
-      // Fresh objects, so the operator has every step still to do.
-      const team = (await createTestNamespace(`rbac-v${i}`)).name;
-      const caName = `rbac-ca-${suffix}-v${i}`;
-      await caSecret(caName);
-      const caPolicy = await policy(caName, { issuer: { ca: { secretName: caName } }, trustUnmanagedEndpointSlices: true });
-      await createCertificate(team, 'internal', { secretName: 'internal-tls', dnsNames: [`internal.${team}.svc`], policyRef: { name: caPolicy } });
-      let acmePolicy: string | undefined;
-      if (breakage.acme === true) {
-        const solvers = [{ http01: { ingress: { ingressClassName: 'test-nginx' }, gatewayHTTPRoute: { parentRefs: [{ name: 'public', namespace: 'gateways' }] } } }];
-        acmePolicy = await policy(`rbac-acme-${suffix}-v${i}`, { issuer: { acme: acmeIssuer(acmeEnv.directoryUrl, { solvers }) } });
-        await createCertificate(team, 'public', { secretName: 'public-tls', dnsNames: [`v${i}-${suffix}.rbac.test`], policyRef: { name: acmePolicy } });
-      }
-
-      // Some variants are never healthy (a leader whose caches cannot fill): wait only for the HTTP server.
-      const operator = await startOperatorAs(sa, `without-${i}`, 'listening');
-      const context: VariantContext = { operator, team, caPolicy, ...(acmePolicy === undefined ? {} : { acmePolicy }) };
-      try {
-        const pattern = refusalPattern(v.rule);
-        await waitFor(() => (pattern.test(plainLog(operator)) ? true : undefined), { description: `a refusal matching ${pattern} in the log of the operator without ${key}`, timeoutMs: 30_000, intervalMs: 200 });
-        await waitFor(({ observe }) => {
-          observe(breakage.symptom);
-          return breakage.shows(context);
-        }, { description: `without ${key}: ${breakage.symptom}`, timeoutMs: 15_000, intervalMs: 250 });
-        timings.push(`${key}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      } catch (err) {
-        const tail = operator.process
-          .logTail(8)
-          .split('\n')
-          .map((line) => line.slice(0, 400))
-          .join('\n');
-        failures.push(`${key}: ${err instanceof Error ? err.message : String(err)}\n${tail}`);
-      } finally {
-        await operator.process.stop();
-        await forgetCertificate(team, 'internal');
-        await forgetCertificate(team, 'public');
-        for (const p of [caPolicy, acmePolicy]) if (p !== undefined) await deletePolicy(p);
-      }
-    }
-    process.stderr.write(`[rbac] variants (time to breakage):\n  ${timings.join('\n  ')}\n`);
-    expect(failures).toEqual([]);
+    await proveEachRule('c', withoutEachRule({ cluster: clusterRules, release: roleRules }, BREAKAGE));
   }, 300_000);
+});
+
+
+describe('watch-namespaces mode (operator.watchNamespaces): namespaced Roles, and nothing cluster-wide but TLSPolicies and the watched Namespaces', () => {
+  it('grants nothing outside the watched and release namespaces: no Secret, Certificate or Service elsewhere, no other Namespace', async () => {
+    const sa = serviceAccountUser(fullnameW);
+    const outside = (await createTestNamespace('rbac-outside')).name;
+    const can = async (attrs: { verb: string; resource: string; group?: string; namespace?: string; name?: string }): Promise<boolean> => {
+      const review = await testKube().kubeconfig.makeApiClient(AuthorizationV1Api).createSubjectAccessReview({
+        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: sa, groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`], resourceAttributes: attrs } },
+      });
+      return review.status?.allowed === true;
+    };
+    // What it needs.
+    expect(await can({ verb: 'list', resource: 'secrets', namespace: teamW })).toBe(true);
+    expect(await can({ verb: 'create', resource: 'secrets', namespace: ns })).toBe(true);
+    expect(await can({ verb: 'list', resource: 'tlspolicies', group: GROUP })).toBe(true);
+    expect(await can({ verb: 'watch', resource: 'namespaces', name: teamW })).toBe(true);
+    // Nothing else.
+    for (const verb of ['get', 'list', 'watch', 'create', 'update', 'delete']) {
+      expect(await can({ verb, resource: 'secrets' }), `${verb} secrets cluster-wide`).toBe(false);
+      expect(await can({ verb, resource: 'secrets', namespace: outside }), `${verb} secrets in ${outside}`).toBe(false);
+    }
+    expect(await can({ verb: 'update', resource: 'secrets', namespace: ns }), 'update secrets in the release namespace').toBe(false);
+    expect(await can({ verb: 'list', resource: 'certificates', group: GROUP })).toBe(false);
+    expect(await can({ verb: 'list', resource: 'certificates', group: GROUP, namespace: outside })).toBe(false);
+    expect(await can({ verb: 'list', resource: 'services', namespace: outside })).toBe(false);
+    expect(await can({ verb: 'create', resource: 'events', group: 'events.k8s.io', namespace: outside })).toBe(false);
+    expect(await can({ verb: 'list', resource: 'namespaces' })).toBe(false);
+    expect(await can({ verb: 'watch', resource: 'namespaces', name: outside })).toBe(false);
+  });
+
+  it('is enough for everything in a watched namespace, and leaves every other namespace alone', async () => {
+    const outside = (await createTestNamespace('rbac-unwatched')).name;
+    await doesEverything(fullnameW, teamW, 'watched', { CERTKEEPER_WATCH_NAMESPACES: teamW }, async (operator) => {
+      // A Certificate outside the watched namespaces, under a policy that selects its namespace: never seen, never issued.
+      const caPolicy = policies.find((p) => p.startsWith('rbac-ca-watched-'));
+      if (caPolicy === undefined) throw new Error('no CA policy');
+      await createCertificate(outside, 'unwatched', { secretName: 'unwatched-tls', dnsNames: [`unwatched.${outside}.svc`], policyRef: { name: caPolicy } });
+      // The operator's own certificate, in the watched namespace, is written after it: a later write proves the earlier one was looked at.
+      await createCertificate(teamW, 'after', { secretName: 'after-tls', dnsNames: [`after.${teamW}.svc`], policyRef: { name: caPolicy } });
+      await waitForCondition(teamW, 'after', { status: 'True' });
+      const unwatched = await getCertificate(outside, 'unwatched');
+      expect(unwatched.status).toBeUndefined();
+      await expect(readSecret(outside, 'unwatched-tls')).rejects.toMatchObject({ code: 404 });
+      // The inventory lists the watched namespace and the release namespace's CA, nothing else.
+      const inventory = (await (await fetch(`${operator.url}/inventory`)).json()) as InventoryJson;
+      const namespaces = new Set(inventory.entries.flatMap((e) => e.locations.flatMap((l) => (l.type === 'secret' ? [l.namespace] : []))));
+      expect([...namespaces].sort()).toEqual([ns, teamW].sort());
+      await forgetCertificate(teamW, 'after');
+      await forgetCertificate(outside, 'unwatched');
+    });
+  });
+
+  it("has a proof of breakage for exactly the chart's rules", () => {
+    const keys = [...clusterRulesW.map((r) => `cluster:${ruleKey(r)}`), ...watchedRulesW.map((r) => `watched:${ruleKey(r)}`), ...releaseRulesW.map((r) => `release:${ruleKey(r)}`)];
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys.sort()).toEqual(Object.keys(WATCH_BREAKAGE).sort());
+  });
+
+  it('breaks something observable without any one rule (one operator per variant, in turn)', async () => {
+    await proveEachRule('w', withoutEachRule({ cluster: clusterRulesW, release: releaseRulesW, watched: watchedRulesW }, WATCH_BREAKAGE));
+  }, 360_000);
 });

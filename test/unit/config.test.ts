@@ -37,6 +37,14 @@ describe('loadOperatorConfig', () => {
     expect(() => loadOperatorConfig(['--http-auth', 'maybe'], {})).toThrow(/--http-auth/);
   });
 
+  it('reads the watched namespaces from repeated flags or one comma-separated variable, and refuses names that are not namespaces', () => {
+    expect(loadOperatorConfig([], {}).watchNamespaces).toEqual([]);
+    expect(loadOperatorConfig(['--watch-namespaces', 'team-a', '--watch-namespaces', 'team-b', '--watch-namespaces', 'team-a'], {}).watchNamespaces).toEqual(['team-a', 'team-b']);
+    expect(loadOperatorConfig([], { CERTKEEPER_WATCH_NAMESPACES: 'team-a, team-b,' }).watchNamespaces).toEqual(['team-a', 'team-b']);
+    expect(() => loadOperatorConfig(['--watch-namespaces', 'Team_A'], {})).toThrow(/--watch-namespaces.*namespace name/);
+    expect(() => loadOperatorConfig(['--watch-namespaces', 'a/b'], {})).toThrow(/namespace name/);
+  });
+
   it('refuses unknown flags', () => {
     expect(() => loadOperatorConfig(['--nope'], {})).toThrow(/nope/);
   });

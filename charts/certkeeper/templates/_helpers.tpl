@@ -61,3 +61,52 @@ app.kubernetes.io/part-of: certkeeper
 {{/* Where the Alertmanager credentials and the ACME CA bundle are mounted. */}}
 {{- define "certkeeper.alertmanagerDir" -}}/etc/certkeeper/alertmanager{{- end }}
 {{- define "certkeeper.acmeCaDir" -}}/etc/certkeeper/acme-ca{{- end }}
+
+{{/*
+What the operator needs where Certificates live: the ClusterRole's rules when
+the whole cluster is watched, a Role's in each watched namespace otherwise.
+*/}}
+{{- define "certkeeper.namespacedRules" -}}
+# Certificates: the informer (list, watch), a fresh read before an ACME order
+# (get), and the revokeOnDelete finalizer (patch).
+- apiGroups: [certkeeper.dev]
+  resources: [certificates]
+  verbs: [get, list, watch, patch]
+- apiGroups: [certkeeper.dev]
+  resources: [certificates/status]
+  verbs: [patch]
+# TLS Secrets: the inventory reads them (list, watch); issuance writes each
+# Certificate's Secret and its next-key Secret in the Certificate's namespace
+# (get, create, update, delete). Cluster-wide, this also covers the key
+# material in the release namespace (CA key pairs, ACME account keys, HTTP-01
+# answers).
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, watch, create, update, delete]
+# Events on Certificates, TLSPolicies and Services (patch: a repeated event
+# counts up its series instead of piling up).
+- apiGroups: [events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
+# Live endpoint validation: the Services and their EndpointSlices a
+# Certificate's or a TLSPolicy's endpoints name.
+- apiGroups: [""]
+  resources: [services]
+  verbs: [list, watch]
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [list, watch]
+# HTTP-01: a temporary ExternalName Service and Ingress (or HTTPRoute) per
+# challenge in the Certificate's namespace, deleted when it is done.
+- apiGroups: [""]
+  resources: [services]
+  verbs: [create, delete]
+- apiGroups: [networking.k8s.io]
+  resources: [ingresses]
+  verbs: [create, delete]
+{{- if .Values.rbac.gatewayAPI }}
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [httproutes]
+  verbs: [create, delete]
+{{- end }}
+{{- end }}

@@ -1,0 +1,91 @@
+import type { Informer } from './informer.js';
+import type { InformerEvents } from './informer-options.js';
+import type { KubeObject } from './lister-watcher.js';
+import { TypedEmitter } from './typed-emitter.js';
+
+/**
+ * The cache the controllers read, whether it is one cluster-wide informer or
+ * one informer per watched namespace (--watch-namespaces).
+ */
+export interface InformerCache<T> extends TypedEmitter<InformerEvents<T>> {
+  readonly name: string;
+  get(key: string): T | undefined;
+  list(): T[];
+  keys(): string[];
+  readonly size: number;
+  hasSynced(): boolean;
+  start(): void;
+  stop(): Promise<void>;
+  waitForSync(signal?: AbortSignal): Promise<void>;
+}
+
+/**
+ * One informer per namespace, seen as one cache. With namespaced Roles only,
+ * a cluster-wide LIST is forbidden; each namespace is listed and watched on
+ * its own, and their events and contents are merged. Keys are unchanged
+ * ("namespace/name", or the name of a Namespace object), so a key tells which
+ * namespace's informer holds it.
+ */
+export class NamespacedInformers<Raw extends KubeObject, T> extends TypedEmitter<InformerEvents<T>> implements InformerCache<T> {
+  private readonly byNamespace: ReadonlyMap<string, Informer<Raw, T>>;
+  private syncedSent = false;
+
+  constructor(
+    readonly name: string,
+    parts: ReadonlyMap<string, Informer<Raw, T>>,
+  ) {
+    super();
+    if (parts.size === 0) throw new Error(`informer ${name}: no namespace to watch`);
+    this.byNamespace = parts;
+    const onError = (): void => undefined;
+    for (const informer of parts.values()) {
+      // Awaited like the informer's own listeners: a part updates its cache only after every handler ran.
+      informer.on('add', (key, obj) => this.emitAndWait('add', key, obj));
+      informer.on('update', (key, obj, old) => this.emitAndWait('update', key, obj, old));
+      informer.on('delete', (key, obj) => this.emitAndWait('delete', key, obj));
+      informer.on('error', (err) => this.emitQuietly('error', onError, err));
+      informer.on('synced', () => {
+        if (this.syncedSent || !this.hasSynced()) return;
+        this.syncedSent = true;
+        this.emitQuietly('synced', onError);
+      });
+      informer.on('stateChange', (next, prev) => this.emitQuietly('stateChange', onError, next, prev));
+    }
+  }
+
+  get(key: string): T | undefined {
+    const slash = key.indexOf('/');
+    return this.byNamespace.get(slash < 0 ? key : key.slice(0, slash))?.get(key);
+  }
+
+  list(): T[] {
+    return [...this.byNamespace.values()].flatMap((i) => i.list());
+  }
+
+  keys(): string[] {
+    return [...this.byNamespace.values()].flatMap((i) => i.keys());
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const i of this.byNamespace.values()) n += i.size;
+    return n;
+  }
+
+  hasSynced(): boolean {
+    for (const i of this.byNamespace.values()) if (!i.hasSynced()) return false;
+    return true;
+  }
+
+  start(): void {
+    for (const i of this.byNamespace.values()) i.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.byNamespace.values()].map((i) => i.stop()));
+  }
+
+  async waitForSync(signal?: AbortSignal): Promise<void> {
+    await Promise.all([...this.byNamespace.values()].map((i) => i.waitForSync(signal)));
+  }
+}
