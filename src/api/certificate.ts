@@ -190,10 +190,24 @@ export type CertificateEndpointStatus = z.infer<typeof certificateEndpointStatus
 /** How many issued serial numbers status keeps (a revocation on delete concerns the current one; older ones are history). */
 export const MAX_ISSUED_SERIALS = 16;
 
+/** Why an earlier issuer of the policy's spec.issuers did not issue. */
+export const skippedIssuer = z.object({
+  name: z.string().max(63),
+  reason: z.string().max(1024),
+  message: z.string().max(1024),
+});
+export type SkippedIssuer = z.infer<typeof skippedIssuer>;
+
 export const certificateStatus = z.object({
   conditions: conditionList.optional(),
   observedGeneration: z.int().min(0).optional(),
   policy: z.string().max(253).optional().meta({ description: 'The TLSPolicy that governs this Certificate.' }),
+  issuer: z.string().max(63).optional().meta({ description: "The issuer (of the policy's spec.issuers; the kind for spec.issuer) that issued the current certificate." }),
+  skippedIssuers: z
+    .array(skippedIssuer)
+    .max(8)
+    .optional()
+    .meta({ description: 'The issuers before status.issuer in the policy, and why each was not used for the last issuance.' }),
   notBefore: z.string().max(64).optional(),
   notAfter: z.string().max(64).optional(),
   renewalTime: z.string().max(64).optional(),

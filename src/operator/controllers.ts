@@ -15,6 +15,7 @@ import { SecretAnnotation } from '../model/secret.js';
 import { summarizeTlsSecret } from '../secrets/summary.js';
 import { type TlsSecretSummary } from '../model/secret.js';
 import { TLSPolicyReconciler } from '../controllers/tlspolicy/reconciler.js';
+import { IssuerHealthRegistry } from '../controllers/certificate/issuer-health.js';
 import { CertificateStatusWriter } from '../controllers/certificate/status-writer.js';
 import { acmeDriver } from '../controllers/drivers/acme.js';
 import { CaIssuers } from '../controllers/drivers/ca-issuers.js';
@@ -137,6 +138,8 @@ export class ControllerSet {
       registry: o.registry,
     });
     const drivers = this.makeDrivers();
+    // A change of an issuer's health is written to its policy's status (and so reaches a new leader).
+    const health = new IssuerHealthRegistry({ onChange: (name) => enqueue.policy(name), registry: o.registry });
     const certificateReconciler = new CertificateReconciler({
       clock: o.clock,
       certificates: this.certificates,
@@ -147,6 +150,7 @@ export class ControllerSet {
       status: new CertificateStatusWriter({ certificates: o.clients.certificates, clock: o.clock, events: o.events, endpoints: this.endpoints }),
       events: o.events,
       drivers,
+      health,
     });
     this.certificateController = new Controller({
       name: 'certificate',
@@ -164,6 +168,7 @@ export class ControllerSet {
         policiesApi: o.clients.tlsPolicies,
         events: o.events,
         drivers,
+        health,
         endpoints: this.endpoints,
       }),
       workers: 1,
@@ -207,8 +212,9 @@ export class ControllerSet {
     this.policies.on('delete', everyCertificate);
     this.policies.on('update', (_key, p, old) => {
       if (p.metadata.generation !== old.metadata.generation || p.metadata.deletionTimestamp !== old.metadata.deletionTimestamp) everyCertificate();
-      // An ACME account just registered (or changed): the Certificates waiting for it may go on.
-      else if (p.status?.acme?.accountURI !== old.status?.acme?.accountURI) {
+      // An ACME account just registered (or changed), or an issuer of spec.issuers became ready, failed or
+      // recovered: the Certificates waiting for it, or passing it over, decide again.
+      else if (p.status?.acme?.accountURI !== old.status?.acme?.accountURI || JSON.stringify(p.status?.issuers) !== JSON.stringify(old.status?.issuers)) {
         for (const k of this.certificates.keys()) {
           const c = this.certificates.get(k);
           if (c?.ok === true && c.certificate.status?.policy === p.metadata.name) certs.enqueue(k);
@@ -229,7 +235,7 @@ export class ControllerSet {
         ? undefined
         : this.policies
             .list()
-            .filter((p) => p.spec.issuer?.ca?.secretName === s.name)
+            .filter((p) => p.spec.issuer?.ca?.secretName === s.name || p.spec.issuers?.some((i) => i.ca?.secretName === s.name) === true)
             .map((p) => p.metadata.name),
     );
   }
