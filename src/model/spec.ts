@@ -55,5 +55,7 @@ export interface Governed {
   issuerIdentity: string;
   /** Which of the policy's issuers: the entry's name in spec.issuers, or the kind for spec.issuer. */
   issuerName: string;
+  /** The policy lists its issuers (spec.issuers): their health is shared and tracked, and they fail over. */
+  issuerListed: boolean;
   specHash: string;
 }

@@ -233,7 +233,7 @@ function option(entry: IssuerEntry, spec: EffectiveSpec): IssuerOption {
   const issuerIdentity = rules.identity(entry.policy);
   return {
     entry,
-    governed: { policy: entry.policy, spec, issuerKind: entry.kind, issuerIdentity, issuerName: entry.name, specHash: issuanceSpecHash(spec, issuerIdentity) },
+    governed: { policy: entry.policy, spec, issuerKind: entry.kind, issuerIdentity, issuerName: entry.name, issuerListed: entry.listed, specHash: issuanceSpecHash(spec, issuerIdentity) },
     refused: rules.checkSpec({ policy: entry.policy, spec }),
     issuedNames: rules.issuedNames(spec),
   };

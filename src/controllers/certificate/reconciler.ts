@@ -14,6 +14,7 @@ import type { ParsedCertificate } from '../../model/certificate.js';
 import { SecretAnnotation, type TlsSecretSummary } from '../../model/secret.js';
 import type { Governed } from '../../model/spec.js';
 import type { IssueStep, IssuerDriver, IssuerDrivers } from '../drivers/driver.js';
+import { issuerEntries } from '../drivers/rules.js';
 import { decide, failureBackoffMs, renewalOf } from './decide.js';
 import type { IssueResult } from './secret-writer.js';
 import { blockedStatus, failedStatus, isFallback, readyStatus } from './status.js';
@@ -183,9 +184,9 @@ export class CertificateReconciler implements Reconciler {
         now,
         log: ctx.log,
       });
-      const listed = g.policy.spec.issuers !== undefined;
+      const listed = g.issuerListed;
       if (listed && step.kind === 'issued') this.updateHealth(g, afterSuccess);
-      if (!listed || step.kind !== 'failed') return this.stepTaken(current, { ...decision, skipped: [...failedOver, ...decision.skipped] }, step, now, ctx, secret);
+      if (!listed || step.kind !== 'failed') return this.stepTaken(current, decision, step, now, ctx, secret);
 
       const outcome = afterFailure(
         this.deps.health?.get(g.policy, g.issuerName, g.issuerIdentity) ?? HEALTHY,
@@ -194,9 +195,7 @@ export class CertificateReconciler implements Reconciler {
       );
       this.updateHealth(g, () => outcome.health);
       const next = outcome.failover && hop < MAX_ISSUERS ? gather(step.cert) : undefined;
-      if (next?.kind !== 'issue' || next.governed.issuerName === g.issuerName) {
-        return this.stepTaken(current, { ...decision, skipped: [...failedOver, ...decision.skipped] }, step, now, ctx, secret);
-      }
+      if (next?.kind !== 'issue' || next.governed.issuerName === g.issuerName) return this.stepTaken(current, decision, step, now, ctx, secret);
       ctx.log.warn({ from: g.issuerName, to: next.governed.issuerName, err: step.message }, 'issuer failed on the CA side; failing over');
       this.deps.health?.countFailover(g.policy.metadata.name, g.issuerName);
       this.deps.events.warning(
@@ -206,14 +205,15 @@ export class CertificateReconciler implements Reconciler {
         'Issue',
       );
       failedOver.push({ name: g.issuerName, reason: Reason.IssuerUnavailable, message: step.message.slice(0, 1000) });
-      decision = { ...next, skipped: next.skipped.filter((s) => s.name !== g.issuerName) };
+      // In the policy's order; an issuer that failed just now is shown with what it said, not as "unavailable".
+      decision = { ...next, skipped: next.skipped.map((s) => failedOver.find((f) => f.name === s.name) ?? s) };
       current = step.cert;
     }
   }
 
   private updateHealth(g: Governed, change: (h: IssuerHealth) => IssuerHealth): void {
     const registry = this.deps.health;
-    if (registry === undefined || g.policy.spec.issuers === undefined) return;
+    if (registry === undefined || !g.issuerListed) return;
     const before = registry.get(g.policy, g.issuerName, g.issuerIdentity);
     const after = change(before);
     if (after !== before) registry.set(g.policy.metadata.name, g.issuerName, g.issuerIdentity, after);
@@ -326,7 +326,10 @@ export class CertificateReconciler implements Reconciler {
 
   /** The Certificate is being deleted: each driver whose finalizer it carries lets it go (revoking first, if the policy asks). */
   private async release(cert: Certificate, log: Logger): Promise<void> {
-    const policy = this.deps.policies.list().find((p) => p.metadata.name === cert.status?.policy);
+    const governing = this.deps.policies.list().find((p) => p.metadata.name === cert.status?.policy);
+    // With spec.issuers, the issuer that issued the certificate is the one to revoke it (its view of the policy).
+    const entries = governing === undefined ? [] : issuerEntries(governing);
+    const policy = entries.find((e) => e.name === cert.status?.issuer)?.policy ?? entries[0]?.policy ?? governing;
     for (const d of this.drivers) {
       if (d.finalizer === undefined || d.release === undefined || cert.metadata.finalizers?.includes(d.finalizer) !== true) continue;
       const note = await d.release(cert, policy, log);
