@@ -2,6 +2,7 @@ import { MAX_ISSUED_SERIALS, type Certificate, type CertificateStatus, type Skip
 import { ConditionType, Reason } from '../../api/conditions.js';
 import { type Condition, type ConditionUpdate, formatTime, removeCondition, setCondition } from '../../kube/conditions.js';
 import type { Explanation, Violation } from '../../model/violation.js';
+import { isFallback } from '../../model/certificate.js';
 import type { Renewal } from './renewal.js';
 import type { IssuedFacts } from '../../model/secret.js';
 
@@ -59,7 +60,7 @@ export function readyStatus(
   const serials = prev.issuedSerialNumbers ?? [];
   const issuedSerialNumbers =
     a.issued === true && !serials.includes(a.facts.serialNumber) ? [a.facts.serialNumber, ...serials].slice(0, MAX_ISSUED_SERIALS) : prev.issuedSerialNumbers;
-  const by = a.issuer !== undefined && isFallback(skipped ?? []) ? `; issued by fallback issuer "${a.issuer}"` : '';
+  const by = a.issuer !== undefined && isFallback(skipped) ? `; issued by fallback issuer "${a.issuer}"` : '';
   const message = `certificate is valid until ${formatTime(a.facts.notAfter)}; renewal at ${formatTime(a.renewal.time)}${by}`;
   return {
     ...prev,
@@ -133,11 +134,3 @@ export function failedStatus(
   };
 }
 
-/**
- * Whether an issuer was passed over because it failed or was not ready, not
- * merely because it can never issue this Certificate (an ACME issuer without a
- * solver for a private name is a choice of the policy, not a fallback).
- */
-export function isFallback(skipped: readonly SkippedIssuer[]): boolean {
-  return skipped.some((s) => s.reason !== Reason.IssuerNotEligible);
-}

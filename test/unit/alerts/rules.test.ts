@@ -156,10 +156,34 @@ describe('endpoint rules (fed by live validation)', () => {
   });
 });
 
+describe('CertificateIssuedByFallback', () => {
+  const withIssuer = (name: string, issuer: string, skipped: NonNullable<Certificate['status']>['skippedIssuers']) => {
+    const c = issued(name, { notAfterDays: 60, policy: 'shop' });
+    c.status = { ...c.status, issuer, ...(skipped === undefined ? {} : { skippedIssuers: skipped }) };
+    return c;
+  };
+
+  it('fires for a certificate a fallback issued, naming it and why the others were passed over', () => {
+    const list = alerts({ certificates: [withIssuer('api', 'secondary', [{ name: 'primary', reason: 'IssuerUnavailable', message: 'connect ECONNREFUSED' }])] });
+    expect(list).toHaveLength(1);
+    expect(list[0]?.labels).toMatchObject({ alertname: 'CertificateIssuedByFallback', severity: 'warning', namespace: 'shop', certificate: 'api', issuer: 'secondary' });
+    expect(list[0]?.annotations.description).toContain('"primary" (IssuerUnavailable: connect ECONNREFUSED)');
+    expect(list[0]?.startsAt).toEqual(new Date(at(-30)));
+  });
+
+  it.each([
+    ['the first issuer', withIssuer('web', 'primary', undefined)],
+    ['an issuer after ones that can never issue the Certificate (a choice of the policy)', withIssuer('db', 'internal', [{ name: 'primary', reason: 'IssuerNotEligible', message: 'no solver' }])],
+    ['no issuer recorded (before ordered issuers)', issued('old', { notAfterDays: 60 })],
+  ])('does not fire for %s', (_name, c) => {
+    expect(alerts({ certificates: [c] })).toEqual([]);
+  });
+});
+
 describe('desiredAlerts', () => {
   it('covers every alert name with a rule, and yields one alert per label set', () => {
-    expect(ALERT_RULES).toHaveLength(6);
-    expect(ALERT_NAMES).toHaveLength(7);
+    expect(ALERT_RULES).toHaveLength(7);
+    expect(ALERT_NAMES).toHaveLength(8);
     const list = alerts({ certificates: [issued('a', { notAfterDays: 5 }), issued('b', { notAfterDays: -1, ready: 'False', since: at(-1), attempts: 1 })] });
     expect(new Set(list.map((a) => alertKey(a.labels))).size).toBe(list.length);
     expect(names(list).sort()).toEqual(['CertificateExpired/critical', 'CertificateExpiringSoon/critical', 'CertificateNotReady/warning', 'CertificateRenewalFailing/warning']);
