@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { suiteByName } from '../probe/suites.js';
 import { GO_DURATION_PATTERN } from './duration.js';
-import { KEY_ALGORITHMS, KEY_USAGES } from './certificate.js';
+import { KEY_ALGORITHMS, KEY_USAGES, reloadSpec } from './certificate.js';
 import { API_VERSION, conditionList, dnsLabelName, durationString, labelMap, labelSelector, objectMeta, secretKeySelector } from './meta.js';
 
 // A TLSPolicy is the platform team's object: which CA issues for which
@@ -246,6 +246,7 @@ export const tlsPolicySpec = z
       'x-kubernetes-list-map-keys': ['name'],
     }),
   failover: failoverSpec.optional().meta({ description: 'How spec.issuers fail over.' }),
+  reload: reloadSpec.optional().meta({ description: 'The default spec.reload of the Certificates this policy governs.' }),
   certificates: certificateGuardrails.optional(),
   alerts: alertsSpec.optional(),
   endpoints: policyEndpointsSpec.optional().meta({ description: 'Live validation: every ready backend of the selected Services is probed and judged against a TLS profile.' }),
