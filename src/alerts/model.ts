@@ -9,6 +9,7 @@ export const AlertName = {
   CertificateNotReady: 'CertificateNotReady',
   CertificateRenewalFailing: 'CertificateRenewalFailing',
   CertificateIssuedByFallback: 'CertificateIssuedByFallback',
+  CertificateReloadDidNotFix: 'CertificateReloadDidNotFix',
   EndpointServesStaleCertificate: 'EndpointServesStaleCertificate',
   EndpointPolicyViolation: 'EndpointPolicyViolation',
   UnmanagedCertificateExpiring: 'UnmanagedCertificateExpiring',

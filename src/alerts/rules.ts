@@ -1,5 +1,5 @@
 import type { Certificate } from '../api/certificate.js';
-import { certificateOf, fallbackIssuer } from '../model/certificate.js';
+import { certificateOf, fallbackIssuer, reloadDidNotFix } from '../model/certificate.js';
 import type { ParsedCertificate } from '../model/certificate.js';
 import type { Inventory } from '../inventory/model.js';
 import { formatSpan } from '../inventory/problems.js';
@@ -181,6 +181,25 @@ export const certificateIssuedByFallback: AlertRule = (input) => {
   return out;
 };
 
+/** CertificateReloadDidNotFix: spec.reload restarted the workloads of stale pods, and they still serve a stale certificate. */
+export const certificateReloadDidNotFix: AlertRule = (input) => {
+  const out: DesiredAlert[] = [];
+  for (const v of certificates(input)) {
+    if (!reloadDidNotFix(v.c)) continue;
+    const r = v.c.status?.reload;
+    out.push({
+      labels: v.base(AlertName.CertificateReloadDidNotFix, 'warning'),
+      annotations: {
+        summary: `Restarting the workloads of Certificate ${v.namespace}/${v.name} did not make them serve its current certificate`,
+        description: `${r?.message ?? ''} (restarted ${(r?.workloads ?? []).join(', ')} at ${r?.time ?? '?'}; current serial ${v.c.status?.serialNumber ?? '?'}).`,
+        runbook: `Run "${v.status}": the endpoints section names each stale pod. Check that the server reads tls.crt/tls.key from the mounted Secret "${v.c.spec?.secretName ?? '?'}" (not a copy baked into the image or an init container's copy).`,
+      },
+      startsAt: time(r?.time) ?? input.now,
+    });
+  }
+  return out;
+};
+
 /** UnmanagedCertificateExpiring: a TLS Secret no certkeeper Certificate writes holds a certificate inside the warning window, or expired. */
 export const unmanagedCertificateExpiring: AlertRule = (input) => {
   const out: DesiredAlert[] = [];
@@ -255,6 +274,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
   certificateNotReady,
   certificateRenewalFailing,
   certificateIssuedByFallback,
+  certificateReloadDidNotFix,
   unmanagedCertificateExpiring,
   endpointServesStaleCertificate,
   endpointPolicyViolation,

@@ -82,5 +82,10 @@ export const Reason = {
   EndpointsVerified: 'EndpointsVerified',
   TLSPolicyViolation: 'TLSPolicyViolation',
   IssuedByFallback: 'IssuedByFallback',
+  // spec.reload
+  WorkloadsRestarted: 'WorkloadsRestarted',
+  ReloadVerified: 'ReloadVerified',
+  ReloadDidNotFix: 'ReloadDidNotFix',
+  ReloadNotPossible: 'ReloadNotPossible',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

@@ -37,3 +37,9 @@ export function fallbackIssuer(c: Certificate): string | undefined {
   const issuer = c.status?.issuer;
   return issuer !== undefined && isFallback(c.status?.skippedIssuers) ? issuer : undefined;
 }
+
+/** The reload of the current certificate's workloads (spec.reload) did not make them serve it. */
+export function reloadDidNotFix(c: Certificate): boolean {
+  const r = c.status?.reload;
+  return r !== undefined && r.state === 'StillStale' && r.serialNumber === c.status?.serialNumber;
+}

@@ -16,6 +16,8 @@ import { summarizeTlsSecret } from '../secrets/summary.js';
 import { type TlsSecretSummary } from '../model/secret.js';
 import { TLSPolicyReconciler } from '../controllers/tlspolicy/reconciler.js';
 import { IssuerHealthRegistry } from '../controllers/certificate/issuer-health.js';
+import { Reloader } from '../controllers/certificate/reloader.js';
+import { WorkloadsClient } from '../kube/workloads.js';
 import { CertificateStatusWriter } from '../controllers/certificate/status-writer.js';
 import { acmeDriver } from '../controllers/drivers/acme.js';
 import { CaIssuers } from '../controllers/drivers/ca-issuers.js';
@@ -43,6 +45,8 @@ export interface ControllerSetOptions {
   acme: AcmeControllerOptions;
   /** Live endpoint validation settings (--probe-concurrency, --endpoint-interval, --endpoint-recheck-interval). */
   endpoints?: { probeConcurrency: number; intervalMs: number; recheckIntervalMs: number; allowedCidrs?: readonly string[] } | undefined;
+  /** spec.reload is acted on (the operator may read pods and restart workloads). */
+  reloadEnabled?: boolean | undefined;
 }
 
 const ENDPOINT_DEFAULTS = { probeConcurrency: 16, intervalMs: 10 * 60_000, recheckIntervalMs: 30_000 };
@@ -140,6 +144,19 @@ export class ControllerSet {
     const drivers = this.makeDrivers();
     // A change of an issuer's health is written to its policy's status (and so reaches a new leader).
     const health = new IssuerHealthRegistry({ onChange: (name) => enqueue.policy(name), registry: o.registry });
+    const statusWriter = new CertificateStatusWriter({ certificates: o.clients.certificates, clock: o.clock, events: o.events, endpoints: this.endpoints });
+    const reloader =
+      o.reloadEnabled === true
+        ? new Reloader({
+            clock: o.clock,
+            endpoints: this.endpoints,
+            workloads: new WorkloadsClient({ core: o.clients.core, apps: o.clients.apps }),
+            writeReload: async (cert, reload) => {
+              await statusWriter.change(cert, { reload });
+            },
+            events: o.events,
+          })
+        : undefined;
     const certificateReconciler = new CertificateReconciler({
       clock: o.clock,
       certificates: this.certificates,
@@ -147,10 +164,11 @@ export class ControllerSet {
       namespaceLabels: (ns) => this.namespaces.get(ns),
       secrets: this.secrets,
       secretWriters: (secretKey) => [...(this.secretOwners.get(secretKey) ?? [])],
-      status: new CertificateStatusWriter({ certificates: o.clients.certificates, clock: o.clock, events: o.events, endpoints: this.endpoints }),
+      status: statusWriter,
       events: o.events,
       drivers,
       health,
+      reloader,
     });
     this.certificateController = new Controller({
       name: 'certificate',

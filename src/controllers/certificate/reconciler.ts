@@ -20,6 +20,7 @@ import type { IssueResult } from './secret-writer.js';
 import { blockedStatus, failedStatus, readyStatus } from './status.js';
 import { afterFailure, afterSuccess, DEFAULT_RATE_LIMIT_BUDGET_MS, HEALTHY, withTrial, type IssuerHealth } from './failover.js';
 import type { IssuerHealthRegistry } from './issuer-health.js';
+import type { Reloader } from './reloader.js';
 import type { CertificateStatusWriter } from './status-writer.js';
 
 export interface CertificateReconcilerDeps {
@@ -37,6 +38,8 @@ export interface CertificateReconcilerDeps {
   drivers: IssuerDrivers;
   /** The shared health of the issuers of policies with spec.issuers (failover). */
   health?: IssuerHealthRegistry | undefined;
+  /** spec.reload, when the operator runs with --reload-enabled. */
+  reloader?: Pick<Reloader, 'reconcile'> | undefined;
 }
 
 type IssueDecision = Extract<ReturnType<typeof decide>, { kind: 'issue' }>;
@@ -137,8 +140,10 @@ export class CertificateReconciler implements Reconciler {
         );
         const untilRenewal = Math.max(1000, decision.renewal.time.getTime() - now.getTime());
         await this.settle(cert, governed, ctx.log);
-        const sooner = await this.deps.drivers[governed.issuerKind].keepCurrent?.({ key, cert, governed, secret: secret.state, log: ctx.log });
-        return { requeueAfter: Math.max(1000, Math.min(untilRenewal, sooner ?? untilRenewal)) };
+        const upkeep = await this.deps.drivers[governed.issuerKind].keepCurrent?.({ key, cert, governed, secret: secret.state, log: ctx.log });
+        const reload = await this.deps.reloader?.reconcile(cert, governed.policy, ctx.log);
+        const sooner = Math.min(upkeep ?? untilRenewal, reload ?? untilRenewal);
+        return { requeueAfter: Math.max(1000, Math.min(untilRenewal, sooner)) };
       }
       case 'backoff':
         ctx.log.debug({ retryAt: decision.retryAt, trigger: decision.trigger.reason }, 'issuance backing off');

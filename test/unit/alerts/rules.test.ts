@@ -180,10 +180,26 @@ describe('CertificateIssuedByFallback', () => {
   });
 });
 
+describe('CertificateReloadDidNotFix', () => {
+  const reloaded = (state: 'Restarted' | 'StillStale' | 'Verified', serialNumber = 'abc') => {
+    const c = issued('web', { notAfterDays: 60 });
+    c.status = { ...c.status, reload: { serialNumber, state, time: at(-1), workloads: ['Deployment/web'], message: 'restarting Deployment/web did not help: pod web-1 still serves a stale certificate' } };
+    return c;
+  };
+  it('fires when the reload of the current certificate did not fix the stale pods', () => {
+    const list = alerts({ certificates: [reloaded('StillStale')] });
+    expect(names(list)).toEqual(['CertificateReloadDidNotFix/warning']);
+    expect(list[0]?.annotations.description).toContain('pod web-1 still serves');
+  });
+  it.each([['restarted, no verdict yet', reloaded('Restarted')], ['verified', reloaded('Verified')], ['a verdict about an older certificate', reloaded('StillStale', 'old')]])('does not fire: %s', (_n, c) => {
+    expect(alerts({ certificates: [c] })).toEqual([]);
+  });
+});
+
 describe('desiredAlerts', () => {
   it('covers every alert name with a rule, and yields one alert per label set', () => {
-    expect(ALERT_RULES).toHaveLength(7);
-    expect(ALERT_NAMES).toHaveLength(8);
+    expect(ALERT_RULES).toHaveLength(8);
+    expect(ALERT_NAMES).toHaveLength(9);
     const list = alerts({ certificates: [issued('a', { notAfterDays: 5 }), issued('b', { notAfterDays: -1, ready: 'False', since: at(-1), attempts: 1 })] });
     expect(new Set(list.map((a) => alertKey(a.labels))).size).toBe(list.length);
     expect(names(list).sort()).toEqual(['CertificateExpired/critical', 'CertificateExpiringSoon/critical', 'CertificateNotReady/warning', 'CertificateRenewalFailing/warning']);
