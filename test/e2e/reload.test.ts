@@ -13,6 +13,7 @@ import {
   waitForCondition,
   waitForReadyPods,
   type CertificateObject,
+  type PodObject,
 } from './support.js';
 
 // spec.reload on real Deployments: after a renewal, nginx keeps serving the
@@ -28,6 +29,7 @@ const CA_SECRET = 'e2e-reload-ca';
 const POLICY = 'e2e-reload';
 const LABEL = 'certkeeper.dev/e2e-reload';
 const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
+const METRICS_READER = 'e2e-reload-metrics';
 
 interface ReloadStatusObject {
   serialNumber: string;
@@ -51,6 +53,7 @@ const installArgs = (): string[] => {
     '--set', `image.repository=${repository ?? ''}`, '--set', `image.tag=${tag ?? ''}`, '--set', 'image.pullPolicy=Never',
     '--set', 'operator.endpointRecheckInterval=3s',
     '--set', 'reload.enabled=true',
+    '--set', `metrics.readers[0].kind=ServiceAccount`, '--set', `metrics.readers[0].name=${METRICS_READER}`, '--set', `metrics.readers[0].namespace=${NS}`,
   ];
 };
 
@@ -97,7 +100,7 @@ function nginx(name: string, secretName: string, replicas: number): object[] {
   ];
 }
 
-function certificateFor(name: string, namespace: string): object {
+function certificateFor(name: string, namespace: string, services: string[] = [name]): object {
   return {
     apiVersion: 'certkeeper.dev/v1alpha1',
     kind: 'Certificate',
@@ -106,7 +109,7 @@ function certificateFor(name: string, namespace: string): object {
       secretName: `${name}-tls`,
       dnsNames: [`${name}.${namespace}.svc.cluster.local`],
       privateKey: { algorithm: 'ECDSA' },
-      endpoints: [{ service: name, port: 443 }],
+      endpoints: services.map((service) => ({ service, port: 443 })),
       reload: { strategy: 'RolloutRestart', after: '10s' },
     },
   };
@@ -130,7 +133,18 @@ async function renewAndWait(namespace: string, name: string): Promise<ReloadingC
   });
 }
 
+/** The leader's /metrics, read with the token of a ServiceAccount bound to the chart's metrics-reader role. */
+async function leaderMetrics(): Promise<string> {
+  const lease = await kubectlJson<{ spec: { holderIdentity?: string } }>('get', 'lease', 'certkeeper-operator', '-n', NS);
+  const pod = await kubectlJson<PodObject>('get', 'pod', lease.spec.holderIdentity ?? '', '-n', NS);
+  const token = (await kubectl('create', 'token', METRICS_READER, '-n', NS)).trim();
+  const response = await fetch(`http://${pod.status.podIP ?? ''}:9402/metrics`, { headers: { authorization: `Bearer ${token}` } });
+  if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
+  return response.text();
+}
+
 beforeAll(async () => {
+  await kubectlApply(JSON.stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: METRICS_READER, namespace: NS } }));
   await helm(...installArgs());
   const ca = await makeCa('certkeeper e2e reload CA');
   await kubectlApply(JSON.stringify({ apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: CA_SECRET, namespace: NS }, stringData: { 'tls.crt': ca.cert, 'tls.key': ca.key } }));
@@ -184,7 +198,9 @@ describe.sequential('verified reload (spec.reload: RolloutRestart)', () => {
 
   it('reports, and alerts on, a restart that did not help: pods serving a copy of an older certificate stay stale, and are not restarted again', async () => {
     const { name: namespace } = await createNamespace('e2e-reload-copy', { [LABEL]: 'true' });
-    await kubectlApply(JSON.stringify(certificateFor('baked', namespace)));
+    // Also listed: a Service whose pods serve a certificate this Certificate never issued. Stale as far as
+    // the Certificate can tell, but not its to restart.
+    await kubectlApply(JSON.stringify(certificateFor('baked', namespace, ['baked', 'other'])));
     await waitForCondition(namespace, 'baked', 'Ready', 'True');
     // A copy of the first certificate, which the pods serve whatever the Certificate's Secret holds.
     const issued = await kubectlJson<{ data: Record<string, string> }>('get', 'secret', 'baked-tls', '-n', namespace);
@@ -193,8 +209,12 @@ describe.sequential('verified reload (spec.reload: RolloutRestart)', () => {
       namespace,
     );
     await kubectlApply(list(...nginx('baked', 'baked-copy', 1)), namespace);
+    const other = await makeCa('not a certificate of Certificate baked');
+    await kubectlApply(JSON.stringify({ apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: 'other-tls' }, stringData: { 'tls.crt': other.cert, 'tls.key': other.key } }), namespace);
+    await kubectlApply(list(...nginx('other', 'other-tls', 1)), namespace);
     await waitForReadyPods(namespace, 'app=baked', 1);
-    await waitForCondition(namespace, 'baked', 'EndpointsVerified', 'True', 'CurrentCertificateServed');
+    await waitForReadyPods(namespace, 'app=other', 1);
+    await waitForCondition(namespace, 'baked', 'EndpointsVerified', 'False', 'StaleCertificate');
 
     await renewAndWait(namespace, 'baked');
     await waitFor('a restart of Deployment baked', async () => ((await restartedAt(namespace, 'baked')) === undefined ? undefined : true));
@@ -206,6 +226,7 @@ describe.sequential('verified reload (spec.reload: RolloutRestart)', () => {
       return c.status?.reload?.state === 'StillStale' ? c : undefined;
     });
     expect(condition(stillStale, 'EndpointsVerified')?.reason).toBe('StaleCertificate');
+    expect(stillStale.status?.reload?.workloads).toEqual(['Deployment/baked']);
     expect(stillStale.status?.reload?.message).toMatch(/^restarting Deployment\/baked did not help: pod baked-/);
     const warnings = await waitFor('a ReloadDidNotFix event', async () => {
       const e = await eventsFor(namespace, 'baked', 'ReloadDidNotFix');
@@ -213,9 +234,16 @@ describe.sequential('verified reload (spec.reload: RolloutRestart)', () => {
     });
     expect(warnings[0]).toContain('still serve a stale certificate');
 
-    // Once per issued certificate: the recheck keeps finding the pod stale, and nothing is restarted again.
+    // The alert's source: the PrometheusRule fires on it, and the operator's own push on the same status.
+    await waitFor('certkeeper_certificate_reload_failed 1', async () =>
+      (await leaderMetrics()).includes(`certkeeper_certificate_reload_failed{namespace="${namespace}",name="baked"} 1`) ? true : undefined,
+    );
+
+    // Once per issued certificate: the recheck keeps finding the pod stale, and nothing is restarted again;
+    // the workload serving someone else's certificate was never touched.
     await new Promise((resolve) => setTimeout(resolve, 15_000));
     expect(await restartedAt(namespace, 'baked')).toBe(stamp);
+    expect(await restartedAt(namespace, 'other')).toBeUndefined();
     expect((await getCertificate(namespace, 'baked')).status?.reload?.state).toBe('StillStale');
   });
 });
