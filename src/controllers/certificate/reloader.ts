@@ -4,6 +4,7 @@ import type { TLSPolicy } from '../../api/tlspolicy.js';
 import type { Clock } from '../../clock.js';
 import type { EndpointVerifier } from '../../endpoints/validation.js';
 import { formatTime } from '../../kube/conditions.js';
+import { apiErrorMessage, isClientFault } from '../../kube/errors.js';
 import type { EventRecorder } from '../../kube/events.js';
 import { certificateRef } from '../../kube/refs.js';
 import type { PodOwner, RestartableKind } from '../../kube/workloads.js';
@@ -26,6 +27,9 @@ export interface ReloaderDeps {
   writeReload(cert: Certificate, reload: ReloadStatus): Promise<void>;
   events: Pick<EventRecorder, 'normal' | 'warning'>;
 }
+
+/** After the API server refused to show a pod or its workload: how soon to try again. */
+const REFUSED_RETRY_MS = 5 * 60_000;
 
 export class Reloader {
   constructor(private readonly deps: ReloaderDeps) {}
@@ -55,7 +59,19 @@ export class Reloader {
       if (seen.has(id)) continue;
       seen.add(id);
       const servesOlderOwnCertificate = l.servedSerialNumber !== undefined && ownSerials.has(l.servedSerialNumber);
-      const owner = due && servesOlderOwnCertificate && l.pod !== undefined ? await this.deps.workloads.podOwner(namespace, l.pod) : undefined;
+      let owner: PodOwner | undefined;
+      if (due && servesOlderOwnCertificate && l.pod !== undefined) {
+        try {
+          owner = await this.deps.workloads.podOwner(namespace, l.pod);
+        } catch (err) {
+          // Refused (RBAC without reload.enabled's rules, a policy webhook): say so and look again later, recording nothing.
+          if (!isClientFault(err)) throw err;
+          const message = `cannot find the workload of pod ${l.pod}: ${apiErrorMessage(err)}`;
+          log.warn({ pod: l.pod, err: message }, 'reload not possible');
+          this.deps.events.warning(certificateRef(cert), Reason.ReloadNotPossible, message, 'Reload');
+          return REFUSED_RETRY_MS;
+        }
+      }
       // A pod that is gone is as good as terminating: its replacement is on the way.
       const gone = due && servesOlderOwnCertificate && l.pod !== undefined && owner === undefined;
       stale.push({ address: l.address, pod: l.pod, servesOlderOwnCertificate, terminating: gone || owner?.terminating === true, workload: owner?.workload });

@@ -26,7 +26,7 @@ const lagging = (over: Partial<CertificateVerification['lagging'][number]> = {})
   ...over,
 });
 
-function harness(o: { lagging?: CertificateVerification['lagging']; owners?: Record<string, PodOwner | undefined>; reload?: ReloadStatus; staleFor?: number; policyReload?: boolean; certReload?: boolean }) {
+function harness(o: { lagging?: CertificateVerification['lagging']; owners?: Record<string, PodOwner | undefined>; reload?: ReloadStatus; staleFor?: number; policyReload?: boolean; certReload?: boolean; forbidden?: boolean }) {
   const clock = new FakeClock(NOW);
   const calls: string[] = [];
   const records: ReloadStatus[] = [];
@@ -39,6 +39,7 @@ function harness(o: { lagging?: CertificateVerification['lagging']; owners?: Rec
     workloads: {
       podOwner: (namespace, pod) => {
         calls.push(`podOwner ${namespace}/${pod}`);
+        if (o.forbidden === true) return Promise.reject(Object.assign(new Error('pods "web-1" is forbidden'), { code: 403, body: { message: 'pods "web-1" is forbidden: User cannot get resource "pods"' } }));
         return Promise.resolve(o.owners === undefined ? { terminating: false, workload: { kind: 'Deployment', name: 'web' } } : o.owners[pod]);
       },
       restart: (namespace, kind, name) => {
@@ -98,6 +99,15 @@ describe('Reloader', () => {
     const none = harness({ certReload: false });
     await expect(none.run()).resolves.toBeUndefined();
     expect(none.calls).toEqual([]);
+  });
+
+  it('says so with a Warning, records nothing and looks again later when the API server refuses to show the pod', async () => {
+    const h = harness({ forbidden: true });
+    await expect(h.run()).resolves.toBe(300_000);
+    expect(h.records).toEqual([]);
+    expect(h.calls).toEqual(['podOwner team-a/web-1']);
+    expect(h.events.recorded.map((e) => [e.type, e.reason])).toEqual([['Warning', 'ReloadNotPossible']]);
+    expect(h.events.recorded[0]?.note).toContain('cannot find the workload of pod web-1');
   });
 
   it('reports a restart that did not help with a Warning, once its grace is over, and restarts nothing again', async () => {
