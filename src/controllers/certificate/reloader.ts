@@ -103,6 +103,14 @@ export class Reloader {
             failed.push(`${w.kind}/${w.name}: ${err instanceof Error ? err.message : String(err)}`);
           }
         }
+        if (failed.length === d.workloads.length) {
+          // Nothing was restarted: no verdict to wait for. Once per certificate still holds (the API server said why).
+          const message = `could not restart ${failed.join('; ')}`.slice(0, 2000);
+          log.warn({ failed }, 'could not restart the workloads serving a stale certificate');
+          await this.deps.writeReload(cert, { ...record, state: 'NotRestartable', message });
+          this.deps.events.warning(ref, Reason.ReloadNotPossible, message, 'Reload');
+          return undefined;
+        }
         log.info({ workloads: record.workloads, failed }, 'restarted workloads serving a stale certificate');
         this.deps.events.normal(ref, Reason.WorkloadsRestarted, `${d.message}${failed.length === 0 ? '' : `; could not restart ${failed.join('; ')}`}`, 'Reload');
         return reloadAfterMs(reload);

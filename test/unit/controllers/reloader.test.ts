@@ -26,7 +26,16 @@ const lagging = (over: Partial<CertificateVerification['lagging'][number]> = {})
   ...over,
 });
 
-function harness(o: { lagging?: CertificateVerification['lagging']; owners?: Record<string, PodOwner | undefined>; reload?: ReloadStatus; staleFor?: number; policyReload?: boolean; certReload?: boolean; forbidden?: boolean }) {
+function harness(o: {
+  lagging?: CertificateVerification['lagging'];
+  owners?: Record<string, PodOwner | undefined>;
+  reload?: ReloadStatus;
+  staleFor?: number;
+  policyReload?: boolean;
+  certReload?: boolean;
+  forbidden?: boolean;
+  patchForbidden?: boolean;
+}) {
   const clock = new FakeClock(NOW);
   const calls: string[] = [];
   const records: ReloadStatus[] = [];
@@ -44,7 +53,7 @@ function harness(o: { lagging?: CertificateVerification['lagging']; owners?: Rec
       },
       restart: (namespace, kind, name) => {
         calls.push(`restart ${namespace} ${kind}/${name} (recorded: ${records.length})`);
-        return Promise.resolve();
+        return o.patchForbidden === true ? Promise.reject(new Error('deployments.apps "web" is forbidden')) : Promise.resolve();
       },
     },
     writeReload: (_cert, reload) => {
@@ -108,6 +117,14 @@ describe('Reloader', () => {
     expect(h.calls).toEqual(['podOwner team-a/web-1']);
     expect(h.events.recorded.map((e) => [e.type, e.reason])).toEqual([['Warning', 'ReloadNotPossible']]);
     expect(h.events.recorded[0]?.note).toContain('cannot find the workload of pod web-1');
+  });
+
+  it('records NotRestartable with the API server’s words when no workload could be restarted', async () => {
+    const h = harness({ patchForbidden: true });
+    await expect(h.run()).resolves.toBeUndefined();
+    expect(h.records.map((r) => r.state)).toEqual(['Restarted', 'NotRestartable']);
+    expect(h.records[1]?.message).toBe('could not restart Deployment/web: deployments.apps "web" is forbidden');
+    expect(h.events.recorded.map((e) => [e.type, e.reason])).toEqual([['Warning', 'ReloadNotPossible']]);
   });
 
   it('reports a restart that did not help with a Warning, once its grace is over, and restarts nothing again', async () => {
