@@ -9,6 +9,7 @@ import {
   kubectlApply,
   kubectlJson,
   makeCa,
+  run,
   waitFor,
   waitForCondition,
   waitForReadyPods,
@@ -163,6 +164,33 @@ afterAll(async () => {
   await kubectl('delete', 'secret', CA_SECRET, '-n', NS, '--ignore-not-found');
 });
 
+interface RoleRule {
+  apiGroups?: string[];
+  resources?: string[];
+  verbs?: string[];
+}
+interface ClusterRoleObject {
+  metadata: Record<string, unknown>;
+  rules: RoleRule[];
+}
+
+/** Runs `body` while the operator's ClusterRole lacks the rules `drop` picks, then puts the role back as it was. */
+async function withoutRule(drop: (r: RoleRule) => boolean, body: () => Promise<void>): Promise<void> {
+  const role = await kubectlJson<ClusterRoleObject & { apiVersion: string; kind: string }>('get', 'clusterrole', RELEASE);
+  const { resourceVersion: _rv, ...metadata } = role.metadata;
+  const replace = async (rules: RoleRule[]) => {
+    const result = await run(inject('e2e').kubectl, ['replace', '-f', '-'], { input: JSON.stringify({ ...role, metadata, rules }) });
+    if (result.code !== 0) throw new Error(`kubectl replace clusterrole: ${result.stderr}`);
+  };
+  expect(role.rules.filter(drop)).toHaveLength(1);
+  await replace(role.rules.filter((r) => !drop(r)));
+  try {
+    await body();
+  } finally {
+    await replace(role.rules);
+  }
+}
+
 describe.sequential('verified reload (spec.reload: RolloutRestart)', () => {
   it('restarts the Deployment whose pods keep serving the old certificate after a renewal, once, and verifies they then serve the new one', async () => {
     const { name: namespace } = await createNamespace('e2e-reload', { [LABEL]: 'true' });
@@ -245,5 +273,28 @@ describe.sequential('verified reload (spec.reload: RolloutRestart)', () => {
     expect(await restartedAt(namespace, 'baked')).toBe(stamp);
     expect(await restartedAt(namespace, 'other')).toBeUndefined();
     expect((await getCertificate(namespace, 'baked')).status?.reload?.state).toBe('StillStale');
+  });
+
+  // Each rule reload.enabled adds is needed: without it, the reload does not happen and the Certificate says why.
+  it.each<[string, (r: RoleRule) => boolean, RegExp]>([
+    ['get pods', (r) => r.resources?.includes('pods') === true, /^cannot find the workload of pod web-.*forbidden/],
+    ['get replicasets', (r) => r.resources?.includes('replicasets') === true, /^cannot find the workload of pod web-.*forbidden/],
+    ['patch deployments', (r) => r.resources?.includes('deployments') === true, /^could not restart Deployment\/web: .*forbidden/],
+  ])('without the rule to %s, nothing is restarted and a Warning says why', async (_rule, drop, said) => {
+    const { name: namespace } = await createNamespace('e2e-reload-rbac', { [LABEL]: 'true' });
+    await kubectlApply(JSON.stringify(certificateFor('web', namespace)));
+    await waitForCondition(namespace, 'web', 'Ready', 'True');
+    await kubectlApply(list(...nginx('web', 'web-tls', 1)), namespace);
+    await waitForReadyPods(namespace, 'app=web', 1);
+    await waitForCondition(namespace, 'web', 'EndpointsVerified', 'True', 'CurrentCertificateServed');
+    await withoutRule(drop, async () => {
+      await renewAndWait(namespace, 'web');
+      const warnings = await waitFor('a ReloadNotPossible event', async () => {
+        const e = await eventsFor(namespace, 'web', 'ReloadNotPossible');
+        return e.length > 0 ? e : undefined;
+      });
+      expect(warnings[0]).toMatch(said);
+      expect(await restartedAt(namespace, 'web')).toBeUndefined();
+    });
   });
 });

@@ -100,7 +100,7 @@ export class Reloader {
           try {
             await this.deps.workloads.restart(namespace, w.kind, w.name, at);
           } catch (err) {
-            failed.push(`${w.kind}/${w.name}: ${err instanceof Error ? err.message : String(err)}`);
+            failed.push(`${w.kind}/${w.name}: ${apiErrorMessage(err)}`);
           }
         }
         if (failed.length === d.workloads.length) {
