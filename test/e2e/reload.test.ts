@@ -145,6 +145,7 @@ async function leaderMetrics(): Promise<string> {
 }
 
 beforeAll(async () => {
+  await kubectlApply(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }));
   await kubectlApply(JSON.stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: METRICS_READER, namespace: NS } }));
   await helm(...installArgs());
   const ca = await makeCa('certkeeper e2e reload CA');
