@@ -133,6 +133,9 @@ describe('ordered issuers', () => {
       },
       150_000,
     );
+    // The operator reads the policy from its watch cache, a moment behind what the API server answered here:
+    // a renewal decided before the cache has the primary ready again would rightly pass it over.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
     const renew = await runCli(['renew', 'api', '-n', ns.name]);
     expect(renew).toMatchObject({ code: 0 });
     const back = await issuedBy(ns.name, 'api', 'primary', 90_000);
