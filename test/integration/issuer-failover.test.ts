@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { OperatorProcess } from '../../hack/env/operator.js';
 import { freePort } from '../../hack/env/ports.js';
 import type { Certificate } from '../../src/api/certificate.js';
+import { GROUP, VERSION } from '../../src/api/meta.js';
 import type { TLSPolicy } from '../../src/api/tlspolicy.js';
 import { acmeIssuer, runCli, startAcmeOperator } from '../support/acme.js';
 import { startPebbleVariant, type PebbleVariant } from '../support/acme-pebble.js';
@@ -97,6 +98,9 @@ describe('ordered issuers', () => {
     // The CA is not to blame: it stays healthy for everyone else.
     const p = await getPolicy(policy);
     expect(issuerStatus(p, 'primary')?.health).toBeUndefined();
+    // Namespaces are never finalized here (no controller-manager): the Certificate would keep retrying, and
+    // during the outage below its failure would be the CA's and move it on.
+    await testKube().customObjects.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'certificates', namespace: ns.name, name: 'refused' });
   });
 
   it('fails over to the second CA when the first is down, then to the CA issuer when both are, and back to the first once it recovers', async () => {
