@@ -100,6 +100,8 @@ export const operatorConfigSchema = z.object({
   probeAllowedCidrs: cidrList,
   endpointInterval: durationMs('10m'),
   endpointRecheckInterval: durationMs('30s'),
+  /** spec.reload: restart workloads whose pods serve a stale certificate. Off by default: it needs RBAC to read pods and patch workloads. */
+  reloadEnabled: boolish.default(false),
 });
 export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
 
@@ -135,6 +137,7 @@ const FLAGS = {
   'probe-allowed-cidrs': { env: 'CERTKEEPER_PROBE_ALLOWED_CIDRS', type: 'string', multiple: true },
   'endpoint-interval': { env: 'CERTKEEPER_ENDPOINT_INTERVAL', type: 'string' },
   'endpoint-recheck-interval': { env: 'CERTKEEPER_ENDPOINT_RECHECK_INTERVAL', type: 'string' },
+  'reload-enabled': { env: 'CERTKEEPER_RELOAD_ENABLED', type: 'string' },
 } as const;
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

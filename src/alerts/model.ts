@@ -8,6 +8,8 @@ export const AlertName = {
   CertificateExpired: 'CertificateExpired',
   CertificateNotReady: 'CertificateNotReady',
   CertificateRenewalFailing: 'CertificateRenewalFailing',
+  CertificateIssuedByFallback: 'CertificateIssuedByFallback',
+  CertificateReloadDidNotFix: 'CertificateReloadDidNotFix',
   EndpointServesStaleCertificate: 'EndpointServesStaleCertificate',
   EndpointPolicyViolation: 'EndpointPolicyViolation',
   UnmanagedCertificateExpiring: 'UnmanagedCertificateExpiring',
@@ -18,7 +20,7 @@ export const ALERT_NAMES: readonly AlertName[] = Object.values(AlertName);
 export type AlertSeverity = 'critical' | 'warning';
 
 /** Labels certkeeper sets itself; a TLSPolicy's extra alert labels never override them. */
-export const RESERVED_LABELS = ['alertname', 'severity', 'namespace', 'certificate', 'secret', 'service', 'port', 'managed_by'] as const;
+export const RESERVED_LABELS = ['alertname', 'severity', 'namespace', 'certificate', 'secret', 'service', 'port', 'managed_by', 'issuer'] as const;
 
 /** An alert that should be firing now. */
 export interface DesiredAlert {

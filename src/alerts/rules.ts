@@ -1,5 +1,5 @@
 import type { Certificate } from '../api/certificate.js';
-import { certificateOf } from '../model/certificate.js';
+import { certificateOf, fallbackIssuer, reloadDidNotFix } from '../model/certificate.js';
 import type { ParsedCertificate } from '../model/certificate.js';
 import type { Inventory } from '../inventory/model.js';
 import { formatSpan } from '../inventory/problems.js';
@@ -154,6 +154,52 @@ export const certificateRenewalFailing: AlertRule = (input) => {
   return out;
 };
 
+/**
+ * CertificateIssuedByFallback: the current certificate comes from an issuer
+ * after the policy's first choice, because those before it failed or were not
+ * ready. It is valid; the alert says a CA is (or was) down and which one
+ * stands in, until the next renewal goes back to the first issuer.
+ */
+export const certificateIssuedByFallback: AlertRule = (input) => {
+  const out: DesiredAlert[] = [];
+  for (const v of certificates(input)) {
+    const issuer = fallbackIssuer(v.c);
+    if (issuer === undefined) continue;
+    const skipped = (v.c.status?.skippedIssuers ?? []).map((s) => `"${s.name}" (${s.reason}: ${s.message})`).join('; ');
+    const issuedAt = time(v.c.status?.notBefore) ?? input.now;
+    const renewal = time(v.c.status?.renewalTime);
+    out.push({
+      labels: { ...v.base(AlertName.CertificateIssuedByFallback, 'warning'), issuer },
+      annotations: {
+        summary: `Certificate ${v.namespace}/${v.name} was issued by fallback issuer "${issuer}"`,
+        description: `The current certificate (serial ${v.c.status?.serialNumber ?? '?'}) of Certificate ${v.namespace}/${v.name} was issued by "${issuer}" of TLSPolicy "${v.c.status?.policy ?? '?'}" after passing over ${skipped}. The first issuer is tried again at the next renewal${renewal === undefined ? '' : `, at ${iso(renewal)}`}.`,
+        runbook: `Run "kubectl get tlspolicy ${v.c.status?.policy ?? '<policy>'} -o yaml": status.issuers says which issuer is not ready or failing and why; "certkeeper renew ${v.name} -n ${v.namespace}" goes back to the first issuer once it is healthy.`,
+      },
+      startsAt: issuedAt,
+    });
+  }
+  return out;
+};
+
+/** CertificateReloadDidNotFix: spec.reload restarted the workloads of stale pods, and they still serve a stale certificate. */
+export const certificateReloadDidNotFix: AlertRule = (input) => {
+  const out: DesiredAlert[] = [];
+  for (const v of certificates(input)) {
+    if (!reloadDidNotFix(v.c)) continue;
+    const r = v.c.status?.reload;
+    out.push({
+      labels: v.base(AlertName.CertificateReloadDidNotFix, 'warning'),
+      annotations: {
+        summary: `Restarting the workloads of Certificate ${v.namespace}/${v.name} did not make them serve its current certificate`,
+        description: `${r?.message ?? ''} (restarted ${(r?.workloads ?? []).join(', ')} at ${r?.time ?? '?'}; current serial ${v.c.status?.serialNumber ?? '?'}).`,
+        runbook: `Run "${v.status}": the endpoints section names each stale pod. Check that the server reads tls.crt/tls.key from the mounted Secret "${v.c.spec?.secretName ?? '?'}" (not a copy baked into the image or an init container's copy).`,
+      },
+      startsAt: time(r?.time) ?? input.now,
+    });
+  }
+  return out;
+};
+
 /** UnmanagedCertificateExpiring: a TLS Secret no certkeeper Certificate writes holds a certificate inside the warning window, or expired. */
 export const unmanagedCertificateExpiring: AlertRule = (input) => {
   const out: DesiredAlert[] = [];
@@ -227,6 +273,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
   certificateExpiry,
   certificateNotReady,
   certificateRenewalFailing,
+  certificateIssuedByFallback,
+  certificateReloadDidNotFix,
   unmanagedCertificateExpiring,
   endpointServesStaleCertificate,
   endpointPolicyViolation,

@@ -63,6 +63,29 @@ export const endpointRef = z.object({
   serverName: dnsName.optional().meta({ description: 'SNI to send; default: the first dnsName.' }),
 });
 
+export const RELOAD_STRATEGIES = ['RolloutRestart'] as const;
+
+/** Opt-in: restart the workloads of pods that still serve an older certificate, once per issued certificate. */
+export const reloadSpec = z.object({
+  strategy: z
+    .enum(RELOAD_STRATEGIES)
+    .meta({ description: 'RolloutRestart: restart the Deployment, StatefulSet or DaemonSet owning each stale pod as "kubectl rollout restart" does (PodDisruptionBudgets and rollout settings hold).' }),
+  after: durationString('How long an address may serve a stale certificate before its workload is restarted (default 5m).').optional(),
+});
+export type ReloadSpec = z.infer<typeof reloadSpec>;
+
+export const RELOAD_STATES = ['Restarted', 'Verified', 'StillStale', 'NotRestartable'] as const;
+export type ReloadState = (typeof RELOAD_STATES)[number];
+
+export const reloadStatus = z.object({
+  serialNumber: z.string().max(128).meta({ description: 'The certificate the reload was for: at most one restart per issued certificate.' }),
+  state: z.enum(RELOAD_STATES),
+  time: z.string().max(64).meta({ description: 'When the workloads were restarted (or found not restartable).' }),
+  workloads: z.array(z.string().max(320)).max(16).optional().meta({ description: '"Kind/name" of each workload restarted.' }),
+  message: z.string().max(2048),
+});
+export type ReloadStatus = z.infer<typeof reloadStatus>;
+
 export const certificateSpec = z
   .object({
     secretName: dnsLabelName.meta({ description: 'The kubernetes.io/tls Secret that receives tls.crt, tls.key and ca.crt.' }),
@@ -107,6 +130,9 @@ export const certificateSpec = z
           'Which of the TLSPolicies that select this namespace to use (never one that does not). Default: the highest-priority TLSPolicy whose namespaceSelector matches this namespace.',
       }),
     endpoints: z.array(endpointRef).max(32).optional().meta({ description: 'Where this certificate must be served; checked live.' }),
+    reload: reloadSpec
+      .optional()
+      .meta({ description: "What to do when pods behind spec.endpoints keep serving an older certificate of this Certificate (default: the TLSPolicy's reload, else nothing)." }),
   })
   .meta({
     'x-kubernetes-validations': [
@@ -190,10 +216,24 @@ export type CertificateEndpointStatus = z.infer<typeof certificateEndpointStatus
 /** How many issued serial numbers status keeps (a revocation on delete concerns the current one; older ones are history). */
 export const MAX_ISSUED_SERIALS = 16;
 
+/** Why an earlier issuer of the policy's spec.issuers did not issue. */
+export const skippedIssuer = z.object({
+  name: z.string().max(63),
+  reason: z.string().max(1024),
+  message: z.string().max(1024),
+});
+export type SkippedIssuer = z.infer<typeof skippedIssuer>;
+
 export const certificateStatus = z.object({
   conditions: conditionList.optional(),
   observedGeneration: z.int().min(0).optional(),
   policy: z.string().max(253).optional().meta({ description: 'The TLSPolicy that governs this Certificate.' }),
+  issuer: z.string().max(63).optional().meta({ description: "The issuer (of the policy's spec.issuers; the kind for spec.issuer) that issued the current certificate." }),
+  skippedIssuers: z
+    .array(skippedIssuer)
+    .max(8)
+    .optional()
+    .meta({ description: 'The issuers before status.issuer in the policy, and why each was not used for the last issuance.' }),
   notBefore: z.string().max(64).optional(),
   notAfter: z.string().max(64).optional(),
   renewalTime: z.string().max(64).optional(),
@@ -227,6 +267,7 @@ export const certificateStatus = z.object({
     .max(MAX_ENDPOINT_STATUSES)
     .optional()
     .meta({ description: 'What each probed backend address of spec.endpoints serves; lagging and failing first.' }),
+  reload: reloadStatus.optional().meta({ description: 'The last reload of workloads serving a stale certificate (spec.reload), and whether it fixed them.' }),
 });
 export type CertificateStatus = z.infer<typeof certificateStatus>;
 

@@ -34,6 +34,12 @@ export const Reason = {
   Validating: 'Validating',
   Finalizing: 'Finalizing',
   NoSolver: 'NoSolver',
+  // Issuing, with spec.issuers: a CA-side failure moved on to the next issuer, or none can issue now
+  IssuerFailover: 'IssuerFailover',
+  NoIssuerAvailable: 'NoIssuerAvailable',
+  // status.skippedIssuers: why an issuer before the one used was passed over
+  IssuerNotEligible: 'IssuerNotEligible',
+  IssuerUnavailable: 'IssuerUnavailable',
   // PolicyCompliant / policy resolution
   Compliant: 'Compliant',
   NoPolicy: 'NoPolicy',
@@ -56,6 +62,8 @@ export const Reason = {
   // TLSPolicy Ready
   IssuerReady: 'IssuerReady',
   IssuerNotReady: 'IssuerNotReady',
+  /** Ready=True, but some of spec.issuers cannot issue (a fallback will). */
+  IssuersDegraded: 'IssuersDegraded',
   CASecretNotFound: 'CASecretNotFound',
   CASecretInvalid: 'CASecretInvalid',
   ValidationOnly: 'ValidationOnly',
@@ -73,5 +81,11 @@ export const Reason = {
   // Events only
   EndpointsVerified: 'EndpointsVerified',
   TLSPolicyViolation: 'TLSPolicyViolation',
+  IssuedByFallback: 'IssuedByFallback',
+  // spec.reload
+  WorkloadsRestarted: 'WorkloadsRestarted',
+  ReloadVerified: 'ReloadVerified',
+  ReloadDidNotFix: 'ReloadDidNotFix',
+  ReloadNotPossible: 'ReloadNotPossible',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

@@ -132,6 +132,7 @@ export function certkeeperCrds(): JsonSchema[] {
         // EndpointsVerified: blank for a Certificate that lists no endpoints.
         { name: 'Endpoints', type: 'string', jsonPath: '.status.conditions[?(@.type=="EndpointsVerified")].status' },
         { name: 'Policy', type: 'string', jsonPath: '.status.policy', priority: 1 },
+        { name: 'Issuer', type: 'string', jsonPath: '.status.issuer', priority: 1 },
         { name: 'Expires', type: 'string', jsonPath: '.status.notAfter' },
         { name: 'Renewal', type: 'string', jsonPath: '.status.renewalTime', priority: 1 },
         { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { suiteByName } from '../probe/suites.js';
 import { GO_DURATION_PATTERN } from './duration.js';
-import { KEY_ALGORITHMS, KEY_USAGES } from './certificate.js';
+import { KEY_ALGORITHMS, KEY_USAGES, reloadSpec } from './certificate.js';
 import { API_VERSION, conditionList, dnsLabelName, durationString, labelMap, labelSelector, objectMeta, secretKeySelector } from './meta.js';
 
 // A TLSPolicy is the platform team's object: which CA issues for which
@@ -60,23 +60,48 @@ export const acmeIssuer = z.object({
 export type AcmeIssuerSpec = z.infer<typeof acmeIssuer>;
 export type AcmeSolverSpec = z.infer<typeof acmeSolver>;
 
-export const issuerSpec = z
-  .object({
-    acme: acmeIssuer.optional(),
-    ca: z
-      .object({ secretName: dnsLabelName.meta({ description: "Secret with tls.crt and tls.key of the CA, in the operator's namespace." }) })
-      .optional(),
-    selfSigned: z.object({}).optional(),
-  })
-  .meta({
-    'x-kubernetes-validations': [
-      {
-        rule: '(has(self.acme) ? 1 : 0) + (has(self.ca) ? 1 : 0) + (has(self.selfSigned) ? 1 : 0) == 1',
-        message: 'issuer must set exactly one of acme, ca, selfSigned (omit issuer entirely for a policy that only validates endpoints)',
-      },
-    ],
-  });
+const issuerKinds = {
+  acme: acmeIssuer.optional(),
+  ca: z
+    .object({ secretName: dnsLabelName.meta({ description: "Secret with tls.crt and tls.key of the CA, in the operator's namespace." }) })
+    .optional(),
+  selfSigned: z.object({}).optional(),
+};
+const exactlyOneKind = '(has(self.acme) ? 1 : 0) + (has(self.ca) ? 1 : 0) + (has(self.selfSigned) ? 1 : 0) == 1';
+
+export const issuerSpec = z.object(issuerKinds).meta({
+  'x-kubernetes-validations': [
+    {
+      rule: exactlyOneKind,
+      message: 'issuer must set exactly one of acme, ca, selfSigned (omit issuer entirely for a policy that only validates endpoints)',
+    },
+  ],
+});
 export type IssuerSpec = z.infer<typeof issuerSpec>;
+
+/** How many issuers a policy may list: a few CAs in order, not a pool. */
+export const MAX_ISSUERS = 8;
+
+/** One entry of spec.issuers: an issuer as in spec.issuer, with a name status and events refer to. */
+export const namedIssuerSpec = z
+  .object({
+    name: z
+      .string()
+      .min(1)
+      .max(63)
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+      .meta({ description: 'Names this issuer in status, events, metrics and alerts (a DNS label).' }),
+    ...issuerKinds,
+  })
+  .meta({ 'x-kubernetes-validations': [{ rule: exactlyOneKind, message: 'each issuer must set exactly one of acme, ca, selfSigned' }] });
+export type NamedIssuerSpec = z.infer<typeof namedIssuerSpec>;
+
+export const failoverSpec = z.object({
+  rateLimitBudget: durationString(
+    "A CA's rate limit (HTTP 429) whose Retry-After is at most this long is waited for on the same issuer; a longer one fails over. Default 10m.",
+  ).optional(),
+});
+export type FailoverSpec = z.infer<typeof failoverSpec>;
 
 export const certificateGuardrails = z
   .object({
@@ -202,12 +227,26 @@ export const policyEndpointsSpec = z.object({
 });
 export type PolicyEndpointsSpec = z.infer<typeof policyEndpointsSpec>;
 
-export const tlsPolicySpec = z.object({
+export const tlsPolicySpec = z
+  .object({
   namespaceSelector: labelSelector
     .optional()
     .meta({ description: 'Namespaces this policy governs, and the only ones whose Certificates may use it (policyRef chooses among them). Omitted: none. {}: all.' }),
   priority: z.int().min(-1000).max(1000).default(0).meta({ description: 'When several policies select a namespace, the highest priority wins (ties: name order).' }),
   issuer: issuerSpec.optional(),
+  issuers: z
+    .array(namedIssuerSpec)
+    .min(1)
+    .max(MAX_ISSUERS)
+    .optional()
+    .meta({
+      description:
+        'Issuers in order of preference (instead of issuer): the first one that can issue is used; a CA-side failure (unreachable, 5xx, a rate limit past failover.rateLimitBudget, a refused account) fails over to the next, a refusal caused by the Certificate does not. An issuer that can never issue a Certificate (e.g. ACME without a solver for one of its names) is skipped for it.',
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['name'],
+    }),
+  failover: failoverSpec.optional().meta({ description: 'How spec.issuers fail over.' }),
+  reload: reloadSpec.optional().meta({ description: 'The default spec.reload of the Certificates this policy governs.' }),
   certificates: certificateGuardrails.optional(),
   alerts: alertsSpec.optional(),
   endpoints: policyEndpointsSpec.optional().meta({ description: 'Live validation: every ready backend of the selected Services is probed and judged against a TLS profile.' }),
@@ -218,7 +257,10 @@ export const tlsPolicySpec = z.object({
       description:
         'Probe addresses of EndpointSlices written by hand (not by the EndpointSlice controller, not a Pod of the namespace) in the namespaces this policy governs, for Certificate endpoints and for this policy. Default false: whoever may write EndpointSlices could point the operator at any address.',
     }),
-});
+  })
+  .meta({
+    'x-kubernetes-validations': [{ rule: '!(has(self.issuer) && has(self.issuers))', message: 'set issuer or issuers, not both' }],
+  });
 export type TLSPolicySpec = z.infer<typeof tlsPolicySpec>;
 
 export const MAX_WORST_ENDPOINTS = 20;
@@ -245,19 +287,43 @@ export const policyEndpointsStatus = z.object({
 });
 export type PolicyEndpointsStatus = z.infer<typeof policyEndpointsStatus>;
 
+export const acmeAccountStatus = z.object({
+  accountURI: z.string().max(2048).optional(),
+  server: z.string().max(2048).optional().meta({ description: 'The directory the account is registered with.' }),
+  email: z.string().max(254).optional(),
+  accountKeyThumbprint: z.string().max(64).optional().meta({ description: 'RFC 7638 thumbprint of the account key (public).' }),
+  eabKeyID: z.string().max(1024).optional(),
+});
+
+export const issuerHealthStatus = z.object({
+  failures: z.int().min(0).meta({ description: 'Consecutive CA-side failures.' }),
+  unavailableUntil: z.string().max(64).optional().meta({ description: 'Certificates skip this issuer until then (the CA is not asked meanwhile).' }),
+  lastFailureTime: z.string().max(64).optional(),
+  lastFailureMessage: z.string().max(1024).optional(),
+});
+export type IssuerHealthStatus = z.infer<typeof issuerHealthStatus>;
+
+export const issuerStatus = z.object({
+  name: z.string().max(63),
+  kind: z.enum(['acme', 'ca', 'selfSigned']),
+  ready: z.boolean(),
+  reason: z.string().max(1024),
+  message: z.string().max(4096),
+  acme: acmeAccountStatus.optional(),
+  health: issuerHealthStatus.optional().meta({ description: 'Present while the issuer is failing (CA-side failures seen by issuances).' }),
+});
+export type IssuerStatus = z.infer<typeof issuerStatus>;
+
 export const tlsPolicyStatus = z.object({
   conditions: conditionList.optional(),
   observedGeneration: z.int().min(0).optional(),
   issuerKind: z.enum(['acme', 'ca', 'selfSigned', 'none']).optional(),
-  acme: z
-    .object({
-      accountURI: z.string().max(2048).optional(),
-      server: z.string().max(2048).optional().meta({ description: 'The directory the account is registered with.' }),
-      email: z.string().max(254).optional(),
-      accountKeyThumbprint: z.string().max(64).optional().meta({ description: 'RFC 7638 thumbprint of the account key (public).' }),
-      eabKeyID: z.string().max(1024).optional(),
-    })
-    .optional(),
+  acme: acmeAccountStatus.optional(),
+  issuers: z
+    .array(issuerStatus)
+    .max(MAX_ISSUERS)
+    .optional()
+    .meta({ description: 'Each of spec.issuers, in order: ready or not, its ACME account, its health.', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
   certificates: z.int().min(0).optional().meta({ description: 'Certificates governed by this policy.' }),
   endpoints: policyEndpointsStatus.optional().meta({ description: 'What the last probes of the selected endpoints found.' }),
 });

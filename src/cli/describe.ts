@@ -110,6 +110,8 @@ function renewalSection(c: Certificate, now: Date, t: ExpiryThresholds): string[
       field('Renews at', when(s?.renewalTime, now)),
       field('Because of', s?.renewalBasis),
       field('Governing policy', s?.policy ?? c.spec.policyRef?.name ?? 'none resolved'),
+      field('Issued by', s?.issuer),
+      field('Issuers passed over', s?.skippedIssuers?.map((i) => `${i.name} (${i.reason}: ${i.message})`).join('; ')),
       field('Alerts', `warning ${formatSpan(t.warningMs)} and critical ${formatSpan(t.criticalMs)} before expiry${t.policy === undefined ? ' (defaults)' : ''}`),
     ),
   ];

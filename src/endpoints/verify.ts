@@ -34,7 +34,18 @@ export interface CertificateVerification {
   condition: ConditionUpdate;
   endpoints: CertificateEndpointStatus[];
   /** Lagging endpoints, for the Warning events on their Services. */
-  lagging: { service: string; serviceUid?: string | undefined; port: number; address: string; targetPort: number; served: string }[];
+  lagging: {
+    service: string;
+    serviceUid?: string | undefined;
+    port: number;
+    address: string;
+    targetPort: number;
+    served: string;
+    /** The pod behind the address (EndpointSlice targetRef in the Certificate's namespace), if named. */
+    pod?: string | undefined;
+    /** The serial of the leaf it serves. */
+    servedSerialNumber?: string | undefined;
+  }[];
 }
 
 /**
@@ -133,7 +144,7 @@ export function verifyCertificateEndpoints(
         rows.push({ row, rank: 1 });
       } else if (!row.current) {
         stale.push(`${at} serves ${shortFingerprint(served)}`);
-        lagging.push({ service: plan.service, serviceUid: t.serviceUid, port: plan.port, address: t.address, targetPort: t.targetPort, served });
+        lagging.push({ service: plan.service, serviceUid: t.serviceUid, port: plan.port, address: t.address, targetPort: t.targetPort, served, pod: t.pod, servedSerialNumber: r.served?.facts.serialNumber });
         rows.push({ row, rank: 0 });
       } else {
         current++;

@@ -9,7 +9,7 @@
 
 import { Gauge, type Registry } from 'prom-client';
 import type { Certificate } from '../api/certificate.js';
-import { certificateOf } from '../model/certificate.js';
+import { certificateOf, fallbackIssuer, reloadDidNotFix } from '../model/certificate.js';
 import type { InventorySnapshot } from './live.js';
 import { METRIC_PREFIX, ScrapeTimeGauges } from '../metrics/registry.js';
 
@@ -79,6 +79,31 @@ const certificateGauges = new ScrapeTimeGauges<ReturnType<SnapshotSource>>((regi
     collect() {
       this.reset();
       eachCertificate(source, (c, labels) => this.set(labels, c.status?.failedIssuanceAttempts ?? 0));
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}certificate_issued_by_fallback`,
+    help: "1 when the current certificate was issued by an issuer after the TLSPolicy's first choice because those before it failed or were not ready (status.issuer, status.skippedIssuers); 0 otherwise.",
+    labelNames: ['namespace', 'name', 'issuer'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      eachCertificate(source, (c, labels) => {
+        const issuer = c.status?.issuer;
+        if (issuer !== undefined) this.set({ ...labels, issuer }, fallbackIssuer(c) === undefined ? 0 : 1);
+      });
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}certificate_reload_failed`,
+    help: 'For Certificates with spec.reload: 1 when restarting the workloads of stale pods did not make them serve the current certificate (status.reload.state StillStale), else 0.',
+    labelNames: ['namespace', 'name'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      eachCertificate(source, (c, labels) => {
+        if (c.status?.reload !== undefined) this.set(labels, reloadDidNotFix(c) ? 1 : 0);
+      });
     },
   });
   new Gauge({

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, AuthenticationV1Api, AuthorizationV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig, NetworkingV1Api, type ApiConstructor, type ApiType } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, AppsV1Api, AuthenticationV1Api, AuthorizationV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig, NetworkingV1Api, type ApiConstructor, type ApiType } from '@kubernetes/client-node';
 
 import { shareKeepAliveAgents } from './keep-alive.js';
 import { certificatesClient, SecretsClient, tlsPoliciesClient, type CertificatesClient, type TLSPoliciesClient } from './resources.js';
@@ -54,6 +54,8 @@ export interface KubeClients {
   customObjects: CustomObjectsApi;
   apiextensions: ApiextensionsV1Api;
   networking: NetworkingV1Api;
+  /** Deployments, StatefulSets, DaemonSets, ReplicaSets: the workloads a reload restarts (spec.reload). */
+  apps: AppsV1Api;
   /** TokenReview and SubjectAccessReview: who may read /metrics and /inventory. */
   authentication: AuthenticationV1Api;
   authorization: AuthorizationV1Api;
@@ -97,6 +99,7 @@ export function makeKubeClients(kc: KubeConfig, pool: ClientPoolOptions = {}): K
     customObjects,
     apiextensions: make(ApiextensionsV1Api),
     networking: make(NetworkingV1Api),
+    apps: make(AppsV1Api),
     authentication: make(AuthenticationV1Api),
     authorization: make(AuthorizationV1Api),
     certificates: certificatesClient(customObjects),

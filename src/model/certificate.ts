@@ -1,4 +1,5 @@
-import { type Certificate, certificate as certificateSchema } from '../api/certificate.js';
+import { type Certificate, type SkippedIssuer, certificate as certificateSchema } from '../api/certificate.js';
+import { Reason } from '../api/conditions.js';
 
 // A Certificate as the operator holds it: parsed against the API schema once,
 // when it arrives from the API server, or kept raw with the reason it does
@@ -21,3 +22,24 @@ export const certificateKey = (c: Certificate): string => `${c.metadata.namespac
 
 /** `certkeeper renew` sets it to the time of the request; a Secret written before it is re-issued. */
 export const RENEW_ANNOTATION = 'certkeeper.dev/renew-requested-at';
+
+/**
+ * Whether an issuer was passed over because it failed or was not ready, not
+ * merely because it can never issue this Certificate (an ACME issuer without a
+ * solver for a private name is a choice of the policy, not a fallback).
+ */
+export function isFallback(skipped: readonly SkippedIssuer[] | undefined): boolean {
+  return (skipped ?? []).some((s) => s.reason !== Reason.IssuerNotEligible);
+}
+
+/** The issuer that issued the current certificate, when it is a fallback (status.issuer after failing or unready ones). */
+export function fallbackIssuer(c: Certificate): string | undefined {
+  const issuer = c.status?.issuer;
+  return issuer !== undefined && isFallback(c.status?.skippedIssuers) ? issuer : undefined;
+}
+
+/** The reload of the current certificate's workloads (spec.reload) did not make them serve it. */
+export function reloadDidNotFix(c: Certificate): boolean {
+  const r = c.status?.reload;
+  return r !== undefined && r.state === 'StillStale' && r.serialNumber === c.status?.serialNumber;
+}

@@ -6,7 +6,7 @@ import type { CaConstraints, UsageName } from '../pki/spec.js';
 // policy's defaults, see policy/effective-spec.ts) and the policy and issuer
 // that govern it: what every decision after policy selection works on.
 
-/** The issuers a TLSPolicy can name; exactly one per policy. */
+/** The kinds of issuer a TLSPolicy can name. */
 export type IssuerKind = 'selfSigned' | 'ca' | 'acme';
 
 
@@ -53,5 +53,9 @@ export interface Governed {
   issuerKind: IssuerKind;
   /** Names the signer: a change of CA Secret or policy is a reason to re-issue. */
   issuerIdentity: string;
+  /** Which of the policy's issuers: the entry's name in spec.issuers, or the kind for spec.issuer. */
+  issuerName: string;
+  /** The policy lists its issuers (spec.issuers): their health is shared and tracked, and they fail over. */
+  issuerListed: boolean;
   specHash: string;
 }

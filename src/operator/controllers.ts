@@ -15,6 +15,9 @@ import { SecretAnnotation } from '../model/secret.js';
 import { summarizeTlsSecret } from '../secrets/summary.js';
 import { type TlsSecretSummary } from '../model/secret.js';
 import { TLSPolicyReconciler } from '../controllers/tlspolicy/reconciler.js';
+import { IssuerHealthRegistry } from '../controllers/certificate/issuer-health.js';
+import { Reloader } from '../controllers/certificate/reloader.js';
+import { WorkloadsClient } from '../kube/workloads.js';
 import { CertificateStatusWriter } from '../controllers/certificate/status-writer.js';
 import { acmeDriver } from '../controllers/drivers/acme.js';
 import { CaIssuers } from '../controllers/drivers/ca-issuers.js';
@@ -45,6 +48,8 @@ export interface ControllerSetOptions {
   acme: AcmeControllerOptions;
   /** Live endpoint validation settings (--probe-concurrency, --endpoint-interval, --endpoint-recheck-interval). */
   endpoints?: { probeConcurrency: number; intervalMs: number; recheckIntervalMs: number; allowedCidrs?: readonly string[] } | undefined;
+  /** spec.reload is acted on (the operator may read pods and restart workloads). */
+  reloadEnabled?: boolean | undefined;
 }
 
 const ENDPOINT_DEFAULTS = { probeConcurrency: 16, intervalMs: 10 * 60_000, recheckIntervalMs: 30_000 };
@@ -110,6 +115,21 @@ export class ControllerSet {
       registry: o.registry,
     });
     const drivers = this.makeDrivers();
+    // A change of an issuer's health is written to its policy's status (and so reaches a new leader).
+    const health = new IssuerHealthRegistry({ onChange: (name) => enqueue.policy(name), registry: o.registry });
+    const statusWriter = new CertificateStatusWriter({ certificates: o.clients.certificates, clock: o.clock, events: o.events, endpoints: this.endpoints });
+    const reloader =
+      o.reloadEnabled === true
+        ? new Reloader({
+            clock: o.clock,
+            endpoints: this.endpoints,
+            workloads: new WorkloadsClient({ core: o.clients.core, apps: o.clients.apps }),
+            writeReload: async (cert, reload) => {
+              await statusWriter.change(cert, { reload });
+            },
+            events: o.events,
+          })
+        : undefined;
     const certificateReconciler = new CertificateReconciler({
       clock: o.clock,
       certificates: this.certificates,
@@ -117,9 +137,11 @@ export class ControllerSet {
       namespaceLabels: (ns) => this.namespaces.get(ns),
       secrets: this.secrets,
       secretWriters: (secretKey) => [...(this.secretOwners.get(secretKey) ?? [])],
-      status: new CertificateStatusWriter({ certificates: o.clients.certificates, clock: o.clock, events: o.events, endpoints: this.endpoints }),
+      status: statusWriter,
       events: o.events,
       drivers,
+      health,
+      reloader,
     });
     this.certificateController = new Controller({
       name: 'certificate',
@@ -137,6 +159,7 @@ export class ControllerSet {
         policiesApi: o.clients.tlsPolicies,
         events: o.events,
         drivers,
+        health,
         endpoints: this.endpoints,
       }),
       workers: 1,
@@ -180,8 +203,9 @@ export class ControllerSet {
     this.policies.on('delete', everyCertificate);
     this.policies.on('update', (_key, p, old) => {
       if (p.metadata.generation !== old.metadata.generation || p.metadata.deletionTimestamp !== old.metadata.deletionTimestamp) everyCertificate();
-      // An ACME account just registered (or changed): the Certificates waiting for it may go on.
-      else if (p.status?.acme?.accountURI !== old.status?.acme?.accountURI) {
+      // An ACME account just registered (or changed), or an issuer of spec.issuers became ready, failed or
+      // recovered: the Certificates waiting for it, or passing it over, decide again.
+      else if (p.status?.acme?.accountURI !== old.status?.acme?.accountURI || JSON.stringify(p.status?.issuers) !== JSON.stringify(old.status?.issuers)) {
         for (const k of this.certificates.keys()) {
           const c = this.certificates.get(k);
           if (c?.ok === true && c.certificate.status?.policy === p.metadata.name) certs.enqueue(k);
@@ -202,7 +226,7 @@ export class ControllerSet {
         ? undefined
         : this.policies
             .list()
-            .filter((p) => p.spec.issuer?.ca?.secretName === s.name)
+            .filter((p) => p.spec.issuer?.ca?.secretName === s.name || p.spec.issuers?.some((i) => i.ca?.secretName === s.name) === true)
             .map((p) => p.metadata.name),
     );
   }

@@ -73,6 +73,7 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
       recheckIntervalMs: config.endpointRecheckInterval,
       allowedCidrs: config.probeAllowedCidrs,
     },
+    reloadEnabled: config.reloadEnabled,
   });
 
   let leading = false;

@@ -156,6 +156,24 @@ describe('helm lint and template', () => {
     }
   });
 
+  it('grants reading pods and patching workloads only with reload.enabled, and turns the operator flag on with it', async () => {
+    const reloadRules = (objects: Awaited<ReturnType<typeof template>>) =>
+      objects
+        .filter((o) => o.kind === 'ClusterRole' && o.metadata?.name?.endsWith('-edit') !== true && o.metadata?.name?.endsWith('-view') !== true)
+        .flatMap((o) => (o as unknown as { rules?: { apiGroups?: string[]; resources?: string[]; verbs?: string[] }[] }).rules ?? [])
+        .filter((r) => (r.resources ?? []).some((x) => ['pods', 'replicasets', 'deployments', 'statefulsets', 'daemonsets'].includes(x)));
+    const off = await template([]);
+    expect(reloadRules(off)).toEqual([]);
+    expect(deploymentOf(off).spec?.template.spec?.containers[0]?.args).not.toContain('--reload-enabled=true');
+    const on = await template(['-f', ALL_ON]);
+    expect(reloadRules(on)).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
+      { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get'] },
+      { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets'], verbs: ['patch'] },
+    ]);
+    expect(deploymentOf(on).spec?.template.spec?.containers[0]?.args).toContain('--reload-enabled=true');
+  });
+
   it('refuses invalid values, naming each wrong field', async () => {
     const result = await runHelm(helm, ['template', 'certkeeper', CHART_DIR, '-f', INVALID]);
     expect(result.code).not.toBe(0);

@@ -270,6 +270,13 @@ const rejections: RejectionCase[] = [
     ONE_ISSUER,
   ),
   policyCase('an issuer with none set', { issuer: {} }, 'spec.issuer', ONE_ISSUER),
+  policyCase('both issuer and issuers', { issuer: { selfSigned: {} }, issuers: [{ name: 'a', selfSigned: {} }] }, 'spec', 'set issuer or issuers, not both'),
+  policyCase('two issuers of one name', { issuers: [{ name: 'a', selfSigned: {} }, { name: 'a', ca: { secretName: 'ca' } }] }, 'spec.issuers[1]', 'Duplicate value'),
+  policyCase('a listed issuer with two kinds', { issuers: [{ name: 'a', selfSigned: {}, ca: { secretName: 'ca' } }] }, 'spec.issuers[0]', 'each issuer must set exactly one of acme, ca, selfSigned'),
+  policyCase('an issuer name that is not a DNS label', { issuers: [{ name: 'Primary CA', selfSigned: {} }] }, 'spec.issuers[0].name'),
+  policyCase('an empty issuers list', { issuers: [] }, 'spec.issuers'),
+  policyCase('a reload with an unknown strategy', { reload: { strategy: 'DeletePods' } }, 'spec.reload.strategy', 'Unsupported value: "DeletePods"'),
+  certificateCase('a reload after that is not a duration', { ...identity, reload: { strategy: 'RolloutRestart', after: 'soon' } }, 'spec.reload.after'),
   policyCase(
     'defaultDuration longer than maxDuration',
     { certificates: { maxDuration: '720h', defaultDuration: '2160h' } },
@@ -338,7 +345,7 @@ describe('printer columns and discovery', () => {
     expect(names).toEqual(expect.arrayContaining(['Ready', 'Secret', 'Expires', 'Age']));
     // What `kubectl get` shows without -o wide: priority 0, in this order.
     expect(columns.filter((c) => c.priority === 0).map((c) => c.name)).toEqual(['Name', 'Ready', 'Secret', 'Endpoints', 'Expires', 'Age']);
-    expect(columns.filter((c) => c.priority > 0).map((c) => c.name)).toEqual(['Reason', 'Policy', 'Renewal']);
+    expect(columns.filter((c) => c.priority > 0).map((c) => c.name)).toEqual(['Reason', 'Policy', 'Issuer', 'Renewal']);
 
     const rows = table.rows as Array<{ cells: unknown[] }>;
     expect(rows).toHaveLength(1);

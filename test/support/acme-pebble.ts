@@ -24,6 +24,8 @@ export interface PebbleVariantOptions {
   profiles?: Record<string, { description: string; validityPeriod: number }>;
   /** PEBBLE_ALTERNATE_ROOTS: extra roots, each with its own chain. */
   alternateRoots?: number;
+  /** Names it refuses to issue for (rejectedIdentifier). */
+  domainBlocklist?: readonly string[];
 }
 
 export interface PebbleVariant {
@@ -32,33 +34,44 @@ export interface PebbleVariant {
   caFile: string;
   logFile: string;
   stop(): Promise<void>;
+  /** Starts it again on the same ports (after stop): a CA back from an outage, with none of its old state (accounts, orders). */
+  restart(): Promise<void>;
 }
 
 export async function startPebbleVariant(name: string, o: PebbleVariantOptions): Promise<PebbleVariant> {
   const tools = await ensureTools();
   const envDir = inject('envDir');
   const [port, managementPort, tlsPort] = (await freePorts(3)) as [number, number, number];
-  const pebble = await startPebble({
-    binary: tools.pebble,
-    name: `pebble-${name}`,
-    dir: join(envDir, `pebble-${name}-${randomBytes(3).toString('hex')}`),
-    pki: pkiPaths(join(envDir, 'pki')),
-    port,
-    managementPort,
-    httpChallengePort: o.httpPort,
-    tlsAlpnChallengePort: tlsPort,
-    dnsServer: o.dnsServer,
-    eabKeys: o.eabKeys,
-    profiles: o.profiles,
-    alternateRoots: o.alternateRoots,
-    // No authorization reuse: every order proves its names.
-    authzReusePercent: 0,
-  });
+  const launch = (run: number) =>
+    startPebble({
+      binary: tools.pebble,
+      name: `pebble-${name}`,
+      dir: join(envDir, `pebble-${name}-${run}-${randomBytes(3).toString('hex')}`),
+      pki: pkiPaths(join(envDir, 'pki')),
+      port,
+      managementPort,
+      httpChallengePort: o.httpPort,
+      tlsAlpnChallengePort: tlsPort,
+      dnsServer: o.dnsServer,
+      eabKeys: o.eabKeys,
+      profiles: o.profiles,
+      alternateRoots: o.alternateRoots,
+      domainBlocklist: o.domainBlocklist,
+      // No authorization reuse: every order proves its names.
+      authzReusePercent: 0,
+    });
+  let pebble = await launch(0);
+  let runs = 1;
   return {
     directoryUrl: pebble.directoryUrl,
     managementUrl: pebble.managementUrl,
     caFile: inject('acme').serverCaPath,
-    logFile: pebble.logFile,
+    get logFile() {
+      return pebble.logFile;
+    },
     stop: () => pebble.process.stop(),
+    async restart() {
+      pebble = await launch(runs++);
+    },
   };
 }

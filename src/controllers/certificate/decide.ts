@@ -1,4 +1,4 @@
-import type { Certificate } from '../../api/certificate.js';
+import type { Certificate, SkippedIssuer } from '../../api/certificate.js';
 import { Reason } from '../../api/conditions.js';
 import { DurationError } from '../../api/duration.js';
 import type { TLSPolicy } from '../../api/tlspolicy.js';
@@ -8,7 +8,9 @@ import { selectPolicy } from '../../policy/selection.js';
 import type { Violation } from '../../model/violation.js';
 import { effectiveSpec, issuanceSpecHash } from '../../policy/effective-spec.js';
 import type { EffectiveSpec, Governed } from '../../model/spec.js';
-import { issuerKindOf, issuerRules } from '../drivers/rules.js';
+import { issuerEntries, issuerRules, type IssuerEntry } from '../drivers/rules.js';
+import type { IssuedNames } from '../drivers/driver.js';
+import { chooseIssuer, HEALTHY, type IssuerHealth, type IssuerReadinessView } from './failover.js';
 import { type Renewal, ariRenewal, renewalTime } from './renewal.js';
 import { SecretAnnotation, type IssuedFacts, type TlsSecretState } from '../../model/secret.js';
 import { issuanceTrigger } from './triggers.js';
@@ -21,6 +23,8 @@ export interface Gathered {
   secret: TlsSecretState;
   /** Another Certificate in the namespace that names the same Secret and owns it. */
   secretClaimedBy?: string | undefined;
+  /** The shared health of one issuer of a policy with spec.issuers (default: healthy). */
+  issuerHealth?: ((policy: TLSPolicy, issuer: string, identity: string) => IssuerHealth) | undefined;
   now: Date;
 }
 
@@ -29,8 +33,13 @@ export type Decision =
   | { kind: 'blocked'; violation: Violation; policy?: TLSPolicy | undefined; compliance?: Violation[] | undefined }
   /** The Secret is current; look again at renewal time. */
   | { kind: 'current'; governed: Governed; renewal: Renewal }
-  /** Issue now, for this reason. */
-  | { kind: 'issue'; governed: Governed; trigger: Violation }
+  /**
+   * Issue now, for this reason, with governed.issuerName. `skipped`: the policy's issuers before it and why;
+   * `trial`: the issuer is recovering from CA-side failures and this Certificate tries it for all.
+   */
+  | { kind: 'issue'; governed: Governed; trigger: Violation; skipped: SkippedIssuer[]; trial: boolean }
+  /** Issuance is wanted, but every issuer of the policy is failing or not ready; `retryAt` when one may be tried again. */
+  | { kind: 'unavailable'; governed: Governed; trigger: Violation; skipped: SkippedIssuer[]; retryAt: Date | undefined }
   /** Issuance is wanted but the last attempt failed recently. */
   | { kind: 'backoff'; governed: Governed; trigger: Violation; retryAt: Date };
 
@@ -123,8 +132,8 @@ export function decide(g: Gathered): Decision {
   if ('violation' in selection) return { kind: 'blocked', violation: selection.violation };
   const policy = selection.policy;
 
-  const issuerKind = issuerKindOf(policy);
-  if (issuerKind === undefined) {
+  const entries = issuerEntries(policy);
+  if (entries.length === 0) {
     return {
       kind: 'blocked',
       policy,
@@ -155,29 +164,86 @@ export function decide(g: Gathered): Decision {
     };
   }
 
-  const rules = issuerRules[issuerKind];
-  const refused = rules.checkSpec({ policy, spec });
-  if (refused !== undefined) return { kind: 'blocked', policy, violation: refused };
+  const options = entries.map((entry) => option(entry, spec));
+  const eligible = options.filter((o) => o.refused === undefined);
+  const [preferred] = eligible;
+  if (preferred === undefined) {
+    // Every issuer refuses the spec for good: what each one says, so the user sees all of it.
+    const [only] = options;
+    if (options.length === 1 && only?.refused !== undefined) return { kind: 'blocked', policy, violation: only.refused };
+    return {
+      kind: 'blocked',
+      policy,
+      violation: { reason: options[0]?.refused?.reason ?? Reason.InvalidSpec, message: options.map((o) => `issuer "${o.governed.issuerName}": ${o.refused?.message ?? ''}`).join('; ') },
+    };
+  }
 
-  const issuerIdentity = rules.identity(policy);
-  const governed: Governed = { policy, spec, issuerKind, issuerIdentity, specHash: issuanceSpecHash(spec, issuerIdentity) };
+  // The issuer that issued what the Secret holds, if it is still one of the policy's: a certificate from a
+  // fallback stays until its renewal, when the first issuer is tried again.
+  const specHash = g.secret.state === 'valid' ? g.secret.annotations[SecretAnnotation.specHash] : undefined;
+  const holder = eligible.find((o) => o.governed.specHash === specHash) ?? preferred;
   const renewal = g.secret.state === 'valid' ? renewalOf(cert, spec, g.secret.facts) : undefined;
   const trigger = issuanceTrigger({
     now: g.now,
     secretName: spec.secretName,
     spec,
-    specHash: governed.specHash,
+    specHash: holder.governed.specHash,
     secret: g.secret,
-    issuedNames: rules.issuedNames(spec),
+    issuedNames: holder.issuedNames,
     renewal,
     renewRequestedAt: parseTime(cert.metadata.annotations?.[RENEW_ANNOTATION]),
   });
   if (trigger === undefined) {
     if (renewal === undefined) throw new Error('unreachable: a current Secret always has a renewal time');
-    return { kind: 'current', governed, renewal };
+    return { kind: 'current', governed: holder.governed, renewal };
   }
 
   const retryAt = backoffUntil(cert, g.now) ?? manualRenewalNotBefore(trigger, cert, g.now);
-  if (retryAt !== undefined) return { kind: 'backoff', governed, trigger, retryAt };
-  return { kind: 'issue', governed, trigger };
+  if (retryAt !== undefined) return { kind: 'backoff', governed: preferred.governed, trigger, retryAt };
+  // A policy with one issuer has nothing to fail over to: its Certificates keep their own backoff.
+  if (!preferred.entry.listed) return { kind: 'issue', governed: preferred.governed, trigger, skipped: [], trial: false };
+
+  const key = `${cert.metadata.namespace ?? ''}/${cert.metadata.name}`;
+  const choice = chooseIssuer(
+    options.map((o) => ({
+      name: o.governed.issuerName,
+      refused: o.refused,
+      readiness: readinessOf(policy, o.governed.issuerName),
+      health: g.issuerHealth?.(policy, o.governed.issuerName, o.governed.issuerIdentity) ?? HEALTHY,
+    })),
+    { now: g.now.getTime(), key },
+  );
+  if (choice.kind === 'none') {
+    return { kind: 'unavailable', governed: preferred.governed, trigger, skipped: choice.skipped, retryAt: choice.retryAt === undefined ? undefined : new Date(choice.retryAt) };
+  }
+  const chosen = options[choice.index];
+  if (chosen === undefined) throw new Error('unreachable: chooseIssuer picked no candidate');
+  return { kind: 'issue', governed: chosen.governed, trigger, skipped: choice.skipped, trial: choice.kind === 'use' && choice.trial };
+}
+
+interface IssuerOption {
+  entry: IssuerEntry;
+  governed: Governed;
+  refused: Violation | undefined;
+  issuedNames: IssuedNames;
+}
+
+function option(entry: IssuerEntry, spec: EffectiveSpec): IssuerOption {
+  const rules = issuerRules[entry.kind];
+  const issuerIdentity = rules.identity(entry.policy);
+  return {
+    entry,
+    governed: { policy: entry.policy, spec, issuerKind: entry.kind, issuerIdentity, issuerName: entry.name, issuerListed: entry.listed, specHash: issuanceSpecHash(spec, issuerIdentity) },
+    refused: rules.checkSpec({ policy: entry.policy, spec }),
+    issuedNames: rules.issuedNames(spec),
+  };
+}
+
+/** What the policy's reconciler last said about one of its issuers; unknown until it has judged this generation. */
+export function readinessOf(policy: TLSPolicy, issuer: string): IssuerReadinessView {
+  const status = policy.status;
+  if (status?.observedGeneration !== policy.metadata.generation) return { state: 'unknown' };
+  const s = status?.issuers?.find((i) => i.name === issuer);
+  if (s === undefined) return { state: 'unknown' };
+  return s.ready ? { state: 'ready' } : { state: 'notReady', why: { reason: s.reason, message: s.message } };
 }

@@ -1,4 +1,6 @@
-import type { Certificate } from '../../api/certificate.js';
+import type { Certificate, SkippedIssuer } from '../../api/certificate.js';
+import { parseDuration } from '../../api/duration.js';
+import { MAX_ISSUERS } from '../../api/tlspolicy.js';
 import { ConditionType, Reason } from '../../api/conditions.js';
 import type { TLSPolicy } from '../../api/tlspolicy.js';
 import type { Clock } from '../../clock.js';
@@ -8,13 +10,17 @@ import type { EventRecorder } from '../../kube/events.js';
 import { splitKey } from '../../kube/lister-watcher.js';
 import { certificateRef } from '../../kube/refs.js';
 import type { Logger } from '../../log.js';
-import type { ParsedCertificate } from '../../model/certificate.js';
+import { isFallback, type ParsedCertificate } from '../../model/certificate.js';
 import { SecretAnnotation, type TlsSecretSummary } from '../../model/secret.js';
 import type { Governed } from '../../model/spec.js';
 import type { IssueStep, IssuerDriver, IssuerDrivers } from '../drivers/driver.js';
+import { issuerEntries } from '../drivers/rules.js';
 import { decide, failureBackoffMs, renewalOf } from './decide.js';
 import type { IssueResult } from './secret-writer.js';
 import { blockedStatus, failedStatus, readyStatus } from './status.js';
+import { afterFailure, afterSuccess, DEFAULT_RATE_LIMIT_BUDGET_MS, HEALTHY, withTrial, type IssuerHealth } from './failover.js';
+import type { IssuerHealthRegistry } from './issuer-health.js';
+import type { Reloader } from './reloader.js';
 import type { CertificateStatusWriter } from './status-writer.js';
 
 export interface CertificateReconcilerDeps {
@@ -30,9 +36,25 @@ export interface CertificateReconcilerDeps {
   events: Pick<EventRecorder, 'normal' | 'warning'>;
   /** One driver per issuer kind: issuing, readiness, upkeep and release are theirs. */
   drivers: IssuerDrivers;
+  /** The shared health of the issuers of policies with spec.issuers (failover). */
+  health?: IssuerHealthRegistry | undefined;
+  /** spec.reload, when the operator runs with --reload-enabled. */
+  reloader?: Pick<Reloader, 'reconcile'> | undefined;
 }
 
 type IssueDecision = Extract<ReturnType<typeof decide>, { kind: 'issue' }>;
+type UnavailableDecision = Extract<ReturnType<typeof decide>, { kind: 'unavailable' }>;
+
+/** How long a rate limit is waited out on the same issuer before failing over (spec.failover.rateLimitBudget). */
+function rateLimitBudgetMs(policy: TLSPolicy): number {
+  const text = policy.spec.failover?.rateLimitBudget;
+  if (text === undefined) return DEFAULT_RATE_LIMIT_BUDGET_MS;
+  try {
+    return parseDuration(text);
+  } catch {
+    return DEFAULT_RATE_LIMIT_BUDGET_MS;
+  }
+}
 
 /**
  * Gather (caches only), decide (pure), act (the governing issuer's driver
@@ -82,14 +104,17 @@ export class CertificateReconciler implements Reconciler {
     const secret = this.deps.secrets.get(secretKey);
     const wait = this.awaitingCache(secretKey, secret);
     if (wait > 0) return { requeueAfter: wait };
-    const decision = decide({
-      certificate: cert,
-      secretClaimedBy: this.claimedByAnother(key, secretKey, secret),
-      namespaceLabels: this.deps.namespaceLabels(namespace) ?? {},
-      policies: this.deps.policies.list(),
-      secret: secret?.state ?? { state: 'absent' },
-      now,
-    });
+    const gather = (c: Certificate) =>
+      decide({
+        certificate: c,
+        secretClaimedBy: this.claimedByAnother(key, secretKey, secret),
+        namespaceLabels: this.deps.namespaceLabels(namespace) ?? {},
+        policies: this.deps.policies.list(),
+        secret: secret?.state ?? { state: 'absent' },
+        issuerHealth: this.deps.health === undefined ? undefined : (p, issuer, identity) => this.deps.health?.get(p, issuer, identity) ?? HEALTHY,
+        now,
+      });
+    const decision = gather(cert);
 
     switch (decision.kind) {
       case 'blocked': {
@@ -107,6 +132,7 @@ export class CertificateReconciler implements Reconciler {
           cert,
           readyStatus(this.input(cert), {
             policy: governed.policy.metadata.name,
+            issuer: governed.issuerName,
             facts: secret.state.facts,
             renewal: decision.renewal,
             revision: Number.isInteger(revision) ? revision : undefined,
@@ -114,29 +140,105 @@ export class CertificateReconciler implements Reconciler {
         );
         const untilRenewal = Math.max(1000, decision.renewal.time.getTime() - now.getTime());
         await this.settle(cert, governed, ctx.log);
-        const sooner = await this.deps.drivers[governed.issuerKind].keepCurrent?.({ key, cert, governed, secret: secret.state, log: ctx.log });
-        return { requeueAfter: Math.max(1000, Math.min(untilRenewal, sooner ?? untilRenewal)) };
+        const upkeep = await this.deps.drivers[governed.issuerKind].keepCurrent?.({ key, cert, governed, secret: secret.state, log: ctx.log });
+        const reload = await this.deps.reloader?.reconcile(cert, governed.policy, ctx.log);
+        const sooner = Math.min(upkeep ?? untilRenewal, reload ?? untilRenewal);
+        return { requeueAfter: Math.max(1000, Math.min(untilRenewal, sooner)) };
       }
       case 'backoff':
         ctx.log.debug({ retryAt: decision.retryAt, trigger: decision.trigger.reason }, 'issuance backing off');
         // Nothing else to write while backing off, but the endpoints may have news.
         await this.deps.status.write(cert, { ...cert.status });
         return { requeueAfter: Math.max(1000, decision.retryAt.getTime() - now.getTime()) };
-      case 'issue': {
-        await this.syncFinalizers(cert, decision.governed.policy);
-        const step = await this.deps.drivers[decision.governed.issuerKind].advance({
-          key,
-          cert,
-          governed: decision.governed,
-          trigger: decision.trigger,
-          secret: secret?.state ?? { state: 'absent' },
-          secretKnownAbsent: secret === undefined,
-          now,
-          log: ctx.log,
-        });
-        return this.stepTaken(cert, decision, step, now, ctx, secret);
-      }
+      case 'unavailable':
+        return this.noIssuerAvailable(cert, decision, now, secret);
+      case 'issue':
+        return this.issue(key, cert, decision, now, ctx, secret, gather);
     }
+  }
+
+  /**
+   * One step of issuance with the chosen issuer. When the issuer fails on the
+   * CA's side and the policy lists another that can issue now, that one takes
+   * over in the same reconcile; the failure counts against the Certificate
+   * only when no issuer is left to try.
+   */
+  private async issue(
+    key: string,
+    cert: Certificate,
+    first: IssueDecision,
+    now: Date,
+    ctx: ReconcileContext,
+    secret: TlsSecretSummary | undefined,
+    gather: (c: Certificate) => ReturnType<typeof decide>,
+  ): Promise<ReconcileResult | void> {
+    let decision = first;
+    let current = cert;
+    const failedOver: SkippedIssuer[] = [];
+    for (let hop = 0; ; hop++) {
+      const g = decision.governed;
+      if (decision.trial) this.updateHealth(g, (h) => withTrial(h, key, now.getTime()));
+      await this.syncFinalizers(current, g.policy);
+      const step = await this.deps.drivers[g.issuerKind].advance({
+        key,
+        cert: current,
+        governed: g,
+        trigger: decision.trigger,
+        secret: secret?.state ?? { state: 'absent' },
+        secretKnownAbsent: secret === undefined,
+        now,
+        log: ctx.log,
+      });
+      const listed = g.issuerListed;
+      if (listed && step.kind === 'issued') this.updateHealth(g, afterSuccess);
+      if (!listed || step.kind !== 'failed') return this.stepTaken(current, decision, step, now, ctx, secret);
+
+      const outcome = afterFailure(
+        this.deps.health?.get(g.policy, g.issuerName, g.issuerIdentity) ?? HEALTHY,
+        { side: step.side ?? 'certificate', rateLimited: step.rateLimited === true, retryAfterMs: step.retryAfterMs, message: step.message },
+        { now: now.getTime(), rateLimitBudgetMs: rateLimitBudgetMs(g.policy) },
+      );
+      this.updateHealth(g, () => outcome.health);
+      const next = outcome.failover && hop < MAX_ISSUERS ? gather(step.cert) : undefined;
+      if (next?.kind !== 'issue' || next.governed.issuerName === g.issuerName) return this.stepTaken(current, decision, step, now, ctx, secret);
+      ctx.log.warn({ from: g.issuerName, to: next.governed.issuerName, err: step.message }, 'issuer failed on the CA side; failing over');
+      this.deps.health?.countFailover(g.policy.metadata.name, g.issuerName);
+      this.deps.events.warning(
+        certificateRef(cert),
+        Reason.IssuerFailover,
+        `issuer "${g.issuerName}" failed: ${step.message}; trying issuer "${next.governed.issuerName}"`,
+        'Issue',
+      );
+      failedOver.push({ name: g.issuerName, reason: Reason.IssuerUnavailable, message: step.message.slice(0, 1000) });
+      // In the policy's order; an issuer that failed just now is shown with what it said, not as "unavailable".
+      decision = { ...next, skipped: next.skipped.map((s) => failedOver.find((f) => f.name === s.name) ?? s) };
+      current = step.cert;
+    }
+  }
+
+  private updateHealth(g: Governed, change: (h: IssuerHealth) => IssuerHealth): void {
+    const registry = this.deps.health;
+    if (registry === undefined || !g.issuerListed) return;
+    const before = registry.get(g.policy, g.issuerName, g.issuerIdentity);
+    const after = change(before);
+    if (after !== before) registry.set(g.policy.metadata.name, g.issuerName, g.issuerIdentity, after);
+  }
+
+  /** Every issuer of the policy is failing or not ready: say so and look again when the first may be tried. */
+  private async noIssuerAvailable(cert: Certificate, decision: UnavailableDecision, now: Date, secret: TlsSecretSummary | undefined): Promise<ReconcileResult> {
+    const prev = cert.status ?? {};
+    const generation = cert.metadata.generation ?? 0;
+    const why = decision.skipped.map((s) => `"${s.name}": ${s.message}`).join('; ');
+    const retry = decision.retryAt === undefined ? '' : ` (next attempt at ${decision.retryAt.toISOString()})`;
+    const message = `${decision.trigger.message}; no issuer of TLSPolicy "${decision.governed.policy.metadata.name}" can issue now: ${why}${retry}`;
+    let conditions = setCondition((prev.conditions ?? []) as Condition[], { type: ConditionType.Issuing, status: 'False', reason: Reason.NoIssuerAvailable, message, observedGeneration: generation }, now);
+    const stillValid = secret?.state.state === 'valid' && secret.state.facts.notAfter.getTime() > now.getTime();
+    if (!stillValid) conditions = setCondition(conditions, { type: ConditionType.Ready, status: 'False', reason: Reason.NoIssuerAvailable, message, observedGeneration: generation }, now);
+    const changed = await this.deps.status.write(cert, { ...prev, policy: decision.governed.policy.metadata.name, conditions });
+    if (changed) this.deps.events.warning(certificateRef(cert), Reason.NoIssuerAvailable, message, 'Issue');
+    // Without a time (no issuer is ready), a policy change wakes the Certificate; look again now and then anyway.
+    const retryMs = decision.retryAt === undefined ? 60_000 : decision.retryAt.getTime() - now.getTime();
+    return { requeueAfter: Math.max(1000, retryMs) };
   }
 
   private async stepTaken(cert: Certificate, decision: IssueDecision, step: IssueStep, now: Date, ctx: ReconcileContext, secret: TlsSecretSummary | undefined): Promise<ReconcileResult | void> {
@@ -167,7 +269,15 @@ export class CertificateReconciler implements Reconciler {
       const secretKey = `${cert.metadata.namespace ?? 'default'}/${decision.governed.spec.secretName}`;
       this.expectations.set(secretKey, { resourceVersion: result.secretResourceVersion, until: this.deps.clock.now() + 30_000 });
     }
-    ctx.log.info({ revision: result.revision, serialNumber: result.serialNumber, notAfter: result.notAfter, reusedKey: result.reusedKey }, 'issued');
+    ctx.log.info({ revision: result.revision, serialNumber: result.serialNumber, notAfter: result.notAfter, reusedKey: result.reusedKey, issuer: decision.governed.issuerName }, 'issued');
+    if (isFallback(decision.skipped)) {
+      this.deps.events.warning(
+        certificateRef(cert),
+        Reason.IssuedByFallback,
+        `Issued by issuer "${decision.governed.issuerName}", not the policy's first choice: ${decision.skipped.map((s) => `"${s.name}" ${s.reason}: ${s.message}`).join('; ')}`,
+        'Issue',
+      );
+    }
     this.deps.events.normal(
       certificateRef(cert),
       Reason.Issued,
@@ -181,6 +291,8 @@ export class CertificateReconciler implements Reconciler {
       cert,
       readyStatus(this.input(cert), {
         policy: decision.governed.policy.metadata.name,
+        issuer: decision.governed.issuerName,
+        skipped: decision.skipped,
         facts: result.facts,
         renewal,
         revision: result.revision,
@@ -219,7 +331,10 @@ export class CertificateReconciler implements Reconciler {
 
   /** The Certificate is being deleted: each driver whose finalizer it carries lets it go (revoking first, if the policy asks). */
   private async release(cert: Certificate, log: Logger): Promise<void> {
-    const policy = this.deps.policies.list().find((p) => p.metadata.name === cert.status?.policy);
+    const governing = this.deps.policies.list().find((p) => p.metadata.name === cert.status?.policy);
+    // With spec.issuers, the issuer that issued the certificate is the one to revoke it (its view of the policy).
+    const entries = governing === undefined ? [] : issuerEntries(governing);
+    const policy = entries.find((e) => e.name === cert.status?.issuer)?.policy ?? entries[0]?.policy ?? governing;
     for (const d of this.drivers) {
       if (d.finalizer === undefined || d.release === undefined || cert.metadata.finalizers?.includes(d.finalizer) !== true) continue;
       const note = await d.release(cert, policy, log);

@@ -1,7 +1,8 @@
-import { MAX_ISSUED_SERIALS, type Certificate, type CertificateStatus } from '../../api/certificate.js';
+import { MAX_ISSUED_SERIALS, type Certificate, type CertificateStatus, type SkippedIssuer } from '../../api/certificate.js';
 import { ConditionType, Reason } from '../../api/conditions.js';
 import { type Condition, type ConditionUpdate, formatTime, removeCondition, setCondition } from '../../kube/conditions.js';
 import type { Explanation, Violation } from '../../model/violation.js';
+import { isFallback } from '../../model/certificate.js';
 import type { Renewal } from './renewal.js';
 import type { IssuedFacts } from '../../model/secret.js';
 
@@ -41,17 +42,32 @@ function issuedFields(facts: IssuedFacts, renewal: Renewal, revision: number | u
 /** The Secret is current: Ready, with the certificate's facts. `issued`: it was just issued (its serial is recorded). */
 export function readyStatus(
   input: StatusInput,
-  a: { policy: string; facts: IssuedFacts; renewal: Renewal; revision: number | undefined; issued?: boolean; manualRenewalAt?: Date | undefined },
+  a: {
+    policy: string;
+    /** The issuer that issued what the Secret holds. */
+    issuer?: string | undefined;
+    /** With `issued`: the issuers passed over for it (kept until the next issuance, or until another issuer holds the Secret). */
+    skipped?: SkippedIssuer[] | undefined;
+    facts: IssuedFacts;
+    renewal: Renewal;
+    revision: number | undefined;
+    issued?: boolean;
+    manualRenewalAt?: Date | undefined;
+  },
 ): CertificateStatus {
   const prev = input.certificate.status ?? {};
+  const skipped = a.skipped ?? (prev.issuer === a.issuer ? prev.skippedIssuers : undefined);
   const serials = prev.issuedSerialNumbers ?? [];
   const issuedSerialNumbers =
     a.issued === true && !serials.includes(a.facts.serialNumber) ? [a.facts.serialNumber, ...serials].slice(0, MAX_ISSUED_SERIALS) : prev.issuedSerialNumbers;
-  const message = `certificate is valid until ${formatTime(a.facts.notAfter)}; renewal at ${formatTime(a.renewal.time)}`;
+  const by = a.issuer !== undefined && isFallback(skipped) ? `; issued by fallback issuer "${a.issuer}"` : '';
+  const message = `certificate is valid until ${formatTime(a.facts.notAfter)}; renewal at ${formatTime(a.renewal.time)}${by}`;
   return {
     ...prev,
     ...issuedFields(a.facts, a.renewal, a.revision ?? prev.revision),
     policy: a.policy,
+    issuer: a.issuer,
+    skippedIssuers: skipped === undefined || skipped.length === 0 ? undefined : skipped.slice(0, 8),
     ...(issuedSerialNumbers === undefined ? {} : { issuedSerialNumbers }),
     ...(a.manualRenewalAt === undefined ? {} : { lastManualRenewalTime: formatTime(a.manualRenewalAt) }),
     observedGeneration: generation(input.certificate),
@@ -117,3 +133,4 @@ export function failedStatus(
     conditions: conditions(input, updates),
   };
 }
+

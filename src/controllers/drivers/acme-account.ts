@@ -19,7 +19,8 @@ export interface AcmeReadiness {
   acme?: NonNullable<TLSPolicyStatus['acme']> | undefined;
 }
 
-export async function acmeAccountReadiness(policy: TLSPolicy, deps: { accounts: AcmeAccounts; clock: Clock }): Promise<AcmeReadiness> {
+/** `recheck`: register again even when status matches (newAccount with a known key only returns the account; a CA that lost it makes a new one). */
+export async function acmeAccountReadiness(policy: TLSPolicy, deps: { accounts: AcmeAccounts; clock: Clock }, recheck = false): Promise<AcmeReadiness> {
   const acme = policy.spec.issuer?.acme;
   if (acme === undefined) throw new Error('unreachable: acmeAccountReadiness without an ACME issuer');
   try {
@@ -32,7 +33,7 @@ export async function acmeAccountReadiness(policy: TLSPolicy, deps: { accounts: 
       accountKeyThumbprint: key.thumbprint,
       eabKeyID: acme.externalAccountBinding?.keyID,
     };
-    if (accountMatches(policy, key.thumbprint)) {
+    if (!recheck && accountMatches(policy, key.thumbprint)) {
       const uri = policy.status?.acme?.accountURI ?? '';
       return { ok: true, violation: { reason: Reason.AccountRegistered, message: `ACME account ${uri} is registered with ${acme.server}` } };
     }

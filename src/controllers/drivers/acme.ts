@@ -1,4 +1,5 @@
 import { Reason } from '../../api/conditions.js';
+import { acmeFailureSide } from '../../issuers/acme/problem.js';
 import { issuerRules } from './rules.js';
 import type { IssuerDriver } from './driver.js';
 import { acmeAccountReadiness } from './acme-account.js';
@@ -14,8 +15,8 @@ export function acmeDriver(deps: Pick<AcmeIssuerDeps, 'accounts' | 'clock'>, iss
   return {
     kind: 'acme',
     ...issuerRules.acme,
-    async readiness(policy) {
-      const result = await acmeAccountReadiness(policy, deps);
+    async readiness(policy, options) {
+      const result = await acmeAccountReadiness(policy, deps, options?.recheck === true);
       return { ok: result.ok, explanation: result.violation, acme: result.acme ?? policy.status?.acme, backOffWhileNotReady: true };
     },
     async advance(r) {
@@ -25,7 +26,14 @@ export function acmeDriver(deps: Pick<AcmeIssuerDeps, 'accounts' | 'clock'>, iss
         case 'issued':
           return outcome;
         case 'failed':
-          return { kind: 'failed', message: outcome.error.message, retryAfterMs: outcome.error.details.retryAfterMs, cert: outcome.cert };
+          return {
+            kind: 'failed',
+            message: outcome.error.message,
+            retryAfterMs: outcome.error.details.retryAfterMs,
+            cert: outcome.cert,
+            side: acmeFailureSide(outcome.error),
+            rateLimited: outcome.error.kind === 'rateLimited',
+          };
         case 'waiting':
           // The order's own progress is already in status (Issuing True, written by its steps); an account
           // the policy has not registered yet is a prerequisite the reconciler shows as Issuing False.

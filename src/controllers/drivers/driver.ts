@@ -61,14 +61,19 @@ export type IssueStep =
    * shows as Issuing=False with `why`; otherwise the step already wrote its progress.
    */
   | { kind: 'waiting'; ms: number; why: Explanation; prerequisite: boolean }
-  /** This attempt failed for a reason the user should see; `retryAfterMs` when the CA asked for a later retry. */
-  | { kind: 'failed'; message: string; retryAfterMs?: number | undefined; cert: Certificate }
+  /**
+   * This attempt failed for a reason the user should see; `retryAfterMs` when the CA asked for a later retry.
+   * `side`: whether the CA failed (another issuer may do: unreachable, 5xx, rate limit, account) or the
+   * Certificate was refused (the default); `rateLimited` when the CA said so.
+   */
+  | { kind: 'failed'; message: string; retryAfterMs?: number | undefined; cert: Certificate; side?: 'issuer' | 'certificate' | undefined; rateLimited?: boolean | undefined }
   /** The Certificate was deleted meanwhile. */
   | { kind: 'gone' };
 
 export interface IssuerDriver extends IssuerRules {
   readonly kind: IssuerKind;
-  readiness(policy: TLSPolicy): Promise<IssuerReadiness>;
+  /** `recheck`: ask the CA even if status says all is well (issuances have been failing on the CA's side). */
+  readiness(policy: TLSPolicy, options?: { recheck?: boolean }): Promise<IssuerReadiness>;
   /** Issues, or takes the next step of an issuance in flight. Throws only on bugs and transient API failures (retried by the work queue). */
   advance(request: IssueRequest): Promise<IssueStep>;
   /** While the Certificate is current: keeps what this issuer tracks up to date; returns when to look again (ms), if sooner than the renewal. */

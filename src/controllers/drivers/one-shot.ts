@@ -18,8 +18,10 @@ async function issueOnce(secrets: SecretsApi, issuer: () => Promise<Issuer>, r: 
     return { kind: 'issued', result, cert: r.cert };
   } catch (err) {
     // What the user can fix (the CA Secret, the key, a refused write) is reported; anything else is retried by the queue.
-    if (err instanceof IssuerError || err instanceof PkiError) return { kind: 'failed', message: err.message, cert: r.cert };
-    if (isClientFault(err)) return { kind: 'failed', message: apiErrorMessage(err), cert: r.cert };
+    // A CA Secret that is missing or broken is the issuer's failure (another issuer may do); the rest is the Certificate's.
+    if (err instanceof IssuerError) return { kind: 'failed', message: err.message, cert: r.cert, side: 'issuer' };
+    if (err instanceof PkiError) return { kind: 'failed', message: err.message, cert: r.cert, side: 'certificate' };
+    if (isClientFault(err)) return { kind: 'failed', message: apiErrorMessage(err), cert: r.cert, side: 'certificate' };
     throw err;
   }
 }

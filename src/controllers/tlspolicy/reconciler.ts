@@ -1,5 +1,5 @@
 import { ConditionType, Reason } from '../../api/conditions.js';
-import { type TLSPolicy, type TLSPolicyStatus } from '../../api/tlspolicy.js';
+import { type IssuerStatus, type TLSPolicy, type TLSPolicyStatus } from '../../api/tlspolicy.js';
 import type { Clock } from '../../clock.js';
 import type { EndpointVerifier } from '../../endpoints/validation.js';
 import { type Condition, setCondition } from '../../kube/conditions.js';
@@ -8,7 +8,8 @@ import type { EventRecorder } from '../../kube/events.js';
 import { serviceRef, tlsPolicyRef } from '../../kube/refs.js';
 import type { TLSPoliciesClient } from '../../kube/resources.js';
 import type { IssuerDrivers, IssuerReadiness } from '../drivers/driver.js';
-import { issuerKindOf } from '../drivers/rules.js';
+import { issuerEntries } from '../drivers/rules.js';
+import { healthFromStatus, healthToStatus, type IssuerHealthRegistry } from '../certificate/issuer-health.js';
 
 /** How often a policy's CA Secret is re-checked (expiry, rotation) without any event. */
 const RECHECK_MS = 5 * 60_000;
@@ -23,6 +24,8 @@ export interface TLSPolicyReconcilerDeps {
   events: Pick<EventRecorder, 'warning'>;
   /** Readiness is the issuer driver's to judge. */
   drivers: IssuerDrivers;
+  /** The shared health of the issuers of policies with spec.issuers: shown in status.issuers[].health. */
+  health?: Pick<IssuerHealthRegistry, 'current' | 'retain'> | undefined;
   /** The live endpoint validation: TLSPolicy.status.endpoints and the addresses that began violating the policy. */
   endpoints?: Pick<EndpointVerifier, 'policySummary' | 'takePolicyViolations'> | undefined;
 }
@@ -43,7 +46,10 @@ export class TLSPolicyReconciler implements Reconciler {
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const policy = this.deps.policies.get(key);
-    if (policy === undefined || policy.metadata.deletionTimestamp !== undefined) return;
+    if (policy === undefined || policy.metadata.deletionTimestamp !== undefined) {
+      this.deps.health?.retain(key, []);
+      return;
+    }
     const ready = await this.readiness(policy);
     const now = new Date(this.deps.clock.now());
     const prev = policy.status ?? {};
@@ -65,6 +71,7 @@ export class TLSPolicyReconciler implements Reconciler {
       issuerKind: ready.kind,
       certificates: this.deps.governedCount(policy.metadata.name),
       ...(ready.acme === undefined ? {} : { acme: ready.acme }),
+      issuers: ready.issuers,
       // A policy that stopped validating endpoints loses their summary.
       endpoints: this.deps.endpoints?.policySummary(policy.metadata.name),
     };
@@ -106,11 +113,52 @@ export class TLSPolicyReconciler implements Reconciler {
     return accountRetryMs(count);
   }
 
-  private async readiness(policy: TLSPolicy): Promise<{ kind: IssuerKindStatus } & IssuerReadiness> {
-    const kind = issuerKindOf(policy);
-    if (kind === undefined) {
+  private async readiness(policy: TLSPolicy): Promise<{ kind: IssuerKindStatus; issuers?: IssuerStatus[] | undefined } & IssuerReadiness> {
+    const entries = issuerEntries(policy);
+    const [first] = entries;
+    if (first === undefined) {
       return { kind: 'none', ok: true, explanation: { reason: Reason.ValidationOnly, message: 'no issuer: this policy only sets guardrails and validation' } };
     }
-    return { kind, ...(await this.deps.drivers[kind].readiness(policy)) };
+    if (!first.listed) return { kind: first.kind, ...(await this.deps.drivers[first.kind].readiness(policy)) };
+
+    this.deps.health?.retain(policy.metadata.name, entries.map((e) => e.name));
+    const issuers: IssuerStatus[] = [];
+    let backOff = false;
+    for (const e of entries) {
+      const previous = policy.status?.issuers?.find((i) => i.name === e.name);
+      const health = this.deps.health?.current(policy.metadata.name, e.name) ?? healthFromStatus(previous?.health);
+      // An issuer that failed issuances is asked afresh (a CA that lost our account says so only then).
+      const r = await this.deps.drivers[e.kind].readiness(e.policy, { recheck: health.failures > 0 });
+      backOff ||= r.backOffWhileNotReady === true && !r.ok;
+      const acme = r.acme ?? e.policy.status?.acme;
+      const healthStatus = healthToStatus(health);
+      issuers.push({
+        name: e.name,
+        kind: e.kind,
+        ready: r.ok,
+        reason: r.explanation.reason,
+        message: r.explanation.message.slice(0, 4000),
+        ...(acme === undefined ? {} : { acme }),
+        ...(healthStatus === undefined ? {} : { health: healthStatus }),
+      });
+    }
+    return { kind: first.kind, ...policyReadiness(issuers), acme: undefined, issuers, backOffWhileNotReady: backOff };
   }
+}
+
+/**
+ * The policy's Ready from its issuers': ready while any can issue (Certificates
+ * fail over to it), degraded when some cannot, not ready when none can.
+ */
+export function policyReadiness(issuers: readonly IssuerStatus[]): Pick<IssuerReadiness, 'ok' | 'explanation'> {
+  const down = issuers.filter((i) => !i.ready || i.health?.unavailableUntil !== undefined);
+  const [first] = issuers;
+  if (first === undefined) throw new Error('unreachable: policyReadiness without issuers');
+  const each = (list: readonly IssuerStatus[]) => list.map((i) => `"${i.name}" ${i.ready ? 'unavailable' : i.reason}: ${i.ready ? (i.health?.lastFailureMessage ?? '') : i.message}`).join('; ');
+  if (down.length === 0) return { ok: true, explanation: { reason: Reason.IssuerReady, message: `all ${issuers.length} issuers can issue: ${issuers.map((i) => `"${i.name}"`).join(', ')}` } };
+  if (issuers.every((i) => !i.ready)) return { ok: false, explanation: { reason: Reason.IssuerNotReady, message: `no issuer can issue: ${each(down)}` } };
+  return {
+    ok: true,
+    explanation: { reason: Reason.IssuersDegraded, message: `${issuers.length - down.length} of ${issuers.length} issuers can issue; ${each(down)}` },
+  };
 }

@@ -83,3 +83,22 @@ export function parseRetryAfter(header: string | undefined, now: number): number
 
 /** The longest wait a CA's Retry-After can impose. */
 export const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
+
+/**
+ * Problem types that say the CA, or our account with it, cannot serve anyone
+ * right now: another CA may well issue. Every other refusal is about the
+ * Certificate (names, CAA, CSR, a challenge our solver did not pass) or not
+ * understood, and is not a reason to go to another CA.
+ */
+const ISSUER_SIDE_PROBLEMS: ReadonlySet<string> = new Set(
+  ['serverInternal', 'userActionRequired', 'externalAccountRequired', 'accountDoesNotExist', 'badNonce', 'rateLimited'].map((t) => `${PROBLEM_PREFIX}${t}`),
+);
+
+/** Whether a failure is the CA's (unreachable, 5xx, rate-limited, a refused account) or the Certificate's. */
+export function acmeFailureSide(e: Pick<AcmeError, 'kind' | 'details'>): 'issuer' | 'certificate' {
+  if (e.kind === 'transient' || e.kind === 'rateLimited') return 'issuer';
+  const type = e.details.problemType;
+  if (type !== undefined && ISSUER_SIDE_PROBLEMS.has(type)) return 'issuer';
+  if (type === undefined && e.details.status !== undefined && e.details.status >= 500) return 'issuer';
+  return 'certificate';
+}

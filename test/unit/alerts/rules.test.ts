@@ -156,10 +156,50 @@ describe('endpoint rules (fed by live validation)', () => {
   });
 });
 
+describe('CertificateIssuedByFallback', () => {
+  const withIssuer = (name: string, issuer: string, skipped: NonNullable<Certificate['status']>['skippedIssuers']) => {
+    const c = issued(name, { notAfterDays: 60, policy: 'shop' });
+    c.status = { ...c.status, issuer, ...(skipped === undefined ? {} : { skippedIssuers: skipped }) };
+    return c;
+  };
+
+  it('fires for a certificate a fallback issued, naming it and why the others were passed over', () => {
+    const list = alerts({ certificates: [withIssuer('api', 'secondary', [{ name: 'primary', reason: 'IssuerUnavailable', message: 'connect ECONNREFUSED' }])] });
+    expect(list).toHaveLength(1);
+    expect(list[0]?.labels).toMatchObject({ alertname: 'CertificateIssuedByFallback', severity: 'warning', namespace: 'shop', certificate: 'api', issuer: 'secondary' });
+    expect(list[0]?.annotations.description).toContain('"primary" (IssuerUnavailable: connect ECONNREFUSED)');
+    expect(list[0]?.startsAt).toEqual(new Date(at(-30)));
+  });
+
+  it.each([
+    ['the first issuer', withIssuer('web', 'primary', undefined)],
+    ['an issuer after ones that can never issue the Certificate (a choice of the policy)', withIssuer('db', 'internal', [{ name: 'primary', reason: 'IssuerNotEligible', message: 'no solver' }])],
+    ['no issuer recorded (before ordered issuers)', issued('old', { notAfterDays: 60 })],
+  ])('does not fire for %s', (_name, c) => {
+    expect(alerts({ certificates: [c] })).toEqual([]);
+  });
+});
+
+describe('CertificateReloadDidNotFix', () => {
+  const reloaded = (state: 'Restarted' | 'StillStale' | 'Verified', serialNumber = 'abc') => {
+    const c = issued('web', { notAfterDays: 60 });
+    c.status = { ...c.status, reload: { serialNumber, state, time: at(-1), workloads: ['Deployment/web'], message: 'restarting Deployment/web did not help: pod web-1 still serves a stale certificate' } };
+    return c;
+  };
+  it('fires when the reload of the current certificate did not fix the stale pods', () => {
+    const list = alerts({ certificates: [reloaded('StillStale')] });
+    expect(names(list)).toEqual(['CertificateReloadDidNotFix/warning']);
+    expect(list[0]?.annotations.description).toContain('pod web-1 still serves');
+  });
+  it.each([['restarted, no verdict yet', reloaded('Restarted')], ['verified', reloaded('Verified')], ['a verdict about an older certificate', reloaded('StillStale', 'old')]])('does not fire: %s', (_n, c) => {
+    expect(alerts({ certificates: [c] })).toEqual([]);
+  });
+});
+
 describe('desiredAlerts', () => {
   it('covers every alert name with a rule, and yields one alert per label set', () => {
-    expect(ALERT_RULES).toHaveLength(6);
-    expect(ALERT_NAMES).toHaveLength(7);
+    expect(ALERT_RULES).toHaveLength(8);
+    expect(ALERT_NAMES).toHaveLength(9);
     const list = alerts({ certificates: [issued('a', { notAfterDays: 5 }), issued('b', { notAfterDays: -1, ready: 'False', since: at(-1), attempts: 1 })] });
     expect(new Set(list.map((a) => alertKey(a.labels))).size).toBe(list.length);
     expect(names(list).sort()).toEqual(['CertificateExpired/critical', 'CertificateExpiringSoon/critical', 'CertificateNotReady/warning', 'CertificateRenewalFailing/warning']);

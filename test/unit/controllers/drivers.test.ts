@@ -335,10 +335,19 @@ describe('acmeDriver', () => {
     ],
     [
       'failed with a Retry-After',
-      failed(new AcmeError('transient', 'rate limited', { retryAfterMs: 3_600_000 })),
-      { kind: 'failed', message: 'rate limited', retryAfterMs: 3_600_000, cert },
+      failed(new AcmeError('rateLimited', 'rate limited', { retryAfterMs: 3_600_000 })),
+      { kind: 'failed', message: 'rate limited', retryAfterMs: 3_600_000, cert, side: 'issuer', rateLimited: true },
     ],
-    ['failed for good', failed(new AcmeError('final', 'unauthorized')), { kind: 'failed', message: 'unauthorized', retryAfterMs: undefined, cert }],
+    [
+      'failed on the CA side',
+      failed(new AcmeError('transient', 'connect ECONNREFUSED')),
+      { kind: 'failed', message: 'connect ECONNREFUSED', retryAfterMs: undefined, cert, side: 'issuer', rateLimited: false },
+    ],
+    [
+      'failed for good',
+      failed(new AcmeError('final', 'unauthorized')),
+      { kind: 'failed', message: 'unauthorized', retryAfterMs: undefined, cert, side: 'certificate', rateLimited: false },
+    ],
   ])('maps %s', async (_name, outcome, step) => {
     const h = acmeSetup(outcome);
     const r = request(cert, acmePolicy, 'acme', { trigger: { reason: Reason.Renewing, message: 'due' } });

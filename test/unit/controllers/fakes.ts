@@ -138,7 +138,7 @@ export function fakeDrivers(options: { acmeFinalizer?: string } = {}): FakeDrive
 export function governedBy(cert: Certificate, policy: TLSPolicy, kind: IssuerKind): Governed {
   const spec = effectiveSpec(cert.spec, policy);
   const issuerIdentity = issuerRules[kind].identity(policy);
-  return { policy, spec, issuerKind: kind, issuerIdentity, specHash: issuanceSpecHash(spec, issuerIdentity) };
+  return { policy, spec, issuerKind: kind, issuerIdentity, issuerName: kind, issuerListed: false, specHash: issuanceSpecHash(spec, issuerIdentity) };
 }
 
 /** Facts of a certificate that matches `governed`'s spec, valid from notBefore for `days`. */
