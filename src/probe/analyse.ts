@@ -17,6 +17,7 @@ import {
 import { nominalGroupBits } from './groups.js';
 import type { JobOutcome } from './jobs/outcome.js';
 import type { ResumptionTiming } from './jobs/resumption.js';
+import { analysePostQuantum } from './post-quantum-analysis.js';
 import { PROTOCOL_VERSIONS } from './protocols.js';
 import type { ScanObservations } from './scan.js';
 import { describeSuiteId, suiteById } from './suites.js';
@@ -185,6 +186,8 @@ function collectErrors(observations: ScanObservations, suiteErrors: readonly Sui
     ['HTTP head', observations.http],
     ...observations.preferences.map((p): [string, JobOutcome<unknown>] => [`server preference ${p.version}`, p.outcome]),
     ...observations.groups.map((g): [string, JobOutcome<unknown>] => [`group ${g.group}`, g.outcome]),
+    ...(observations.postQuantum?.groups ?? []).map((g): [string, JobOutcome<unknown>] => [`post-quantum group ${g.group}`, g.outcome]),
+    ['post-quantum browser offer', observations.postQuantum?.browserOffer],
   ];
   for (const [name, outcome] of singles) if (outcome?.status === 'error') errors.push({ check: name, message: outcome.error });
   return errors;
@@ -227,6 +230,7 @@ export function analyseScan(observations: ScanObservations, options: AnalyseOpti
     suiteErrors,
     serverPreference: preferenceFindings(observations),
     keyExchange: keyExchangeFindings(observations, suites),
+    postQuantum: analysePostQuantum(observations.postQuantum),
     forwardSecrecy: coverage(suites.map((s) => s.forwardSecrecy)),
     aead: coverage(suites.map((s) => s.aead)),
     certificate,

@@ -7,7 +7,7 @@ import type { Authentication, CipherMode, KeyExchange } from './suites.js';
 // the operator stores. No verdicts here — whether TLS 1.0 is a problem is
 // for a profile or the grade to say.
 
-export const FINDINGS_SCHEMA_VERSION = 1;
+export const FINDINGS_SCHEMA_VERSION = 2;
 
 /** A capability probed by one job: 'unknown' when the job could not tell, 'not-tested' when it did not apply. */
 export type Support = 'yes' | 'no' | 'unknown' | 'not-tested';
@@ -86,6 +86,45 @@ export interface KeyExchangeFindings {
 
 export type Coverage = 'all' | 'some' | 'none';
 
+export interface PostQuantumGroupFinding {
+  /** IANA name: X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024, MLKEM512, MLKEM768, MLKEM1024. */
+  name: string;
+  /** IANA code point. */
+  id: number;
+  kind: 'hybrid' | 'ml-kem';
+  /** Offered alone with a share: taken (accepted), refused (rejected), or the probe could not tell (error). */
+  status: JobStatus;
+  detail?: string;
+}
+
+/**
+ * How far an endpoint is in post-quantum key exchange:
+ * - `ready`: a browser's offer (X25519MLKEM768 and X25519 shares) gets a post-quantum group;
+ * - `partial`: some post-quantum group is accepted, but a browser's offer gets a classical one;
+ * - `classical`: no post-quantum group is accepted (or TLS 1.3 is not: they exist only there);
+ * - `unknown`: the probes could not tell.
+ */
+export type PostQuantumReadiness = 'ready' | 'partial' | 'classical' | 'unknown';
+
+export interface PostQuantumFindings {
+  readiness: PostQuantumReadiness;
+  /** Whether the groups were probed: only with TLS 1.3. */
+  tested: boolean;
+  groups: PostQuantumGroupFinding[];
+  /** What a browser's offer (X25519MLKEM768 first, X25519, a share for each) got: a group name, undefined when the probe failed. */
+  browserChoice: string | undefined;
+  /** The server's own pick when the classical groups are listed first and every accepted post-quantum group follows, each with a share. */
+  serverPick: string | undefined;
+  /** True: the server prefers post-quantum over the client's order (it picked one though classical ones came first). */
+  serverPrefersPostQuantum: boolean | undefined;
+  /**
+   * A client listing the first accepted post-quantum group first but sending a share for X25519 only:
+   * `retry` the server asks for the post-quantum share with a HelloRetryRequest (a round trip more);
+   * `classical` it takes X25519 at once. undefined when not probed or the probe failed.
+   */
+  withoutShare: { group: string; answer: 'retry' | 'classical' } | undefined;
+}
+
 export interface CertificateDetails {
   subject: string;
   commonName: string | undefined;
@@ -157,6 +196,7 @@ export interface ProbeFindings {
   suiteErrors: SuiteProbeError[];
   serverPreference: ServerPreferenceFinding[];
   keyExchange: KeyExchangeFindings;
+  postQuantum: PostQuantumFindings;
   forwardSecrecy: Coverage;
   aead: Coverage;
   certificate: CertificateFindings | undefined;

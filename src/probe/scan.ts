@@ -6,6 +6,7 @@ import { ALPN_PROTOCOLS, groupsToProbe, probeAlpn, probeGroup, probeGroupTls13, 
 import { LEGACY_CIPHERS, pinnedVersion, type EphemeralKey } from './jobs/handshake-info.js';
 import { probeHttpHead, type HttpHead } from './jobs/hsts.js';
 import { createLimiter, since, type JobOutcome, type ProbeTarget } from './jobs/outcome.js';
+import { probePostQuantum, type PostQuantumObservation } from './jobs/post-quantum.js';
 import { probeProtocol, type ProtocolProbe } from './jobs/protocol-versions.js';
 import { probeResumption, type ResumptionMechanism, type ResumptionTiming } from './jobs/resumption.js';
 import type { HandshakeOptions } from './jobs/tls-handshake.js';
@@ -60,6 +61,8 @@ export interface ScanObservations {
   suites: SuiteObservation[];
   preferences: PreferenceObservation[];
   groups: GroupObservation[];
+  /** TLS 1.3 only: post-quantum groups, by hand-built hello. */
+  postQuantum: PostQuantumObservation | undefined;
   chain: JobOutcome<ServedChain> | undefined;
   ocspStapling: JobOutcome<StapledResponse> | undefined;
   alpn: Record<AlpnProtocol, JobOutcome<null>> | undefined;
@@ -99,6 +102,7 @@ export async function scanEndpoint(target: ProbeTarget, options: ScanOptions = {
     suites: [],
     preferences: [],
     groups: [],
+    postQuantum: undefined,
     chain: undefined,
     ocspStapling: undefined,
     alpn: undefined,
@@ -137,9 +141,11 @@ export async function scanEndpoint(target: ProbeTarget, options: ScanOptions = {
           })),
         );
   const alpn = Promise.all(ALPN_PROTOCOLS.map((p) => limit(() => probeAlpn(target, base, p, timeoutMs))));
-  const [suiteResults, groupResults, { chain, ocspStapling }, alpnResults, tickets, sessionIds, secureRenegotiation, httpHead] = await Promise.all([
+  const postQuantum = acceptedVersions.includes('TLSv1.3') ? probePostQuantum(target, timeoutMs, limit) : undefined;
+  const [suiteResults, groupResults, postQuantumResult, { chain, ocspStapling }, alpnResults, tickets, sessionIds, secureRenegotiation, httpHead] = await Promise.all([
     suitesAndPreferences,
     groups,
+    postQuantum,
     limit(() => probeChainAndStapling(target, base, timeoutMs)),
     alpn,
     limit(() => probeResumption(target, base, 'ticket', resumptionRounds, timeoutMs)),
@@ -154,6 +160,7 @@ export async function scanEndpoint(target: ProbeTarget, options: ScanOptions = {
     suites: suiteResults.flatMap((r) => r.observations),
     preferences: suiteResults.map((r) => r.preference),
     groups: groupResults,
+    postQuantum: postQuantumResult,
     chain,
     ocspStapling,
     alpn: h2 === undefined || http11 === undefined ? undefined : { h2, 'http/1.1': http11 },

@@ -110,3 +110,15 @@ export function keyShareGroup(hello: ServerHello): number | undefined {
   const data = extensionData(hello, EXTENSION.keyShare);
   return data !== undefined && data.length >= 2 ? data.readUInt16BE(0) : undefined;
 }
+
+/**
+ * The key_share of a ServerHello (group and length of the server's share) or
+ * of a HelloRetryRequest (the group asked for, length 0): RFC 8446 §4.2.8.
+ */
+export function keyShareEntryOf(hello: ServerHello): { group: number; length: number } | undefined {
+  const data = extensionData(hello, EXTENSION.keyShare);
+  if (data === undefined || data.length < 2) return undefined;
+  const group = data.readUInt16BE(0);
+  if (isHelloRetryRequest(hello)) return { group, length: 0 };
+  return data.length >= 4 ? { group, length: data.readUInt16BE(2) } : undefined;
+}

@@ -61,6 +61,7 @@ function observations(overrides: Partial<ScanObservations> = {}): ScanObservatio
       { group: 'X448', version: 'TLSv1.3', outcome: rejected('alert handshake_failure', 2) },
       { group: 'ffdhe3072', version: 'TLSv1.3', outcome: accepted({ type: 'DH', name: undefined, size: 3072 }, 9) },
     ],
+    postQuantum: undefined,
     chain: accepted({ certificates: [chain.leafDer, chain.intermediateDer] }, 3),
     ocspStapling: rejected('no OCSP response stapled', 3),
     alpn: { h2: accepted(null, 3), 'http/1.1': accepted(null, 3) },

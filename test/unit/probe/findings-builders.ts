@@ -1,4 +1,4 @@
-import type { CertificateDetails, CertificateFindings, ProbeFindings, SuiteFinding } from '../../../src/probe/findings.js';
+import type { CertificateDetails, CertificateFindings, PostQuantumFindings, ProbeFindings, SuiteFinding } from '../../../src/probe/findings.js';
 import { PROTOCOL_VERSIONS, type ProtocolVersion } from '../../../src/probe/protocols.js';
 import { suiteByName } from '../../../src/probe/suites.js';
 
@@ -66,9 +66,33 @@ export function certificate(extra: Partial<CertificateFindings> = {}): Certifica
   };
 }
 
+const PQ_GROUP_NAMES = ['X25519MLKEM768', 'SecP256r1MLKEM768', 'SecP384r1MLKEM1024', 'MLKEM512', 'MLKEM768', 'MLKEM1024'] as const;
+const PQ_IDS = [0x11ec, 0x11eb, 0x11ed, 0x0200, 0x0201, 0x0202] as const;
+
+/** Post-quantum findings of each readiness: ready = OpenSSL 3.5 with X25519MLKEM768:X25519, classical = no group. */
+export function postQuantum(readiness: PostQuantumFindings['readiness']): PostQuantumFindings {
+  const acceptedNames: readonly string[] = readiness === 'ready' || readiness === 'partial' ? ['X25519MLKEM768'] : [];
+  const groups = PQ_GROUP_NAMES.map((name, i) => ({
+    name,
+    id: PQ_IDS[i] ?? 0,
+    kind: i < 3 ? ('hybrid' as const) : ('ml-kem' as const),
+    ...(readiness === 'unknown' ? { status: 'error' as const, detail: 'connect timed out' } : acceptedNames.includes(name) ? { status: 'accepted' as const } : { status: 'rejected' as const, detail: 'alert handshake_failure' }),
+  }));
+  const browserChoice = readiness === 'ready' ? 'X25519MLKEM768' : readiness === 'unknown' ? undefined : 'X25519';
+  return {
+    readiness,
+    tested: true,
+    groups,
+    browserChoice,
+    serverPick: acceptedNames.length === 0 ? undefined : browserChoice,
+    serverPrefersPostQuantum: acceptedNames.length === 0 ? undefined : readiness === 'ready',
+    withoutShare: acceptedNames.length === 0 ? undefined : { group: 'X25519MLKEM768', answer: 'classical' },
+  };
+}
+
 export function baseFindings(): ProbeFindings {
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     target: { host: '127.0.0.1', port: 443, serverName: 'app.example' },
     scannedAt: '2026-02-01T00:00:00.000Z',
     durationMs: 100,
@@ -94,6 +118,7 @@ export function baseFindings(): ProbeFindings {
       minDhBits: undefined,
       rsaKeyTransport: false,
     },
+    postQuantum: postQuantum('ready'),
     forwardSecrecy: 'all',
     aead: 'all',
     certificate: certificate(),
