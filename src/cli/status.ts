@@ -1,5 +1,5 @@
 import { type Certificate, certificate as certificateSchema } from '../api/certificate.js';
-import { type TLSPolicy, tlsPolicy as tlsPolicySchema } from '../api/tlspolicy.js';
+import { type NamespacePostQuantum, type TLSPolicy, tlsPolicy as tlsPolicySchema } from '../api/tlspolicy.js';
 import { certificatesClient, tlsPoliciesClient, type CustomObjectCalls } from '../kube/resources.js';
 import { formatColumns } from './columns.js';
 
@@ -72,11 +72,36 @@ export function renderStatus(certs: Certificate[], policies: TLSPolicy[], wide: 
     return cells;
   });
   const notReady = rows.filter((r) => r.ready !== 'True').length;
+  const pq = postQuantumRows(policies);
   return [
     `TLS policies (${policies.length})`,
     formatColumns(['NAME', 'READY', 'REASON', 'ISSUER', 'PRIORITY', 'CERTIFICATES'], policyRows),
+    ...(pq.length === 0 ? [] : ['', 'Post-quantum key exchange by namespace (addresses the TLS policies probe)', formatColumns(['NAMESPACE', 'READY', 'PARTIAL', 'CLASSICAL', 'UNKNOWN', 'POLICIES'], pq)]),
     '',
     `Certificates (${rows.length}, ${notReady} not ready)`,
     formatColumns(headers, certRows),
   ].join('\n');
+}
+
+/**
+ * One row per namespace from the policies' status.endpoints.postQuantum. An
+ * address two policies probe is counted by each, so the counts of one
+ * namespace are taken from the policy that probes the most addresses there.
+ */
+export function postQuantumRows(policies: readonly TLSPolicy[]): string[][] {
+  const best = new Map<string, { row: NamespacePostQuantum; policies: string[] }>();
+  for (const p of policies) {
+    for (const row of p.status?.endpoints?.postQuantum ?? []) {
+      const seen = best.get(row.namespace);
+      const total = (r: NamespacePostQuantum) => r.ready + r.partial + r.classical + r.unknown;
+      if (seen === undefined) best.set(row.namespace, { row, policies: [p.metadata.name] });
+      else {
+        seen.policies.push(p.metadata.name);
+        if (total(row) > total(seen.row)) seen.row = row;
+      }
+    }
+  }
+  return [...best.values()]
+    .sort((a, b) => b.row.classical + b.row.partial - (a.row.classical + a.row.partial) || a.row.namespace.localeCompare(b.row.namespace))
+    .map(({ row, policies: names }) => [row.namespace, String(row.ready), String(row.partial), String(row.classical), String(row.unknown), names.sort().join(',')]);
 }

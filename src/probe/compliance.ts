@@ -1,5 +1,6 @@
 import type { CertificateFindings, ProbeFindings } from './findings.js';
 import type { ProfileRules, TlsProfile } from './profiles/schema.js';
+import { postQuantumGroupByName } from './post-quantum.js';
 import { suiteByName } from './suites.js';
 
 // Profile compliance: a pure consumer of finished findings. Each rule is a
@@ -17,6 +18,7 @@ export const VIOLATION_IDS = [
   'server-cipher-order-not-enforced',
   'tls-curve-not-allowed',
   'ecdh-parameters-too-small',
+  'post-quantum-key-exchange-missing',
   'dh-parameters-too-small',
   'certificate-missing',
   'certificate-type-not-allowed',
@@ -161,6 +163,12 @@ const RULES: readonly Rule[] = [
       if (r.tlsCurves !== undefined) {
         const allowed = r.tlsCurves;
         for (const g of ec.filter((g) => !allowed.includes(g.name))) out.push(v('tls-curve-not-allowed', 'key-exchange', `group ${g.name} is accepted; the profile allows ${allowed.join(', ')}`, g.name));
+        // Only a profile that names post-quantum groups has a say about them.
+        if (allowed.some((name) => postQuantumGroupByName(name) !== undefined)) {
+          for (const g of f.postQuantum.groups.filter((g) => g.status === 'accepted' && !allowed.includes(g.name))) {
+            out.push(v('tls-curve-not-allowed', 'key-exchange', `post-quantum group ${g.name} is accepted; the profile allows ${allowed.join(', ')}`, g.name));
+          }
+        }
       }
       const minEcdh = f.keyExchange.minEcdhBits;
       if (r.ecdhParamSize !== undefined && minEcdh !== undefined && minEcdh < r.ecdhParamSize) {
@@ -171,6 +179,27 @@ const RULES: readonly Rule[] = [
         out.push(v('dh-parameters-too-small', 'key-exchange', `DH parameters of ${minDh} bits are used; the profile wants at least ${r.dhParamSize}`));
       }
       return only(out);
+    },
+  },
+  {
+    id: 'post-quantum',
+    check: (f, r) => {
+      const required = r.postQuantumKeyExchange === 'required' || r.requirePostQuantum === true;
+      if ((r.postQuantumKeyExchange === undefined && !required) || !f.tls) return only([]);
+      const pq = f.postQuantum;
+      if (pq.readiness === 'ready') return only([]);
+      if (pq.readiness === 'unknown') {
+        const failed = pq.groups.find((g) => g.status === 'error');
+        const missing = v('post-quantum-key-exchange-missing', 'key-exchange', `whether a post-quantum group is negotiated could not be told${failed?.detail === undefined ? '' : ` (${failed.name}: ${failed.detail})`}`);
+        return { violations: [], advisories: [missing] };
+      }
+      const why = !pq.tested
+        ? 'TLS 1.3 is not accepted, and post-quantum groups exist only there'
+        : pq.readiness === 'partial'
+          ? `${pq.groups.filter((g) => g.status === 'accepted').map((g) => g.name).join(', ')} ${pq.groups.filter((g) => g.status === 'accepted').length === 1 ? 'is' : 'are'} accepted, but a browser offering X25519MLKEM768 and X25519 gets ${pq.browserChoice ?? 'a classical group'}`
+          : 'no post-quantum group (X25519MLKEM768 first) is accepted';
+      const missing = v('post-quantum-key-exchange-missing', 'key-exchange', `no post-quantum key exchange: ${why}`);
+      return required ? only([missing]) : { violations: [], advisories: [missing] };
     },
   },
   {

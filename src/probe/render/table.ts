@@ -78,10 +78,27 @@ function preferenceLines(findings: ProbeFindings): string[] {
   });
 }
 
+function postQuantumLines(findings: ProbeFindings): string[][] {
+  const pq = findings.postQuantum;
+  if (!pq.tested) return [['Post-quantum', 'not tested: TLS 1.3 is not accepted']];
+  const acceptedGroups = pq.groups.filter((g) => g.status === 'accepted').map((g) => g.name);
+  const undecided = pq.groups.filter((g) => g.status === 'error').map((g) => `${g.name} (${g.detail ?? 'failed'})`);
+  const rows = [
+    ['Post-quantum', `${pq.readiness}: ${acceptedGroups.length === 0 ? 'no group accepted' : `accepts ${acceptedGroups.join(', ')}`}${undecided.length === 0 ? '' : `; could not tell ${undecided.join(', ')}`}`],
+    ['  browser offer', pq.browserChoice === undefined ? 'could not tell' : `X25519MLKEM768 + X25519 shares get ${pq.browserChoice}`],
+  ];
+  if (pq.serverPick !== undefined) rows.push(['  server pick', `${pq.serverPick} with classical groups listed first (${pq.serverPrefersPostQuantum === true ? 'prefers post-quantum' : "follows the client's order"})`]);
+  if (pq.withoutShare !== undefined) {
+    rows.push(['  no PQ share', pq.withoutShare.answer === 'retry' ? `asks for ${pq.withoutShare.group} with a HelloRetryRequest` : `takes X25519 at once (no retry for ${pq.withoutShare.group})`]);
+  }
+  return rows;
+}
+
 function keyExchangeLines(findings: ProbeFindings): string[] {
   const kx = findings.keyExchange;
   return table([
     ['Groups', kx.groups.length === 0 ? 'none accepted alone' : kx.groups.map((g) => `${g.name} (${g.bits})`).join(', ')],
+    ...postQuantumLines(findings),
     ['Smallest ECDH', kx.minEcdhBits === undefined ? '—' : `${kx.minEcdhBits} bits`],
     ['Smallest DH', kx.minDhBits === undefined ? '—' : `${kx.minDhBits} bits`],
     ['Forward secrecy', `${findings.forwardSecrecy} suites`],
