@@ -41,7 +41,7 @@ export interface NodeTlsServer {
 // Runs in the Node 24 child: the config arrives on argv as JSON, the port goes to stdout.
 const SERVER_SCRIPT = `
 const tls = require('node:tls');
-const config = JSON.parse(process.argv[1]);
+const config = JSON.parse(process.argv[2]);
 const server = tls.createServer({ cert: config.chainPem, key: config.keyPem, ecdhCurve: config.ecdhCurve,
   minVersion: config.minVersion ?? 'TLSv1.2', maxVersion: config.maxVersion ?? 'TLSv1.3' }, (socket) => socket.end());
 server.on('tlsClientError', () => {});
