@@ -1,5 +1,6 @@
 import { type Certificate, certificate as certificateSchema } from '../api/certificate.js';
-import { type NamespacePostQuantum, type TLSPolicy, tlsPolicy as tlsPolicySchema } from '../api/tlspolicy.js';
+import { type TLSPolicy, tlsPolicy as tlsPolicySchema } from '../api/tlspolicy.js';
+import { mergePolicyPostQuantum } from '../endpoints/post-quantum.js';
 import { certificatesClient, tlsPoliciesClient, type CustomObjectCalls } from '../kube/resources.js';
 import { formatColumns } from './columns.js';
 
@@ -83,25 +84,14 @@ export function renderStatus(certs: Certificate[], policies: TLSPolicy[], wide: 
   ].join('\n');
 }
 
-/**
- * One row per namespace from the policies' status.endpoints.postQuantum. An
- * address two policies probe is counted by each, so the counts of one
- * namespace are taken from the policy that probes the most addresses there.
- */
+/** One row per namespace from the policies' status.endpoints.postQuantum (see mergePolicyPostQuantum). */
 export function postQuantumRows(policies: readonly TLSPolicy[]): string[][] {
-  const best = new Map<string, { row: NamespacePostQuantum; policies: string[] }>();
-  for (const p of policies) {
-    for (const row of p.status?.endpoints?.postQuantum ?? []) {
-      const seen = best.get(row.namespace);
-      const total = (r: NamespacePostQuantum) => r.ready + r.partial + r.classical + r.unknown;
-      if (seen === undefined) best.set(row.namespace, { row, policies: [p.metadata.name] });
-      else {
-        seen.policies.push(p.metadata.name);
-        if (total(row) > total(seen.row)) seen.row = row;
-      }
-    }
-  }
-  return [...best.values()]
-    .sort((a, b) => b.row.classical + b.row.partial - (a.row.classical + a.row.partial) || a.row.namespace.localeCompare(b.row.namespace))
-    .map(({ row, policies: names }) => [row.namespace, String(row.ready), String(row.partial), String(row.classical), String(row.unknown), names.sort().join(',')]);
+  return mergePolicyPostQuantum(policies.map((p) => ({ policy: p.metadata.name, rows: p.status?.endpoints?.postQuantum ?? [] }))).map((r) => [
+    r.namespace,
+    String(r.ready),
+    String(r.partial),
+    String(r.classical),
+    String(r.unknown),
+    r.policies.join(','),
+  ]);
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { renderInventoryTable } from '../../../src/cli/inventory-table.js';
 import { postQuantumRows, renderStatus } from '../../../src/cli/status.js';
 import { endpointMetricRows } from '../../../src/endpoints/metrics.js';
 import { postQuantumByNamespace, type ReadinessItem } from '../../../src/endpoints/post-quantum.js';
@@ -58,6 +59,14 @@ function policy(name: string, postQuantum: { namespace: string; ready: number; p
     status: { endpoints: { total: 0, compliant: 0, violating: 0, unreachable: 0, worst: [], postQuantum } },
   } as unknown as TLSPolicy;
 }
+
+describe('certkeeper inventory: post-quantum by namespace', () => {
+  it('prints the readiness table under the certificates when there is one', () => {
+    const table = renderInventoryTable({ generatedAt: new Date(0), entries: [], postQuantum: [{ namespace: 'shop', ready: 2, partial: 0, classical: 1, unknown: 0 }] });
+    expect(table).toContain('Post-quantum key exchange of the probed endpoints, by namespace\nNAMESPACE  READY  PARTIAL  CLASSICAL  UNKNOWN\nshop       2      0        1          0');
+    expect(renderInventoryTable({ generatedAt: new Date(0), entries: [] })).not.toContain('Post-quantum');
+  });
+});
 
 describe('certkeeper status: post-quantum by namespace', () => {
   it('takes each namespace from the policy that probes most of it, names every policy, least ready first', () => {
