@@ -223,12 +223,12 @@ describe('RSA 1024: haproxy with every suite its OpenSSL has, TLS 1.0–1.2', ()
     expect(f.hsts.support).toBe('no');
   });
 
-  it('violates old on key size, suites, groups and HSTS, and grades B for the key and TLS 1.0/1.1', () => {
+  it('violates old on key size, suites, groups and HSTS, and grades B for the key and TLS 1.0/1.1 (and would be A- at best without TLS 1.3)', () => {
     const { compliance, grade } = judge('rsa1024', 'old');
     const counts = Object.fromEntries([...new Set(ids(compliance))].map((id) => [id, ids(compliance).filter((x) => x === id).length]));
     expect(counts).toEqual({ 'cipher-suite-not-allowed': 26, 'tls-curve-not-allowed': 2, 'rsa-key-too-small': 1, 'hsts-missing': 1 });
     expect(grade).toMatchObject({ grade: 'B', score: 88.5, categories: { keyExchange: 80 } });
-    expect(grade.caps.map((c) => c.id)).toEqual(['weak-key', 'tls10-tls11']);
+    expect(grade.caps.map((c) => c.id)).toEqual(['weak-key', 'tls10-tls11', 'no-tls13']);
   });
 });
 

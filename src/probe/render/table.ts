@@ -44,7 +44,7 @@ function verdicts({ compliance, grade }: ProbeReport): string[] {
   return [
     '',
     ...table([
-      ['Grade', `${grade.grade}  score ${grade.score} (protocol ${protocol}, key exchange ${keyExchange}, cipher ${cipherStrength})${trust}`],
+      ['Grade', `${grade.grade}  score ${grade.score} (protocol ${protocol}, key exchange ${keyExchange}, cipher ${cipherStrength})${trust}; SSL Labs rating guide ${grade.guide}`],
       ['Profile', `${profile}: ${state}`],
       ['Certificate', compliance.certificateValid ? 'valid' : 'INVALID'],
     ], ''),
@@ -142,7 +142,7 @@ function violationLines(violations: readonly ProfileViolation[]): string[] {
 
 function gradeLines(grade: GradeReport): string[] {
   return [
-    ...table(grade.caps.map((c) => [`cap ${c.grade}`, c.id, c.reason])),
+    ...table(grade.caps.map((c) => [`cap ${c.grade}`, c.id, c.guide === undefined ? c.reason : `${c.reason} [${c.guide}]`])),
     ...table(grade.warnings.map((w) => ['warning', w.id, w.reason])),
     `  ${grade.plus.awarded ? 'A+' : 'no A+'}: ${grade.plus.reason}`,
   ];

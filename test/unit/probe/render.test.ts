@@ -19,7 +19,7 @@ describe('renderTable', () => {
     const lines = text.split('\n');
     expect(lines[0]).toBe('certkeeper probe 127.0.0.1:443 (SNI app.example) — 2026-02-01T00:00:00.000Z, 100 ms');
     expect(lines.slice(2, 5)).toEqual([
-      'Grade        A+  score 93 (protocol 100, key exchange 90, cipher 90)',
+      'Grade        A+  score 93 (protocol 100, key exchange 90, cipher 90); SSL Labs rating guide 2009r',
       'Profile      intermediate (Mozilla server-side TLS 5.7): compliant',
       'Certificate  valid',
     ]);
