@@ -15,7 +15,7 @@ import { renderTable } from '../probe/render/table.js';
 
 export const PROBE_USAGE = `Usage: certkeeper probe HOST:PORT [--sni NAME] [--profile modern|intermediate|old|custom]
                        [--guidelines TLSRef-6.0|Mozilla-5.7] [--profile-file FILE.json] [--ca-file FILE] [--http]
-                       [-o table|json] [--timeout MS]
+                       [--crl private|off] [-o table|json] [--timeout MS]
 
   --sni NAME        server name to send and to match the certificate against (default: HOST unless it is an IP)
   --profile P       profile to check against (default: intermediate); custom reads --profile-file
@@ -24,6 +24,8 @@ export const PROBE_USAGE = `Usage: certkeeper probe HOST:PORT [--sni NAME] [--pr
   --profile-file F  JSON profile fields: for custom, the whole profile; otherwise overrides of the named one
   --ca-file F       PEM bundle the chain must lead to (default: the system roots)
   --http            also GET / for the HSTS header (HTTP endpoints)
+  --crl MODE        private (default): fetch the leaf's http CRL (at most 1 MiB, 3 s) when the chain does not lead to
+                    a public root, and check it is current and does not list the leaf; off: never fetch
   -o FORMAT         table (default) or json
   --timeout MS      per-connection timeout (default 4000)
 
@@ -39,6 +41,7 @@ export interface ProbeCommand {
   serverName: string | undefined;
   profile: ProfileName;
   guidelines: GuidelinesId | undefined;
+  crl: 'private' | 'off';
   profileFile: string | undefined;
   caFile: string | undefined;
   http: boolean;
@@ -78,6 +81,7 @@ export function parseProbeArgs(args: readonly string[]): ProbeCommand {
         sni: { type: 'string' },
         profile: { type: 'string' },
         guidelines: { type: 'string' },
+        crl: { type: 'string' },
         'profile-file': { type: 'string' },
         'ca-file': { type: 'string' },
         http: { type: 'boolean' },
@@ -96,6 +100,8 @@ export function parseProbeArgs(args: readonly string[]): ProbeCommand {
   if (profile === 'custom' && values['profile-file'] === undefined) throw new ProbeUsageError('--profile custom needs --profile-file');
   const guidelines = values.guidelines;
   if (guidelines !== undefined && !isGuidelinesId(guidelines)) throw new ProbeUsageError(`unknown guidelines "${guidelines}" (one of ${GUIDELINE_IDS.join(', ')})`);
+  const crl = values.crl ?? 'private';
+  if (crl !== 'private' && crl !== 'off') throw new ProbeUsageError(`unknown --crl "${crl}" (private or off)`);
   const output = values.output ?? 'table';
   if (output !== 'table' && output !== 'json') throw new ProbeUsageError(`unknown output "${output}" (table or json)`);
   const timeoutMs = values.timeout === undefined ? 4000 : Number(values.timeout);
@@ -106,6 +112,7 @@ export function parseProbeArgs(args: readonly string[]): ProbeCommand {
     serverName: values.sni ?? (isIP(host) === 0 ? host : undefined),
     profile,
     guidelines,
+    crl,
     profileFile: values['profile-file'],
     caFile: values['ca-file'],
     http: values.http === true,
@@ -162,7 +169,7 @@ export async function runProbe(args: readonly string[], io: ProbeIo): Promise<nu
   }
   const findings = await probeEndpoint(
     { host: command.host, port: command.port, serverName: command.serverName },
-    { caPem, http: command.http, timeoutMs: command.timeoutMs, now: io.now },
+    { caPem, http: command.http, timeoutMs: command.timeoutMs, now: io.now, crl: command.crl },
   );
   const report = { findings, compliance: evaluateCompliance(findings, profile), grade: gradeFindings(findings) };
   io.stdout(command.output === 'json' ? renderJson(report) : renderTable(report));

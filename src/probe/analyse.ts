@@ -4,6 +4,7 @@ import {
   FINDINGS_SCHEMA_VERSION,
   type CheckResult,
   type Coverage,
+  type CrlFindings,
   type GroupFinding,
   type HstsFindings,
   type KeyExchangeFindings,
@@ -160,6 +161,19 @@ function hstsFindings(observations: ScanObservations): HstsFindings {
   return { support: 'yes', header, ...parseHsts(header) };
 }
 
+/** Pure: the CRL check against the clock. */
+export function crlFindings(outcome: ScanObservations['crl'], now: Date): CrlFindings {
+  if (outcome === undefined) return { status: 'not-tested' };
+  if (outcome.status === 'rejected') return { status: 'not-tested', detail: outcome.reason };
+  if (outcome.status === 'error') return { status: 'unavailable', detail: outcome.error };
+  const c = outcome.value;
+  const base = { url: c.url, thisUpdate: c.thisUpdate, ...(c.nextUpdate === undefined ? {} : { nextUpdate: c.nextUpdate }), ...(c.signatureValid === undefined ? {} : { signatureValid: c.signatureValid }) };
+  if (c.signatureValid === false) return { ...base, status: 'unavailable', detail: `the CRL is not signed by the served issuer (${c.issuer})` };
+  if (c.listsLeaf) return { ...base, status: 'revoked', detail: `the CRL of ${c.issuer} lists the certificate` };
+  if (c.nextUpdate !== undefined && new Date(c.nextUpdate) < now) return { ...base, status: 'stale', detail: `the CRL's nextUpdate (${c.nextUpdate}) has passed` };
+  return { ...base, status: 'current' };
+}
+
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -236,6 +250,7 @@ export function analyseScan(observations: ScanObservations, options: AnalyseOpti
     certificate,
     ...(certificateError === undefined ? {} : { certificateError }),
     ocspStapling: check(observations.ocspStapling),
+    crl: crlFindings(observations.crl, options.now),
     alpn: { h2: check(observations.alpn?.h2), http11: check(observations.alpn?.['http/1.1']) },
     resumption: resumptionFindings(observations),
     secureRenegotiation: check(observations.secureRenegotiation),

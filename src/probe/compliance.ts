@@ -32,6 +32,11 @@ export const VIOLATION_IDS = [
   'certificate-untrusted',
   'certificate-hostname-mismatch',
   'ocsp-stapling-missing',
+  'ocsp-must-staple-not-stapled',
+  'client-auth-on-public-server-certificate',
+  'certificate-revoked',
+  'crl-stale',
+  'crl-unavailable',
   'hsts-missing',
   'hsts-max-age-too-short',
 ] as const;
@@ -259,9 +264,48 @@ const RULES: readonly Rule[] = [
     check: (f, r) => {
       const required = r.ocspStapling === 'required' || r.requireOCSPStapling === true;
       if ((r.ocspStapling === undefined && !required) || !f.tls || f.ocspStapling.support === 'yes') return only([]);
+      // Nothing to staple without a responder (Let's Encrypt ended OCSP in 2025): advice would be noise, a requirement cannot be met.
+      if (f.certificate !== undefined && f.certificate.leaf.ocspUrls.length === 0) {
+        return only(required ? [v('ocsp-stapling-missing', 'feature', 'no OCSP response is stapled, and none can be: the certificate names no OCSP responder')] : []);
+      }
       const detail = f.ocspStapling.support === 'unknown' ? ` (the check failed: ${f.ocspStapling.detail ?? 'unknown reason'})` : '';
       const missing = v('ocsp-stapling-missing', 'feature', `no OCSP response is stapled${detail}`);
       return required ? only([missing]) : { violations: [], advisories: [missing] };
+    },
+  },
+  {
+    id: 'must-staple',
+    check: (f) =>
+      only(
+        f.certificate?.leaf.mustStaple === true && f.ocspStapling.support === 'no'
+          ? [v('ocsp-must-staple-not-stapled', 'validity', 'the certificate demands a stapled OCSP response (TLS Feature "Must-Staple"), and none is stapled: clients that honour it refuse the connection')]
+          : [],
+      ),
+  },
+  {
+    id: 'client-auth-eku',
+    // The Chrome root program ends clientAuth in publicly trusted server certificates (Let's Encrypt dropped it in February 2026).
+    check: (f) => {
+      const c = f.certificate;
+      if (c === undefined || !c.trust.publiclyTrusted || !c.leaf.usages.includes('client auth')) return only([]);
+      return { violations: [], advisories: [v('client-auth-on-public-server-certificate', 'certificate', 'the publicly trusted server certificate also allows client authentication (clientAuth), which public CAs no longer issue for TLS servers')] };
+    },
+  },
+  {
+    id: 'crl',
+    check: (f) => {
+      const { crl } = f;
+      switch (crl.status) {
+        case 'revoked':
+          return only([v('certificate-revoked', 'validity', `the certificate is revoked: ${crl.detail ?? ''} (${crl.url ?? ''})`)]);
+        case 'stale':
+          return only([v('crl-stale', 'validity', `${crl.detail ?? 'the CRL is out of date'} (${crl.url ?? ''}): clients that check it cannot tell whether the certificate is revoked`)]);
+        case 'unavailable':
+          return { violations: [], advisories: [v('crl-unavailable', 'validity', `the certificate's CRL could not be checked: ${crl.detail ?? 'unknown reason'}`)] };
+        case 'current':
+        case 'not-tested':
+          return only([]);
+      }
     },
   },
   {

@@ -144,6 +144,14 @@ export interface CertificateDetails {
   fingerprintSHA256: string;
   isCA: boolean;
   selfSigned: boolean;
+  /** OCSP responders the certificate names (AIA). */
+  ocspUrls: string[];
+  /** CRL distribution points it names. */
+  crlUrls: string[];
+  /** TLS Feature status_request (RFC 7633 "Must-Staple"): clients may refuse it without a stapled OCSP response. */
+  mustStaple: boolean;
+  /** Key and extended key usages, cert-manager's names ('server auth', 'client auth', ...). */
+  usages: string[];
 }
 
 export type ValidityState = 'valid' | 'expired' | 'not-yet-valid';
@@ -160,10 +168,29 @@ export interface CertificateFindings {
     anchors: 'ca-bundle' | 'system';
     /** The served chain leads to an anchor (judged inside the leaf's validity window; expiry is reported apart). */
     chainsToAnchor: boolean;
+    /** The chain leads to a public root (node's Mozilla bundle): the CA/Browser Forum's rules apply. */
+    publiclyTrusted: boolean;
     reason?: string;
   };
   hostname: { name: string; matches: boolean };
   validity: { state: ValidityState; daysRemaining: number; lifetimeDays: number };
+}
+
+/**
+ * The leaf's CRL (fetched only for private CAs, when asked):
+ * `current` it lists nothing about the leaf and nextUpdate is ahead; `stale`
+ * nextUpdate has passed; `revoked` the leaf is listed; `unavailable` it could
+ * not be fetched or read; `not-tested` not fetched (public chain, no http
+ * distribution point, or fetching off).
+ */
+export interface CrlFindings {
+  status: 'current' | 'stale' | 'revoked' | 'unavailable' | 'not-tested';
+  url?: string;
+  thisUpdate?: string;
+  nextUpdate?: string;
+  /** Signed by the served issuer (undefined: the issuer was not served). */
+  signatureValid?: boolean;
+  detail?: string;
 }
 
 export interface ResumptionFindings {
@@ -203,6 +230,7 @@ export interface ProbeFindings {
   /** Why there is no certificate finding. */
   certificateError?: string;
   ocspStapling: CheckResult;
+  crl: CrlFindings;
   alpn: { h2: CheckResult; http11: CheckResult };
   resumption: ResumptionFindings;
   secureRenegotiation: CheckResult;

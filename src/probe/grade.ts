@@ -134,6 +134,7 @@ const CAP_RULES: readonly CapRule[] = [
   { id: 'certificate-expired', grade: 'F', trust: true, applies: (f) => (f.certificate?.validity.state === 'expired' ? `the certificate expired on ${f.certificate.leaf.notAfter} (SSL Labs: T)` : undefined) },
   { id: 'certificate-not-yet-valid', grade: 'F', trust: true, applies: (f) => (f.certificate?.validity.state === 'not-yet-valid' ? `the certificate is not valid before ${f.certificate.leaf.notBefore} (SSL Labs: T)` : undefined) },
   { id: 'certificate-untrusted', grade: 'F', trust: true, applies: (f) => (f.certificate !== undefined && !f.certificate.trust.chainsToAnchor ? `the chain is not trusted: ${f.certificate.trust.reason ?? 'unknown reason'} (SSL Labs: T)` : undefined) },
+  { id: 'certificate-revoked', grade: 'F', trust: true, applies: (f) => (f.crl.status === 'revoked' ? `the certificate is revoked (its CRL lists it) (SSL Labs: T)` : undefined) },
   { id: 'certificate-hostname-mismatch', grade: 'F', trust: true, applies: (f) => (f.certificate !== undefined && !f.certificate.hostname.matches ? `the certificate does not cover ${f.certificate.hostname.name} (SSL Labs: M)` : undefined) },
   { id: 'md5-signature', grade: 'F', guide: '2009e', applies: (f) => (f.certificate?.leaf.signatureAlgorithm === 'MD5-RSA' ? 'the certificate is signed with MD5' : undefined) },
   { id: 'sha1-signature', grade: 'F', trust: true, applies: (f) => (/SHA1/.test(f.certificate?.leaf.signatureAlgorithm ?? '') ? 'the certificate is signed with SHA-1, which browsers distrust (SSL Labs: T)' : undefined) },

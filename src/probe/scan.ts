@@ -8,6 +8,8 @@ import { probeHttpHead, type HttpHead } from './jobs/hsts.js';
 import { createLimiter, since, type JobOutcome, type ProbeTarget } from './jobs/outcome.js';
 import { probePostQuantum, type PostQuantumObservation } from './jobs/post-quantum.js';
 import { probeProtocol, type ProtocolProbe } from './jobs/protocol-versions.js';
+import { probeCrl, type CrlCheck } from './jobs/revocation.js';
+import { chainsToPublicRoots } from './certificate-analysis.js';
 import { probeResumption, type ResumptionMechanism, type ResumptionTiming } from './jobs/resumption.js';
 import type { HandshakeOptions } from './jobs/tls-handshake.js';
 
@@ -31,6 +33,11 @@ export interface ScanOptions {
   resumptionRounds?: number;
   /** The whole scan: jobs not started by then are not started, and the scan rejects with ScanDeadlineError. Default: none. */
   deadlineMs?: number;
+  /**
+   * 'private': fetch the leaf's CRL (http, at most 1 MiB and 3 s) when the chain does not lead to a public root.
+   * Default 'off': the URL is the served certificate's, so whoever runs the endpoint picks where the prober connects.
+   */
+  crl?: 'off' | 'private';
 }
 
 export interface SuiteObservation {
@@ -65,6 +72,8 @@ export interface ScanObservations {
   postQuantum: PostQuantumObservation | undefined;
   chain: JobOutcome<ServedChain> | undefined;
   ocspStapling: JobOutcome<StapledResponse> | undefined;
+  /** Only when asked for and the chain is private. */
+  crl: JobOutcome<CrlCheck> | undefined;
   alpn: Record<AlpnProtocol, JobOutcome<null>> | undefined;
   resumption: Partial<Record<ResumptionMechanism, JobOutcome<ResumptionTiming>>>;
   secureRenegotiation: JobOutcome<null> | undefined;
@@ -105,6 +114,7 @@ export async function scanEndpoint(target: ProbeTarget, options: ScanOptions = {
     postQuantum: undefined,
     chain: undefined,
     ocspStapling: undefined,
+    crl: undefined,
     alpn: undefined,
     resumption: {},
     secureRenegotiation: undefined,
@@ -141,18 +151,26 @@ export async function scanEndpoint(target: ProbeTarget, options: ScanOptions = {
           })),
         );
   const alpn = Promise.all(ALPN_PROTOCOLS.map((p) => limit(() => probeAlpn(target, base, p, timeoutMs))));
+  const chainAndStapling = limit(() => probeChainAndStapling(target, base, timeoutMs));
+  // Not under `limit`: the CRL lives on another host, and its own bounds hold it.
+  const crl = chainAndStapling.then(async ({ chain }) => {
+    if (options.crl !== 'private' || chain.status !== 'accepted') return undefined;
+    const served = chain.value.certificates.map((b64) => Buffer.from(b64, 'base64'));
+    return chainsToPublicRoots(served, new Date()) ? undefined : probeCrl(chain.value.certificates);
+  });
   const postQuantum = acceptedVersions.includes('TLSv1.3') ? probePostQuantum(target, timeoutMs, limit) : undefined;
   const [suiteResults, groupResults, postQuantumResult, { chain, ocspStapling }, alpnResults, tickets, sessionIds, secureRenegotiation, httpHead] = await Promise.all([
     suitesAndPreferences,
     groups,
     postQuantum,
-    limit(() => probeChainAndStapling(target, base, timeoutMs)),
+    chainAndStapling,
     alpn,
     limit(() => probeResumption(target, base, 'ticket', resumptionRounds, timeoutMs)),
     bestBelow13 === undefined ? undefined : limit(() => probeResumption(target, pinnedVersion(bestBelow13), 'sessionId', resumptionRounds, timeoutMs)),
     bestBelow13 === undefined ? undefined : secureRenegotiationCheck(bestBelow13),
     http ? limit(() => probeHttpHead(target, base, timeoutMs)) : undefined,
   ]);
+  const crlResult = await crl;
   const [h2, http11] = alpnResults;
   return {
     ...empty,
@@ -163,6 +181,7 @@ export async function scanEndpoint(target: ProbeTarget, options: ScanOptions = {
     postQuantum: postQuantumResult,
     chain,
     ocspStapling,
+    crl: crlResult,
     alpn: h2 === undefined || http11 === undefined ? undefined : { h2, 'http/1.1': http11 },
     resumption: sessionIds === undefined ? { ticket: tickets } : { ticket: tickets, sessionId: sessionIds },
     secureRenegotiation,

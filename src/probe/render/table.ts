@@ -120,7 +120,17 @@ function certificateLines(certificate: CertificateFindings | undefined, error: s
     ['SHA-256', leaf.fingerprintSHA256],
     ['Chain', `${chain}; ${trust.chainsToAnchor ? `leads to the ${anchors}` : `does NOT lead to the ${anchors}: ${trust.reason ?? ''}`}`],
     ['Name', `${hostname.name} ${hostname.matches ? 'matches' : 'does NOT match'}`],
+    ['Usages', leaf.usages.join(', ') || '(none stated)'],
+    ['OCSP/CRL', `OCSP ${leaf.ocspUrls.join(', ') || 'none'}; CRL ${leaf.crlUrls.join(', ') || 'none'}${leaf.mustStaple ? '; Must-Staple' : ''}`],
   ]);
+}
+
+function crlLine(findings: ProbeFindings): string {
+  const { crl } = findings;
+  if (crl.status === 'not-tested') return `not checked${crl.detail === undefined ? '' : ` (${crl.detail})`}`;
+  if (crl.status === 'unavailable') return `could not check: ${crl.detail ?? ''}`;
+  const until = crl.nextUpdate === undefined ? '' : `, next update ${crl.nextUpdate}`;
+  return `${crl.status}${crl.detail === undefined ? '' : `: ${crl.detail}`} (${crl.url ?? ''}${until})`;
 }
 
 function featureLines(findings: ProbeFindings): string[] {
@@ -129,6 +139,7 @@ function featureLines(findings: ProbeFindings): string[] {
   const hsts = findings.hsts.support === 'yes' ? (findings.hsts.header ?? 'yes') : support(findings.hsts);
   return table([
     ['OCSP stapling', support(findings.ocspStapling)],
+    ['CRL', crlLine(findings)],
     ['ALPN', `h2 ${support(findings.alpn.h2)}, http/1.1 ${support(findings.alpn.http11)}`],
     ['Resumption', `session ids ${support(r.sessionIds)}, tickets ${support(r.tickets)}${timing}`],
     ['Secure renegotiation', support(findings.secureRenegotiation)],

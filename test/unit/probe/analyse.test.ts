@@ -62,6 +62,7 @@ function observations(overrides: Partial<ScanObservations> = {}): ScanObservatio
       { group: 'ffdhe3072', version: 'TLSv1.3', outcome: accepted({ type: 'DH', name: undefined, size: 3072 }, 9) },
     ],
     postQuantum: undefined,
+    crl: undefined,
     chain: accepted({ certificates: [chain.leafDer, chain.intermediateDer] }, 3),
     ocspStapling: rejected('no OCSP response stapled', 3),
     alpn: { h2: accepted(null, 3), 'http/1.1': accepted(null, 3) },
@@ -145,7 +146,7 @@ describe('analyseScan', () => {
     const root = new X509Certificate(rootCertificates[0] ?? '');
     const served = accepted({ certificates: [root.raw.toString('base64')] }, 1);
     const trust = analyseScan(observations({ chain: served }), { now: new Date() }).certificate?.trust;
-    expect(trust).toEqual({ anchors: 'system', chainsToAnchor: true });
+    expect(trust).toEqual({ anchors: 'system', chainsToAnchor: true, publiclyTrusted: true });
   });
 
   it('reports an unreachable endpoint and one without TLS', () => {

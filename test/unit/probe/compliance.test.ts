@@ -41,7 +41,7 @@ const CASES: Case[] = [
   ['DH 512 is too small for old', old, [withKeyExchange({ minDhBits: 512 }), set({ serverPreference: [] })], ['dh-parameters-too-small']],
   ['expired', intermediate, [withCertificate({ validity: { state: 'expired', daysRemaining: -3, lifetimeDays: 90 } })], ['certificate-expired']],
   ['not yet valid', intermediate, [withCertificate({ validity: { state: 'not-yet-valid', daysRemaining: 120, lifetimeDays: 90 } })], ['certificate-not-yet-valid']],
-  ['untrusted chain', intermediate, [withCertificate({ trust: { anchors: 'system', chainsToAnchor: false, reason: 'unknown issuer' } })], ['certificate-untrusted']],
+  ['untrusted chain', intermediate, [withCertificate({ trust: { anchors: 'system', chainsToAnchor: false, publiclyTrusted: false, reason: 'unknown issuer' } })], ['certificate-untrusted']],
   ['wrong name', intermediate, [withCertificate({ hostname: { name: 'app.example', matches: false } })], ['certificate-hostname-mismatch']],
   ['no certificate read', intermediate, [set({ certificate: undefined, certificateError: 'handshake failed' })], ['certificate-missing']],
   ['HSTS missing on an HTTP endpoint', intermediate, [set({ hsts: { support: 'no' } })], ['hsts-missing']],

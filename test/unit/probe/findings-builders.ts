@@ -49,6 +49,10 @@ export function leaf(extra: Partial<CertificateDetails> = {}): CertificateDetail
     fingerprintSHA256: 'ab'.repeat(32),
     isCA: false,
     selfSigned: false,
+    ocspUrls: ['http://ocsp.example/'],
+    crlUrls: [],
+    mustStaple: false,
+    usages: ['digital signature', 'key encipherment', 'server auth'],
     ...extra,
   };
 }
@@ -59,7 +63,7 @@ export function certificate(extra: Partial<CertificateFindings> = {}): Certifica
     served: [leaf()],
     intermediatesSent: 1,
     rootSent: false,
-    trust: { anchors: 'ca-bundle', chainsToAnchor: true },
+    trust: { anchors: 'ca-bundle', chainsToAnchor: true, publiclyTrusted: false },
     hostname: { name: 'app.example', matches: true },
     validity: { state: 'valid', daysRemaining: 60, lifetimeDays: 90 },
     ...extra,
@@ -123,6 +127,7 @@ export function baseFindings(): ProbeFindings {
     aead: 'all',
     certificate: certificate(),
     ocspStapling: { support: 'yes' },
+    crl: { status: 'not-tested' },
     alpn: { h2: { support: 'yes' }, http11: { support: 'yes' } },
     resumption: { sessionIds: { support: 'yes' }, tickets: { support: 'yes' }, fullHandshakeMs: 5, resumedHandshakeMs: 2 },
     secureRenegotiation: { support: 'yes' },

@@ -33,7 +33,7 @@ const CASES: Case[] = [
   ['expired: F, A+ once trust is set aside', [withCertificate({ validity: { state: 'expired', daysRemaining: -2, lifetimeDays: 90 } })], 'F', ['certificate-expired'], 'A+'],
   ['not yet valid: F', [withCertificate({ validity: { state: 'not-yet-valid', daysRemaining: 100, lifetimeDays: 90 } })], 'F', ['certificate-not-yet-valid'], 'A+'],
   ['wrong name: F (M)', [withCertificate({ hostname: { name: 'app.example', matches: false } })], 'F', ['certificate-hostname-mismatch'], 'A+'],
-  ['untrusted: F (T)', [withCertificate({ trust: { anchors: 'system', chainsToAnchor: false, reason: 'x' } })], 'F', ['certificate-untrusted'], 'A+'],
+  ['untrusted: F (T)', [withCertificate({ trust: { anchors: 'system', chainsToAnchor: false, publiclyTrusted: false, reason: 'x' } })], 'F', ['certificate-untrusted'], 'A+'],
   ['SHA-1 signed: F (T)', [withLeaf({ signatureAlgorithm: 'SHA1-RSA' })], 'F', ['sha1-signature'], 'A+'],
   ['MD5 signed: F even ignoring trust', [withLeaf({ signatureAlgorithm: 'MD5-RSA' })], 'F', ['md5-signature'], 'F'],
   ['no certificate: F', [set({ certificate: undefined, certificateError: 'x' })], 'F', ['no-certificate'], 'F'],

@@ -56,11 +56,13 @@ describe('renderJson', () => {
 
 describe('certkeeper probe arguments', () => {
   it('parses a full command line', () => {
-    expect(parseProbeArgs(['web.example:8443', '--sni', 'app.example', '--profile', 'modern', '--ca-file', 'ca.pem', '-o', 'json', '--http', '--timeout', '2500'])).toEqual({
+    expect(parseProbeArgs(['web.example:8443', '--sni', 'app.example', '--profile', 'modern', '--guidelines', 'Mozilla-5.7', '--crl', 'off', '--ca-file', 'ca.pem', '-o', 'json', '--http', '--timeout', '2500'])).toEqual({
       host: 'web.example',
       port: 8443,
       serverName: 'app.example',
       profile: 'modern',
+      guidelines: 'Mozilla-5.7',
+      crl: 'off',
       profileFile: undefined,
       caFile: 'ca.pem',
       http: true,
@@ -70,7 +72,7 @@ describe('certkeeper probe arguments', () => {
   });
 
   it('defaults SNI to a host name, never to an IP, and the profile to intermediate', () => {
-    expect(parseProbeArgs(['web.example:443'])).toMatchObject({ serverName: 'web.example', profile: 'intermediate', output: 'table', timeoutMs: 4000 });
+    expect(parseProbeArgs(['web.example:443'])).toMatchObject({ serverName: 'web.example', profile: 'intermediate', guidelines: undefined, crl: 'private', output: 'table', timeoutMs: 4000 });
     expect(parseProbeArgs(['10.0.0.1:443']).serverName).toBeUndefined();
     expect(parseHostPort('[::1]:8443')).toEqual({ host: '::1', port: 8443 });
   });
@@ -78,6 +80,8 @@ describe('certkeeper probe arguments', () => {
   it.each([
     [[], /exactly one HOST:PORT/],
     [['a', 'b'], /exactly one HOST:PORT/],
+    [['a:1', '--guidelines', 'Mozilla-5.8'], /unknown guidelines "Mozilla-5.8"/],
+    [['a:1', '--crl', 'all'], /unknown --crl "all"/],
     [['web.example'], /not HOST:PORT/],
     [['web.example:0'], /not HOST:PORT/],
     [['web.example:70000'], /not HOST:PORT/],
