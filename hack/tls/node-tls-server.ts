@@ -43,7 +43,12 @@ const SERVER_SCRIPT = `
 const tls = require('node:tls');
 const config = JSON.parse(process.argv[2]);
 const server = tls.createServer({ cert: config.chainPem, key: config.keyPem, ecdhCurve: config.ecdhCurve,
-  minVersion: config.minVersion ?? 'TLSv1.2', maxVersion: config.maxVersion ?? 'TLSv1.3' }, (socket) => socket.end());
+  minVersion: config.minVersion ?? 'TLSv1.2', maxVersion: config.maxVersion ?? 'TLSv1.3' }, (socket) => {
+  // Keep the connection a moment, as a real server would, so a client can renegotiate on it.
+  socket.on('error', () => {});
+  socket.resume();
+  setTimeout(() => socket.end(), 3000).unref();
+});
 server.on('tlsClientError', () => {});
 server.listen(0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: server.address().port, openssl: process.versions.openssl }) + '\\n'));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

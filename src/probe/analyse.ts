@@ -5,6 +5,7 @@ import {
   type CheckResult,
   type Coverage,
   type CrlFindings,
+  type VulnerabilityFinding,
   type GroupFinding,
   type HstsFindings,
   type KeyExchangeFindings,
@@ -161,6 +162,16 @@ function hstsFindings(observations: ScanObservations): HstsFindings {
   return { support: 'yes', header, ...parseHsts(header) };
 }
 
+function findingsTls(observations: ScanObservations): boolean {
+  return PROTOCOL_VERSIONS.some((v) => observations.protocols[v].status === 'accepted');
+}
+
+function vulnerability(outcome: JobOutcome<'vulnerable' | 'not-vulnerable'> | undefined): VulnerabilityFinding {
+  if (outcome === undefined) return { status: 'not-tested' };
+  if (outcome.status === 'accepted') return { status: outcome.value };
+  return { status: 'unknown', detail: outcome.status === 'rejected' ? outcome.reason : outcome.error };
+}
+
 /** Pure: the CRL check against the clock. */
 export function crlFindings(outcome: ScanObservations['crl'], now: Date): CrlFindings {
   if (outcome === undefined) return { status: 'not-tested' };
@@ -197,6 +208,11 @@ function collectErrors(observations: ScanObservations, suiteErrors: readonly Sui
     ['session tickets', observations.resumption.ticket],
     ['session ids', observations.resumption.sessionId],
     ['secure renegotiation', observations.secureRenegotiation],
+    ['extended master secret', observations.extendedMasterSecret],
+    ['TLS_FALLBACK_SCSV', observations.fallbackScsv],
+    ['client-initiated renegotiation', observations.clientRenegotiation],
+    ['Heartbleed', observations.heartbleed],
+    ['CCS injection', observations.ccsInjection],
     ['HTTP head', observations.http],
     ...observations.preferences.map((p): [string, JobOutcome<unknown>] => [`server preference ${p.version}`, p.outcome]),
     ...observations.groups.map((g): [string, JobOutcome<unknown>] => [`group ${g.group}`, g.outcome]),
@@ -254,6 +270,10 @@ export function analyseScan(observations: ScanObservations, options: AnalyseOpti
     alpn: { h2: check(observations.alpn?.h2), http11: check(observations.alpn?.['http/1.1']) },
     resumption: resumptionFindings(observations),
     secureRenegotiation: check(observations.secureRenegotiation),
+    extendedMasterSecret: check(observations.extendedMasterSecret),
+    fallbackScsv: observations.fallbackScsv === undefined && findingsTls(observations) ? { support: 'not-tested', detail: 'no older version to fall back to' } : check(observations.fallbackScsv),
+    clientRenegotiation: check(observations.clientRenegotiation),
+    vulnerabilities: { heartbleed: vulnerability(observations.heartbleed), ccsInjection: vulnerability(observations.ccsInjection) },
     hsts: hstsFindings(observations),
     errors: collectErrors(observations, suiteErrors),
   };

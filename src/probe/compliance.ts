@@ -37,6 +37,8 @@ export const VIOLATION_IDS = [
   'certificate-revoked',
   'crl-stale',
   'crl-unavailable',
+  'heartbleed',
+  'ccs-injection',
   'hsts-missing',
   'hsts-max-age-too-short',
 ] as const;
@@ -307,6 +309,14 @@ const RULES: readonly Rule[] = [
           return only([]);
       }
     },
+  },
+  {
+    id: 'vulnerabilities',
+    check: (f) =>
+      only([
+        ...(f.vulnerabilities.heartbleed.status === 'vulnerable' ? [v('heartbleed', 'protocol', 'the server leaks memory in heartbeat responses (Heartbleed, CVE-2014-0160): upgrade OpenSSL')] : []),
+        ...(f.vulnerabilities.ccsInjection.status === 'vulnerable' ? [v('ccs-injection', 'protocol', 'the server accepts an early ChangeCipherSpec (CVE-2014-0224): upgrade OpenSSL')] : []),
+      ]),
   },
   {
     id: 'hsts',

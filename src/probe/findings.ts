@@ -201,6 +201,11 @@ export interface ResumptionFindings {
   resumedHandshakeMs: number | undefined;
 }
 
+export interface VulnerabilityFinding {
+  status: 'vulnerable' | 'not-vulnerable' | 'unknown' | 'not-tested';
+  detail?: string;
+}
+
 export interface HstsFindings extends CheckResult {
   header?: string;
   maxAgeSeconds?: number;
@@ -234,6 +239,13 @@ export interface ProbeFindings {
   alpn: { h2: CheckResult; http11: CheckResult };
   resumption: ResumptionFindings;
   secureRenegotiation: CheckResult;
+  /** RFC 7627, TLS 1.2 and older (built into TLS 1.3). */
+  extendedMasterSecret: CheckResult;
+  /** RFC 7507: yes = a fallback hello is refused with inappropriate_fallback. Reported, not graded (SSL Labs 2009r). */
+  fallbackScsv: CheckResult;
+  /** yes = the server completes a renegotiation the client starts (a DoS lever). */
+  clientRenegotiation: CheckResult;
+  vulnerabilities: { heartbleed: VulnerabilityFinding; ccsInjection: VulnerabilityFinding };
   hsts: HstsFindings;
   /** Checks that could not decide, for the report. */
   errors: { check: string; message: string }[];

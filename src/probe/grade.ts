@@ -140,6 +140,8 @@ const CAP_RULES: readonly CapRule[] = [
   { id: 'sha1-signature', grade: 'F', trust: true, applies: (f) => (/SHA1/.test(f.certificate?.leaf.signatureAlgorithm ?? '') ? 'the certificate is signed with SHA-1, which browsers distrust (SSL Labs: T)' : undefined) },
   { id: 'insecure-key', grade: 'F', guide: '2009e', applies: (f) => { const s = certificateKeyStrength(f); return s !== undefined && s < 1024 ? `the certificate key is equivalent to ${s}-bit RSA, below 1024` : undefined; } },
   { id: 'weak-key', grade: 'B', guide: '2009e', applies: (f) => { const s = certificateKeyStrength(f); return s !== undefined && s >= 1024 && s < 2048 ? `the certificate key is equivalent to ${s}-bit RSA, below 2048` : undefined; } },
+  { id: 'heartbleed', grade: 'F', applies: (f) => (f.vulnerabilities.heartbleed.status === 'vulnerable' ? 'the server answers a heartbeat with memory past the request (Heartbleed, CVE-2014-0160)' : undefined) },
+  { id: 'ccs-injection', grade: 'F', applies: (f) => (f.vulnerabilities.ccsInjection.status === 'vulnerable' ? 'the server takes an early ChangeCipherSpec (CCS injection, CVE-2014-0224)' : undefined) },
   { id: 'export-suites', grade: 'F', applies: (f) => { const s = has(f, (x) => x.export); return s.length > 0 ? `EXPORT suites are accepted (FREAK/Logjam): ${names(s)}` : undefined; } },
   { id: 'anonymous-suites', grade: 'F', applies: (f) => { const s = has(f, (x) => x.anonymous); return s.length > 0 ? `anonymous suites allow a man in the middle: ${names(s)}` : undefined; } },
   { id: 'null-cipher', grade: 'F', applies: (f) => { const s = has(f, (x) => x.strengthBits === 0); return s.length > 0 ? `suites without encryption are accepted: ${names(s)}` : undefined; } },

@@ -9,6 +9,7 @@ import { createLimiter, since, type JobOutcome, type ProbeTarget } from './jobs/
 import { probePostQuantum, type PostQuantumObservation } from './jobs/post-quantum.js';
 import { probeProtocol, type ProtocolProbe } from './jobs/protocol-versions.js';
 import { probeCrl, type CrlCheck } from './jobs/revocation.js';
+import { extendedMasterSecretOf, probeCcsInjection, probeClientRenegotiation, probeFallbackScsv, probeHeartbleed, type VulnerabilityVerdict } from './jobs/classics.js';
 import { chainsToPublicRoots } from './certificate-analysis.js';
 import { probeResumption, type ResumptionMechanism, type ResumptionTiming } from './jobs/resumption.js';
 import type { HandshakeOptions } from './jobs/tls-handshake.js';
@@ -77,6 +78,12 @@ export interface ScanObservations {
   alpn: Record<AlpnProtocol, JobOutcome<null>> | undefined;
   resumption: Partial<Record<ResumptionMechanism, JobOutcome<ResumptionTiming>>>;
   secureRenegotiation: JobOutcome<null> | undefined;
+  /** The classics, TLS 1.2 and older only (see jobs/classics.ts). */
+  extendedMasterSecret: JobOutcome<null> | undefined;
+  fallbackScsv: JobOutcome<null> | undefined;
+  clientRenegotiation: JobOutcome<null> | undefined;
+  heartbleed: JobOutcome<VulnerabilityVerdict> | undefined;
+  ccsInjection: JobOutcome<VulnerabilityVerdict> | undefined;
   http: JobOutcome<HttpHead> | undefined;
 }
 
@@ -118,6 +125,11 @@ export async function scanEndpoint(target: ProbeTarget, options: ScanOptions = {
     alpn: undefined,
     resumption: {},
     secureRenegotiation: undefined,
+    extendedMasterSecret: undefined,
+    fallbackScsv: undefined,
+    clientRenegotiation: undefined,
+    heartbleed: undefined,
+    ccsInjection: undefined,
     http: undefined,
   };
   if (best === undefined) return { ...empty, durationMs: since(start) };
@@ -139,6 +151,14 @@ export async function scanEndpoint(target: ProbeTarget, options: ScanOptions = {
     const fullOffer = (await suitesAndPreferences).find((r) => r.version === version)?.fullOffer;
     return fullOffer === undefined ? limit(() => probeSecureRenegotiation(target, version, timeoutMs)) : secureRenegotiationOf(fullOffer);
   };
+  const extendedMasterSecretCheck = async (version: ProtocolVersion): Promise<JobOutcome<null>> => {
+    const fullOffer = (await suitesAndPreferences).find((r) => r.version === version)?.fullOffer;
+    return fullOffer === undefined ? { status: 'error', error: 'no full offer was made with this version', elapsedMs: 0 } : extendedMasterSecretOf(fullOffer);
+  };
+  // A fallback hello names the newest version below the best one the server takes.
+  const fallbackVersion = newest(acceptedVersions.filter((v) => v !== best && v !== 'TLSv1.3'));
+  const classicVersion = bestBelow13 === 'SSLv3' ? undefined : bestBelow13;
+  const nodeName = (v: ProtocolVersion): 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' => (v === 'TLSv1.0' ? 'TLSv1' : v === 'TLSv1.1' ? 'TLSv1.1' : 'TLSv1.2');
   const groupVersion = best === 'SSLv3' ? undefined : best;
   const groups: Promise<GroupObservation[]> =
     groupVersion === undefined
@@ -159,6 +179,13 @@ export async function scanEndpoint(target: ProbeTarget, options: ScanOptions = {
     return chainsToPublicRoots(served, new Date()) ? undefined : probeCrl(chain.value.certificates);
   });
   const postQuantum = acceptedVersions.includes('TLSv1.3') ? probePostQuantum(target, timeoutMs, limit) : undefined;
+  const classics = Promise.all([
+    bestBelow13 === undefined ? undefined : extendedMasterSecretCheck(bestBelow13),
+    fallbackVersion === undefined ? undefined : limit(() => probeFallbackScsv(target, fallbackVersion, timeoutMs)),
+    classicVersion === undefined ? undefined : limit(() => probeClientRenegotiation(target, nodeName(classicVersion), timeoutMs)),
+    classicVersion === undefined ? undefined : limit(() => probeHeartbleed(target, classicVersion, timeoutMs)),
+    classicVersion === undefined ? undefined : limit(() => probeCcsInjection(target, classicVersion, timeoutMs)),
+  ]);
   const [suiteResults, groupResults, postQuantumResult, { chain, ocspStapling }, alpnResults, tickets, sessionIds, secureRenegotiation, httpHead] = await Promise.all([
     suitesAndPreferences,
     groups,
@@ -171,6 +198,7 @@ export async function scanEndpoint(target: ProbeTarget, options: ScanOptions = {
     http ? limit(() => probeHttpHead(target, base, timeoutMs)) : undefined,
   ]);
   const crlResult = await crl;
+  const [extendedMasterSecret, fallbackScsv, clientRenegotiation, heartbleed, ccsInjection] = await classics;
   const [h2, http11] = alpnResults;
   return {
     ...empty,
@@ -185,6 +213,11 @@ export async function scanEndpoint(target: ProbeTarget, options: ScanOptions = {
     alpn: h2 === undefined || http11 === undefined ? undefined : { h2, 'http/1.1': http11 },
     resumption: sessionIds === undefined ? { ticket: tickets } : { ticket: tickets, sessionId: sessionIds },
     secureRenegotiation,
+    extendedMasterSecret,
+    fallbackScsv,
+    clientRenegotiation,
+    heartbleed,
+    ccsInjection,
     http: httpHead,
   };
 }

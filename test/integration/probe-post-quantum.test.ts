@@ -107,6 +107,10 @@ describe('post-quantum key exchange against OpenSSL 3.5', () => {
     expect(scan('tls12').postQuantum).toMatchObject({ readiness: 'classical', tested: false, groups: [] });
   });
 
+  it('sees that Node accepts a renegotiation the client starts (nginx and haproxy refuse it)', () => {
+    expect(scan('tls12').clientRenegotiation).toEqual({ support: 'yes' });
+  });
+
   it('decides every probe: no post-quantum check left undecided', () => {
     for (const s of SERVERS) expect(scan(s.name).errors.filter((e) => e.check.startsWith('post-quantum'))).toEqual([]);
   });

@@ -234,6 +234,24 @@ describe('RSA 1024: haproxy with every suite its OpenSSL has, TLS 1.0–1.2', ()
   });
 });
 
+describe('the classics against nginx and haproxy (OpenSSL 3.0)', () => {
+  it('finds extended master secret, TLS_FALLBACK_SCSV, client renegotiation refused, and neither Heartbleed nor CCS injection', () => {
+    for (const name of ['intermediate', 'old', 'rsa1024'] as const) {
+      const f = scan(name);
+      expect(f.extendedMasterSecret, name).toEqual({ support: 'yes' });
+      expect(f.fallbackScsv, name).toEqual({ support: 'yes' });
+      expect(f.clientRenegotiation, name).toMatchObject({ support: 'no' });
+      expect(f.vulnerabilities, name).toEqual({ heartbleed: { status: 'not-vulnerable' }, ccsInjection: { status: 'not-vulnerable' } });
+    }
+  });
+
+  it('tests none of them on a TLS 1.3-only server, which has them built in', () => {
+    const f = scan('modern');
+    expect([f.extendedMasterSecret.support, f.fallbackScsv.support, f.clientRenegotiation.support]).toEqual(['not-tested', 'not-tested', 'not-tested']);
+    expect(f.vulnerabilities).toEqual({ heartbleed: { status: 'not-tested' }, ccsInjection: { status: 'not-tested' } });
+  });
+});
+
 describe('scan cost', () => {
   it('scans each endpoint in well under a second on loopback', () => {
     for (const name of FIXTURE_NAMES) expect(scan(name).durationMs, name).toBeLessThan(1500);

@@ -1,5 +1,5 @@
 import type { ProfileViolation } from '../compliance.js';
-import type { CertificateFindings, CheckResult, ProbeFindings } from '../findings.js';
+import type { CertificateFindings, CheckResult, ProbeFindings, VulnerabilityFinding } from '../findings.js';
 import type { GradeReport } from '../grade.js';
 import type { ProbeReport } from './json.js';
 
@@ -133,6 +133,19 @@ function crlLine(findings: ProbeFindings): string {
   return `${crl.status}${crl.detail === undefined ? '' : `: ${crl.detail}`} (${crl.url ?? ''}${until})`;
 }
 
+function vulnerabilityText(v: VulnerabilityFinding): string {
+  switch (v.status) {
+    case 'vulnerable':
+      return 'VULNERABLE';
+    case 'not-vulnerable':
+      return 'not vulnerable';
+    case 'unknown':
+      return `unknown (${v.detail ?? 'probe failed'})`;
+    case 'not-tested':
+      return 'not tested (TLS 1.3 only)';
+  }
+}
+
 function featureLines(findings: ProbeFindings): string[] {
   const r = findings.resumption;
   const timing = r.fullHandshakeMs === undefined ? '' : `; full handshake ${r.fullHandshakeMs} ms, resumed ${r.resumedHandshakeMs ?? '?'} ms`;
@@ -143,6 +156,11 @@ function featureLines(findings: ProbeFindings): string[] {
     ['ALPN', `h2 ${support(findings.alpn.h2)}, http/1.1 ${support(findings.alpn.http11)}`],
     ['Resumption', `session ids ${support(r.sessionIds)}, tickets ${support(r.tickets)}${timing}`],
     ['Secure renegotiation', support(findings.secureRenegotiation)],
+    ['Client renegotiation', findings.clientRenegotiation.support === 'yes' ? 'accepted (a client can make the server redo handshakes)' : support(findings.clientRenegotiation)],
+    ['Extended master secret', support(findings.extendedMasterSecret)],
+    ['TLS_FALLBACK_SCSV', `${support(findings.fallbackScsv)} (reported, not graded)`],
+    ['Heartbleed', vulnerabilityText(findings.vulnerabilities.heartbleed)],
+    ['CCS injection', vulnerabilityText(findings.vulnerabilities.ccsInjection)],
     ['HSTS', hsts],
   ]);
 }

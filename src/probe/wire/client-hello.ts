@@ -93,6 +93,8 @@ export interface ProbeHelloRequest {
   /** SNI; left out when empty or an IP address. */
   serverName?: string;
   random: Buffer;
+  /** Offer the heartbeat extension (RFC 6520), peer_allowed_to_send: for the Heartbleed check. */
+  heartbeat?: boolean;
 }
 
 /** Lengths a few middleboxes mishandle (RFC 7685 §3): pad such a hello to 512 bytes. */
@@ -125,6 +127,7 @@ export function probeClientHello(request: ProbeHelloRequest): ClientHello {
   extensions.push(supportedGroupsExtension(PROBE_GROUPS), ecPointFormatsExtension());
   if (request.version >= WIRE_TLS12) extensions.push(signatureAlgorithmsExtension(PROBE_SIGNATURE_SCHEMES));
   extensions.push(emptyExtension(EXTENSION.extendedMasterSecret), emptyExtension(EXTENSION.sessionTicket), renegotiationInfoExtension());
+  if (request.heartbeat === true) extensions.push({ type: EXTENSION.heartbeat, data: Buffer.from([1]) });
   hello.extensions = extensions;
   return padded(hello);
 }

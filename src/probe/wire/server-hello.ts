@@ -88,6 +88,16 @@ export function supportsSecureRenegotiation(hello: ServerHello): boolean {
   return hello.extensions?.some((e) => e.type === EXTENSION.renegotiationInfo) ?? false;
 }
 
+/** True when the ServerHello carries extended_master_secret (RFC 7627). */
+export function supportsExtendedMasterSecret(hello: ServerHello): boolean {
+  return hello.extensions?.some((e) => e.type === EXTENSION.extendedMasterSecret) ?? false;
+}
+
+/** True when the ServerHello carries the heartbeat extension (RFC 6520). */
+export function negotiatesHeartbeat(hello: ServerHello): boolean {
+  return hello.extensions?.some((e) => e.type === EXTENSION.heartbeat) ?? false;
+}
+
 /** RFC 8446 §4.1.3: a HelloRetryRequest is a ServerHello with this random (SHA-256 of "HelloRetryRequest"). */
 const HELLO_RETRY_REQUEST_RANDOM = Buffer.from('cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c', 'hex');
 

@@ -131,6 +131,10 @@ export function baseFindings(): ProbeFindings {
     alpn: { h2: { support: 'yes' }, http11: { support: 'yes' } },
     resumption: { sessionIds: { support: 'yes' }, tickets: { support: 'yes' }, fullHandshakeMs: 5, resumedHandshakeMs: 2 },
     secureRenegotiation: { support: 'yes' },
+    extendedMasterSecret: { support: 'yes' },
+    fallbackScsv: { support: 'not-tested', detail: 'no older version to fall back to' },
+    clientRenegotiation: { support: 'no', detail: 'renegotiation refused: alert no_renegotiation' },
+    vulnerabilities: { heartbleed: { status: 'not-vulnerable' }, ccsInjection: { status: 'not-vulnerable' } },
     hsts: { support: 'yes', header: 'max-age=63072000', maxAgeSeconds: 63072000, includeSubDomains: false, preload: false },
     errors: [],
   };

@@ -25,7 +25,11 @@ describe('renderTable', () => {
     ]);
     expect(text).toContain('  TLSv1.2  0xc02f  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256        128 bits  AEAD  FS  X25519');
     expect(text).toContain('  Chain     leaf + 1 intermediate sent; leads to the CA bundle');
-    expect(text).toContain('  HSTS                  max-age=63072000');
+    expect(text).toContain('  HSTS                    max-age=63072000');
+    expect(text).toContain('  Extended master secret  yes');
+    expect(text).toContain('  TLS_FALLBACK_SCSV       not tested (reported, not graded)');
+    expect(text).toContain('  Heartbleed              not vulnerable');
+    expect(text).toMatch(/ {2}Post-quantum +ready: accepts X25519MLKEM768\n {4}browser offer +X25519MLKEM768 \+ X25519 shares get X25519MLKEM768/);
     expect(text.indexOf('Grade        A+')).toBeLessThan(text.indexOf('Protocols'));
   });
 
