@@ -1,5 +1,6 @@
 import type { CertificateFindings, ProbeFindings } from './findings.js';
 import type { ProfileRules, TlsProfile } from './profiles/schema.js';
+import { maxPublicLifetimeDays } from './lifetimes.js';
 import { postQuantumGroupByName } from './post-quantum.js';
 import { suiteByName } from './suites.js';
 
@@ -26,6 +27,7 @@ export const VIOLATION_IDS = [
   'certificate-curve-not-allowed',
   'certificate-signature-not-allowed',
   'certificate-lifespan-too-long',
+  'certificate-lifetime-exceeds-cabf-limit',
   'certificate-expired',
   'certificate-not-yet-valid',
   'certificate-expires-soon',
@@ -241,6 +243,20 @@ const RULES: readonly Rule[] = [
         ? [v('certificate-lifespan-too-long', 'certificate', `the certificate is valid for ${validity.lifetimeDays} days; the profile allows at most ${r.maximumCertificateLifespanDays}`)]
         : [],
     ),
+  },
+  {
+    id: 'cabf-lifetime',
+    // Every profile: browsers enforce it on publicly trusted certificates whatever a profile says.
+    check: (f) => {
+      const c = f.certificate;
+      if (c === undefined || !c.trust.publiclyTrusted) return only([]);
+      const max = maxPublicLifetimeDays(new Date(c.leaf.notBefore));
+      return only(
+        c.validity.lifetimeDays > max
+          ? [v('certificate-lifetime-exceeds-cabf-limit', 'certificate', `the publicly trusted certificate is valid for ${c.validity.lifetimeDays} days; issued ${c.leaf.notBefore.slice(0, 10)}, the CA/Browser Forum allows at most ${max} (SC-081)`)]
+          : [],
+      );
+    },
   },
   {
     id: 'certificate-validity',

@@ -8,6 +8,7 @@ import { gradeFindings } from '../../../src/probe/grade.js';
 import { fetchCrl } from '../../../src/probe/jobs/crl.js';
 import { accepted, failed, rejected } from '../../../src/probe/jobs/outcome.js';
 import { probeCrl, type CrlCheck } from '../../../src/probe/jobs/revocation.js';
+import { maxPublicLifetimeDays } from '../../../src/probe/lifetimes.js';
 import { customProfile, resolveProfile } from '../../../src/probe/profiles/index.js';
 import { testCa, testCrl, testLeaf, type TestCa } from '../../support/revocation-pki.js';
 import { findings, set, withCertificate, withLeaf } from './findings-builders.js';
@@ -206,5 +207,26 @@ describe('judgements', () => {
     expect(ids(findings(set({ crl: { status: 'stale', url: 'http://crl.test/', detail: 'nextUpdate passed' } })), customProfile({})).violations).toEqual(['crl-stale']);
     expect(ids(findings(set({ crl: { status: 'unavailable', detail: 'timeout' } })), customProfile({}))).toEqual({ violations: [], advisories: ['crl-unavailable'] });
     expect(gradeFindings(findings(set({ crl: { status: 'revoked' } })))).toMatchObject({ grade: 'F', ignoringTrust: 'A+' });
+  });
+});
+
+describe('SC-081 lifetimes of publicly trusted certificates', () => {
+  it.each([
+    ['2026-03-14T23:59:59Z', 398],
+    ['2026-03-15T00:00:00Z', 200],
+    ['2027-03-14T12:00:00Z', 200],
+    ['2027-03-15T00:00:00Z', 100],
+    ['2029-03-15T00:00:00Z', 47],
+    ['2031-01-01T00:00:00Z', 47],
+  ])('issued %s: at most %i days', (notBefore, days) => {
+    expect(maxPublicLifetimeDays(new Date(notBefore))).toBe(days);
+  });
+
+  const publicChain = withCertificate({ trust: { anchors: 'system', chainsToAnchor: true, publiclyTrusted: true }, validity: { state: 'valid', daysRemaining: 100, lifetimeDays: 210 } });
+  it('flags a public 210-day certificate issued after 2026-03-15, not one issued before, nor a private one', () => {
+    const ids = (...changes: Parameters<typeof findings>) => evaluateCompliance(findings(...changes), customProfile({})).violations.map((x) => x.id);
+    expect(ids(publicChain, withLeaf({ notBefore: '2026-04-01T00:00:00.000Z' }))).toEqual(['certificate-lifetime-exceeds-cabf-limit']);
+    expect(ids(publicChain, withLeaf({ notBefore: '2026-03-01T00:00:00.000Z' }))).toEqual([]);
+    expect(ids(withCertificate({ validity: { state: 'valid', daysRemaining: 100, lifetimeDays: 210 } }), withLeaf({ notBefore: '2026-04-01T00:00:00.000Z' }))).toEqual([]);
   });
 });
