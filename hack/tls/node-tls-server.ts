@@ -45,7 +45,8 @@ const config = JSON.parse(process.argv[2]);
 const server = tls.createServer({ cert: config.chainPem, key: config.keyPem, ecdhCurve: config.ecdhCurve,
   minVersion: config.minVersion ?? 'TLSv1.2', maxVersion: config.maxVersion ?? 'TLSv1.3' }, (socket) => {
   // Keep the connection a moment, as a real server would, so a client can renegotiate on it.
-  socket.on('error', () => {});
+  // An error (a reset, or node's renegotiation limit: three per ten minutes) ends that connection, as in a server that logs it.
+  socket.on('error', () => socket.destroy());
   socket.resume();
   setTimeout(() => socket.end(), 3000).unref();
 });

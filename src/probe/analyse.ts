@@ -271,7 +271,7 @@ export function analyseScan(observations: ScanObservations, options: AnalyseOpti
     resumption: resumptionFindings(observations),
     secureRenegotiation: check(observations.secureRenegotiation),
     extendedMasterSecret: check(observations.extendedMasterSecret),
-    fallbackScsv: observations.fallbackScsv === undefined && findingsTls(observations) ? { support: 'not-tested', detail: 'no older version to fall back to' } : check(observations.fallbackScsv),
+    fallbackScsv: observations.fallbackScsv === undefined && findingsTls(observations) ? { support: 'not-tested', detail: 'TLS 1.3 only, or nothing below TLS 1.0' } : check(observations.fallbackScsv),
     clientRenegotiation: check(observations.clientRenegotiation),
     vulnerabilities: { heartbleed: vulnerability(observations.heartbleed), ccsInjection: vulnerability(observations.ccsInjection) },
     hsts: hstsFindings(observations),

@@ -155,8 +155,12 @@ export async function scanEndpoint(target: ProbeTarget, options: ScanOptions = {
     const fullOffer = (await suitesAndPreferences).find((r) => r.version === version)?.fullOffer;
     return fullOffer === undefined ? { status: 'error', error: 'no full offer was made with this version', elapsedMs: 0 } : extendedMasterSecretOf(fullOffer);
   };
-  // A fallback hello names the newest version below the best one the server takes.
-  const fallbackVersion = newest(acceptedVersions.filter((v) => v !== best && v !== 'TLSv1.3'));
+  // A fallback hello names the version just below the best one, taken or not: a server that honours
+  // TLS_FALLBACK_SCSV refuses it before it looks at the version (as sslyze tests). Not for TLS 1.3-only
+  // servers (downgrade protection is built in) nor below TLS 1.0.
+  const tls13Only = best === 'TLSv1.3' && !acceptedVersions.includes('TLSv1.2');
+  const below = PROTOCOL_VERSIONS[PROTOCOL_VERSIONS.indexOf(best) - 1];
+  const fallbackVersion = tls13Only || below === undefined || below === 'SSLv3' ? undefined : below;
   const classicVersion = bestBelow13 === 'SSLv3' ? undefined : bestBelow13;
   const nodeName = (v: ProtocolVersion): 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' => (v === 'TLSv1.0' ? 'TLSv1' : v === 'TLSv1.1' ? 'TLSv1.1' : 'TLSv1.2');
   const groupVersion = best === 'SSLv3' ? undefined : best;

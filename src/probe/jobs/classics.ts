@@ -47,7 +47,9 @@ export function fallbackScsvOf(outcome: JobOutcome<RawAcceptance>): JobOutcome<n
     case 'accepted':
       return rejected('the server accepted a fallback hello marked with TLS_FALLBACK_SCSV', outcome.elapsedMs);
     case 'rejected':
-      return outcome.reason === 'alert inappropriate_fallback' ? accepted(null, outcome.elapsedMs) : failed(`the fallback hello was refused otherwise: ${outcome.reason}`, outcome.elapsedMs);
+      // protocol_version: the server does not speak the lower version at all, so there is nothing to fall back to (testssl: "no fallback possible", sslyze: supported).
+      if (outcome.reason === 'alert inappropriate_fallback' || outcome.reason === 'alert protocol_version') return accepted(null, outcome.elapsedMs);
+      return failed(`the fallback hello was refused otherwise: ${outcome.reason}`, outcome.elapsedMs);
     case 'error':
       return outcome;
   }
@@ -198,17 +200,23 @@ export function probeCcsInjection(target: ProbeTarget, version: ProtocolVersion,
   return rawSession(target, version, ccsInjectionRecords, timeoutMs, Math.min(timeoutMs, 1_500)).then(ccsInjectionOf);
 }
 
+/** Renegotiations in a row a server must complete to count as taking them at will (sslyze tries as many). */
+export const RENEGOTIATIONS = 10;
+
 /**
- * Accepted when the server completes a renegotiation the client starts
- * (TLS 1.2 and older): a client can then make it redo the expensive side of
- * a handshake at will. Refused (alert no_renegotiation, or a hang-up) is what
- * nginx and most hardened servers do.
+ * Accepted when the server completes RENEGOTIATIONS renegotiations the client
+ * starts on one TLS 1.2-or-older connection: a client can then make it redo
+ * the expensive side of a handshake at will (a denial-of-service lever).
+ * Refused at once (alert no_renegotiation, or a hang-up) is what nginx and
+ * haproxy do; Node.js takes three per ten minutes and then hangs up, which
+ * is a limit, not a lever.
  */
 export function probeClientRenegotiation(target: ProbeTarget, version: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2', timeoutMs: number): Promise<JobOutcome<null>> {
   const start = performance.now();
   return new Promise((resolve) => {
     let settled = false;
     let established = false;
+    let done = 0;
     const socket = tlsConnect({
       host: target.host,
       port: target.port,
@@ -225,15 +233,25 @@ export function probeClientRenegotiation(target: ProbeTarget, version: 'TLSv1' |
       socket.destroy();
       resolve(outcome);
     };
-    const timer = setTimeout(() => finish(established ? rejected('the renegotiation did not complete before the timeout', since(start)) : failed('no handshake before the timeout', since(start))), timeoutMs);
-    socket.once('secureConnect', () => {
-      established = true;
+    const refused = (why: string): JobOutcome<null> => rejected(done === 0 ? `renegotiation refused: ${why}` : `the server stopped after ${done} renegotiation${done === 1 ? '' : 's'}: ${why}`, since(start));
+    const timer = setTimeout(() => finish(established ? refused('no answer before the timeout') : failed('no handshake before the timeout', since(start))), timeoutMs);
+    const next = (): void => {
       const started = socket.renegotiate({ rejectUnauthorized: false }, (error) => {
-        finish(error === null ? accepted(null, since(start)) : rejected(`renegotiation refused: ${error.message.split('\n')[0] ?? error.name}`, since(start)));
+        if (error !== null) {
+          finish(refused(error.message.split('\n')[0] ?? error.name));
+          return;
+        }
+        done++;
+        if (done >= RENEGOTIATIONS) finish(accepted(null, since(start)));
+        else next();
       });
       if (!started) finish(failed('node could not start a renegotiation', since(start)));
+    };
+    socket.once('secureConnect', () => {
+      established = true;
+      next();
     });
-    socket.on('error', (error: NodeJS.ErrnoException) => finish(established ? rejected(`renegotiation refused: ${error.code ?? error.message}`, since(start)) : failed(`handshake failed: ${error.code ?? error.message}`, since(start))));
-    socket.on('close', () => finish(established ? rejected('the server hung up on the renegotiation', since(start)) : failed('the server hung up during the handshake', since(start))));
+    socket.on('error', (error: NodeJS.ErrnoException) => finish(established ? refused(error.code ?? error.message) : failed(`handshake failed: ${error.code ?? error.message}`, since(start))));
+    socket.on('close', () => finish(established ? refused('the server hung up') : failed('the server hung up during the handshake', since(start))));
   });
 }

@@ -147,6 +147,7 @@ describe('the pure readings', () => {
 
   it('reads TLS_FALLBACK_SCSV from the answer to a fallback hello', () => {
     expect(fallbackScsvOf(rejected('alert inappropriate_fallback', 1)).status).toBe('accepted');
+    expect(fallbackScsvOf(rejected('alert protocol_version', 1)).status).toBe('accepted');
     expect(fallbackScsvOf(accepted({ version: 0x0302, cipherSuite: 0xc013, secureRenegotiation: true, extendedMasterSecret: true }, 1))).toMatchObject({ status: 'rejected' });
     expect(fallbackScsvOf(rejected('alert handshake_failure', 1)).status).toBe('error');
     expect(fallbackScsvOf(failed('timeout', 1)).status).toBe('error');
