@@ -200,10 +200,13 @@ main() {
   fi
   build_pebble
   build_helm
+  local node_pq sslyze
+  node_pq=$(bash "$here/install-node-pq.sh")
+  sslyze=$(bash "$here/install-sslyze.sh")
   # Machine-readable summary for the TypeScript environment code.
-  printf 'ETCD_BIN=%s\nKUBE_APISERVER_BIN=%s\nPEBBLE_BIN=%s\nCHALLTESTSRV_BIN=%s\nHELM_BIN=%s\n' \
+  printf 'ETCD_BIN=%s\nKUBE_APISERVER_BIN=%s\nPEBBLE_BIN=%s\nCHALLTESTSRV_BIN=%s\nHELM_BIN=%s\nNODE_PQ_BIN=%s\nSSLYZE_PYTHON=%s\n' \
     "$etcd" "$apiserver" "$tools/pebble-$PEBBLE_VERSION/pebble" "$tools/pebble-$PEBBLE_VERSION/pebble-challtestsrv" \
-    "$tools/helm-$HELM_VERSION/helm"
+    "$tools/helm-$HELM_VERSION/helm" "$node_pq" "$sslyze"
   if [ "$cluster" = true ]; then
     build_cluster_components
     build_coredns

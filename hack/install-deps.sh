@@ -9,7 +9,8 @@
 set -euo pipefail
 packages=(nginx haproxy testssl.sh sslscan prometheus-alertmanager prometheus bind9 bind9-utils iproute2 openssl
   buildah debootstrap debian-archive-keyring
-  containerd runc containernetworking-plugins iptables conntrack nftables gcc libc6-dev curl)
+  containerd runc containernetworking-plugins iptables conntrack nftables gcc libc6-dev curl
+  python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

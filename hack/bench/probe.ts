@@ -1,16 +1,19 @@
 /**
- * `npm run bench -- --scenario probe [--runs N] [--servers modern,intermediate,old] [--no-testssl]`
+ * `npm run bench -- --scenario probe [--runs N] [--servers modern,intermediate,old] [--no-testssl] [--no-sslyze]`
  * (or `npx tsx hack/bench/probe.ts [flags]`)
  *
  * Times a full scan of one endpoint by certkeeper's prober (median of N, after
- * a warm-up) next to sslscan (median of N) and testssl.sh `-p -E` (once: it
- * takes tens of seconds) on the same loopback nginx/haproxy. Prints only.
+ * a warm-up) next to sslscan (median of N), sslyze 6.3 with the checks the
+ * prober shares with it (median of N; hack/install-sslyze.sh) and testssl.sh
+ * `-p -E` (once: it takes tens of seconds) on the same loopback nginx/haproxy.
+ * Prints only.
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { probeEndpoint } from '../../src/probe/probe.js';
 import { FIXTURE_NAMES, startFixtureSet, type FixtureName } from '../tls/fixtures.js';
 import { runSslscan, runTestssl } from '../tls/scanners.js';
+import { runSslyze } from '../tls/sslyze.js';
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -29,11 +32,11 @@ function isFixtureName(value: string): value is FixtureName {
 }
 
 export async function runProbeBench(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], options: { runs: { type: 'string' }, servers: { type: 'string' }, 'no-testssl': { type: 'boolean' } } });
+  const { values } = parseArgs({ args: [...argv], options: { runs: { type: 'string' }, servers: { type: 'string' }, 'no-testssl': { type: 'boolean' }, 'no-sslyze': { type: 'boolean' } } });
   const runs = Number(values.runs ?? '9');
   const names = (values.servers ?? 'modern,intermediate,old').split(',').filter(isFixtureName);
   const set = await startFixtureSet(names);
-  const rows: string[][] = [['endpoint', 'certkeeper median', 'min', 'max', 'sslscan median', 'testssl -p -E', 'testssl / certkeeper']];
+  const rows: string[][] = [['endpoint', 'certkeeper median', 'min', 'max', 'sslscan median', 'sslyze median', 'testssl -p -E', 'testssl / certkeeper']];
   try {
     for (const name of names) {
       const { server, serverName } = set.fixture(name);
@@ -43,6 +46,8 @@ export async function runProbeBench(argv: readonly string[]): Promise<number> {
       for (let i = 0; i < runs; i++) ours.push(await timed(() => probeEndpoint(target)));
       const theirs: number[] = [];
       for (let i = 0; i < runs; i++) theirs.push(await timed(() => runSslscan(server.port, serverName)));
+      const sslyze: number[] = [];
+      if (values['no-sslyze'] !== true) for (let i = 0; i < runs; i++) sslyze.push((await runSslyze(server.port, serverName, `${set.dir}/bench-sslyze-${name}`)).ms);
       const testssl = values['no-testssl'] === true ? undefined : await timed(() => runTestssl(server.port, `${set.dir}/bench-${name}`));
       const m = median(ours);
       rows.push([
@@ -51,6 +56,7 @@ export async function runProbeBench(argv: readonly string[]): Promise<number> {
         `${Math.min(...ours).toFixed(0)} ms`,
         `${Math.max(...ours).toFixed(0)} ms`,
         `${median(theirs).toFixed(0)} ms`,
+        sslyze.length === 0 ? 'skipped' : `${median(sslyze).toFixed(0)} ms`,
         testssl === undefined ? 'skipped' : `${(testssl / 1000).toFixed(1)} s`,
         testssl === undefined ? '' : `${(testssl / m).toFixed(0)}x`,
       ]);
@@ -61,7 +67,7 @@ export async function runProbeBench(argv: readonly string[]): Promise<number> {
   }
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
-  console.log(`\n${runs} runs each after one warm-up; full scan = versions, every suite per version, order, groups, chain, OCSP, ALPN, resumption (3 rounds), renegotiation.`);
+  console.log(`\n${runs} runs each after one warm-up; full scan = versions, every suite per version, order, groups (post-quantum ones too), chain, OCSP, ALPN, resumption (3 rounds), renegotiation, EMS, TLS_FALLBACK_SCSV, Heartbleed, CCS injection. sslyze: versions, suites, curves, EMS, renegotiation, fallback, Heartbleed, CCS injection.`);
   return 0;
 }
 

@@ -203,6 +203,8 @@ const probeInterval = z
   });
 
 export const ENDPOINT_PROFILES = ['modern', 'intermediate', 'old'] as const;
+/** Versions of the server-side TLS guidelines a policy can judge by (src/probe/profiles); TLSRef 6.0 has no `old`. */
+export const ENDPOINT_GUIDELINES = ['TLSRef-6.0', 'Mozilla-5.7'] as const;
 export const ENDPOINT_MIN_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
 
 export const endpointOverrides = z.object({
@@ -214,17 +216,33 @@ export const endpointOverrides = z.object({
     .meta({ description: 'TLS 1.2 (and older) cipher suites allowed, IANA names.' }),
   requireForwardSecrecy: z.boolean().optional(),
   requireOCSPStapling: z.boolean().optional(),
+  requirePostQuantum: z
+    .boolean()
+    .optional()
+    .meta({ description: "A browser's offer (X25519MLKEM768 and X25519) must get a post-quantum group; without it, TLSRef 6.0 only advises." }),
   minDaysToExpiry: z.int().min(0).max(3650).optional().meta({ description: 'The served leaf must have at least this many days left.' }),
 });
 export type EndpointOverrides = z.infer<typeof endpointOverrides>;
 
-export const policyEndpointsSpec = z.object({
-  serviceSelector: labelSelector.meta({ description: 'Services to probe, in the namespaces this policy governs (namespaceSelector).' }),
-  ports: z.array(servicePortRef).max(32).optional().meta({ description: 'Service ports by number or name. Default: every TCP port of the Service.' }),
-  interval: probeInterval,
-  profile: z.enum(ENDPOINT_PROFILES).default('intermediate').meta({ description: "Mozilla server-side TLS profile (guidelines 5.7). Default intermediate." }),
-  overrides: endpointOverrides.optional().meta({ description: 'Fields that tighten or relax the profile.' }),
-});
+export const policyEndpointsSpec = z
+  .object({
+    serviceSelector: labelSelector.meta({ description: 'Services to probe, in the namespaces this policy governs (namespaceSelector).' }),
+    ports: z.array(servicePortRef).max(32).optional().meta({ description: 'Service ports by number or name. Default: every TCP port of the Service.' }),
+    interval: probeInterval,
+    profile: z.enum(ENDPOINT_PROFILES).default('intermediate').meta({ description: 'Server-side TLS configuration to judge by (TLSRef / Mozilla). Default intermediate.' }),
+    guidelines: z
+      .enum(ENDPOINT_GUIDELINES)
+      .optional()
+      .meta({
+        description:
+          'Version of the guidelines the profile comes from. Default TLSRef-6.0 (post-quantum X25519MLKEM768 first, no DHE); Mozilla-5.7 keeps the 2023 verdicts. `old` exists only in Mozilla-5.7 and is judged by it when this is unset.',
+      }),
+    overrides: endpointOverrides.optional().meta({ description: 'Fields that tighten or relax the profile.' }),
+  })
+  .refine((spec) => !(spec.profile === 'old' && spec.guidelines === 'TLSRef-6.0'), { message: 'TLSRef-6.0 has no "old" profile: use guidelines Mozilla-5.7 (or leave it unset)', path: ['guidelines'] })
+  .meta({
+    'x-kubernetes-validations': [{ rule: "!(has(self.guidelines) && self.guidelines == 'TLSRef-6.0' && has(self.profile) && self.profile == 'old')", message: 'TLSRef-6.0 has no "old" profile: use guidelines Mozilla-5.7 (or leave it unset)' }],
+  });
 export type PolicyEndpointsSpec = z.infer<typeof policyEndpointsSpec>;
 
 export const tlsPolicySpec = z
@@ -277,6 +295,17 @@ export const policyEndpointFinding = z.object({
 });
 export type PolicyEndpointFinding = z.infer<typeof policyEndpointFinding>;
 
+export const MAX_POST_QUANTUM_NAMESPACES = 100;
+
+export const namespacePostQuantum = z.object({
+  namespace: z.string().max(63),
+  ready: z.int().min(0).meta({ description: "Addresses where a browser's offer (X25519MLKEM768 and X25519) gets a post-quantum group." }),
+  partial: z.int().min(0).meta({ description: 'Addresses that accept a post-quantum group but give a browser a classical one.' }),
+  classical: z.int().min(0).meta({ description: 'Addresses without post-quantum key exchange (or without TLS 1.3).' }),
+  unknown: z.int().min(0).meta({ description: 'Addresses whose probes could not tell, or that were not reached.' }),
+});
+export type NamespacePostQuantum = z.infer<typeof namespacePostQuantum>;
+
 export const policyEndpointsStatus = z.object({
   total: z.int().min(0).meta({ description: 'Backend addresses selected (each Service port of each ready address).' }),
   compliant: z.int().min(0),
@@ -284,6 +313,11 @@ export const policyEndpointsStatus = z.object({
   unreachable: z.int().min(0),
   lastProbeTime: z.string().max(64).optional(),
   worst: z.array(policyEndpointFinding).max(MAX_WORST_ENDPOINTS).meta({ description: 'The worst endpoints first (lowest grade, then most violations).' }),
+  postQuantum: z
+    .array(namespacePostQuantum)
+    .max(MAX_POST_QUANTUM_NAMESPACES)
+    .optional()
+    .meta({ description: `Post-quantum key exchange readiness per namespace, by address; at most ${MAX_POST_QUANTUM_NAMESPACES} namespaces, the least ready first.` }),
 });
 export type PolicyEndpointsStatus = z.infer<typeof policyEndpointsStatus>;
 

@@ -66,5 +66,13 @@ export function renderInventoryTable(inventory: Inventory): string {
   }
   const table = formatColumns(['EXPIRES (UTC)', 'IN', 'PROBLEMS', 'MANAGED BY', 'NAMES', 'ISSUER', 'LOCATION'], inventoryRows(inventory));
   const summary = `${inventory.entries.length} certificates: ${counts.expired} expired, ${counts.expiring} expiring, ${counts.errors} without a readable certificate`;
-  return `${table}\n\n${summary}`;
+  const pq = inventory.postQuantum ?? [];
+  const readiness =
+    pq.length === 0
+      ? ''
+      : `\n\nPost-quantum key exchange of the probed endpoints, by namespace\n${formatColumns(
+          ['NAMESPACE', 'READY', 'PARTIAL', 'CLASSICAL', 'UNKNOWN'],
+          pq.map((r) => [r.namespace, String(r.ready), String(r.partial), String(r.classical), String(r.unknown)]),
+        )}`;
+  return `${table}\n\n${summary}${readiness}`;
 }

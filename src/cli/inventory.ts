@@ -15,6 +15,7 @@ import { ThresholdResolver } from '../inventory/thresholds.js';
 import { loadKubeConfig, makeKubeClients } from '../kube/client.js';
 import { forEachItem, LIST_PAGE_SIZE } from '../kube/resources.js';
 import { statusCodeOf } from '../kube/errors.js';
+import { mergePolicyPostQuantum } from '../endpoints/post-quantum.js';
 
 // `certkeeper inventory [--expiring-within 30d] [-A|-n NS] [-o table|json] [--problem P] [--managed M]`
 // reads the cluster itself — paginated LISTs of kubernetes.io/tls Secrets and
@@ -76,7 +77,12 @@ export async function readClusterInventory(kc: KubeConfig, o: ClusterInventoryOp
     'namespaces',
   );
   const thresholds = new ThresholdResolver({ policies, namespaceLabels: (name) => namespaceLabels.get(name) });
-  return buildInventory({ now: o.now, secrets, certificates, thresholds });
+  const inventory = buildInventory({ now: o.now, secrets, certificates, thresholds });
+  // The CLI holds no scans: post-quantum readiness comes from what the operator wrote into TLSPolicy status.
+  const postQuantum = mergePolicyPostQuantum(policies.map((p) => ({ policy: p.metadata.name, rows: p.status?.endpoints?.postQuantum ?? [] })))
+    .filter((r) => ns === undefined || r.namespace === ns)
+    .map(({ policies: _policies, ...r }) => r);
+  return postQuantum.length === 0 ? inventory : { ...inventory, postQuantum };
 }
 
 /** Parses the command line; throws ConfigError with the usage on a mistake. */

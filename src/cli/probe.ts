@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { evaluateCompliance } from '../probe/compliance.js';
 import { gradeFindings } from '../probe/grade.js';
 import { probeEndpoint } from '../probe/probe.js';
-import { PROFILE_NAMES, ProfileError, resolveProfile, type ProfileName } from '../probe/profiles/index.js';
+import { GUIDELINE_IDS, PROFILE_NAMES, ProfileError, resolveProfile, type GuidelinesId, type ProfileName } from '../probe/profiles/index.js';
 import { renderJson } from '../probe/render/json.js';
 import { renderTable } from '../probe/render/table.js';
 
@@ -14,13 +14,18 @@ import { renderTable } from '../probe/render/table.js';
 // CI job can gate on it.
 
 export const PROBE_USAGE = `Usage: certkeeper probe HOST:PORT [--sni NAME] [--profile modern|intermediate|old|custom]
-                       [--profile-file FILE.json] [--ca-file FILE] [--http] [-o table|json] [--timeout MS]
+                       [--guidelines TLSRef-6.0|Mozilla-5.7] [--profile-file FILE.json] [--ca-file FILE] [--http]
+                       [--crl private|off] [-o table|json] [--timeout MS]
 
   --sni NAME        server name to send and to match the certificate against (default: HOST unless it is an IP)
-  --profile P       Mozilla profile (v5.7) to check against (default: intermediate); custom reads --profile-file
+  --profile P       profile to check against (default: intermediate); custom reads --profile-file
+  --guidelines G    which version the profile comes from: TLSRef-6.0 (default) or Mozilla-5.7 (the only one with old,
+                    which uses it when --guidelines is not given)
   --profile-file F  JSON profile fields: for custom, the whole profile; otherwise overrides of the named one
   --ca-file F       PEM bundle the chain must lead to (default: the system roots)
   --http            also GET / for the HSTS header (HTTP endpoints)
+  --crl MODE        private (default): fetch the leaf's http CRL (at most 1 MiB, 3 s) when the chain does not lead to
+                    a public root, and check it is current and does not list the leaf; off: never fetch
   -o FORMAT         table (default) or json
   --timeout MS      per-connection timeout (default 4000)
 
@@ -35,6 +40,8 @@ export interface ProbeCommand {
   port: number;
   serverName: string | undefined;
   profile: ProfileName;
+  guidelines: GuidelinesId | undefined;
+  crl: 'private' | 'off';
   profileFile: string | undefined;
   caFile: string | undefined;
   http: boolean;
@@ -60,6 +67,10 @@ function isProfileName(value: string): value is ProfileName {
   return PROFILE_NAMES.some((p) => p === value);
 }
 
+function isGuidelinesId(value: string): value is GuidelinesId {
+  return GUIDELINE_IDS.some((g) => g === value);
+}
+
 export function parseProbeArgs(args: readonly string[]): ProbeCommand {
   let parsed;
   try {
@@ -69,6 +80,8 @@ export function parseProbeArgs(args: readonly string[]): ProbeCommand {
       options: {
         sni: { type: 'string' },
         profile: { type: 'string' },
+        guidelines: { type: 'string' },
+        crl: { type: 'string' },
         'profile-file': { type: 'string' },
         'ca-file': { type: 'string' },
         http: { type: 'boolean' },
@@ -85,6 +98,10 @@ export function parseProbeArgs(args: readonly string[]): ProbeCommand {
   const profile = values.profile ?? 'intermediate';
   if (!isProfileName(profile)) throw new ProbeUsageError(`unknown profile "${profile}" (one of ${PROFILE_NAMES.join(', ')})`);
   if (profile === 'custom' && values['profile-file'] === undefined) throw new ProbeUsageError('--profile custom needs --profile-file');
+  const guidelines = values.guidelines;
+  if (guidelines !== undefined && !isGuidelinesId(guidelines)) throw new ProbeUsageError(`unknown guidelines "${guidelines}" (one of ${GUIDELINE_IDS.join(', ')})`);
+  const crl = values.crl ?? 'private';
+  if (crl !== 'private' && crl !== 'off') throw new ProbeUsageError(`unknown --crl "${crl}" (private or off)`);
   const output = values.output ?? 'table';
   if (output !== 'table' && output !== 'json') throw new ProbeUsageError(`unknown output "${output}" (table or json)`);
   const timeoutMs = values.timeout === undefined ? 4000 : Number(values.timeout);
@@ -94,6 +111,8 @@ export function parseProbeArgs(args: readonly string[]): ProbeCommand {
     port,
     serverName: values.sni ?? (isIP(host) === 0 ? host : undefined),
     profile,
+    guidelines,
+    crl,
     profileFile: values['profile-file'],
     caFile: values['ca-file'],
     http: values.http === true,
@@ -121,7 +140,7 @@ async function loadProfile(command: ProbeCommand) {
     }
   }
   try {
-    return command.profile === 'custom' ? resolveProfile('custom', { custom: fields }) : resolveProfile(command.profile, { overrides: fields });
+    return command.profile === 'custom' ? resolveProfile('custom', { custom: fields }) : resolveProfile(command.profile, { overrides: fields, ...(command.guidelines === undefined ? {} : { guidelines: command.guidelines }) });
   } catch (error) {
     if (error instanceof ProfileError) throw new ProbeUsageError(error.message);
     throw error;
@@ -150,7 +169,7 @@ export async function runProbe(args: readonly string[], io: ProbeIo): Promise<nu
   }
   const findings = await probeEndpoint(
     { host: command.host, port: command.port, serverName: command.serverName },
-    { caPem, http: command.http, timeoutMs: command.timeoutMs, now: io.now },
+    { caPem, http: command.http, timeoutMs: command.timeoutMs, now: io.now, crl: command.crl },
   );
   const report = { findings, compliance: evaluateCompliance(findings, profile), grade: gradeFindings(findings) };
   io.stdout(command.output === 'json' ? renderJson(report) : renderTable(report));

@@ -1,5 +1,6 @@
 import { type Certificate, certificate as certificateSchema } from '../api/certificate.js';
 import { type TLSPolicy, tlsPolicy as tlsPolicySchema } from '../api/tlspolicy.js';
+import { mergePolicyPostQuantum } from '../endpoints/post-quantum.js';
 import { certificatesClient, tlsPoliciesClient, type CustomObjectCalls } from '../kube/resources.js';
 import { formatColumns } from './columns.js';
 
@@ -72,11 +73,25 @@ export function renderStatus(certs: Certificate[], policies: TLSPolicy[], wide: 
     return cells;
   });
   const notReady = rows.filter((r) => r.ready !== 'True').length;
+  const pq = postQuantumRows(policies);
   return [
     `TLS policies (${policies.length})`,
     formatColumns(['NAME', 'READY', 'REASON', 'ISSUER', 'PRIORITY', 'CERTIFICATES'], policyRows),
+    ...(pq.length === 0 ? [] : ['', 'Post-quantum key exchange by namespace (addresses the TLS policies probe)', formatColumns(['NAMESPACE', 'READY', 'PARTIAL', 'CLASSICAL', 'UNKNOWN', 'POLICIES'], pq)]),
     '',
     `Certificates (${rows.length}, ${notReady} not ready)`,
     formatColumns(headers, certRows),
   ].join('\n');
+}
+
+/** One row per namespace from the policies' status.endpoints.postQuantum (see mergePolicyPostQuantum). */
+export function postQuantumRows(policies: readonly TLSPolicy[]): string[][] {
+  return mergePolicyPostQuantum(policies.map((p) => ({ policy: p.metadata.name, rows: p.status?.endpoints?.postQuantum ?? [] }))).map((r) => [
+    r.namespace,
+    String(r.ready),
+    String(r.partial),
+    String(r.classical),
+    String(r.unknown),
+    r.policies.join(','),
+  ]);
 }

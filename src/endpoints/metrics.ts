@@ -10,7 +10,7 @@
 //
 // Cardinality: per backend address and Certificate (stale), per address and
 // policy (violations, grade), per address and protocol version (5), and one
-// not-after series per address.
+// not-after and one post-quantum series per address.
 
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { METRIC_PREFIX, ScrapeTimeGauges } from '../metrics/registry.js';
@@ -30,6 +30,8 @@ export interface EndpointMetricRow {
   protocols?: Record<string, boolean> | undefined;
   /** notAfter of the served leaf, seconds since the epoch. */
   notAfterSeconds?: number | undefined;
+  /** Full scans that could tell: 1 when a browser's offer gets a post-quantum group, else 0. */
+  postQuantum?: 0 | 1 | undefined;
 }
 
 /** The rows exported, and how many probed addresses were left out (see MAX_EXPORTED_ADDRESSES). */
@@ -81,6 +83,16 @@ const gauges = new ScrapeTimeGauges<EndpointMetricRows>((registry, current) => {
     collect() {
       this.reset();
       for (const r of current().rows) for (const [version, on] of Object.entries(r.protocols ?? {})) this.set({ ...at(r), version }, on ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}endpoint_post_quantum_key_exchange`,
+    help: "1 when a browser's offer (X25519MLKEM768 and X25519) got a post-quantum group at the last full scan of a backend address, 0 when it got a classical one; no series when the scan could not tell.",
+    labelNames: [...base],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of current().rows) if (r.postQuantum !== undefined) this.set(at(r), r.postQuantum);
     },
   });
   new Gauge({
@@ -162,6 +174,7 @@ export function endpointMetricRows(readings: Iterable<EndpointReading>, max = MA
       policies: t.judgements.map((j) => ({ name: j.policy, violations: r.verdicts?.[j.policy]?.violations.length ?? 0, grade: gradeValue(r.grade) })),
       protocols: r.protocols,
       notAfterSeconds: r.served === undefined ? undefined : Math.floor(Date.parse(r.served.notAfter) / 1000),
+      postQuantum: r.postQuantum === undefined || r.postQuantum.readiness === 'unknown' ? undefined : r.postQuantum.readiness === 'ready' ? 1 : 0,
     });
   }
   if (rows.length <= max) return { rows, dropped: 0 };

@@ -49,6 +49,7 @@ export function profileOverrides(overrides: EndpointOverrides | undefined): Prof
   if (overrides.cipherSuites !== undefined) rules.cipherSuites = overrides.cipherSuites;
   if (overrides.requireForwardSecrecy !== undefined) rules.requireForwardSecrecy = overrides.requireForwardSecrecy;
   if (overrides.requireOCSPStapling !== undefined) rules.requireOCSPStapling = overrides.requireOCSPStapling;
+  if (overrides.requirePostQuantum !== undefined) rules.requirePostQuantum = overrides.requirePostQuantum;
   if (overrides.minDaysToExpiry !== undefined) rules.minDaysToExpiry = overrides.minDaysToExpiry;
   return rules;
 }
@@ -100,7 +101,7 @@ export async function probeServedLeaf(t: EndpointTarget, o: EndpointProbeOptions
 
 function verdict(findings: Parameters<typeof evaluateCompliance>[0], j: PolicyJudgement): PolicyVerdict {
   try {
-    const profile = resolveProfile(j.profile, { overrides: profileOverrides(j.overrides) });
+    const profile = resolveProfile(j.profile, { overrides: profileOverrides(j.overrides), ...(j.guidelines === undefined ? {} : { guidelines: j.guidelines }) });
     return { violations: evaluateCompliance(findings, profile).violations.map((v) => ({ id: v.id, message: v.message })) };
   } catch (err) {
     if (!(err instanceof ProfileError)) throw err;
@@ -144,7 +145,8 @@ export async function probeFullScan(t: EndpointTarget, o: EndpointProbeOptions):
   } catch {
     served = undefined;
   }
-  const base = { probedAt: now.getTime(), durationMs: Math.round(performance.now() - started), expected: { ...t.expected }, grade, protocols, verdicts };
+  const postQuantum = findings.tls ? { readiness: findings.postQuantum.readiness, ...(findings.postQuantum.browserChoice === undefined ? {} : { browserChoice: findings.postQuantum.browserChoice }) } : undefined;
+  const base = { probedAt: now.getTime(), durationMs: Math.round(performance.now() - started), expected: { ...t.expected }, grade, protocols, verdicts, ...(postQuantum === undefined ? {} : { postQuantum }) };
   if (!findings.tls) {
     const detail = findings.protocols.find((p) => p.detail !== undefined)?.detail;
     const message = findings.reachable ? `no TLS version is accepted${detail === undefined ? '' : ` (${detail})`}` : (detail ?? 'cannot connect');

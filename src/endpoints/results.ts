@@ -1,5 +1,6 @@
 import type { CertificateFacts } from '../model/certificate-facts.js';
 import type { ProtocolVersion } from '../probe/protocols.js';
+import type { PostQuantumReadiness } from '../probe/findings.js';
 import type { Grade } from '../probe/grade.js';
 import { TypedEmitter } from '../kube/typed-emitter.js';
 import type { EndpointTarget } from './targets.js';
@@ -36,6 +37,8 @@ export interface EndpointResult {
   /** Full scans only. */
   grade?: Grade | undefined;
   protocols?: Partial<Record<ProtocolVersion, boolean>> | undefined;
+  /** Full scans that reached TLS only: post-quantum key exchange readiness, and the group a browser's offer got. */
+  postQuantum?: { readiness: PostQuantumReadiness; browserChoice?: string | undefined } | undefined;
   /** Full scans only: each policy's verdict. */
   verdicts?: Record<string, PolicyVerdict> | undefined;
   /** Since when the outcome has been what it is now (a probe that finds the same keeps it). */
@@ -55,6 +58,7 @@ export function outcomeSignature(r: Omit<EndpointResult, 'since'>): string {
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([p, v]) => [p, v.violations.map((x) => x.id + (x.message ?? ''))]),
     Object.entries(r.protocols ?? {}).sort(),
+    r.postQuantum?.readiness ?? null,
   ]);
 }
 

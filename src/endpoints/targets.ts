@@ -1,7 +1,7 @@
 import type { Certificate } from '../api/certificate.js';
 import { parseDuration } from '../api/duration.js';
 import { matchesLabelSelector } from '../api/label-selector.js';
-import type { EndpointOverrides, ServicePortRef, TLSPolicy } from '../api/tlspolicy.js';
+import type { ENDPOINT_GUIDELINES, EndpointOverrides, ServicePortRef, TLSPolicy } from '../api/tlspolicy.js';
 import { certificateKey } from '../model/certificate.js';
 import { ipInRanges } from '../policy/identity.js';
 import type { EndpointSliceSummary, ServicePortSummary, ServiceSummary } from './summaries.js';
@@ -15,6 +15,8 @@ import type { EndpointSliceSummary, ServicePortSummary, ServiceSummary } from '.
 export interface PolicyJudgement {
   policy: string;
   profile: 'modern' | 'intermediate' | 'old';
+  /** Unset: the default version for the profile (src/probe/profiles effectiveGuidelines). */
+  guidelines?: (typeof ENDPOINT_GUIDELINES)[number] | undefined;
   overrides?: EndpointOverrides | undefined;
 }
 
@@ -317,7 +319,12 @@ export function planTargets(input: TargetInputs): EndpointPlan {
         const spec = policy.spec.endpoints;
         if (spec === undefined || !governs(policy, labels) || !matchesLabelSelector(spec.serviceSelector, svc.labels)) continue;
         const keys = policies.get(policy.metadata.name) ?? [];
-        const judgement: PolicyJudgement = { policy: policy.metadata.name, profile: spec.profile, ...(spec.overrides === undefined ? {} : { overrides: spec.overrides }) };
+        const judgement: PolicyJudgement = {
+          policy: policy.metadata.name,
+          profile: spec.profile,
+          ...(spec.guidelines === undefined ? {} : { guidelines: spec.guidelines }),
+          ...(spec.overrides === undefined ? {} : { overrides: spec.overrides }),
+        };
         for (const port of selectedPorts(svc, spec.ports)) {
           const serverName = namesAt.get(`${svc.namespace}/${svc.name}:${port.port}`) ?? serviceDnsNames(svc.namespace, svc.name)[0];
           for (const b of readyBackends(port, input.slicesOf(`${svc.namespace}/${svc.name}`), trustsUnmanaged(svc.namespace), allowed).backends) {

@@ -1,8 +1,9 @@
 import { type Certificate, type CertificateEndpointStatus, MAX_ENDPOINT_STATUSES } from '../api/certificate.js';
 import { ConditionType, Reason } from '../api/conditions.js';
-import { MAX_ENDPOINT_VIOLATIONS, MAX_WORST_ENDPOINTS, type PolicyEndpointFinding, type PolicyEndpointsStatus } from '../api/tlspolicy.js';
+import { MAX_ENDPOINT_VIOLATIONS, MAX_POST_QUANTUM_NAMESPACES, MAX_WORST_ENDPOINTS, type PolicyEndpointFinding, type PolicyEndpointsStatus } from '../api/tlspolicy.js';
 import { type ConditionUpdate, formatTime } from '../kube/conditions.js';
 import type { Grade } from '../probe/grade.js';
+import { postQuantumByNamespace, type ReadinessItem } from './post-quantum.js';
 import type { EndpointResult } from './results.js';
 import { MAX_TARGETS_PER_NAMESPACE, type CertificateEndpointPlan, type EndpointTarget } from './targets.js';
 
@@ -202,10 +203,12 @@ export function summarizePolicyEndpoints(policy: string, keys: readonly string[]
   let unreachable = 0;
   let last = 0;
   const findings: (PolicyEndpointFinding & { count: number })[] = [];
+  const readiness: ReadinessItem[] = [];
   for (const key of keys) {
     const t = lookup.target(key);
     const r = lookup.result(key);
     if (t === undefined || r === undefined) continue;
+    readiness.push({ namespace: t.namespace, readiness: r.postQuantum?.readiness });
     last = Math.max(last, r.probedAt);
     const violations = r.verdicts?.[policy]?.violations ?? [];
     if (!r.reachable) unreachable++;
@@ -239,5 +242,6 @@ export function summarizePolicyEndpoints(policy: string, keys: readonly string[]
     unreachable,
     ...(last === 0 ? {} : { lastProbeTime: formatTime(last) }),
     worst: findings.slice(0, MAX_WORST_ENDPOINTS).map(({ count: _count, ...f }) => f),
+    ...(readiness.length === 0 ? {} : { postQuantum: postQuantumByNamespace(readiness, MAX_POST_QUANTUM_NAMESPACES) }),
   };
 }

@@ -1,4 +1,6 @@
 import type { Certificate } from '../api/certificate.js';
+import { postQuantumByNamespace, type ReadinessItem } from '../endpoints/post-quantum.js';
+import type { PostQuantumReadiness } from '../probe/findings.js';
 import { certificateOf, type ParsedCertificate } from '../model/certificate.js';
 import { SecretAnnotation, SecretLabel } from '../model/secret.js';
 import type { TlsSecretSummary } from '../model/secret.js';
@@ -31,6 +33,8 @@ export interface ServedCertificate {
   address: string;
   serverName?: string | undefined;
   certificate: CertificateFacts;
+  /** Full scans only: post-quantum key exchange readiness of the address. */
+  postQuantum?: PostQuantumReadiness | undefined;
 }
 
 export interface InventoryInput {
@@ -241,8 +245,17 @@ export function buildInventory(input: InventoryInput): Inventory {
     secretKeys.add(`${s.namespace}/${s.name}`);
     builder.addSecret(s);
   }
-  for (const e of input.endpoints ?? []) builder.addEndpoint(e);
+  const readiness: ReadinessItem[] = [];
+  for (const e of input.endpoints ?? []) {
+    builder.addEndpoint(e);
+    if (e.postQuantum !== undefined && e.namespace !== undefined) readiness.push({ namespace: e.namespace, readiness: e.postQuantum });
+  }
   builder.addUnissued(secretKeys);
   const entries = builder.finish();
-  return { generatedAt: input.now, entries, validUntil: Number.isFinite(builder.nextChange) ? new Date(builder.nextChange) : undefined };
+  return {
+    generatedAt: input.now,
+    entries,
+    validUntil: Number.isFinite(builder.nextChange) ? new Date(builder.nextChange) : undefined,
+    ...(readiness.length === 0 ? {} : { postQuantum: postQuantumByNamespace(readiness) }),
+  };
 }

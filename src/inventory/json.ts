@@ -1,3 +1,4 @@
+import type { NamespacePostQuantum } from '../api/tlspolicy.js';
 import type { Inventory, InventoryEntry, Location, Managed, Problem, ProblemId } from './model.js';
 
 // The JSON shape of `/inventory` and `certkeeper inventory -o json`: the
@@ -38,6 +39,8 @@ export interface InventoryJson {
     entries: number;
     byProblem: Partial<Record<ProblemId | 'none', number>>;
     byManaged: Partial<Record<Managed, number>>;
+    /** Per namespace, the fully scanned endpoint addresses by post-quantum readiness (operator only: it holds the scans). */
+    postQuantum?: NamespacePostQuantum[];
   };
   entries: InventoryEntryJson[];
 }
@@ -86,7 +89,7 @@ function summaryOf(inventory: Inventory): InventoryJson['summary'] {
     byProblem[e.primaryProblem] = (byProblem[e.primaryProblem] ?? 0) + 1;
     byManaged[e.managedBy.managed] = (byManaged[e.managedBy.managed] ?? 0) + 1;
   }
-  return { entries: inventory.entries.length, byProblem, byManaged };
+  return { entries: inventory.entries.length, byProblem, byManaged, ...(inventory.postQuantum === undefined ? {} : { postQuantum: inventory.postQuantum }) };
 }
 
 /** `now`: the time expiresInSeconds counts from (default: when the inventory was built). */

@@ -1,3 +1,4 @@
+import type { NamespacePostQuantum } from '../api/tlspolicy.js';
 import type { CertificateFacts } from '../model/certificate-facts.js';
 
 // The inventory's data: one entry per certificate identity (its SHA-256
@@ -123,4 +124,6 @@ export interface Inventory {
   validUntil?: Date | undefined;
   /** Errors first, then soonest expiry first. */
   entries: InventoryEntry[];
+  /** Post-quantum key exchange readiness per namespace, of the fully scanned endpoint addresses (absent: none scanned). */
+  postQuantum?: NamespacePostQuantum[] | undefined;
 }

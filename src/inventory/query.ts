@@ -86,5 +86,6 @@ export function filterInventory(inventory: Inventory, query: InventoryQuery, now
     if (query.managed !== undefined && !query.managed.includes(e.managedBy.managed)) continue;
     entries.push(e);
   }
-  return { generatedAt: inventory.generatedAt, validUntil: inventory.validUntil, entries };
+  const postQuantum = inventory.postQuantum?.filter((r) => query.namespace === undefined || r.namespace === query.namespace);
+  return { generatedAt: inventory.generatedAt, validUntil: inventory.validUntil, entries, ...(postQuantum === undefined ? {} : { postQuantum }) };
 }

@@ -6,7 +6,15 @@ export function servedCertificates(readings: Iterable<EndpointReading>): ServedC
   const out: ServedCertificate[] = [];
   for (const { target: t, result: r } of readings) {
     if (r.served === undefined) continue;
-    out.push({ namespace: t.namespace, service: t.service, port: t.port, address: t.address, serverName: t.serverName, certificate: r.served.facts });
+    out.push({
+      namespace: t.namespace,
+      service: t.service,
+      port: t.port,
+      address: t.address,
+      serverName: t.serverName,
+      certificate: r.served.facts,
+      ...(r.postQuantum === undefined ? {} : { postQuantum: r.postQuantum.readiness }),
+    });
   }
   return out;
 }

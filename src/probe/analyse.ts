@@ -4,6 +4,8 @@ import {
   FINDINGS_SCHEMA_VERSION,
   type CheckResult,
   type Coverage,
+  type CrlFindings,
+  type VulnerabilityFinding,
   type GroupFinding,
   type HstsFindings,
   type KeyExchangeFindings,
@@ -17,6 +19,7 @@ import {
 import { nominalGroupBits } from './groups.js';
 import type { JobOutcome } from './jobs/outcome.js';
 import type { ResumptionTiming } from './jobs/resumption.js';
+import { analysePostQuantum } from './post-quantum-analysis.js';
 import { PROTOCOL_VERSIONS } from './protocols.js';
 import type { ScanObservations } from './scan.js';
 import { describeSuiteId, suiteById } from './suites.js';
@@ -159,6 +162,29 @@ function hstsFindings(observations: ScanObservations): HstsFindings {
   return { support: 'yes', header, ...parseHsts(header) };
 }
 
+function findingsTls(observations: ScanObservations): boolean {
+  return PROTOCOL_VERSIONS.some((v) => observations.protocols[v].status === 'accepted');
+}
+
+function vulnerability(outcome: JobOutcome<'vulnerable' | 'not-vulnerable'> | undefined): VulnerabilityFinding {
+  if (outcome === undefined) return { status: 'not-tested' };
+  if (outcome.status === 'accepted') return { status: outcome.value };
+  return { status: 'unknown', detail: outcome.status === 'rejected' ? outcome.reason : outcome.error };
+}
+
+/** Pure: the CRL check against the clock. */
+export function crlFindings(outcome: ScanObservations['crl'], now: Date): CrlFindings {
+  if (outcome === undefined) return { status: 'not-tested' };
+  if (outcome.status === 'rejected') return { status: 'not-tested', detail: outcome.reason };
+  if (outcome.status === 'error') return { status: 'unavailable', detail: outcome.error };
+  const c = outcome.value;
+  const base = { url: c.url, thisUpdate: c.thisUpdate, ...(c.nextUpdate === undefined ? {} : { nextUpdate: c.nextUpdate }), ...(c.signatureValid === undefined ? {} : { signatureValid: c.signatureValid }) };
+  if (c.signatureValid === false) return { ...base, status: 'unavailable', detail: `the CRL is not signed by the served issuer (${c.issuer})` };
+  if (c.listsLeaf) return { ...base, status: 'revoked', detail: `the CRL of ${c.issuer} lists the certificate` };
+  if (c.nextUpdate !== undefined && new Date(c.nextUpdate) < now) return { ...base, status: 'stale', detail: `the CRL's nextUpdate (${c.nextUpdate}) has passed` };
+  return { ...base, status: 'current' };
+}
+
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -182,9 +208,16 @@ function collectErrors(observations: ScanObservations, suiteErrors: readonly Sui
     ['session tickets', observations.resumption.ticket],
     ['session ids', observations.resumption.sessionId],
     ['secure renegotiation', observations.secureRenegotiation],
+    ['extended master secret', observations.extendedMasterSecret],
+    ['TLS_FALLBACK_SCSV', observations.fallbackScsv],
+    ['client-initiated renegotiation', observations.clientRenegotiation],
+    ['Heartbleed', observations.heartbleed],
+    ['CCS injection', observations.ccsInjection],
     ['HTTP head', observations.http],
     ...observations.preferences.map((p): [string, JobOutcome<unknown>] => [`server preference ${p.version}`, p.outcome]),
     ...observations.groups.map((g): [string, JobOutcome<unknown>] => [`group ${g.group}`, g.outcome]),
+    ...(observations.postQuantum?.groups ?? []).map((g): [string, JobOutcome<unknown>] => [`post-quantum group ${g.group}`, g.outcome]),
+    ['post-quantum browser offer', observations.postQuantum?.browserOffer],
   ];
   for (const [name, outcome] of singles) if (outcome?.status === 'error') errors.push({ check: name, message: outcome.error });
   return errors;
@@ -227,14 +260,20 @@ export function analyseScan(observations: ScanObservations, options: AnalyseOpti
     suiteErrors,
     serverPreference: preferenceFindings(observations),
     keyExchange: keyExchangeFindings(observations, suites),
+    postQuantum: analysePostQuantum(observations.postQuantum),
     forwardSecrecy: coverage(suites.map((s) => s.forwardSecrecy)),
     aead: coverage(suites.map((s) => s.aead)),
     certificate,
     ...(certificateError === undefined ? {} : { certificateError }),
     ocspStapling: check(observations.ocspStapling),
+    crl: crlFindings(observations.crl, options.now),
     alpn: { h2: check(observations.alpn?.h2), http11: check(observations.alpn?.['http/1.1']) },
     resumption: resumptionFindings(observations),
     secureRenegotiation: check(observations.secureRenegotiation),
+    extendedMasterSecret: check(observations.extendedMasterSecret),
+    fallbackScsv: observations.fallbackScsv === undefined && findingsTls(observations) ? { support: 'not-tested', detail: 'TLS 1.3 only, or nothing below TLS 1.0' } : check(observations.fallbackScsv),
+    clientRenegotiation: check(observations.clientRenegotiation),
+    vulnerabilities: { heartbleed: vulnerability(observations.heartbleed), ccsInjection: vulnerability(observations.ccsInjection) },
     hsts: hstsFindings(observations),
     errors: collectErrors(observations, suiteErrors),
   };

@@ -1,6 +1,8 @@
 import { X509Certificate as NodeX509Certificate } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
 import { parseCertificateChainPem, summarizeCertificate, verifyChain } from '../pki/certificates.js';
 import { certificatePemBlocks, encodePem } from '../pki/pem.js';
+import { revocationInfo } from '../pki/revocation.js';
 import type { CertificateDetails, CertificateFindings, ValidityState } from './findings.js';
 import { hostnameMatches } from './hostname.js';
 
@@ -30,6 +32,7 @@ function details(der: Buffer): CertificateDetails {
   const [parsed] = parseCertificateChainPem(encodePem('CERTIFICATE', der), 'served certificate');
   if (parsed === undefined) throw new Error('served certificate did not parse');
   const summary = summarizeCertificate(parsed);
+  const revocation = revocationInfo(parsed);
   return {
     subject: summary.subject,
     commonName: summary.commonName,
@@ -46,6 +49,10 @@ function details(der: Buffer): CertificateDetails {
     fingerprintSHA256: summary.fingerprintSHA256,
     isCA: summary.isCA,
     selfSigned: selfSigned(der),
+    ocspUrls: revocation.ocspUrls,
+    crlUrls: revocation.crlUrls,
+    mustStaple: revocation.mustStaple,
+    usages: revocation.usages,
   };
 }
 
@@ -97,6 +104,23 @@ function verifyServedChain(served: readonly Buffer[], bundle: string, at: Date):
   return verifyChain({ chainPem: served.map((der) => encodePem('CERTIFICATE', der)).join(''), caPem: anchors, at });
 }
 
+const PUBLIC_ROOTS = rootCertificates.join('\n');
+
+/**
+ * The served chain (DER, leaf first) leads to one of node's bundled Mozilla
+ * roots: a publicly trusted certificate, under the CA/Browser Forum's rules.
+ * Judged at `at`, or inside the leaf's validity when `at` is outside it.
+ */
+export function chainsToPublicRoots(served: readonly Buffer[], at: Date): boolean {
+  const [leaf] = served;
+  if (leaf === undefined) return false;
+  const l = new NodeX509Certificate(leaf);
+  const from = new Date(l.validFrom);
+  const to = new Date(l.validTo);
+  const inside = at < from ? from : at > to ? to : at;
+  return verifyServedChain(served, PUBLIC_ROOTS, inside).valid;
+}
+
 function validityState(leaf: CertificateDetails, now: Date): ValidityState {
   if (now < new Date(leaf.notBefore)) return 'not-yet-valid';
   if (now > new Date(leaf.notAfter)) return 'expired';
@@ -132,6 +156,7 @@ export function analyseCertificate(served: readonly Buffer[], context: Certifica
     trust: {
       anchors: context.anchors,
       chainsToAnchor: verification.valid,
+      publiclyTrusted: verification.valid && (context.anchors === 'system' || chainsToPublicRoots(served, context.now)),
       ...(verification.valid ? {} : { reason: verification.reason }),
     },
     hostname: { name: context.name, matches: hostnameMatches(context.name, leaf.dnsNames, leaf.ipAddresses) },

@@ -1,5 +1,7 @@
 import type { CertificateFindings, ProbeFindings } from './findings.js';
 import type { ProfileRules, TlsProfile } from './profiles/schema.js';
+import { maxPublicLifetimeDays } from './lifetimes.js';
+import { postQuantumGroupByName } from './post-quantum.js';
 import { suiteByName } from './suites.js';
 
 // Profile compliance: a pure consumer of finished findings. Each rule is a
@@ -17,6 +19,7 @@ export const VIOLATION_IDS = [
   'server-cipher-order-not-enforced',
   'tls-curve-not-allowed',
   'ecdh-parameters-too-small',
+  'post-quantum-key-exchange-missing',
   'dh-parameters-too-small',
   'certificate-missing',
   'certificate-type-not-allowed',
@@ -24,12 +27,20 @@ export const VIOLATION_IDS = [
   'certificate-curve-not-allowed',
   'certificate-signature-not-allowed',
   'certificate-lifespan-too-long',
+  'certificate-lifetime-exceeds-cabf-limit',
   'certificate-expired',
   'certificate-not-yet-valid',
   'certificate-expires-soon',
   'certificate-untrusted',
   'certificate-hostname-mismatch',
   'ocsp-stapling-missing',
+  'ocsp-must-staple-not-stapled',
+  'client-auth-on-public-server-certificate',
+  'certificate-revoked',
+  'crl-stale',
+  'crl-unavailable',
+  'heartbleed',
+  'ccs-injection',
   'hsts-missing',
   'hsts-max-age-too-short',
 ] as const;
@@ -161,6 +172,12 @@ const RULES: readonly Rule[] = [
       if (r.tlsCurves !== undefined) {
         const allowed = r.tlsCurves;
         for (const g of ec.filter((g) => !allowed.includes(g.name))) out.push(v('tls-curve-not-allowed', 'key-exchange', `group ${g.name} is accepted; the profile allows ${allowed.join(', ')}`, g.name));
+        // Only a profile that names post-quantum groups has a say about them.
+        if (allowed.some((name) => postQuantumGroupByName(name) !== undefined)) {
+          for (const g of f.postQuantum.groups.filter((g) => g.status === 'accepted' && !allowed.includes(g.name))) {
+            out.push(v('tls-curve-not-allowed', 'key-exchange', `post-quantum group ${g.name} is accepted; the profile allows ${allowed.join(', ')}`, g.name));
+          }
+        }
       }
       const minEcdh = f.keyExchange.minEcdhBits;
       if (r.ecdhParamSize !== undefined && minEcdh !== undefined && minEcdh < r.ecdhParamSize) {
@@ -171,6 +188,27 @@ const RULES: readonly Rule[] = [
         out.push(v('dh-parameters-too-small', 'key-exchange', `DH parameters of ${minDh} bits are used; the profile wants at least ${r.dhParamSize}`));
       }
       return only(out);
+    },
+  },
+  {
+    id: 'post-quantum',
+    check: (f, r) => {
+      const required = r.postQuantumKeyExchange === 'required' || r.requirePostQuantum === true;
+      if ((r.postQuantumKeyExchange === undefined && !required) || !f.tls) return only([]);
+      const pq = f.postQuantum;
+      if (pq.readiness === 'ready') return only([]);
+      if (pq.readiness === 'unknown') {
+        const failed = pq.groups.find((g) => g.status === 'error');
+        const missing = v('post-quantum-key-exchange-missing', 'key-exchange', `whether a post-quantum group is negotiated could not be told${failed?.detail === undefined ? '' : ` (${failed.name}: ${failed.detail})`}`);
+        return { violations: [], advisories: [missing] };
+      }
+      const why = !pq.tested
+        ? 'TLS 1.3 is not accepted, and post-quantum groups exist only there'
+        : pq.readiness === 'partial'
+          ? `${pq.groups.filter((g) => g.status === 'accepted').map((g) => g.name).join(', ')} ${pq.groups.filter((g) => g.status === 'accepted').length === 1 ? 'is' : 'are'} accepted, but a browser offering X25519MLKEM768 and X25519 gets ${pq.browserChoice ?? 'a classical group'}`
+          : 'no post-quantum group (X25519MLKEM768 first) is accepted';
+      const missing = v('post-quantum-key-exchange-missing', 'key-exchange', `no post-quantum key exchange: ${why}`);
+      return required ? only([missing]) : { violations: [], advisories: [missing] };
     },
   },
   {
@@ -207,6 +245,20 @@ const RULES: readonly Rule[] = [
     ),
   },
   {
+    id: 'cabf-lifetime',
+    // Every profile: browsers enforce it on publicly trusted certificates whatever a profile says.
+    check: (f) => {
+      const c = f.certificate;
+      if (c === undefined || !c.trust.publiclyTrusted) return only([]);
+      const max = maxPublicLifetimeDays(new Date(c.leaf.notBefore));
+      return only(
+        c.validity.lifetimeDays > max
+          ? [v('certificate-lifetime-exceeds-cabf-limit', 'certificate', `the publicly trusted certificate is valid for ${c.validity.lifetimeDays} days; issued ${c.leaf.notBefore.slice(0, 10)}, the CA/Browser Forum allows at most ${max} (SC-081)`)]
+          : [],
+      );
+    },
+  },
+  {
     id: 'certificate-validity',
     check: withCertificate(({ leaf, validity, trust, hostname }, r) => {
       const out: ProfileViolation[] = [];
@@ -230,10 +282,57 @@ const RULES: readonly Rule[] = [
     check: (f, r) => {
       const required = r.ocspStapling === 'required' || r.requireOCSPStapling === true;
       if ((r.ocspStapling === undefined && !required) || !f.tls || f.ocspStapling.support === 'yes') return only([]);
+      // Nothing to staple without a responder (Let's Encrypt ended OCSP in 2025): advice would be noise, a requirement cannot be met.
+      if (f.certificate !== undefined && f.certificate.leaf.ocspUrls.length === 0) {
+        return only(required ? [v('ocsp-stapling-missing', 'feature', 'no OCSP response is stapled, and none can be: the certificate names no OCSP responder')] : []);
+      }
       const detail = f.ocspStapling.support === 'unknown' ? ` (the check failed: ${f.ocspStapling.detail ?? 'unknown reason'})` : '';
       const missing = v('ocsp-stapling-missing', 'feature', `no OCSP response is stapled${detail}`);
       return required ? only([missing]) : { violations: [], advisories: [missing] };
     },
+  },
+  {
+    id: 'must-staple',
+    check: (f) =>
+      only(
+        f.certificate?.leaf.mustStaple === true && f.ocspStapling.support === 'no'
+          ? [v('ocsp-must-staple-not-stapled', 'validity', 'the certificate demands a stapled OCSP response (TLS Feature "Must-Staple"), and none is stapled: clients that honour it refuse the connection')]
+          : [],
+      ),
+  },
+  {
+    id: 'client-auth-eku',
+    // The Chrome root program ends clientAuth in publicly trusted server certificates (Let's Encrypt dropped it in February 2026).
+    check: (f) => {
+      const c = f.certificate;
+      if (c === undefined || !c.trust.publiclyTrusted || !c.leaf.usages.includes('client auth')) return only([]);
+      return { violations: [], advisories: [v('client-auth-on-public-server-certificate', 'certificate', 'the publicly trusted server certificate also allows client authentication (clientAuth), which public CAs no longer issue for TLS servers')] };
+    },
+  },
+  {
+    id: 'crl',
+    check: (f) => {
+      const { crl } = f;
+      switch (crl.status) {
+        case 'revoked':
+          return only([v('certificate-revoked', 'validity', `the certificate is revoked: ${crl.detail ?? ''} (${crl.url ?? ''})`)]);
+        case 'stale':
+          return only([v('crl-stale', 'validity', `${crl.detail ?? 'the CRL is out of date'} (${crl.url ?? ''}): clients that check it cannot tell whether the certificate is revoked`)]);
+        case 'unavailable':
+          return { violations: [], advisories: [v('crl-unavailable', 'validity', `the certificate's CRL could not be checked: ${crl.detail ?? 'unknown reason'}`)] };
+        case 'current':
+        case 'not-tested':
+          return only([]);
+      }
+    },
+  },
+  {
+    id: 'vulnerabilities',
+    check: (f) =>
+      only([
+        ...(f.vulnerabilities.heartbleed.status === 'vulnerable' ? [v('heartbleed', 'protocol', 'the server leaks memory in heartbeat responses (Heartbleed, CVE-2014-0160): upgrade OpenSSL')] : []),
+        ...(f.vulnerabilities.ccsInjection.status === 'vulnerable' ? [v('ccs-injection', 'protocol', 'the server accepts an early ChangeCipherSpec (CVE-2014-0224): upgrade OpenSSL')] : []),
+      ]),
   },
   {
     id: 'hsts',

@@ -7,7 +7,7 @@ import type { Authentication, CipherMode, KeyExchange } from './suites.js';
 // the operator stores. No verdicts here — whether TLS 1.0 is a problem is
 // for a profile or the grade to say.
 
-export const FINDINGS_SCHEMA_VERSION = 1;
+export const FINDINGS_SCHEMA_VERSION = 2;
 
 /** A capability probed by one job: 'unknown' when the job could not tell, 'not-tested' when it did not apply. */
 export type Support = 'yes' | 'no' | 'unknown' | 'not-tested';
@@ -86,6 +86,45 @@ export interface KeyExchangeFindings {
 
 export type Coverage = 'all' | 'some' | 'none';
 
+export interface PostQuantumGroupFinding {
+  /** IANA name: X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024, MLKEM512, MLKEM768, MLKEM1024. */
+  name: string;
+  /** IANA code point. */
+  id: number;
+  kind: 'hybrid' | 'ml-kem';
+  /** Offered alone with a share: taken (accepted), refused (rejected), or the probe could not tell (error). */
+  status: JobStatus;
+  detail?: string;
+}
+
+/**
+ * How far an endpoint is in post-quantum key exchange:
+ * - `ready`: a browser's offer (X25519MLKEM768 and X25519 shares) gets a post-quantum group;
+ * - `partial`: some post-quantum group is accepted, but a browser's offer gets a classical one;
+ * - `classical`: no post-quantum group is accepted (or TLS 1.3 is not: they exist only there);
+ * - `unknown`: the probes could not tell.
+ */
+export type PostQuantumReadiness = 'ready' | 'partial' | 'classical' | 'unknown';
+
+export interface PostQuantumFindings {
+  readiness: PostQuantumReadiness;
+  /** Whether the groups were probed: only with TLS 1.3. */
+  tested: boolean;
+  groups: PostQuantumGroupFinding[];
+  /** What a browser's offer (X25519MLKEM768 first, X25519, a share for each) got: a group name, undefined when the probe failed. */
+  browserChoice: string | undefined;
+  /** The server's own pick when the classical groups are listed first and every accepted post-quantum group follows, each with a share. */
+  serverPick: string | undefined;
+  /** True: the server prefers post-quantum over the client's order (it picked one though classical ones came first). */
+  serverPrefersPostQuantum: boolean | undefined;
+  /**
+   * A client listing the first accepted post-quantum group first but sending a share for X25519 only:
+   * `retry` the server asks for the post-quantum share with a HelloRetryRequest (a round trip more);
+   * `classical` it takes X25519 at once. undefined when not probed or the probe failed.
+   */
+  withoutShare: { group: string; answer: 'retry' | 'classical' } | undefined;
+}
+
 export interface CertificateDetails {
   subject: string;
   commonName: string | undefined;
@@ -105,6 +144,14 @@ export interface CertificateDetails {
   fingerprintSHA256: string;
   isCA: boolean;
   selfSigned: boolean;
+  /** OCSP responders the certificate names (AIA). */
+  ocspUrls: string[];
+  /** CRL distribution points it names. */
+  crlUrls: string[];
+  /** TLS Feature status_request (RFC 7633 "Must-Staple"): clients may refuse it without a stapled OCSP response. */
+  mustStaple: boolean;
+  /** Key and extended key usages, cert-manager's names ('server auth', 'client auth', ...). */
+  usages: string[];
 }
 
 export type ValidityState = 'valid' | 'expired' | 'not-yet-valid';
@@ -121,10 +168,29 @@ export interface CertificateFindings {
     anchors: 'ca-bundle' | 'system';
     /** The served chain leads to an anchor (judged inside the leaf's validity window; expiry is reported apart). */
     chainsToAnchor: boolean;
+    /** The chain leads to a public root (node's Mozilla bundle): the CA/Browser Forum's rules apply. */
+    publiclyTrusted: boolean;
     reason?: string;
   };
   hostname: { name: string; matches: boolean };
   validity: { state: ValidityState; daysRemaining: number; lifetimeDays: number };
+}
+
+/**
+ * The leaf's CRL (fetched only for private CAs, when asked):
+ * `current` it lists nothing about the leaf and nextUpdate is ahead; `stale`
+ * nextUpdate has passed; `revoked` the leaf is listed; `unavailable` it could
+ * not be fetched or read; `not-tested` not fetched (public chain, no http
+ * distribution point, or fetching off).
+ */
+export interface CrlFindings {
+  status: 'current' | 'stale' | 'revoked' | 'unavailable' | 'not-tested';
+  url?: string;
+  thisUpdate?: string;
+  nextUpdate?: string;
+  /** Signed by the served issuer (undefined: the issuer was not served). */
+  signatureValid?: boolean;
+  detail?: string;
 }
 
 export interface ResumptionFindings {
@@ -133,6 +199,11 @@ export interface ResumptionFindings {
   /** Median full and resumed handshake times, from the ticket probe when it worked, else the session-id one. */
   fullHandshakeMs: number | undefined;
   resumedHandshakeMs: number | undefined;
+}
+
+export interface VulnerabilityFinding {
+  status: 'vulnerable' | 'not-vulnerable' | 'unknown' | 'not-tested';
+  detail?: string;
 }
 
 export interface HstsFindings extends CheckResult {
@@ -157,15 +228,24 @@ export interface ProbeFindings {
   suiteErrors: SuiteProbeError[];
   serverPreference: ServerPreferenceFinding[];
   keyExchange: KeyExchangeFindings;
+  postQuantum: PostQuantumFindings;
   forwardSecrecy: Coverage;
   aead: Coverage;
   certificate: CertificateFindings | undefined;
   /** Why there is no certificate finding. */
   certificateError?: string;
   ocspStapling: CheckResult;
+  crl: CrlFindings;
   alpn: { h2: CheckResult; http11: CheckResult };
   resumption: ResumptionFindings;
   secureRenegotiation: CheckResult;
+  /** RFC 7627, TLS 1.2 and older (built into TLS 1.3). */
+  extendedMasterSecret: CheckResult;
+  /** RFC 7507: yes = a fallback hello is refused with inappropriate_fallback. Reported, not graded (SSL Labs 2009r). */
+  fallbackScsv: CheckResult;
+  /** yes = the server completes a renegotiation the client starts (a DoS lever). */
+  clientRenegotiation: CheckResult;
+  vulnerabilities: { heartbleed: VulnerabilityFinding; ccsInjection: VulnerabilityFinding };
   hsts: HstsFindings;
   /** Checks that could not decide, for the report. */
   errors: { check: string; message: string }[];

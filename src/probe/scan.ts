@@ -6,7 +6,11 @@ import { ALPN_PROTOCOLS, groupsToProbe, probeAlpn, probeGroup, probeGroupTls13, 
 import { LEGACY_CIPHERS, pinnedVersion, type EphemeralKey } from './jobs/handshake-info.js';
 import { probeHttpHead, type HttpHead } from './jobs/hsts.js';
 import { createLimiter, since, type JobOutcome, type ProbeTarget } from './jobs/outcome.js';
+import { probePostQuantum, type PostQuantumObservation } from './jobs/post-quantum.js';
 import { probeProtocol, type ProtocolProbe } from './jobs/protocol-versions.js';
+import { probeCrl, type CrlCheck } from './jobs/revocation.js';
+import { extendedMasterSecretOf, probeCcsInjection, probeClientRenegotiation, probeFallbackScsv, probeHeartbleed, type VulnerabilityVerdict } from './jobs/classics.js';
+import { chainsToPublicRoots } from './certificate-analysis.js';
 import { probeResumption, type ResumptionMechanism, type ResumptionTiming } from './jobs/resumption.js';
 import type { HandshakeOptions } from './jobs/tls-handshake.js';
 
@@ -30,6 +34,11 @@ export interface ScanOptions {
   resumptionRounds?: number;
   /** The whole scan: jobs not started by then are not started, and the scan rejects with ScanDeadlineError. Default: none. */
   deadlineMs?: number;
+  /**
+   * 'private': fetch the leaf's CRL (http, at most 1 MiB and 3 s) when the chain does not lead to a public root.
+   * Default 'off': the URL is the served certificate's, so whoever runs the endpoint picks where the prober connects.
+   */
+  crl?: 'off' | 'private';
 }
 
 export interface SuiteObservation {
@@ -60,11 +69,21 @@ export interface ScanObservations {
   suites: SuiteObservation[];
   preferences: PreferenceObservation[];
   groups: GroupObservation[];
+  /** TLS 1.3 only: post-quantum groups, by hand-built hello. */
+  postQuantum: PostQuantumObservation | undefined;
   chain: JobOutcome<ServedChain> | undefined;
   ocspStapling: JobOutcome<StapledResponse> | undefined;
+  /** Only when asked for and the chain is private. */
+  crl: JobOutcome<CrlCheck> | undefined;
   alpn: Record<AlpnProtocol, JobOutcome<null>> | undefined;
   resumption: Partial<Record<ResumptionMechanism, JobOutcome<ResumptionTiming>>>;
   secureRenegotiation: JobOutcome<null> | undefined;
+  /** The classics, TLS 1.2 and older only (see jobs/classics.ts). */
+  extendedMasterSecret: JobOutcome<null> | undefined;
+  fallbackScsv: JobOutcome<null> | undefined;
+  clientRenegotiation: JobOutcome<null> | undefined;
+  heartbleed: JobOutcome<VulnerabilityVerdict> | undefined;
+  ccsInjection: JobOutcome<VulnerabilityVerdict> | undefined;
   http: JobOutcome<HttpHead> | undefined;
 }
 
@@ -99,11 +118,18 @@ export async function scanEndpoint(target: ProbeTarget, options: ScanOptions = {
     suites: [],
     preferences: [],
     groups: [],
+    postQuantum: undefined,
     chain: undefined,
     ocspStapling: undefined,
+    crl: undefined,
     alpn: undefined,
     resumption: {},
     secureRenegotiation: undefined,
+    extendedMasterSecret: undefined,
+    fallbackScsv: undefined,
+    clientRenegotiation: undefined,
+    heartbleed: undefined,
+    ccsInjection: undefined,
     http: undefined,
   };
   if (best === undefined) return { ...empty, durationMs: since(start) };
@@ -125,6 +151,18 @@ export async function scanEndpoint(target: ProbeTarget, options: ScanOptions = {
     const fullOffer = (await suitesAndPreferences).find((r) => r.version === version)?.fullOffer;
     return fullOffer === undefined ? limit(() => probeSecureRenegotiation(target, version, timeoutMs)) : secureRenegotiationOf(fullOffer);
   };
+  const extendedMasterSecretCheck = async (version: ProtocolVersion): Promise<JobOutcome<null>> => {
+    const fullOffer = (await suitesAndPreferences).find((r) => r.version === version)?.fullOffer;
+    return fullOffer === undefined ? { status: 'error', error: 'no full offer was made with this version', elapsedMs: 0 } : extendedMasterSecretOf(fullOffer);
+  };
+  // A fallback hello names the version just below the best one, taken or not: a server that honours
+  // TLS_FALLBACK_SCSV refuses it before it looks at the version (as sslyze tests). Not for TLS 1.3-only
+  // servers (downgrade protection is built in) nor below TLS 1.0.
+  const tls13Only = best === 'TLSv1.3' && !acceptedVersions.includes('TLSv1.2');
+  const below = PROTOCOL_VERSIONS[PROTOCOL_VERSIONS.indexOf(best) - 1];
+  const fallbackVersion = tls13Only || below === undefined || below === 'SSLv3' ? undefined : below;
+  const classicVersion = bestBelow13 === 'SSLv3' ? undefined : bestBelow13;
+  const nodeName = (v: ProtocolVersion): 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' => (v === 'TLSv1.0' ? 'TLSv1' : v === 'TLSv1.1' ? 'TLSv1.1' : 'TLSv1.2');
   const groupVersion = best === 'SSLv3' ? undefined : best;
   const groups: Promise<GroupObservation[]> =
     groupVersion === undefined
@@ -137,16 +175,34 @@ export async function scanEndpoint(target: ProbeTarget, options: ScanOptions = {
           })),
         );
   const alpn = Promise.all(ALPN_PROTOCOLS.map((p) => limit(() => probeAlpn(target, base, p, timeoutMs))));
-  const [suiteResults, groupResults, { chain, ocspStapling }, alpnResults, tickets, sessionIds, secureRenegotiation, httpHead] = await Promise.all([
+  const chainAndStapling = limit(() => probeChainAndStapling(target, base, timeoutMs));
+  // Not under `limit`: the CRL lives on another host, and its own bounds hold it.
+  const crl = chainAndStapling.then(async ({ chain }) => {
+    if (options.crl !== 'private' || chain.status !== 'accepted') return undefined;
+    const served = chain.value.certificates.map((b64) => Buffer.from(b64, 'base64'));
+    return chainsToPublicRoots(served, new Date()) ? undefined : probeCrl(chain.value.certificates);
+  });
+  const postQuantum = acceptedVersions.includes('TLSv1.3') ? probePostQuantum(target, timeoutMs, limit) : undefined;
+  const classics = Promise.all([
+    bestBelow13 === undefined ? undefined : extendedMasterSecretCheck(bestBelow13),
+    fallbackVersion === undefined ? undefined : limit(() => probeFallbackScsv(target, fallbackVersion, timeoutMs)),
+    classicVersion === undefined ? undefined : limit(() => probeClientRenegotiation(target, nodeName(classicVersion), timeoutMs)),
+    classicVersion === undefined ? undefined : limit(() => probeHeartbleed(target, classicVersion, timeoutMs)),
+    classicVersion === undefined ? undefined : limit(() => probeCcsInjection(target, classicVersion, timeoutMs)),
+  ]);
+  const [suiteResults, groupResults, postQuantumResult, { chain, ocspStapling }, alpnResults, tickets, sessionIds, secureRenegotiation, httpHead] = await Promise.all([
     suitesAndPreferences,
     groups,
-    limit(() => probeChainAndStapling(target, base, timeoutMs)),
+    postQuantum,
+    chainAndStapling,
     alpn,
     limit(() => probeResumption(target, base, 'ticket', resumptionRounds, timeoutMs)),
     bestBelow13 === undefined ? undefined : limit(() => probeResumption(target, pinnedVersion(bestBelow13), 'sessionId', resumptionRounds, timeoutMs)),
     bestBelow13 === undefined ? undefined : secureRenegotiationCheck(bestBelow13),
     http ? limit(() => probeHttpHead(target, base, timeoutMs)) : undefined,
   ]);
+  const crlResult = await crl;
+  const [extendedMasterSecret, fallbackScsv, clientRenegotiation, heartbleed, ccsInjection] = await classics;
   const [h2, http11] = alpnResults;
   return {
     ...empty,
@@ -154,11 +210,18 @@ export async function scanEndpoint(target: ProbeTarget, options: ScanOptions = {
     suites: suiteResults.flatMap((r) => r.observations),
     preferences: suiteResults.map((r) => r.preference),
     groups: groupResults,
+    postQuantum: postQuantumResult,
     chain,
     ocspStapling,
+    crl: crlResult,
     alpn: h2 === undefined || http11 === undefined ? undefined : { h2, 'http/1.1': http11 },
     resumption: sessionIds === undefined ? { ticket: tickets } : { ticket: tickets, sessionId: sessionIds },
     secureRenegotiation,
+    extendedMasterSecret,
+    fallbackScsv,
+    clientRenegotiation,
+    heartbleed,
+    ccsInjection,
     http: httpHead,
   };
 }

@@ -191,6 +191,13 @@ describe('Certificate admission: accepted', () => {
         minRSASize: 2048,
       },
       alerts: { expiryWarning: '504h', expiryCritical: '168h', labels: { severity: 'page' } },
+      endpoints: {
+        serviceSelector: { matchLabels: { tier: 'edge' } },
+        interval: '1h',
+        profile: 'old',
+        guidelines: 'Mozilla-5.7',
+        overrides: { requirePostQuantum: false, requireOCSPStapling: false },
+      },
     };
     expectStatus(await createPolicy(name, spec), 201);
     const stored = await getJson(`${POLICIES_PATH}/${name}`);
@@ -292,6 +299,13 @@ const rejections: RejectionCase[] = [
   policyCase('priority below -1000', { priority: -1001 }, 'spec.priority', 'greater than or equal to -1000'),
   policyCase('minRSASize below 1024', { certificates: { minRSASize: 512 } }, 'spec.certificates.minRSASize'),
   policyCase('a zero expiryWarning', { alerts: { expiryWarning: '0h' } }, 'spec.alerts.expiryWarning', 'must be a positive duration'),
+  policyCase(
+    'profile old from TLSRef 6.0, which retired it',
+    { endpoints: { serviceSelector: {}, profile: 'old', guidelines: 'TLSRef-6.0' } },
+    'spec.endpoints',
+    'TLSRef-6.0 has no "old" profile',
+  ),
+  policyCase('unknown guidelines', { endpoints: { serviceSelector: {}, guidelines: 'Mozilla-5.8' } }, 'spec.endpoints.guidelines', 'Unsupported value: "Mozilla-5.8"'),
 ];
 
 describe('admission: refused with HTTP 422 and a message naming the field', () => {

@@ -113,7 +113,9 @@ describe('intermediate: nginx, TLS 1.2 + 1.3, RSA 2048, Mozilla intermediate sui
     expect(f.resumption.tickets.support).toBe('yes');
     expect(f.secureRenegotiation.support).toBe('yes');
     expect(f.ocspStapling).toEqual({ support: 'no', detail: 'no OCSP response stapled' });
-    expect(judge('intermediate', 'intermediate').compliance.advisories.map((a) => a.id)).toEqual(['ocsp-stapling-missing']);
+    // No staple, but the test CA's leaves name no OCSP responder, so there is nothing to staple and no advice.
+    expect(f.certificate?.leaf.ocspUrls).toEqual([]);
+    expect(judge('intermediate', 'intermediate').compliance.advisories.map((a) => a.id)).toEqual([]);
   });
 
   it('complies with intermediate, not with modern, and grades A+', () => {
@@ -223,12 +225,30 @@ describe('RSA 1024: haproxy with every suite its OpenSSL has, TLS 1.0–1.2', ()
     expect(f.hsts.support).toBe('no');
   });
 
-  it('violates old on key size, suites, groups and HSTS, and grades B for the key and TLS 1.0/1.1', () => {
+  it('violates old on key size, suites, groups and HSTS, and grades B for the key and TLS 1.0/1.1 (and would be A- at best without TLS 1.3)', () => {
     const { compliance, grade } = judge('rsa1024', 'old');
     const counts = Object.fromEntries([...new Set(ids(compliance))].map((id) => [id, ids(compliance).filter((x) => x === id).length]));
     expect(counts).toEqual({ 'cipher-suite-not-allowed': 26, 'tls-curve-not-allowed': 2, 'rsa-key-too-small': 1, 'hsts-missing': 1 });
     expect(grade).toMatchObject({ grade: 'B', score: 88.5, categories: { keyExchange: 80 } });
-    expect(grade.caps.map((c) => c.id)).toEqual(['weak-key', 'tls10-tls11']);
+    expect(grade.caps.map((c) => c.id)).toEqual(['weak-key', 'tls10-tls11', 'no-tls13']);
+  });
+});
+
+describe('the classics against nginx and haproxy (OpenSSL 3.0)', () => {
+  it('finds extended master secret, TLS_FALLBACK_SCSV, client renegotiation refused, and neither Heartbleed nor CCS injection', () => {
+    for (const name of ['intermediate', 'old', 'rsa1024'] as const) {
+      const f = scan(name);
+      expect(f.extendedMasterSecret, name).toEqual({ support: 'yes' });
+      expect(f.fallbackScsv, name).toEqual({ support: 'yes' });
+      expect(f.clientRenegotiation, name).toMatchObject({ support: 'no' });
+      expect(f.vulnerabilities, name).toEqual({ heartbleed: { status: 'not-vulnerable' }, ccsInjection: { status: 'not-vulnerable' } });
+    }
+  });
+
+  it('tests none of them on a TLS 1.3-only server, which has them built in', () => {
+    const f = scan('modern');
+    expect([f.extendedMasterSecret.support, f.fallbackScsv.support, f.clientRenegotiation.support]).toEqual(['not-tested', 'not-tested', 'not-tested']);
+    expect(f.vulnerabilities).toEqual({ heartbleed: { status: 'not-tested' }, ccsInjection: { status: 'not-tested' } });
   });
 });
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { formatSuiteId } from '../suites.js';
 import { encodeClientHello, probeClientHello } from '../wire/client-hello.js';
-import { decodeServerResponse, supportsSecureRenegotiation, type ServerHello, type ServerResponse } from '../wire/server-hello.js';
+import { decodeServerResponse, supportsExtendedMasterSecret, supportsSecureRenegotiation, type ServerHello, type ServerResponse } from '../wire/server-hello.js';
 import { accepted, failed, rejected, since, type JobOutcome, type ProbeTarget } from './outcome.js';
 
 // The scanner's way around node's OpenSSL: send a hand-built ClientHello
@@ -27,6 +27,8 @@ export interface RawAcceptance {
   cipherSuite: number;
   /** The ServerHello carried renegotiation_info (RFC 5746). */
   secureRenegotiation: boolean;
+  /** The ServerHello carried extended_master_secret (RFC 7627). */
+  extendedMasterSecret: boolean;
 }
 
 /** Answers larger than this are not a ServerHello: stop reading. */
@@ -101,7 +103,7 @@ export function classifyExchange(offer: RawOffer, exchange: RawExchange, elapsed
   if (!offer.cipherSuites.includes(hello.cipherSuite)) {
     return failed(`server chose suite ${formatSuiteId(hello.cipherSuite)}, which was not offered`, elapsedMs);
   }
-  return accepted({ version: hello.version, cipherSuite: hello.cipherSuite, secureRenegotiation: supportsSecureRenegotiation(hello) }, elapsedMs);
+  return accepted({ version: hello.version, cipherSuite: hello.cipherSuite, secureRenegotiation: supportsSecureRenegotiation(hello), extendedMasterSecret: supportsExtendedMasterSecret(hello) }, elapsedMs);
 }
 
 /** One hand-built hello offering `offer`; accepted when the server picks that version and one of the suites. */

@@ -1,37 +1,10 @@
-import { z } from 'zod';
-import type { ProtocolVersion } from '../protocols.js';
-import { profileRulesSchema, type TlsProfile } from './schema.js';
+import { guidelinesProfile, guidelinesSchema, type ConfigurationName } from './guidelines.js';
+import type { TlsProfile } from './schema.js';
 
-// Mozilla's server-side TLS recommendations, version 5.7
-// (https://ssl-config.mozilla.org/guidelines/5.7.json), in Mozilla's own
-// field names and validated on load; only the fields certkeeper checks are
-// kept. A new version is a new data block here, never an edit of this one.
-
-const mozillaVersionName = z.enum(['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']);
-
-const mozillaConfiguration = z
-  .object({
-    certificate_curves: z.array(z.string()),
-    certificate_signatures: z.array(z.string()),
-    certificate_types: z.array(z.enum(['ecdsa', 'rsa'])),
-    ciphers_iana: z.array(z.string()),
-    ciphersuites: z.array(z.string()),
-    dh_param_size: z.number().int().nullable(),
-    ecdh_param_size: z.number().int(),
-    hsts_min_age: z.number().int(),
-    maximum_certificate_lifespan: z.number().int(),
-    ocsp_staple: z.boolean(),
-    rsa_key_size: z.number().int().nullable(),
-    server_preferred_order: z.boolean(),
-    tls_curves: z.array(z.string()),
-    tls_versions: z.array(mozillaVersionName).min(1),
-  })
-  .strict();
-
-const mozillaGuidelines = z.object({
-  version: z.string(),
-  configurations: z.object({ modern: mozillaConfiguration, intermediate: mozillaConfiguration, old: mozillaConfiguration }).strict(),
-});
+// Mozilla's server-side TLS recommendations, version 5.7 (May 2023;
+// https://ssl-config.mozilla.org/guidelines/5.7.json): the last version with
+// `old`, and with DHE suites in intermediate. Kept selectable beside TLSRef
+// 6.0 (tlsref.ts); see guidelines.ts for how a version becomes a profile.
 
 const TLS13_SUITES = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
 const CURVES = ['X25519', 'prime256v1', 'secp384r1'];
@@ -47,8 +20,11 @@ const INTERMEDIATE_CIPHERS = [
   'TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256',
 ];
 
-export const MOZILLA_GUIDELINES_5_7 = mozillaGuidelines.parse({
+export const MOZILLA_GUIDELINES_5_7 = guidelinesSchema.parse({
+  id: 'Mozilla-5.7',
+  title: 'Mozilla server-side TLS 5.7',
   version: '5.7',
+  published: '2023-05-15',
   configurations: {
     modern: {
       certificate_curves: ['prime256v1', 'secp384r1'],
@@ -123,32 +99,9 @@ export const MOZILLA_GUIDELINES_5_7 = mozillaGuidelines.parse({
 export const MOZILLA_PROFILE_NAMES = ['modern', 'intermediate', 'old'] as const;
 export type MozillaProfileName = (typeof MOZILLA_PROFILE_NAMES)[number];
 
-const VERSION_NAMES: Readonly<Record<z.infer<typeof mozillaVersionName>, ProtocolVersion>> = {
-  TLSv1: 'TLSv1.0',
-  'TLSv1.1': 'TLSv1.1',
-  'TLSv1.2': 'TLSv1.2',
-  'TLSv1.3': 'TLSv1.3',
-};
-
-/** One Mozilla configuration as certkeeper's profile rules (validated again by the rules schema). */
+/** One Mozilla 5.7 configuration as certkeeper's profile rules. */
 export function mozillaProfile(name: MozillaProfileName, guidelines = MOZILLA_GUIDELINES_5_7): TlsProfile {
-  const c = guidelines.configurations[name];
-  const rules = profileRulesSchema.parse({
-    tlsVersions: c.tls_versions.map((v) => VERSION_NAMES[v]),
-    cipherSuites: c.ciphers_iana,
-    tls13CipherSuites: c.ciphersuites,
-    certificateTypes: c.certificate_types,
-    certificateCurves: c.certificate_curves,
-    certificateSignatures: c.certificate_signatures,
-    ...(c.rsa_key_size === null ? {} : { rsaKeySize: c.rsa_key_size }),
-    ...(c.dh_param_size === null ? {} : { dhParamSize: c.dh_param_size }),
-    ecdhParamSize: c.ecdh_param_size,
-    tlsCurves: c.tls_curves,
-    // Mozilla's false means "let the client choose": not enforcing is then no fault, enforcing is none either.
-    ...(c.server_preferred_order ? { serverPreferredOrder: true } : {}),
-    maximumCertificateLifespanDays: c.maximum_certificate_lifespan,
-    ...(c.ocsp_staple ? { ocspStapling: 'recommended' as const } : {}),
-    hstsMinAgeSeconds: c.hsts_min_age,
-  });
-  return { name, source: `Mozilla server-side TLS ${guidelines.version}`, rules };
+  const profile = guidelinesProfile(guidelines, name satisfies ConfigurationName);
+  if (profile === undefined) throw new Error(`${guidelines.title} has no ${name} configuration`);
+  return profile;
 }

@@ -32,8 +32,16 @@ export const profileRulesSchema = z
     dhParamSize: z.number().int().positive(),
     /** Minimum ECDH group size (nominal bits). */
     ecdhParamSize: z.number().int().positive(),
-    /** Elliptic-curve groups that may be accepted. */
+    /**
+     * Elliptic-curve groups that may be accepted. Post-quantum groups are
+     * judged against it only when it names one (guidelines older than
+     * post-quantum TLS say nothing about them, which is not a ban).
+     */
     tlsCurves: z.array(z.string()).min(1),
+    /** 'required': a browser's offer must get a post-quantum group (readiness `ready`); 'recommended': only an advisory. */
+    postQuantumKeyExchange: z.enum(['required', 'recommended']),
+    /** TLSPolicy's spelling of postQuantumKeyExchange: 'required'. */
+    requirePostQuantum: z.boolean(),
     /** true: the server must impose its own suite order (TLS 1.2 and older). */
     serverPreferredOrder: z.boolean(),
     maximumCertificateLifespanDays: z.number().positive(),

@@ -1,5 +1,5 @@
 import type { ProfileViolation } from '../compliance.js';
-import type { CertificateFindings, CheckResult, ProbeFindings } from '../findings.js';
+import type { CertificateFindings, CheckResult, ProbeFindings, VulnerabilityFinding } from '../findings.js';
 import type { GradeReport } from '../grade.js';
 import type { ProbeReport } from './json.js';
 
@@ -44,7 +44,7 @@ function verdicts({ compliance, grade }: ProbeReport): string[] {
   return [
     '',
     ...table([
-      ['Grade', `${grade.grade}  score ${grade.score} (protocol ${protocol}, key exchange ${keyExchange}, cipher ${cipherStrength})${trust}`],
+      ['Grade', `${grade.grade}  score ${grade.score} (protocol ${protocol}, key exchange ${keyExchange}, cipher ${cipherStrength})${trust}; SSL Labs rating guide ${grade.guide}`],
       ['Profile', `${profile}: ${state}`],
       ['Certificate', compliance.certificateValid ? 'valid' : 'INVALID'],
     ], ''),
@@ -78,10 +78,27 @@ function preferenceLines(findings: ProbeFindings): string[] {
   });
 }
 
+function postQuantumLines(findings: ProbeFindings): string[][] {
+  const pq = findings.postQuantum;
+  if (!pq.tested) return [['Post-quantum', 'not tested: TLS 1.3 is not accepted']];
+  const acceptedGroups = pq.groups.filter((g) => g.status === 'accepted').map((g) => g.name);
+  const undecided = pq.groups.filter((g) => g.status === 'error').map((g) => `${g.name} (${g.detail ?? 'failed'})`);
+  const rows = [
+    ['Post-quantum', `${pq.readiness}: ${acceptedGroups.length === 0 ? 'no group accepted' : `accepts ${acceptedGroups.join(', ')}`}${undecided.length === 0 ? '' : `; could not tell ${undecided.join(', ')}`}`],
+    ['  browser offer', pq.browserChoice === undefined ? 'could not tell' : `X25519MLKEM768 + X25519 shares get ${pq.browserChoice}`],
+  ];
+  if (pq.serverPick !== undefined) rows.push(['  server pick', `${pq.serverPick} with classical groups listed first (${pq.serverPrefersPostQuantum === true ? 'prefers post-quantum' : "follows the client's order"})`]);
+  if (pq.withoutShare !== undefined) {
+    rows.push(['  no PQ share', pq.withoutShare.answer === 'retry' ? `asks for ${pq.withoutShare.group} with a HelloRetryRequest` : `takes X25519 at once (no retry for ${pq.withoutShare.group})`]);
+  }
+  return rows;
+}
+
 function keyExchangeLines(findings: ProbeFindings): string[] {
   const kx = findings.keyExchange;
   return table([
     ['Groups', kx.groups.length === 0 ? 'none accepted alone' : kx.groups.map((g) => `${g.name} (${g.bits})`).join(', ')],
+    ...postQuantumLines(findings),
     ['Smallest ECDH', kx.minEcdhBits === undefined ? '—' : `${kx.minEcdhBits} bits`],
     ['Smallest DH', kx.minDhBits === undefined ? '—' : `${kx.minDhBits} bits`],
     ['Forward secrecy', `${findings.forwardSecrecy} suites`],
@@ -103,7 +120,30 @@ function certificateLines(certificate: CertificateFindings | undefined, error: s
     ['SHA-256', leaf.fingerprintSHA256],
     ['Chain', `${chain}; ${trust.chainsToAnchor ? `leads to the ${anchors}` : `does NOT lead to the ${anchors}: ${trust.reason ?? ''}`}`],
     ['Name', `${hostname.name} ${hostname.matches ? 'matches' : 'does NOT match'}`],
+    ['Usages', leaf.usages.join(', ') || '(none stated)'],
+    ['OCSP/CRL', `OCSP ${leaf.ocspUrls.join(', ') || 'none'}; CRL ${leaf.crlUrls.join(', ') || 'none'}${leaf.mustStaple ? '; Must-Staple' : ''}`],
   ]);
+}
+
+function crlLine(findings: ProbeFindings): string {
+  const { crl } = findings;
+  if (crl.status === 'not-tested') return `not checked${crl.detail === undefined ? '' : ` (${crl.detail})`}`;
+  if (crl.status === 'unavailable') return `could not check: ${crl.detail ?? ''}`;
+  const until = crl.nextUpdate === undefined ? '' : `, next update ${crl.nextUpdate}`;
+  return `${crl.status}${crl.detail === undefined ? '' : `: ${crl.detail}`} (${crl.url ?? ''}${until})`;
+}
+
+function vulnerabilityText(v: VulnerabilityFinding): string {
+  switch (v.status) {
+    case 'vulnerable':
+      return 'VULNERABLE';
+    case 'not-vulnerable':
+      return 'not vulnerable';
+    case 'unknown':
+      return `unknown (${v.detail ?? 'probe failed'})`;
+    case 'not-tested':
+      return 'not tested (TLS 1.3 only)';
+  }
 }
 
 function featureLines(findings: ProbeFindings): string[] {
@@ -112,9 +152,15 @@ function featureLines(findings: ProbeFindings): string[] {
   const hsts = findings.hsts.support === 'yes' ? (findings.hsts.header ?? 'yes') : support(findings.hsts);
   return table([
     ['OCSP stapling', support(findings.ocspStapling)],
+    ['CRL', crlLine(findings)],
     ['ALPN', `h2 ${support(findings.alpn.h2)}, http/1.1 ${support(findings.alpn.http11)}`],
     ['Resumption', `session ids ${support(r.sessionIds)}, tickets ${support(r.tickets)}${timing}`],
     ['Secure renegotiation', support(findings.secureRenegotiation)],
+    ['Client renegotiation', findings.clientRenegotiation.support === 'yes' ? 'accepted (a client can make the server redo handshakes)' : support(findings.clientRenegotiation)],
+    ['Extended master secret', support(findings.extendedMasterSecret)],
+    ['TLS_FALLBACK_SCSV', `${support(findings.fallbackScsv)} (reported, not graded)`],
+    ['Heartbleed', vulnerabilityText(findings.vulnerabilities.heartbleed)],
+    ['CCS injection', vulnerabilityText(findings.vulnerabilities.ccsInjection)],
     ['HSTS', hsts],
   ]);
 }
@@ -125,7 +171,7 @@ function violationLines(violations: readonly ProfileViolation[]): string[] {
 
 function gradeLines(grade: GradeReport): string[] {
   return [
-    ...table(grade.caps.map((c) => [`cap ${c.grade}`, c.id, c.reason])),
+    ...table(grade.caps.map((c) => [`cap ${c.grade}`, c.id, c.guide === undefined ? c.reason : `${c.reason} [${c.guide}]`])),
     ...table(grade.warnings.map((w) => ['warning', w.id, w.reason])),
     `  ${grade.plus.awarded ? 'A+' : 'no A+'}: ${grade.plus.reason}`,
   ];

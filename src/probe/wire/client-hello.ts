@@ -93,6 +93,8 @@ export interface ProbeHelloRequest {
   /** SNI; left out when empty or an IP address. */
   serverName?: string;
   random: Buffer;
+  /** Offer the heartbeat extension (RFC 6520), peer_allowed_to_send: for the Heartbleed check. */
+  heartbeat?: boolean;
 }
 
 /** Lengths a few middleboxes mishandle (RFC 7685 §3): pad such a hello to 512 bytes. */
@@ -125,6 +127,7 @@ export function probeClientHello(request: ProbeHelloRequest): ClientHello {
   extensions.push(supportedGroupsExtension(PROBE_GROUPS), ecPointFormatsExtension());
   if (request.version >= WIRE_TLS12) extensions.push(signatureAlgorithmsExtension(PROBE_SIGNATURE_SCHEMES));
   extensions.push(emptyExtension(EXTENSION.extendedMasterSecret), emptyExtension(EXTENSION.sessionTicket), renegotiationInfoExtension());
+  if (request.heartbeat === true) extensions.push({ type: EXTENSION.heartbeat, data: Buffer.from([1]) });
   hello.extensions = extensions;
   return padded(hello);
 }
@@ -139,8 +142,10 @@ function padded(hello: ClientHello): ClientHello {
 
 export interface Tls13HelloRequest {
   cipherSuites: readonly number[];
-  /** The groups offered (supported_groups), each with its share in `keyShares`. */
+  /** Key shares; by default also the groups offered (supported_groups). */
   keyShares: readonly KeyShareEntry[];
+  /** supported_groups when it lists more than the shares (a server may then ask for a retry with one of the others). */
+  groups?: readonly number[];
   serverName?: string;
   random: Buffer;
   /** RFC 8446 §4.1.2: a 32-byte legacy_session_id, as clients in middlebox-compatibility mode send. */
@@ -152,8 +157,8 @@ const WIRE_TLS13 = 0x0304;
 /**
  * A TLS 1.3-only hello (RFC 8446 §4.1.2): legacy version TLS 1.2,
  * supported_versions naming only TLS 1.3, and a key share for every group
- * offered, so a server that accepts answers with its ServerHello at once
- * (never a HelloRetryRequest). Only the ServerHello is read, so the shares
+ * offered (unless `groups` lists more), so a server that accepts answers with
+ * its ServerHello at once (never a HelloRetryRequest). Only the ServerHello is read, so the shares
  * need not come from a private key we hold.
  */
 export function tls13ProbeClientHello(request: Tls13HelloRequest): ClientHello {
@@ -161,7 +166,7 @@ export function tls13ProbeClientHello(request: Tls13HelloRequest): ClientHello {
   const sni = request.serverName === undefined ? undefined : serverNameExtension(request.serverName);
   if (sni !== undefined) extensions.push(sni);
   extensions.push(
-    supportedGroupsExtension(request.keyShares.map((k) => k.group)),
+    supportedGroupsExtension(request.groups ?? request.keyShares.map((k) => k.group)),
     signatureAlgorithmsExtension(PROBE_SIGNATURE_SCHEMES),
     supportedVersionsExtension([WIRE_TLS13]),
     keyShareExtension(request.keyShares),

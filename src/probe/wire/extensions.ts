@@ -14,6 +14,7 @@ export const EXTENSION = {
   supportedGroups: 10,
   ecPointFormats: 11,
   signatureAlgorithms: 13,
+  heartbeat: 15,
   alpn: 16,
   padding: 21,
   extendedMasterSecret: 23,

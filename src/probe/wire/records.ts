@@ -2,7 +2,7 @@ import { ByteReader, WireFormatError, uint, vector } from './bytes.js';
 
 // TLS record layer (RFC 5246 §6.2): type, legacy version, length, fragment.
 
-export const CONTENT_TYPE = { changeCipherSpec: 20, alert: 21, handshake: 22, applicationData: 23 } as const;
+export const CONTENT_TYPE = { changeCipherSpec: 20, alert: 21, handshake: 22, applicationData: 23, heartbeat: 24 } as const;
 export const HANDSHAKE_TYPE = { clientHello: 1, serverHello: 2, certificate: 11, serverKeyExchange: 12, serverHelloDone: 14 } as const;
 
 /** A fragment longer than this is not TLS (2^14 plus the most expansion RFC 5246 allows). */
@@ -29,7 +29,7 @@ export type RecordSplit =
   | { kind: 'malformed'; reason: string };
 
 function isContentType(type: number): boolean {
-  return type >= CONTENT_TYPE.changeCipherSpec && type <= CONTENT_TYPE.applicationData;
+  return type >= CONTENT_TYPE.changeCipherSpec && type <= CONTENT_TYPE.heartbeat;
 }
 
 /**

@@ -88,6 +88,16 @@ export function supportsSecureRenegotiation(hello: ServerHello): boolean {
   return hello.extensions?.some((e) => e.type === EXTENSION.renegotiationInfo) ?? false;
 }
 
+/** True when the ServerHello carries extended_master_secret (RFC 7627). */
+export function supportsExtendedMasterSecret(hello: ServerHello): boolean {
+  return hello.extensions?.some((e) => e.type === EXTENSION.extendedMasterSecret) ?? false;
+}
+
+/** True when the ServerHello carries the heartbeat extension (RFC 6520). */
+export function negotiatesHeartbeat(hello: ServerHello): boolean {
+  return hello.extensions?.some((e) => e.type === EXTENSION.heartbeat) ?? false;
+}
+
 /** RFC 8446 §4.1.3: a HelloRetryRequest is a ServerHello with this random (SHA-256 of "HelloRetryRequest"). */
 const HELLO_RETRY_REQUEST_RANDOM = Buffer.from('cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c', 'hex');
 
@@ -109,4 +119,16 @@ export function selectedVersion(hello: ServerHello): number {
 export function keyShareGroup(hello: ServerHello): number | undefined {
   const data = extensionData(hello, EXTENSION.keyShare);
   return data !== undefined && data.length >= 2 ? data.readUInt16BE(0) : undefined;
+}
+
+/**
+ * The key_share of a ServerHello (group and length of the server's share) or
+ * of a HelloRetryRequest (the group asked for, length 0): RFC 8446 §4.2.8.
+ */
+export function keyShareEntryOf(hello: ServerHello): { group: number; length: number } | undefined {
+  const data = extensionData(hello, EXTENSION.keyShare);
+  if (data === undefined || data.length < 2) return undefined;
+  const group = data.readUInt16BE(0);
+  if (isHelloRetryRequest(hello)) return { group, length: 0 };
+  return data.length >= 4 ? { group, length: data.readUInt16BE(2) } : undefined;
 }

@@ -218,6 +218,16 @@ describe('summarizePolicyEndpoints', () => {
     expect([...grades].sort((a, b) => a - b)).toEqual(grades);
   });
 
+  it('counts the post-quantum readiness of the probed addresses; unreachable or unscanned ones are unknown', () => {
+    const results: Record<string, EndpointResult> = {};
+    addresses(30).forEach((a, i) => {
+      if (i < 3) results[a] = { ...scanned('A', 0), postQuantum: { readiness: 'ready', browserChoice: 'X25519MLKEM768' } };
+      else if (i < 5) results[a] = { ...scanned('A', 0), postQuantum: { readiness: 'classical', browserChoice: 'X25519' } };
+      else if (i < 6) results[a] = { ...failedProbe('cannot connect: ETIMEDOUT'), expected: {} };
+    });
+    expect(summarizePolicyEndpoints('strict', keys, lookup(plan, results)).postQuantum).toEqual([{ namespace: 'shop', ready: 3, partial: 0, classical: 2, unknown: 1 }]);
+  });
+
   it('is all zeros, without lastProbeTime, before any probe', () => {
     expect(summarizePolicyEndpoints('strict', keys, lookup(plan, {}))).toEqual({ total: 30, compliant: 0, violating: 0, unreachable: 0, worst: [] });
   });

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ParsedCertificate } from '../../../src/model/certificate.js';
 import type { TlsSecretSummary } from '../../../src/model/secret.js';
 import { compareEntries } from '../../../src/inventory/build.js';
+import { inventoryJson } from '../../../src/inventory/json.js';
 import type { InventoryEntry, SecretLocation } from '../../../src/inventory/model.js';
 import { certificate, inNamespace, selecting, tlsPolicy, withPolicySpec } from '../../support/builders.js';
 import { CORRUPT_PEM } from '../../support/inventory-fixtures.js';
@@ -62,6 +63,17 @@ describe('buildInventory: identities and locations', () => {
     if (facts === undefined) throw new Error('no leaf');
     const inv = build([s], { endpoints: [{ namespace: 'shop', service: 'web', port: 443, address: '10.0.0.1:443', certificate: facts }] });
     expect(only(inv.entries).locations.map((l) => l.type)).toEqual(['secret', 'endpoint']);
+    expect(inv.postQuantum).toBeUndefined();
+  });
+
+  it('counts the post-quantum readiness of fully scanned endpoints per namespace, and the JSON summary carries it', () => {
+    const s = secretOf(w.fine, { namespace: 'shop', name: 'web-tls' });
+    const facts = s.certificates.leaf;
+    if (facts === undefined) throw new Error('no leaf');
+    const at = (address: string, postQuantum?: 'ready' | 'classical') => ({ namespace: 'shop', service: 'web', port: 443, address, certificate: facts, ...(postQuantum === undefined ? {} : { postQuantum }) });
+    const inv = build([s], { endpoints: [at('10.0.0.1', 'ready'), at('10.0.0.2', 'classical'), at('10.0.0.3')] });
+    expect(inv.postQuantum).toEqual([{ namespace: 'shop', ready: 1, partial: 0, classical: 1, unknown: 0 }]);
+    expect(inventoryJson(inv).summary.postQuantum).toEqual(inv.postQuantum);
   });
 });
 

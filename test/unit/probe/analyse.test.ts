@@ -61,6 +61,13 @@ function observations(overrides: Partial<ScanObservations> = {}): ScanObservatio
       { group: 'X448', version: 'TLSv1.3', outcome: rejected('alert handshake_failure', 2) },
       { group: 'ffdhe3072', version: 'TLSv1.3', outcome: accepted({ type: 'DH', name: undefined, size: 3072 }, 9) },
     ],
+    postQuantum: undefined,
+    crl: undefined,
+    extendedMasterSecret: accepted(null, 1),
+    fallbackScsv: undefined,
+    clientRenegotiation: rejected('renegotiation refused: alert no_renegotiation', 3),
+    heartbleed: accepted('not-vulnerable', 4),
+    ccsInjection: accepted('not-vulnerable', 4),
     chain: accepted({ certificates: [chain.leafDer, chain.intermediateDer] }, 3),
     ocspStapling: rejected('no OCSP response stapled', 3),
     alpn: { h2: accepted(null, 3), 'http/1.1': accepted(null, 3) },
@@ -144,7 +151,7 @@ describe('analyseScan', () => {
     const root = new X509Certificate(rootCertificates[0] ?? '');
     const served = accepted({ certificates: [root.raw.toString('base64')] }, 1);
     const trust = analyseScan(observations({ chain: served }), { now: new Date() }).certificate?.trust;
-    expect(trust).toEqual({ anchors: 'system', chainsToAnchor: true });
+    expect(trust).toEqual({ anchors: 'system', chainsToAnchor: true, publiclyTrusted: true });
   });
 
   it('reports an unreachable endpoint and one without TLS', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateCompliance, VIOLATION_IDS, type ViolationId } from '../../../src/probe/compliance.js';
-import { customProfile, mozillaProfile, resolveProfile } from '../../../src/probe/profiles/index.js';
+import { customProfile, effectiveGuidelines, GUIDELINES, guidelinesConfigurationProfile, mozillaProfile, ProfileError, resolveProfile } from '../../../src/probe/profiles/index.js';
 import type { TlsProfile } from '../../../src/probe/profiles/schema.js';
-import { addSuites, certificate, findings, onlySuites, protocols, set, suite, withCertificate, withKeyExchange, withLeaf, type Change } from './findings-builders.js';
+import { addSuites, certificate, findings, postQuantum, onlySuites, protocols, set, suite, withCertificate, withKeyExchange, withLeaf, type Change } from './findings-builders.js';
 
 const modern = mozillaProfile('modern');
 const intermediate = mozillaProfile('intermediate');
@@ -41,7 +41,7 @@ const CASES: Case[] = [
   ['DH 512 is too small for old', old, [withKeyExchange({ minDhBits: 512 }), set({ serverPreference: [] })], ['dh-parameters-too-small']],
   ['expired', intermediate, [withCertificate({ validity: { state: 'expired', daysRemaining: -3, lifetimeDays: 90 } })], ['certificate-expired']],
   ['not yet valid', intermediate, [withCertificate({ validity: { state: 'not-yet-valid', daysRemaining: 120, lifetimeDays: 90 } })], ['certificate-not-yet-valid']],
-  ['untrusted chain', intermediate, [withCertificate({ trust: { anchors: 'system', chainsToAnchor: false, reason: 'unknown issuer' } })], ['certificate-untrusted']],
+  ['untrusted chain', intermediate, [withCertificate({ trust: { anchors: 'system', chainsToAnchor: false, publiclyTrusted: false, reason: 'unknown issuer' } })], ['certificate-untrusted']],
   ['wrong name', intermediate, [withCertificate({ hostname: { name: 'app.example', matches: false } })], ['certificate-hostname-mismatch']],
   ['no certificate read', intermediate, [set({ certificate: undefined, certificateError: 'handshake failed' })], ['certificate-missing']],
   ['HSTS missing on an HTTP endpoint', intermediate, [set({ hsts: { support: 'no' } })], ['hsts-missing']],
@@ -110,7 +110,7 @@ describe('custom profiles', () => {
   });
 
   it('applies overrides on a Mozilla profile', () => {
-    const profile = resolveProfile('intermediate', { overrides: { minDaysToExpiry: 14, minVersion: 'TLSv1.3' } });
+    const profile = resolveProfile('intermediate', { overrides: { minDaysToExpiry: 14, minVersion: 'TLSv1.3' }, guidelines: 'Mozilla-5.7' });
     expect(profile.source).toBe('Mozilla server-side TLS 5.7 with overrides');
     expect(profile.rules).toMatchObject({ minDaysToExpiry: 14, tlsVersions: ['TLSv1.3'], rsaKeySize: 2048 });
   });
@@ -129,5 +129,74 @@ describe('Mozilla 5.7 data', () => {
 
   it('builds a certificate finding helper that the cases rely on', () => {
     expect(certificate().trust.chainsToAnchor).toBe(true);
+  });
+});
+
+const tlsrefModern = guidelinesConfigurationProfile('modern', 'TLSRef-6.0');
+const tlsrefIntermediate = guidelinesConfigurationProfile('intermediate', 'TLSRef-6.0');
+const ecdsaLeaf = withLeaf({ keyAlgorithm: 'ECDSA', keySize: 256, curve: 'prime256v1', signatureAlgorithm: 'ECDSA-SHA256' });
+const pq = (readiness: Parameters<typeof postQuantum>[0]) => set({ postQuantum: postQuantum(readiness) });
+const withPqGroups = (...names: string[]): Change => (f) => ({
+  ...f,
+  postQuantum: { ...f.postQuantum, groups: f.postQuantum.groups.map((g) => (names.includes(g.name) ? { name: g.name, id: g.id, kind: g.kind, status: 'accepted' as const } : g)) },
+});
+
+describe('TLSRef 6.0', () => {
+  const cases: Case[] = [
+    ['a healthy post-quantum endpoint is intermediate-compliant', tlsrefIntermediate, [], []],
+    ['DHE suites are no longer intermediate', tlsrefIntermediate, [addSuites(suite('TLS_DHE_RSA_WITH_AES_128_GCM_SHA256', 'TLSv1.2'))], ['cipher-suite-not-allowed']],
+    ['DHE suites still are in Mozilla 5.7', intermediate, [addSuites(suite('TLS_DHE_RSA_WITH_AES_128_GCM_SHA256', 'TLSv1.2'))], []],
+    ['a classical endpoint is compliant (post-quantum is advised, not required)', tlsrefIntermediate, [pq('classical')], []],
+    ['MLKEM512 is not in its groups', tlsrefIntermediate, [withPqGroups('MLKEM512')], ['tls-curve-not-allowed']],
+    ['Mozilla 5.7 says nothing about post-quantum groups', intermediate, [withPqGroups('MLKEM512', 'SecP384r1MLKEM1024')], []],
+    ['a modern endpoint is modern', tlsrefModern, [protocols('TLSv1.3'), ecdsaLeaf], []],
+  ];
+  it.each(cases)('%s', (_name, profile, changes, expected) => {
+    expect(evaluateCompliance(findings(...changes), profile).violations.map((v) => v.id)).toEqual(expected);
+  });
+
+  it('holds the guideline figures: the hybrid first, six ECDHE AEAD suites, no old', () => {
+    expect(tlsrefIntermediate).toMatchObject({ name: 'intermediate', source: 'TLSRef 6.0' });
+    expect(tlsrefIntermediate.rules).toMatchObject({ tlsVersions: ['TLSv1.2', 'TLSv1.3'], tlsCurves: ['X25519MLKEM768', 'X25519', 'prime256v1', 'secp384r1'], postQuantumKeyExchange: 'recommended', rsaKeySize: 2048, maximumCertificateLifespanDays: 366 });
+    expect(tlsrefIntermediate.rules.cipherSuites).toHaveLength(6);
+    expect(tlsrefIntermediate.rules.cipherSuites?.every((n) => n.startsWith('TLS_ECDHE_') && !n.includes('CBC'))).toBe(true);
+    expect(tlsrefModern.rules).toMatchObject({ tlsVersions: ['TLSv1.3'], cipherSuites: [], postQuantumKeyExchange: 'recommended' });
+    expect(GUIDELINES['TLSRef-6.0'].configurations.old).toBeUndefined();
+    expect(mozillaProfile('intermediate').rules.postQuantumKeyExchange).toBeUndefined();
+  });
+
+  it('is the default for modern and intermediate; old means Mozilla 5.7 and cannot be had from 6.0', () => {
+    expect(effectiveGuidelines('intermediate')).toBe('TLSRef-6.0');
+    expect(effectiveGuidelines('modern')).toBe('TLSRef-6.0');
+    expect(effectiveGuidelines('old')).toBe('Mozilla-5.7');
+    expect(effectiveGuidelines('intermediate', 'Mozilla-5.7')).toBe('Mozilla-5.7');
+    expect(resolveProfile('intermediate').source).toBe('TLSRef 6.0');
+    expect(resolveProfile('old').source).toBe('Mozilla server-side TLS 5.7');
+    expect(() => resolveProfile('old', { guidelines: 'TLSRef-6.0' })).toThrow(ProfileError);
+    expect(() => resolveProfile('old', { guidelines: 'TLSRef-6.0' })).toThrow(/TLSRef 6.0 has no "old" configuration \(retired\); it exists in Mozilla-5.7/);
+  });
+});
+
+describe('post-quantum key exchange', () => {
+  const cases: [string, unknown, Change[], ViolationId[], ViolationId[]][] = [
+    ['ready', { postQuantumKeyExchange: 'required' }, [pq('ready')], [], []],
+    ['partial, required', { postQuantumKeyExchange: 'required' }, [pq('partial')], ['post-quantum-key-exchange-missing'], []],
+    ['classical, required (TLSPolicy spelling)', { requirePostQuantum: true }, [pq('classical')], ['post-quantum-key-exchange-missing'], []],
+    ['classical, recommended', { postQuantumKeyExchange: 'recommended' }, [pq('classical')], [], ['post-quantum-key-exchange-missing']],
+    ['unknown is only an advisory, even when required', { postQuantumKeyExchange: 'required' }, [pq('unknown')], [], ['post-quantum-key-exchange-missing']],
+    ['not asked for', {}, [pq('classical')], [], []],
+    ['no TLS at all is judged once, as no-tls', { postQuantumKeyExchange: 'required' }, [protocols(), set({ certificate: undefined })], ['no-tls'], []],
+  ];
+  it.each(cases)('%s', (_name, fields, changes, violations, advisories) => {
+    const report = evaluateCompliance(findings(...changes), customProfile(fields));
+    expect(report.violations.map((v) => v.id)).toEqual(violations);
+    expect(report.advisories.map((v) => v.id)).toEqual(advisories);
+  });
+
+  it('says why: what is accepted and what a browser gets, or that TLS 1.3 is missing', () => {
+    const partial = evaluateCompliance(findings(pq('partial')), customProfile({ requirePostQuantum: true })).violations[0];
+    expect(partial?.message).toBe('no post-quantum key exchange: X25519MLKEM768 is accepted, but a browser offering X25519MLKEM768 and X25519 gets X25519');
+    const noTls13 = findings(protocols('TLSv1.2'), set({ postQuantum: { ...postQuantum('classical'), tested: false, groups: [] } }));
+    expect(evaluateCompliance(noTls13, customProfile({ requirePostQuantum: true })).violations[0]?.message).toMatch(/TLS 1.3 is not accepted/);
   });
 });

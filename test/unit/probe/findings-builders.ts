@@ -1,4 +1,4 @@
-import type { CertificateDetails, CertificateFindings, ProbeFindings, SuiteFinding } from '../../../src/probe/findings.js';
+import type { CertificateDetails, CertificateFindings, PostQuantumFindings, ProbeFindings, SuiteFinding } from '../../../src/probe/findings.js';
 import { PROTOCOL_VERSIONS, type ProtocolVersion } from '../../../src/probe/protocols.js';
 import { suiteByName } from '../../../src/probe/suites.js';
 
@@ -49,6 +49,10 @@ export function leaf(extra: Partial<CertificateDetails> = {}): CertificateDetail
     fingerprintSHA256: 'ab'.repeat(32),
     isCA: false,
     selfSigned: false,
+    ocspUrls: ['http://ocsp.example/'],
+    crlUrls: [],
+    mustStaple: false,
+    usages: ['digital signature', 'key encipherment', 'server auth'],
     ...extra,
   };
 }
@@ -59,16 +63,40 @@ export function certificate(extra: Partial<CertificateFindings> = {}): Certifica
     served: [leaf()],
     intermediatesSent: 1,
     rootSent: false,
-    trust: { anchors: 'ca-bundle', chainsToAnchor: true },
+    trust: { anchors: 'ca-bundle', chainsToAnchor: true, publiclyTrusted: false },
     hostname: { name: 'app.example', matches: true },
     validity: { state: 'valid', daysRemaining: 60, lifetimeDays: 90 },
     ...extra,
   };
 }
 
+const PQ_GROUP_NAMES = ['X25519MLKEM768', 'SecP256r1MLKEM768', 'SecP384r1MLKEM1024', 'MLKEM512', 'MLKEM768', 'MLKEM1024'] as const;
+const PQ_IDS = [0x11ec, 0x11eb, 0x11ed, 0x0200, 0x0201, 0x0202] as const;
+
+/** Post-quantum findings of each readiness: ready = OpenSSL 3.5 with X25519MLKEM768:X25519, classical = no group. */
+export function postQuantum(readiness: PostQuantumFindings['readiness']): PostQuantumFindings {
+  const acceptedNames: readonly string[] = readiness === 'ready' || readiness === 'partial' ? ['X25519MLKEM768'] : [];
+  const groups = PQ_GROUP_NAMES.map((name, i) => ({
+    name,
+    id: PQ_IDS[i] ?? 0,
+    kind: i < 3 ? ('hybrid' as const) : ('ml-kem' as const),
+    ...(readiness === 'unknown' ? { status: 'error' as const, detail: 'connect timed out' } : acceptedNames.includes(name) ? { status: 'accepted' as const } : { status: 'rejected' as const, detail: 'alert handshake_failure' }),
+  }));
+  const browserChoice = readiness === 'ready' ? 'X25519MLKEM768' : readiness === 'unknown' ? undefined : 'X25519';
+  return {
+    readiness,
+    tested: true,
+    groups,
+    browserChoice,
+    serverPick: acceptedNames.length === 0 ? undefined : browserChoice,
+    serverPrefersPostQuantum: acceptedNames.length === 0 ? undefined : readiness === 'ready',
+    withoutShare: acceptedNames.length === 0 ? undefined : { group: 'X25519MLKEM768', answer: 'classical' },
+  };
+}
+
 export function baseFindings(): ProbeFindings {
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     target: { host: '127.0.0.1', port: 443, serverName: 'app.example' },
     scannedAt: '2026-02-01T00:00:00.000Z',
     durationMs: 100,
@@ -94,13 +122,19 @@ export function baseFindings(): ProbeFindings {
       minDhBits: undefined,
       rsaKeyTransport: false,
     },
+    postQuantum: postQuantum('ready'),
     forwardSecrecy: 'all',
     aead: 'all',
     certificate: certificate(),
     ocspStapling: { support: 'yes' },
+    crl: { status: 'not-tested' },
     alpn: { h2: { support: 'yes' }, http11: { support: 'yes' } },
     resumption: { sessionIds: { support: 'yes' }, tickets: { support: 'yes' }, fullHandshakeMs: 5, resumedHandshakeMs: 2 },
     secureRenegotiation: { support: 'yes' },
+    extendedMasterSecret: { support: 'yes' },
+    fallbackScsv: { support: 'not-tested', detail: 'no older version to fall back to' },
+    clientRenegotiation: { support: 'no', detail: 'renegotiation refused: alert no_renegotiation' },
+    vulnerabilities: { heartbleed: { status: 'not-vulnerable' }, ccsInjection: { status: 'not-vulnerable' } },
     hsts: { support: 'yes', header: 'max-age=63072000', maxAgeSeconds: 63072000, includeSubDomains: false, preload: false },
     errors: [],
   };

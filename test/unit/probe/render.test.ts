@@ -19,13 +19,17 @@ describe('renderTable', () => {
     const lines = text.split('\n');
     expect(lines[0]).toBe('certkeeper probe 127.0.0.1:443 (SNI app.example) — 2026-02-01T00:00:00.000Z, 100 ms');
     expect(lines.slice(2, 5)).toEqual([
-      'Grade        A+  score 93 (protocol 100, key exchange 90, cipher 90)',
+      'Grade        A+  score 93 (protocol 100, key exchange 90, cipher 90); SSL Labs rating guide 2009r',
       'Profile      intermediate (Mozilla server-side TLS 5.7): compliant',
       'Certificate  valid',
     ]);
     expect(text).toContain('  TLSv1.2  0xc02f  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256        128 bits  AEAD  FS  X25519');
     expect(text).toContain('  Chain     leaf + 1 intermediate sent; leads to the CA bundle');
-    expect(text).toContain('  HSTS                  max-age=63072000');
+    expect(text).toContain('  HSTS                    max-age=63072000');
+    expect(text).toContain('  Extended master secret  yes');
+    expect(text).toContain('  TLS_FALLBACK_SCSV       not tested (reported, not graded)');
+    expect(text).toContain('  Heartbleed              not vulnerable');
+    expect(text).toMatch(/ {2}Post-quantum +ready: accepts X25519MLKEM768\n {4}browser offer +X25519MLKEM768 \+ X25519 shares get X25519MLKEM768/);
     expect(text.indexOf('Grade        A+')).toBeLessThan(text.indexOf('Protocols'));
   });
 
@@ -56,11 +60,13 @@ describe('renderJson', () => {
 
 describe('certkeeper probe arguments', () => {
   it('parses a full command line', () => {
-    expect(parseProbeArgs(['web.example:8443', '--sni', 'app.example', '--profile', 'modern', '--ca-file', 'ca.pem', '-o', 'json', '--http', '--timeout', '2500'])).toEqual({
+    expect(parseProbeArgs(['web.example:8443', '--sni', 'app.example', '--profile', 'modern', '--guidelines', 'Mozilla-5.7', '--crl', 'off', '--ca-file', 'ca.pem', '-o', 'json', '--http', '--timeout', '2500'])).toEqual({
       host: 'web.example',
       port: 8443,
       serverName: 'app.example',
       profile: 'modern',
+      guidelines: 'Mozilla-5.7',
+      crl: 'off',
       profileFile: undefined,
       caFile: 'ca.pem',
       http: true,
@@ -70,7 +76,7 @@ describe('certkeeper probe arguments', () => {
   });
 
   it('defaults SNI to a host name, never to an IP, and the profile to intermediate', () => {
-    expect(parseProbeArgs(['web.example:443'])).toMatchObject({ serverName: 'web.example', profile: 'intermediate', output: 'table', timeoutMs: 4000 });
+    expect(parseProbeArgs(['web.example:443'])).toMatchObject({ serverName: 'web.example', profile: 'intermediate', guidelines: undefined, crl: 'private', output: 'table', timeoutMs: 4000 });
     expect(parseProbeArgs(['10.0.0.1:443']).serverName).toBeUndefined();
     expect(parseHostPort('[::1]:8443')).toEqual({ host: '::1', port: 8443 });
   });
@@ -78,6 +84,8 @@ describe('certkeeper probe arguments', () => {
   it.each([
     [[], /exactly one HOST:PORT/],
     [['a', 'b'], /exactly one HOST:PORT/],
+    [['a:1', '--guidelines', 'Mozilla-5.8'], /unknown guidelines "Mozilla-5.8"/],
+    [['a:1', '--crl', 'all'], /unknown --crl "all"/],
     [['web.example'], /not HOST:PORT/],
     [['web.example:0'], /not HOST:PORT/],
     [['web.example:70000'], /not HOST:PORT/],
