@@ -42,6 +42,10 @@ export interface BenchResult {
   peakRssMB: number;
   /** Operator user+system CPU from its start until all Ready. */
   cpuSeconds: number;
+  /** Operator CPU when /readyz first answered (start-up: loading, LISTs, caches): not issuance. */
+  cpuAtOperatorReadySeconds: number | undefined;
+  /** (cpuSeconds - cpuAtOperatorReadySeconds) / count: the marginal CPU of one issuance, ms. */
+  cpuPerIssuanceMs: number | undefined;
   /** Requests the operator made from its start until all Ready (audit log, impersonated user). */
   apiRequests: RequestCounts;
   idle: PhaseResult;
@@ -165,8 +169,12 @@ async function measure(o: BenchOptions, cluster: BenchCluster, profileDir: strin
   const sampler = new RssSampler(pid);
   sampler.start();
   let operatorReadySeconds: number | undefined;
+  let cpuAtOperatorReady: number | undefined;
   waitForOperatorReady(op, o.timeoutSeconds * 1000).then(
-    () => (operatorReadySeconds = seconds(started)),
+    () => {
+      operatorReadySeconds = seconds(started);
+      cpuAtOperatorReady = readCpuSeconds(pid);
+    },
     () => undefined, // a dead or stuck operator is reported by the wait below
   );
 
@@ -239,6 +247,8 @@ async function measure(o: BenchOptions, cluster: BenchCluster, profileDir: strin
     certsPerSecond: round(o.count / readySeconds, 1),
     peakRssMB: round(memory?.peakRssMB ?? Number.NaN, 1),
     cpuSeconds: round(cpuAtReady ?? Number.NaN),
+    cpuAtOperatorReadySeconds: cpuAtOperatorReady === undefined ? undefined : round(cpuAtOperatorReady),
+    cpuPerIssuanceMs: cpuAtOperatorReady === undefined || cpuAtReady === undefined ? undefined : round(((cpuAtReady - cpuAtOperatorReady) * 1000) / o.count),
     apiRequests: countRequests(readyEvents),
     idle,
     node: process.version,
