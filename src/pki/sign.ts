@@ -5,7 +5,8 @@ import { describeKey, subjectPublicKeyInfo, type PrivateKey } from './keys.js';
 import { encodePem } from './pem.js';
 import { DEFAULT_DURATION_MS, type CertificateTemplateSpec } from './spec.js';
 import { TAG_OID, TAG_SEQUENCE, concatBytes, encodeTlv } from './der.js';
-import { authorityKeyIdentifierBytes, caSubjectDer, keyIdentifierBytes, templateParts } from './template.js';
+import { authorityKeyIdentifierBytes, caSubjectDer, keyIdentifierBytes } from './template.js';
+import { templatePartsDer } from './template-der.js';
 
 // Signing X.509 v3 certificates, self-signed or by a CA key pair.
 //
@@ -52,10 +53,10 @@ export function randomSerialNumber(): string {
 // eslint-disable-next-line @typescript-eslint/require-await -- signing is synchronous now; the API stays async so a throw still arrives as a rejection
 export async function selfSignCertificate(request: SelfSignRequest): Promise<SignedCertificate> {
   const { spec, privateKey, now } = request;
-  const { subject, extensions } = templateParts(spec, privateKey.algorithm);
+  const { subject, extensions } = templatePartsDer(spec, privateKey.algorithm);
   return signTbs({
     subject,
-    issuerDer: new Uint8Array(subject.toArrayBuffer()),
+    issuerDer: subject,
     extensions,
     subjectSpki: subjectPublicKeyInfo(privateKey),
     authorityKeyId: undefined,
@@ -70,7 +71,7 @@ export async function selfSignCertificate(request: SelfSignRequest): Promise<Sig
 export async function signCertificateWithCa(request: CaSignRequest): Promise<SignedCertificate> {
   const { spec, subjectKey, ca, now } = request;
   const subjectAlgorithm = describeKey(subjectKey).algorithm;
-  const { subject, extensions } = templateParts(spec, subjectAlgorithm);
+  const { subject, extensions } = templatePartsDer(spec, subjectAlgorithm);
   return signTbs({
     subject,
     issuerDer: caSubjectDer(ca.certificate),
@@ -84,10 +85,12 @@ export async function signCertificateWithCa(request: CaSignRequest): Promise<Sig
 }
 
 interface TbsInput {
-  subject: x509.Name;
+  /** The subject Name element. */
+  subject: Uint8Array;
   /** DER of the issuer Name: the CA certificate's subject bytes as they are, or the subject for self-signed. */
   issuerDer: Uint8Array;
-  extensions: x509.Extension[];
+  /** Extension elements (templatePartsDer). */
+  extensions: Uint8Array[];
   subjectSpki: Buffer;
   authorityKeyId: Uint8Array | undefined;
   signer: PrivateKey;
@@ -100,7 +103,8 @@ interface TbsInput {
 // re-parses every part with asn1js and signs through WebCrypto, which needs
 // the key exported and imported again for each signature (~0.7 ms of OpenSSL
 // decoders per certificate on top of the ASN.1 work). The parts that vary
-// by spec (subject, extensions) still come from templateParts.
+// by spec (subject, extensions) come from templatePartsDer, byte for byte
+// what the library would encode.
 
 const OID_SUBJECT_KEY_IDENTIFIER = Uint8Array.from([0x55, 0x1d, 0x0e]);
 const OID_AUTHORITY_KEY_IDENTIFIER = Uint8Array.from([0x55, 0x1d, 0x23]);
@@ -163,7 +167,7 @@ function extensionDer(oid: Uint8Array, value: Uint8Array): Uint8Array {
 function signTbs(input: TbsInput): SignedCertificate {
   const notBefore = new Date(Math.floor(input.now.getTime() / 1000) * 1000);
   const notAfter = new Date(input.now.getTime() + (input.durationMs ?? DEFAULT_DURATION_MS));
-  const extensions: Uint8Array[] = input.extensions.map((e) => new Uint8Array(e.rawData));
+  const extensions = [...input.extensions];
   extensions.push(extensionDer(OID_SUBJECT_KEY_IDENTIFIER, encodeTlv(TAG_OCTET_STRING, keyIdentifierBytes(input.subjectSpki))));
   if (input.authorityKeyId !== undefined) {
     // AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT OCTET STRING }
@@ -179,7 +183,7 @@ function signTbs(input: TbsInput): SignedCertificate {
         algorithmDer,
         input.issuerDer,
         encodeTlv(TAG_SEQUENCE, concatBytes([encodeTime(notBefore), encodeTime(notAfter)])),
-        new Uint8Array(input.subject.toArrayBuffer()),
+        input.subject,
         input.subjectSpki,
         encodeTlv(0xa3, encodeTlv(TAG_SEQUENCE, concatBytes(extensions))),
       ]),
