@@ -19,6 +19,12 @@ export interface DerExtension {
 
 export interface DerCertificate {
   readonly der: Uint8Array;
+  /** The TBSCertificate element: what the signature covers. */
+  readonly tbs: Uint8Array;
+  /** signatureAlgorithm's OID, dotted. */
+  readonly signatureAlgorithm: string;
+  /** signatureValue's bits (without the unused-bits octet). */
+  readonly signature: Uint8Array;
   /** Serial INTEGER content octets. */
   readonly serial: Uint8Array;
   /** Issuer and subject Name elements (content octets of the SEQUENCE). */
@@ -42,8 +48,10 @@ const TAG_OCTET_STRING = 0x04;
 export function readCertificateDer(der: Uint8Array): DerCertificate {
   const outer = readTlv(der, 0);
   if (outer.tag !== TAG_SEQUENCE || outer.end !== der.length) throw new RangeError('not a single DER SEQUENCE');
-  const [tbsTlv] = readChildren(outer.value);
+  const [tbsTlv, algorithm, signature] = readChildren(outer.value);
   if (tbsTlv?.tag !== TAG_SEQUENCE) throw new RangeError('no TBSCertificate');
+  const [algorithmOid] = algorithm === undefined ? [] : readChildren(algorithm.value);
+  if (algorithmOid?.tag !== TAG_OID || signature?.tag !== 0x03 || signature.value.length === 0) throw new RangeError('no signature');
   const fields = readChildren(tbsTlv.value);
   const at = fields[0]?.tag === 0xa0 ? 1 : 0;
   const [serial, , issuer, validity, subject, spki] = fields.slice(at);
@@ -68,6 +76,10 @@ export function readCertificateDer(der: Uint8Array): DerCertificate {
   }
   return {
     der,
+    // The first element of the certificate's content, header included.
+    tbs: outer.value.subarray(0, tbsTlv.end),
+    signatureAlgorithm: decodeOid(algorithmOid.value),
+    signature: signature.value.subarray(1),
     serial: serial.value,
     issuer: issuer.value,
     subject: subject.value,

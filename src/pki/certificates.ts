@@ -1,4 +1,4 @@
-import { X509Certificate as NodeX509Certificate, createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { X509Certificate as NodeX509Certificate, createHash, createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
 import {
   NativeUnsupported,
   commonNameOf,
@@ -390,8 +390,48 @@ function validityProblem(cert: ChainCertificate, name: string, at: Date): string
   return undefined;
 }
 
+const HASH_BY_SIGNATURE_OID: Readonly<Record<string, string | null>> = {
+  '1.2.840.10045.4.3.2': 'sha256',
+  '1.2.840.10045.4.3.3': 'sha384',
+  '1.2.840.10045.4.3.4': 'sha512',
+  '1.2.840.113549.1.1.11': 'sha256',
+  '1.2.840.113549.1.1.12': 'sha384',
+  '1.2.840.113549.1.1.13': 'sha512',
+  '1.3.101.112': null,
+};
+const OID_SUBJECT_KEY_IDENTIFIER = '2.5.29.14';
+const KEY_CERT_SIGN = 32;
+
+/**
+ * Whether `issuer` plainly issued `child`, checked natively: the same names
+ * byte for byte, key identifiers that agree, an issuer allowed to sign
+ * certificates, and a signature that verifies (common algorithms only). True
+ * spares OpenSSL's parse of the child (~0.15 ms); false decides nothing, and
+ * OpenSSL's checkIssued and verify give the verdict and its reason.
+ */
+function plainlyIssued(child: ChainCertificate, issuer: ChainCertificate): boolean {
+  try {
+    if (!Buffer.from(child.issuer).equals(issuer.subject)) return false;
+    const authorityKeyId = authorityKeyIdOf(child);
+    if (authorityKeyId !== undefined) {
+      const ski = issuer.extensions.get(OID_SUBJECT_KEY_IDENTIFIER);
+      if (ski === undefined || Buffer.from(readTlv(ski.value, 0).value).toString('hex') !== authorityKeyId) return false;
+    }
+    const keyUsage = issuer.extensions.get(OID_KEY_USAGE);
+    if (keyUsage !== undefined && (keyUsageFlags(keyUsage) & KEY_CERT_SIGN) === 0) return false;
+    const hash = HASH_BY_SIGNATURE_OID[child.signatureAlgorithm];
+    if (hash === undefined) return false;
+    return verifySignature(hash, child.tbs, issuer.node.publicKey, child.signature);
+  } catch {
+    return false;
+  }
+}
+
 /** Why `issuer` did not issue `child`, or undefined when it did (names, key identifiers, signature, CA flag). */
 function issuanceProblem(child: ChainCertificate, childName: string, issuer: ChainCertificate, issuerName: string): string | undefined {
+  if (plainlyIssued(child, issuer)) {
+    return issuer.node.ca ? undefined : `${issuerName} signed ${childName} but is not a CA (basicConstraints CA is false)`;
+  }
   if (!child.node.checkIssued(issuer.node)) {
     return `${childName} was not issued by ${issuerName} (issuer name, key identifier or key usage do not match)`;
   }
@@ -411,7 +451,7 @@ function issuanceProblem(child: ChainCertificate, childName: string, issuer: Cha
  */
 export function verifyChain(input: { chainPem: string; caPem: string; at?: Date }): ChainVerification {
   try {
-    return verifyParsedChain(readCertificateChainPem(input.chainPem, 'chain'), readCertificateChainPem(input.caPem, 'CA', { anchors: true }), input.at ?? new Date());
+    return verifyParsedChain(readCertificateChainPem(input.chainPem, 'chain', { lazyLeaf: true }), readCertificateChainPem(input.caPem, 'CA', { anchors: true }), input.at ?? new Date());
   } catch (error) {
     return { valid: false, reason: describeCause(error) };
   }

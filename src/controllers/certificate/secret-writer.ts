@@ -68,7 +68,7 @@ export function checkIssuedMaterial(material: IssuedMaterial, now: Date): ChainC
   let chain: ChainCertificate[];
   let anchors: ChainCertificate[];
   try {
-    chain = readCertificateChainPem(material.chainPem, 'issued chain');
+    chain = readCertificateChainPem(material.chainPem, 'issued chain', { lazyLeaf: true });
     // Without a trust anchor the chain must at least be consistent: each certificate issued by the next.
     anchors = material.caPem === undefined ? chain.slice(-1) : readCertificateChainPem(material.caPem, 'CA', { anchors: true });
   } catch (error) {
