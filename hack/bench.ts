@@ -12,6 +12,7 @@
 import { writeFile } from 'node:fs/promises';
 import { BENCH_USAGE, parseBenchOptions, parseScenarioArgs } from './bench/options.js';
 import { formatProfile } from './bench/profile.js';
+import { formatHeapSummary } from './bench/heap.js';
 import { formatReport } from './bench/report.js';
 import { BenchFailure, runBench } from './bench/run.js';
 import { runInventoryScenario } from './bench/inventory.js';
@@ -31,10 +32,11 @@ const log: Log = (line) => {
 async function runCertificates(argv: string[], signal: AbortSignal): Promise<number> {
   const options = parseScenarioArgs(argv, parseBenchOptions, BENCH_USAGE);
   if (typeof options === 'number') return options;
-  const { result, profiles } = await runBench(options, signal, log);
-  const json = JSON.stringify(result, null, 2);
+  const { result, profiles, heap } = await runBench(options, signal, log);
+  const json = JSON.stringify(heap === undefined ? result : { ...result, heapSnapshot: heap }, null, 2);
   process.stdout.write(`\n${formatReport(result)}\n`);
   for (const profile of profiles) process.stdout.write(`\n${formatProfile(profile)}\n`);
+  if (heap !== undefined) process.stdout.write(`\n${formatHeapSummary(heap)}\n`);
   process.stdout.write(`\n${json}\n`);
   if (options.json !== undefined) {
     await writeFile(options.json, `${json}\n`);
