@@ -1,5 +1,6 @@
 import { X509Certificate as NodeX509Certificate } from 'node:crypto';
-import { parseCertificateChainPem, summarizeCertificate, verifyChain } from '../pki/certificates.js';
+import { summarizeDerCertificate, verifyChain } from '../pki/certificates.js';
+import { readCertificateChainPem } from '../pki/certificate-der.js';
 import { certificatePemBlocks, encodePem } from '../pki/pem.js';
 import type { CertificateDetails, CertificateFindings, ValidityState } from './findings.js';
 import { hostnameMatches } from './hostname.js';
@@ -21,15 +22,15 @@ export interface CertificateContext {
   anchors: 'ca-bundle' | 'system';
 }
 
-function selfSigned(der: Buffer): boolean {
-  const certificate = new NodeX509Certificate(der);
+function selfSigned(certificate: NodeX509Certificate): boolean {
   return certificate.checkIssued(certificate) && certificate.verify(certificate.publicKey);
 }
 
 function details(der: Buffer): CertificateDetails {
-  const [parsed] = parseCertificateChainPem(encodePem('CERTIFICATE', der), 'served certificate');
+  // Read natively (and by OpenSSL, once): the library's asn1js parse is not needed for a summary.
+  const [parsed] = readCertificateChainPem(encodePem('CERTIFICATE', der), 'served certificate');
   if (parsed === undefined) throw new Error('served certificate did not parse');
-  const summary = summarizeCertificate(parsed);
+  const summary = summarizeDerCertificate(parsed);
   return {
     subject: summary.subject,
     commonName: summary.commonName,
@@ -45,7 +46,7 @@ function details(der: Buffer): CertificateDetails {
     serialNumber: summary.serialNumber,
     fingerprintSHA256: summary.fingerprintSHA256,
     isCA: summary.isCA,
-    selfSigned: selfSigned(der),
+    selfSigned: selfSigned(parsed.node),
   };
 }
 
