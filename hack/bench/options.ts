@@ -110,7 +110,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     throw new UsageError(`--key-algorithm must be ECDSA or RSA, got ${JSON.stringify(values['key-algorithm'])}`);
   }
   return {
-    count: positiveInt('count', values.count, 1000, { max: 9999 }),
+    count: positiveInt('count', values.count, 1000, { max: 100_000 }),
     keyAlgorithm: algorithm as BenchKeyAlgorithm,
     workers: positiveInt('workers', values.workers, 4, { max: 64 }),
     createConcurrency: positiveInt('create-concurrency', values['create-concurrency'], 20, { max: 500 }),
