@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- [--count N] [--key-algorithm ECDSA|RSA] [--workers W] [--json out.json]`
- * `npm run bench -- --scenario inventory|acme|endpoints|probe [flags]`
+ * `npm run bench -- --scenario inventory|acme|endpoints|probe|startup [flags]`
  *
  * Measures the compiled operator issuing N Certificates from a CA against a
  * real kube-apiserver: time until all are Ready, its CPU and peak memory, the
@@ -12,6 +12,7 @@
 import { writeFile } from 'node:fs/promises';
 import { BENCH_USAGE, parseBenchOptions, parseScenarioArgs } from './bench/options.js';
 import { formatProfile } from './bench/profile.js';
+import { formatHeapSummary } from './bench/heap.js';
 import { formatReport } from './bench/report.js';
 import { BenchFailure, runBench } from './bench/run.js';
 import { runInventoryScenario } from './bench/inventory.js';
@@ -31,10 +32,11 @@ const log: Log = (line) => {
 async function runCertificates(argv: string[], signal: AbortSignal): Promise<number> {
   const options = parseScenarioArgs(argv, parseBenchOptions, BENCH_USAGE);
   if (typeof options === 'number') return options;
-  const { result, profiles } = await runBench(options, signal, log);
-  const json = JSON.stringify(result, null, 2);
+  const { result, profiles, heap } = await runBench(options, signal, log);
+  const json = JSON.stringify(heap === undefined ? result : { ...result, heapSnapshot: heap }, null, 2);
   process.stdout.write(`\n${formatReport(result)}\n`);
   for (const profile of profiles) process.stdout.write(`\n${formatProfile(profile)}\n`);
+  if (heap !== undefined) process.stdout.write(`\n${formatHeapSummary(heap)}\n`);
   process.stdout.write(`\n${json}\n`);
   if (options.json !== undefined) {
     await writeFile(options.json, `${json}\n`);
@@ -48,6 +50,7 @@ const SCENARIOS: Record<string, (argv: string[], signal: AbortSignal, log: Log) 
   acme: runAcmeScenario,
   endpoints: runEndpointsScenario,
   probe: async (argv) => (await import('./bench/probe.js')).runProbeBench(argv),
+  startup: async (argv, signal, log) => (await import('./bench/startup.js')).runStartupScenario(argv, signal, log),
 };
 
 /** The scenario asked for with --scenario, or the Certificates bench, with the remaining arguments. */

@@ -23,6 +23,8 @@ export interface BenchOptions extends ClusterFlagValues {
   logLevel: string;
   /** Write a V8 CPU profile of the operator into this folder (through node:inspector) and summarise it. */
   cpuProfDir: string | undefined;
+  /** Take a V8 heap snapshot of the operator into this folder after the idle phase, and summarise it. */
+  heapSnapshotDir: string | undefined;
   /** Extra NODE_OPTIONS for the operator process (e.g. --max-old-space-size=96, --import ./patch.mjs). */
   nodeOptions: string | undefined;
 }
@@ -38,6 +40,7 @@ export const BENCH_USAGE = `usage: npm run bench -- [flags]
   --idle S                idle phase length (default 10)
   --log-level L           operator log level (default info)
   --cpu-prof DIR          profile the operator (V8 CPU profile) into DIR and print the hottest code
+  --heap-snapshot DIR     after the idle phase, write a heap snapshot of the operator into DIR and print its largest groups
   --node-options=OPTS     extra NODE_OPTIONS for the operator (e.g. --node-options=--max-old-space-size=96)
   --keep-dir              keep the environment folder (logs, audit.log) afterwards
   --skip-build            do not run npm run build first`;
@@ -86,6 +89,7 @@ const FLAGS = {
   idle: { type: 'string' },
   'log-level': { type: 'string' },
   'cpu-prof': { type: 'string' },
+  'heap-snapshot': { type: 'string' },
   'node-options': { type: 'string' },
   ...CLUSTER_FLAGS,
 } as const;
@@ -106,7 +110,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     throw new UsageError(`--key-algorithm must be ECDSA or RSA, got ${JSON.stringify(values['key-algorithm'])}`);
   }
   return {
-    count: positiveInt('count', values.count, 1000, { max: 9999 }),
+    count: positiveInt('count', values.count, 1000, { max: 100_000 }),
     keyAlgorithm: algorithm as BenchKeyAlgorithm,
     workers: positiveInt('workers', values.workers, 4, { max: 64 }),
     createConcurrency: positiveInt('create-concurrency', values['create-concurrency'], 20, { max: 500 }),
@@ -115,6 +119,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     idleSeconds: positiveInt('idle', values.idle, 10, { max: 3600 }),
     logLevel: values['log-level'] ?? 'info',
     cpuProfDir: values['cpu-prof'],
+    heapSnapshotDir: values['heap-snapshot'],
     nodeOptions: values['node-options'],
     ...clusterFlagValues(values),
   };

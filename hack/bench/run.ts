@@ -12,6 +12,7 @@ import { reconcilesBetween, scrapeOperatorMetrics, type OperatorMetrics } from '
 import { readCpuSeconds, readMachineBusySeconds, readMemory, RssSampler } from './proc.js';
 import { cpuProfilerNodeOptions, PROFILE_SPLIT_SIGNAL, summarizeProfiles, type ProfileSummary } from './profile.js';
 import { progressEvery } from './progress.js';
+import { HEAP_SNAPSHOT_SIGNAL, heapSnapshotNodeOptions, summarizeHeapSnapshot, waitForHeapSnapshot, type HeapSummary } from './heap.js';
 import { readiness, type ReadinessSnapshot } from './readiness.js';
 
 // One bench run: build, environment with an audit log, fixtures, then the
@@ -42,6 +43,10 @@ export interface BenchResult {
   peakRssMB: number;
   /** Operator user+system CPU from its start until all Ready. */
   cpuSeconds: number;
+  /** Operator CPU when /readyz first answered (start-up: loading, LISTs, caches): not issuance. */
+  cpuAtOperatorReadySeconds: number | undefined;
+  /** (cpuSeconds - cpuAtOperatorReadySeconds) / count: the marginal CPU of one issuance, ms. */
+  cpuPerIssuanceMs: number | undefined;
   /** Requests the operator made from its start until all Ready (audit log, impersonated user). */
   apiRequests: RequestCounts;
   idle: PhaseResult;
@@ -76,6 +81,7 @@ export interface BenchResult {
 export interface BenchRun {
   result: BenchResult;
   profiles: ProfileSummary[];
+  heap: HeapSummary | undefined;
 }
 
 export class BenchFailure extends Error {}
@@ -116,14 +122,23 @@ function phase(events: readonly AuditEvent[], secondsTaken: number, cpu: number 
 
 export async function runBench(o: BenchOptions, signal: AbortSignal, log: (line: string) => void): Promise<BenchRun> {
   const profileDir = o.cpuProfDir === undefined ? undefined : resolve(o.cpuProfDir);
-  const result = await withBenchCluster({ name: 'certificates', build: !o.skipBuild, audit: true, keepDir: o.keepDir, signal, log }, (cluster) =>
-    measure(o, cluster, profileDir, signal, log),
+  const heapDir = o.heapSnapshotDir === undefined ? undefined : resolve(o.heapSnapshotDir);
+  if (heapDir !== undefined) await mkdir(heapDir, { recursive: true });
+  const { result, heapFile } = await withBenchCluster({ name: 'certificates', build: !o.skipBuild, audit: true, keepDir: o.keepDir, signal, log }, (cluster) =>
+    measure(o, cluster, profileDir, heapDir, signal, log),
   );
   const profiles = profileDir === undefined ? [] : await summarizeProfiles(profileDir);
-  return { result, profiles };
+  return { result, profiles, heap: heapFile === undefined ? undefined : await summarizeHeapSnapshot(heapFile) };
 }
 
-async function measure(o: BenchOptions, cluster: BenchCluster, profileDir: string | undefined, signal: AbortSignal, log: (line: string) => void): Promise<BenchResult> {
+async function measure(
+  o: BenchOptions,
+  cluster: BenchCluster,
+  profileDir: string | undefined,
+  heapDir: string | undefined,
+  signal: AbortSignal,
+  log: (line: string) => void,
+): Promise<{ result: BenchResult; heapFile: string | undefined }> {
   const { env, clients } = cluster;
   const auditLogPath = env.auditLogPath;
   if (auditLogPath === undefined) throw new BenchFailure('environment started without an audit log');
@@ -143,7 +158,12 @@ async function measure(o: BenchOptions, cluster: BenchCluster, profileDir: strin
   const apiserverCpu0 = apiserverPid === undefined ? undefined : readCpuSeconds(apiserverPid);
   const etcdCpu0 = etcdPid === undefined ? undefined : readCpuSeconds(etcdPid);
   if (profileDir !== undefined) await mkdir(profileDir, { recursive: true });
-  const nodeOptions = [profileDir === undefined ? '' : await cpuProfilerNodeOptions(profileDir), o.nodeOptions ?? '', process.env.NODE_OPTIONS ?? '']
+  const nodeOptions = [
+    profileDir === undefined ? '' : await cpuProfilerNodeOptions(profileDir),
+    heapDir === undefined ? '' : heapSnapshotNodeOptions(heapDir),
+    o.nodeOptions ?? '',
+    process.env.NODE_OPTIONS ?? '',
+  ]
     .filter((part) => part !== '')
     .join(' ');
 
@@ -165,8 +185,12 @@ async function measure(o: BenchOptions, cluster: BenchCluster, profileDir: strin
   const sampler = new RssSampler(pid);
   sampler.start();
   let operatorReadySeconds: number | undefined;
+  let cpuAtOperatorReady: number | undefined;
   waitForOperatorReady(op, o.timeoutSeconds * 1000).then(
-    () => (operatorReadySeconds = seconds(started)),
+    () => {
+      operatorReadySeconds = seconds(started);
+      cpuAtOperatorReady = readCpuSeconds(pid);
+    },
     () => undefined, // a dead or stuck operator is reported by the wait below
   );
 
@@ -229,8 +253,15 @@ async function measure(o: BenchOptions, cluster: BenchCluster, profileDir: strin
   const memory = readMemory(pid);
   if (!op.process.running) throw new BenchFailure(`operator ${op.process.describeExit() ?? 'stopped'} during the idle phase\n${op.process.logTail(OPERATOR_LOG_TAIL)}`);
   if (audit.unparsed > 0) log(`warning: ${audit.unparsed} audit log lines did not parse`);
+  // Last: writing a snapshot pauses the operator and raises its RSS, so every figure above is read first.
+  let heapFile: string | undefined;
+  if (heapDir !== undefined) {
+    log('writing a heap snapshot of the operator');
+    process.kill(pid, HEAP_SNAPSHOT_SIGNAL);
+    heapFile = await waitForHeapSnapshot(heapDir);
+  }
 
-  return {
+  const result: BenchResult = {
     count: o.count,
     keyAlgorithm: o.keyAlgorithm,
     workers: o.workers,
@@ -239,6 +270,8 @@ async function measure(o: BenchOptions, cluster: BenchCluster, profileDir: strin
     certsPerSecond: round(o.count / readySeconds, 1),
     peakRssMB: round(memory?.peakRssMB ?? Number.NaN, 1),
     cpuSeconds: round(cpuAtReady ?? Number.NaN),
+    cpuAtOperatorReadySeconds: cpuAtOperatorReady === undefined ? undefined : round(cpuAtOperatorReady),
+    cpuPerIssuanceMs: cpuAtOperatorReady === undefined || cpuAtReady === undefined ? undefined : round(((cpuAtReady - cpuAtOperatorReady) * 1000) / o.count),
     apiRequests: countRequests(readyEvents),
     idle,
     node: process.version,
@@ -271,4 +304,5 @@ async function measure(o: BenchOptions, cluster: BenchCluster, profileDir: strin
       loadAverage1m: round(load),
     },
   };
+  return { result, heapFile };
 }

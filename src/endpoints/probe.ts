@@ -1,5 +1,5 @@
 import { rootCertificates } from 'node:tls';
-import { x509 } from '../pki/x509.js';
+import { readCertificateDer } from '../pki/certificate-der.js';
 import { certificateFacts } from '../secrets/facts.js';
 import { analyseScan } from '../probe/analyse.js';
 import { evaluateCompliance } from '../probe/compliance.js';
@@ -66,7 +66,7 @@ function leafOf(chain: JobOutcome<{ certificates: string[] }> | undefined): Prob
   if (chain?.status !== 'accepted') return undefined;
   const first = chain.value.certificates[0];
   if (first === undefined) return undefined;
-  const facts = certificateFacts(new x509.X509Certificate(Buffer.from(first, 'base64')));
+  const facts = certificateFacts(readCertificateDer(Buffer.from(first, 'base64')));
   return { fingerprintSHA256: facts.fingerprintSHA256, notAfter: facts.notAfter.toISOString(), facts };
 }
 

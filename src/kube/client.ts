@@ -11,6 +11,7 @@ import { shareKeepAliveAgents } from './keep-alive.js';
 import { certificatesClient, SecretsClient, tlsPoliciesClient, type CertificatesClient, type TLSPoliciesClient } from './resources.js';
 import { retryOnBackPressure } from './back-pressure.js';
 import { retryOnTransportErrors } from './transport-retry.js';
+import { rawEventCalls, rawSecretCalls, rawStatusCalls } from './raw-json.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -84,18 +85,19 @@ export function makeKubeClients(kc: KubeConfig, pool: ClientPoolOptions = {}): K
   shareKeepAliveAgents(own, pool.maxSockets);
   // Every call waits out the API server's back-pressure (429, 503 with Retry-After), as client-go does;
   // leader election does not: its Lease renewals must fail within their deadline, not wait.
-  const make = <T extends ApiType>(api: ApiConstructor<T>, backPressure = true): T => {
-    const client = own.makeApiClient(api);
+  const make = <T extends ApiType>(api: ApiConstructor<T>, backPressure = true, raw: (client: T) => T = (client) => client): T => {
+    const client = raw(own.makeApiClient(api));
     const retried = pool.retryTransportErrors === true ? retryOnTransportErrors(client) : client;
     return backPressure ? retryOnBackPressure(retried) : retried;
   };
-  const core = make(CoreV1Api);
-  const customObjects = make(CustomObjectsApi);
+  // The calls of every issuance skip client-node's generated layer (raw-json.ts).
+  const core = make(CoreV1Api, true, (c) => rawSecretCalls(own, c));
+  const customObjects = make(CustomObjectsApi, true, (c) => rawStatusCalls(own, c));
   return {
     kubeConfig: own,
     core,
     coordination: make(CoordinationV1Api, false),
-    events: make(EventsV1Api),
+    events: make(EventsV1Api, true, (c) => rawEventCalls(own, c)),
     customObjects,
     apiextensions: make(ApiextensionsV1Api),
     networking: make(NetworkingV1Api),

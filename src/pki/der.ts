@@ -93,3 +93,20 @@ export function decodeOid(content: Uint8Array): string {
   }
   return arcs.join('.');
 }
+
+/** Content octets of an OBJECT IDENTIFIER from its dotted form. */
+export function encodeOid(dotted: string): Uint8Array {
+  const arcs = dotted.split('.').map(Number);
+  const [first = 0, second = 0, ...rest] = arcs;
+  const out: number[] = [];
+  for (const arc of [first * 40 + second, ...rest]) {
+    const septets: number[] = [];
+    let n = arc;
+    do {
+      septets.unshift(n % 128);
+      n = Math.floor(n / 128);
+    } while (n > 0);
+    septets.forEach((septet, i) => out.push(i < septets.length - 1 ? septet | 0x80 : septet));
+  }
+  return Uint8Array.from(out);
+}

@@ -2,6 +2,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPair, type Ke
 import { promisify } from 'node:util';
 import { PkiError, describeCause } from './errors.js';
 import { decodePemBlocks } from './pem.js';
+import { spkiFromKeyObject } from './spki.js';
 import type { KeyAlgorithm, PrivateKeyEncoding, PrivateKeySpec } from './spec.js';
 
 // Private keys as node KeyObjects. A KeyObject never prints or serialises its
@@ -173,6 +174,8 @@ export function parsePrivateKeyPem(pem: string, source = 'private key'): Private
 /** DER SubjectPublicKeyInfo of a key; for a private key, of its public half. */
 export function subjectPublicKeyInfo(key: PrivateKey | KeyObject): Buffer {
   const keyObject = 'keyObject' in key ? key.keyObject : key;
+  const built = spkiFromKeyObject(keyObject);
+  if (built !== undefined) return built;
   const publicKey = keyObject.type === 'public' ? keyObject : createPublicKey(keyObject);
   return publicKey.export({ format: 'der', type: 'spki' });
 }

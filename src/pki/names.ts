@@ -52,6 +52,19 @@ const PRINTABLE_STRING = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
  * and unescape quotes and backslashes.
  */
 export function subjectName(spec: CertificateTemplateSpec): x509.Name {
+  const rdns = subjectAttributes(spec).map(({ oid, value, printable }) => ({ [oid]: [printable ? { printableString: value } : { utf8String: value }] }));
+  return new x509.Name(rdns, EXTRA_ATTRIBUTE_NAMES);
+}
+
+export interface SubjectAttribute {
+  oid: string;
+  value: string;
+  /** PrintableString when the value fits one, else UTF8String. */
+  printable: boolean;
+}
+
+/** The subject's attributes in Go's order, one per RDN: what subjectName encodes (and template-der.ts, natively). */
+export function subjectAttributes(spec: CertificateTemplateSpec): SubjectAttribute[] {
   const s = spec.subject ?? {};
   const attributes: [string, readonly string[] | undefined][] = [
     [OID.country, s.countries],
@@ -64,12 +77,7 @@ export function subjectName(spec: CertificateTemplateSpec): x509.Name {
     [OID.commonName, spec.commonName ? [spec.commonName] : undefined],
     [OID.serialNumber, s.serialNumber ? [s.serialNumber] : undefined],
   ];
-  const rdns = attributes.flatMap(([oid, values]) =>
-    (values ?? []).map((value) => ({
-      [oid]: [PRINTABLE_STRING.test(value) ? { printableString: value } : { utf8String: value }],
-    })),
-  );
-  return new x509.Name(rdns, EXTRA_ATTRIBUTE_NAMES);
+  return attributes.flatMap(([oid, values]) => (values ?? []).map((value) => ({ oid, value, printable: PRINTABLE_STRING.test(value) })));
 }
 
 /** RFC 4514-style text of a name in encoding order, with friendly names for common attributes. */
@@ -162,6 +170,12 @@ export function hasSubjectAltNames(spec: CertificateTemplateSpec): boolean {
  * URI), or undefined when it asks for none. Strings are written as given.
  */
 export function subjectAltNameExtension(spec: CertificateTemplateSpec, critical: boolean): x509.Extension | undefined {
+  const value = subjectAltNameValue(spec);
+  return value === undefined ? undefined : new x509.Extension(OID_SUBJECT_ALT_NAME, critical, value);
+}
+
+/** The DER value of the subjectAltName extension for the spec (see subjectAltNameExtension); undefined when it asks for none. */
+export function subjectAltNameValue(spec: CertificateTemplateSpec): Uint8Array | undefined {
   if (!hasSubjectAltNames(spec)) return undefined;
   const ascii = new TextEncoder();
   const names: Uint8Array[] = [];
@@ -178,14 +192,14 @@ export function subjectAltNameExtension(spec: CertificateTemplateSpec, critical:
     validateUri(uri);
     names.push(encodeTlv(TAG_URI, ascii.encode(uri)));
   }
-  return new x509.Extension(OID_SUBJECT_ALT_NAME, critical, encodeTlv(TAG_SEQUENCE, concatBytes(names)));
+  return encodeTlv(TAG_SEQUENCE, concatBytes(names));
 }
 
 /** The SANs of a subjectAltName extension value; kinds other than DNS, IP, URI and email are skipped. */
-export function readSubjectAltNames(extensionValue: ArrayBuffer | undefined): SubjectAltNames {
+export function readSubjectAltNames(extensionValue: ArrayBuffer | Uint8Array | undefined): SubjectAltNames {
   const result: SubjectAltNames = { dnsNames: [], ipAddresses: [], uris: [], emailAddresses: [] };
   if (extensionValue === undefined) return result;
-  const sequence = readTlv(new Uint8Array(extensionValue), 0);
+  const sequence = readTlv(extensionValue instanceof Uint8Array ? extensionValue : new Uint8Array(extensionValue), 0);
   if (sequence.tag !== TAG_SEQUENCE) throw new RangeError('subjectAltName is not a SEQUENCE');
   for (const name of readChildren(sequence.value)) {
     switch (name.tag) {

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { x509 } from './x509.js';
+import { encodeTlv, readChildren, readTlv } from './der.js';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { GeneralName, GeneralSubtree, GeneralSubtrees, NameConstraints } from '@peculiar/asn1-x509';
 import { PkiError } from './errors.js';
@@ -81,19 +83,60 @@ function nameConstraintsExtension(c: CaConstraints): x509.Extension | undefined 
   return new x509.Extension(NAME_CONSTRAINTS_OID, true, der);
 }
 
-/** Hex key identifier (RFC 5280 method 1: SHA-1 of the subjectPublicKey bits) of a DER SubjectPublicKeyInfo. */
-export async function keyIdentifier(spki: Uint8Array): Promise<string> {
-  const publicKey = new x509.PublicKey(Uint8Array.from(spki));
-  return Buffer.from(await publicKey.getKeyIdentifier()).toString('hex');
+/** Key identifier (RFC 5280 method 1: SHA-1 of the subjectPublicKey bits) of a DER SubjectPublicKeyInfo. */
+export function keyIdentifierBytes(spki: Uint8Array): Uint8Array {
+  const [, bits] = readChildren(readTlv(spki, 0).value);
+  if (bits?.tag !== 0x03 || bits.value.length === 0) throw new PkiError('InvalidTemplate', 'SubjectPublicKeyInfo has no subjectPublicKey BIT STRING');
+  // The first content octet counts unused bits; the key identifier hashes the bits that follow.
+  return createHash('sha1').update(bits.value.subarray(1)).digest();
+}
+
+interface CaSigningFacts {
+  subjectDer: Uint8Array;
+  authorityKeyId: Uint8Array;
+}
+
+// A CA certificate signs many leaves: what each signature needs of it is read once.
+const caFacts = new WeakMap<x509.X509Certificate, CaSigningFacts>();
+
+function signingFactsOf(ca: x509.X509Certificate): CaSigningFacts {
+  let facts = caFacts.get(ca);
+  if (facts === undefined) {
+    const ski = ca.getExtension(x509.SubjectKeyIdentifierExtension);
+    facts = {
+      subjectDer: certificateSubjectDer(new Uint8Array(ca.rawData)),
+      authorityKeyId: ski !== null ? Buffer.from(ski.keyId, 'hex') : keyIdentifierBytes(new Uint8Array(ca.publicKey.rawData)),
+    };
+    caFacts.set(ca, facts);
+  }
+  return facts;
+}
+
+/** The subject Name of a DER certificate, byte for byte (so a leaf's issuer equals it exactly). */
+function certificateSubjectDer(der: Uint8Array): Uint8Array {
+  const [tbs] = readChildren(readTlv(der, 0).value);
+  if (tbs === undefined) throw new PkiError('InvalidCertificate', 'certificate has no TBSCertificate');
+  const fields = readChildren(tbs.value);
+  // [0] version is optional: subject is the 5th field after it (serial, signature, issuer, validity, subject).
+  const offset = fields[0]?.tag === 0xa0 ? 1 : 0;
+  const subject = fields[offset + 4];
+  if (subject === undefined) throw new PkiError('InvalidCertificate', 'certificate has no subject');
+  // DER lengths are minimal, so tag + content re-encode to the very bytes.
+  return encodeTlv(subject.tag, subject.value);
+}
+
+/** The CA certificate's subject Name DER: the issuer of everything it signs. */
+export function caSubjectDer(caCertificate: x509.X509Certificate): Uint8Array {
+  return signingFactsOf(caCertificate).subjectDer;
 }
 
 /**
  * The key identifier to put in authorityKeyIdentifier for certificates a CA
  * signs: the CA's own subjectKeyIdentifier when it has one (so chain builders
- * match it byte for byte), else computed from its public key.
+ * match it byte for byte), else computed from its public key. Read once per
+ * CA certificate.
  */
-export async function authorityKeyIdentifierOf(caCertificate: x509.X509Certificate): Promise<string> {
-  const ski = caCertificate.getExtension(x509.SubjectKeyIdentifierExtension);
-  if (ski !== null) return ski.keyId;
-  return Buffer.from(await caCertificate.publicKey.getKeyIdentifier()).toString('hex');
+export function authorityKeyIdentifierBytes(caCertificate: x509.X509Certificate): Uint8Array {
+  return signingFactsOf(caCertificate).authorityKeyId;
 }
+

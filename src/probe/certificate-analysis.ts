@@ -1,6 +1,8 @@
 import { X509Certificate as NodeX509Certificate } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
-import { parseCertificateChainPem, summarizeCertificate, verifyChain } from '../pki/certificates.js';
+import { summarizeDerCertificate, verifyChain } from '../pki/certificates.js';
+import { readCertificateChainPem } from '../pki/certificate-der.js';
+import { x509 } from '../pki/x509.js';
 import { certificatePemBlocks, encodePem } from '../pki/pem.js';
 import { revocationInfo } from '../pki/revocation.js';
 import type { CertificateDetails, CertificateFindings, ValidityState } from './findings.js';
@@ -23,16 +25,17 @@ export interface CertificateContext {
   anchors: 'ca-bundle' | 'system';
 }
 
-function selfSigned(der: Buffer): boolean {
-  const certificate = new NodeX509Certificate(der);
+function selfSigned(certificate: NodeX509Certificate): boolean {
   return certificate.checkIssued(certificate) && certificate.verify(certificate.publicKey);
 }
 
 function details(der: Buffer): CertificateDetails {
-  const [parsed] = parseCertificateChainPem(encodePem('CERTIFICATE', der), 'served certificate');
+  // Read natively (and by OpenSSL, once): the library's asn1js parse is not needed for a summary.
+  const [parsed] = readCertificateChainPem(encodePem('CERTIFICATE', der), 'served certificate');
   if (parsed === undefined) throw new Error('served certificate did not parse');
-  const summary = summarizeCertificate(parsed);
-  const revocation = revocationInfo(parsed);
+  const summary = summarizeDerCertificate(parsed);
+  // The extensions the DER reader does not read: one library parse per probed leaf, not on a hot path.
+  const revocation = revocationInfo(new x509.X509Certificate(der));
   return {
     subject: summary.subject,
     commonName: summary.commonName,
@@ -48,7 +51,7 @@ function details(der: Buffer): CertificateDetails {
     serialNumber: summary.serialNumber,
     fingerprintSHA256: summary.fingerprintSHA256,
     isCA: summary.isCA,
-    selfSigned: selfSigned(der),
+    selfSigned: selfSigned(parsed.node),
     ocspUrls: revocation.ocspUrls,
     crlUrls: revocation.crlUrls,
     mustStaple: revocation.mustStaple,

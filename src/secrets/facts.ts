@@ -1,7 +1,7 @@
 import type { V1OwnerReference } from '@kubernetes/client-node';
 import { describeCause } from '../pki/errors.js';
-import { parseCertificateChainPem, summarizeCertificate, type CertificateSummary } from '../pki/certificates.js';
-import type { x509 } from '../pki/x509.js';
+import { summarizeDerCertificate, type CertificateSummary } from '../pki/certificates.js';
+import { readCertificateChainPem, type ChainCertificate, type DerCertificate } from '../pki/certificate-der.js';
 import type { CertificateFacts, SecretCertificates } from '../model/certificate-facts.js';
 
 // Reading a Secret's certificates into public facts (model/certificate-facts.ts):
@@ -10,18 +10,23 @@ import type { CertificateFacts, SecretCertificates } from '../model/certificate-
 /** A ca.crt bundle can be a whole trust store; the inventory lists its first few. */
 export const MAX_CA_CERTIFICATES = 4;
 
-export function certificateFacts(certificate: x509.X509Certificate, summarize: (c: x509.X509Certificate) => CertificateSummary = summarizeCertificate): CertificateFacts {
+export function certificateFacts(certificate: DerCertificate, summarize: (c: DerCertificate) => CertificateSummary = summarizeDerCertificate): CertificateFacts {
   const { usages: _usages, ...facts } = summarize(certificate);
   return { ...facts, selfIssued: facts.subject === facts.issuer };
 }
 
-/** tls.crt parsed once: the certificates, or why not. Shared by the Secret's state and its inventory facts. */
-export type ParsedChain = { ok: true; certificates: x509.X509Certificate[] } | { ok: false; error: string };
+/**
+ * tls.crt parsed once: the certificates, or why not. Shared by the Secret's
+ * state and its inventory facts. Read natively (pki/certificate-der.ts): the
+ * library's asn1js parse was most of the cost of summarising a Secret.
+ */
+export type ParsedChain = { ok: true; certificates: ChainCertificate[] } | { ok: false; error: string };
 
 export function parseChain(pem: string | undefined, source: string): ParsedChain {
   if (pem === undefined) return { ok: false, error: `${source} is missing` };
   try {
-    const certificates = parseCertificateChainPem(pem, source);
+    // Facts need the DER fields only: OpenSSL's parse of the leaf is skipped.
+    const certificates = readCertificateChainPem(pem, source, { lazyLeaf: true });
     if (certificates.length === 0) return { ok: false, error: `${source} holds no certificate` };
     return { ok: true, certificates };
   } catch (err) {
@@ -64,13 +69,13 @@ function caFacts(caPem: string): CaFacts {
 export function readSecretCertificates(
   chain: ParsedChain,
   caPem: string | undefined,
-  summarize: (c: x509.X509Certificate) => CertificateSummary = summarizeCertificate,
+  summarize: (c: DerCertificate) => CertificateSummary = summarizeDerCertificate,
 ): SecretCertificates {
   const out: SecretCertificates = { chainLength: chain.ok ? chain.certificates.length : 0, caCertificates: [] };
   if (!chain.ok) out.leafError = chain.error;
   else {
     try {
-      out.leaf = certificateFacts(chain.certificates[0] as x509.X509Certificate, summarize);
+      out.leaf = certificateFacts(chain.certificates[0] as ChainCertificate, summarize);
     } catch (err) {
       out.leafError = describeCause(err);
     }

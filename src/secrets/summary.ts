@@ -1,10 +1,9 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { KeyAlgorithm } from '../api/certificate.js';
-import { keyMatchesCertificate, summarizeCertificate, type CertificateSummary } from '../pki/certificates.js';
+import { authorityKeyIdOf, privateKeyPemMatchesCertificate, summarizeDerCertificate, type CertificateSummary } from '../pki/certificates.js';
+import type { DerCertificate } from '../pki/certificate-der.js';
 import { PkiError } from '../pki/errors.js';
 import { controllerOwner, managedByAnnotations, parseChain, readSecretCertificates, type ParsedChain } from './facts.js';
-import { parsePrivateKeyPem } from '../pki/keys.js';
-import { x509 } from '../pki/x509.js';
 import type { IssuedFacts, TlsSecretState, TlsSecretSummary } from '../model/secret.js';
 
 const KNOWN_ALGORITHMS: readonly string[] = ['RSA', 'ECDSA', 'Ed25519'];
@@ -28,7 +27,7 @@ function ours(annotations: Record<string, string> | undefined): Record<string, s
 export function tlsSecretState(
   secret: V1Secret,
   chain?: ParsedChain,
-  summarize: (leaf: x509.X509Certificate) => CertificateSummary = summarizeCertificate,
+  summarize: (leaf: DerCertificate) => CertificateSummary = summarizeDerCertificate,
 ): TlsSecretState {
   const annotations = ours(secret.metadata?.annotations);
   const certPem = decodeSecretData(secret, 'tls.crt');
@@ -42,8 +41,8 @@ export function tlsSecretState(
     if (!parsed.ok) return { state: 'invalid', error: parsed.error, annotations };
     const [leaf] = parsed.certificates;
     if (leaf === undefined) return { state: 'invalid', error: 'tls.crt holds no certificate', annotations };
-    const key = parsePrivateKeyPem(keyPem, 'tls.key');
-    if (!keyMatchesCertificate(key, leaf)) return { state: 'mismatched', annotations };
+    // The key is not imported when the public half its DER states is the certificate's.
+    if (!privateKeyPemMatchesCertificate(keyPem, leaf, 'tls.key')) return { state: 'mismatched', annotations };
     return { state: 'valid', facts: { ...issuedFactsOf(summarize(leaf)), authorityKeyId: authorityKeyId(leaf) }, annotations };
   } catch (err) {
     if (err instanceof PkiError) return { state: 'invalid', error: err.message, annotations };
@@ -52,17 +51,12 @@ export function tlsSecretState(
 }
 
 /** keyIdentifier of the leaf's authorityKeyIdentifier, hex: with the serial, it names the certificate to an ACME CA (ARI). */
-export function authorityKeyId(leaf: x509.X509Certificate): string | undefined {
-  try {
-    const keyId = leaf.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId;
-    return keyId === undefined || keyId === '' ? undefined : keyId.toLowerCase();
-  } catch {
-    return undefined;
-  }
+export function authorityKeyId(leaf: DerCertificate): string | undefined {
+  return authorityKeyIdOf(leaf);
 }
 
 /** The facts decisions need, from a parsed certificate. */
-export function issuedFactsOf(s: ReturnType<typeof summarizeCertificate>): IssuedFacts {
+export function issuedFactsOf(s: CertificateSummary): IssuedFacts {
   const algorithm = KNOWN_ALGORITHMS.includes(s.keyAlgorithm) ? (s.keyAlgorithm as KeyAlgorithm) : 'unknown';
   return {
     commonName: s.commonName,
@@ -84,9 +78,9 @@ export function issuedFactsOf(s: ReturnType<typeof summarizeCertificate>): Issue
 export function summarizeTlsSecret(secret: V1Secret): TlsSecretSummary {
   const chain = parseChain(decodeSecretData(secret, 'tls.crt'), 'tls.crt');
   // The leaf is summarised once, for the state and for the inventory: it is the costly part.
-  let memo: { leaf: x509.X509Certificate; summary: CertificateSummary } | undefined;
-  const summarize = (leaf: x509.X509Certificate): CertificateSummary => {
-    if (memo?.leaf !== leaf) memo = { leaf, summary: summarizeCertificate(leaf) };
+  let memo: { leaf: DerCertificate; summary: CertificateSummary } | undefined;
+  const summarize = (leaf: DerCertificate): CertificateSummary => {
+    if (memo?.leaf !== leaf) memo = { leaf, summary: summarizeDerCertificate(leaf) };
     return memo.summary;
   };
   return {

@@ -4,6 +4,7 @@ import type { V1Ingress } from '@kubernetes/client-node';
 import type { KubeObject } from '../../src/kube/lister-watcher.js';
 import type { OperatorProcess } from '../../hack/env/operator.js';
 import { keyMatchesCertificate, parseCertificateChainPem } from '../../src/pki/certificates.js';
+import { readCertificateChainPem } from '../../src/pki/certificate-der.js';
 import { ariCertId } from '../../src/issuers/acme/ari.js';
 import { authorityKeyId } from '../../src/secrets/summary.js';
 import {
@@ -218,7 +219,7 @@ describe('ACME Renewal Information (RFC 9773)', () => {
     await setWindow(new Date(Date.now() - 2 * 3_600_000), new Date(Date.now() - 3_600_000));
     const renewed = await waitForCondition(ns.name, 'ari', { status: 'True', where: (c) => c.status?.revision === 2 }, 30_000);
     expect(renewed.status?.serialNumber).not.toBe(first.status?.serialNumber);
-    const [leaf] = parseCertificateChainPem(pem);
+    const [leaf] = readCertificateChainPem(pem);
     const aki = leaf === undefined ? undefined : authorityKeyId(leaf);
     expect(aki).toMatch(/^[0-9a-f]{40}$/);
     const orders = await accountOrders(p);

@@ -1,8 +1,10 @@
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import type { Certificate } from '../../api/certificate.js';
 import { IssuerError } from '../../issuers/types.js';
+import { describeCause } from '../../pki/errors.js';
 import { isNotFound } from '../../kube/errors.js';
-import { encodeCertificateChainPem, keyMatchesCertificate, parseCertificateChainPem, summarizeCertificate, verifyChain } from '../../pki/certificates.js';
+import { keyMatchesDerCertificate, summarizeDerCertificate, verifyParsedChain } from '../../pki/certificates.js';
+import { readCertificateChainPem, type ChainCertificate } from '../../pki/certificate-der.js';
 import { encodePrivateKeyPem, parsePrivateKeyPem, privateKeyMatchesSpec, type PrivateKey } from '../../pki/keys.js';
 import type { Governed } from '../../model/spec.js';
 import { type IssuedFacts, SecretAnnotation, SecretLabel } from '../../model/secret.js';
@@ -57,19 +59,30 @@ export function reusableKey(existing: V1Secret | undefined, governed: Governed):
   }
 }
 
-/** Refuses a chain that does not belong to the key or does not verify (against caPem, or within itself). */
-export function checkIssuedMaterial(material: IssuedMaterial, now: Date): void {
-  const chain = parseCertificateChainPem(material.chainPem, 'issued chain');
+/**
+ * Refuses a chain that does not belong to the key or does not verify (against
+ * caPem, or within itself). Returns the chain as read, leaf first, so the
+ * write that follows parses nothing again.
+ */
+export function checkIssuedMaterial(material: IssuedMaterial, now: Date): ChainCertificate[] {
+  let chain: ChainCertificate[];
+  let anchors: ChainCertificate[];
+  try {
+    chain = readCertificateChainPem(material.chainPem, 'issued chain', { lazyLeaf: true });
+    // Without a trust anchor the chain must at least be consistent: each certificate issued by the next.
+    anchors = material.caPem === undefined ? chain.slice(-1) : readCertificateChainPem(material.caPem, 'CA', { anchors: true });
+  } catch (error) {
+    throw new IssuerError('IssuanceFailed', `the issued chain does not verify${material.caPem === undefined ? '' : ' against ca.crt'}: ${describeCause(error)}`);
+  }
   const [leaf] = chain;
-  if (leaf === undefined || !keyMatchesCertificate(material.key, leaf)) {
+  if (leaf === undefined || !keyMatchesDerCertificate(material.key, leaf)) {
     throw new IssuerError('IssuanceFailed', 'the issuer returned a certificate that does not match the private key');
   }
-  // Without a trust anchor the chain must at least be consistent: each certificate issued by the next.
-  const anchor = material.caPem ?? encodeCertificateChainPem(chain.slice(-1));
-  const verified = verifyChain({ chainPem: material.chainPem, caPem: anchor, at: now });
+  const verified = verifyParsedChain(chain, anchors, now);
   if (!verified.valid) {
     throw new IssuerError('IssuanceFailed', `the issued chain does not verify${material.caPem === undefined ? '' : ' against ca.crt'}: ${verified.reason}`);
   }
+  return chain;
 }
 
 export async function writeIssuedSecret(
@@ -79,14 +92,13 @@ export async function writeIssuedSecret(
   material: IssuedMaterial,
   existing: V1Secret | undefined,
 ): Promise<IssueResult> {
-  checkIssuedMaterial(material, deps.now);
+  const [leaf] = checkIssuedMaterial(material, deps.now);
   const namespace = cert.metadata.namespace ?? 'default';
   const secretName = governed.spec.secretName;
-  const [leaf] = parseCertificateChainPem(material.chainPem, 'issued chain');
   if (leaf === undefined) throw new IssuerError('IssuanceFailed', 'the issued chain is empty');
   const previousRevision = Number(existing?.metadata?.annotations?.[SecretAnnotation.revision] ?? 0);
   const revision = (Number.isInteger(previousRevision) ? previousRevision : 0) + 1;
-  const summary = summarizeCertificate(leaf);
+  const summary = summarizeDerCertificate(leaf);
   const template = cert.spec.secretTemplate;
   // Keys other tools put in the Secret survive; ours are replaced together.
   const data: Record<string, string> = { ...existing?.data };
