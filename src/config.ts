@@ -85,6 +85,17 @@ export const operatorConfigSchema = z.object({
   probeAllowedCidrs: cidrList,
   endpointInterval: durationMs('10m'),
   endpointRecheckInterval: durationMs('30s'),
+  // Inventory sources beyond TLS Secrets (read-only): which to watch; ConfigMaps only those the selector opts in.
+  inventorySources: z
+    .preprocess(
+      (v) => (typeof v === 'string' ? v.split(',') : Array.isArray(v) ? v.flatMap((x) => String(x).split(',')) : v),
+      z.array(z.string().trim()).transform((names) => names.filter((n) => n !== '' && n !== 'none')),
+    )
+    .pipe(z.array(z.enum(['webhooks', 'apiservices', 'crds', 'secrets'])))
+    .default(['webhooks', 'apiservices', 'crds', 'secrets']),
+  inventoryConfigMapSelector: z.string().optional(),
+  /** Severity of alerts about the CAs the API server trusts (webhook, APIService, CRD conversion caBundles). */
+  alertApiServerCaSeverity: z.enum(['critical', 'warning']).default('critical'),
 });
 export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
 
@@ -119,6 +130,9 @@ const FLAGS = {
   'probe-allowed-cidrs': { env: 'CERTKEEPER_PROBE_ALLOWED_CIDRS', type: 'string', multiple: true },
   'endpoint-interval': { env: 'CERTKEEPER_ENDPOINT_INTERVAL', type: 'string' },
   'endpoint-recheck-interval': { env: 'CERTKEEPER_ENDPOINT_RECHECK_INTERVAL', type: 'string' },
+  'inventory-sources': { env: 'CERTKEEPER_INVENTORY_SOURCES', type: 'string', multiple: true },
+  'inventory-configmap-selector': { env: 'CERTKEEPER_INVENTORY_CONFIGMAP_SELECTOR', type: 'string' },
+  'alert-api-server-ca-severity': { env: 'CERTKEEPER_ALERT_API_SERVER_CA_SEVERITY', type: 'string' },
 } as const;
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

@@ -13,6 +13,8 @@ function shortLocation(l: Location): string {
       return l.service === undefined ? l.address : `service ${l.namespace ?? ''}/${l.service}:${l.port}`;
     case 'certificate':
       return `Certificate ${l.namespace}/${l.name}`;
+    case 'bundle':
+      return `${l.kind} ${l.namespace === undefined ? '' : `${l.namespace}/`}${l.name} (${l.key})`;
   }
 }
 

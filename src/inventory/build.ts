@@ -3,7 +3,9 @@ import { certificateOf, type ParsedCertificate } from '../model/certificate.js';
 import { SecretAnnotation, SecretLabel } from '../model/secret.js';
 import type { TlsSecretSummary } from '../model/secret.js';
 import type { CertificateFacts } from '../model/certificate-facts.js';
+import type { SourceSummary } from './sources/read.js';
 import {
+  type BundleLocation,
   type CertificateLocation,
   type EndpointLocation,
   type Inventory,
@@ -39,6 +41,8 @@ export interface InventoryInput {
   certificates: Iterable<ParsedCertificate>;
   thresholds: ThresholdResolver;
   endpoints?: Iterable<ServedCertificate>;
+  /** Webhook/APIService/CRD caBundles, ConfigMap bundles, PEM and keystores in other Secrets (sources/read.ts). */
+  sources?: Iterable<SourceSummary>;
 }
 
 /** Labels that say whose a Secret is. */
@@ -180,6 +184,23 @@ class Builder {
     this.addFound(e.certificate, location, thresholds, undefined);
   }
 
+  addSource(source: SourceSummary): void {
+    const thresholds = source.namespace === undefined ? this.input.thresholds.forPolicy(undefined) : this.input.thresholds.forNamespace(source.namespace);
+    for (const item of source.items) {
+      const base: BundleLocation = { type: 'bundle', kind: item.kind, ...(source.namespace === undefined ? {} : { namespace: source.namespace }), name: source.name, key: item.key };
+      // A copy in a bundle or keystore says nothing about who manages the certificate.
+      for (const c of item.certificates) this.addFound(c.facts, c.alias === undefined ? base : { ...base, alias: c.alias }, thresholds, undefined);
+      if (item.certificates.length > 0 || item.error === undefined) continue;
+      const id = `${locationName(base)}`;
+      const d = this.draft(`bundle:${id}`, undefined, UNMANAGED);
+      d.error = item.error;
+      d.locations.push(base);
+      d.problems.push({ id: ProblemId.Unparsable, severity: 'warning', message: `${id}: ${item.error}`, location: id });
+      d.warningMs = thresholds.warningMs;
+      d.criticalMs = thresholds.criticalMs;
+    }
+  }
+
   /** Certificates whose Secret holds nothing yet. */
   addUnissued(secretKeys: ReadonlySet<string>): void {
     for (const [key, c] of this.certificatesByKey) {
@@ -242,6 +263,7 @@ export function buildInventory(input: InventoryInput): Inventory {
     builder.addSecret(s);
   }
   for (const e of input.endpoints ?? []) builder.addEndpoint(e);
+  for (const source of input.sources ?? []) builder.addSource(source);
   builder.addUnissued(secretKeys);
   const entries = builder.finish();
   return { generatedAt: input.now, entries, validUntil: Number.isFinite(builder.nextChange) ? new Date(builder.nextChange) : undefined };

@@ -29,6 +29,7 @@ import { kubeListerWatcher, resourcePath } from '../kube/kube-lister-watcher.js'
 import type { KubeObject } from '../kube/lister-watcher.js';
 import type { Logger } from '../log.js';
 import type { Registry } from 'prom-client';
+import { DEFAULT_INVENTORY_SOURCES, InventorySourceCaches, type InventorySourceSettings } from '../inventory/sources/caches.js';
 
 export interface ControllerSetOptions {
   clients: KubeClients;
@@ -42,6 +43,8 @@ export interface ControllerSetOptions {
   acme: AcmeControllerOptions;
   /** Live endpoint validation settings (--probe-concurrency, --endpoint-interval, --endpoint-recheck-interval). */
   endpoints?: { probeConcurrency: number; intervalMs: number; recheckIntervalMs: number; allowedCidrs?: readonly string[] } | undefined;
+  /** The inventory's other sources (webhook caBundles, ConfigMaps, keystores in Secrets); default: all but ConfigMaps. */
+  inventorySources?: InventorySourceSettings | undefined;
 }
 
 const ENDPOINT_DEFAULTS = { probeConcurrency: 16, intervalMs: 10 * 60_000, recheckIntervalMs: 30_000 };
@@ -61,6 +64,8 @@ export class ControllerSet {
   readonly secrets: Informer<V1Secret & KubeObject, TlsSecretSummary>;
   readonly services: Informer<V1Service & KubeObject, ServiceSummary>;
   readonly endpointSlices: Informer<V1EndpointSlice & KubeObject, EndpointSliceSummary>;
+  /** Caches of the inventory's sources beyond TLS Secrets (read-only). */
+  readonly inventorySources: InventorySourceCaches;
   /** The probes of Certificate and TLSPolicy endpoints, with their latest results. */
   readonly endpoints: EndpointValidation;
   readonly certificateController: Controller;
@@ -112,6 +117,8 @@ export class ControllerSet {
       listerWatcher: kubeListerWatcher(kc, resourcePath(ENDPOINT_SLICES)),
       transform: summarizeEndpointSlice,
     });
+
+    this.inventorySources = new InventorySourceCaches(kc, o.inventorySources ?? DEFAULT_INVENTORY_SOURCES, common);
 
     const endpointSettings = o.endpoints ?? ENDPOINT_DEFAULTS;
     // The controllers are made below; the validation only enqueues through them once started.
@@ -279,7 +286,7 @@ export class ControllerSet {
   }
 
   get informers() {
-    return [this.certificates, this.policies, this.namespaces, this.secrets, this.services, this.endpointSlices];
+    return [this.certificates, this.policies, this.namespaces, this.secrets, this.services, this.endpointSlices, ...this.inventorySources.informers];
   }
 
   hasSynced(): boolean {

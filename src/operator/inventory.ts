@@ -15,7 +15,7 @@ import { inventoryRoute } from '../inventory/route.js';
 export interface AttachInventoryOptions {
   http: Pick<OperatorHttpServer, 'addRoute'>;
   registry: Registry;
-  controllers: Pick<ControllerSet, 'certificates' | 'policies' | 'namespaces' | 'secrets' | 'hasSynced'>;
+  controllers: Pick<ControllerSet, 'certificates' | 'policies' | 'namespaces' | 'secrets' | 'inventorySources' | 'hasSynced'>;
   clock: Clock;
   /** Leaves served by probed endpoints, when live validation provides them. */
   endpoints?: () => ServedCertificate[];
@@ -30,11 +30,13 @@ export function attachInventory(options: AttachInventoryOptions): LiveInventory 
       policies: c.policies,
       namespaceLabels: (ns) => c.namespaces.get(ns),
       synced: () => c.hasSynced(),
+      sources: () => c.inventorySources.list(),
       ...(options.endpoints === undefined ? {} : { endpoints: options.endpoints }),
     },
     options.clock,
   );
   const invalidate = () => live.invalidate();
+  c.inventorySources.onChange(invalidate);
   for (const informer of [c.secrets, c.certificates, c.policies, c.namespaces]) {
     informer.on('add', invalidate);
     informer.on('update', invalidate);
