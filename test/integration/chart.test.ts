@@ -134,6 +134,9 @@ describe('helm lint and template', () => {
         alertmanagerBearerTokenFile: '/etc/certkeeper/alertmanager/token',
         alertmanagerCaFile: '/etc/certkeeper/alertmanager/ca.crt',
         alertNotReadyAfter: 15 * 60_000,
+        inventorySources: ['webhooks', 'apiservices', 'crds', 'secrets'],
+        inventoryConfigMapSelector: 'trust.example.com/bundle=true',
+        alertApiServerCaSeverity: 'warning',
       });
     }
   });
