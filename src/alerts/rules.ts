@@ -1,42 +1,22 @@
 import type { Certificate } from '../api/certificate.js';
 import { certificateOf } from '../model/certificate.js';
-import type { ParsedCertificate } from '../model/certificate.js';
-import type { Inventory } from '../inventory/model.js';
 import { formatSpan } from '../inventory/problems.js';
-import type { ExpiryThresholds, ThresholdResolver } from '../inventory/thresholds.js';
-import { AlertName, type AlertSeverity, type DesiredAlert, type EndpointObservation, RESERVED_LABELS, alertKey } from './model.js';
+import type { ExpiryThresholds } from '../inventory/thresholds.js';
+import { bundledCertificateExpiring, webhookCAExpiring } from './source-rules.js';
+import { iso, labels, policyText, type AlertRule, type AlertRuleInput } from './rule-input.js';
+import { AlertName, type AlertSeverity, type DesiredAlert, type EndpointObservation, alertKey } from './model.js';
 
 // Pure: inventory + Certificate statuses + TLSPolicy thresholds + now ->
 // the alerts that should be firing. Each rule is a named function over the
 // whole input; `desiredAlerts` runs them all. Nothing here knows about
 // Alertmanager, time passing or retries (see sender.ts).
 
-export interface AlertRuleInput {
-  now: Date;
-  certificates: readonly ParsedCertificate[];
-  inventory: Inventory;
-  thresholds: ThresholdResolver;
-  /** Live endpoint findings; empty until live validation exists. */
-  endpoints: readonly EndpointObservation[];
-  /** A Certificate not Ready for longer than this alerts (default 10 min). */
-  notReadyAfterMs: number;
-}
-
-export type AlertRule = (input: AlertRuleInput) => DesiredAlert[];
-
-const iso = (d: Date) => d.toISOString().replace('.000Z', 'Z');
+export type { AlertRule, AlertRuleInput } from './rule-input.js';
 
 function time(text: string | Date | undefined): Date | undefined {
   if (text === undefined) return undefined;
   const ms = text instanceof Date ? text.getTime() : Date.parse(text);
   return Number.isFinite(ms) ? new Date(ms) : undefined;
-}
-
-/** Extra labels of the policy first, so certkeeper's own labels always win. */
-function labels(policyLabels: Record<string, string>, own: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(policyLabels)) if (!(RESERVED_LABELS as readonly string[]).includes(k)) out[k] = v;
-  return { ...out, ...own };
 }
 
 interface CertificateView {
@@ -69,9 +49,6 @@ function certificates(input: AlertRuleInput): CertificateView[] {
   return out;
 }
 
-function policyText(t: ExpiryThresholds): string {
-  return t.policy === undefined ? 'the default thresholds' : `TLSPolicy "${t.policy}"`;
-}
 
 /** CertificateExpired: notAfter has passed. CertificateExpiringSoon: within the policy's warning / critical window. */
 export const certificateExpiry: AlertRule = (input) => {
@@ -230,6 +207,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
   unmanagedCertificateExpiring,
   endpointServesStaleCertificate,
   endpointPolicyViolation,
+  webhookCAExpiring,
+  bundledCertificateExpiring,
 ];
 
 /** All alerts that should fire now, one per label set. */

@@ -4,6 +4,7 @@ import type { OperatorHttpServer } from '../http/server.js';
 import type { ControllerSet } from './controllers.js';
 import { registerCertificateMetrics } from '../inventory/certificate-metrics.js';
 import { registerInventoryMetrics } from '../inventory/metrics.js';
+import { registerSourceMetrics } from '../inventory/sources/metrics.js';
 import type { ServedCertificate } from '../inventory/build.js';
 import { InventoryNotReady, LiveInventory, type InventorySnapshot } from '../inventory/live.js';
 import { inventoryRoute } from '../inventory/route.js';
@@ -53,6 +54,7 @@ export function attachInventory(options: AttachInventoryOptions): LiveInventory 
   };
   registerCertificateMetrics(options.registry, source);
   registerInventoryMetrics(options.registry, source);
+  registerSourceMetrics(options.registry, source);
   options.http.addRoute('/inventory', inventoryRoute(live, options.clock), { protected: true });
   return live;
 }
