@@ -93,7 +93,7 @@ export const operatorConfigSchema = z.object({
     )
     .pipe(z.array(z.enum(['webhooks', 'apiservices', 'crds', 'secrets'])))
     .default(['webhooks', 'apiservices', 'crds', 'secrets']),
-  inventoryConfigMapSelector: z.string().optional(),
+  inventoryConfigmapSelector: z.string().optional(),
   /** Severity of alerts about the CAs the API server trusts (webhook, APIService, CRD conversion caBundles). */
   alertApiServerCaSeverity: z.enum(['critical', 'warning']).default('critical'),
 });

@@ -71,7 +71,7 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
       recheckIntervalMs: config.endpointRecheckInterval,
       allowedCidrs: config.probeAllowedCidrs,
     },
-    inventorySources: { sources: config.inventorySources, configMapSelector: config.inventoryConfigMapSelector },
+    inventorySources: { sources: config.inventorySources, configMapSelector: config.inventoryConfigmapSelector },
   });
 
   let leading = false;

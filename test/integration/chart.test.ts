@@ -135,7 +135,7 @@ describe('helm lint and template', () => {
         alertmanagerCaFile: '/etc/certkeeper/alertmanager/ca.crt',
         alertNotReadyAfter: 15 * 60_000,
         inventorySources: ['webhooks', 'apiservices', 'crds', 'secrets'],
-        inventoryConfigMapSelector: 'trust.example.com/bundle=true',
+        inventoryConfigmapSelector: 'trust.example.com/bundle=true',
         alertApiServerCaSeverity: 'warning',
       });
     }
