@@ -94,6 +94,14 @@ export const operatorConfigSchema = z.object({
     .pipe(z.array(z.enum(['webhooks', 'apiservices', 'crds', 'secrets'])))
     .default(['webhooks', 'apiservices', 'crds', 'secrets']),
   inventoryConfigmapSelector: z.string().optional(),
+  /** Users of Secrets and ConfigMaps shown with each location (gateways: only where the Gateway API is installed). */
+  inventoryConsumers: z
+    .preprocess(
+      (v) => (typeof v === 'string' ? v.split(',') : Array.isArray(v) ? v.flatMap((x) => String(x).split(',')) : v),
+      z.array(z.string().trim()).transform((names) => names.filter((n) => n !== '' && n !== 'none')),
+    )
+    .pipe(z.array(z.enum(['pods', 'ingresses', 'gateways'])))
+    .default(['pods', 'ingresses']),
   /** Severity of alerts about the CAs the API server trusts (webhook, APIService, CRD conversion caBundles). */
   alertApiServerCaSeverity: z.enum(['critical', 'warning']).default('critical'),
 });
@@ -132,6 +140,7 @@ const FLAGS = {
   'endpoint-recheck-interval': { env: 'CERTKEEPER_ENDPOINT_RECHECK_INTERVAL', type: 'string' },
   'inventory-sources': { env: 'CERTKEEPER_INVENTORY_SOURCES', type: 'string', multiple: true },
   'inventory-configmap-selector': { env: 'CERTKEEPER_INVENTORY_CONFIGMAP_SELECTOR', type: 'string' },
+  'inventory-consumers': { env: 'CERTKEEPER_INVENTORY_CONSUMERS', type: 'string', multiple: true },
   'alert-api-server-ca-severity': { env: 'CERTKEEPER_ALERT_API_SERVER_CA_SEVERITY', type: 'string' },
 } as const;
 

@@ -1,5 +1,6 @@
 import type { ParsedCertificate } from '../model/certificate.js';
 import type { Inventory } from '../inventory/model.js';
+import { describeConsumers, type Consumers } from '../inventory/sources/consumers.js';
 import type { ExpiryThresholds, ThresholdResolver } from '../inventory/thresholds.js';
 import { type AlertSeverity, type DesiredAlert, type EndpointObservation, RESERVED_LABELS } from './model.js';
 
@@ -32,4 +33,17 @@ export function labels(policyLabels: Record<string, string>, own: Record<string,
 
 export function policyText(t: ExpiryThresholds): string {
   return t.policy === undefined ? 'the default thresholds' : `TLSPolicy "${t.policy}"`;
+}
+
+/** " Used by Pod shop/web-1 (volume), Ingress shop/web (tls)." for a description; empty when nobody is known to use it. */
+export function usedBy(consumers: Consumers | undefined): string {
+  const text = describeConsumers(consumers);
+  return text === undefined ? '' : ` Used by ${text}.`;
+}
+
+/** Consumers of each Secret the inventory holds, by "namespace/name": for alerts that start from a Certificate. */
+export function secretConsumers(inventory: Inventory): Map<string, Consumers> {
+  const out = new Map<string, Consumers>();
+  for (const e of inventory.entries) for (const l of e.locations) if (l.type === 'secret' && l.consumers !== undefined) out.set(`${l.namespace}/${l.name}`, l.consumers);
+  return out;
 }

@@ -2,7 +2,7 @@ import type { BundleLocation, InventoryEntry } from '../inventory/model.js';
 import { API_SERVER_TRUST_KINDS, locationName } from '../inventory/model.js';
 import { formatSpan } from '../inventory/problems.js';
 import { AlertName, type DesiredAlert } from './model.js';
-import { iso, labels, policyText, type AlertRule, type AlertRuleInput } from './rule-input.js';
+import { iso, labels, policyText, usedBy, type AlertRule, type AlertRuleInput } from './rule-input.js';
 
 // Alerts for certificates found outside TLS Secrets (inventory/sources/):
 // the CAs the API server trusts for webhooks, aggregated APIs and CRD
@@ -85,7 +85,7 @@ export const bundledCertificateExpiring: AlertRule = (input) => {
       labels: labels(t.labels, { alertname: AlertName.BundledCertificateExpiring, severity: critical ? 'critical' : 'warning', kind: l.kind, namespace, name: l.name, key: l.key }),
       annotations: {
         summary: left <= 0 ? `A certificate in ${objectText(l)} (${l.key}) has expired` : `A certificate in ${objectText(l)} (${l.key}) expires in ${formatSpan(left)}`,
-        description: `${objectText(l)} key ${l.key}${l.alias === undefined ? '' : ` (alias "${l.alias}")`} holds ${certificateText(entry)}, ${left <= 0 ? `expired ${formatSpan(-left)} ago` : `expiring in ${formatSpan(left)}`} at ${iso(entry.certificate.notAfter)}; ${critical ? 'critical' : 'warning'} threshold ${formatSpan(critical ? t.criticalMs : t.warningMs)} (${policyText(t)}).`,
+        description: `${objectText(l)} key ${l.key}${l.alias === undefined ? '' : ` (alias "${l.alias}")`} holds ${certificateText(entry)}, ${left <= 0 ? `expired ${formatSpan(-left)} ago` : `expiring in ${formatSpan(left)}`} at ${iso(entry.certificate.notAfter)}; ${critical ? 'critical' : 'warning'} threshold ${formatSpan(critical ? t.criticalMs : t.warningMs)} (${policyText(t)}).${usedBy(l.consumers)}`,
         runbook: `Nothing renews a certificate kept in a ${KIND_TEXT[l.kind] ?? l.kind} by itself: replace it there, and restart what reads it. "certkeeper inventory -n ${namespace}" lists where else it is used.`,
       },
       startsAt: left <= 0 ? entry.certificate.notAfter : new Date(entry.certificate.notAfter.getTime() - (critical ? t.criticalMs : t.warningMs)),

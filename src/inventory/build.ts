@@ -4,6 +4,7 @@ import { SecretAnnotation, SecretLabel } from '../model/secret.js';
 import type { TlsSecretSummary } from '../model/secret.js';
 import type { CertificateFacts } from '../model/certificate-facts.js';
 import type { SourceSummary } from './sources/read.js';
+import type { ConsumerIndex } from './sources/consumers.js';
 import {
   type BundleLocation,
   type CertificateLocation,
@@ -43,6 +44,8 @@ export interface InventoryInput {
   endpoints?: Iterable<ServedCertificate>;
   /** Webhook/APIService/CRD caBundles, ConfigMap bundles, PEM and keystores in other Secrets (sources/read.ts). */
   sources?: Iterable<SourceSummary>;
+  /** Who uses each Secret and ConfigMap; absent: consumers are not shown. */
+  consumers?: ConsumerIndex | undefined;
 }
 
 /** Labels that say whose a Secret is. */
@@ -157,7 +160,8 @@ class Builder {
     const managedBy = managedByOf(s, writers);
     const owners = ownerHintsOf(s);
     const thresholds = this.thresholdsFor(s.namespace, managedBy);
-    const at = (key: SecretKey): SecretLocation => ({ type: 'secret', namespace: s.namespace, name: s.name, key, managedBy, owners });
+    const consumers = this.input.consumers?.of('Secret', s.namespace, s.name);
+    const at = (key: SecretKey): SecretLocation => ({ type: 'secret', namespace: s.namespace, name: s.name, key, managedBy, owners, ...(consumers === undefined ? {} : { consumers }) });
     const leaf = s.certificates.leaf;
     if (leaf === undefined) {
       const location = at('tls.crt');
@@ -186,8 +190,17 @@ class Builder {
 
   addSource(source: SourceSummary): void {
     const thresholds = source.namespace === undefined ? this.input.thresholds.forPolicy(undefined) : this.input.thresholds.forNamespace(source.namespace);
+    const consumers =
+      source.namespace === undefined || source.items[0] === undefined ? undefined : this.input.consumers?.of(source.items[0].kind === 'configmap' ? 'ConfigMap' : 'Secret', source.namespace, source.name);
     for (const item of source.items) {
-      const base: BundleLocation = { type: 'bundle', kind: item.kind, ...(source.namespace === undefined ? {} : { namespace: source.namespace }), name: source.name, key: item.key };
+      const base: BundleLocation = {
+        type: 'bundle',
+        kind: item.kind,
+        ...(source.namespace === undefined ? {} : { namespace: source.namespace }),
+        name: source.name,
+        key: item.key,
+        ...(consumers === undefined ? {} : { consumers }),
+      };
       // A copy in a bundle or keystore says nothing about who manages the certificate.
       for (const c of item.certificates) this.addFound(c.facts, c.alias === undefined ? base : { ...base, alias: c.alias }, thresholds, undefined);
       if (item.certificates.length > 0 || item.error === undefined) continue;

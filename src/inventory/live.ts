@@ -6,6 +6,7 @@ import { buildInventory, type ServedCertificate } from './build.js';
 import type { Inventory } from './model.js';
 import { ThresholdResolver } from './thresholds.js';
 import type { SourceSummary } from './sources/read.js';
+import type { ConsumerIndex } from './sources/consumers.js';
 
 // The inventory of the running operator, built from its informer caches on
 // demand and reused until something changes: a cache event, the next instant
@@ -30,6 +31,8 @@ export interface InventorySources {
   endpoints?: () => ServedCertificate[];
   /** caBundles, ConfigMap bundles and keystores (sources/caches.ts). */
   sources?: () => SourceSummary[];
+  /** Who uses each Secret and ConfigMap (sources/consumers.ts); undefined when not watched. */
+  consumers?: () => ConsumerIndex | undefined;
   /** False until every cache has its first full list: an inventory from half a cache would lie. */
   synced(): boolean;
 }
@@ -86,6 +89,7 @@ export class LiveInventory {
       thresholds,
       endpoints: this.sources.endpoints?.() ?? [],
       sources: this.sources.sources?.() ?? [],
+      consumers: this.sources.consumers?.(),
     });
     const snapshot = { now, inventory, certificates, thresholds };
     this.cached = { snapshot, builtAt: nowMs };

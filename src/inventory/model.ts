@@ -1,4 +1,5 @@
 import type { CertificateFacts } from '../model/certificate-facts.js';
+import type { Consumers } from './sources/consumers.js';
 
 // The inventory's data: one entry per certificate identity (its SHA-256
 // fingerprint) with every place it was found, who manages it, and what is
@@ -65,6 +66,8 @@ export interface SecretLocation {
   key: SecretKey;
   managedBy: ManagedBy;
   owners: OwnerHints;
+  /** Pods, Ingresses and Gateways that use the Secret, when the operator watches them. */
+  consumers?: Consumers | undefined;
 }
 
 export interface EndpointLocation {
@@ -117,6 +120,8 @@ export interface BundleLocation {
   key: string;
   /** The keystore alias or friendlyName, when there is one. */
   alias?: string | undefined;
+  /** For ConfigMaps and Secrets: the Pods (and for Secrets, Ingresses and Gateways) that use it. */
+  consumers?: Consumers | undefined;
 }
 
 export type Location = SecretLocation | EndpointLocation | CertificateLocation | BundleLocation;

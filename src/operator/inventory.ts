@@ -32,6 +32,7 @@ export function attachInventory(options: AttachInventoryOptions): LiveInventory 
       namespaceLabels: (ns) => c.namespaces.get(ns),
       synced: () => c.hasSynced(),
       sources: () => c.inventorySources.list(),
+      consumers: () => c.inventorySources.consumers(),
       ...(options.endpoints === undefined ? {} : { endpoints: options.endpoints }),
     },
     options.clock,

@@ -71,7 +71,7 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
       recheckIntervalMs: config.endpointRecheckInterval,
       allowedCidrs: config.probeAllowedCidrs,
     },
-    inventorySources: { sources: config.inventorySources, configMapSelector: config.inventoryConfigmapSelector },
+    inventorySources: { sources: config.inventorySources, configMapSelector: config.inventoryConfigmapSelector, consumers: config.inventoryConsumers },
   });
 
   let leading = false;

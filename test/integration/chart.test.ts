@@ -136,6 +136,7 @@ describe('helm lint and template', () => {
         alertNotReadyAfter: 15 * 60_000,
         inventorySources: ['webhooks', 'apiservices', 'crds', 'secrets'],
         inventoryConfigmapSelector: 'trust.example.com/bundle=true',
+        inventoryConsumers: ['pods', 'ingresses', 'gateways'],
         alertApiServerCaSeverity: 'warning',
       });
     }

@@ -96,6 +96,7 @@ async function startOperatorAs(sa: string, name: string, waitUntil: 'healthy' | 
       // As the chart passes them with the values this file installs.
       CERTKEEPER_INVENTORY_SOURCES: 'webhooks,apiservices,crds,secrets',
       CERTKEEPER_INVENTORY_CONFIGMAP_SELECTOR: `${BUNDLE_LABEL}=true`,
+      CERTKEEPER_INVENTORY_CONSUMERS: 'pods,ingresses',
     },
   });
 }
@@ -255,6 +256,27 @@ describe("the chart's ServiceAccount", () => {
         },
         { description: 'the ConfigMap, Opaque Secret and webhook caBundle in /inventory', timeoutMs: 20_000 },
       );
+      // Consumers: an Ingress serving the issued Secret, a Pod mounting the PEM one (no kubelet runs it; the reference is what counts).
+      await testKube().kubeconfig.makeApiClient(NetworkingV1Api).createNamespacedIngress({
+        namespace: team,
+        body: { metadata: { name: 'web' }, spec: { tls: [{ hosts: [`internal.${team}.svc`], secretName: 'internal-tls' }], defaultBackend: { service: { name: 'internal', port: { number: 443 } } } } },
+      });
+      await testKube().core.createNamespacedServiceAccount({ namespace: team, body: { metadata: { name: 'default' } } }).catch(() => undefined);
+      await testKube().core.createNamespacedPod({
+        namespace: team,
+        body: { metadata: { name: 'app' }, spec: { automountServiceAccountToken: false, containers: [{ name: 'app', image: 'app' }], volumes: [{ name: 'pem', secret: { secretName: 'app-pem' } }] } },
+      });
+      await waitFor(
+        async ({ observe }) => {
+          const all = (await (await fetch(`${operator.url}/inventory?namespace=${team}`)).json()) as InventoryJson;
+          const used = all.entries.flatMap((e) =>
+            e.locations.flatMap((l) => ((l.type === 'secret' || l.type === 'bundle') && l.consumers !== undefined ? l.consumers.consumers.map((c) => `${l.name}<-${c.kind}/${c.name}:${c.via}`) : [])),
+          );
+          observe(used);
+          return used.includes('internal-tls<-Ingress/web:tls') && used.includes('app-pem<-Pod/app:volume') ? true : undefined;
+        },
+        { description: 'the Ingress and the Pod as consumers in /inventory', timeoutMs: 20_000 },
+      );
 
       // Events were recorded (events.k8s.io) about the Certificates.
       const events = await testKube().kubeconfig.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: team });
@@ -391,6 +413,8 @@ const BREAKAGE: Record<string, Breakage> = {
   'apiregistration.k8s.io/apiservices:list,watch': { symptom: 'never ready nor live: no APIService cache (aggregated API caBundles)', shows: notReady },
   'apiextensions.k8s.io/customresourcedefinitions:list,watch': { symptom: 'never ready nor live: no CRD cache (conversion webhook caBundles)', shows: notReady },
   'core/configmaps:list,watch': { symptom: 'never ready nor live: no cache of the opted-in ConfigMaps (trust bundles)', shows: notReady },
+  'core/pods:list,watch': { symptom: 'never ready nor live: no Pod cache (who mounts each Secret)', shows: notReady },
+  'networking.k8s.io/ingresses:list,watch': { symptom: 'never ready nor live: no Ingress cache (who serves each Secret)', shows: notReady },
   'coordination.k8s.io/leases:create': { symptom: 'the operator never leads: no Lease, nothing reconciled', shows: noLease },
   'coordination.k8s.io/leases[certkeeper-operator]:get,update': { symptom: 'the operator never leads: no Lease, nothing reconciled', shows: noLease },
 };

@@ -5,6 +5,7 @@ import { SourceKind } from '../../../src/inventory/model.js';
 import { configMapSource, secretSource, webhookConfigurationSource, apiServiceSource, type SourceSummary } from '../../../src/inventory/sources/read.js';
 import { ThresholdResolver } from '../../../src/inventory/thresholds.js';
 import type { AlertSeverity } from '../../../src/alerts/model.js';
+import { ConsumerIndex, podConsumer } from '../../../src/inventory/sources/consumers.js';
 import { TEST_NOW } from '../../support/pki.js';
 import { testWorld, type World } from '../inventory/world.js';
 
@@ -15,9 +16,9 @@ beforeAll(async () => {
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
-function alertsFor(sources: (SourceSummary | undefined)[], apiServerCaSeverity?: AlertSeverity) {
+function alertsFor(sources: (SourceSummary | undefined)[], apiServerCaSeverity?: AlertSeverity, consumers?: ConsumerIndex) {
   const thresholds = new ThresholdResolver({ policies: [], namespaceLabels: () => ({}) });
-  const inventory = buildInventory({ now: TEST_NOW, secrets: [], certificates: [], thresholds, sources: sources.filter((s) => s !== undefined) });
+  const inventory = buildInventory({ now: TEST_NOW, secrets: [], certificates: [], thresholds, sources: sources.filter((s) => s !== undefined), consumers });
   return desiredAlerts({ now: TEST_NOW, certificates: [], inventory, thresholds, endpoints: [], notReadyAfterMs: 600_000, apiServerCaSeverity });
 }
 
@@ -51,5 +52,14 @@ describe('BundledCertificateExpiring', () => {
     const secret = secretSource({ metadata: { name: 'app', namespace: 'shop' }, data: { 'server.pem': b64(w.expiring.certPem) } });
     expect(alertsFor([secret]).map((a) => `${a.labels.alertname}/${a.labels.severity}/${a.labels.kind}`)).toEqual(['BundledCertificateExpiring/warning/secret_pem']);
     expect(alertsFor([secretSource({ metadata: { name: 'ok', namespace: 'shop' }, data: { 'server.pem': b64(w.fine.certPem) } })])).toEqual([]);
+  });
+});
+
+describe('consumers in alert descriptions', () => {
+  it('names the Pods that use an expiring bundle', () => {
+    const bundle = configMapSource({ metadata: { name: 'trust', namespace: 'shop' }, data: { 'ca.crt': w.expiring.certPem } });
+    const pod = podConsumer({ metadata: { name: 'web-1', namespace: 'shop' }, spec: { volumes: [{ configMap: { name: 'trust' } }] } });
+    const [alert] = alertsFor([bundle], undefined, new ConsumerIndex(pod === undefined ? [] : [pod]));
+    expect(alert?.annotations.description).toMatch(/ Used by Pod shop\/web-1 \(volume\)\.$/);
   });
 });
