@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Clock, realClock } from '../clock.js';
@@ -8,6 +9,7 @@ import { summarizeTlsSecret } from '../secrets/summary.js';
 import { type TlsSecretSummary } from '../model/secret.js';
 import { buildInventory } from '../inventory/build.js';
 import { inventoryJson } from '../inventory/json.js';
+import { inventoryCbom } from '../inventory/cbom.js';
 import type { Inventory } from '../inventory/model.js';
 import { QueryError, filterInventory, parseAge, parseManaged, parseProblems, type InventoryQuery } from '../inventory/query.js';
 import { renderInventoryTable } from './inventory-table.js';
@@ -22,7 +24,16 @@ import { statusCodeOf } from '../kube/errors.js';
 // Certificates, each Secret summarised and its data dropped page by page —
 // so it works without the operator, with the same builder the operator uses.
 
-export const INVENTORY_USAGE = `certkeeper inventory [-A | -n NAMESPACE] [--expiring-within 30d] [--problem expired,expiring] [--managed unmanaged] [--consumers] [--configmap-selector LABELS] [-o table|json]`;
+export const INVENTORY_USAGE = `certkeeper inventory [-A | -n NAMESPACE] [--expiring-within 30d] [--problem expired,expiring] [--managed unmanaged] [--consumers] [--configmap-selector LABELS] [-o table|json|cyclonedx]`;
+
+/** The package's version, as `certkeeper --version` reads it (src/ and dist/ sit at the same depth). */
+function certkeeperVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 /** A missing permission for context (policies, namespaces) degrades to defaults instead of failing. */
 async function optional<T>(read: () => Promise<T>, fallback: T, warn: (m: string) => void, what: string): Promise<T> {
@@ -89,7 +100,7 @@ export async function readClusterInventory(kc: KubeConfig, o: ClusterInventoryOp
 export function parseInventoryArgs(argv: string[]): {
   kubeconfig?: string | undefined;
   namespace?: string | undefined;
-  output: 'table' | 'json';
+  output: 'table' | 'json' | 'cyclonedx';
   query: InventoryQuery;
   consumers: boolean;
   configMapSelector?: string | undefined;
@@ -110,7 +121,7 @@ export function parseInventoryArgs(argv: string[]): {
     },
   });
   if (values.namespace !== undefined && values['all-namespaces'] === true) throw new ConfigError(`-A and -n exclude each other\nusage: ${INVENTORY_USAGE}`);
-  if (values.output !== 'table' && values.output !== 'json') throw new ConfigError(`-o must be table or json\nusage: ${INVENTORY_USAGE}`);
+  if (values.output !== 'table' && values.output !== 'json' && values.output !== 'cyclonedx') throw new ConfigError(`-o must be table, json or cyclonedx\nusage: ${INVENTORY_USAGE}`);
   try {
     const within = values['expiring-within'];
     const query: InventoryQuery = {
@@ -141,6 +152,7 @@ export async function runInventoryCommand(
     configMapSelector: args.configMapSelector,
   });
   const shown = filterInventory(inventory, args.query);
-  out(args.output === 'json' ? JSON.stringify(inventoryJson(shown), null, 2) : renderInventoryTable(shown, { consumers: args.consumers }));
+  if (args.output === 'cyclonedx') out(JSON.stringify(inventoryCbom(shown, { now: shown.generatedAt, version: certkeeperVersion() }), null, 2));
+  else out(args.output === 'json' ? JSON.stringify(inventoryJson(shown), null, 2) : renderInventoryTable(shown, { consumers: args.consumers }));
   return 0;
 }
