@@ -74,6 +74,9 @@ describe('helm lint and template', () => {
         'ClusterRole',
         'ClusterRoleBinding',
         'ClusterRoleBinding',
+        // The inventory sources' read-only ClusterRole (caBundles, consumers) and its binding.
+        'ClusterRole',
+        'ClusterRoleBinding',
         // On by default: ingress to the pods only on their ports.
         'NetworkPolicy',
         'Deployment',

@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import * as CDX from '@cyclonedx/cyclonedx-library';
 import { AdmissionregistrationV1Api, NetworkingV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { OperatorProcess } from '../../hack/env/operator.js';
@@ -140,5 +141,15 @@ describe('inventory sources and consumers', () => {
     const table = (await run(process.execPath, [...args, '-n', ns], { cwd: REPO_ROOT, timeout: 60_000 })).stdout;
     expect(table).toContain('USED BY');
     expect(table).toMatch(/secret_pem [^\n]*app-pem \(server\.pem\)\s+Ingress [^\n]*\/front/);
+  });
+
+  it('certkeeper inventory -o cyclonedx writes a CBOM the CycloneDX 1.6 schema accepts, with the sources\u2019 certificates in it', async () => {
+    const args = ['--import', 'tsx', join(REPO_ROOT, 'src', 'main.ts'), 'inventory', '-n', ns, '-o', 'cyclonedx', '--kubeconfig', inject('kubeconfigPath')];
+    const text = (await run(process.execPath, args, { cwd: REPO_ROOT, timeout: 60_000 })).stdout;
+    const error: unknown = await new CDX.Validation.JsonStrictValidator(CDX.Spec.Version.v1dot6).validate(text);
+    expect(error).toBeNull();
+    const bom = JSON.parse(text) as { components: { name: string; 'bom-ref': string; properties?: { name: string; value: string }[] }[] };
+    const keystoreLeaf = bom.components.find((c) => c.name === 'ec.keystore.example');
+    expect(keystoreLeaf?.properties).toEqual(expect.arrayContaining([{ name: 'certkeeper:location', value: `secret_pkcs12/${ns}/java-keystore#keystore.p12` }]));
   });
 });
