@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as CDX from '@cyclonedx/cyclonedx-library';
 import type { CertificateFacts } from '../model/certificate-facts.js';
+import type { EndpointReading } from '../endpoints/results.js';
 import { locationName, type Inventory, type InventoryEntry } from './model.js';
 
 // The inventory as a CycloneDX 1.6 cryptographic bill of materials (CBOM):
@@ -88,6 +89,28 @@ interface NormalizedComponent {
   [key: string]: unknown;
 }
 
+/** A TLS version an endpoint accepted in its last full scan, and where. */
+export interface SeenProtocol {
+  /** "TLSv1.3", "TLSv1.2", ... as the prober names them. */
+  version: string;
+  /** "namespace/service:port@address", at most a few hundred. */
+  endpoints: string[];
+}
+
+/** The protocol versions accepted by the endpoints TLSPolicies scan, from the operator's latest readings. */
+export function protocolsSeen(readings: readonly EndpointReading[], maxEndpoints = 200): SeenProtocol[] {
+  const byVersion = new Map<string, string[]>();
+  for (const r of readings) {
+    for (const [version, accepted] of Object.entries(r.result.protocols ?? {})) {
+      if (accepted !== true) continue;
+      const list = byVersion.get(version) ?? [];
+      if (list.length < maxEndpoints) list.push(`${r.target.namespace}/${r.target.service}:${r.target.port}@${r.target.address}`);
+      byVersion.set(version, list);
+    }
+  }
+  return [...byVersion.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([version, endpoints]) => ({ version, endpoints }));
+}
+
 export interface CbomOptions {
   /** Stamped into metadata.timestamp. */
   now: Date;
@@ -95,6 +118,8 @@ export interface CbomOptions {
   version: string;
   /** Locations listed per certificate as properties; the rest are counted. */
   maxLocationsPerCertificate?: number;
+  /** TLS versions seen at endpoints (the operator's scans; the CLI has none). */
+  protocols?: readonly SeenProtocol[];
 }
 
 /** The inventory as a CycloneDX 1.6 CBOM, a JSON-ready object. Entries without a certificate (unreadable, not issued) are left out. */
@@ -168,6 +193,15 @@ export function inventoryCbom(inventory: Inventory, o: CbomOptions): Record<stri
     });
   }
 
+  for (const p of o.protocols ?? []) {
+    const id = ref('protocol', p.version);
+    const component = new CDX.Models.Component(CDX.Enums.ComponentType.CryptographicAsset, p.version, { bomRef: id });
+    for (const endpoint of p.endpoints.slice(0, maxLocations)) component.properties.add(new CDX.Models.Property('certkeeper:endpoint', endpoint));
+    if (p.endpoints.length > maxLocations) component.properties.add(new CDX.Models.Property('certkeeper:endpointsOmitted', String(p.endpoints.length - maxLocations)));
+    components.set(id, component);
+    const version = p.version.replace(/^TLSv/, '').replace(/^SSLv/, 'ssl');
+    cryptoOf.set(id, { cryptoProperties: { assetType: 'protocol', protocolProperties: { type: p.version.startsWith('TLS') ? 'tls' : 'other', version } } });
+  }
   for (const c of components.values()) bom.components.add(c);
   const normalized = new CDX.Serialize.JSON.Normalize.Factory(CDX.Spec.Spec1dot6).makeForBom().normalize(bom, { sortLists: true });
   const json = JSON.parse(JSON.stringify(normalized)) as Record<string, unknown> & { components?: NormalizedComponent[] };

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
 import type { OperatorHttpServer } from '../http/server.js';
@@ -8,6 +9,16 @@ import { registerSourceMetrics } from '../inventory/sources/metrics.js';
 import type { ServedCertificate } from '../inventory/build.js';
 import { InventoryNotReady, LiveInventory, type InventorySnapshot } from '../inventory/live.js';
 import { inventoryRoute } from '../inventory/route.js';
+import type { SeenProtocol } from '../inventory/cbom.js';
+
+/** certkeeper's version for the CBOM (src/ and dist/ sit at the same depth below package.json). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 // The inventory inside the operator process: a LiveInventory over the leader's
 // informer caches, invalidated by their events, served at /inventory and read
@@ -20,6 +31,8 @@ export interface AttachInventoryOptions {
   clock: Clock;
   /** Leaves served by probed endpoints, when live validation provides them. */
   endpoints?: () => ServedCertificate[];
+  /** TLS versions accepted at scanned endpoints, for /inventory?format=cyclonedx. */
+  protocols?: () => SeenProtocol[];
 }
 
 export function attachInventory(options: AttachInventoryOptions): LiveInventory {
@@ -56,6 +69,6 @@ export function attachInventory(options: AttachInventoryOptions): LiveInventory 
   registerCertificateMetrics(options.registry, source);
   registerInventoryMetrics(options.registry, source);
   registerSourceMetrics(options.registry, source);
-  options.http.addRoute('/inventory', inventoryRoute(live, options.clock), { protected: true });
+  options.http.addRoute('/inventory', inventoryRoute(live, options.clock, { ...(options.protocols === undefined ? {} : { protocols: options.protocols }), version: packageVersion() }), { protected: true });
   return live;
 }

@@ -9,6 +9,7 @@
  * Opaque Secret.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import * as CDX from '@cyclonedx/cyclonedx-library';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -149,5 +150,18 @@ describe('the Grafana dashboard', () => {
     expect(others.map((s) => [s.metric.kind, s.metric.name, s.metric.key])).toEqual([['secret_pem', 'bundle', 'ca.pem']]);
     const acme = await q(target('Issuance rate', 'B'));
     expect(acme.map((s) => s.metric.action)).toEqual(expect.arrayContaining(['order', 'finalize', 'certificate']));
+  });
+});
+
+describe('/inventory?format=cyclonedx', () => {
+  it('is a CBOM the CycloneDX 1.6 schema accepts, with the TLS versions the scanned endpoint accepted', async () => {
+    const text = await (await fetch(`${operator.url}/inventory?format=cyclonedx`)).text();
+    const error: unknown = await new CDX.Validation.JsonStrictValidator(CDX.Spec.Version.v1dot6).validate(text);
+    expect(error).toBeNull();
+    const bom = JSON.parse(text) as { components: { 'bom-ref': string; properties?: { name: string; value: string }[]; cryptoProperties?: unknown }[] };
+    const tls12 = bom.components.find((c) => c['bom-ref'] === 'protocol:TLSv1.2');
+    expect(tls12?.cryptoProperties).toEqual({ assetType: 'protocol', protocolProperties: { type: 'tls', version: '1.2' } });
+    expect(tls12?.properties).toEqual(expect.arrayContaining([{ name: 'certkeeper:endpoint', value: `${ns}/web:443@${network.addresses[0] ?? ''}` }]));
+    expect(bom.components.some((c) => c['bom-ref'] === 'protocol:TLSv1.0')).toBe(false);
   });
 });

@@ -63,4 +63,11 @@ describe('inventoryCbom', () => {
     expect(deps.find((d) => d.ref === rsa?.['bom-ref'])?.dependsOn?.sort()).toEqual(['algorithm:SHA256-RSA', props.certificateProperties.subjectPublicKeyRef].sort());
     expect(JSON.stringify(bom)).not.toContain('PRIVATE KEY');
   });
+
+  it('lists the TLS versions endpoints accepted as protocol components, and still validates', async () => {
+    const bom = inventoryCbom(inventory, { now: TEST_NOW, version: '0.1.0', protocols: [{ version: 'TLSv1.3', endpoints: ['shop/web:443@10.0.0.1'] }, { version: 'TLSv1.2', endpoints: ['shop/web:443@10.0.0.1'] }] });
+    expect(cryptoOf(bom, 'protocol:TLSv1.3')).toEqual({ assetType: 'protocol', protocolProperties: { type: 'tls', version: '1.3' } });
+    const error: unknown = await new CDX.Validation.JsonStrictValidator(CDX.Spec.Version.v1dot6).validate(JSON.stringify(bom));
+    expect(error).toBeNull();
+  });
 });
