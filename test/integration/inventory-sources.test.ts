@@ -21,9 +21,11 @@ import { metricSample } from '../support/alertmanager.js';
 import { startTestOperator, uniqueSuffix } from '../support/certkeeper.js';
 import { signedLeaf, type Leaf } from '../support/inventory-fixtures.js';
 import { createTestNamespace, testKube, waitFor } from '../support/kube.js';
+import { installStandInCrds, standInCrd } from '../support/stand-in-crds.js';
 import { DAY_MS, makeTestCa, type TestCa } from '../support/pki.js';
 
 const run = promisify(execFile);
+const GATEWAY_CRD = standInCrd('gateway.networking.k8s.io', 'Gateway', { 'api-approved.kubernetes.io': 'unapproved, certkeeper test stand-in' });
 const BUNDLE_LABEL = 'certkeeper.dev/inventory-sources-test';
 const suffix = uniqueSuffix();
 const webhookName = `inventory-${suffix}.certkeeper.dev`;
@@ -37,7 +39,9 @@ let expiring: Leaf;
 beforeAll(async () => {
   ca = await makeTestCa({ commonName: 'sources it CA', notBefore: new Date(Date.now() - DAY_MS), durationMs: 400 * DAY_MS, slot: 310 });
   expiring = await signedLeaf(ca, { commonName: 'webhook-ca', dnsNames: ['webhook.sources.example'], notBefore: new Date(Date.now() - 80 * DAY_MS), durationMs: 90 * DAY_MS, slot: 311 });
-  operator = await startTestOperator('inventory-sources', { env: { CERTKEEPER_INVENTORY_CONFIGMAP_SELECTOR: `${BUNDLE_LABEL}=yes` } });
+  // A stand-in Gateway API CRD, so Gateways can be consumers here (the operator only reads them).
+  await installStandInCrds([GATEWAY_CRD], 'Gateway CRD');
+  operator = await startTestOperator('inventory-sources', { env: { CERTKEEPER_INVENTORY_CONFIGMAP_SELECTOR: `${BUNDLE_LABEL}=yes`, CERTKEEPER_INVENTORY_CONSUMERS: 'pods,ingresses,gateways' } });
   const kube = testKube();
   ns = (await createTestNamespace('sources')).name;
   await kube.core.createNamespacedSecret({
@@ -80,14 +84,29 @@ beforeAll(async () => {
     namespace: ns,
     body: { metadata: { name: 'front' }, spec: { tls: [{ secretName: 'app-pem' }], defaultBackend: { service: { name: 'front', port: { number: 443 } } } } },
   });
+  // A Gateway in a namespace of its own, serving the Secret across namespaces.
+  const gateways = (await createTestNamespace('sources-gw')).name;
+  await kube.customObjects.createNamespacedCustomObject({
+    group: 'gateway.networking.k8s.io',
+    version: 'v1',
+    namespace: gateways,
+    plural: 'gateways',
+    body: {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'public' },
+      spec: { gatewayClassName: 'none', listeners: [{ name: 'https', port: 443, protocol: 'HTTPS', tls: { certificateRefs: [{ kind: 'Secret', name: 'app-pem', namespace: ns }] } }] },
+    },
+  });
 }, 120_000);
 
 afterAll(async () => {
-  await operator.process.stop();
+  await operator?.process.stop();
   await testKube()
     .kubeconfig.makeApiClient(AdmissionregistrationV1Api)
     .deleteMutatingWebhookConfiguration({ name: webhookName })
     .catch(() => undefined);
+  await testKube().apiextensions.deleteCustomResourceDefinition({ name: GATEWAY_CRD.metadata.name }).catch(() => undefined);
 });
 
 /** "kind/namespace/name#key <- consumers" for every bundle location in the JSON. */
@@ -99,7 +118,7 @@ function bundleLocations(json: InventoryJson): string[] {
 
 const EXPECTED = () => [
   `secret_pkcs12/${ns}/java-keystore#keystore.p12 <- Pod/java-app:projected`,
-  `secret_pem/${ns}/app-pem#server.pem <- Ingress/front:tls`,
+  `secret_pem/${ns}/app-pem#server.pem <- Gateway/public:certificateRef,Ingress/front:tls`,
   `configmap/${ns}/trust#ca-bundle.crt <- Pod/java-app:env`,
   `mutating_webhook//${webhookName}#${webhookName} <- `,
 ];
@@ -140,7 +159,7 @@ describe('inventory sources and consumers', () => {
     expect(bundleLocations(json)).toEqual(expect.arrayContaining(EXPECTED()));
     const table = (await run(process.execPath, [...args, '-n', ns], { cwd: REPO_ROOT, timeout: 60_000 })).stdout;
     expect(table).toContain('USED BY');
-    expect(table).toMatch(/secret_pem [^\n]*app-pem \(server\.pem\)\s+Ingress [^\n]*\/front/);
+    expect(table).toMatch(/secret_pem [^\n]*app-pem \(server\.pem\)\s+Gateway [^\n]*\/public, Ingress [^\n]*\/front/);
   });
 
   it('certkeeper inventory -o cyclonedx writes a CBOM the CycloneDX 1.6 schema accepts, with the sources\u2019 certificates in it', async () => {
