@@ -19,6 +19,7 @@ import { createServiceWithEndpoints } from '../support/endpoints.js';
 import { adminKubeConfig, createTestNamespace, testKube, waitFor } from '../support/kube.js';
 import { leafFingerprint, startNetnsNginx, type NetnsNginx } from '../../hack/tls/netns-nginx.js';
 import { makeTestCa } from '../support/pki.js';
+import { installStandInCrds, standInCrd } from '../support/stand-in-crds.js';
 import { HSTS_TWO_YEARS, MOZILLA_CURVES, MOZILLA_INTERMEDIATE_CIPHERS } from '../../hack/tls/fixtures.js';
 
 // The chart's RBAC, proven against the real API server: the operator runs
@@ -36,6 +37,7 @@ const fullname = `${release}-certkeeper`;
 const LEASE = 'certkeeper-operator';
 /** Label that opts a ConfigMap into the inventory here (the chart's inventory.configMapSelector). */
 const BUNDLE_LABEL = 'certkeeper.dev/rbac-test-bundle';
+const GATEWAY_CRD = standInCrd('gateway.networking.k8s.io', 'Gateway', { 'api-approved.kubernetes.io': 'unapproved, certkeeper test stand-in' });
 const acmeEnv = inject('acme');
 
 let helm: string;
@@ -96,7 +98,7 @@ async function startOperatorAs(sa: string, name: string, waitUntil: 'healthy' | 
       // As the chart passes them with the values this file installs.
       CERTKEEPER_INVENTORY_SOURCES: 'webhooks,apiservices,crds,secrets',
       CERTKEEPER_INVENTORY_CONFIGMAP_SELECTOR: `${BUNDLE_LABEL}=true`,
-      CERTKEEPER_INVENTORY_CONSUMERS: 'pods,ingresses',
+      CERTKEEPER_INVENTORY_CONSUMERS: 'pods,ingresses,gateways',
     },
   });
 }
@@ -152,12 +154,29 @@ beforeAll(async () => {
   cleanups.push(releaseNs.cleanup);
   // The admission policy is not what this file is about, and cluster-wide: left out.
   // The ConfigMap source on, so that its rule is rendered and has to prove itself too.
-  await helmOk(helm, ['install', release, CHART_DIR, '--namespace', ns, '--set', 'admissionPolicy.enabled=false', '--set', `inventory.configMapSelector=${BUNDLE_LABEL}=true`, '--kubeconfig', inject('kubeconfigPath')]);
+  // And every consumer, Gateways included (a stand-in Gateway CRD below), for the same reason.
+  await helmOk(helm, [
+    'install',
+    release,
+    CHART_DIR,
+    '--namespace',
+    ns,
+    '--set',
+    'admissionPolicy.enabled=false',
+    '--set',
+    `inventory.configMapSelector=${BUNDLE_LABEL}=true`,
+    '--set',
+    'inventory.consumers={pods,ingresses,gateways}',
+    '--kubeconfig',
+    inject('kubeconfigPath'),
+  ]);
   const { rbac } = testKube();
   // The operator's own ClusterRole and the inventory sources' one, taken away from rule by rule alike.
   clusterRules = [...((await rbac.readClusterRole({ name: fullname })).rules ?? []), ...((await rbac.readClusterRole({ name: `${fullname}-inventory-sources` })).rules ?? [])];
   roleRules = (await rbac.readNamespacedRole({ name: `${fullname}-leader-election`, namespace: ns })).rules ?? [];
   removeRouteCrd = await installHttpRouteCrd();
+  await installStandInCrds([GATEWAY_CRD], 'Gateway CRD');
+  cleanups.push(async () => void (await testKube().apiextensions.deleteCustomResourceDefinition({ name: GATEWAY_CRD.metadata.name }).catch(() => undefined)));
 }, 120_000);
 
 afterAll(async () => {
@@ -415,6 +434,7 @@ const BREAKAGE: Record<string, Breakage> = {
   'core/configmaps:list,watch': { symptom: 'never ready nor live: no cache of the opted-in ConfigMaps (trust bundles)', shows: notReady },
   'core/pods:list,watch': { symptom: 'never ready nor live: no Pod cache (who mounts each Secret)', shows: notReady },
   'networking.k8s.io/ingresses:list,watch': { symptom: 'never ready nor live: no Ingress cache (who serves each Secret)', shows: notReady },
+  'gateway.networking.k8s.io/gateways:list,watch': { symptom: 'never ready nor live: no Gateway cache (who serves each Secret)', shows: notReady },
   'coordination.k8s.io/leases:create': { symptom: 'the operator never leads: no Lease, nothing reconciled', shows: noLease },
   'coordination.k8s.io/leases[certkeeper-operator]:get,update': { symptom: 'the operator never leads: no Lease, nothing reconciled', shows: noLease },
 };
