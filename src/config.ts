@@ -102,6 +102,25 @@ export const operatorConfigSchema = z.object({
   endpointRecheckInterval: durationMs('30s'),
   /** spec.reload: restart workloads whose pods serve a stale certificate. Off by default: it needs RBAC to read pods and patch workloads. */
   reloadEnabled: boolish.default(false),
+  // Inventory sources beyond TLS Secrets (read-only): which to watch; ConfigMaps only those the selector opts in.
+  inventorySources: z
+    .preprocess(
+      (v) => (typeof v === 'string' ? v.split(',') : Array.isArray(v) ? v.flatMap((x) => String(x).split(',')) : v),
+      z.array(z.string().trim()).transform((names) => names.filter((n) => n !== '' && n !== 'none')),
+    )
+    .pipe(z.array(z.enum(['webhooks', 'apiservices', 'crds', 'secrets'])))
+    .default(['webhooks', 'apiservices', 'crds', 'secrets']),
+  inventoryConfigmapSelector: z.string().optional(),
+  /** Users of Secrets and ConfigMaps shown with each location (gateways: only where the Gateway API is installed). */
+  inventoryConsumers: z
+    .preprocess(
+      (v) => (typeof v === 'string' ? v.split(',') : Array.isArray(v) ? v.flatMap((x) => String(x).split(',')) : v),
+      z.array(z.string().trim()).transform((names) => names.filter((n) => n !== '' && n !== 'none')),
+    )
+    .pipe(z.array(z.enum(['pods', 'ingresses', 'gateways'])))
+    .default(['pods', 'ingresses']),
+  /** Severity of alerts about the CAs the API server trusts (webhook, APIService, CRD conversion caBundles). */
+  alertApiServerCaSeverity: z.enum(['critical', 'warning']).default('critical'),
 });
 export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
 
@@ -138,6 +157,10 @@ const FLAGS = {
   'endpoint-interval': { env: 'CERTKEEPER_ENDPOINT_INTERVAL', type: 'string' },
   'endpoint-recheck-interval': { env: 'CERTKEEPER_ENDPOINT_RECHECK_INTERVAL', type: 'string' },
   'reload-enabled': { env: 'CERTKEEPER_RELOAD_ENABLED', type: 'string' },
+  'inventory-sources': { env: 'CERTKEEPER_INVENTORY_SOURCES', type: 'string', multiple: true },
+  'inventory-configmap-selector': { env: 'CERTKEEPER_INVENTORY_CONFIGMAP_SELECTOR', type: 'string' },
+  'inventory-consumers': { env: 'CERTKEEPER_INVENTORY_CONSUMERS', type: 'string', multiple: true },
+  'alert-api-server-ca-severity': { env: 'CERTKEEPER_ALERT_API_SERVER_CA_SEVERITY', type: 'string' },
 } as const;
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

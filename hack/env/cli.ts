@@ -49,6 +49,7 @@ function printUsage(paths: DevPaths, info: EnvironmentInfo): void {
   if (info.acme !== undefined) {
     say('  curl --cacert "$ACME_CA_FILE" "$ACME_DIRECTORY_URL"');
     say(`  HTTP-01 solver port for Pebble: $ACME_HTTP01_PORT (${info.acme.httpChallengePort})`);
+    say('  npx tsx src/main.ts operator --leader-elect=false    # reads CERTKEEPER_ACME_* for this Pebble from the same file');
   }
   say(`Logs: ${shown(info.dir)}/*.log    Stop: bash hack/dev-env.sh down`);
 }

@@ -5,6 +5,7 @@ import { startChalltestsrv, startPebble, type RunningChalltestsrv, type RunningP
 import { createPki } from './certificates.js';
 import { installCrds } from './crds.js';
 import { startApiserver, startEtcd, type RunningApiserver, type RunningEtcd } from './control-plane.js';
+import { localAcmeEnv } from './operator.js';
 import { freePorts } from './ports.js';
 import { stopRecordedProcess, type ManagedProcess, type ProcessRecord } from './processes.js';
 import { ensureTools, type ToolPaths } from './tools.js';
@@ -248,6 +249,8 @@ export function describeEnvironment(env: EnvironmentInfo): string {
     ['PEBBLE_MANAGEMENT_URL', env.acme?.pebbleManagementUrl],
     ['CHALLTESTSRV_URL', env.acme?.challtestsrvUrl],
     ['CHALLTESTSRV_DNS', env.acme?.dnsServer],
+    // What `certkeeper operator` reads (CERTKEEPER_ACME_*), so a sourced shell runs it against this Pebble as is.
+    ...Object.entries(env.acme === undefined ? {} : localAcmeEnv({ http01Port: env.acme.httpChallengePort, caFile: env.acme.serverCaPath, nameserver: env.acme.dnsServer })),
   ];
   const lines = entries
     .filter((entry): entry is [string, string | number] => entry[1] !== undefined)

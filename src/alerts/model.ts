@@ -13,6 +13,8 @@ export const AlertName = {
   EndpointServesStaleCertificate: 'EndpointServesStaleCertificate',
   EndpointPolicyViolation: 'EndpointPolicyViolation',
   UnmanagedCertificateExpiring: 'UnmanagedCertificateExpiring',
+  WebhookCAExpiring: 'WebhookCAExpiring',
+  BundledCertificateExpiring: 'BundledCertificateExpiring',
 } as const;
 export type AlertName = (typeof AlertName)[keyof typeof AlertName];
 export const ALERT_NAMES: readonly AlertName[] = Object.values(AlertName);
@@ -20,7 +22,7 @@ export const ALERT_NAMES: readonly AlertName[] = Object.values(AlertName);
 export type AlertSeverity = 'critical' | 'warning';
 
 /** Labels certkeeper sets itself; a TLSPolicy's extra alert labels never override them. */
-export const RESERVED_LABELS = ['alertname', 'severity', 'namespace', 'certificate', 'secret', 'service', 'port', 'managed_by', 'issuer'] as const;
+export const RESERVED_LABELS = ['alertname', 'severity', 'namespace', 'certificate', 'secret', 'service', 'port', 'managed_by', 'issuer', 'kind', 'name', 'key'] as const;
 
 /** An alert that should be firing now. */
 export interface DesiredAlert {

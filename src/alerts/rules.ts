@@ -1,42 +1,22 @@
 import type { Certificate } from '../api/certificate.js';
 import { certificateOf, fallbackIssuer, reloadDidNotFix } from '../model/certificate.js';
-import type { ParsedCertificate } from '../model/certificate.js';
-import type { Inventory } from '../inventory/model.js';
 import { formatSpan } from '../inventory/problems.js';
-import type { ExpiryThresholds, ThresholdResolver } from '../inventory/thresholds.js';
-import { AlertName, type AlertSeverity, type DesiredAlert, type EndpointObservation, RESERVED_LABELS, alertKey } from './model.js';
+import type { ExpiryThresholds } from '../inventory/thresholds.js';
+import { bundledCertificateExpiring, webhookCAExpiring } from './source-rules.js';
+import { iso, labels, policyText, secretConsumers, usedBy, type AlertRule, type AlertRuleInput } from './rule-input.js';
+import { AlertName, type AlertSeverity, type DesiredAlert, type EndpointObservation, alertKey } from './model.js';
 
 // Pure: inventory + Certificate statuses + TLSPolicy thresholds + now ->
 // the alerts that should be firing. Each rule is a named function over the
 // whole input; `desiredAlerts` runs them all. Nothing here knows about
 // Alertmanager, time passing or retries (see sender.ts).
 
-export interface AlertRuleInput {
-  now: Date;
-  certificates: readonly ParsedCertificate[];
-  inventory: Inventory;
-  thresholds: ThresholdResolver;
-  /** Live endpoint findings; empty until live validation exists. */
-  endpoints: readonly EndpointObservation[];
-  /** A Certificate not Ready for longer than this alerts (default 10 min). */
-  notReadyAfterMs: number;
-}
-
-export type AlertRule = (input: AlertRuleInput) => DesiredAlert[];
-
-const iso = (d: Date) => d.toISOString().replace('.000Z', 'Z');
+export type { AlertRule, AlertRuleInput } from './rule-input.js';
 
 function time(text: string | Date | undefined): Date | undefined {
   if (text === undefined) return undefined;
   const ms = text instanceof Date ? text.getTime() : Date.parse(text);
   return Number.isFinite(ms) ? new Date(ms) : undefined;
-}
-
-/** Extra labels of the policy first, so certkeeper's own labels always win. */
-function labels(policyLabels: Record<string, string>, own: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(policyLabels)) if (!(RESERVED_LABELS as readonly string[]).includes(k)) out[k] = v;
-  return { ...out, ...own };
 }
 
 interface CertificateView {
@@ -69,13 +49,11 @@ function certificates(input: AlertRuleInput): CertificateView[] {
   return out;
 }
 
-function policyText(t: ExpiryThresholds): string {
-  return t.policy === undefined ? 'the default thresholds' : `TLSPolicy "${t.policy}"`;
-}
 
 /** CertificateExpired: notAfter has passed. CertificateExpiringSoon: within the policy's warning / critical window. */
 export const certificateExpiry: AlertRule = (input) => {
   const out: DesiredAlert[] = [];
+  const consumers = secretConsumers(input.inventory);
   for (const v of certificates(input)) {
     const notAfter = time(v.c.status?.notAfter);
     if (notAfter === undefined) continue;
@@ -88,7 +66,7 @@ export const certificateExpiry: AlertRule = (input) => {
         labels: v.base(AlertName.CertificateExpired, 'critical'),
         annotations: {
           summary: `Certificate ${v.namespace}/${v.name} has expired`,
-          description: `The certificate in ${secret} (serial ${v.c.status?.serialNumber ?? '?'}) expired ${formatSpan(-left)} ago, at ${iso(notAfter)}; ${renewalText}. Clients now reject it.`,
+          description: `The certificate in ${secret} (serial ${v.c.status?.serialNumber ?? '?'}) expired ${formatSpan(-left)} ago, at ${iso(notAfter)}; ${renewalText}. Clients now reject it.${usedBy(consumers.get(`${v.namespace}/${v.c.spec?.secretName ?? ''}`))}`,
           runbook: `Run "${v.status}": read the Issuing condition and the last failure, fix the issuer, then "certkeeper renew ${v.name} -n ${v.namespace}".`,
         },
         startsAt: notAfter,
@@ -102,7 +80,7 @@ export const certificateExpiry: AlertRule = (input) => {
       labels: v.base(AlertName.CertificateExpiringSoon, critical ? 'critical' : 'warning'),
       annotations: {
         summary: `Certificate ${v.namespace}/${v.name} expires in ${formatSpan(left)}`,
-        description: `The certificate in ${secret} (serial ${v.c.status?.serialNumber ?? '?'}) expires at ${iso(notAfter)}, in ${formatSpan(left)}: inside the ${formatSpan(threshold)} ${critical ? 'critical' : 'warning'} window of ${policyText(v.thresholds)}; ${renewalText}.`,
+        description: `The certificate in ${secret} (serial ${v.c.status?.serialNumber ?? '?'}) expires at ${iso(notAfter)}, in ${formatSpan(left)}: inside the ${formatSpan(threshold)} ${critical ? 'critical' : 'warning'} window of ${policyText(v.thresholds)}; ${renewalText}.${usedBy(consumers.get(`${v.namespace}/${v.c.spec?.secretName ?? ''}`))}`,
         runbook: `Run "${v.status}": a renewal that keeps failing shows in the Issuing condition and the last failure.`,
       },
       startsAt: new Date(notAfter.getTime() - threshold),
@@ -218,7 +196,7 @@ export const unmanagedCertificateExpiring: AlertRule = (input) => {
         labels: labels(t.labels, { alertname: AlertName.UnmanagedCertificateExpiring, severity: critical ? 'critical' : 'warning', namespace: l.namespace, secret: l.name, managed_by: managedBy }),
         annotations: {
           summary: left <= 0 ? `Certificate in Secret ${l.namespace}/${l.name} has expired` : `Certificate in Secret ${l.namespace}/${l.name} expires in ${formatSpan(left)}`,
-          description: `Secret ${l.namespace}/${l.name} (managed by ${managedBy === 'none' ? 'nobody certkeeper can tell' : managedBy}) holds a certificate for ${names}, issued by ${cert.issuer}, ${left <= 0 ? `expired ${formatSpan(-left)} ago` : `expiring in ${formatSpan(left)}`} at ${iso(cert.notAfter)}; ${critical ? 'critical' : 'warning'} threshold ${formatSpan(critical ? t.criticalMs : t.warningMs)} (${policyText(t)}).`,
+          description: `Secret ${l.namespace}/${l.name} (managed by ${managedBy === 'none' ? 'nobody certkeeper can tell' : managedBy}) holds a certificate for ${names}, issued by ${cert.issuer}, ${left <= 0 ? `expired ${formatSpan(-left)} ago` : `expiring in ${formatSpan(left)}`} at ${iso(cert.notAfter)}; ${critical ? 'critical' : 'warning'} threshold ${formatSpan(critical ? t.criticalMs : t.warningMs)} (${policyText(t)}).${usedBy(l.consumers)}`,
           runbook: `No certkeeper Certificate renews it: replace it, or let certkeeper manage it with a Certificate whose secretName is "${l.name}". "certkeeper inventory -n ${l.namespace}" lists where else it is used.`,
         },
         startsAt: left <= 0 ? cert.notAfter : new Date(cert.notAfter.getTime() - (critical ? t.criticalMs : t.warningMs)),
@@ -278,6 +256,8 @@ export const ALERT_RULES: readonly AlertRule[] = [
   unmanagedCertificateExpiring,
   endpointServesStaleCertificate,
   endpointPolicyViolation,
+  webhookCAExpiring,
+  bundledCertificateExpiring,
 ];
 
 /** All alerts that should fire now, one per label set. */

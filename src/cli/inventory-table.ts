@@ -13,6 +13,8 @@ function shortLocation(l: Location): string {
       return l.service === undefined ? l.address : `service ${l.namespace ?? ''}/${l.service}:${l.port}`;
     case 'certificate':
       return `Certificate ${l.namespace}/${l.name}`;
+    case 'bundle':
+      return `${l.kind} ${l.namespace === undefined ? '' : `${l.namespace}/`}${l.name} (${l.key})`;
   }
 }
 
@@ -37,7 +39,24 @@ function managed(e: InventoryEntry): string {
   return m.controller ?? m.managed;
 }
 
-export function inventoryRows(inventory: Inventory): string[][] {
+/** Who uses the entry's Secrets and ConfigMaps: "Ingress shop/web, Pod shop/web-1 (+3)". */
+function consumers(e: InventoryEntry): string {
+  const seen: string[] = [];
+  let omitted = 0;
+  for (const l of e.locations) {
+    if ((l.type !== 'secret' && l.type !== 'bundle') || l.consumers === undefined) continue;
+    omitted += l.consumers.omitted;
+    for (const c of l.consumers.consumers) {
+      const text = `${c.kind} ${c.namespace}/${c.name}`;
+      if (!seen.includes(text)) seen.push(text);
+    }
+  }
+  if (seen.length === 0) return '-';
+  const more = seen.length - 2 + omitted;
+  return `${seen.slice(0, 2).join(', ')}${more > 0 ? ` (+${more})` : ''}`;
+}
+
+export function inventoryRows(inventory: Inventory, o: { consumers?: boolean } = {}): string[][] {
   const now = inventory.generatedAt.getTime();
   return inventory.entries.map((e) => {
     const c = e.certificate;
@@ -53,18 +72,20 @@ export function inventoryRows(inventory: Inventory): string[][] {
       c === undefined ? (e.error ?? '') : names(e),
       c === undefined ? '' : commonNameOf(c.issuer) + (c.isCA ? ' [CA]' : ''),
       location,
+      ...(o.consumers === true ? [consumers(e)] : []),
     ];
   });
 }
 
-export function renderInventoryTable(inventory: Inventory): string {
+export function renderInventoryTable(inventory: Inventory, o: { consumers?: boolean } = {}): string {
   const counts = { expired: 0, expiring: 0, errors: 0 };
   for (const e of inventory.entries) {
     if (e.problems.some((p) => p.id === 'expired')) counts.expired++;
     else if (e.problems.some((p) => p.id === 'expiring')) counts.expiring++;
     if (e.certificate === undefined) counts.errors++;
   }
-  const table = formatColumns(['EXPIRES (UTC)', 'IN', 'PROBLEMS', 'MANAGED BY', 'NAMES', 'ISSUER', 'LOCATION'], inventoryRows(inventory));
+  const headers = ['EXPIRES (UTC)', 'IN', 'PROBLEMS', 'MANAGED BY', 'NAMES', 'ISSUER', 'LOCATION', ...(o.consumers === true ? ['USED BY'] : [])];
+  const table = formatColumns(headers, inventoryRows(inventory, o));
   const summary = `${inventory.entries.length} certificates: ${counts.expired} expired, ${counts.expiring} expiring, ${counts.errors} without a readable certificate`;
   const pq = inventory.postQuantum ?? [];
   const readiness =

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Clock, realClock } from '../clock.js';
@@ -8,9 +9,11 @@ import { summarizeTlsSecret } from '../secrets/summary.js';
 import { type TlsSecretSummary } from '../model/secret.js';
 import { buildInventory } from '../inventory/build.js';
 import { inventoryJson } from '../inventory/json.js';
+import { inventoryCbom } from '../inventory/cbom.js';
 import type { Inventory } from '../inventory/model.js';
 import { QueryError, filterInventory, parseAge, parseManaged, parseProblems, type InventoryQuery } from '../inventory/query.js';
 import { renderInventoryTable } from './inventory-table.js';
+import { readClusterSources } from './inventory-sources.js';
 import { ThresholdResolver } from '../inventory/thresholds.js';
 import { loadKubeConfig, makeKubeClients } from '../kube/client.js';
 import { forEachItem, LIST_PAGE_SIZE } from '../kube/resources.js';
@@ -22,7 +25,16 @@ import { mergePolicyPostQuantum } from '../endpoints/post-quantum.js';
 // Certificates, each Secret summarised and its data dropped page by page —
 // so it works without the operator, with the same builder the operator uses.
 
-export const INVENTORY_USAGE = `certkeeper inventory [-A | -n NAMESPACE] [--expiring-within 30d] [--problem expired,expiring] [--managed unmanaged] [-o table|json]`;
+export const INVENTORY_USAGE = `certkeeper inventory [-A | -n NAMESPACE] [--expiring-within 30d] [--problem expired,expiring] [--managed unmanaged] [--consumers] [--configmap-selector LABELS] [-o table|json|cyclonedx]`;
+
+/** The package's version, as `certkeeper --version` reads it (src/ and dist/ sit at the same depth). */
+function certkeeperVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 /** A missing permission for context (policies, namespaces) degrades to defaults instead of failing. */
 async function optional<T>(read: () => Promise<T>, fallback: T, warn: (m: string) => void, what: string): Promise<T> {
@@ -41,6 +53,10 @@ export interface ClusterInventoryOptions {
   namespace?: string | undefined;
   now: Date;
   warn?: (message: string) => void;
+  /** List Pods, Ingresses and Gateways too, and show who uses each Secret and ConfigMap. */
+  consumers?: boolean;
+  /** ConfigMaps with these labels are read for PEM bundles and keystores; undefined: none. */
+  configMapSelector?: string | undefined;
 }
 
 export async function readClusterInventory(kc: KubeConfig, o: ClusterInventoryOptions): Promise<Inventory> {
@@ -77,7 +93,8 @@ export async function readClusterInventory(kc: KubeConfig, o: ClusterInventoryOp
     'namespaces',
   );
   const thresholds = new ThresholdResolver({ policies, namespaceLabels: (name) => namespaceLabels.get(name) });
-  const inventory = buildInventory({ now: o.now, secrets, certificates, thresholds });
+  const others = await readClusterSources(kc, { namespace: ns, configMapSelector: o.configMapSelector, consumers: o.consumers === true, warn });
+  const inventory = buildInventory({ now: o.now, secrets, certificates, thresholds, sources: others.sources, consumers: others.consumers });
   // The CLI holds no scans: post-quantum readiness comes from what the operator wrote into TLSPolicy status.
   const postQuantum = mergePolicyPostQuantum(policies.map((p) => ({ policy: p.metadata.name, rows: p.status?.endpoints?.postQuantum ?? [] })))
     .filter((r) => ns === undefined || r.namespace === ns)
@@ -86,7 +103,14 @@ export async function readClusterInventory(kc: KubeConfig, o: ClusterInventoryOp
 }
 
 /** Parses the command line; throws ConfigError with the usage on a mistake. */
-export function parseInventoryArgs(argv: string[]): { kubeconfig?: string | undefined; namespace?: string | undefined; output: 'table' | 'json'; query: InventoryQuery } {
+export function parseInventoryArgs(argv: string[]): {
+  kubeconfig?: string | undefined;
+  namespace?: string | undefined;
+  output: 'table' | 'json' | 'cyclonedx';
+  query: InventoryQuery;
+  consumers: boolean;
+  configMapSelector?: string | undefined;
+} {
   const { values } = parseArgs({
     args: argv,
     allowPositionals: false,
@@ -98,10 +122,12 @@ export function parseInventoryArgs(argv: string[]): { kubeconfig?: string | unde
       managed: { type: 'string', multiple: true },
       output: { type: 'string', short: 'o', default: 'table' },
       kubeconfig: { type: 'string' },
+      consumers: { type: 'boolean' },
+      'configmap-selector': { type: 'string' },
     },
   });
   if (values.namespace !== undefined && values['all-namespaces'] === true) throw new ConfigError(`-A and -n exclude each other\nusage: ${INVENTORY_USAGE}`);
-  if (values.output !== 'table' && values.output !== 'json') throw new ConfigError(`-o must be table or json\nusage: ${INVENTORY_USAGE}`);
+  if (values.output !== 'table' && values.output !== 'json' && values.output !== 'cyclonedx') throw new ConfigError(`-o must be table, json or cyclonedx\nusage: ${INVENTORY_USAGE}`);
   try {
     const within = values['expiring-within'];
     const query: InventoryQuery = {
@@ -110,7 +136,7 @@ export function parseInventoryArgs(argv: string[]): { kubeconfig?: string | unde
       ...(values.problem === undefined ? {} : { problems: parseProblems(values.problem) }),
       ...(values.managed === undefined ? {} : { managed: parseManaged(values.managed) }),
     };
-    return { kubeconfig: values.kubeconfig, namespace: values.namespace, output: values.output, query };
+    return { kubeconfig: values.kubeconfig, namespace: values.namespace, output: values.output, query, consumers: values.consumers === true, configMapSelector: values['configmap-selector'] };
   } catch (err) {
     if (err instanceof QueryError) throw new ConfigError(`${err.message}\nusage: ${INVENTORY_USAGE}`);
     throw err;
@@ -124,8 +150,15 @@ export async function runInventoryCommand(
 ): Promise<number> {
   const { out, warn } = io;
   const args = parseInventoryArgs(argv);
-  const inventory = await readClusterInventory(loadKubeConfig(args.kubeconfig), { namespace: args.namespace, now: new Date(io.clock.now()), warn: (m) => warn(`certkeeper: ${m}`) });
+  const inventory = await readClusterInventory(loadKubeConfig(args.kubeconfig), {
+    namespace: args.namespace,
+    now: new Date(io.clock.now()),
+    warn: (m) => warn(`certkeeper: ${m}`),
+    consumers: args.consumers,
+    configMapSelector: args.configMapSelector,
+  });
   const shown = filterInventory(inventory, args.query);
-  out(args.output === 'json' ? JSON.stringify(inventoryJson(shown), null, 2) : renderInventoryTable(shown));
+  if (args.output === 'cyclonedx') out(JSON.stringify(inventoryCbom(shown, { now: shown.generatedAt, version: certkeeperVersion() }), null, 2));
+  else out(args.output === 'json' ? JSON.stringify(inventoryJson(shown), null, 2) : renderInventoryTable(shown, { consumers: args.consumers }));
   return 0;
 }

@@ -5,7 +5,10 @@ import { certificateOf, type ParsedCertificate } from '../model/certificate.js';
 import { SecretAnnotation, SecretLabel } from '../model/secret.js';
 import type { TlsSecretSummary } from '../model/secret.js';
 import type { CertificateFacts } from '../model/certificate-facts.js';
+import type { SourceSummary } from './sources/read.js';
+import type { ConsumerIndex } from './sources/consumers.js';
 import {
+  type BundleLocation,
   type CertificateLocation,
   type EndpointLocation,
   type Inventory,
@@ -43,6 +46,10 @@ export interface InventoryInput {
   certificates: Iterable<ParsedCertificate>;
   thresholds: ThresholdResolver;
   endpoints?: Iterable<ServedCertificate>;
+  /** Webhook/APIService/CRD caBundles, ConfigMap bundles, PEM and keystores in other Secrets (sources/read.ts). */
+  sources?: Iterable<SourceSummary>;
+  /** Who uses each Secret and ConfigMap; absent: consumers are not shown. */
+  consumers?: ConsumerIndex | undefined;
 }
 
 /** Labels that say whose a Secret is. */
@@ -157,7 +164,8 @@ class Builder {
     const managedBy = managedByOf(s, writers);
     const owners = ownerHintsOf(s);
     const thresholds = this.thresholdsFor(s.namespace, managedBy);
-    const at = (key: SecretKey): SecretLocation => ({ type: 'secret', namespace: s.namespace, name: s.name, key, managedBy, owners });
+    const consumers = this.input.consumers?.of('Secret', s.namespace, s.name);
+    const at = (key: SecretKey): SecretLocation => ({ type: 'secret', namespace: s.namespace, name: s.name, key, managedBy, owners, ...(consumers === undefined ? {} : { consumers }) });
     const leaf = s.certificates.leaf;
     if (leaf === undefined) {
       const location = at('tls.crt');
@@ -182,6 +190,32 @@ class Builder {
     const location: EndpointLocation = { type: 'endpoint', namespace: e.namespace, service: e.service, port: e.port, address: e.address, serverName: e.serverName };
     const thresholds = e.namespace === undefined ? this.input.thresholds.forPolicy(undefined) : this.input.thresholds.forNamespace(e.namespace);
     this.addFound(e.certificate, location, thresholds, undefined);
+  }
+
+  addSource(source: SourceSummary): void {
+    const thresholds = source.namespace === undefined ? this.input.thresholds.forPolicy(undefined) : this.input.thresholds.forNamespace(source.namespace);
+    const consumers =
+      source.namespace === undefined || source.items[0] === undefined ? undefined : this.input.consumers?.of(source.items[0].kind === 'configmap' ? 'ConfigMap' : 'Secret', source.namespace, source.name);
+    for (const item of source.items) {
+      const base: BundleLocation = {
+        type: 'bundle',
+        kind: item.kind,
+        ...(source.namespace === undefined ? {} : { namespace: source.namespace }),
+        name: source.name,
+        key: item.key,
+        ...(consumers === undefined ? {} : { consumers }),
+      };
+      // A copy in a bundle or keystore says nothing about who manages the certificate.
+      for (const c of item.certificates) this.addFound(c.facts, c.alias === undefined ? base : { ...base, alias: c.alias }, thresholds, undefined);
+      if (item.certificates.length > 0 || item.error === undefined) continue;
+      const id = `${locationName(base)}`;
+      const d = this.draft(`bundle:${id}`, undefined, UNMANAGED);
+      d.error = item.error;
+      d.locations.push(base);
+      d.problems.push({ id: ProblemId.Unparsable, severity: 'warning', message: `${id}: ${item.error}`, location: id });
+      d.warningMs = thresholds.warningMs;
+      d.criticalMs = thresholds.criticalMs;
+    }
   }
 
   /** Certificates whose Secret holds nothing yet. */
@@ -250,6 +284,7 @@ export function buildInventory(input: InventoryInput): Inventory {
     builder.addEndpoint(e);
     if (e.postQuantum !== undefined && e.namespace !== undefined) readiness.push({ namespace: e.namespace, readiness: e.postQuantum });
   }
+  for (const source of input.sources ?? []) builder.addSource(source);
   builder.addUnissued(secretKeys);
   const entries = builder.finish();
   return {

@@ -5,6 +5,8 @@ import type { TlsSecretSummary } from '../model/secret.js';
 import { buildInventory, type ServedCertificate } from './build.js';
 import type { Inventory } from './model.js';
 import { ThresholdResolver } from './thresholds.js';
+import type { SourceSummary } from './sources/read.js';
+import type { ConsumerIndex } from './sources/consumers.js';
 
 // The inventory of the running operator, built from its informer caches on
 // demand and reused until something changes: a cache event, the next instant
@@ -27,6 +29,10 @@ export interface InventorySources {
   namespaceLabels(namespace: string): Record<string, string> | undefined;
   /** Leaves served by probed endpoints; absent until live validation exists. */
   endpoints?: () => ServedCertificate[];
+  /** caBundles, ConfigMap bundles and keystores (sources/caches.ts). */
+  sources?: () => SourceSummary[];
+  /** Who uses each Secret and ConfigMap (sources/consumers.ts); undefined when not watched. */
+  consumers?: () => ConsumerIndex | undefined;
   /** False until every cache has its first full list: an inventory from half a cache would lie. */
   synced(): boolean;
 }
@@ -82,6 +88,8 @@ export class LiveInventory {
       certificates,
       thresholds,
       endpoints: this.sources.endpoints?.() ?? [],
+      sources: this.sources.sources?.() ?? [],
+      consumers: this.sources.consumers?.(),
     });
     const snapshot = { now, inventory, certificates, thresholds };
     this.cached = { snapshot, builtAt: nowMs };

@@ -10,7 +10,7 @@
 //   Bounded by the number of such Secrets; Secrets whose tls.crt does not parse
 //   have none (they count under problem="unparsable").
 // - certkeeper_namespace_expiry_alert_threshold_seconds{namespace,severity}: two
-//   per namespace holding such a Secret: the thresholds of the TLSPolicy that
+//   per namespace holding such a Secret or a bundle location: the thresholds of the TLSPolicy that
 //   selects the namespace, so the PrometheusRule alerts like the operator does.
 
 import { Gauge, type Registry } from 'prom-client';
@@ -68,7 +68,11 @@ const inventoryGauges = new ScrapeTimeGauges<ReturnType<SnapshotSource>>((regist
       if (snapshot === undefined) return;
       const namespaces = new Set<string>();
       for (const e of snapshot.inventory.entries) {
-        for (const l of e.locations) if (l.type === 'secret' && l.key === 'tls.crt' && l.managedBy.managed !== 'certkeeper') namespaces.add(l.namespace);
+        for (const l of e.locations) {
+          if (l.type === 'secret' && l.key === 'tls.crt' && l.managedBy.managed !== 'certkeeper') namespaces.add(l.namespace);
+          // Bundles and keystores in ConfigMaps and Opaque Secrets alert by the same thresholds (sources/metrics.ts).
+          else if (l.type === 'bundle' && l.namespace !== undefined) namespaces.add(l.namespace);
+        }
       }
       for (const namespace of namespaces) {
         const t = snapshot.thresholds.forNamespace(namespace);

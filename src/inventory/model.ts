@@ -1,5 +1,6 @@
 import type { NamespacePostQuantum } from '../api/tlspolicy.js';
 import type { CertificateFacts } from '../model/certificate-facts.js';
+import type { Consumers } from './sources/consumers.js';
 
 // The inventory's data: one entry per certificate identity (its SHA-256
 // fingerprint) with every place it was found, who manages it, and what is
@@ -66,6 +67,8 @@ export interface SecretLocation {
   key: SecretKey;
   managedBy: ManagedBy;
   owners: OwnerHints;
+  /** Pods, Ingresses and Gateways that use the Secret, when the operator watches them. */
+  consumers?: Consumers | undefined;
 }
 
 export interface EndpointLocation {
@@ -86,7 +89,43 @@ export interface CertificateLocation {
   secretName: string;
 }
 
-export type Location = SecretLocation | EndpointLocation | CertificateLocation;
+/**
+ * Where else certificates live (inventory/sources/): trust anchors the API
+ * server uses (webhook, APIService and CRD conversion caBundles), trust
+ * bundles in ConfigMaps, and PEM files and keystores in Opaque Secrets.
+ */
+export const SourceKind = {
+  ValidatingWebhook: 'validating_webhook',
+  MutatingWebhook: 'mutating_webhook',
+  APIService: 'api_service',
+  CRDConversion: 'crd_conversion',
+  ConfigMap: 'configmap',
+  SecretPEM: 'secret_pem',
+  SecretPKCS12: 'secret_pkcs12',
+  SecretJKS: 'secret_jks',
+} as const;
+export type SourceKind = (typeof SourceKind)[keyof typeof SourceKind];
+export const SOURCE_KINDS: readonly SourceKind[] = Object.values(SourceKind);
+
+/** The API server itself trusts these: an expired one breaks every request it intercepts. */
+export const API_SERVER_TRUST_KINDS: readonly SourceKind[] = [SourceKind.ValidatingWebhook, SourceKind.MutatingWebhook, SourceKind.APIService, SourceKind.CRDConversion];
+
+export interface BundleLocation {
+  type: 'bundle';
+  kind: SourceKind;
+  /** Absent for cluster-scoped objects (webhook configurations, APIServices, CRDs). */
+  namespace?: string | undefined;
+  /** The object's name. */
+  name: string;
+  /** The webhook's name, `spec.caBundle`, or the data key ("ca-bundle.crt", "keystore.p12"). */
+  key: string;
+  /** The keystore alias or friendlyName, when there is one. */
+  alias?: string | undefined;
+  /** For ConfigMaps and Secrets: the Pods (and for Secrets, Ingresses and Gateways) that use it. */
+  consumers?: Consumers | undefined;
+}
+
+export type Location = SecretLocation | EndpointLocation | CertificateLocation | BundleLocation;
 
 export function locationName(l: Location): string {
   switch (l.type) {
@@ -96,6 +135,8 @@ export function locationName(l: Location): string {
       return l.service === undefined ? `endpoint/${l.address}` : `endpoint/${l.namespace ?? ''}/${l.service}:${l.port}`;
     case 'certificate':
       return `certificate/${l.namespace}/${l.name}`;
+    case 'bundle':
+      return `${l.kind}/${l.namespace === undefined ? '' : `${l.namespace}/`}${l.name}#${l.key}`;
   }
 }
 

@@ -32,7 +32,8 @@ type AlertingConfig = Pick<
   | 'alertEvaluationInterval'
   | 'alertResendInterval'
   | 'alertNotReadyAfter'
->;
+> &
+  Partial<Pick<OperatorConfig, 'alertApiServerCaSeverity'>>;
 
 function readSetting(path: string, what: string): string {
   try {
@@ -79,6 +80,7 @@ export function createAlerting(config: AlertingConfig, o: AlertingOptions): Aler
         thresholds: s.thresholds,
         endpoints: o.endpoints?.() ?? [],
         notReadyAfterMs: config.alertNotReadyAfter,
+        apiServerCaSeverity: config.alertApiServerCaSeverity,
       });
     },
   });

@@ -33,6 +33,7 @@ import { kubeListerWatcher, resourcePath } from '../kube/kube-lister-watcher.js'
 import type { KubeObject } from '../kube/lister-watcher.js';
 import type { Logger } from '../log.js';
 import type { Registry } from 'prom-client';
+import { DEFAULT_INVENTORY_SOURCES, InventorySourceCaches, type InventorySourceSettings } from '../inventory/sources/caches.js';
 
 export interface ControllerSetOptions {
   clients: KubeClients;
@@ -50,6 +51,8 @@ export interface ControllerSetOptions {
   endpoints?: { probeConcurrency: number; intervalMs: number; recheckIntervalMs: number; allowedCidrs?: readonly string[] } | undefined;
   /** spec.reload is acted on (the operator may read pods and restart workloads). */
   reloadEnabled?: boolean | undefined;
+  /** The inventory's other sources (webhook caBundles, ConfigMaps, keystores in Secrets); default: all but ConfigMaps. */
+  inventorySources?: InventorySourceSettings | undefined;
 }
 
 const ENDPOINT_DEFAULTS = { probeConcurrency: 16, intervalMs: 10 * 60_000, recheckIntervalMs: 30_000 };
@@ -69,6 +72,8 @@ export class ControllerSet {
   readonly secrets: InformerCache<TlsSecretSummary>;
   readonly services: InformerCache<ServiceSummary>;
   readonly endpointSlices: InformerCache<EndpointSliceSummary>;
+  /** Caches of the inventory's sources beyond TLS Secrets (read-only). */
+  readonly inventorySources: InventorySourceCaches;
   /** The probes of Certificate and TLSPolicy endpoints, with their latest results. */
   readonly endpoints: EndpointValidation;
   readonly certificateController: Controller;
@@ -90,6 +95,8 @@ export class ControllerSet {
     // Services and EndpointSlices as small summaries (ports, labels, ready addresses).
     this.services = this.cache<V1Service & KubeObject, ServiceSummary>('services', SERVICES, watched, { transform: summarizeService });
     this.endpointSlices = this.cache<V1EndpointSlice & KubeObject, EndpointSliceSummary>('endpointslices', ENDPOINT_SLICES, watched, { transform: summarizeEndpointSlice });
+
+    this.inventorySources = new InventorySourceCaches(kc, o.inventorySources ?? DEFAULT_INVENTORY_SOURCES, common);
 
     const endpointSettings = o.endpoints ?? ENDPOINT_DEFAULTS;
     // The controllers are made below; the validation only enqueues through them once started.
@@ -304,7 +311,7 @@ export class ControllerSet {
   }
 
   get informers() {
-    return [this.certificates, this.policies, this.namespaces, this.secrets, this.services, this.endpointSlices];
+    return [this.certificates, this.policies, this.namespaces, this.secrets, this.services, this.endpointSlices, ...this.inventorySources.informers];
   }
 
   hasSynced(): boolean {

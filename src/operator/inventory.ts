@@ -1,12 +1,24 @@
+import { readFileSync } from 'node:fs';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
 import type { OperatorHttpServer } from '../http/server.js';
 import type { ControllerSet } from './controllers.js';
 import { registerCertificateMetrics } from '../inventory/certificate-metrics.js';
 import { registerInventoryMetrics } from '../inventory/metrics.js';
+import { registerSourceMetrics } from '../inventory/sources/metrics.js';
 import type { ServedCertificate } from '../inventory/build.js';
 import { InventoryNotReady, LiveInventory, type InventorySnapshot } from '../inventory/live.js';
 import { inventoryRoute } from '../inventory/route.js';
+import type { SeenProtocol } from '../inventory/cbom.js';
+
+/** certkeeper's version for the CBOM (src/ and dist/ sit at the same depth below package.json). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 // The inventory inside the operator process: a LiveInventory over the leader's
 // informer caches, invalidated by their events, served at /inventory and read
@@ -15,10 +27,12 @@ import { inventoryRoute } from '../inventory/route.js';
 export interface AttachInventoryOptions {
   http: Pick<OperatorHttpServer, 'addRoute'>;
   registry: Registry;
-  controllers: Pick<ControllerSet, 'certificates' | 'policies' | 'namespaces' | 'secrets' | 'hasSynced'>;
+  controllers: Pick<ControllerSet, 'certificates' | 'policies' | 'namespaces' | 'secrets' | 'inventorySources' | 'hasSynced'>;
   clock: Clock;
   /** Leaves served by probed endpoints, when live validation provides them. */
   endpoints?: () => ServedCertificate[];
+  /** TLS versions accepted at scanned endpoints, for /inventory?format=cyclonedx. */
+  protocols?: () => SeenProtocol[];
 }
 
 export function attachInventory(options: AttachInventoryOptions): LiveInventory {
@@ -30,11 +44,14 @@ export function attachInventory(options: AttachInventoryOptions): LiveInventory 
       policies: c.policies,
       namespaceLabels: (ns) => c.namespaces.get(ns),
       synced: () => c.hasSynced(),
+      sources: () => c.inventorySources.list(),
+      consumers: () => c.inventorySources.consumers(),
       ...(options.endpoints === undefined ? {} : { endpoints: options.endpoints }),
     },
     options.clock,
   );
   const invalidate = () => live.invalidate();
+  c.inventorySources.onChange(invalidate);
   for (const informer of [c.secrets, c.certificates, c.policies, c.namespaces]) {
     informer.on('add', invalidate);
     informer.on('update', invalidate);
@@ -51,6 +68,7 @@ export function attachInventory(options: AttachInventoryOptions): LiveInventory 
   };
   registerCertificateMetrics(options.registry, source);
   registerInventoryMetrics(options.registry, source);
-  options.http.addRoute('/inventory', inventoryRoute(live, options.clock), { protected: true });
+  registerSourceMetrics(options.registry, source);
+  options.http.addRoute('/inventory', inventoryRoute(live, options.clock, { ...(options.protocols === undefined ? {} : { protocols: options.protocols }), version: packageVersion() }), { protected: true });
   return live;
 }

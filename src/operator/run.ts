@@ -14,6 +14,7 @@ import { registry as defaultRegistry } from '../metrics/registry.js';
 import { ControllerSet } from './controllers.js';
 import { startAcmeRuntime } from '../issuers/acme/runtime.js';
 import { attachInventory } from './inventory.js';
+import { protocolsSeen } from '../inventory/cbom.js';
 import { createAlerting } from './alerts.js';
 import { endpointMetricRows, registerEndpointMetrics } from '../endpoints/metrics.js';
 
@@ -74,6 +75,7 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
       allowedCidrs: config.probeAllowedCidrs,
     },
     reloadEnabled: config.reloadEnabled,
+    inventorySources: { sources: config.inventorySources, configMapSelector: config.inventoryConfigmapSelector, consumers: config.inventoryConsumers },
   });
 
   let leading = false;
@@ -102,7 +104,14 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
   http.addReadinessCheck('caches', () => !leading || controllers.hasSynced() || 'caches not synced yet');
   // /inventory, the certificate and inventory metrics, and (leader only) alerts to Alertmanager.
   // Live endpoint results feed the inventory (served leaves), the alerts and the endpoint metrics; empty while not leading.
-  const inventory = attachInventory({ http, registry, controllers, clock, endpoints: () => (leading ? servedCertificates(controllers.endpoints.readings()) : []) });
+  const inventory = attachInventory({
+    http,
+    registry,
+    controllers,
+    clock,
+    endpoints: () => (leading ? servedCertificates(controllers.endpoints.readings()) : []),
+    protocols: () => (leading ? protocolsSeen(controllers.endpoints.readings()) : []),
+  });
   controllers.endpoints.results.on('change', () => inventory.invalidate());
   controllers.endpoints.results.on('remove', () => inventory.invalidate());
   registerEndpointMetrics(registry, () => (leading ? endpointMetricRows(controllers.endpoints.readings()) : { rows: [], dropped: 0 }));

@@ -74,6 +74,9 @@ describe('helm lint and template', () => {
         'ClusterRole',
         'ClusterRoleBinding',
         'ClusterRoleBinding',
+        // The inventory sources' read-only ClusterRole (caBundles, consumers) and its binding.
+        'ClusterRole',
+        'ClusterRoleBinding',
         // On by default: ingress to the pods only on their ports.
         'NetworkPolicy',
         'Deployment',
@@ -134,6 +137,10 @@ describe('helm lint and template', () => {
         alertmanagerBearerTokenFile: '/etc/certkeeper/alertmanager/token',
         alertmanagerCaFile: '/etc/certkeeper/alertmanager/ca.crt',
         alertNotReadyAfter: 15 * 60_000,
+        inventorySources: ['webhooks', 'apiservices', 'crds', 'secrets'],
+        inventoryConfigmapSelector: 'trust.example.com/bundle=true',
+        inventoryConsumers: ['pods', 'ingresses', 'gateways'],
+        alertApiServerCaSeverity: 'warning',
       });
     }
   });
@@ -146,6 +153,12 @@ describe('helm lint and template', () => {
     const rule = objects.find((o) => o.kind === 'PrometheusRule');
     const rulesFile: unknown = parseYaml(readFileSync(join(CHART_DIR, 'rules', 'certkeeper-alerts.rules.yaml'), 'utf8'));
     expect(rule?.spec).toEqual(rulesFile);
+    // The Grafana dashboard, labelled for the sidecar, carrying dashboards/certkeeper.json verbatim.
+    const dashboard = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1') as { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> }; data?: Record<string, string> } | undefined;
+    expect(dashboard?.metadata.labels?.release).toBe('prometheus');
+    expect(dashboard?.metadata.annotations?.grafana_folder).toBe('Certificates');
+    expect(JSON.parse(dashboard?.data?.['certkeeper.json'] ?? '{}')).toEqual(JSON.parse(readFileSync(join(CHART_DIR, 'dashboards', 'certkeeper.json'), 'utf8')));
+    expect((await template([])).some((o) => o.metadata.labels?.grafana_dashboard !== undefined)).toBe(false);
     const pod = deploymentOf(objects).spec?.template.spec;
     expect(pod?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution).toHaveLength(1);
     expect(pod?.volumes?.find((v) => v.name === 'alertmanager-credentials')?.secret?.items?.map((i) => i.key)).toEqual(['password', 'token', 'ca.crt']);

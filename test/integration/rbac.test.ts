@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AuthenticationV1Api, AuthorizationV1Api, CoordinationV1Api, EventsV1Api, KubeConfig, NetworkingV1Api, type V1PolicyRule } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, AuthenticationV1Api, AuthorizationV1Api, CoordinationV1Api, EventsV1Api, KubeConfig, NetworkingV1Api, type V1PolicyRule } from '@kubernetes/client-node';
 import { CHART_DIR, helmOk, runHelm } from '../../hack/chart.js';
 import { createTestNetwork, type TestNetwork } from '../../hack/env/netns.js';
 import { startOperatorProcess, waitForOperatorReady, type OperatorProcess } from '../../hack/env/operator.js';
@@ -20,6 +20,7 @@ import { createServiceWithEndpoints } from '../support/endpoints.js';
 import { adminKubeConfig, createTestNamespace, testKube, waitFor } from '../support/kube.js';
 import { leafFingerprint, startNetnsNginx, type NetnsNginx } from '../../hack/tls/netns-nginx.js';
 import { makeTestCa } from '../support/pki.js';
+import { installStandInCrds, standInCrd } from '../support/stand-in-crds.js';
 import { HSTS_TWO_YEARS, MOZILLA_CURVES, MOZILLA_INTERMEDIATE_CIPHERS } from '../../hack/tls/fixtures.js';
 
 // The chart's RBAC, proven against the real API server: the operator runs
@@ -38,6 +39,9 @@ const fullname = `${release}-certkeeper`;
 const releaseW = `rbacw-${suffix}`;
 const fullnameW = `${releaseW}-certkeeper`;
 const LEASE = 'certkeeper-operator';
+/** Label that opts a ConfigMap into the inventory here (the chart's inventory.configMapSelector). */
+const BUNDLE_LABEL = 'certkeeper.dev/rbac-test-bundle';
+const GATEWAY_CRD = standInCrd('gateway.networking.k8s.io', 'Gateway', { 'api-approved.kubernetes.io': 'unapproved, certkeeper test stand-in' });
 const acmeEnv = inject('acme');
 
 let helm: string;
@@ -100,6 +104,10 @@ async function startOperatorAs(sa: string, name: string, waitUntil: 'healthy' | 
       CERTKEEPER_ACME_HTTP01_SELF_CHECK_PORT: String(acme.http01Port),
       CERTKEEPER_ACME_SELF_CHECK_TIMEOUT: '10s',
       CERTKEEPER_ENDPOINT_RECHECK_INTERVAL: '2s',
+      // As the chart passes them with the values this file installs.
+      CERTKEEPER_INVENTORY_SOURCES: 'webhooks,apiservices,crds,secrets',
+      CERTKEEPER_INVENTORY_CONFIGMAP_SELECTOR: `${BUNDLE_LABEL}=true`,
+      CERTKEEPER_INVENTORY_CONSUMERS: 'pods,ingresses,gateways',
       ...extraEnv,
     },
   });
@@ -155,9 +163,26 @@ beforeAll(async () => {
   ns = releaseNs.name;
   cleanups.push(releaseNs.cleanup);
   // The admission policy is not what this file is about, and cluster-wide: left out.
-  await helmOk(helm, ['install', release, CHART_DIR, '--namespace', ns, '--set', 'admissionPolicy.enabled=false', '--kubeconfig', inject('kubeconfigPath')]);
+  // The ConfigMap source on, so that its rule is rendered and has to prove itself too.
+  // And every consumer, Gateways included (a stand-in Gateway CRD below), for the same reason.
+  await helmOk(helm, [
+    'install',
+    release,
+    CHART_DIR,
+    '--namespace',
+    ns,
+    '--set',
+    'admissionPolicy.enabled=false',
+    '--set',
+    `inventory.configMapSelector=${BUNDLE_LABEL}=true`,
+    '--set',
+    'inventory.consumers={pods,ingresses,gateways}',
+    '--kubeconfig',
+    inject('kubeconfigPath'),
+  ]);
   const { rbac } = testKube();
-  clusterRules = (await rbac.readClusterRole({ name: fullname })).rules ?? [];
+  // The operator's own ClusterRole and the inventory sources' one, taken away from rule by rule alike.
+  clusterRules = [...((await rbac.readClusterRole({ name: fullname })).rules ?? []), ...((await rbac.readClusterRole({ name: `${fullname}-inventory-sources` })).rules ?? [])];
   roleRules = (await rbac.readNamespacedRole({ name: `${fullname}-leader-election`, namespace: ns })).rules ?? [];
 
   const watched = await createTestNamespace('rbac-watched');
@@ -171,6 +196,8 @@ beforeAll(async () => {
   watchedRulesW = (await rbac.readNamespacedRole({ name: fullnameW, namespace: teamW })).rules ?? [];
   releaseRulesW = (await rbac.readNamespacedRole({ name: `${fullnameW}-leader-election`, namespace: ns })).rules ?? [];
   removeRouteCrd = await installHttpRouteCrd();
+  await installStandInCrds([GATEWAY_CRD], 'Gateway CRD');
+  cleanups.push(async () => void (await testKube().apiextensions.deleteCustomResourceDefinition({ name: GATEWAY_CRD.metadata.name }).catch(() => undefined)));
 }, 120_000);
 
 afterAll(async () => {
@@ -242,6 +269,50 @@ async function doesEverything(sa: string, team: string, label: string, env: Reco
     const inventory = (await (await fetch(`${operator.url}/inventory?namespace=${team}`)).json()) as InventoryJson;
     const secretLocations = inventory.entries.flatMap((e) => e.locations.flatMap((l) => (l.type === 'secret' ? [`${l.namespace}/${l.name}#${l.key}`] : [])));
     expect(secretLocations).toEqual(expect.arrayContaining([`${team}/internal-tls#tls.crt`, `${team}/public-tls#tls.crt`]));
+    // And its other sources: an opted-in ConfigMap, a PEM in an Opaque Secret, a webhook's caBundle.
+    const pem = secretText(secret, 'ca.crt');
+    await testKube().core.createNamespacedConfigMap({ namespace: team, body: { metadata: { name: 'trust', labels: { [BUNDLE_LABEL]: 'true' } }, data: { 'ca.crt': pem } } });
+    await testKube().core.createNamespacedSecret({ namespace: team, body: { metadata: { name: 'app-pem' }, type: 'Opaque', stringData: { 'server.pem': pem } } });
+    const webhookName = `rbac-${label}-${suffix}.certkeeper.dev`;
+    await testKube().kubeconfig.makeApiClient(AdmissionregistrationV1Api).createValidatingWebhookConfiguration({
+      body: {
+        metadata: { name: webhookName },
+        // Intercepts a group nobody uses, and is ignored when down: harmless to the other tests on this API server.
+        webhooks: [{ name: webhookName, admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Ignore', clientConfig: { url: 'https://127.0.0.1:1/never', caBundle: Buffer.from(pem).toString('base64') }, rules: [{ apiGroups: ['rbac-test.certkeeper.dev'], apiVersions: ['v1'], operations: ['CREATE'], resources: ['nothing'] }] }],
+      },
+    });
+    cleanups.push(async () => void (await testKube().kubeconfig.makeApiClient(AdmissionregistrationV1Api).deleteValidatingWebhookConfiguration({ name: webhookName })));
+    await waitFor(
+      async ({ observe }) => {
+        const all = (await (await fetch(`${operator.url}/inventory`)).json()) as InventoryJson;
+        const bundles = all.entries.flatMap((e) => e.locations.flatMap((l) => (l.type === 'bundle' ? [`${l.kind}/${l.namespace ?? ''}/${l.name}#${l.key}`] : [])));
+        observe(bundles);
+        return [`configmap/${team}/trust#ca.crt`, `secret_pem/${team}/app-pem#server.pem`, `validating_webhook//${webhookName}#${webhookName}`].every((b) => bundles.includes(b)) ? true : undefined;
+      },
+      { description: 'the ConfigMap, Opaque Secret and webhook caBundle in /inventory', timeoutMs: 20_000 },
+    );
+    // Consumers: an Ingress serving the issued Secret, a Pod mounting the PEM one (no kubelet runs it; the reference is what counts).
+    await testKube().kubeconfig.makeApiClient(NetworkingV1Api).createNamespacedIngress({
+      namespace: team,
+      body: { metadata: { name: 'web' }, spec: { tls: [{ hosts: [`internal.${team}.svc`], secretName: 'internal-tls' }], defaultBackend: { service: { name: 'internal', port: { number: 443 } } } } },
+    });
+    await testKube().core.createNamespacedServiceAccount({ namespace: team, body: { metadata: { name: 'default' } } }).catch(() => undefined);
+    await testKube().core.createNamespacedPod({
+      namespace: team,
+      body: { metadata: { name: 'app' }, spec: { automountServiceAccountToken: false, containers: [{ name: 'app', image: 'app' }], volumes: [{ name: 'pem', secret: { secretName: 'app-pem' } }] } },
+    });
+    await waitFor(
+      async ({ observe }) => {
+        const all = (await (await fetch(`${operator.url}/inventory?namespace=${team}`)).json()) as InventoryJson;
+        const used = all.entries.flatMap((e) =>
+          e.locations.flatMap((l) => ((l.type === 'secret' || l.type === 'bundle') && l.consumers !== undefined ? l.consumers.consumers.map((c) => `${l.name}<-${c.kind}/${c.name}:${c.via}`) : [])),
+        );
+        observe(used);
+        return used.includes('internal-tls<-Ingress/web:tls') && used.includes('app-pem<-Pod/app:volume') ? true : undefined;
+      },
+      { description: 'the Ingress and the Pod as consumers in /inventory', timeoutMs: 20_000 },
+    );
+
 
     // Events were recorded (events.k8s.io) about the Certificates.
     const events = await testKube().kubeconfig.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: team });
@@ -394,6 +465,15 @@ const BREAKAGE: Record<string, Breakage> = {
         return list.items;
       }),
   },
+  // The inventory's other sources (rbac-inventory.yaml): each is a cache the leader waits for.
+  'admissionregistration.k8s.io/validatingwebhookconfigurations:list,watch': { symptom: 'never ready nor live: no ValidatingWebhookConfiguration cache (webhook caBundles)', shows: notReady },
+  'admissionregistration.k8s.io/mutatingwebhookconfigurations:list,watch': { symptom: 'never ready nor live: no MutatingWebhookConfiguration cache (webhook caBundles)', shows: notReady },
+  'apiregistration.k8s.io/apiservices:list,watch': { symptom: 'never ready nor live: no APIService cache (aggregated API caBundles)', shows: notReady },
+  'apiextensions.k8s.io/customresourcedefinitions:list,watch': { symptom: 'never ready nor live: no CRD cache (conversion webhook caBundles)', shows: notReady },
+  'core/configmaps:list,watch': { symptom: 'never ready nor live: no cache of the opted-in ConfigMaps (trust bundles)', shows: notReady },
+  'core/pods:list,watch': { symptom: 'never ready nor live: no Pod cache (who mounts each Secret)', shows: notReady },
+  'networking.k8s.io/ingresses:list,watch': { symptom: 'never ready nor live: no Ingress cache (who serves each Secret)', shows: notReady },
+  'gateway.networking.k8s.io/gateways:list,watch': { symptom: 'never ready nor live: no Gateway cache (who serves each Secret)', shows: notReady },
   'coordination.k8s.io/leases:create': { symptom: 'the operator never leads: no Lease, nothing reconciled', shows: noLease },
   'coordination.k8s.io/leases[certkeeper-operator]:get,update': { symptom: 'the operator never leads: no Lease, nothing reconciled', shows: noLease },
 };

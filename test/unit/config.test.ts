@@ -45,6 +45,18 @@ describe('loadOperatorConfig', () => {
     expect(() => loadOperatorConfig(['--watch-namespaces', 'a/b'], {})).toThrow(/namespace name/);
   });
 
+  it('reads which inventory sources are watched, the ConfigMap selector and the webhook CA alert severity', () => {
+    expect(loadOperatorConfig([], {})).toMatchObject({ inventorySources: ['webhooks', 'apiservices', 'crds', 'secrets'], alertApiServerCaSeverity: 'critical' });
+    expect(loadOperatorConfig([], {}).inventoryConfigmapSelector).toBeUndefined();
+    expect(loadOperatorConfig(['--inventory-sources', 'webhooks,crds', '--inventory-configmap-selector', 'trust=yes'], {})).toMatchObject({ inventorySources: ['webhooks', 'crds'], inventoryConfigmapSelector: 'trust=yes' });
+    expect(loadOperatorConfig([], { CERTKEEPER_INVENTORY_SOURCES: 'none', CERTKEEPER_INVENTORY_CONFIGMAP_SELECTOR: 'a=b', CERTKEEPER_ALERT_API_SERVER_CA_SEVERITY: 'warning' })).toMatchObject({
+      inventorySources: [],
+      inventoryConfigmapSelector: 'a=b',
+      alertApiServerCaSeverity: 'warning',
+    });
+    expect(() => loadOperatorConfig(['--inventory-sources', 'pods'], {})).toThrow(/--inventory-sources/);
+  });
+
   it('refuses unknown flags', () => {
     expect(() => loadOperatorConfig(['--nope'], {})).toThrow(/nope/);
   });
