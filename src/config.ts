@@ -100,6 +100,14 @@ export const operatorConfigSchema = z.object({
   probeAllowedCidrs: cidrList,
   endpointInterval: durationMs('10m'),
   endpointRecheckInterval: durationMs('30s'),
+  /**
+   * Every replica probes a share of the endpoint targets (member Leases +
+   * rendezvous hashing); the leader imports the others' results. Off: only
+   * the leader probes.
+   */
+  probeSharing: boolish.default(false),
+  /** A replica that stops renewing its member Lease this long loses its share; renewed every third of it. */
+  probeSharingLeaseDuration: durationMs('30s'),
 });
 export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
 
@@ -135,6 +143,8 @@ const FLAGS = {
   'probe-allowed-cidrs': { env: 'CERTKEEPER_PROBE_ALLOWED_CIDRS', type: 'string', multiple: true },
   'endpoint-interval': { env: 'CERTKEEPER_ENDPOINT_INTERVAL', type: 'string' },
   'endpoint-recheck-interval': { env: 'CERTKEEPER_ENDPOINT_RECHECK_INTERVAL', type: 'string' },
+  'probe-sharing': { env: 'CERTKEEPER_PROBE_SHARING', type: 'string' },
+  'probe-sharing-lease-duration': { env: 'CERTKEEPER_PROBE_SHARING_LEASE_DURATION', type: 'string' },
 } as const;
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

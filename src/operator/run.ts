@@ -16,6 +16,9 @@ import { startAcmeRuntime } from '../issuers/acme/runtime.js';
 import { attachInventory } from './inventory.js';
 import { createAlerting } from './alerts.js';
 import { endpointMetricRows, registerEndpointMetrics } from '../endpoints/metrics.js';
+import { Ownership } from '../endpoints/ownership.js';
+import { ProbeSharing } from '../endpoints/sharing.js';
+import { memberLeaseName, Membership } from '../kube/membership.js';
 
 export interface OperatorHandle {
   httpPort: number;
@@ -57,6 +60,7 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
     },
     { core: clients.core, log, clock, registry },
   );
+  const ownership = config.probeSharing ? new Ownership(config.identity) : undefined;
   const controllers = new ControllerSet({
     clients,
     clock,
@@ -73,7 +77,36 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
       recheckIntervalMs: config.endpointRecheckInterval,
       allowedCidrs: config.probeAllowedCidrs,
     },
+    ownsTarget: ownership === undefined ? undefined : (key) => ownership.owns(key),
   });
+  const sharing =
+    ownership === undefined
+      ? undefined
+      : new ProbeSharing(
+          {
+            core: clients.core,
+            kubeConfig: clients.kubeConfig,
+            namespace: config.namespace,
+            group: config.leaseName,
+            identity: config.identity,
+            ownership,
+            membership: new Membership({
+              clients,
+              namespace: config.namespace,
+              group: config.leaseName,
+              identity: config.identity,
+              leaseDurationMs: config.probeSharingLeaseDuration,
+              renewPeriodMs: Math.floor(config.probeSharingLeaseDuration / 3),
+              clock,
+              log: log.child({ component: 'membership' }),
+            }),
+            validation: controllers.endpoints,
+            clock,
+            log: log.child({ component: 'probe-sharing' }),
+            registry,
+          },
+          memberLeaseName(config.leaseName, config.identity),
+        );
 
   let leading = false;
   // /metrics and /inventory (every certificate of the cluster) only for callers RBAC allows; health stays open.
@@ -123,11 +156,21 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
     leading = true;
     try {
       await controllers.start(signal);
+      await sharing?.startImporting(signal);
       alerting?.start();
     } catch (err) {
       if (!signal.aborted) throw err;
     }
   };
+
+  // Probe sharing: every replica joins and probes its share at once, leading or not.
+  const probing = new AbortController();
+  if (sharing !== undefined) {
+    await sharing.start();
+    void controllers.startProbing(probing.signal).catch((err: unknown) => {
+      if (!probing.signal.aborted) log.error({ err }, 'probing could not start');
+    });
+  }
 
   let elector: LeaderElector | undefined;
   if (config.leaderElect) {
@@ -158,6 +201,11 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
     if (stopping) return done.then(() => undefined);
     stopping = true;
     await alerting?.stop();
+    probing.abort();
+    // Leave first: the others take over this replica's share while it winds down.
+    await sharing?.stop();
+    // A replica that only probed has caches and probes running, which no leadership hand-over stops.
+    if (sharing !== undefined && !leading) await controllers.stop();
     if (elector !== undefined) await elector.release();
     else {
       await controllers.stop();
