@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../log.js';
-import { isNotFound, toError } from './errors.js';
+import { isConflict, isNotFound, toError } from './errors.js';
 import { TypedEmitter } from './typed-emitter.js';
 
 export type MemberLeaseClient = Pick<CoordinationV1Api, 'createNamespacedLease' | 'replaceNamespacedLease' | 'listNamespacedLease' | 'deleteNamespacedLease'>;
@@ -82,6 +82,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private expiryTimer: TimerHandle | undefined;
   private running = false;
   private tick: Promise<void> = Promise.resolve();
+  private resourceVersion: string | undefined;
 
   constructor(private readonly opts: MembershipOptions) {
     super();
@@ -123,6 +124,32 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     return this.tick;
   }
 
+  /**
+   * Creates or updates this replica's Lease. Leases refuse an update without
+   * a resourceVersion; only this replica writes this one, so the version of
+   * its own last write is the current one (else it is learnt from the list).
+   */
+  private async renew(body: V1Lease): Promise<void> {
+    const { namespace } = this.opts;
+    const api = this.opts.clients.coordination;
+    try {
+      const written =
+        this.resourceVersion === undefined
+          ? await api.createNamespacedLease({ namespace, body })
+          : await api.replaceNamespacedLease({ namespace, name: this.name, body: { ...body, metadata: { ...body.metadata, resourceVersion: this.resourceVersion } } });
+      this.resourceVersion = written.metadata?.resourceVersion;
+    } catch (err) {
+      this.resourceVersion = undefined;
+      // Already there (create) or changed under us (replace): the list that follows tells its version.
+      if (isConflict(err)) return;
+      if (isNotFound(err)) {
+        this.resourceVersion = (await api.createNamespacedLease({ namespace, body })).metadata?.resourceVersion;
+        return;
+      }
+      throw err;
+    }
+  }
+
   private async renewAndList(): Promise<void> {
     const { namespace, group, identity, clock, log } = this.opts;
     const api = this.opts.clients.coordination;
@@ -133,17 +160,19 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       spec: { holderIdentity: identity, leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000), renewTime: new V1MicroTime(clock.now()) },
     };
     try {
-      // Only this replica writes this Lease: an unconditional update is safe.
-      await api.replaceNamespacedLease({ namespace, name: this.name, body }).catch(async (err: unknown) => {
-        if (!isNotFound(err)) throw err;
-        await api.createNamespacedLease({ namespace, body });
-      });
+      await this.renew(body);
     } catch (err) {
       log.warn({ err: toError(err) }, 'could not renew the member lease');
     }
     try {
       const list = await api.listNamespacedLease({ namespace, labelSelector: `${MEMBER_OF_LABEL}=${group}` });
       this.leases = list.items;
+      const own = list.items.find((l) => l.metadata?.name === this.name);
+      // Our Lease exists but our write failed (a restart under the same identity, a conflict): renew on its current version now.
+      if (own !== undefined && this.resourceVersion === undefined) {
+        this.resourceVersion = own.metadata?.resourceVersion;
+        await this.renew(body).catch((err: unknown) => log.warn({ err: toError(err) }, 'could not renew the member lease'));
+      }
     } catch (err) {
       // The last view stands; expiries in it are still noticed by the timer below.
       log.warn({ err: toError(err) }, 'could not list the member leases');

@@ -12,22 +12,33 @@ class LeaseStore {
   readonly leases = new Map<string, V1Lease>();
   readonly down = new Set<string>();
 
+  private version = 0;
+
+  private store(name: string, body: V1Lease): V1Lease {
+    const renewTime = body.spec?.renewTime === undefined ? undefined : (new Date(body.spec.renewTime).toISOString() as unknown as Date);
+    const stored: V1Lease = { ...body, metadata: { ...body.metadata, resourceVersion: String(++this.version) }, spec: { ...body.spec, renewTime } };
+    this.leases.set(name, stored);
+    return stored;
+  }
+
   client(who: string): MemberLeaseClient {
     const fail = () => {
       if (this.down.has(who)) throw Object.assign(new Error('connection refused'), { code: 500 });
     };
-    const copy = (l: V1Lease): V1Lease => ({ ...l, spec: { ...l.spec, renewTime: l.spec?.renewTime === undefined ? undefined : (new Date(l.spec.renewTime).toISOString() as unknown as Date) } });
     return {
       createNamespacedLease: ({ body }) => {
         fail();
-        this.leases.set(body.metadata?.name ?? '', copy(body));
-        return Promise.resolve(body);
+        const name = body.metadata?.name ?? '';
+        if (this.leases.has(name)) return Promise.reject(Object.assign(new Error('already exists'), { code: 409 }));
+        return Promise.resolve(this.store(name, body));
       },
+      // As the API server does for Leases: an update must name the current resourceVersion.
       replaceNamespacedLease: ({ name, body }) => {
         fail();
-        if (!this.leases.has(name)) return Promise.reject(Object.assign(new Error('not found'), { code: 404 }));
-        this.leases.set(name, copy(body));
-        return Promise.resolve(body);
+        const current = this.leases.get(name);
+        if (current === undefined) return Promise.reject(Object.assign(new Error('not found'), { code: 404 }));
+        if (body.metadata?.resourceVersion !== current.metadata?.resourceVersion) return Promise.reject(Object.assign(new Error('conflict'), { code: 409 }));
+        return Promise.resolve(this.store(name, body));
       },
       listNamespacedLease: ({ labelSelector }) => {
         fail();
@@ -103,6 +114,19 @@ describe('Membership', () => {
     expect(a.current).toEqual(['a']);
     await a.stop();
     expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('renews a lease it finds already there (a restart under the same identity)', async () => {
+    const store = new LeaseStore();
+    const clock = new FakeClock();
+    const first = member(store, clock, 'a');
+    await first.start();
+    const again = member(store, clock, 'a');
+    await clock.advance(5_000);
+    await again.start();
+    const lease = store.leases.get(memberLeaseName(GROUP, 'a'));
+    expect(Date.parse(String(lease?.spec?.renewTime))).toBe(clock.now());
+    expect(again.current).toEqual(['a']);
   });
 
   it('refuses a lease duration shorter than three renew periods', () => {
