@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- [--count N] [--key-algorithm ECDSA|RSA] [--workers W] [--json out.json]`
- * `npm run bench -- --scenario inventory|acme|endpoints|probe [flags]`
+ * `npm run bench -- --scenario inventory|acme|endpoints|probe|scale-out [flags]`
  *
  * Measures the compiled operator issuing N Certificates from a CA against a
  * real kube-apiserver: time until all are Ready, its CPU and peak memory, the
@@ -48,6 +48,7 @@ const SCENARIOS: Record<string, (argv: string[], signal: AbortSignal, log: Log) 
   acme: runAcmeScenario,
   endpoints: runEndpointsScenario,
   probe: async (argv) => (await import('./bench/probe.js')).runProbeBench(argv),
+  'scale-out': async (argv, signal, l) => (await import('./bench/scale-out.js')).runScaleOutScenario(argv, signal, l),
 };
 
 /** The scenario asked for with --scenario, or the Certificates bench, with the remaining arguments. */
