@@ -39,7 +39,7 @@ export function assignOwners(targets: Iterable<string>, members: readonly string
 /** A membership view: `owns(key)` for one replica, cached per member list. */
 export class Ownership {
   private members: string[] = [];
-  private readonly memo = new Map<string, boolean>();
+  private readonly memo = new Map<string, string>();
 
   constructor(readonly self: string) {}
 
@@ -57,17 +57,18 @@ export class Ownership {
   }
 
   owner(target: string): string {
-    return ownerOf(target, this.current) as string;
-  }
-
-  owns(target: string): boolean {
     let v = this.memo.get(target);
     if (v === undefined) {
-      v = this.owner(target) === this.self;
+      // current is never empty (self is always a member), so there is always an owner.
+      v = ownerOf(target, this.current) ?? this.self;
       // Bounded by the plan (the memo is cleared on every membership change and rebuilt lazily).
       if (this.memo.size > 100_000) this.memo.clear();
       this.memo.set(target, v);
     }
     return v;
+  }
+
+  owns(target: string): boolean {
+    return this.owner(target) === this.self;
   }
 }

@@ -248,8 +248,9 @@ export class EndpointValidation implements EndpointVerifier {
   importResult(key: string, result: EndpointResult): boolean {
     if (!this.plan.targets.has(key)) return false;
     const mine = this.results.get(key);
-    // An older probe never replaces a newer one (an import that crossed a hand-over).
-    if (mine !== undefined && mine.probedAt > result.probedAt) return false;
+    // An older probe never replaces a newer one (an import that crossed a hand-over), and the
+    // same probe, published again with the sender's other results, is not recorded twice.
+    if (mine !== undefined && mine.probedAt >= result.probedAt) return false;
     this.results.record(key, result);
     return true;
   }

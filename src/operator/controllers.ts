@@ -74,7 +74,7 @@ export class ControllerSet {
   private readonly secretOwners = new Map<string, Set<string>>();
   /** The controllers run (this replica leads). Before, probing may run alone (probe sharing) and wakes no reconciler. */
   private controllersStarted = false;
-  private probingStarted = false;
+  private probing: Promise<void> | undefined;
 
   constructor(private readonly options: ControllerSetOptions) {
     const o = options;
@@ -307,12 +307,15 @@ export class ControllerSet {
    * Probe sharing, before (or without) leading: the planning caches and the
    * probes of the targets this replica owns. The controllers stay stopped.
    */
-  async startProbing(signal: AbortSignal): Promise<void> {
-    this.probingStarted = true;
-    for (const i of this.planningInformers) i.start();
-    await Promise.all(this.planningInformers.map((i) => i.waitForSync(signal)));
-    this.endpoints.start();
-    this.options.log.info({ targets: this.endpoints.targetCount, owned: this.endpoints.ownedCount }, 'planning caches synced, probing owned endpoint targets');
+  startProbing(signal: AbortSignal): Promise<void> {
+    // Called at start and again when leading: both wait for the one start.
+    this.probing ??= (async () => {
+      for (const i of this.planningInformers) i.start();
+      await Promise.all(this.planningInformers.map((i) => i.waitForSync(signal)));
+      this.endpoints.start();
+      this.options.log.info({ targets: this.endpoints.targetCount, owned: this.endpoints.ownedCount }, 'planning caches synced, probing owned endpoint targets');
+    })();
+    return this.probing;
   }
 
   /** Starts the caches, waits for them, then the controllers: no decision from a half-filled cache. */
@@ -324,7 +327,7 @@ export class ControllerSet {
     this.policyController.start();
     // Caches filled while only probing woke no reconciler: a new leader looks at everything once.
     // (The informer events of those caches went to the controllers' queues, which hold a key once: bounded by the caches.)
-    if (this.probingStarted) {
+    if (this.probing !== undefined) {
       for (const k of this.certificates.keys()) this.certificateController.enqueue(k);
       for (const p of this.policies.keys()) this.policyController.enqueue(p);
     }

@@ -155,8 +155,12 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
   const lead = async (signal: AbortSignal): Promise<void> => {
     leading = true;
     try {
+      if (sharing !== undefined) {
+        // The others' results first: reconcilers that ran before them would write "pending" over what status already says.
+        await controllers.startProbing(signal);
+        await sharing.startImporting(signal);
+      }
       await controllers.start(signal);
-      await sharing?.startImporting(signal);
       alerting?.start();
     } catch (err) {
       if (!signal.aborted) throw err;

@@ -293,6 +293,7 @@ describe('EndpointValidation with probe sharing', () => {
     // Never for a target the plan lacks; never an older probe over a newer one.
     expect(h.validation.importResult('default/web:443@10.9.9.9#', remote)).toBe(false);
     expect(h.validation.importResult(key, { ...remote, probedAt: remote.probedAt - 1 })).toBe(false);
+    expect(h.validation.importResult(key, remote)).toBe(false);
     // What it publishes: its own targets only.
     expect(h.validation.ownedResults().map(([k]) => k).sort()).toEqual([...h.validation.readings()].map((r) => r.target.key).filter((k) => k !== key).sort());
 
