@@ -28,6 +28,15 @@ const resultShape = z
     expected: z.record(z.string(), z.string().optional()),
     reachable: z.boolean(),
     since: z.number(),
+    // The served leaf's facts hold Dates, which JSON turns into strings: made Dates again here.
+    served: z
+      .object({
+        fingerprintSHA256: z.string(),
+        notAfter: z.string(),
+        facts: z.object({ notBefore: z.coerce.date(), notAfter: z.coerce.date() }).passthrough(),
+      })
+      .passthrough()
+      .optional(),
   })
   .passthrough();
 

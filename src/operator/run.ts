@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import { KubernetesHttpAuthorizer } from '../kube/http-authorizer.js';
 import { endpointObservations } from '../alerts/endpoint-observations.js';
 import { servedCertificates } from '../inventory/served.js';
-import { type Clock, realClock } from '../clock.js';
+import { type Clock, realClock, sleep } from '../clock.js';
 import type { OperatorConfig } from '../config.js';
 import { OperatorHttpServer } from '../http/server.js';
 import { loadKubeConfig, makeKubeClients } from '../kube/client.js';
@@ -19,6 +19,9 @@ import { endpointMetricRows, registerEndpointMetrics } from '../endpoints/metric
 import { Ownership } from '../endpoints/ownership.js';
 import { ProbeSharing } from '../endpoints/sharing.js';
 import { memberLeaseName, Membership } from '../kube/membership.js';
+
+/** How long a new leader waits for the other replicas' results before its reconcilers start (probe sharing). */
+const IMPORT_SYNC_WAIT_MS = 10_000;
 
 export interface OperatorHandle {
   httpPort: number;
@@ -158,7 +161,10 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
       if (sharing !== undefined) {
         // The others' results first: reconcilers that ran before them would write "pending" over what status already says.
         await controllers.startProbing(signal);
-        await sharing.startImporting(signal);
+        // Bounded: a leader that cannot read them (RBAC, an API server in trouble) still reconciles, on its own results.
+        const waited = new AbortController();
+        await Promise.race([sharing.startImporting(signal).catch(() => undefined), sleep(clock, IMPORT_SYNC_WAIT_MS, waited.signal).catch(() => undefined)]);
+        waited.abort();
       }
       await controllers.start(signal);
       alerting?.start();

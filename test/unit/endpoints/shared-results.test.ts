@@ -9,7 +9,11 @@ const result = (probedAt: number, extra: Partial<EndpointResult> = {}): Endpoint
   expected: { 'team-a/web': 'ab'.repeat(32) },
   reachable: true,
   grade: 'A',
-  served: { fingerprintSHA256: 'cd'.repeat(32), notAfter: '2027-01-01T00:00:00Z', facts: {} as NonNullable<EndpointResult['served']>['facts'] },
+  served: {
+    fingerprintSHA256: 'cd'.repeat(32),
+    notAfter: '2027-01-01T00:00:00Z',
+    facts: { notBefore: new Date('2026-01-01T00:00:00Z'), notAfter: new Date('2027-01-01T00:00:00Z'), subject: 'CN=web' } as unknown as NonNullable<EndpointResult['served']>['facts'],
+  },
   since: probedAt,
   ...extra,
 });
@@ -26,7 +30,9 @@ describe('shared results', () => {
     if ('error' in back) throw new Error(back.error);
     expect(back.sender).toBe('replica-1');
     expect(back.at).toBe(5_000);
-    expect([...back.results]).toEqual(JSON.parse(JSON.stringify(entries)));
+    // Dates come back as Dates (the inventory and alerts compute with them).
+    expect([...back.results]).toEqual(entries);
+    expect(back.results.get('team-a/web:443@10.0.0.1#web.example')?.served?.facts.notAfter).toBeInstanceOf(Date);
   });
 
   it('keeps the latest-probed results when the set does not fit, and says how many it left out', () => {
@@ -47,6 +53,7 @@ describe('shared results', () => {
     ['not JSON', gzipSync('{')],
     ['another version', gzipSync(JSON.stringify({ v: 2, sender: 'r', at: 0, results: [] }))],
     ['a result without its fields', gzipSync(JSON.stringify({ v: 1, sender: 'r', at: 0, results: [['k', { reachable: 'yes' }]] }))],
+    ['a served leaf without valid dates', gzipSync(JSON.stringify({ v: 1, sender: 'r', at: 0, results: [['k', { probedAt: 1, durationMs: 1, expected: {}, reachable: true, since: 1, served: { fingerprintSHA256: 'a', notAfter: 'x', facts: { notBefore: 'never', notAfter: 'x' } } }]] }))],
     ['no sender', gzipSync(JSON.stringify({ v: 1, sender: '', at: 0, results: [] }))],
   ])('refuses %s', (_what, data) => {
     expect(decodeSharedResults(data)).toHaveProperty('error');
