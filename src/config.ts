@@ -107,7 +107,7 @@ export const operatorConfigSchema = z.object({
    */
   probeSharing: boolish.default(false),
   /** A replica that stops renewing its member Lease this long loses its share; renewed every third of it. */
-  probeSharingLeaseDuration: durationMs('30s'),
+  probeSharingLeaseDuration: durationMs('30s').refine((ms) => ms >= 3_000, 'must be at least 3s (renewed every third of it)'),
 });
 export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
 
