@@ -34,6 +34,8 @@ export const SCALE_OUT_USAGE = `usage: npm run bench -- --scenario scale-out [fl
   --per-service M    ready addresses behind each (default 10; N x M at most 1021)
   --replicas R       operator processes in the shared run (default 3)
   --concurrency C    each operator's --probe-concurrency (default 16)
+  --shared-concurrency C  --probe-concurrency of each process in the shared run (default: --concurrency;
+                     about C/R keeps the probes in flight on this machine's cores the same as in the single run)
   --timeout S        give up on a run after S seconds (default 600)
   --json FILE        also write the JSON result to FILE
   --skip-build       do not run npm run build first (dist/ must be current)
@@ -44,6 +46,7 @@ interface Options extends ClusterFlagValues {
   perService: number;
   replicas: number;
   concurrency: number;
+  sharedConcurrency: number;
   timeoutSeconds: number;
 }
 
@@ -51,7 +54,7 @@ function parse(argv: string[]): Options | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: { services: { type: 'string' }, 'per-service': { type: 'string' }, replicas: { type: 'string' }, concurrency: { type: 'string' }, timeout: { type: 'string' }, ...CLUSTER_FLAGS },
+    options: { services: { type: 'string' }, 'per-service': { type: 'string' }, replicas: { type: 'string' }, concurrency: { type: 'string' }, 'shared-concurrency': { type: 'string' }, timeout: { type: 'string' }, ...CLUSTER_FLAGS },
   });
   if (values.help === true) return 'help';
   const o: Options = {
@@ -59,6 +62,7 @@ function parse(argv: string[]): Options | 'help' {
     perService: positiveInt('per-service', values['per-service'], 10, { max: 1021 }),
     replicas: positiveInt('replicas', values.replicas, 3, { min: 2, max: 8 }),
     concurrency: positiveInt('concurrency', values.concurrency, 16, { max: 256 }),
+    sharedConcurrency: positiveInt('shared-concurrency', values['shared-concurrency'] ?? values.concurrency, 16, { max: 256 }),
     timeoutSeconds: positiveInt('timeout', values.timeout, 600, { max: 3600 }),
     ...clusterFlagValues(values),
   };
@@ -77,12 +81,15 @@ export interface ReplicaFigures {
   /** Probes this process made from the policy's creation until its status was complete. */
   probes: number;
   cpuSeconds: number | undefined;
+  /** CPU seconds per second of this process in the 10 s before the policy (informers, leases, GC): its cost when there is nothing to probe. */
+  idleCpuPerSecond: number | undefined;
   rssMB: number | undefined;
 }
 
 export interface RunFigures {
   replicas: number;
   sharing: boolean;
+  probeConcurrency: number;
   endpoints: number;
   /** From creating the TLSPolicy until its status had a result for every endpoint. */
   seconds: number;
@@ -153,7 +160,8 @@ async function measureRun(cluster: BenchCluster, o: Options, replicas: number, s
   const sharing = replicas > 1;
   const endpoints = o.services * o.perService;
   const { clients } = cluster;
-  const env: Record<string, string> = { CERTKEEPER_PROBE_CONCURRENCY: String(o.concurrency), CERTKEEPER_ENDPOINT_RECHECK_INTERVAL: '1h' };
+  const concurrency = sharing ? o.sharedConcurrency : o.concurrency;
+  const env: Record<string, string> = { CERTKEEPER_PROBE_CONCURRENCY: String(concurrency), CERTKEEPER_ENDPOINT_RECHECK_INTERVAL: '1h' };
   if (sharing) Object.assign(env, { CERTKEEPER_PROBE_SHARING: 'true', CERTKEEPER_PROBE_SHARING_LEASE_DURATION: '15s' });
   const ops: OperatorProcess[] = [];
   for (let i = 0; i < replicas; i++) ops.push(await cluster.startOperator({ compiled: true, leaderElect: true, logLevel: 'info', env }));
@@ -171,6 +179,10 @@ async function measureRun(cluster: BenchCluster, o: Options, replicas: number, s
         signal,
       });
     }
+    const idle0 = ops.map((x) => readCpuSeconds(x.process.pid));
+    const idleStarted = performance.now();
+    await sleep(10_000, undefined, { signal });
+    const idleSeconds = (performance.now() - idleStarted) / 1000;
     const probes0 = await Promise.all(ops.map((x) => metric(x, PROBES)));
     const cpu0 = ops.map((x) => readCpuSeconds(x.process.pid));
     const policy = `scale-out-${replicas}`;
@@ -204,6 +216,7 @@ async function measureRun(cluster: BenchCluster, o: Options, replicas: number, s
         leader: x.identity === leader,
         probes: (probes1[i] ?? 0) - (probes0[i] ?? 0),
         cpuSeconds: a === undefined || b === undefined ? undefined : round(b - a),
+        idleCpuPerSecond: a === undefined || idle0[i] === undefined ? undefined : round((a - (idle0[i] ?? 0)) / idleSeconds, 3),
         rssMB: rss === undefined ? undefined : round(rss, 1),
       };
     });
@@ -211,6 +224,7 @@ async function measureRun(cluster: BenchCluster, o: Options, replicas: number, s
     return {
       replicas,
       sharing,
+      probeConcurrency: concurrency,
       endpoints,
       seconds: round(seconds),
       perReplica,
@@ -225,11 +239,11 @@ async function measureRun(cluster: BenchCluster, o: Options, replicas: number, s
 
 export function formatScaleOutReport(r: ScaleOutResult): string {
   const run = (f: RunFigures) => [
-    `${f.replicas} process(es)${f.sharing ? ', --probe-sharing' : ''}: ${f.seconds} s until the leader's status had all ${f.endpoints}; ${f.totalProbes} probes, ${f.totalCpuSeconds} CPU-s in all; ${f.probesAfter} probes in the 5 s after`,
-    ...f.perReplica.map((p) => `    ${p.leader ? 'leader ' : 'member '} ${p.identity}: ${p.probes} probes, ${p.cpuSeconds ?? '?'} CPU-s, RSS ${p.rssMB ?? '?'} MB`),
+    `${f.replicas} process(es)${f.sharing ? ', --probe-sharing' : ''}, --probe-concurrency ${f.probeConcurrency} each: ${f.seconds} s until the leader's status had all ${f.endpoints}; ${f.totalProbes} probes, ${f.totalCpuSeconds} CPU-s in all; ${f.probesAfter} probes in the 5 s after`,
+    ...f.perReplica.map((p) => `    ${p.leader ? 'leader ' : 'member '} ${p.identity}: ${p.probes} probes, ${p.cpuSeconds ?? '?'} CPU-s (idle ${p.idleCpuPerSecond ?? '?'} CPU-s/s before), RSS ${p.rssMB ?? '?'} MB`),
   ];
   return [
-    `certkeeper bench, scale-out: ${r.services} Services x ${r.addressesPerService} addresses, --probe-concurrency ${r.probeConcurrency} per process, ${r.cores} cores shared by every process (node ${r.node})`,
+    `certkeeper bench, scale-out: ${r.services} Services x ${r.addressesPerService} addresses, ${r.cores} cores shared by every process (node ${r.node})`,
     ...run(r.single),
     ...run(r.shared),
     `shared / single: wall ${r.wallRatio}, CPU ${r.cpuRatio} (all processes on the same ${r.cores} cores: the wall time cannot show what separate nodes would)`,

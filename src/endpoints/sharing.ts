@@ -57,17 +57,31 @@ export class ProbeSharing {
   private running = false;
   private readonly offs: (() => void)[] = [];
   private readonly name: string;
-  private readonly gauges: { members: Gauge; owned: Gauge; imported: Counter } | undefined;
+  private readonly metrics: { members: Gauge; owned: Gauge; imported: Counter } | undefined;
 
   constructor(private readonly o: ProbeSharingOptions, memberLease: string) {
     this.name = sharedResultsName(memberLease);
     const r = o.registry;
-    this.gauges =
+    this.metrics =
       r === undefined
         ? undefined
         : {
-            members: new Gauge({ name: `${METRIC_PREFIX}probe_sharing_members`, help: 'Replicas sharing the endpoint probes, as this replica sees them.', registers: [r] }),
-            owned: new Gauge({ name: `${METRIC_PREFIX}probe_sharing_owned_targets`, help: 'Endpoint targets this replica probes.', registers: [r] }),
+            members: new Gauge({
+              name: `${METRIC_PREFIX}probe_sharing_members`,
+              help: 'Replicas sharing the endpoint probes, as this replica sees them.',
+              registers: [r],
+              collect() {
+                this.set(o.ownership.current.length);
+              },
+            }),
+            owned: new Gauge({
+              name: `${METRIC_PREFIX}probe_sharing_owned_targets`,
+              help: 'Endpoint targets this replica probes.',
+              registers: [r],
+              collect() {
+                this.set(o.validation.ownedCount);
+              },
+            }),
             imported: new Counter({ name: `${METRIC_PREFIX}probe_sharing_imported_results_total`, help: 'Results of other replicas this replica (the leader) has recorded.', registers: [r] }),
           };
   }
@@ -81,7 +95,6 @@ export class ProbeSharing {
       membership.on('change', (members) => {
         if (!ownership.setMembers(members)) return;
         validation.ownershipChanged();
-        this.observe();
         this.requestPublish();
         this.reimport();
       }),
@@ -91,7 +104,6 @@ export class ProbeSharing {
     );
     await membership.start();
     ownership.setMembers(membership.current);
-    this.observe();
     this.armRepublish();
   }
 
@@ -133,11 +145,6 @@ export class ProbeSharing {
     await this.o.membership.stop();
   }
 
-  private observe(): void {
-    this.gauges?.members.set(this.o.ownership.current.length);
-    this.gauges?.owned.set(this.o.validation.ownedCount);
-  }
-
   private importFrom(d: Decoded): void {
     if ('error' in d) {
       this.o.log.warn({ configMap: d.name, reason: d.error }, 'shared results unreadable; ignored');
@@ -151,7 +158,7 @@ export class ProbeSharing {
       if (ownership.owner(key) !== d.sender) continue;
       if (validation.importResult(key, result)) imported++;
     }
-    this.gauges?.imported.inc(imported);
+    this.metrics?.imported.inc(imported);
   }
 
   /** Membership changed: results already received may now belong to their sender in our view. */
@@ -179,7 +186,6 @@ export class ProbeSharing {
   private async publish(): Promise<void> {
     if (!this.running) return;
     const { core, namespace, group, identity, clock, log, validation } = this.o;
-    this.observe();
     const { data, dropped } = encodeSharedResults(identity, clock.now(), validation.ownedResults());
     if (dropped > 0) log.warn({ dropped }, 'shared results past the size bound: the results probed longest ago are left out');
     const body: V1ConfigMap = {

@@ -117,6 +117,18 @@ describe('probe sharing across three operator processes', () => {
     const owned = await Promise.all(operators.map((o) => metric(o, 'certkeeper_probe_sharing_owned_targets')));
     expect(owned).toEqual(counts);
 
+    // The leader's read model (metrics, alerts, inventory) holds every endpoint, the others' included; the others export none.
+    const lease0 = await testKube().kubeconfig.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: group, namespace: OPERATOR_NAMESPACE });
+    const graded = await Promise.all(
+      operators.map(async (o) => {
+        const res = await fetch(`${o.url}/metrics`);
+        expect(res.status).toBe(200);
+        return { leader: o.identity === lease0.spec?.holderIdentity, series: (await res.text()).split('\n').filter((l) => l.startsWith(`certkeeper_endpoint_grade{`) && l.includes(`policy="${policy}"`)).length };
+      }),
+    );
+    expect(graded.filter((g) => g.leader).map((g) => g.series)).toEqual([ENDPOINTS]);
+    expect(graded.filter((g) => !g.leader).map((g) => g.series)).toEqual([0, 0]);
+
     // Kill a replica that does not lead: no goodbye, its member Lease simply stops being renewed.
     const lease = await testKube().kubeconfig.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: group, namespace: OPERATOR_NAMESPACE });
     const leaderIndex = operators.findIndex((o) => o.identity === lease.spec?.holderIdentity);
