@@ -7,6 +7,7 @@ import type { OperatorConfig } from '../config.js';
 import { OperatorHttpServer } from '../http/server.js';
 import { loadKubeConfig, makeKubeClients } from '../kube/client.js';
 import { EventRecorder } from '../kube/events.js';
+import { toError } from '../kube/errors.js';
 import { LeaderElector } from '../kube/leader.js';
 import { Shutdown } from '../kube/shutdown.js';
 import type { Logger } from '../log.js';
@@ -178,7 +179,7 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
   if (sharing !== undefined) {
     await sharing.start();
     void controllers.startProbing(probing.signal).catch((err: unknown) => {
-      if (!probing.signal.aborted) log.error({ err }, 'probing could not start');
+      if (!probing.signal.aborted) log.error({ err: toError(err) }, 'probing could not start');
     });
   }
 
