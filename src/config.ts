@@ -121,6 +121,14 @@ export const operatorConfigSchema = z.object({
     .default(['pods', 'ingresses']),
   /** Severity of alerts about the CAs the API server trusts (webhook, APIService, CRD conversion caBundles). */
   alertApiServerCaSeverity: z.enum(['critical', 'warning']).default('critical'),
+  /**
+   * Every replica probes a share of the endpoint targets (member Leases +
+   * rendezvous hashing); the leader imports the others' results. Off: only
+   * the leader probes.
+   */
+  probeSharing: boolish.default(false),
+  /** A replica that stops renewing its member Lease this long loses its share; renewed every third of it. */
+  probeSharingLeaseDuration: durationMs('30s').refine((ms) => ms >= 3_000, 'must be at least 3s (renewed every third of it)'),
 });
 export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
 
@@ -161,6 +169,8 @@ const FLAGS = {
   'inventory-configmap-selector': { env: 'CERTKEEPER_INVENTORY_CONFIGMAP_SELECTOR', type: 'string' },
   'inventory-consumers': { env: 'CERTKEEPER_INVENTORY_CONSUMERS', type: 'string', multiple: true },
   'alert-api-server-ca-severity': { env: 'CERTKEEPER_ALERT_API_SERVER_CA_SEVERITY', type: 'string' },
+  'probe-sharing': { env: 'CERTKEEPER_PROBE_SHARING', type: 'string' },
+  'probe-sharing-lease-duration': { env: 'CERTKEEPER_PROBE_SHARING_LEASE_DURATION', type: 'string' },
 } as const;
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

@@ -53,6 +53,11 @@ export interface EndpointValidationOptions {
   /** Informer events are coalesced: one re-plan per this many ms at most. Default 250. */
   replanDelayMs?: number;
   random?: () => number;
+  /**
+   * Probe sharing (--probe-sharing): whether this replica probes a target.
+   * The others' results arrive through importResult. Undefined: every planned target.
+   */
+  owns?: ((key: string) => boolean) | undefined;
 }
 
 export interface EndpointVerifier {
@@ -209,8 +214,53 @@ export class EndpointValidation implements EndpointVerifier {
     }
     const trusted = new Set([...next.targets.values()].flatMap((t) => t.trustSecrets));
     for (const secret of this.caCache.keys()) if (!trusted.has(secret)) this.caCache.delete(secret);
-    this.scheduler.setTargets([...next.targets.values()].map((t) => ({ ...t, revision: targetRevision(t), group: t.namespace })));
+    this.schedule();
     this.lastPlanMs = performance.now() - started;
+  }
+
+  /** Hands the scheduler the planned targets this replica owns; a target it just gained is due at once. */
+  private schedule(): void {
+    const owns = this.options.owns;
+    const targets = [...this.plan.targets.values()].filter((t) => owns === undefined || owns(t.key));
+    this.scheduler.setTargets(targets.map((t) => ({ ...t, revision: targetRevision(t), group: t.namespace })));
+  }
+
+  /** The members sharing the probes changed: probe what this replica gained, drop what it lost (its last results stay until the new owner's arrive). */
+  ownershipChanged(): void {
+    if (this.running) this.schedule();
+  }
+
+  /** Whether the current plan has this target (an import for anything else is ignored). */
+  plans(key: string): boolean {
+    return this.plan.targets.has(key);
+  }
+
+  /** Targets this replica probes now. */
+  get ownedCount(): number {
+    return this.scheduler.size;
+  }
+
+  /**
+   * A result another replica probed: recorded like one of ours, so a changed
+   * outcome reaches the reconcilers. The caller checks the sender owns the
+   * target; a target this plan lacks is ignored. Returns whether it was recorded.
+   */
+  importResult(key: string, result: EndpointResult): boolean {
+    if (!this.plan.targets.has(key)) return false;
+    const mine = this.results.get(key);
+    // An older probe never replaces a newer one (an import that crossed a hand-over), and the
+    // same probe, published again with the sender's other results, is not recorded twice.
+    if (mine !== undefined && mine.probedAt >= result.probedAt) return false;
+    this.results.record(key, result);
+    return true;
+  }
+
+  /** The results of the targets this replica owns now, for the others. */
+  ownedResults(): [string, EndpointResult][] {
+    const owns = this.options.owns;
+    const out: [string, EndpointResult][] = [];
+    for (const [key, result] of this.results.entries()) if (this.plan.targets.has(key) && (owns === undefined || owns(key))) out.push([key, result]);
+    return out;
   }
 
   verifyCertificate(cert: Certificate, fingerprint: string | undefined, hasPrevious: boolean): CertificateVerification | 'keep' | undefined {

@@ -53,6 +53,8 @@ export interface ControllerSetOptions {
   reloadEnabled?: boolean | undefined;
   /** The inventory's other sources (webhook caBundles, ConfigMaps, keystores in Secrets); default: all but ConfigMaps. */
   inventorySources?: InventorySourceSettings | undefined;
+  /** Probe sharing: whether this replica probes a target (see endpoints/ownership.ts). Undefined: all of them. */
+  ownsTarget?: ((key: string) => boolean) | undefined;
 }
 
 const ENDPOINT_DEFAULTS = { probeConcurrency: 16, intervalMs: 10 * 60_000, recheckIntervalMs: 30_000 };
@@ -80,6 +82,9 @@ export class ControllerSet {
   readonly policyController: Controller;
   /** "namespace/secretName" -> keys of the Certificates that write it. */
   private readonly secretOwners = new Map<string, Set<string>>();
+  /** The controllers run (this replica leads). Before, probing may run alone (probe sharing) and wakes no reconciler. */
+  private controllersStarted = false;
+  private probing: Promise<void> | undefined;
 
   constructor(private readonly options: ControllerSetOptions) {
     const o = options;
@@ -120,6 +125,7 @@ export class ControllerSet {
         return decodeSecretData(await o.clients.core.readNamespacedSecret({ namespace, name }), 'ca.crt');
       },
       registry: o.registry,
+      owns: o.ownsTarget,
     });
     const drivers = this.makeDrivers();
     // A change of an issuer's health is written to its policy's status (and so reaches a new leader).
@@ -173,8 +179,13 @@ export class ControllerSet {
       ...common,
       ...(o.registry === undefined ? {} : { registry: o.registry }),
     });
-    enqueue.certificate = (key) => this.certificateController.enqueue(key);
-    enqueue.policy = (name) => this.policyController.queue.addAfter(name, POLICY_SUMMARY_BATCH_MS);
+    // A replica that probes without leading keeps nothing for the reconcilers: when it comes to lead, start() enqueues everything.
+    enqueue.certificate = (key) => {
+      if (this.controllersStarted) this.certificateController.enqueue(key);
+    };
+    enqueue.policy = (name) => {
+      if (this.controllersStarted) this.policyController.queue.addAfter(name, POLICY_SUMMARY_BATCH_MS);
+    };
     this.wire();
   }
 
@@ -318,12 +329,39 @@ export class ControllerSet {
     return this.informers.every((i) => i.hasSynced());
   }
 
+  /** What planning the probes reads: no Secrets (the CA bundles are read when a probe needs them). */
+  private get planningInformers() {
+    return [this.certificates, this.policies, this.namespaces, this.services, this.endpointSlices];
+  }
+
+  /**
+   * Probe sharing, before (or without) leading: the planning caches and the
+   * probes of the targets this replica owns. The controllers stay stopped.
+   */
+  startProbing(signal: AbortSignal): Promise<void> {
+    // Called at start and again when leading: both wait for the one start.
+    this.probing ??= (async () => {
+      for (const i of this.planningInformers) i.start();
+      await Promise.all(this.planningInformers.map((i) => i.waitForSync(signal)));
+      this.endpoints.start();
+      this.options.log.info({ targets: this.endpoints.targetCount, owned: this.endpoints.ownedCount }, 'planning caches synced, probing owned endpoint targets');
+    })();
+    return this.probing;
+  }
+
   /** Starts the caches, waits for them, then the controllers: no decision from a half-filled cache. */
   async start(signal: AbortSignal): Promise<void> {
     for (const i of this.informers) i.start();
     await Promise.all(this.informers.map((i) => i.waitForSync(signal)));
+    this.controllersStarted = true;
     this.certificateController.start();
     this.policyController.start();
+    // Caches filled while only probing woke no reconciler: a new leader looks at everything once.
+    // (The informer events of those caches went to the controllers' queues, which hold a key once: bounded by the caches.)
+    if (this.probing !== undefined) {
+      for (const k of this.certificates.keys()) this.certificateController.enqueue(k);
+      for (const p of this.policies.keys()) this.policyController.enqueue(p);
+    }
     // Probing runs beside the controllers, never inside their work queues.
     this.endpoints.start();
     this.options.log.info({ certificates: this.certificates.size, policies: this.policies.size, secrets: this.secrets.size }, 'caches synced, controllers started');

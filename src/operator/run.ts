@@ -2,11 +2,12 @@ import type { Registry } from 'prom-client';
 import { KubernetesHttpAuthorizer } from '../kube/http-authorizer.js';
 import { endpointObservations } from '../alerts/endpoint-observations.js';
 import { servedCertificates } from '../inventory/served.js';
-import { type Clock, realClock } from '../clock.js';
+import { type Clock, realClock, sleep } from '../clock.js';
 import type { OperatorConfig } from '../config.js';
 import { OperatorHttpServer } from '../http/server.js';
 import { loadKubeConfig, makeKubeClients } from '../kube/client.js';
 import { EventRecorder } from '../kube/events.js';
+import { toError } from '../kube/errors.js';
 import { LeaderElector } from '../kube/leader.js';
 import { Shutdown } from '../kube/shutdown.js';
 import type { Logger } from '../log.js';
@@ -17,6 +18,12 @@ import { attachInventory } from './inventory.js';
 import { protocolsSeen } from '../inventory/cbom.js';
 import { createAlerting } from './alerts.js';
 import { endpointMetricRows, registerEndpointMetrics } from '../endpoints/metrics.js';
+import { Ownership } from '../endpoints/ownership.js';
+import { ProbeSharing } from '../endpoints/sharing.js';
+import { memberLeaseName, Membership } from '../kube/membership.js';
+
+/** How long a new leader waits for the other replicas' results before its reconcilers start (probe sharing). */
+const IMPORT_SYNC_WAIT_MS = 10_000;
 
 export interface OperatorHandle {
   httpPort: number;
@@ -58,6 +65,7 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
     },
     { core: clients.core, log, clock, registry },
   );
+  const ownership = config.probeSharing ? new Ownership(config.identity) : undefined;
   const controllers = new ControllerSet({
     clients,
     clock,
@@ -76,7 +84,36 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
     },
     reloadEnabled: config.reloadEnabled,
     inventorySources: { sources: config.inventorySources, configMapSelector: config.inventoryConfigmapSelector, consumers: config.inventoryConsumers },
+    ownsTarget: ownership === undefined ? undefined : (key) => ownership.owns(key),
   });
+  const sharing =
+    ownership === undefined
+      ? undefined
+      : new ProbeSharing(
+          {
+            core: clients.core,
+            kubeConfig: clients.kubeConfig,
+            namespace: config.namespace,
+            group: config.leaseName,
+            identity: config.identity,
+            ownership,
+            membership: new Membership({
+              clients,
+              namespace: config.namespace,
+              group: config.leaseName,
+              identity: config.identity,
+              leaseDurationMs: config.probeSharingLeaseDuration,
+              renewPeriodMs: Math.floor(config.probeSharingLeaseDuration / 3),
+              clock,
+              log: log.child({ component: 'membership' }),
+            }),
+            validation: controllers.endpoints,
+            clock,
+            log: log.child({ component: 'probe-sharing' }),
+            registry,
+          },
+          memberLeaseName(config.leaseName, config.identity),
+        );
 
   let leading = false;
   // /metrics and /inventory (every certificate of the cluster) only for callers RBAC allows; health stays open.
@@ -132,12 +169,29 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
   const lead = async (signal: AbortSignal): Promise<void> => {
     leading = true;
     try {
+      if (sharing !== undefined) {
+        // The others' results first: reconcilers that ran before them would write "pending" over what status already says.
+        await controllers.startProbing(signal);
+        // Bounded: a leader that cannot read them (RBAC, an API server in trouble) still reconciles, on its own results.
+        const waited = new AbortController();
+        await Promise.race([sharing.startImporting(signal).catch(() => undefined), sleep(clock, IMPORT_SYNC_WAIT_MS, waited.signal).catch(() => undefined)]);
+        waited.abort();
+      }
       await controllers.start(signal);
       alerting?.start();
     } catch (err) {
       if (!signal.aborted) throw err;
     }
   };
+
+  // Probe sharing: every replica joins and probes its share at once, leading or not.
+  const probing = new AbortController();
+  if (sharing !== undefined) {
+    await sharing.start();
+    void controllers.startProbing(probing.signal).catch((err: unknown) => {
+      if (!probing.signal.aborted) log.error({ err: toError(err) }, 'probing could not start');
+    });
+  }
 
   let elector: LeaderElector | undefined;
   if (config.leaderElect) {
@@ -168,6 +222,11 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
     if (stopping) return done.then(() => undefined);
     stopping = true;
     await alerting?.stop();
+    probing.abort();
+    // Leave first: the others take over this replica's share while it winds down.
+    await sharing?.stop();
+    // A replica that only probed has caches and probes running, which no leadership hand-over stops.
+    if (sharing !== undefined && !leading) await controllers.stop();
     if (elector !== undefined) await elector.release();
     else {
       await controllers.stop();

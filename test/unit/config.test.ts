@@ -25,6 +25,12 @@ describe('loadOperatorConfig', () => {
     expect(() => loadOperatorConfig(['--endpoint-interval', 'soon'], {})).toThrow(/--endpoint-interval/);
   });
 
+  it('reads probe sharing, off by default, and refuses a member lease too short to renew', () => {
+    expect(loadOperatorConfig([], {})).toMatchObject({ probeSharing: false, probeSharingLeaseDuration: 30_000 });
+    expect(loadOperatorConfig(['--probe-sharing', 'true'], { CERTKEEPER_PROBE_SHARING_LEASE_DURATION: '15s' })).toMatchObject({ probeSharing: true, probeSharingLeaseDuration: 15_000 });
+    expect(() => loadOperatorConfig(['--probe-sharing-lease-duration', '1s'], {})).toThrow(/--probe-sharing-lease-duration: must be at least 3s/);
+  });
+
   it('reads who may read /metrics and which addresses may be probed', () => {
     expect(loadOperatorConfig([], {})).toMatchObject({ httpAuth: 'kubernetes', probeAllowedCidrs: [] });
     expect(loadOperatorConfig(['--http-auth', 'none', '--probe-allowed-cidrs', '10.244.0.0/16', '--probe-allowed-cidrs', 'fd00::/8'], {})).toMatchObject({

@@ -52,7 +52,7 @@ const fail = (err: unknown): never => {
 const CURRENT = 'c0ffee'.padEnd(64, '1');
 const OLD = 'dead00'.padEnd(64, '2');
 
-function setup(o: { served?: (t: EndpointTarget) => string | undefined; recheckMs?: number } = {}) {
+function setup(o: { served?: (t: EndpointTarget) => string | undefined; recheckMs?: number; owns?: (key: string) => boolean } = {}) {
   const clock = new FakeClock(Date.parse('2026-03-01T12:00:00Z'));
   const created: EventsV1Event[] = [];
   const events = new EventRecorder({
@@ -102,6 +102,7 @@ function setup(o: { served?: (t: EndpointTarget) => string | undefined; recheckM
     recheckIntervalMs: o.recheckMs ?? 30_000,
     probe,
     random: () => 0,
+    owns: o.owns,
   });
   const addWeb = (count: number) => {
     services.set('default/web', service('default', 'web', [{ name: 'https', port: 443 }]));
@@ -261,6 +262,47 @@ describe('EndpointValidation', () => {
     const rows = endpointMetricRows(h.validation.readings()).rows;
     expect(rows.find((r) => r.address === '10.250.1.3')?.policies).toEqual([{ name: 'edge', violations: 1, grade: 4 }]);
     expect(endpointObservations(h.validation.readings()).find((o) => o.policy === 'edge')?.violations).toEqual([{ id: 'protocol-not-allowed', message: 'TLSv1.0 is accepted' }]);
+    await h.validation.stop();
+  });
+});
+
+describe('EndpointValidation with probe sharing', () => {
+  it('probes only what it owns, takes the others\' results as its own, and probes at once what it gains', async () => {
+    let mine = (key: string) => !key.includes('@10.250.1.4#');
+    const h = setup({ owns: (k) => mine(k) });
+    h.addWeb(3);
+    const cert = h.putCert(CURRENT);
+    h.validation.start();
+    await h.clock.advance(10);
+    expect(h.probed.sort()).toEqual(['10.250.1.2', '10.250.1.3']);
+    expect(h.validation.ownedCount).toBe(2);
+    const verdict = () => {
+      const v = h.validation.verifyCertificate(cert, CURRENT, false);
+      return v !== undefined && v !== 'keep' ? v.condition : undefined;
+    };
+    expect(verdict()).toMatchObject({ status: 'Unknown' });
+
+    const other = [...h.validation.readings()].find((r) => r.target.address === '10.250.1.2');
+    const key = `default/web:443@10.250.1.4#${other?.target.serverName ?? ''}`;
+    expect(h.validation.plans(key)).toBe(true);
+    const remote = { ...(other?.result as NonNullable<typeof other>['result']), probedAt: h.clock.now(), since: h.clock.now() };
+    const before = h.certEnqueued.length;
+    expect(h.validation.importResult(key, remote)).toBe(true);
+    expect(h.certEnqueued.length).toBeGreaterThan(before);
+    expect(verdict()).toMatchObject({ status: 'True', reason: Reason.CurrentCertificateServed });
+    // Never for a target the plan lacks; never an older probe over a newer one.
+    expect(h.validation.importResult('default/web:443@10.9.9.9#', remote)).toBe(false);
+    expect(h.validation.importResult(key, { ...remote, probedAt: remote.probedAt - 1 })).toBe(false);
+    expect(h.validation.importResult(key, remote)).toBe(false);
+    // What it publishes: its own targets only.
+    expect(h.validation.ownedResults().map(([k]) => k).sort()).toEqual([...h.validation.readings()].map((r) => r.target.key).filter((k) => k !== key).sort());
+
+    // The owner of .4 left: this replica probes it at once, the rest keeps its schedule.
+    h.probed.length = 0;
+    mine = () => true;
+    h.validation.ownershipChanged();
+    await h.clock.advance(10);
+    expect(h.probed).toEqual(['10.250.1.4']);
     await h.validation.stop();
   });
 });

@@ -1,0 +1,307 @@
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CoordinationV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
+import { waitForOperatorReady, type OperatorProcess } from '../env/index.js';
+import { createTestNetwork, type TestNetwork } from '../env/netns.js';
+import { waitForReady } from '../env/processes.js';
+import { GROUP, VERSION } from '../../src/api/meta.js';
+import { startNetnsNginx, type NetnsNginx } from '../tls/netns-nginx.js';
+import { INTERMEDIATE_TLS } from '../tls/fixtures.js';
+import { createTlsTestPki, issueServerCertificate } from '../tls/server-pki.js';
+import { withBenchCluster, type BenchCluster } from './cluster.js';
+import { CLUSTER_FLAGS, clusterFlagValues, parseScenarioArgs, positiveInt, UsageError, type ClusterFlagValues } from './options.js';
+import { BENCH_NAMESPACE, createBenchSetup, createPolicy, OPERATOR_NAMESPACE, type BenchClients } from './fixtures.js';
+import { readCpuSeconds, readMemory } from './proc.js';
+import { progressEvery } from './progress.js';
+
+// `npm run bench -- --scenario scale-out [--services 100] [--per-service 10] [--replicas 3] [--concurrency 16] [--json FILE]`
+//
+// Probe sharing: the same endpoints full-scanned by one operator process
+// (leader election on, no sharing: the leader probes everything) and then
+// by --replicas processes with --probe-sharing. For each run: the time from
+// creating a TLSPolicy that selects every endpoint until its status (written
+// by the leader) has a result for each; per process its probes and CPU
+// seconds in that time; the total of probes (each endpoint exactly once
+// when no endpoint is probed twice); and the probes a few seconds later
+// (with an interval of an hour, none). All processes share this machine's
+// cores, so the wall time here says little about a cluster where each
+// replica has its own: the per-process split and the total work do.
+// Prints and writes JSON; asserts nothing.
+
+export const SCALE_OUT_USAGE = `usage: npm run bench -- --scenario scale-out [flags]
+  --services N       Services (default 100)
+  --per-service M    ready addresses behind each (default 10; N x M at most 1021)
+  --replicas R       operator processes in the shared run (default 3)
+  --concurrency C    each operator's --probe-concurrency (default 16)
+  --shared-concurrency C  --probe-concurrency of each process in the shared run (default: --concurrency;
+                     about C/R keeps the probes in flight on this machine's cores the same as in the single run)
+  --timeout S        give up on a run after S seconds (default 600)
+  --json FILE        also write the JSON result to FILE
+  --skip-build       do not run npm run build first (dist/ must be current)
+  --keep-dir         keep the environment folder afterwards`;
+
+interface Options extends ClusterFlagValues {
+  services: number;
+  perService: number;
+  replicas: number;
+  concurrency: number;
+  sharedConcurrency: number;
+  timeoutSeconds: number;
+}
+
+function parse(argv: string[]): Options | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: { services: { type: 'string' }, 'per-service': { type: 'string' }, replicas: { type: 'string' }, concurrency: { type: 'string' }, 'shared-concurrency': { type: 'string' }, timeout: { type: 'string' }, ...CLUSTER_FLAGS },
+  });
+  if (values.help === true) return 'help';
+  const o: Options = {
+    services: positiveInt('services', values.services, 100, { max: 1021 }),
+    perService: positiveInt('per-service', values['per-service'], 10, { max: 1021 }),
+    replicas: positiveInt('replicas', values.replicas, 3, { min: 2, max: 8 }),
+    concurrency: positiveInt('concurrency', values.concurrency, 16, { max: 256 }),
+    sharedConcurrency: positiveInt('shared-concurrency', values['shared-concurrency'] ?? values.concurrency, 16, { max: 256 }),
+    timeoutSeconds: positiveInt('timeout', values.timeout, 600, { max: 3600 }),
+    ...clusterFlagValues(values),
+  };
+  if (o.services * o.perService > 1021) throw new UsageError('--services x --per-service must be at most 1021 (one /22)');
+  return o;
+}
+
+const LEASE = 'certkeeper-operator';
+const PROBES = 'certkeeper_endpoint_probe_duration_seconds_count';
+const serviceName = (i: number): string => `scale-${String(i).padStart(4, '0')}`;
+const round = (v: number, digits = 2): number => Math.round(v * 10 ** digits) / 10 ** digits;
+
+export interface ReplicaFigures {
+  identity: string;
+  leader: boolean;
+  /** Probes this process made from the policy's creation until its status was complete. */
+  probes: number;
+  cpuSeconds: number | undefined;
+  /** CPU seconds per second of this process in the 10 s before the policy (informers, leases, GC): its cost when there is nothing to probe. */
+  idleCpuPerSecond: number | undefined;
+  rssMB: number | undefined;
+}
+
+export interface RunFigures {
+  replicas: number;
+  sharing: boolean;
+  probeConcurrency: number;
+  endpoints: number;
+  /** From creating the TLSPolicy until its status had a result for every endpoint. */
+  seconds: number;
+  perReplica: ReplicaFigures[];
+  totalProbes: number;
+  totalCpuSeconds: number;
+  /** Probes made in the 5 s after the status was complete (interval 1 h: a repeat would show here). */
+  probesAfter: number;
+}
+
+export interface ScaleOutResult {
+  services: number;
+  addressesPerService: number;
+  probeConcurrency: number;
+  single: RunFigures;
+  shared: RunFigures;
+  /** shared.seconds / single.seconds, on this machine's shared cores. */
+  wallRatio: number;
+  /** shared.totalCpuSeconds / single.totalCpuSeconds: what sharing costs in work. */
+  cpuRatio: number;
+  cores: number;
+  node: string;
+}
+
+async function createServices(clients: BenchClients, network: TestNetwork, o: Options): Promise<void> {
+  const discovery = clients.kubeconfig.makeApiClient(DiscoveryV1Api);
+  const ports = [{ name: 'https', port: 443, protocol: 'TCP' }];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < o.services) {
+      const i = next++;
+      const name = serviceName(i);
+      await clients.core.createNamespacedService({ namespace: BENCH_NAMESPACE, body: { metadata: { name, labels: { tier: 'scale' } }, spec: { ports: ports.map((p) => ({ ...p, targetPort: p.port })) } } });
+      await discovery.createNamespacedEndpointSlice({
+        namespace: BENCH_NAMESPACE,
+        body: {
+          metadata: { name: `${name}-0`, labels: { 'kubernetes.io/service-name': name } },
+          addressType: 'IPv4',
+          endpoints: network.addresses.slice(i * o.perService, (i + 1) * o.perService).map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
+          ports,
+        },
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+}
+
+async function metric(op: OperatorProcess, name: string): Promise<number> {
+  const text = await (await fetch(`${op.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+async function policyResults(clients: BenchClients, name: string): Promise<number> {
+  const p = (await clients.customObjects.getClusterCustomObject({ group: GROUP, version: VERSION, plural: 'tlspolicies', name })) as {
+    status?: { endpoints?: { compliant: number; violating: number; unreachable: number } };
+  };
+  const e = p.status?.endpoints;
+  return e === undefined ? 0 : e.compliant + e.violating + e.unreachable;
+}
+
+async function leaderIdentity(clients: BenchClients): Promise<string | undefined> {
+  const lease = await clients.kubeconfig.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: LEASE, namespace: OPERATOR_NAMESPACE });
+  return lease.spec?.holderIdentity ?? undefined;
+}
+
+async function measureRun(cluster: BenchCluster, o: Options, replicas: number, signal: AbortSignal, log: (l: string) => void): Promise<RunFigures> {
+  const sharing = replicas > 1;
+  const endpoints = o.services * o.perService;
+  const { clients } = cluster;
+  const concurrency = sharing ? o.sharedConcurrency : o.concurrency;
+  const env: Record<string, string> = { CERTKEEPER_PROBE_CONCURRENCY: String(concurrency), CERTKEEPER_ENDPOINT_RECHECK_INTERVAL: '1h' };
+  if (sharing) Object.assign(env, { CERTKEEPER_PROBE_SHARING: 'true', CERTKEEPER_PROBE_SHARING_LEASE_DURATION: '15s' });
+  const ops: OperatorProcess[] = [];
+  for (let i = 0; i < replicas; i++) ops.push(await cluster.startOperator({ compiled: true, leaderElect: true, logLevel: 'info', env }));
+  try {
+    await waitForReady(async () => ((await leaderIdentity(clients).catch(() => undefined)) !== undefined ? true : undefined), { description: 'a leader', timeoutMs: 60_000, watch: ops.map((x) => x.process), signal });
+    const leader = await leaderIdentity(clients);
+    const leaderOp = ops.find((x) => x.identity === leader);
+    if (leaderOp === undefined) throw new Error(`the Lease names ${leader}, none of this run's processes`);
+    await waitForOperatorReady(leaderOp, 60_000);
+    if (sharing) {
+      await waitForReady(async () => ((await Promise.all(ops.map((x) => metric(x, 'certkeeper_probe_sharing_members')))).every((m) => m === replicas) ? true : undefined), {
+        description: `${replicas} members seen by each`,
+        timeoutMs: 60_000,
+        watch: ops.map((x) => x.process),
+        signal,
+      });
+    }
+    const idle0 = ops.map((x) => readCpuSeconds(x.process.pid));
+    const idleStarted = performance.now();
+    await sleep(10_000, undefined, { signal });
+    const idleSeconds = (performance.now() - idleStarted) / 1000;
+    const probes0 = await Promise.all(ops.map((x) => metric(x, PROBES)));
+    const cpu0 = ops.map((x) => readCpuSeconds(x.process.pid));
+    const policy = `scale-out-${replicas}`;
+    log(`${replicas} process(es)${sharing ? ' sharing the probes' : ''}: TLSPolicy ${policy} selects ${endpoints} endpoints (full scans)`);
+    const t0 = performance.now();
+    await createPolicy(clients, policy, {
+      namespaceSelector: { matchLabels: { bench: 'true' } },
+      endpoints: { serviceSelector: { matchLabels: { tier: 'scale' } }, ports: ['https'], profile: 'intermediate', interval: '1h' },
+    });
+    const progress = progressEvery(5_000, log);
+    await waitForReady(
+      async ({ observe }) => {
+        const n = await policyResults(clients, policy);
+        observe(`${n}/${endpoints}`);
+        await progress(() => `  ${n}/${endpoints} results (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+        return n === endpoints ? true : undefined;
+      },
+      { description: 'policy results', timeoutMs: o.timeoutSeconds * 1000, intervalMs: 250, watch: ops.map((x) => x.process), signal },
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const probes1 = await Promise.all(ops.map((x) => metric(x, PROBES)));
+    const cpu1 = ops.map((x) => readCpuSeconds(x.process.pid));
+    await sleep(5_000, undefined, { signal });
+    const probes2 = await Promise.all(ops.map((x) => metric(x, PROBES)));
+    const perReplica = ops.map((x, i) => {
+      const a = cpu0[i];
+      const b = cpu1[i];
+      const rss = readMemory(x.process.pid)?.rssMB;
+      return {
+        identity: x.identity,
+        leader: x.identity === leader,
+        probes: (probes1[i] ?? 0) - (probes0[i] ?? 0),
+        cpuSeconds: a === undefined || b === undefined ? undefined : round(b - a),
+        idleCpuPerSecond: a === undefined || idle0[i] === undefined ? undefined : round((a - (idle0[i] ?? 0)) / idleSeconds, 3),
+        rssMB: rss === undefined ? undefined : round(rss, 1),
+      };
+    });
+    await clients.customObjects.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: 'tlspolicies', name: policy });
+    return {
+      replicas,
+      sharing,
+      probeConcurrency: concurrency,
+      endpoints,
+      seconds: round(seconds),
+      perReplica,
+      totalProbes: perReplica.reduce((s, r) => s + r.probes, 0),
+      totalCpuSeconds: round(perReplica.reduce((s, r) => s + (r.cpuSeconds ?? 0), 0)),
+      probesAfter: probes2.reduce((s, v, i) => s + v - (probes1[i] ?? 0), 0),
+    };
+  } finally {
+    await Promise.all(ops.map((x) => x.process.stop()));
+  }
+}
+
+export function formatScaleOutReport(r: ScaleOutResult): string {
+  const run = (f: RunFigures) => [
+    `${f.replicas} process(es)${f.sharing ? ', --probe-sharing' : ''}, --probe-concurrency ${f.probeConcurrency} each: ${f.seconds} s until the leader's status had all ${f.endpoints}; ${f.totalProbes} probes, ${f.totalCpuSeconds} CPU-s in all; ${f.probesAfter} probes in the 5 s after`,
+    ...f.perReplica.map((p) => `    ${p.leader ? 'leader ' : 'member '} ${p.identity}: ${p.probes} probes, ${p.cpuSeconds ?? '?'} CPU-s (idle ${p.idleCpuPerSecond ?? '?'} CPU-s/s before), RSS ${p.rssMB ?? '?'} MB`),
+  ];
+  return [
+    `certkeeper bench, scale-out: ${r.services} Services x ${r.addressesPerService} addresses, ${r.cores} cores shared by every process (node ${r.node})`,
+    ...run(r.single),
+    ...run(r.shared),
+    `shared / single: wall ${r.wallRatio}, CPU ${r.cpuRatio} (all processes on the same ${r.cores} cores: the wall time cannot show what separate nodes would)`,
+  ].join('\n');
+}
+
+/** Runs the scenario; returns the exit code. Everything it starts (netns included) is gone when it returns. */
+export async function runScaleOutScenario(argv: string[], signal: AbortSignal, log: (line: string) => void): Promise<number> {
+  const options = parseScenarioArgs(argv, parse, SCALE_OUT_USAGE);
+  if (typeof options === 'number') return options;
+  await withBenchCluster({ name: 'scale-out', build: !options.skipBuild, keepDir: options.keepDir, signal, log }, async (cluster) => {
+    const endpoints = options.services * options.perService;
+    log(`network namespace with ${endpoints} addresses, one nginx on all of them`);
+    const network = await createTestNetwork({ addresses: endpoints, label: 'bench scale-out' });
+    let nginx: NetnsNginx | undefined;
+    const onExit = (): void => nginx?.process.killNow();
+    process.on('exit', onExit);
+    try {
+      const pki = await createTlsTestPki();
+      const leaf = await issueServerCertificate({ dnsNames: [`*.${BENCH_NAMESPACE}.svc`], key: 'ECDSA-256', issuer: pki.ecdsaIntermediate });
+      nginx = await startNetnsNginx({
+        network,
+        name: 'scale-out',
+        baseDir: cluster.dir,
+        addresses: 'any',
+        port: 443,
+        certificate: leaf,
+        tls: INTERMEDIATE_TLS,
+        workerProcesses: 2,
+        workerConnections: 4096,
+        readinessAddresses: [network.addresses[0] ?? '', network.addresses[endpoints - 1] ?? ''],
+      });
+      await createBenchSetup(cluster.clients);
+      log(`creating ${options.services} Services and EndpointSlices`);
+      await createServices(cluster.clients, network, options);
+      const single = await measureRun(cluster, options, 1, signal, log);
+      // The single run's Lease must lapse or be released before the next run elects its own leader (it was released on stop).
+      const shared = await measureRun(cluster, options, options.replicas, signal, log);
+      const { availableParallelism } = await import('node:os');
+      const result: ScaleOutResult = {
+        services: options.services,
+        addressesPerService: options.perService,
+        probeConcurrency: options.concurrency,
+        single,
+        shared,
+        wallRatio: round(shared.seconds / single.seconds),
+        cpuRatio: round(shared.totalCpuSeconds / single.totalCpuSeconds),
+        cores: availableParallelism(),
+        node: process.version,
+      };
+      const json = JSON.stringify(result, null, 2);
+      process.stdout.write(`\n${formatScaleOutReport(result)}\n\n${json}\n`);
+      if (options.json !== undefined) await writeFile(options.json, `${json}\n`);
+    } finally {
+      await nginx?.stop();
+      await network.teardown();
+      process.off('exit', onExit);
+    }
+  });
+  return 0;
+}

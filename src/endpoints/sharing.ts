@@ -1,0 +1,208 @@
+import { type CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Clock, TimerHandle } from '../clock.js';
+import { isNotFound, toError } from '../kube/errors.js';
+import { Informer } from '../kube/informer.js';
+import { kubeListerWatcher, resourcePath } from '../kube/kube-lister-watcher.js';
+import type { KubeObject } from '../kube/lister-watcher.js';
+import type { Membership } from '../kube/membership.js';
+import type { Logger } from '../log.js';
+import { METRIC_PREFIX } from '../metrics/registry.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Ownership } from './ownership.js';
+import { decodeSharedResults, encodeSharedResults, type SharedResults } from './shared-results.js';
+import type { EndpointValidation } from './validation.js';
+
+// Probe sharing (--probe-sharing): every replica probes the targets it owns
+// (rendezvous hashing over the live member Leases) and publishes their
+// results in a ConfigMap of its own; the leader imports from each ConfigMap
+// only the results of targets its sender owns, into its own EndpointResults,
+// where a changed outcome wakes the reconcilers as a local probe would. The
+// reconcilers of the leader stay the only writers of status and events.
+
+export const RESULTS_OF_LABEL = 'certkeeper.dev/results-of';
+const DATA_KEY = 'results.json.gz';
+
+export interface ProbeSharingOptions {
+  core: Pick<CoreV1Api, 'createNamespacedConfigMap' | 'replaceNamespacedConfigMap' | 'deleteNamespacedConfigMap'>;
+  kubeConfig: KubeConfig;
+  namespace: string;
+  /** The leader election Lease's name: names the member Leases and the ConfigMaps. */
+  group: string;
+  identity: string;
+  membership: Membership;
+  ownership: Ownership;
+  validation: EndpointValidation;
+  clock: Clock;
+  log: Logger;
+  registry?: Registry | undefined;
+  /** Outcome changes are gathered this long into one write. Default 2 s. */
+  publishDelayMs?: number;
+  /** Written again this often even without a change, so probedAt stays fresh at the leader. Default 5 min. */
+  republishMs?: number;
+}
+
+/** The ConfigMap a replica publishes its results in: its member Lease's name with "-results". */
+export function sharedResultsName(memberLease: string): string {
+  return `${memberLease}-results`;
+}
+
+type Decoded = SharedResults | { error: string; name: string };
+
+export class ProbeSharing {
+  private publishTimer: TimerHandle | undefined;
+  private republishTimer: TimerHandle | undefined;
+  private publishing: Promise<void> = Promise.resolve();
+  private importer: Informer<V1ConfigMap & KubeObject, Decoded> | undefined;
+  private running = false;
+  private readonly offs: (() => void)[] = [];
+  private readonly name: string;
+  private readonly metrics: { members: Gauge; owned: Gauge; imported: Counter } | undefined;
+
+  constructor(private readonly o: ProbeSharingOptions, memberLease: string) {
+    this.name = sharedResultsName(memberLease);
+    const r = o.registry;
+    this.metrics =
+      r === undefined
+        ? undefined
+        : {
+            members: new Gauge({
+              name: `${METRIC_PREFIX}probe_sharing_members`,
+              help: 'Replicas sharing the endpoint probes, as this replica sees them.',
+              registers: [r],
+              collect() {
+                this.set(o.ownership.current.length);
+              },
+            }),
+            owned: new Gauge({
+              name: `${METRIC_PREFIX}probe_sharing_owned_targets`,
+              help: 'Endpoint targets this replica probes.',
+              registers: [r],
+              collect() {
+                this.set(o.validation.ownedCount);
+              },
+            }),
+            imported: new Counter({ name: `${METRIC_PREFIX}probe_sharing_imported_results_total`, help: 'Results of other replicas this replica (the leader) has recorded.', registers: [r] }),
+          };
+  }
+
+  /** Joins the members (the first view is ready before it resolves) and follows their changes. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    const { membership, ownership, validation } = this.o;
+    this.offs.push(
+      membership.on('change', (members) => {
+        if (!ownership.setMembers(members)) return;
+        validation.ownershipChanged();
+        this.requestPublish();
+        this.reimport();
+      }),
+      validation.results.on('change', (key) => {
+        if (ownership.owns(key)) this.requestPublish();
+      }),
+    );
+    await membership.start();
+    ownership.setMembers(membership.current);
+    this.armRepublish();
+  }
+
+  /** The leader: imports the others' results from now on. */
+  startImporting(signal: AbortSignal): Promise<void> {
+    if (this.importer !== undefined) return this.importer.waitForSync(signal);
+    const { kubeConfig, namespace, group, clock, log } = this.o;
+    this.importer = new Informer<V1ConfigMap & KubeObject, Decoded>({
+      name: 'shared-results',
+      clock,
+      log,
+      listerWatcher: kubeListerWatcher(kubeConfig, resourcePath({ group: '', version: 'v1', plural: 'configmaps', namespace })),
+      labelSelector: `${RESULTS_OF_LABEL}=${group}`,
+      transform: (cm) => {
+        const data = cm.binaryData?.[DATA_KEY];
+        const decoded = data === undefined ? { error: 'no data' } : decodeSharedResults(Buffer.from(data, 'base64'));
+        return 'error' in decoded ? { ...decoded, name: cm.metadata?.name ?? '' } : decoded;
+      },
+    });
+    const apply = (_key: string, d: Decoded) => this.importFrom(d);
+    this.offs.push(this.importer.on('add', apply), this.importer.on('update', apply));
+    this.importer.start();
+    return this.importer.waitForSync(signal);
+  }
+
+  /** Leaves: stops publishing, deletes its ConfigMap and its member Lease, so the others take over its share at once. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    for (const off of this.offs.splice(0)) off();
+    for (const t of [this.publishTimer, this.republishTimer]) if (t !== undefined) this.o.clock.clearTimeout(t);
+    await this.importer?.stop();
+    await this.publishing;
+    try {
+      await this.o.core.deleteNamespacedConfigMap({ namespace: this.o.namespace, name: this.name });
+    } catch (err) {
+      if (!isNotFound(err)) this.o.log.warn({ err: toError(err) }, 'could not delete the shared results');
+    }
+    await this.o.membership.stop();
+  }
+
+  private importFrom(d: Decoded): void {
+    if ('error' in d) {
+      this.o.log.warn({ configMap: d.name, reason: d.error }, 'shared results unreadable; ignored');
+      return;
+    }
+    const { ownership, validation, identity } = this.o;
+    // Our own copy is never re-imported; and from each sender, only what it owns in our view.
+    if (d.sender === identity) return;
+    let imported = 0;
+    for (const [key, result] of d.results) {
+      if (ownership.owner(key) !== d.sender) continue;
+      if (validation.importResult(key, result)) imported++;
+    }
+    this.metrics?.imported.inc(imported);
+  }
+
+  /** Membership changed: results already received may now belong to their sender in our view. */
+  private reimport(): void {
+    if (this.importer === undefined) return;
+    for (const d of this.importer.list()) this.importFrom(d);
+  }
+
+  private requestPublish(): void {
+    if (!this.running || this.publishTimer !== undefined) return;
+    this.publishTimer = this.o.clock.setTimeout(() => {
+      this.publishTimer = undefined;
+      this.publishing = this.publishing.then(() => this.publish());
+    }, this.o.publishDelayMs ?? 2_000);
+  }
+
+  private armRepublish(): void {
+    if (!this.running) return;
+    this.republishTimer = this.o.clock.setTimeout(() => {
+      this.requestPublish();
+      this.armRepublish();
+    }, this.o.republishMs ?? 5 * 60_000);
+  }
+
+  private async publish(): Promise<void> {
+    if (!this.running) return;
+    const { core, namespace, group, identity, clock, log, validation } = this.o;
+    const { data, dropped } = encodeSharedResults(identity, clock.now(), validation.ownedResults());
+    if (dropped > 0) log.warn({ dropped }, 'shared results past the size bound: the results probed longest ago are left out');
+    const body: V1ConfigMap = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: this.name, namespace, labels: { [RESULTS_OF_LABEL]: group } },
+      binaryData: { [DATA_KEY]: data.toString('base64') },
+    };
+    try {
+      // Only this replica writes this ConfigMap: an unconditional replace is safe.
+      await core.replaceNamespacedConfigMap({ namespace, name: this.name, body }).catch(async (err: unknown) => {
+        if (!isNotFound(err)) throw err;
+        await core.createNamespacedConfigMap({ namespace, body });
+      });
+    } catch (err) {
+      log.warn({ err: toError(err) }, 'could not publish the shared results; trying again');
+      this.requestPublish();
+    }
+  }
+}
