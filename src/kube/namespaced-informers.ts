@@ -1,6 +1,11 @@
-import type { Informer } from './informer.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import { Informer } from './informer.js';
 import type { InformerEvents } from './informer-options.js';
+import { kubeListerWatcher, resourcePath } from './kube-lister-watcher.js';
 import type { KubeObject } from './lister-watcher.js';
+import { NAMESPACES, type ResourceType } from './resources.js';
 import { TypedEmitter } from './typed-emitter.js';
 
 /**
@@ -88,4 +93,46 @@ export class NamespacedInformers<Raw extends KubeObject, T> extends TypedEmitter
   async waitForSync(signal?: AbortSignal): Promise<void> {
     await Promise.all([...this.byNamespace.values()].map((i) => i.waitForSync(signal)));
   }
+}
+
+export interface ScopedInformerOptions<R extends KubeObject, T> {
+  kubeConfig: KubeConfig;
+  clock: Clock;
+  log: Logger;
+  name: string;
+  type: ResourceType;
+  /** Watch these namespaces only (one informer each); undefined: the whole cluster. */
+  namespaces: readonly string[] | undefined;
+  transform: (raw: R) => T;
+  fieldSelector?: string | undefined;
+  labelSelector?: string | undefined;
+}
+
+/**
+ * A cluster-wide informer, or one per namespace merged into one cache. A
+ * Namespace object is watched by name (a metadata.name field selector, which
+ * RBAC resourceNames can confine); other cluster-scoped kinds cannot be
+ * watched per namespace.
+ */
+export function scopedInformer<R extends KubeObject, T>(o: ScopedInformerOptions<R, T>): InformerCache<T> {
+  const informer = (path: string, fieldSelector: string | undefined, scope?: string) =>
+    new Informer<R, T>({
+      clock: o.clock,
+      log: scope === undefined ? o.log : o.log.child({ namespace: scope }),
+      name: o.name,
+      listerWatcher: kubeListerWatcher(o.kubeConfig, path),
+      transform: o.transform,
+      ...(fieldSelector === undefined ? {} : { fieldSelector }),
+      ...(o.labelSelector === undefined ? {} : { labelSelector: o.labelSelector }),
+    });
+  if (o.namespaces === undefined) return informer(resourcePath(o.type), o.fieldSelector);
+  const parts = new Map(
+    o.namespaces.map((ns) => {
+      if (o.type.namespaced) return [ns, informer(resourcePath({ ...o.type, namespace: ns }), o.fieldSelector, ns)] as const;
+      if (o.type.plural !== NAMESPACES.plural) throw new Error(`${o.name}: a cluster-scoped resource cannot be watched per namespace`);
+      const byName = [`metadata.name=${ns}`, o.fieldSelector].filter((f) => f !== undefined).join(',');
+      return [ns, informer(resourcePath(o.type), byName, ns)] as const;
+    }),
+  );
+  return new NamespacedInformers<R, T>(o.name, parts);
 }

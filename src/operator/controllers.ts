@@ -28,7 +28,7 @@ import { makeKubeClients, type KubeClients } from '../kube/client.js';
 import { Controller } from '../kube/controller.js';
 import type { EventRecorder } from '../kube/events.js';
 import { Informer } from '../kube/informer.js';
-import { NamespacedInformers, type InformerCache } from '../kube/namespaced-informers.js';
+import { scopedInformer, type InformerCache } from '../kube/namespaced-informers.js';
 import { kubeListerWatcher, resourcePath } from '../kube/kube-lister-watcher.js';
 import type { KubeObject } from '../kube/lister-watcher.js';
 import type { Logger } from '../log.js';
@@ -101,7 +101,7 @@ export class ControllerSet {
     this.services = this.cache<V1Service & KubeObject, ServiceSummary>('services', SERVICES, watched, { transform: summarizeService });
     this.endpointSlices = this.cache<V1EndpointSlice & KubeObject, EndpointSliceSummary>('endpointslices', ENDPOINT_SLICES, watched, { transform: summarizeEndpointSlice });
 
-    this.inventorySources = new InventorySourceCaches(kc, o.inventorySources ?? DEFAULT_INVENTORY_SOURCES, common);
+    this.inventorySources = new InventorySourceCaches(o.clients.kubeConfig, o.inventorySources ?? DEFAULT_INVENTORY_SOURCES, common);
 
     const endpointSettings = o.endpoints ?? ENDPOINT_DEFAULTS;
     // The controllers are made below; the validation only enqueues through them once started.
@@ -277,32 +277,9 @@ export class ControllerSet {
     };
   }
 
-  /**
-   * A cluster-wide informer, or one per namespace of `namespaces` merged into
-   * one cache. A Namespace object is watched by name (a field selector RBAC
-   * can limit with resourceNames).
-   */
   private cache<R extends KubeObject, T>(name: string, type: ResourceType, namespaces: readonly string[] | undefined, opts: { transform: (raw: R) => T; fieldSelector?: string }): InformerCache<T> {
     const { clock, log, clients } = this.options;
-    const informer = (path: string, fieldSelector: string | undefined, scope?: string) =>
-      new Informer<R, T>({
-        clock,
-        log: scope === undefined ? log : log.child({ namespace: scope }),
-        name,
-        listerWatcher: kubeListerWatcher(clients.kubeConfig, path),
-        transform: opts.transform,
-        ...(fieldSelector === undefined ? {} : { fieldSelector }),
-      });
-    if (namespaces === undefined) return informer(resourcePath(type), opts.fieldSelector);
-    const parts = new Map(
-      namespaces.map((ns) => {
-        if (type.namespaced) return [ns, informer(resourcePath({ ...type, namespace: ns }), opts.fieldSelector, ns)] as const;
-        if (type.plural !== NAMESPACES.plural) throw new Error(`${name}: a cluster-scoped resource cannot be watched per namespace`);
-        const byName = [`metadata.name=${ns}`, opts.fieldSelector].filter((f) => f !== undefined).join(',');
-        return [ns, informer(resourcePath(type), byName, ns)] as const;
-      }),
-    );
-    return new NamespacedInformers<R, T>(name, parts);
+    return scopedInformer<R, T>({ kubeConfig: clients.kubeConfig, clock, log, name, type, namespaces, ...opts });
   }
 
   private indexOwner(key: string, c: ParsedCertificate): void {

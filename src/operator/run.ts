@@ -83,7 +83,12 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
       allowedCidrs: config.probeAllowedCidrs,
     },
     reloadEnabled: config.reloadEnabled,
-    inventorySources: { sources: config.inventorySources, configMapSelector: config.inventoryConfigmapSelector, consumers: config.inventoryConsumers },
+    inventorySources: {
+      sources: config.inventorySources,
+      configMapSelector: config.inventoryConfigmapSelector,
+      consumers: config.inventoryConsumers,
+      ...(config.watchNamespaces.length === 0 ? {} : { namespaces: config.watchNamespaces }),
+    },
     ownsTarget: ownership === undefined ? undefined : (key) => ownership.owns(key),
   });
   const sharing =

@@ -1,7 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Clock } from '../../clock.js';
-import { Informer } from '../../kube/informer.js';
-import { kubeListerWatcher, resourcePath } from '../../kube/kube-lister-watcher.js';
+import { scopedInformer, type InformerCache } from '../../kube/namespaced-informers.js';
 import type { KubeObject } from '../../kube/lister-watcher.js';
 import { API_SERVICES, CONFIG_MAPS, CUSTOM_RESOURCE_DEFINITIONS, GATEWAYS, INGRESSES, MUTATING_WEBHOOKS, PODS, SECRETS, VALIDATING_WEBHOOKS, type ResourceType } from '../../kube/resources.js';
 import { ConsumerIndex, gatewayConsumer, ingressConsumer, podConsumer, type ConsumerSummary } from './consumers.js';
@@ -32,25 +31,29 @@ export interface InventorySourceSettings {
   consumers?: readonly InventoryConsumerName[] | undefined;
   /** Label selector of the ConfigMaps to read; undefined: ConfigMaps are not watched at all. */
   configMapSelector?: string | undefined;
+  /** --watch-namespaces: namespaced sources and consumers are read in these only; undefined: everywhere. */
+  namespaces?: readonly string[] | undefined;
 }
 
 export const DEFAULT_INVENTORY_SOURCES: InventorySourceSettings = { sources: INVENTORY_SOURCE_NAMES, consumers: ['pods', 'ingresses'] };
 
 type Raw = KubeObject & Record<string, unknown>;
-type SourceInformer = Informer<Raw, SourceSummary | undefined>;
-type ConsumerInformer = Informer<Raw, ConsumerSummary | undefined>;
+type SourceInformer = InformerCache<SourceSummary | undefined>;
+type ConsumerInformer = InformerCache<ConsumerSummary | undefined>;
 
 export class InventorySourceCaches {
   private readonly sourceInformers: SourceInformer[] = [];
   private readonly consumerInformers: ConsumerInformer[] = [];
 
   constructor(kc: KubeConfig, settings: InventorySourceSettings, common: { clock: Clock; log: Logger }) {
+    // Namespaced kinds only where the operator watches (cluster-scoped caBundles are everywhere).
+    const scope = (type: ResourceType) => (type.namespaced ? settings.namespaces : undefined);
     const add = (name: string, type: ResourceType, transform: (raw: Raw) => SourceSummary | undefined, selectors: { labelSelector?: string; fieldSelector?: string } = {}): void => {
-      this.sourceInformers.push(new Informer<Raw, SourceSummary | undefined>({ ...common, ...selectors, name, listerWatcher: kubeListerWatcher(kc, resourcePath(type)), transform }));
+      this.sourceInformers.push(scopedInformer<Raw, SourceSummary | undefined>({ ...common, ...selectors, kubeConfig: kc, name, type, namespaces: scope(type), transform }));
     };
     // Only references are kept of each Pod, Ingress, Gateway (sources/consumers.ts).
     const consumer = (name: string, type: ResourceType, transform: (raw: Raw) => ConsumerSummary | undefined): void => {
-      this.consumerInformers.push(new Informer<Raw, ConsumerSummary | undefined>({ ...common, name, listerWatcher: kubeListerWatcher(kc, resourcePath(type)), transform }));
+      this.consumerInformers.push(scopedInformer<Raw, ConsumerSummary | undefined>({ ...common, kubeConfig: kc, name, type, namespaces: scope(type), transform }));
     };
     const users = new Set(settings.consumers ?? []);
     if (users.has('pods')) consumer('pods', PODS, podConsumer);

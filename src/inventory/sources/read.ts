@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describeCause } from '../../pki/errors.js';
-import { parseCertificateChainPem } from '../../pki/certificates.js';
+import { readCertificateChainPem } from '../../pki/certificate-der.js';
 import { readJksCertificates, readPkcs12Certificates, type KeystoreContents } from '../../pki/keystores.js';
 import { encodePem } from '../../pki/pem.js';
 import type { CertificateFacts } from '../../model/certificate-facts.js';
@@ -91,7 +91,7 @@ export function pemCertificates(text: string, source: string, limits: SourceLimi
         continue;
       }
       try {
-        const [certificate] = parseCertificateChainPem(match[0], `${source} certificate ${block}`);
+        const [certificate] = readCertificateChainPem(match[0], `${source} certificate ${block}`);
         if (certificate !== undefined) out.certificates.push({ facts: certificateFacts(certificate) });
       } catch (err) {
         out.error ??= describeCause(err);
@@ -106,7 +106,7 @@ function keystoreFacts(contents: KeystoreContents, source: string): Parsed {
   const out: Parsed = { certificates: [], omitted: contents.omitted };
   contents.certificates.forEach((c, i) => {
     try {
-      const [certificate] = parseCertificateChainPem(encodePem('CERTIFICATE', c.der), `${source} certificate ${i + 1}`);
+      const [certificate] = readCertificateChainPem(encodePem('CERTIFICATE', c.der), `${source} certificate ${i + 1}`);
       if (certificate !== undefined) out.certificates.push({ facts: certificateFacts(certificate), alias: c.alias });
     } catch (err) {
       out.error ??= describeCause(err);

@@ -198,8 +198,8 @@ describe('CertificateReloadDidNotFix', () => {
 
 describe('desiredAlerts', () => {
   it('covers every alert name with a rule, and yields one alert per label set', () => {
-    expect(ALERT_RULES).toHaveLength(8);
-    expect(ALERT_NAMES).toHaveLength(9);
+    expect(ALERT_RULES).toHaveLength(10);
+    expect(ALERT_NAMES).toHaveLength(11);
     const list = alerts({ certificates: [issued('a', { notAfterDays: 5 }), issued('b', { notAfterDays: -1, ready: 'False', since: at(-1), attempts: 1 })] });
     expect(new Set(list.map((a) => alertKey(a.labels))).size).toBe(list.length);
     expect(names(list).sort()).toEqual(['CertificateExpired/critical', 'CertificateExpiringSoon/critical', 'CertificateNotReady/warning', 'CertificateRenewalFailing/warning']);

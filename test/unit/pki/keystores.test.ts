@@ -71,7 +71,8 @@ describe('readPkcs12Certificates', () => {
         expect(err).toBeInstanceOf(PkiError);
       }
     }
-  });
+    // 300 key derivations and MAC checks: seconds of CPU on a busy shared machine, not a time limit.
+  }, 60_000);
 });
 
 describe('readJksCertificates', () => {
