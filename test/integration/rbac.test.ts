@@ -188,11 +188,13 @@ beforeAll(async () => {
   const watched = await createTestNamespace('rbac-watched');
   teamW = watched.name;
   cleanups.push(watched.cleanup);
+  // The same inventory settings: its namespaced rules move into the watched namespace's Role.
   await helmOk(helm, [
     'install', releaseW, CHART_DIR, '--namespace', ns, '--set', 'admissionPolicy.enabled=false',
-    '--set', `operator.watchNamespaces={${teamW}}`, '--kubeconfig', inject('kubeconfigPath'),
+    '--set', `operator.watchNamespaces={${teamW}}`, '--set', `inventory.configMapSelector=${BUNDLE_LABEL}=true`, '--set', 'inventory.consumers={pods,ingresses,gateways}',
+    '--kubeconfig', inject('kubeconfigPath'),
   ]);
-  clusterRulesW = (await rbac.readClusterRole({ name: fullnameW })).rules ?? [];
+  clusterRulesW = [...((await rbac.readClusterRole({ name: fullnameW })).rules ?? []), ...((await rbac.readClusterRole({ name: `${fullnameW}-inventory-sources` })).rules ?? [])];
   watchedRulesW = (await rbac.readNamespacedRole({ name: fullnameW, namespace: teamW })).rules ?? [];
   releaseRulesW = (await rbac.readNamespacedRole({ name: `${fullnameW}-leader-election`, namespace: ns })).rules ?? [];
   removeRouteCrd = await installHttpRouteCrd();
@@ -485,7 +487,15 @@ const BREAKAGE: Record<string, Breakage> = {
  * `release:` the Role in the release namespace.
  */
 const WATCH_BREAKAGE: Record<string, Breakage> = {
-  ...pick('cluster', ['certkeeper.dev/tlspolicies:list,watch', 'certkeeper.dev/tlspolicies/status:patch']),
+  ...pick('cluster', [
+    'certkeeper.dev/tlspolicies:list,watch',
+    'certkeeper.dev/tlspolicies/status:patch',
+    // The inventory's cluster-scoped sources: caBundles the API server trusts.
+    'admissionregistration.k8s.io/validatingwebhookconfigurations:list,watch',
+    'admissionregistration.k8s.io/mutatingwebhookconfigurations:list,watch',
+    'apiregistration.k8s.io/apiservices:list,watch',
+    'apiextensions.k8s.io/customresourcedefinitions:list,watch',
+  ]),
   'cluster:core/namespaces[watched]:list,watch': { symptom: 'never ready nor live: no cache of the watched Namespace', shows: notReady },
   ...pick('watched', [
     'certkeeper.dev/certificates:get,list,watch,patch',
@@ -497,6 +507,11 @@ const WATCH_BREAKAGE: Record<string, Breakage> = {
     'core/services:create,delete',
     'networking.k8s.io/ingresses:create,delete',
     'gateway.networking.k8s.io/httproutes:create,delete',
+    // The inventory's namespaced sources and consumers, in the watched namespace only.
+    'core/configmaps:list,watch',
+    'core/pods:list,watch',
+    'networking.k8s.io/ingresses:list,watch',
+    'gateway.networking.k8s.io/gateways:list,watch',
   ]),
   ...pick('release', ['coordination.k8s.io/leases:create', 'coordination.k8s.io/leases[certkeeper-operator]:get,update']),
   'release:core/secrets:get,list,watch,create,delete': { symptom: 'never ready nor live: no cache of the CA Secrets in the release namespace', shows: notReady },
@@ -660,7 +675,7 @@ describe('each rule of the ClusterRole and Role earns its place', () => {
 });
 
 
-describe('watch-namespaces mode (operator.watchNamespaces): namespaced Roles, and nothing cluster-wide but TLSPolicies and the watched Namespaces', () => {
+describe('watch-namespaces mode (operator.watchNamespaces): namespaced Roles; cluster-wide only TLSPolicies, the watched Namespaces and the caBundles the API server trusts', () => {
   it('grants nothing outside the watched and release namespaces: no Secret, Certificate or Service elsewhere, no other Namespace', async () => {
     const sa = serviceAccountUser(fullnameW);
     const outside = (await createTestNamespace('rbac-outside')).name;
@@ -686,6 +701,13 @@ describe('watch-namespaces mode (operator.watchNamespaces): namespaced Roles, an
     expect(await can({ verb: 'list', resource: 'services', namespace: outside })).toBe(false);
     expect(await can({ verb: 'create', resource: 'events', group: 'events.k8s.io', namespace: outside })).toBe(false);
     expect(await can({ verb: 'list', resource: 'namespaces' })).toBe(false);
+    // The inventory's namespaced sources and consumers: the watched namespace only.
+    for (const resource of ['configmaps', 'pods']) {
+      expect(await can({ verb: 'list', resource, namespace: teamW }), `list ${resource} in ${teamW}`).toBe(true);
+      expect(await can({ verb: 'list', resource }), `list ${resource} cluster-wide`).toBe(false);
+      expect(await can({ verb: 'list', resource, namespace: outside }), `list ${resource} in ${outside}`).toBe(false);
+    }
+    expect(await can({ verb: 'list', resource: 'ingresses', group: 'networking.k8s.io' })).toBe(false);
     expect(await can({ verb: 'watch', resource: 'namespaces', name: outside })).toBe(false);
   });
 

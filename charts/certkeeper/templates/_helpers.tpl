@@ -109,4 +109,77 @@ the whole cluster is watched, a Role's in each watched namespace otherwise.
   resources: [httproutes]
   verbs: [create, delete]
 {{- end }}
+{{- if .Values.reload.enabled }}
+# spec.reload: the pod behind a stale address and its controller (a
+# Deployment through its ReplicaSet), then a restart as kubectl rollout
+# restart does (patch of the pod template). Only with reload.enabled.
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get]
+- apiGroups: [apps]
+  resources: [replicasets]
+  verbs: [get]
+- apiGroups: [apps]
+  resources: [deployments, statefulsets, daemonsets]
+  verbs: [patch]
+{{- end }}
+{{- end }}
+
+{{/*
+The inventory's read-only rules beyond TLS Secrets, for the sources and
+consumers that are on (values inventory.*). Cluster-scoped kinds: always in
+the <release>-inventory-sources ClusterRole. Namespaced kinds: there too when
+the whole cluster is watched, in each watched namespace's Role otherwise.
+*/}}
+{{- define "certkeeper.inventoryClusterRules" -}}
+{{- $sources := .Values.inventory.sources }}
+{{- if has "webhooks" $sources }}
+# caBundles of admission webhooks: an expired CA there fails every request the webhook intercepts.
+- apiGroups: [admissionregistration.k8s.io]
+  resources: [validatingwebhookconfigurations]
+  verbs: [list, watch]
+- apiGroups: [admissionregistration.k8s.io]
+  resources: [mutatingwebhookconfigurations]
+  verbs: [list, watch]
+{{- end }}
+{{- if has "apiservices" $sources }}
+# caBundles of aggregated APIs (metrics-server, ...).
+- apiGroups: [apiregistration.k8s.io]
+  resources: [apiservices]
+  verbs: [list, watch]
+{{- end }}
+{{- if has "crds" $sources }}
+# caBundles of CRD conversion webhooks.
+- apiGroups: [apiextensions.k8s.io]
+  resources: [customresourcedefinitions]
+  verbs: [list, watch]
+{{- end }}
+{{- end }}
+
+{{- define "certkeeper.inventoryNamespacedRules" -}}
+{{- $consumers := .Values.inventory.consumers }}
+{{- if .Values.inventory.configMapSelector }}
+# Trust bundles in the ConfigMaps the label selector opts in (the watch carries the selector).
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [list, watch]
+{{- end }}
+{{- if has "pods" $consumers }}
+# Consumers: which Pods mount or read each Secret and ConfigMap (only the references are kept).
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [list, watch]
+{{- end }}
+{{- if has "ingresses" $consumers }}
+# Consumers: which Ingresses serve each Secret (tls[].secretName).
+- apiGroups: [networking.k8s.io]
+  resources: [ingresses]
+  verbs: [list, watch]
+{{- end }}
+{{- if has "gateways" $consumers }}
+# Consumers: which Gateways serve each Secret (listeners[].tls.certificateRefs).
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [gateways]
+  verbs: [list, watch]
+{{- end }}
 {{- end }}
