@@ -170,11 +170,17 @@ describe('helm lint and template', () => {
   });
 
   it('grants reading pods and patching workloads only with reload.enabled, and turns the operator flag on with it', async () => {
-    const reloadRules = (objects: Awaited<ReturnType<typeof template>>) =>
-      objects
-        .filter((o) => o.kind === 'ClusterRole' && o.metadata?.name?.endsWith('-edit') !== true && o.metadata?.name?.endsWith('-view') !== true)
-        .flatMap((o) => (o as unknown as { rules?: { apiGroups?: string[]; resources?: string[]; verbs?: string[] }[] }).rules ?? [])
-        .filter((r) => (r.resources ?? []).some((x) => ['pods', 'replicasets', 'deployments', 'statefulsets', 'daemonsets'].includes(x)));
+    // Reading a pod and its owner, patching a workload: not the inventory's list/watch of Pods (its consumers).
+    // With every option on, namespaces are watched: the rules are in each watched namespace's Role.
+    const reloadRules = (objects: Awaited<ReturnType<typeof template>>) => [
+      ...new Set(
+        objects
+          .filter((o) => (o.kind === 'ClusterRole' || o.kind === 'Role') && o.metadata?.name?.endsWith('-edit') !== true && o.metadata?.name?.endsWith('-view') !== true)
+          .flatMap((o) => (o as unknown as { rules?: { apiGroups?: string[]; resources?: string[]; verbs?: string[] }[] }).rules ?? [])
+          .filter((r) => (r.resources ?? []).some((x) => ['pods', 'replicasets', 'deployments', 'statefulsets', 'daemonsets'].includes(x)) && !(r.verbs ?? []).includes('list'))
+          .map((r) => JSON.stringify(r)),
+      ),
+    ].map((r) => JSON.parse(r) as unknown);
     const off = await template([]);
     expect(reloadRules(off)).toEqual([]);
     expect(deploymentOf(off).spec?.template.spec?.containers[0]?.args).not.toContain('--reload-enabled=true');
