@@ -27,9 +27,7 @@ import { asTLSPolicy, CERTIFICATES, ENDPOINT_SLICES, NAMESPACES, SECRETS, SERVIC
 import { makeKubeClients, type KubeClients } from '../kube/client.js';
 import { Controller } from '../kube/controller.js';
 import type { EventRecorder } from '../kube/events.js';
-import { Informer } from '../kube/informer.js';
 import { scopedInformer, type InformerCache } from '../kube/namespaced-informers.js';
-import { kubeListerWatcher, resourcePath } from '../kube/kube-lister-watcher.js';
 import type { KubeObject } from '../kube/lister-watcher.js';
 import type { Logger } from '../log.js';
 import type { Registry } from 'prom-client';
