@@ -108,6 +108,7 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
             clock,
             log: log.child({ component: 'probe-sharing' }),
             registry,
+            staleAfterMs: config.probeSharingLeaseDuration,
           },
           memberLeaseName(config.leaseName, config.identity),
         );
