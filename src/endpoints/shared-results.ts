@@ -88,3 +88,15 @@ export function decodeSharedResults(data: Buffer): SharedResults | { error: stri
   const results = new Map(parsed.data.results.map(([k, r]) => [k, r as EndpointResult]));
   return { sender: parsed.data.sender, at: parsed.data.at, results };
 }
+
+/**
+ * Senders whose documents can go: not a live member, and silent for longer
+ * than `quietMs` (a replica that just joined may publish before the reader
+ * sees its Lease; a live one writes again when it has news).
+ */
+export function staleSenders(docs: Iterable<{ sender: string; at: number }>, live: readonly string[], now: number, quietMs: number): string[] {
+  const members = new Set(live);
+  const out = new Set<string>();
+  for (const d of docs) if (!members.has(d.sender) && now - d.at > quietMs) out.add(d.sender);
+  return [...out].sort();
+}

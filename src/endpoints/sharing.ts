@@ -10,7 +10,8 @@ import type { Logger } from '../log.js';
 import { METRIC_PREFIX } from '../metrics/registry.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Ownership } from './ownership.js';
-import { decodeSharedResults, encodeSharedResults, type SharedResults } from './shared-results.js';
+import { decodeSharedResults, encodeSharedResults, staleSenders, type SharedResults } from './shared-results.js';
+import { memberLeaseName } from '../kube/membership.js';
 import type { EndpointValidation } from './validation.js';
 
 // Probe sharing (--probe-sharing): every replica probes the targets it owns
@@ -40,6 +41,8 @@ export interface ProbeSharingOptions {
   publishDelayMs?: number;
   /** Written again this often even without a change, so probedAt stays fresh at the leader. Default 5 min. */
   republishMs?: number;
+  /** The member lease duration: the leader deletes the results of a replica that is not a member and has written nothing for this long. */
+  staleAfterMs: number;
 }
 
 /** The ConfigMap a replica publishes its results in: its member Lease's name with "-results". */
@@ -52,6 +55,7 @@ type Decoded = SharedResults | { error: string; name: string };
 export class ProbeSharing {
   private publishTimer: TimerHandle | undefined;
   private republishTimer: TimerHandle | undefined;
+  private staleTimer: TimerHandle | undefined;
   private publishing: Promise<void> = Promise.resolve();
   private importer: Informer<V1ConfigMap & KubeObject, Decoded> | undefined;
   private running = false;
@@ -134,7 +138,7 @@ export class ProbeSharing {
     if (!this.running) return;
     this.running = false;
     for (const off of this.offs.splice(0)) off();
-    for (const t of [this.publishTimer, this.republishTimer]) if (t !== undefined) this.o.clock.clearTimeout(t);
+    for (const t of [this.publishTimer, this.republishTimer, this.staleTimer]) if (t !== undefined) this.o.clock.clearTimeout(t);
     await this.importer?.stop();
     await this.publishing;
     try {
@@ -165,6 +169,32 @@ export class ProbeSharing {
   private reimport(): void {
     if (this.importer === undefined) return;
     for (const d of this.importer.list()) this.importFrom(d);
+    void this.collectStale();
+  }
+
+  /** The leader deletes the results of replicas that are gone (a crash leaves them behind; a clean stop deletes its own). */
+  private async collectStale(): Promise<void> {
+    if (this.importer === undefined || !this.running) return;
+    const docs = this.importer.list().flatMap((d) => ('error' in d ? [] : [d]));
+    const { clock, ownership, core, namespace, group, log, staleAfterMs } = this.o;
+    // A replica gone only lately is looked at again once it has been quiet long enough.
+    const live = new Set(ownership.current);
+    const later = docs.filter((d) => !live.has(d.sender) && clock.now() - d.at <= staleAfterMs).map((d) => d.at + staleAfterMs + 1);
+    if (later.length > 0 && this.staleTimer === undefined) {
+      this.staleTimer = clock.setTimeout(() => {
+        this.staleTimer = undefined;
+        void this.collectStale();
+      }, Math.max(0, Math.min(...later) - clock.now()));
+    }
+    for (const sender of staleSenders(docs, ownership.current, clock.now(), this.o.staleAfterMs)) {
+      const name = sharedResultsName(memberLeaseName(group, sender));
+      try {
+        await core.deleteNamespacedConfigMap({ namespace, name });
+        log.info({ sender, configMap: name }, 'deleted the shared results of a replica that is gone');
+      } catch (err) {
+        if (!isNotFound(err)) log.warn({ err: toError(err), configMap: name }, 'could not delete the shared results of a replica that is gone');
+      }
+    }
   }
 
   private requestPublish(): void {
@@ -179,6 +209,7 @@ export class ProbeSharing {
     if (!this.running) return;
     this.republishTimer = this.o.clock.setTimeout(() => {
       this.requestPublish();
+      void this.collectStale();
       this.armRepublish();
     }, this.o.republishMs ?? 5 * 60_000);
   }

@@ -116,6 +116,7 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
             clock,
             log: log.child({ component: 'probe-sharing' }),
             registry,
+            staleAfterMs: config.probeSharingLeaseDuration,
           },
           memberLeaseName(config.leaseName, config.identity),
         );

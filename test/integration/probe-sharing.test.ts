@@ -14,6 +14,9 @@ import { metricSample } from '../support/alertmanager.js';
 import { createPolicy, deletePolicy, getPolicy, startTestOperator, uniqueSuffix } from '../support/certkeeper.js';
 import { createServiceWithEndpoints } from '../support/endpoints.js';
 import { testKube, waitFor } from '../support/kube.js';
+import { RESULTS_OF_LABEL, sharedResultsName } from '../../src/endpoints/sharing.js';
+import { memberLeaseName } from '../../src/kube/membership.js';
+import { isNotFound } from '../../src/kube/errors.js';
 
 // Probe sharing (--probe-sharing) with three operator processes, leader
 // election on: every endpoint is probed by exactly one of them, the leader's
@@ -148,5 +151,18 @@ describe('probe sharing across three operator processes', () => {
     expect(sum(after) - sum(before)).toBe(counts[victimIndex]);
     const r = await policyResults();
     expect(r).toEqual({ total: ENDPOINTS, results: ENDPOINTS });
+    // The killed replica left its results ConfigMap behind; the leader deletes it once the replica has been gone a lease duration.
+    const victimResults = sharedResultsName(memberLeaseName(group, victim.identity));
+    await until(`the leader deletes ${victimResults}`, MEMBER_LEASE_SECONDS * 3 * 1000, async () => {
+      try {
+        await testKube().core.readNamespacedConfigMap({ name: victimResults, namespace: OPERATOR_NAMESPACE });
+        return false;
+      } catch (err) {
+        if (isNotFound(err)) return true;
+        throw err;
+      }
+    });
+    const left = await testKube().core.listNamespacedConfigMap({ namespace: OPERATOR_NAMESPACE, labelSelector: `${RESULTS_OF_LABEL}=${group}` });
+    expect(left.items.map((c) => c.metadata?.name).sort()).toEqual(survivors.map((o) => sharedResultsName(memberLeaseName(group, o.identity))).sort());
   }, 240_000);
 });

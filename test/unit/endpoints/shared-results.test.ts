@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { EndpointResult } from '../../../src/endpoints/results.js';
-import { decodeSharedResults, encodeSharedResults } from '../../../src/endpoints/shared-results.js';
+import { decodeSharedResults, encodeSharedResults, staleSenders } from '../../../src/endpoints/shared-results.js';
 
 const result = (probedAt: number, extra: Partial<EndpointResult> = {}): EndpointResult => ({
   probedAt,
@@ -57,5 +57,18 @@ describe('shared results', () => {
     ['no sender', gzipSync(JSON.stringify({ v: 1, sender: '', at: 0, results: [] }))],
   ])('refuses %s', (_what, data) => {
     expect(decodeSharedResults(data)).toHaveProperty('error');
+  });
+});
+
+describe('staleSenders', () => {
+  it('names senders that are not live members and have been quiet long enough, once each', () => {
+    const docs = [
+      { sender: 'gone-long-ago', at: 0 },
+      { sender: 'gone-long-ago', at: 1_000 },
+      { sender: 'gone-just-now', at: 95_000 },
+      { sender: 'live', at: 0 },
+    ];
+    expect(staleSenders(docs, ['live'], 100_000, 30_000)).toEqual(['gone-long-ago']);
+    expect(staleSenders(docs, ['live', 'gone-long-ago'], 100_000, 30_000)).toEqual([]);
   });
 });
