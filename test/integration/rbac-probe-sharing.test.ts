@@ -58,7 +58,8 @@ async function renderRbac(helm: string, sharing: boolean): Promise<{ cluster: V1
   const out = await helmOk(helm, ['template', RELEASE, CHART_DIR, '--namespace', releaseNs, '--set', 'admissionPolicy.enabled=false', '--set', `operator.probeSharing=${sharing}`]);
   const docs = parseAllDocuments(out).map((d) => d.toJS() as Rendered | null);
   const find = (kind: string, name: string) => docs.find((d) => d?.kind === kind && d.metadata?.name === name)?.rules ?? [];
-  return { cluster: find('ClusterRole', FULLNAME), role: find('Role', `${FULLNAME}-leader-election`) };
+  // The inventory's read-only ClusterRole too: the operator watches its sources by default.
+  return { cluster: [...find('ClusterRole', FULLNAME), ...find('ClusterRole', `${FULLNAME}-inventory-sources`)], role: find('Role', `${FULLNAME}-leader-election`) };
 }
 
 function ruleKey(r: V1PolicyRule): string {
