@@ -111,6 +111,34 @@ export function protocolsSeen(readings: readonly EndpointReading[], maxEndpoints
   return [...byVersion.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([version, endpoints]) => ({ version, endpoints }));
 }
 
+/** A key exchange group an endpoint chose for a browser's offer (X25519MLKEM768 + X25519) in its last full scan, and where. */
+export interface SeenGroup {
+  /** As the prober names it: "X25519MLKEM768", "x25519", ... */
+  name: string;
+  endpoints: string[];
+}
+
+/** The groups endpoints chose for a browser's offer, from the operator's latest readings (full scans of TLS 1.3 servers). */
+export function groupsSeen(readings: readonly EndpointReading[], maxEndpoints = 200): SeenGroup[] {
+  const byName = new Map<string, string[]>();
+  for (const r of readings) {
+    const name = r.result.postQuantum?.browserChoice;
+    if (name === undefined) continue;
+    const list = byName.get(name) ?? [];
+    if (list.length < maxEndpoints) list.push(`${r.target.namespace}/${r.target.service}:${r.target.port}@${r.target.address}`);
+    byName.set(name, list);
+  }
+  return [...byName.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, endpoints]) => ({ name, endpoints }));
+}
+
+/** ML-KEM in a group makes it a KEM with the parameter set's NIST level (FIPS 203: 512 → 1, 768 → 3, 1024 → 5); the rest are (EC)DH. */
+function groupProperties(name: string): Record<string, unknown> {
+  const kem = /MLKEM(512|768|1024)/i.exec(name);
+  if (kem === null) return { primitive: 'key-agree', nistQuantumSecurityLevel: 0, cryptoFunctions: ['keygen', 'keyderive'] };
+  const level = { '512': 1, '768': 3, '1024': 5 }[kem[1] as '512' | '768' | '1024'];
+  return { primitive: 'kem', parameterSetIdentifier: kem[1], nistQuantumSecurityLevel: level, cryptoFunctions: ['keygen', 'encapsulate', 'decapsulate'] };
+}
+
 export interface CbomOptions {
   /** Stamped into metadata.timestamp. */
   now: Date;
@@ -120,6 +148,8 @@ export interface CbomOptions {
   maxLocationsPerCertificate?: number;
   /** TLS versions seen at endpoints (the operator's scans; the CLI has none). */
   protocols?: readonly SeenProtocol[];
+  /** Key exchange groups seen at endpoints (likewise). */
+  groups?: readonly SeenGroup[];
 }
 
 /** The inventory as a CycloneDX 1.6 CBOM, a JSON-ready object. Entries without a certificate (unreadable, not issued) are left out. */
@@ -201,6 +231,14 @@ export function inventoryCbom(inventory: Inventory, o: CbomOptions): Record<stri
     components.set(id, component);
     const version = p.version.replace(/^TLSv/, '').replace(/^SSLv/, 'ssl');
     cryptoOf.set(id, { cryptoProperties: { assetType: 'protocol', protocolProperties: { type: p.version.startsWith('TLS') ? 'tls' : 'other', version } } });
+  }
+  for (const g of o.groups ?? []) {
+    const id = ref('group', g.name);
+    const component = new CDX.Models.Component(CDX.Enums.ComponentType.CryptographicAsset, g.name, { bomRef: id });
+    for (const endpoint of g.endpoints.slice(0, maxLocations)) component.properties.add(new CDX.Models.Property('certkeeper:endpoint', endpoint));
+    if (g.endpoints.length > maxLocations) component.properties.add(new CDX.Models.Property('certkeeper:endpointsOmitted', String(g.endpoints.length - maxLocations)));
+    components.set(id, component);
+    cryptoOf.set(id, { cryptoProperties: { assetType: 'algorithm', algorithmProperties: groupProperties(g.name) } });
   }
   for (const c of components.values()) bom.components.add(c);
   const normalized = new CDX.Serialize.JSON.Normalize.Factory(CDX.Spec.Spec1dot6).makeForBom().normalize(bom, { sortLists: true });

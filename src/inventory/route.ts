@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../clock.js';
 import type { RouteHandler } from '../http/server.js';
 import { writeInventoryJson } from './json.js';
-import { inventoryCbom, type SeenProtocol } from './cbom.js';
+import { inventoryCbom, type SeenGroup, type SeenProtocol } from './cbom.js';
 import { InventoryNotReady, type LiveInventory } from './live.js';
 import { QueryError, filterInventory, queryFromSearchParams } from './query.js';
 
@@ -18,6 +18,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 export interface InventoryRouteOptions {
   /** TLS versions seen at endpoints, for the CBOM. */
   protocols?: () => SeenProtocol[];
+  /** Key exchange groups seen at endpoints, for the CBOM. */
+  groups?: () => SeenGroup[];
   /** certkeeper's version, for the CBOM's metadata. */
   version?: string;
 }
@@ -55,7 +57,7 @@ export function inventoryRoute(live: LiveInventory, clock: Clock, o: InventoryRo
         res.writeHead(200, { 'Content-Type': 'application/vnd.cyclonedx+json; version=1.6', 'Cache-Control': 'no-store' });
         return void res.end();
       }
-      const bom = inventoryCbom(shown, { now: new Date(now), version: o.version ?? 'unknown', protocols: o.protocols?.() ?? [] });
+      const bom = inventoryCbom(shown, { now: new Date(now), version: o.version ?? 'unknown', protocols: o.protocols?.() ?? [], groups: o.groups?.() ?? [] });
       res.writeHead(200, { 'Content-Type': 'application/vnd.cyclonedx+json; version=1.6', 'Cache-Control': 'no-store' });
       return void res.end(`${JSON.stringify(bom)}\n`);
     }

@@ -9,7 +9,7 @@ import { registerSourceMetrics } from '../inventory/sources/metrics.js';
 import type { ServedCertificate } from '../inventory/build.js';
 import { InventoryNotReady, LiveInventory, type InventorySnapshot } from '../inventory/live.js';
 import { inventoryRoute } from '../inventory/route.js';
-import type { SeenProtocol } from '../inventory/cbom.js';
+import type { SeenGroup, SeenProtocol } from '../inventory/cbom.js';
 
 /** certkeeper's version for the CBOM (src/ and dist/ sit at the same depth below package.json). */
 function packageVersion(): string {
@@ -33,6 +33,7 @@ export interface AttachInventoryOptions {
   endpoints?: () => ServedCertificate[];
   /** TLS versions accepted at scanned endpoints, for /inventory?format=cyclonedx. */
   protocols?: () => SeenProtocol[];
+  groups?: () => SeenGroup[];
 }
 
 export function attachInventory(options: AttachInventoryOptions): LiveInventory {
@@ -69,6 +70,6 @@ export function attachInventory(options: AttachInventoryOptions): LiveInventory 
   registerCertificateMetrics(options.registry, source);
   registerInventoryMetrics(options.registry, source);
   registerSourceMetrics(options.registry, source);
-  options.http.addRoute('/inventory', inventoryRoute(live, options.clock, { ...(options.protocols === undefined ? {} : { protocols: options.protocols }), version: packageVersion() }), { protected: true });
+  options.http.addRoute('/inventory', inventoryRoute(live, options.clock, { ...(options.protocols === undefined ? {} : { protocols: options.protocols }), ...(options.groups === undefined ? {} : { groups: options.groups }), version: packageVersion() }), { protected: true });
   return live;
 }

@@ -15,7 +15,7 @@ import { registry as defaultRegistry } from '../metrics/registry.js';
 import { ControllerSet } from './controllers.js';
 import { startAcmeRuntime } from '../issuers/acme/runtime.js';
 import { attachInventory } from './inventory.js';
-import { protocolsSeen } from '../inventory/cbom.js';
+import { groupsSeen, protocolsSeen } from '../inventory/cbom.js';
 import { createAlerting } from './alerts.js';
 import { endpointMetricRows, registerEndpointMetrics } from '../endpoints/metrics.js';
 import { Ownership } from '../endpoints/ownership.js';
@@ -154,6 +154,7 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
     clock,
     endpoints: () => (leading ? servedCertificates(controllers.endpoints.readings()) : []),
     protocols: () => (leading ? protocolsSeen(controllers.endpoints.readings()) : []),
+    groups: () => (leading ? groupsSeen(controllers.endpoints.readings()) : []),
   });
   controllers.endpoints.results.on('change', () => inventory.invalidate());
   controllers.endpoints.results.on('remove', () => inventory.invalidate());

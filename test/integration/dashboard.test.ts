@@ -114,6 +114,7 @@ describe('the Grafana dashboard', () => {
       'Issuance rate',
       'Endpoint grades',
       'Stale endpoints',
+      'Post-quantum key exchange',
     ]);
   });
 
@@ -154,7 +155,7 @@ describe('the Grafana dashboard', () => {
 });
 
 describe('/inventory?format=cyclonedx', () => {
-  it('is a CBOM the CycloneDX 1.6 schema accepts, with the TLS versions the scanned endpoint accepted', async () => {
+  it('is a CBOM the CycloneDX 1.6 schema accepts, with the TLS versions the scanned endpoint accepted and the group it chose', async () => {
     const text = await (await fetch(`${operator.url}/inventory?format=cyclonedx`)).text();
     const error: unknown = await new CDX.Validation.JsonStrictValidator(CDX.Spec.Version.v1dot6).validate(text);
     expect(error).toBeNull();
@@ -163,5 +164,10 @@ describe('/inventory?format=cyclonedx', () => {
     expect(tls12?.cryptoProperties).toEqual({ assetType: 'protocol', protocolProperties: { type: 'tls', version: '1.2' } });
     expect(tls12?.properties).toEqual(expect.arrayContaining([{ name: 'certkeeper:endpoint', value: `${ns}/web:443@${network.addresses[0] ?? ''}` }]));
     expect(bom.components.some((c) => c['bom-ref'] === 'protocol:TLSv1.0')).toBe(false);
+    // And the group it chose for a browser's offer: Debian's nginx (OpenSSL 3.0) has no ML-KEM, so a classical one.
+    const groups = bom.components.filter((c) => c['bom-ref'].startsWith('group:'));
+    expect(groups).toHaveLength(1);
+    expect(groups[0]?.cryptoProperties).toMatchObject({ assetType: 'algorithm', algorithmProperties: { primitive: 'key-agree', nistQuantumSecurityLevel: 0 } });
+    expect(groups[0]?.properties).toEqual(expect.arrayContaining([{ name: 'certkeeper:endpoint', value: `${ns}/web:443@${network.addresses[0] ?? ''}` }]));
   });
 });

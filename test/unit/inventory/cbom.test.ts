@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as CDX from '@cyclonedx/cyclonedx-library';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { inventoryCbom } from '../../../src/inventory/cbom.js';
+import { groupsSeen, inventoryCbom } from '../../../src/inventory/cbom.js';
+import type { EndpointReading } from '../../../src/endpoints/results.js';
 import { buildInventory } from '../../../src/inventory/build.js';
 import { secretSource } from '../../../src/inventory/sources/read.js';
 import { ThresholdResolver } from '../../../src/inventory/thresholds.js';
@@ -69,5 +70,33 @@ describe('inventoryCbom', () => {
     expect(cryptoOf(bom, 'protocol:TLSv1.3')).toEqual({ assetType: 'protocol', protocolProperties: { type: 'tls', version: '1.3' } });
     const error: unknown = await new CDX.Validation.JsonStrictValidator(CDX.Spec.Version.v1dot6).validate(JSON.stringify(bom));
     expect(error).toBeNull();
+  });
+
+  it('lists the key exchange groups endpoints chose as algorithms: ML-KEM hybrids as KEMs with their NIST level, the rest as key agreement', async () => {
+    const groups = [
+      { name: 'X25519MLKEM768', endpoints: ['shop/web:443@10.0.0.1'] },
+      { name: 'SecP384r1MLKEM1024', endpoints: ['shop/api:443@10.0.0.2'] },
+      { name: 'x25519', endpoints: ['shop/old:443@10.0.0.3'] },
+    ];
+    const bom = inventoryCbom(inventory, { now: TEST_NOW, version: '0.1.0', groups });
+    expect(cryptoOf(bom, 'group:X25519MLKEM768')).toMatchObject({ assetType: 'algorithm', algorithmProperties: { primitive: 'kem', parameterSetIdentifier: '768', nistQuantumSecurityLevel: 3 } });
+    expect(cryptoOf(bom, 'group:SecP384r1MLKEM1024')).toMatchObject({ algorithmProperties: { primitive: 'kem', nistQuantumSecurityLevel: 5 } });
+    expect(cryptoOf(bom, 'group:x25519')).toMatchObject({ algorithmProperties: { primitive: 'key-agree', nistQuantumSecurityLevel: 0 } });
+    const component = (bom.components as { 'bom-ref'?: string; properties?: { name: string; value: string }[] }[]).find((c) => c['bom-ref'] === 'group:X25519MLKEM768');
+    expect(component?.properties).toEqual([{ name: 'certkeeper:endpoint', value: 'shop/web:443@10.0.0.1' }]);
+    const error: unknown = await new CDX.Validation.JsonStrictValidator(CDX.Spec.Version.v1dot6).validate(JSON.stringify(bom));
+    expect(error).toBeNull();
+  });
+
+  it('reads the groups from the operator\'s readings: the browser offer\'s choice, once per endpoint, none without a full TLS 1.3 scan', () => {
+    const reading = (address: string, browserChoice?: string) =>
+      ({
+        target: { namespace: 'shop', service: 'web', port: 443, address },
+        result: { postQuantum: browserChoice === undefined ? undefined : { readiness: 'ready', browserChoice } },
+      }) as unknown as EndpointReading;
+    expect(groupsSeen([reading('10.0.0.1', 'X25519MLKEM768'), reading('10.0.0.2', 'X25519MLKEM768'), reading('10.0.0.3', 'x25519'), reading('10.0.0.4')])).toEqual([
+      { name: 'x25519', endpoints: ['shop/web:443@10.0.0.3'] },
+      { name: 'X25519MLKEM768', endpoints: ['shop/web:443@10.0.0.1', 'shop/web:443@10.0.0.2'] },
+    ]);
   });
 });
