@@ -97,18 +97,23 @@ export interface SeenProtocol {
   endpoints: string[];
 }
 
-/** The protocol versions accepted by the endpoints TLSPolicies scan, from the operator's latest readings. */
-export function protocolsSeen(readings: readonly EndpointReading[], maxEndpoints = 200): SeenProtocol[] {
-  const byVersion = new Map<string, string[]>();
+/** Each name `namesOf` gives a reading, with the endpoints it was seen at (at most `maxEndpoints` each), sorted by name. */
+function seenAtEndpoints(readings: readonly EndpointReading[], namesOf: (r: EndpointReading) => readonly string[], maxEndpoints: number): [string, string[]][] {
+  const byName = new Map<string, string[]>();
   for (const r of readings) {
-    for (const [version, accepted] of Object.entries(r.result.protocols ?? {})) {
-      if (accepted !== true) continue;
-      const list = byVersion.get(version) ?? [];
+    for (const name of namesOf(r)) {
+      const list = byName.get(name) ?? [];
       if (list.length < maxEndpoints) list.push(`${r.target.namespace}/${r.target.service}:${r.target.port}@${r.target.address}`);
-      byVersion.set(version, list);
+      byName.set(name, list);
     }
   }
-  return [...byVersion.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([version, endpoints]) => ({ version, endpoints }));
+  return [...byName.entries()].sort(([a], [b]) => a.localeCompare(b));
+}
+
+/** The protocol versions accepted by the endpoints TLSPolicies scan, from the operator's latest readings. */
+export function protocolsSeen(readings: readonly EndpointReading[], maxEndpoints = 200): SeenProtocol[] {
+  const accepted = (r: EndpointReading) => Object.entries(r.result.protocols ?? {}).flatMap(([version, yes]) => (yes === true ? [version] : []));
+  return seenAtEndpoints(readings, accepted, maxEndpoints).map(([version, endpoints]) => ({ version, endpoints }));
 }
 
 /** A key exchange group an endpoint chose for a browser's offer (X25519MLKEM768 + X25519) in its last full scan, and where. */
@@ -120,15 +125,8 @@ export interface SeenGroup {
 
 /** The groups endpoints chose for a browser's offer, from the operator's latest readings (full scans of TLS 1.3 servers). */
 export function groupsSeen(readings: readonly EndpointReading[], maxEndpoints = 200): SeenGroup[] {
-  const byName = new Map<string, string[]>();
-  for (const r of readings) {
-    const name = r.result.postQuantum?.browserChoice;
-    if (name === undefined) continue;
-    const list = byName.get(name) ?? [];
-    if (list.length < maxEndpoints) list.push(`${r.target.namespace}/${r.target.service}:${r.target.port}@${r.target.address}`);
-    byName.set(name, list);
-  }
-  return [...byName.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, endpoints]) => ({ name, endpoints }));
+  const chosen = (r: EndpointReading) => (r.result.postQuantum?.browserChoice === undefined ? [] : [r.result.postQuantum.browserChoice]);
+  return seenAtEndpoints(readings, chosen, maxEndpoints).map(([name, endpoints]) => ({ name, endpoints }));
 }
 
 /** ML-KEM in a group makes it a KEM with the parameter set's NIST level (FIPS 203: 512 → 1, 768 → 3, 1024 → 5); the rest are (EC)DH. */
@@ -223,21 +221,22 @@ export function inventoryCbom(inventory: Inventory, o: CbomOptions): Record<stri
     });
   }
 
+  /** A component for something seen at endpoints, naming them (the rest counted). */
+  const seen = (id: string, name: string, endpoints: readonly string[]): void => {
+    const component = new CDX.Models.Component(CDX.Enums.ComponentType.CryptographicAsset, name, { bomRef: id });
+    for (const endpoint of endpoints.slice(0, maxLocations)) component.properties.add(new CDX.Models.Property('certkeeper:endpoint', endpoint));
+    if (endpoints.length > maxLocations) component.properties.add(new CDX.Models.Property('certkeeper:endpointsOmitted', String(endpoints.length - maxLocations)));
+    components.set(id, component);
+  };
   for (const p of o.protocols ?? []) {
     const id = ref('protocol', p.version);
-    const component = new CDX.Models.Component(CDX.Enums.ComponentType.CryptographicAsset, p.version, { bomRef: id });
-    for (const endpoint of p.endpoints.slice(0, maxLocations)) component.properties.add(new CDX.Models.Property('certkeeper:endpoint', endpoint));
-    if (p.endpoints.length > maxLocations) component.properties.add(new CDX.Models.Property('certkeeper:endpointsOmitted', String(p.endpoints.length - maxLocations)));
-    components.set(id, component);
+    seen(id, p.version, p.endpoints);
     const version = p.version.replace(/^TLSv/, '').replace(/^SSLv/, 'ssl');
     cryptoOf.set(id, { cryptoProperties: { assetType: 'protocol', protocolProperties: { type: p.version.startsWith('TLS') ? 'tls' : 'other', version } } });
   }
   for (const g of o.groups ?? []) {
     const id = ref('group', g.name);
-    const component = new CDX.Models.Component(CDX.Enums.ComponentType.CryptographicAsset, g.name, { bomRef: id });
-    for (const endpoint of g.endpoints.slice(0, maxLocations)) component.properties.add(new CDX.Models.Property('certkeeper:endpoint', endpoint));
-    if (g.endpoints.length > maxLocations) component.properties.add(new CDX.Models.Property('certkeeper:endpointsOmitted', String(g.endpoints.length - maxLocations)));
-    components.set(id, component);
+    seen(id, g.name, g.endpoints);
     cryptoOf.set(id, { cryptoProperties: { assetType: 'algorithm', algorithmProperties: groupProperties(g.name) } });
   }
   for (const c of components.values()) bom.components.add(c);

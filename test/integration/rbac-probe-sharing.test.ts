@@ -1,10 +1,9 @@
-import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CoordinationV1Api, KubeConfig, type V1PolicyRule } from '@kubernetes/client-node';
+import { CoordinationV1Api, type V1PolicyRule } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CHART_DIR, helmOk } from '../../hack/chart.js';
@@ -18,7 +17,7 @@ import { MEMBER_OF_LABEL } from '../../src/kube/membership.js';
 import { metricSample } from '../support/alertmanager.js';
 import { createPolicy, deletePolicy, getPolicy, uniqueSuffix } from '../support/certkeeper.js';
 import { createServiceWithEndpoints } from '../support/endpoints.js';
-import { adminKubeConfig, testKube, waitFor } from '../support/kube.js';
+import { impersonatingKubeconfigFile, testKube, waitFor } from '../support/kube.js';
 
 // The chart's RBAC for probe sharing (operator.probeSharing), proven as
 // rbac.test.ts proves the rest (which renders the chart's defaults, where
@@ -68,22 +67,7 @@ function ruleKey(r: V1PolicyRule): string {
   return `${group}/${(r.resources ?? []).join(',')}${names}:${r.verbs.join(',')}`;
 }
 
-function impersonatingKubeconfig(user: string): string {
-  const admin = adminKubeConfig();
-  const adminUser = admin.getCurrentUser();
-  const context = admin.getContextObject(admin.getCurrentContext());
-  if (adminUser === null || context === null) throw new Error('the injected kubeconfig has no current user/context');
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: admin.getClusters(),
-    users: [{ ...adminUser, name: 'impersonated', impersonateUser: user }],
-    contexts: [{ ...context, user: 'impersonated' }],
-    currentContext: context.name,
-  });
-  const path = join(dir, `${user.replace(/[^a-z0-9-]+/g, '-')}.kubeconfig`);
-  writeFileSync(path, kc.exportConfig(), { mode: 0o600 });
-  return path;
-}
+const impersonatingKubeconfig = (user: string): string => impersonatingKubeconfigFile(dir, user);
 
 beforeAll(async () => {
   const { helm } = await ensureTools();

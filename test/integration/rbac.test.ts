@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ import { isNotFound } from '../../src/kube/errors.js';
 import { acmeIssuer, installHttpRouteCrd, sharedPebbleOperatorOptions, waitForPolicyReady } from '../support/acme.js';
 import { condition, createCertificate, createPolicy, deletePolicy, getCertificate, readSecret, secretText, uniqueSuffix, waitForCondition } from '../support/certkeeper.js';
 import { createServiceWithEndpoints } from '../support/endpoints.js';
-import { adminKubeConfig, createTestNamespace, testKube, waitFor } from '../support/kube.js';
+import { createTestNamespace, impersonatingKubeconfigFile, testKube, waitFor } from '../support/kube.js';
 import { leafFingerprint, startNetnsNginx, type NetnsNginx } from '../../hack/tls/netns-nginx.js';
 import { makeTestCa } from '../support/pki.js';
 import { installStandInCrds, standInCrd } from '../support/stand-in-crds.js';
@@ -60,24 +60,7 @@ const cleanups: (() => Promise<void>)[] = [];
 
 const serviceAccountUser = (sa: string) => `system:serviceaccount:${ns}:${sa}`;
 
-/** A kubeconfig file: the admin's client certificate, every request impersonating `user`. */
-function impersonatingKubeconfig(user: string): string {
-  const admin = adminKubeConfig();
-  const adminUser = admin.getCurrentUser();
-  const context = admin.getContextObject(admin.getCurrentContext());
-  if (adminUser === null || context === null) throw new Error('the injected kubeconfig has no current user/context');
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: admin.getClusters(),
-    users: [{ ...adminUser, name: 'impersonated', impersonateUser: user }],
-    contexts: [{ ...context, user: 'impersonated' }],
-    currentContext: context.name,
-  });
-  const path = join(kubeconfigDir, `${user.replace(/[^a-z0-9-]+/g, '-')}.kubeconfig`);
-  // exportConfig writes the user's `as:` field, which kubectl and client-node both read.
-  writeFileSync(path, kc.exportConfig(), { mode: 0o600 });
-  return path;
-}
+const impersonatingKubeconfig = (user: string): string => impersonatingKubeconfigFile(kubeconfigDir, user);
 
 async function startOperatorAs(sa: string, name: string, waitUntil: 'healthy' | 'listening' = 'healthy', extraEnv: Record<string, string> = {}): Promise<OperatorProcess> {
   const acme = sharedPebbleOperatorOptions();

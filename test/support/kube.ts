@@ -12,6 +12,8 @@ import {
   RbacAuthorizationV1Api,
 } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { inject, onTestFinished } from 'vitest';
 import { impersonating } from '../../hack/env/kubeconfig.js';
 import { pollUntil, type PollContext } from '../../hack/env/poll.js';
@@ -59,6 +61,17 @@ export interface ImpersonationOptions {
 export function testKube(as?: ImpersonationOptions): TestKube {
   const admin = adminKubeConfig();
   return clients(as === undefined ? admin : impersonating(admin, as.user));
+}
+
+/**
+ * A kubeconfig file in `dir` for a separate process (an operator): the admin's
+ * client certificate, every request impersonating `user`; exportConfig writes
+ * the `as:` field, which kubectl and client-node both read.
+ */
+export function impersonatingKubeconfigFile(dir: string, user: string): string {
+  const path = join(dir, `${user.replace(/[^a-z0-9-]+/g, '-')}.kubeconfig`);
+  writeFileSync(path, impersonating(adminKubeConfig(), user).exportConfig(), { mode: 0o600 });
+  return path;
 }
 
 export const TEST_NAMESPACE_LABEL = 'certkeeper.dev/test';
