@@ -1,8 +1,7 @@
-import { accessSync, constants } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { freePort, LOOPBACK } from './ports.js';
-import { ManagedProcess, stopOnFailure, waitForReady } from './processes.js';
+import { findOnPath, ManagedProcess, stopOnFailure, waitForReady } from './processes.js';
 
 // A real Alertmanager (Debian `prometheus-alertmanager`, API v2) on loopback,
 // for the alerting integration tests: no clustering, its own storage
@@ -13,17 +12,7 @@ export const ALERTMANAGER_BINARY = 'prometheus-alertmanager';
 
 /** The binary's absolute path from $PATH; throws saying how to install it. */
 export function findAlertmanager(): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, ALERTMANAGER_BINARY);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  throw new Error(`${ALERTMANAGER_BINARY} is not installed: install the Debian package prometheus-alertmanager (hack/install-deps.sh)`);
+  return findOnPath(ALERTMANAGER_BINARY, `${ALERTMANAGER_BINARY} is not installed: install the Debian package prometheus-alertmanager (hack/install-deps.sh)`);
 }
 
 const CONFIG = `# written by hack/env/alertmanager.ts

@@ -1,7 +1,23 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pollUntil, PollTimeoutError, type PollContext } from './poll.js';
+
+/** The executable `binary` from $PATH, as an absolute path; throws `missing` (say how to install it) when there is none. */
+export function findOnPath(binary: string, missing: string): string {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, binary);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  throw new Error(missing);
+}
 
 /** What the environment remembers of a process it started, enough to stop it from another process. */
 export interface ProcessRecord {

@@ -1,8 +1,7 @@
-import { accessSync, constants } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { freePort, LOOPBACK } from './ports.js';
-import { ManagedProcess, stopOnFailure, waitForReady } from './processes.js';
+import { findOnPath, ManagedProcess, stopOnFailure, waitForReady } from './processes.js';
 
 // A real Prometheus (Debian `prometheus`) on loopback scraping given targets
 // every second, for the tests that evaluate the dashboard's queries: its own
@@ -11,17 +10,7 @@ import { ManagedProcess, stopOnFailure, waitForReady } from './processes.js';
 export const PROMETHEUS_BINARY = 'prometheus';
 
 export function findPrometheus(): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, PROMETHEUS_BINARY);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  throw new Error(`${PROMETHEUS_BINARY} is not installed: install the Debian package prometheus (hack/install-deps.sh)`);
+  return findOnPath(PROMETHEUS_BINARY, `${PROMETHEUS_BINARY} is not installed: install the Debian package prometheus (hack/install-deps.sh)`);
 }
 
 export interface PrometheusOptions {

@@ -1,13 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
-import { accessSync, chmodSync, chownSync, constants, copyFileSync, createWriteStream, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { chmodSync, chownSync, copyFileSync, createWriteStream, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitForOperatorReady, type OperatorProcess } from '../../hack/env/operator.js';
 import { freePort, LOOPBACK } from '../../hack/env/ports.js';
-import { logTail, ManagedProcess } from '../../hack/env/processes.js';
+import { findOnPath, logTail, ManagedProcess } from '../../hack/env/processes.js';
 import { REPO_ROOT } from '../../hack/env/tools.js';
 import {
   createCaSecret,
@@ -32,16 +32,7 @@ const run = promisify(execFile);
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
 
 function onPath(tool: string): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, tool);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  throw new Error(`${tool} is missing: the image test builds and runs the image with it (bash hack/install-deps.sh installs it)`);
+  return findOnPath(tool, `${tool} is missing: the image test builds and runs the image with it (bash hack/install-deps.sh installs it)`);
 }
 
 interface Built {

@@ -2,6 +2,7 @@ import { webcrypto } from 'node:crypto';
 
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 import { x509 } from '../../src/pki/x509.js';
+import { encodePem } from '../../src/pki/pem.js';
 
 // Certificates with the revocation extensions src/pki does not issue (AIA
 // OCSP, CRL distribution points, TLS Feature "Must-Staple", any EKU) and
@@ -79,7 +80,7 @@ export async function testLeaf(ca: TestCa, o: LeafOptions): Promise<TestLeaf> {
     extensions,
   });
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', pair.privateKey));
-  const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
+  const keyPem = encodePem('PRIVATE KEY', pkcs8);
   return { certificate, keys: pair, pem: `${certificate.toString('pem')}\n`, keyPem };
 }
 
