@@ -2,15 +2,13 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DiscoveryV1Api } from '@kubernetes/client-node';
 import { waitForOperatorReady, type Environment, type OperatorProcess } from '../env/index.js';
-import { createTestNetwork, type TestNetwork } from '../env/netns.js';
+import { createTestNetwork } from '../env/netns.js';
 import { waitForReady } from '../env/processes.js';
 import { GROUP, VERSION } from '../../src/api/meta.js';
-import { startNetnsNginx, type NetnsNginx, type NginxSite } from '../tls/netns-nginx.js';
-import { INTERMEDIATE_TLS } from '../tls/fixtures.js';
-import { createTlsTestPki, issueServerCertificate } from '../tls/server-pki.js';
+import type { NetnsNginx, NginxSite } from '../tls/netns-nginx.js';
 import { AuditFollower, countRequests, type RequestCounts } from './audit.js';
+import { createBenchServices, startBenchNginx } from './backends.js';
 import { withBenchCluster } from './cluster.js';
 import { CLUSTER_FLAGS, clusterFlagValues, parseScenarioArgs, positiveInt, UsageError, type ClusterFlagValues } from './options.js';
 import { BENCH_NAMESPACE, createBenchSetup, createCertificate, createPolicy, grantOperatorUser, OPERATOR_USER, POLICY_NAME, writeOperatorKubeconfig, type BenchClients } from './fixtures.js';
@@ -107,33 +105,6 @@ export interface EndpointsBenchResult {
   peakRssMB: number;
   sampledPeakRssMB: number;
   node: string;
-}
-
-async function createServices(clients: BenchClients, network: TestNetwork, o: Options): Promise<void> {
-  const discovery = clients.kubeconfig.makeApiClient(DiscoveryV1Api);
-  const ports = [{ name: 'https', port: 443, protocol: 'TCP' }];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < o.services) {
-      const i = next++;
-      const name = serviceName(i);
-      await clients.core.createNamespacedService({
-        namespace: BENCH_NAMESPACE,
-        body: { metadata: { name, labels: { tier: 'bench' } }, spec: { ports: ports.map((p) => ({ ...p, targetPort: p.port })) } },
-      });
-      const addresses = network.addresses.slice(i * o.perService, (i + 1) * o.perService);
-      await discovery.createNamespacedEndpointSlice({
-        namespace: BENCH_NAMESPACE,
-        body: {
-          metadata: { name: `${name}-0`, labels: { 'kubernetes.io/service-name': name } },
-          addressType: 'IPv4',
-          endpoints: addresses.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
-          ports,
-        },
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, worker));
 }
 
 interface Condition {
@@ -326,27 +297,14 @@ export async function runEndpointsScenario(argv: string[], signal: AbortSignal, 
     const onExit = (): void => nginx?.process.killNow();
     process.on('exit', onExit);
     try {
-      const pki = await createTlsTestPki();
-      const fallback = await issueServerCertificate({ dnsNames: [`*.${BENCH_NAMESPACE}.svc`], key: 'ECDSA-256', issuer: pki.ecdsaIntermediate });
-      nginx = await startNetnsNginx({
-        network,
-        name: 'bench',
-        baseDir: cluster.dir,
-        addresses: 'any',
-        port: 443,
-        certificate: fallback,
-        tls: INTERMEDIATE_TLS,
-        workerProcesses: 2,
-        workerConnections: 4096,
-        readinessAddresses: [network.addresses[0] ?? '', network.addresses[endpoints - 1] ?? ''],
-      });
+      nginx = await startBenchNginx(network, 'bench', cluster.dir);
       const { clients } = cluster;
       await createBenchSetup(clients);
       await grantOperatorUser(clients);
       const operatorKubeconfig = join(cluster.dir, 'operator.kubeconfig');
       await writeOperatorKubeconfig(cluster.kubeconfigPath, operatorKubeconfig);
       log(`creating ${options.services} Services and EndpointSlices`);
-      await createServices(clients, network, options);
+      await createBenchServices(clients, network.addresses, { services: options.services, perService: options.perService, name: serviceName, tier: 'bench' });
 
       const operator = await cluster.startOperator({
         compiled: true,

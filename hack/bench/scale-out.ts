@@ -1,17 +1,16 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CoordinationV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
+import { CoordinationV1Api } from '@kubernetes/client-node';
 import { waitForOperatorReady, type OperatorProcess } from '../env/index.js';
-import { createTestNetwork, type TestNetwork } from '../env/netns.js';
+import { createTestNetwork } from '../env/netns.js';
 import { waitForReady } from '../env/processes.js';
 import { GROUP, VERSION } from '../../src/api/meta.js';
-import { startNetnsNginx, type NetnsNginx } from '../tls/netns-nginx.js';
-import { INTERMEDIATE_TLS } from '../tls/fixtures.js';
-import { createTlsTestPki, issueServerCertificate } from '../tls/server-pki.js';
+import type { NetnsNginx } from '../tls/netns-nginx.js';
+import { createBenchServices, startBenchNginx } from './backends.js';
 import { withBenchCluster, type BenchCluster } from './cluster.js';
 import { CLUSTER_FLAGS, clusterFlagValues, parseScenarioArgs, positiveInt, UsageError, type ClusterFlagValues } from './options.js';
-import { BENCH_NAMESPACE, createBenchSetup, createPolicy, OPERATOR_NAMESPACE, type BenchClients } from './fixtures.js';
+import { createBenchSetup, createPolicy, OPERATOR_NAMESPACE, type BenchClients } from './fixtures.js';
 import { readCpuSeconds, readMemory } from './proc.js';
 import { progressEvery } from './progress.js';
 
@@ -112,29 +111,6 @@ export interface ScaleOutResult {
   cpuRatio: number;
   cores: number;
   node: string;
-}
-
-async function createServices(clients: BenchClients, network: TestNetwork, o: Options): Promise<void> {
-  const discovery = clients.kubeconfig.makeApiClient(DiscoveryV1Api);
-  const ports = [{ name: 'https', port: 443, protocol: 'TCP' }];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < o.services) {
-      const i = next++;
-      const name = serviceName(i);
-      await clients.core.createNamespacedService({ namespace: BENCH_NAMESPACE, body: { metadata: { name, labels: { tier: 'scale' } }, spec: { ports: ports.map((p) => ({ ...p, targetPort: p.port })) } } });
-      await discovery.createNamespacedEndpointSlice({
-        namespace: BENCH_NAMESPACE,
-        body: {
-          metadata: { name: `${name}-0`, labels: { 'kubernetes.io/service-name': name } },
-          addressType: 'IPv4',
-          endpoints: network.addresses.slice(i * o.perService, (i + 1) * o.perService).map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
-          ports,
-        },
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, worker));
 }
 
 async function metric(op: OperatorProcess, name: string): Promise<number> {
@@ -262,23 +238,10 @@ export async function runScaleOutScenario(argv: string[], signal: AbortSignal, l
     const onExit = (): void => nginx?.process.killNow();
     process.on('exit', onExit);
     try {
-      const pki = await createTlsTestPki();
-      const leaf = await issueServerCertificate({ dnsNames: [`*.${BENCH_NAMESPACE}.svc`], key: 'ECDSA-256', issuer: pki.ecdsaIntermediate });
-      nginx = await startNetnsNginx({
-        network,
-        name: 'scale-out',
-        baseDir: cluster.dir,
-        addresses: 'any',
-        port: 443,
-        certificate: leaf,
-        tls: INTERMEDIATE_TLS,
-        workerProcesses: 2,
-        workerConnections: 4096,
-        readinessAddresses: [network.addresses[0] ?? '', network.addresses[endpoints - 1] ?? ''],
-      });
+      nginx = await startBenchNginx(network, 'scale-out', cluster.dir);
       await createBenchSetup(cluster.clients);
       log(`creating ${options.services} Services and EndpointSlices`);
-      await createServices(cluster.clients, network, options);
+      await createBenchServices(cluster.clients, network.addresses, { services: options.services, perService: options.perService, name: serviceName, tier: 'scale' });
       const single = await measureRun(cluster, options, 1, signal, log);
       // The single run's Lease must lapse or be released before the next run elects its own leader (it was released on stop).
       const shared = await measureRun(cluster, options, options.replicas, signal, log);
