@@ -39,7 +39,7 @@ export interface LeaderCallbacks {
 type Attempt = { ok: true } | { ok: false; heldBy?: string; conflict?: boolean; error?: Error };
 
 /** Lease times arrive as strings at runtime although typed as Date. */
-function millis(value: unknown): number | undefined {
+export function leaseTimeMs(value: unknown): number | undefined {
   if (value instanceof Date) return value.getTime();
   if (typeof value === 'string') {
     const ms = Date.parse(value);
@@ -185,7 +185,7 @@ export class LeaderElector {
     const holder = spec.holderIdentity ?? '';
     if (holder !== '') this.observe(holder);
     if (holder !== '' && holder !== identity) {
-      const renewedAt = millis(spec.renewTime) ?? millis(spec.acquireTime);
+      const renewedAt = leaseTimeMs(spec.renewTime) ?? leaseTimeMs(spec.acquireTime);
       const durationMs = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
       if (renewedAt !== undefined && renewedAt + durationMs >= now) return { ok: false, heldBy: holder };
       this.log.info({ previousHolder: holder }, 'lease expired; taking over');

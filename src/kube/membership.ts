@@ -16,6 +16,7 @@ import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/c
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../log.js';
 import { isConflict, isNotFound, toError } from './errors.js';
+import { leaseTimeMs } from './leader.js';
 import { TypedEmitter } from './typed-emitter.js';
 
 export type MemberLeaseClient = Pick<CoordinationV1Api, 'createNamespacedLease' | 'replaceNamespacedLease' | 'listNamespacedLease' | 'deleteNamespacedLease'>;
@@ -44,19 +45,10 @@ export function memberLeaseName(group: string, identity: string): string {
   return `${group}-member-${createHash('sha256').update(identity).digest('hex').slice(0, 12)}`;
 }
 
-function millis(value: unknown): number | undefined {
-  if (value instanceof Date) return value.getTime();
-  if (typeof value === 'string') {
-    const ms = Date.parse(value);
-    return Number.isNaN(ms) ? undefined : ms;
-  }
-  return undefined;
-}
-
 /** Until when a member Lease counts (ms since the epoch); undefined for one without a holder or a renewal. */
 export function memberExpiry(lease: V1Lease): { identity: string; until: number } | undefined {
   const identity = lease.spec?.holderIdentity;
-  const renewed = millis(lease.spec?.renewTime);
+  const renewed = leaseTimeMs(lease.spec?.renewTime);
   const seconds = lease.spec?.leaseDurationSeconds;
   if (identity === undefined || identity === '' || renewed === undefined || seconds === undefined) return undefined;
   return { identity, until: renewed + seconds * 1000 };
