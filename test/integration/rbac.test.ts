@@ -215,8 +215,18 @@ async function doesEverything(sa: string, team: string, label: string, env: Reco
   const dir = await mkdtemp(join(tmpdir(), 'certkeeper-rbac-nginx-'));
   try {
     await waitForOperatorReady(operator);
-    // The Lease of the release namespace is held by this operator.
-    const lease = await testKube().kubeconfig.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: LEASE, namespace: ns });
+    // The Lease of the release namespace is held by this operator (a replica is healthy before it leads: wait for the Lease).
+    const leases = testKube().kubeconfig.makeApiClient(CoordinationV1Api);
+    const lease = await waitFor(
+      async () => {
+        const l = await leases.readNamespacedLease({ name: LEASE, namespace: ns }).catch((err: unknown) => {
+          if (isNotFound(err)) return undefined;
+          throw err;
+        });
+        return l?.spec?.holderIdentity === undefined ? undefined : l;
+      },
+      { description: `the Lease ${LEASE} to have a holder`, timeoutMs: 30_000 },
+    );
     expect(lease.spec?.holderIdentity).toBe(operator.identity);
 
     await createCertificate(team, 'internal', { secretName: 'internal-tls', dnsNames: [`internal.${team}.svc`], policyRef: { name: ca } });
