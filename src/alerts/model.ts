@@ -5,6 +5,7 @@
 
 export const AlertName = {
   CertificateExpiringSoon: 'CertificateExpiringSoon',
+  CertificateRenewalOverdue: 'CertificateRenewalOverdue',
   CertificateExpired: 'CertificateExpired',
   CertificateNotReady: 'CertificateNotReady',
   CertificateRenewalFailing: 'CertificateRenewalFailing',

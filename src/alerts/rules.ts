@@ -2,6 +2,7 @@ import type { Certificate } from '../api/certificate.js';
 import { certificateOf, fallbackIssuer, reloadDidNotFix } from '../model/certificate.js';
 import { formatSpan } from '../inventory/problems.js';
 import type { ExpiryThresholds } from '../inventory/thresholds.js';
+import { AlertWindowRule, alertWindow, scheduleOf, type AlertWindow } from '../inventory/alert-window.js';
 import { bundledCertificateExpiring, webhookCAExpiring } from './source-rules.js';
 import { iso, labels, policyText, secretConsumers, usedBy, type AlertRule, type AlertRuleInput } from './rule-input.js';
 import { AlertName, type AlertSeverity, type DesiredAlert, type EndpointObservation, alertKey } from './model.js';
@@ -24,6 +25,8 @@ interface CertificateView {
   namespace: string;
   name: string;
   thresholds: ExpiryThresholds;
+  /** When its time becomes a problem: the one rule the inventory, metrics and PrometheusRule use too. */
+  window: AlertWindow;
   base: (alertname: AlertName, severity: AlertSeverity) => Record<string, string>;
   status: string;
 }
@@ -41,6 +44,7 @@ function certificates(input: AlertRuleInput): CertificateView[] {
       namespace,
       name,
       thresholds,
+      window: alertWindow(thresholds, scheduleOf(c.status)),
       base: (alertname, severity) =>
         labels(thresholds.labels, { alertname, severity, namespace, certificate: name, ...(c.spec?.secretName === undefined ? {} : { secret: c.spec.secretName }) }),
       status: `certkeeper status ${name} -n ${namespace}`,
@@ -50,7 +54,13 @@ function certificates(input: AlertRuleInput): CertificateView[] {
 }
 
 
-/** CertificateExpired: notAfter has passed. CertificateExpiringSoon: within the policy's warning / critical window. */
+/**
+ * CertificateExpired: notAfter has passed. CertificateRenewalOverdue: a
+ * certificate certkeeper renews was not renewed on schedule (alert-window.ts).
+ * CertificateExpiringSoon: within the policy's fixed warning / critical
+ * window, when the policy judges managed certificates by ExpiryThresholds or
+ * no renewal schedule is known.
+ */
 export const certificateExpiry: AlertRule = (input) => {
   const out: DesiredAlert[] = [];
   const consumers = secretConsumers(input.inventory);
@@ -73,17 +83,32 @@ export const certificateExpiry: AlertRule = (input) => {
       });
       continue;
     }
-    if (left > v.thresholds.warningMs) continue;
-    const critical = left <= v.thresholds.criticalMs;
-    const threshold = critical ? v.thresholds.criticalMs : v.thresholds.warningMs;
+    if (left > v.window.warningMs) continue;
+    const critical = left <= v.window.criticalMs;
+    const severity = critical ? 'critical' : 'warning';
+    const threshold = critical ? v.window.criticalMs : v.window.warningMs;
+    const startsAt = new Date(notAfter.getTime() - threshold);
+    const usedByText = usedBy(consumers.get(`${v.namespace}/${v.c.spec?.secretName ?? ''}`));
+    if (v.window.rule === AlertWindowRule.RenewalOverdue && renewal !== undefined) {
+      out.push({
+        labels: v.base(AlertName.CertificateRenewalOverdue, severity),
+        annotations: {
+          summary: `Certificate ${v.namespace}/${v.name} was not renewed: ${formatSpan(input.now.getTime() - renewal.getTime())} overdue, expires in ${formatSpan(left)}`,
+          description: `The certificate in ${secret} (serial ${v.c.status?.serialNumber ?? '?'}, valid ${formatSpan(notAfter.getTime() - (time(v.c.status?.notBefore) ?? notAfter).getTime())}) should have been renewed at ${iso(renewal)} and was not; it expires at ${iso(notAfter)}, in ${formatSpan(left)}. ${critical ? 'Critical: two thirds of the time between renewal and expiry are gone' : `Warning: renewal is late by more than its grace (${formatSpan(v.window.renewalTime === undefined ? 0 : notAfter.getTime() - v.window.warningMs - v.window.renewalTime.getTime())}: ${Math.round(v.thresholds.renewalGraceFraction * 100)} % of the lifetime, by ${policyText(v.thresholds)})`}.${usedByText}`,
+          runbook: `Run "${v.status}": the Issuing condition and the last failure say why renewal has not happened; "certkeeper renew ${v.name} -n ${v.namespace}" retries now.`,
+        },
+        startsAt,
+      });
+      continue;
+    }
     out.push({
-      labels: v.base(AlertName.CertificateExpiringSoon, critical ? 'critical' : 'warning'),
+      labels: v.base(AlertName.CertificateExpiringSoon, severity),
       annotations: {
         summary: `Certificate ${v.namespace}/${v.name} expires in ${formatSpan(left)}`,
-        description: `The certificate in ${secret} (serial ${v.c.status?.serialNumber ?? '?'}) expires at ${iso(notAfter)}, in ${formatSpan(left)}: inside the ${formatSpan(threshold)} ${critical ? 'critical' : 'warning'} window of ${policyText(v.thresholds)}; ${renewalText}.${usedBy(consumers.get(`${v.namespace}/${v.c.spec?.secretName ?? ''}`))}`,
+        description: `The certificate in ${secret} (serial ${v.c.status?.serialNumber ?? '?'}) expires at ${iso(notAfter)}, in ${formatSpan(left)}: inside the ${formatSpan(threshold)} ${severity} window of ${policyText(v.thresholds)}; ${renewalText}.${usedByText}`,
         runbook: `Run "${v.status}": a renewal that keeps failing shows in the Issuing condition and the last failure.`,
       },
-      startsAt: new Date(notAfter.getTime() - threshold),
+      startsAt,
     });
   }
   return out;

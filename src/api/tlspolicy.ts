@@ -166,9 +166,22 @@ export const certificateGuardrails = z
   });
 export type CertificateGuardrails = z.infer<typeof certificateGuardrails>;
 
+export const MANAGED_CERTIFICATE_ALERT_RULES = ['RenewalOverdue', 'ExpiryThresholds'] as const;
+export type ManagedCertificateAlertRule = (typeof MANAGED_CERTIFICATE_ALERT_RULES)[number];
+
 export const alertsSpec = z.object({
-  expiryWarning: durationString('Warn this long before notAfter (default 504h = 21 days).').optional(),
-  expiryCritical: durationString('Page this long before notAfter (default 168h = 7 days).').optional(),
+  expiryWarning: durationString(
+    'Warn this long before notAfter (default 504h = 21 days): for certificates no Certificate renews, and for managed ones when managedCertificates is ExpiryThresholds.',
+  ).optional(),
+  expiryCritical: durationString('Page this long before notAfter (default 168h = 7 days); applies where expiryWarning does.').optional(),
+  managedCertificates: z.enum(MANAGED_CERTIFICATE_ALERT_RULES).optional().meta({
+    description:
+      'How certificates that certkeeper renews are judged. RenewalOverdue (default): only a renewal that is late alerts, a warning once the renewal time has passed by renewalGracePercentage of the lifetime, critical once two thirds of the time between renewal and expiry are gone; a short-lived certificate renewed on schedule never alerts. ExpiryThresholds: expiryWarning and expiryCritical, as for unmanaged certificates.',
+  }),
+  renewalGracePercentage: z.int().min(1).max(50).optional().meta({
+    description:
+      'RenewalOverdue: how long after its renewal time a certificate counts as overdue, as a percentage of its lifetime (default 10: 9 days for 90 days, 14h 24m for 6 days), at most a third of the time between renewal and expiry.',
+  }),
   labels: labelMap.optional(),
 });
 

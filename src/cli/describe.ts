@@ -7,6 +7,7 @@ import { type TlsSecretSummary } from '../model/secret.js';
 import type { CertificateFacts } from '../model/certificate-facts.js';
 import { certificateProblems, formatSpan, secretProblems } from '../inventory/problems.js';
 import { type ExpiryThresholds, thresholdsOf } from '../inventory/thresholds.js';
+import { AlertWindowRule, alertWindow, renewalScheduleOf, scheduleOf, type AlertWindow } from '../inventory/alert-window.js';
 import { makeKubeClients } from '../kube/client.js';
 import { apiErrorMessage } from '../kube/errors.js';
 import { formatColumns } from './columns.js';
@@ -102,6 +103,14 @@ function issuedSection(c: Certificate, now: Date): string[] {
   ];
 }
 
+function alertsText(t: ExpiryThresholds, window: AlertWindow): string {
+  const source = t.policy === undefined ? ' (defaults)' : '';
+  if (window.rule === AlertWindowRule.RenewalOverdue) {
+    return `if renewal is overdue: warning ${formatSpan(window.warningMs)} and critical ${formatSpan(window.criticalMs)} before expiry (renewal time + ${Math.round(t.renewalGraceFraction * 100)} % of the lifetime, two thirds of the renewal window)${source}`;
+  }
+  return `warning ${formatSpan(window.warningMs)} and critical ${formatSpan(window.criticalMs)} before expiry${source}`;
+}
+
 function renewalSection(c: Certificate, now: Date, t: ExpiryThresholds): string[] {
   const s = c.status;
   return [
@@ -112,7 +121,7 @@ function renewalSection(c: Certificate, now: Date, t: ExpiryThresholds): string[
       field('Governing policy', s?.policy ?? c.spec.policyRef?.name ?? 'none resolved'),
       field('Issued by', s?.issuer),
       field('Issuers passed over', s?.skippedIssuers?.map((i) => `${i.name} (${i.reason}: ${i.message})`).join('; ')),
-      field('Alerts', `warning ${formatSpan(t.warningMs)} and critical ${formatSpan(t.criticalMs)} before expiry${t.policy === undefined ? ' (defaults)' : ''}`),
+      field('Alerts', alertsText(t, alertWindow(t, scheduleOf(s)))),
     ),
   ];
 }
@@ -148,7 +157,8 @@ function secretSection(c: Certificate, view: SecretView, now: Date, t: ExpiryThr
   if (view.state === 'unreadable') return [title, `  cannot be read: ${view.error}`];
   const s = view.summary;
   const state = s.state.state;
-  const problems = [...(s.certificates.leaf === undefined ? [] : certificateProblems(s.certificates.leaf, t, now)), ...secretProblems(s, '')];
+  const leaf = s.certificates.leaf;
+  const problems = [...(leaf === undefined ? [] : certificateProblems(leaf, alertWindow(t, renewalScheduleOf(c.status, leaf)), now)), ...secretProblems(s, '')];
   const writer = s.annotations[SecretAnnotation.certificateName];
   return [
     title,

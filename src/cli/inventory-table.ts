@@ -78,15 +78,18 @@ export function inventoryRows(inventory: Inventory, o: { consumers?: boolean } =
 }
 
 export function renderInventoryTable(inventory: Inventory, o: { consumers?: boolean } = {}): string {
-  const counts = { expired: 0, expiring: 0, errors: 0 };
+  const counts = { expired: 0, expiring: 0, overdue: 0, errors: 0 };
   for (const e of inventory.entries) {
     if (e.problems.some((p) => p.id === 'expired')) counts.expired++;
+    else if (e.problems.some((p) => p.id === 'renewal_overdue')) counts.overdue++;
     else if (e.problems.some((p) => p.id === 'expiring')) counts.expiring++;
     if (e.certificate === undefined) counts.errors++;
   }
   const headers = ['EXPIRES (UTC)', 'IN', 'PROBLEMS', 'MANAGED BY', 'NAMES', 'ISSUER', 'LOCATION', ...(o.consumers === true ? ['USED BY'] : [])];
   const table = formatColumns(headers, inventoryRows(inventory, o));
-  const summary = `${inventory.entries.length} certificates: ${counts.expired} expired, ${counts.expiring} expiring, ${counts.errors} without a readable certificate`;
+  // Renewals that are late are named only when there are some: most inventories have none.
+  const overdue = counts.overdue === 0 ? '' : `, ${counts.overdue} not renewed on schedule`;
+  const summary = `${inventory.entries.length} certificates: ${counts.expired} expired, ${counts.expiring} expiring${overdue}, ${counts.errors} without a readable certificate`;
   const pq = inventory.postQuantum ?? [];
   const readiness =
     pq.length === 0

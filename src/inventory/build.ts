@@ -22,7 +22,8 @@ import {
   type SecretLocation,
   locationName,
 } from './model.js';
-import { certificateProblems, primaryProblem, secretProblems, unreadableSecretProblem } from './problems.js';
+import { certificateProblems, primaryProblem, secretProblems, unreadableSecretProblem, type ExpiryWindow } from './problems.js';
+import { AlertWindowRule, alertWindow, renewalScheduleOf, type AlertWindow } from './alert-window.js';
 import type { ExpiryThresholds, ThresholdResolver } from './thresholds.js';
 
 // Pure: caches in, inventory out. Called on demand (see live.ts), so it is
@@ -110,6 +111,8 @@ interface Draft {
   managedBy: ManagedBy;
   warningMs: number;
   criticalMs: number;
+  /** The renewal schedule's window, from the Secret a Certificate writes: it decides over every copy's thresholds. */
+  managedWindow?: AlertWindow | undefined;
 }
 
 class Builder {
@@ -133,9 +136,12 @@ class Builder {
     }
   }
 
-  private thresholdsFor(namespace: string, managedBy: ManagedBy): ExpiryThresholds {
+  private writerOf(namespace: string, managedBy: ManagedBy): Certificate | undefined {
     const resource = managedBy.managed === 'certkeeper' ? managedBy.resource : undefined;
-    const certificate = resource?.startsWith('Certificate/') === true ? this.certificatesByKey.get(`${namespace}/${resource.slice('Certificate/'.length)}`) : undefined;
+    return resource?.startsWith('Certificate/') === true ? this.certificatesByKey.get(`${namespace}/${resource.slice('Certificate/'.length)}`) : undefined;
+  }
+
+  private thresholdsFor(namespace: string, certificate: Certificate | undefined): ExpiryThresholds {
     return certificate === undefined ? this.input.thresholds.forNamespace(namespace) : this.input.thresholds.forCertificate(certificate);
   }
 
@@ -163,7 +169,8 @@ class Builder {
     const writers = this.writers.get(`${s.namespace}/${s.name}`);
     const managedBy = managedByOf(s, writers);
     const owners = ownerHintsOf(s);
-    const thresholds = this.thresholdsFor(s.namespace, managedBy);
+    const writer = this.writerOf(s.namespace, managedBy);
+    const thresholds = this.thresholdsFor(s.namespace, writer);
     const consumers = this.input.consumers?.of('Secret', s.namespace, s.name);
     const at = (key: SecretKey): SecretLocation => ({ type: 'secret', namespace: s.namespace, name: s.name, key, managedBy, owners, ...(consumers === undefined ? {} : { consumers }) });
     const leaf = s.certificates.leaf;
@@ -179,6 +186,8 @@ class Builder {
       const location = at('tls.crt');
       const d = this.addFound(leaf, location, thresholds, managedBy);
       d.problems.push(...secretProblems(s, locationName(location)));
+      const schedule = writer === undefined ? undefined : renewalScheduleOf(writer.status, leaf);
+      if (schedule !== undefined) d.managedWindow = alertWindow(thresholds, schedule);
     }
     for (const ca of s.certificates.caCertificates) {
       // The Secret's own certificate repeated in ca.crt (self-signed) is one more location of the same identity.
@@ -243,7 +252,7 @@ class Builder {
   /** The earliest future instant at which a time-based problem of any entry changes. */
   nextChange = Number.POSITIVE_INFINITY;
 
-  private noteTransitions(c: CertificateFacts, warningMs: number, criticalMs: number): void {
+  private noteTransitions(c: CertificateFacts, { warningMs, criticalMs }: ExpiryWindow): void {
     const now = this.input.now.getTime();
     const end = c.notAfter.getTime();
     for (const t of [c.notBefore.getTime(), end - warningMs, end - criticalMs, end]) if (t > now && t < this.nextChange) this.nextChange = t;
@@ -252,8 +261,8 @@ class Builder {
   finish(): InventoryEntry[] {
     const entries: InventoryEntry[] = [];
     for (const d of this.drafts.values()) {
-      const window = { warningMs: d.warningMs, criticalMs: d.criticalMs };
-      if (d.certificate !== undefined) this.noteTransitions(d.certificate, d.warningMs, d.criticalMs);
+      const window = d.managedWindow ?? { rule: AlertWindowRule.Expiry, warningMs: d.warningMs, criticalMs: d.criticalMs };
+      if (d.certificate !== undefined) this.noteTransitions(d.certificate, window);
       const problems = d.certificate === undefined ? d.problems : [...certificateProblems(d.certificate, window, this.input.now), ...d.problems];
       const entry: InventoryEntry = { id: d.id, locations: d.locations, managedBy: d.managedBy, problems, primaryProblem: primaryProblem(problems), thresholds: window };
       if (d.certificate !== undefined) entry.certificate = d.certificate;

@@ -5,13 +5,17 @@
 // Certificate for ready_status (condition="True|False|Unknown"), two for the
 // alert thresholds (severity="warning|critical"). Labels are namespace and
 // name only, so a Certificate never changes series when its policy, issuer or
-// Secret changes. Only the leader reports (a standby has no caches).
+// Secret changes; the exceptions say what they are about: the thresholds'
+// rule (which changes only when a policy switches how managed certificates
+// are judged, or before the first issuance) and the fallback gauge's issuer.
+// Only the leader reports (a standby has no caches).
 
 import { Gauge, type Registry } from 'prom-client';
 import type { Certificate } from '../api/certificate.js';
 import { certificateOf, fallbackIssuer, reloadDidNotFix } from '../model/certificate.js';
 import type { InventorySnapshot } from './live.js';
 import { METRIC_PREFIX, ScrapeTimeGauges } from '../metrics/registry.js';
+import { alertWindow, scheduleOf } from './alert-window.js';
 
 export type SnapshotSource = () => InventorySnapshot | undefined;
 
@@ -108,15 +112,15 @@ const certificateGauges = new ScrapeTimeGauges<ReturnType<SnapshotSource>>((regi
   });
   new Gauge({
     name: `${METRIC_PREFIX}certificate_expiry_alert_threshold_seconds`,
-    help: 'How long before notAfter the governing TLSPolicy alerts (spec.alerts.expiryWarning / expiryCritical; defaults 21d / 7d), by severity.',
-    labelNames: ['namespace', 'name', 'severity'],
+    help: 'How long before notAfter each Certificate alerts, by severity, from the rule the pushed alerts and the inventory use (alert-window.ts): rule="renewal_overdue" for a certificate certkeeper renews on a known schedule (its renewal time plus a grace relative to the lifetime; CertificateRenewalOverdue), rule="expiry" for the fixed thresholds of spec.alerts.expiryWarning / expiryCritical (defaults 21d / 7d; CertificateExpiringSoon).',
+    labelNames: ['namespace', 'name', 'severity', 'rule'],
     registers: [registry],
     collect() {
       this.reset();
       eachCertificate(source, (c, labels, s) => {
-        const t = s.thresholds.forCertificate(c);
-        this.set({ ...labels, severity: 'warning' }, t.warningMs / 1000);
-        this.set({ ...labels, severity: 'critical' }, t.criticalMs / 1000);
+        const w = alertWindow(s.thresholds.forCertificate(c), scheduleOf(c.status));
+        this.set({ ...labels, severity: 'warning', rule: w.rule }, w.warningMs / 1000);
+        this.set({ ...labels, severity: 'critical', rule: w.rule }, w.criticalMs / 1000);
       });
     },
   });

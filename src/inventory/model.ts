@@ -1,6 +1,7 @@
 import type { NamespacePostQuantum } from '../api/tlspolicy.js';
 import type { CertificateFacts } from '../model/certificate-facts.js';
 import type { Consumers } from './sources/consumers.js';
+import type { AlertWindow } from './alert-window.js';
 
 // The inventory's data: one entry per certificate identity (its SHA-256
 // fingerprint) with every place it was found, who manages it, and what is
@@ -15,6 +16,7 @@ export const ProblemId = {
   Incomplete: 'incomplete',
   NotYetValid: 'not_yet_valid',
   Expiring: 'expiring',
+  RenewalOverdue: 'renewal_overdue',
   NotIssued: 'not_issued',
 } as const;
 export type ProblemId = (typeof ProblemId)[keyof typeof ProblemId];
@@ -26,6 +28,7 @@ export const PROBLEM_PRECEDENCE: readonly ProblemId[] = [
   ProblemId.KeyMismatch,
   ProblemId.Incomplete,
   ProblemId.NotYetValid,
+  ProblemId.RenewalOverdue,
   ProblemId.Expiring,
   ProblemId.NotIssued,
 ];
@@ -155,8 +158,8 @@ export interface InventoryEntry {
   managedBy: ManagedBy;
   problems: Problem[];
   primaryProblem: ProblemId | 'none';
-  /** The most cautious expiry thresholds of its locations. */
-  thresholds: { warningMs: number; criticalMs: number };
+  /** When its time becomes a problem (alert-window.ts): the Certificate's renewal schedule when certkeeper renews it, else the most cautious expiry thresholds of its locations. */
+  thresholds: AlertWindow;
 }
 
 export interface Inventory {

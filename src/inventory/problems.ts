@@ -1,14 +1,12 @@
 import type { TlsSecretSummary } from '../model/secret.js';
 import type { CertificateFacts } from '../model/certificate-facts.js';
 import { PROBLEM_PRECEDENCE, ProblemId, type Problem } from './model.js';
+import { AlertWindowRule, type AlertWindow } from './alert-window.js';
 
 // What is wrong with a certificate, as named pure checks: time-dependent ones
 // take `now` (from the injected clock), none touches the API.
 
-export interface ExpiryWindow {
-  warningMs: number;
-  criticalMs: number;
-}
+export type ExpiryWindow = Pick<AlertWindow, 'warningMs' | 'criticalMs'> & Partial<Pick<AlertWindow, 'rule' | 'renewalTime'>>;
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -41,10 +39,19 @@ export function expiringProblem(c: CertificateFacts, window: ExpiryWindow, now: 
   if (left <= 0 || left > window.warningMs) return undefined;
   const critical = left <= window.criticalMs;
   const threshold = critical ? window.criticalMs : window.warningMs;
+  const severity = critical ? 'critical' : 'warning';
+  if (window.rule === AlertWindowRule.RenewalOverdue) {
+    const due = window.renewalTime === undefined ? '' : `renewal was due ${formatSpan(now.getTime() - window.renewalTime.getTime())} ago, at ${iso(window.renewalTime)}; `;
+    return {
+      id: ProblemId.RenewalOverdue,
+      severity,
+      message: `not renewed: ${due}expires in ${formatSpan(left)}, at ${iso(c.notAfter)} (${severity} when ${formatSpan(threshold)} are left)`,
+    };
+  }
   return {
     id: ProblemId.Expiring,
-    severity: critical ? 'critical' : 'warning',
-    message: `expires in ${formatSpan(left)}, at ${iso(c.notAfter)} (${critical ? 'critical' : 'warning'} threshold ${formatSpan(threshold)})`,
+    severity,
+    message: `expires in ${formatSpan(left)}, at ${iso(c.notAfter)} (${severity} threshold ${formatSpan(threshold)})`,
   };
 }
 

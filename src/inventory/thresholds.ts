@@ -1,18 +1,24 @@
 import type { Certificate } from '../api/certificate.js';
 import { parseDuration } from '../api/duration.js';
-import type { TLSPolicy } from '../api/tlspolicy.js';
+import type { ManagedCertificateAlertRule, TLSPolicy } from '../api/tlspolicy.js';
 import { selectPolicy } from '../policy/selection.js';
 
 // When "expiring" starts: the TLSPolicy `alerts` block of the policy that
 // governs a certificate (or, for a Secret no Certificate writes, the policy
-// that selects its namespace), else 21 days / 7 days.
+// that selects its namespace), else 21 days / 7 days. How a managed
+// certificate is judged with them is alert-window.ts.
 
 export const DEFAULT_EXPIRY_WARNING_MS = 21 * 24 * 3_600_000;
 export const DEFAULT_EXPIRY_CRITICAL_MS = 7 * 24 * 3_600_000;
+export const DEFAULT_RENEWAL_GRACE_PERCENTAGE = 10;
 
 export interface ExpiryThresholds {
   warningMs: number;
   criticalMs: number;
+  /** How certificates a Certificate renews are judged (spec.alerts.managedCertificates). */
+  managed: ManagedCertificateAlertRule;
+  /** RenewalOverdue's grace after the renewal time, as a fraction of the lifetime. */
+  renewalGraceFraction: number;
   /** The policy they come from; undefined for the defaults. */
   policy?: string | undefined;
   /** The policy's extra alert labels. */
@@ -22,6 +28,8 @@ export interface ExpiryThresholds {
 export const DEFAULT_THRESHOLDS: ExpiryThresholds = Object.freeze({
   warningMs: DEFAULT_EXPIRY_WARNING_MS,
   criticalMs: DEFAULT_EXPIRY_CRITICAL_MS,
+  managed: 'RenewalOverdue',
+  renewalGraceFraction: DEFAULT_RENEWAL_GRACE_PERCENTAGE / 100,
   labels: {},
 });
 
@@ -41,7 +49,14 @@ export function thresholdsOf(policy: TLSPolicy | undefined): ExpiryThresholds {
   const alerts = policy.spec.alerts;
   const warningMs = durationOr(alerts?.expiryWarning, DEFAULT_EXPIRY_WARNING_MS);
   const criticalMs = Math.min(warningMs, durationOr(alerts?.expiryCritical, DEFAULT_EXPIRY_CRITICAL_MS));
-  return { warningMs, criticalMs, policy: policy.metadata.name, labels: { ...(alerts?.labels ?? {}) } };
+  return {
+    warningMs,
+    criticalMs,
+    managed: alerts?.managedCertificates ?? 'RenewalOverdue',
+    renewalGraceFraction: (alerts?.renewalGracePercentage ?? DEFAULT_RENEWAL_GRACE_PERCENTAGE) / 100,
+    policy: policy.metadata.name,
+    labels: { ...(alerts?.labels ?? {}) },
+  };
 }
 
 export interface ThresholdSources {

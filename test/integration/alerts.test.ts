@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningAlertmanager } from '../../hack/env/alertmanager.js';
 import type { OperatorProcess } from '../../hack/env/operator.js';
-import { alertIds, alertmanagerAlerts, operatorMetric, startAlertingOperator, startTestAlertmanager, type AlertmanagerAlert } from '../support/alertmanager.js';
+import { alertIds, alertmanagerAlerts, metricSample, operatorMetric, startAlertingOperator, startTestAlertmanager, type AlertmanagerAlert } from '../support/alertmanager.js';
 import { requestRenewal } from '../../src/cli/renew.js';
 import { OPERATOR_NAMESPACE, createCaSecret, createCertificate, createPolicy, deletePolicy, getCertificate, replaceCertificateSpec, uniqueSuffix, waitForCondition } from '../support/certkeeper.js';
 import { signedLeaf, tlsSecret } from '../support/inventory-fixtures.js';
@@ -61,7 +61,7 @@ async function waitForAlerts(url: string, namespace: string, expected: string[],
 describe('alerts pushed to Alertmanager', () => {
   it('shows the expected alerts with stable labels, the policy labels and annotations with the numbers', async () => {
     const ns = (await createTestNamespace('alerts')).name;
-    const p = await policy({ issuer: { ca: { secretName: caSecret } }, alerts: { expiryWarning: '2000h', expiryCritical: '24h', labels: { team: 'shop', severity: 'ignored' } } });
+    const p = await policy({ issuer: { ca: { secretName: caSecret } }, alerts: { managedCertificates: 'ExpiryThresholds', expiryWarning: '2000h', expiryCritical: '24h', labels: { team: 'shop', severity: 'ignored' } } });
     // 30 days of life inside a 2000 h warning window: warning, not critical.
     await createCertificate(ns, 'web', { secretName: 'web-tls', dnsNames: ['web.shop.example'], duration: '720h', policyRef: { name: p } });
     await createCertificate(ns, 'lost', { secretName: 'lost-tls', dnsNames: ['lost.shop.example'], policyRef: { name: 'no-such-policy' } });
@@ -91,7 +91,7 @@ describe('alerts pushed to Alertmanager', () => {
 
   it('resolves an alert when its certificate is renewed', async () => {
     const ns = (await createTestNamespace('resolve')).name;
-    const p = await policy({ issuer: { ca: { secretName: caSecret } }, alerts: { expiryWarning: '2h', expiryCritical: '10m' } });
+    const p = await policy({ issuer: { ca: { secretName: caSecret } }, alerts: { managedCertificates: 'ExpiryThresholds', expiryWarning: '2h', expiryCritical: '10m' } });
     await createCertificate(ns, 'short', { secretName: 'short-tls', dnsNames: ['short.shop.example'], duration: '1h', policyRef: { name: p } });
     await waitForCondition(ns, 'short', { status: 'True' });
     const [firing] = await waitForAlerts(am.url, ns, ['CertificateExpiringSoon/warning/short']);
@@ -119,6 +119,33 @@ describe('alerts pushed to Alertmanager', () => {
     const [alert] = await waitForAlerts(am.url, ns, ['CertificateRenewalFailing/warning/web']);
     expect(alert?.annotations.description).toMatch(/^1 issuance attempt failed, the last at \d{4}-\d\d-\d\dT[\d:]+Z: /);
     expect(alert?.annotations.description).toContain(ownCa);
+  });
+
+  it('by default a certificate it renews alerts only once its renewal is overdue', async () => {
+    const ns = (await createTestNamespace('overdue')).name;
+    const ownCa = `alerts-ca-${uniqueSuffix()}`;
+    await createCaSecret(ownCa);
+    const p = await policy({ issuer: { ca: { secretName: ownCa } } });
+    // 3 minutes renewed with 150 s left: renewal 30 s in, overdue (warning) 18 s later (10 % of the lifetime).
+    await createCertificate(ns, 'web', { secretName: 'web-tls', dnsNames: ['web.shop.example'], duration: '3m', renewBefore: '150s', policyRef: { name: p } });
+    await createCertificate(ns, 'long', { secretName: 'long-tls', dnsNames: ['long.shop.example'], duration: '480h', policyRef: { name: p } });
+    const issued = await waitForCondition(ns, 'web', { status: 'True' });
+    await waitForCondition(ns, 'long', { status: 'True' });
+    // 20 days left is inside the fixed 21-day window, but its renewal is not due for days: nothing to say.
+    await waitForAlerts(am.url, ns, [], 5_000);
+    // The CA goes away before the renewal: it fails, and once past the grace it is overdue.
+    await testKube().core.deleteNamespacedSecret({ namespace: OPERATOR_NAMESPACE, name: ownCa });
+    const alerts = await waitForAlerts(am.url, ns, ['CertificateRenewalFailing/warning/web', 'CertificateRenewalOverdue/warning/web'], 120_000);
+    const overdue = alerts.find((a) => a.labels.alertname === 'CertificateRenewalOverdue');
+    const renewal = Date.parse(issued.status?.renewalTime ?? '');
+    expect(overdue?.annotations.description).toContain(`should have been renewed at ${new Date(renewal).toISOString().replace('.000Z', 'Z')} and was not`);
+    // startsAt: renewal time + the grace (18 s of a 180 s lifetime; X.509 times are whole seconds), the same on every evaluation.
+    expect(Math.abs(Date.parse(overdue?.startsAt ?? '') - renewal - 18_000)).toBeLessThanOrEqual(1_000);
+    // The metrics state the same window: warning with 132 s left, critical with 50 s.
+    const metrics = await (await fetch(`${operator.url}/metrics`)).text();
+    const threshold = (severity: string) => metricSample(metrics, 'certkeeper_certificate_expiry_alert_threshold_seconds', { namespace: ns, name: 'web', severity, rule: 'renewal_overdue' }) ?? 0;
+    expect(Math.abs(threshold('warning') - 132)).toBeLessThanOrEqual(1);
+    expect(Math.abs(threshold('critical') - 50)).toBeLessThanOrEqual(1);
   });
 
   it('only the leader sends; the next leader takes over', async () => {

@@ -190,7 +190,7 @@ describe('Certificate admission: accepted', () => {
         allowedKeyAlgorithms: ['RSA', 'ECDSA', 'Ed25519'],
         minRSASize: 2048,
       },
-      alerts: { expiryWarning: '504h', expiryCritical: '168h', labels: { severity: 'page' } },
+      alerts: { expiryWarning: '504h', expiryCritical: '168h', managedCertificates: 'ExpiryThresholds', renewalGracePercentage: 20, labels: { severity: 'page' } },
       endpoints: {
         serviceSelector: { matchLabels: { tier: 'edge' } },
         interval: '1h',
@@ -299,6 +299,9 @@ const rejections: RejectionCase[] = [
   policyCase('priority below -1000', { priority: -1001 }, 'spec.priority', 'greater than or equal to -1000'),
   policyCase('minRSASize below 1024', { certificates: { minRSASize: 512 } }, 'spec.certificates.minRSASize'),
   policyCase('a zero expiryWarning', { alerts: { expiryWarning: '0h' } }, 'spec.alerts.expiryWarning', 'must be a positive duration'),
+  policyCase('an unknown managedCertificates rule', { alerts: { managedCertificates: 'Never' } }, 'spec.alerts.managedCertificates', 'Unsupported value'),
+  policyCase('a renewal grace of 0 %', { alerts: { renewalGracePercentage: 0 } }, 'spec.alerts.renewalGracePercentage', 'greater than or equal to 1'),
+  policyCase('a renewal grace above 50 %', { alerts: { renewalGracePercentage: 51 } }, 'spec.alerts.renewalGracePercentage', 'less than or equal to 50'),
   policyCase(
     'profile old from TLSRef 6.0, which retired it',
     { endpoints: { serviceSelector: {}, profile: 'old', guidelines: 'TLSRef-6.0' } },

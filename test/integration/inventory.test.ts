@@ -140,7 +140,14 @@ describe('inventory', () => {
     expect(metricSample(text, 'certkeeper_certificate_not_before_timestamp_seconds', web)).toBeLessThan(Date.now() / 1000 + 1);
     expect(metricSample(text, 'certkeeper_certificate_renewal_timestamp_seconds', web)).toBeLessThan(notAfter);
     expect(metricSample(text, 'certkeeper_certificate_ready_status', { ...web, condition: 'True' })).toBe(1);
-    expect(metricSample(text, 'certkeeper_certificate_expiry_alert_threshold_seconds', { ...web, severity: 'warning' })).toBe(21 * 86_400);
+    // Judged by its renewal schedule (about two thirds of 90 days, with jitter): warning at renewal + 10 % of the
+    // lifetime (at most a third of the renewal window), critical with a third of that window left.
+    const threshold = (severity: string) => metricSample(text, 'certkeeper_certificate_expiry_alert_threshold_seconds', { ...web, severity, rule: 'renewal_overdue' }) ?? 0;
+    const lifetime = notAfter - (metricSample(text, 'certkeeper_certificate_not_before_timestamp_seconds', web) ?? 0);
+    const renewalWindow = notAfter - (metricSample(text, 'certkeeper_certificate_renewal_timestamp_seconds', web) ?? 0);
+    expect(renewalWindow).toBeGreaterThan(20 * 86_400);
+    expect(threshold('warning')).toBeCloseTo(renewalWindow - Math.min(lifetime / 10, renewalWindow / 3), 0);
+    expect(threshold('critical')).toBeCloseTo(renewalWindow / 3, 0);
     const expired = metricSample(text, 'certkeeper_secret_certificate_expiration_timestamp_seconds', { namespace: ns, secret: 'expired-tls', managed: 'unmanaged' }) ?? 0;
     expect(expired * 1000).toBeLessThan(Date.now());
     expect(metricSample(text, 'certkeeper_secret_certificate_expiration_timestamp_seconds', { namespace: ns, secret: 'foreign-tls', managed: 'other' })).toBeGreaterThan(Date.now() / 1000);

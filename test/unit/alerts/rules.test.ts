@@ -18,13 +18,16 @@ const HOUR = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 const at = (daysFromNow: number) => iso(TEST_NOW.getTime() + daysFromNow * DAY_MS);
 
-function issued(name: string, o: { notAfterDays: number; ready?: 'True' | 'False'; since?: string; attempts?: number; policy?: string }): Certificate {
+function issued(
+  name: string,
+  o: { notAfterDays: number; lifetimeDays?: number; renewBeforeDays?: number | null; ready?: 'True' | 'False'; since?: string; attempts?: number; policy?: string },
+): Certificate {
   const c = certificate(name, inNamespace('shop'));
   c.metadata.creationTimestamp = at(-100);
   c.status = {
-    notBefore: at(o.notAfterDays - 90),
+    notBefore: at(o.notAfterDays - (o.lifetimeDays ?? 90)),
     notAfter: at(o.notAfterDays),
-    renewalTime: at(o.notAfterDays - 30),
+    ...(o.renewBeforeDays === null ? {} : { renewalTime: at(o.notAfterDays - (o.renewBeforeDays ?? 30)) }),
     serialNumber: 'abc',
     ...(o.policy === undefined ? {} : { policy: o.policy }),
     ...(o.attempts === undefined ? {} : { failedIssuanceAttempts: o.attempts, lastFailureTime: at(-1), lastFailureMessage: 'CA Secret gone' }),
@@ -57,22 +60,25 @@ function alerts(i: Input): DesiredAlert[] {
 
 const names = (list: DesiredAlert[]) => list.map((a) => `${a.labels.alertname}/${a.labels.severity}`);
 
-describe('certificate expiry rules', () => {
+// Absolute thresholds, as for every certificate before the short-lived era: a policy that asks for them.
+const fixed = tlsPolicy('fixed', withPolicySpec({ alerts: { managedCertificates: 'ExpiryThresholds' } }));
+
+describe('certificate expiry rules (ExpiryThresholds)', () => {
   it.each([
     [60, []],
     [15, ['CertificateExpiringSoon/warning']],
     [5, ['CertificateExpiringSoon/critical']],
     [-1, ['CertificateExpired/critical']],
   ] as const)('%d days left -> %j', (days, expected) => {
-    expect(names(alerts({ certificates: [issued('web', { notAfterDays: days })] }))).toEqual(expected);
+    expect(names(alerts({ certificates: [issued('web', { notAfterDays: days, policy: 'fixed' })], policies: [fixed] }))).toEqual(expected);
   });
 
   it('has stable labels and annotations with the numbers', () => {
-    const [alert] = alerts({ certificates: [issued('web', { notAfterDays: 5 })] });
+    const [alert] = alerts({ certificates: [issued('web', { notAfterDays: 5, policy: 'fixed' })], policies: [fixed] });
     expect(alert?.labels).toEqual({ alertname: 'CertificateExpiringSoon', severity: 'critical', namespace: 'shop', certificate: 'web', secret: 'web-tls' });
     expect(alert?.annotations.summary).toBe('Certificate shop/web expires in 5d');
     expect(alert?.annotations.description).toBe(
-      'The certificate in Secret shop/web-tls (serial abc) expires at 2026-01-06T00:00:00Z, in 5d: inside the 7d critical window of the default thresholds; renewal was due at 2025-12-07T00:00:00Z.',
+      'The certificate in Secret shop/web-tls (serial abc) expires at 2026-01-06T00:00:00Z, in 5d: inside the 7d critical window of TLSPolicy "fixed"; renewal was due at 2025-12-07T00:00:00Z.',
     );
     expect(alert?.annotations.runbook).toContain('certkeeper status web -n shop');
     // When the window was entered, not when we noticed: the same on every replica and after restarts.
@@ -80,10 +86,76 @@ describe('certificate expiry rules', () => {
   });
 
   it('uses the thresholds and extra labels of the governing policy, never letting them override its own', () => {
-    const policy = tlsPolicy('strict', withPolicySpec({ alerts: { expiryWarning: '1440h', expiryCritical: '720h', labels: { team: 'shop', severity: 'info', namespace: 'x' } } }));
+    const policy = tlsPolicy(
+      'strict',
+      withPolicySpec({ alerts: { managedCertificates: 'ExpiryThresholds', expiryWarning: '1440h', expiryCritical: '720h', labels: { team: 'shop', severity: 'info', namespace: 'x' } } }),
+    );
     const [alert] = alerts({ certificates: [issued('web', { notAfterDays: 45, policy: 'strict' })], policies: [policy] });
     expect(alert?.labels).toEqual({ team: 'shop', alertname: 'CertificateExpiringSoon', severity: 'warning', namespace: 'shop', certificate: 'web', secret: 'web-tls' });
     expect(alert?.annotations.description).toContain('TLSPolicy "strict"');
+  });
+
+  it('a managed certificate with no known renewal time is judged by the thresholds (the default rule has no schedule to judge)', () => {
+    expect(names(alerts({ certificates: [issued('web', { notAfterDays: 15, renewBeforeDays: null })] }))).toEqual(['CertificateExpiringSoon/warning']);
+  });
+});
+
+describe('renewal overdue (the default for certificates certkeeper renews)', () => {
+  // 90 days renewed 30 days early: grace 9 days, so a warning 21 days before expiry and critical at 10 days.
+  it.each([
+    [60, []],
+    [25, []], // renewal 5 days ago: inside the grace
+    [21.5, []],
+    [20.5, ['CertificateRenewalOverdue/warning']],
+    [10.5, ['CertificateRenewalOverdue/warning']],
+    [9.5, ['CertificateRenewalOverdue/critical']],
+    [-1, ['CertificateExpired/critical']],
+  ] as const)('90 days, %d days left -> %j', (days, expected) => {
+    expect(names(alerts({ certificates: [issued('web', { notAfterDays: days })] }))).toEqual(expected);
+  });
+
+  // 6 days renewed 2 days early (Let's Encrypt's shortlived profile): grace min(14h 24m, 16h).
+  it.each([
+    [3, []], // renewal still a day ahead: "expires within 21 days" would fire here
+    [2 - 14 / 24, []], // 14 h past the renewal time: inside the grace
+    [2 - 15 / 24, ['CertificateRenewalOverdue/warning']],
+    [2 - 33 / 24, ['CertificateRenewalOverdue/critical']], // 32 h of the 48 h between renewal and expiry are gone
+  ] as const)('6 days, %d days left -> %j', (days, expected) => {
+    expect(names(alerts({ certificates: [issued('short', { notAfterDays: days, lifetimeDays: 6, renewBeforeDays: 2 })] }))).toEqual(expected);
+  });
+
+  it('a 24-hour certificate renewed on schedule never alerts; 3 hours late it does', () => {
+    const day = (hoursLeft: number) => issued('daily', { notAfterDays: hoursLeft / 24, lifetimeDays: 1, renewBeforeDays: 8 / 24 });
+    for (const hoursLeft of [23, 12, 8.5, 6]) expect(names(alerts({ certificates: [day(hoursLeft)] })), `${hoursLeft} h left`).toEqual([]);
+    expect(names(alerts({ certificates: [day(5)] }))).toEqual(['CertificateRenewalOverdue/warning']);
+    expect(names(alerts({ certificates: [day(2)] }))).toEqual(['CertificateRenewalOverdue/critical']);
+  });
+
+  it('a renewal window shorter than the grace warns after a third of it (warning before critical, both before expiry)', () => {
+    // 90 days renewed 3 days early: 10 % would be 9 days, past expiry; a third of the window is 1 day.
+    const late = (days: number) => names(alerts({ certificates: [issued('web', { notAfterDays: days, renewBeforeDays: 3 })] }));
+    expect(late(2.1)).toEqual([]);
+    expect(late(1.9)).toEqual(['CertificateRenewalOverdue/warning']);
+    expect(late(0.9)).toEqual(['CertificateRenewalOverdue/critical']);
+  });
+
+  it("follows the policy's renewalGracePercentage", () => {
+    const tight = tlsPolicy('tight', withPolicySpec({ alerts: { renewalGracePercentage: 2 } }));
+    // 90 days: 2 % is 1d 19h 12m; renewal 3 days ago.
+    expect(names(alerts({ certificates: [issued('web', { notAfterDays: 27, policy: 'tight' })], policies: [tight] }))).toEqual(['CertificateRenewalOverdue/warning']);
+    expect(names(alerts({ certificates: [issued('web', { notAfterDays: 27 })] }))).toEqual([]);
+  });
+
+  it('says when renewal was due, how late it is and where to look', () => {
+    const [alert] = alerts({ certificates: [issued('web', { notAfterDays: 15 })] });
+    expect(alert?.labels).toEqual({ alertname: 'CertificateRenewalOverdue', severity: 'warning', namespace: 'shop', certificate: 'web', secret: 'web-tls' });
+    expect(alert?.annotations.summary).toBe('Certificate shop/web was not renewed: 15d overdue, expires in 15d');
+    expect(alert?.annotations.description).toBe(
+      'The certificate in Secret shop/web-tls (serial abc, valid 90d) should have been renewed at 2025-12-17T00:00:00Z and was not; it expires at 2026-01-16T00:00:00Z, in 15d. Warning: renewal is late by more than its grace (9d: 10 % of the lifetime, by the default thresholds).',
+    );
+    expect(alert?.annotations.runbook).toContain('certkeeper renew web -n shop');
+    // Renewal time plus the grace: the same on every replica and after restarts.
+    expect(alert?.startsAt.toISOString()).toBe('2025-12-26T00:00:00.000Z');
   });
 });
 
@@ -199,9 +271,9 @@ describe('CertificateReloadDidNotFix', () => {
 describe('desiredAlerts', () => {
   it('covers every alert name with a rule, and yields one alert per label set', () => {
     expect(ALERT_RULES).toHaveLength(10);
-    expect(ALERT_NAMES).toHaveLength(11);
+    expect(ALERT_NAMES).toHaveLength(12);
     const list = alerts({ certificates: [issued('a', { notAfterDays: 5 }), issued('b', { notAfterDays: -1, ready: 'False', since: at(-1), attempts: 1 })] });
     expect(new Set(list.map((a) => alertKey(a.labels))).size).toBe(list.length);
-    expect(names(list).sort()).toEqual(['CertificateExpired/critical', 'CertificateExpiringSoon/critical', 'CertificateNotReady/warning', 'CertificateRenewalFailing/warning']);
+    expect(names(list).sort()).toEqual(['CertificateExpired/critical', 'CertificateNotReady/warning', 'CertificateRenewalFailing/warning', 'CertificateRenewalOverdue/critical']);
   });
 });

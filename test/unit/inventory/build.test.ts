@@ -3,6 +3,7 @@ import type { ParsedCertificate } from '../../../src/model/certificate.js';
 import type { TlsSecretSummary } from '../../../src/model/secret.js';
 import { compareEntries } from '../../../src/inventory/build.js';
 import { inventoryJson } from '../../../src/inventory/json.js';
+import { renderInventoryTable } from '../../../src/cli/inventory-table.js';
 import type { InventoryEntry, SecretLocation } from '../../../src/inventory/model.js';
 import { certificate, inNamespace, selecting, tlsPolicy, withPolicySpec } from '../../support/builders.js';
 import { CORRUPT_PEM } from '../../support/inventory-fixtures.js';
@@ -102,7 +103,7 @@ describe('buildInventory: problems', () => {
     const inv = build(secrets, { policies: [policy], namespaceLabels: { 'team-a': { team: 'a' } } });
     // 10 days left is outside a 5-day window; 3 days is a warning, not critical (2 days).
     expect(leafEntries(inv.entries).map(problemIds)).toEqual([['expiring/warning'], []]);
-    expect(leafEntries(inv.entries)[0]?.thresholds).toEqual({ warningMs: 5 * DAY_MS, criticalMs: 2 * DAY_MS });
+    expect(leafEntries(inv.entries)[0]?.thresholds).toEqual({ rule: 'expiry', warningMs: 5 * DAY_MS, criticalMs: 2 * DAY_MS });
   });
 
   it('uses the policy a managed Certificate reports in its status', () => {
@@ -111,6 +112,53 @@ describe('buildInventory: problems', () => {
     cert.status = { policy: 'long' };
     const inv = build([secretOf(w.fine, { namespace: 'n', name: 'web-tls' })], { policies: [policy], certificates: [cached(cert)] });
     expect(problemIds(only(inv.entries))).toEqual(['expiring/warning']);
+  });
+
+  describe('a certificate a Certificate renews is judged by its renewal schedule', () => {
+    // w.expiring: 90 days, 10 left. Its Certificate's status describes it, with a renewal time.
+    const writer = (renewalDaysAgo: number, o: { notAfter?: string; policy?: string } = {}) => {
+      const cert = certificate('web', inNamespace('n'));
+      cert.status = {
+        notBefore: new Date(TEST_NOW.getTime() - 80 * DAY_MS).toISOString(),
+        notAfter: o.notAfter ?? new Date(TEST_NOW.getTime() + 10 * DAY_MS).toISOString(),
+        renewalTime: new Date(TEST_NOW.getTime() - renewalDaysAgo * DAY_MS).toISOString(),
+        ...(o.policy === undefined ? {} : { policy: o.policy }),
+      };
+      return cached(cert);
+    };
+    const written = () => secretOf(w.expiring, { namespace: 'n', name: 'web-tls', annotations: { 'certkeeper.dev/certificate-name': 'web' } });
+
+    it('renewal not due yet: no problem, though 10 days is inside the fixed 21-day window', () => {
+      const inv = build([written()], { certificates: [writer(-1)] });
+      expect(problemIds(only(inv.entries))).toEqual([]);
+      // Renewal tomorrow, 9 days before expiry: grace min(9d, 3d).
+      expect(only(inv.entries).thresholds).toMatchObject({ rule: 'renewal_overdue', warningMs: 6 * DAY_MS, criticalMs: 3 * DAY_MS });
+      // The inventory is rebuilt when the warning starts: renewal time + grace.
+      expect(inv.validUntil?.toISOString()).toBe(new Date(TEST_NOW.getTime() + 4 * DAY_MS).toISOString());
+    });
+
+    it('renewal overdue past the grace: a warning, then critical', () => {
+      // Renewal 5.5 days ago, 15.5 days before expiry: grace 5d 4h (a third of that), critical with 5d 4h left.
+      expect(problemIds(only(build([written()], { certificates: [writer(5.5)] }).entries))).toEqual(['renewal_overdue/warning']);
+      // Renewal 20 days ago, 30 days before expiry: critical with 10 days left.
+      const lateInventory = build([written()], { certificates: [writer(20)] });
+      expect(renderInventoryTable(lateInventory).split('\n').at(-1)).toBe('1 certificates: 0 expired, 0 expiring, 1 not renewed on schedule, 0 without a readable certificate');
+      const late = only(lateInventory.entries);
+      expect(problemIds(late)).toEqual(['renewal_overdue/critical']);
+      expect(late.primaryProblem).toBe('renewal_overdue');
+      expect(late.problems[0]?.message).toBe('not renewed: renewal was due 20d ago, at 2025-12-12T00:00:00Z; expires in 10d, at 2026-01-11T00:00:00Z (critical when 10d are left)');
+    });
+
+    it('copies of it elsewhere (an endpoint, ca.crt) do not bring back the fixed thresholds', () => {
+      const inv = build([written(), secretOf(w.expiring, { namespace: 'n', name: 'copy', annotations: { 'certkeeper.dev/certificate-name': 'web' } })], { certificates: [writer(-1)] });
+      expect(inv.entries.every((e) => e.problems.length === 0)).toBe(true);
+    });
+
+    it('a status that describes another certificate (a Secret changed behind its back), or the policy asking for ExpiryThresholds: the fixed thresholds', () => {
+      expect(problemIds(only(build([written()], { certificates: [writer(-1, { notAfter: '2026-03-01T00:00:00Z' })] }).entries))).toEqual(['expiring/warning']);
+      const fixed = tlsPolicy('fixed', withPolicySpec({ alerts: { managedCertificates: 'ExpiryThresholds' } }));
+      expect(problemIds(only(build([written()], { certificates: [writer(-1, { policy: 'fixed' })], policies: [fixed] }).entries))).toEqual(['expiring/warning']);
+    });
   });
 
   it('a Secret whose tls.crt does not parse is an entry with an error, never a crash', () => {

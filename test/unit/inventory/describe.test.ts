@@ -33,7 +33,7 @@ function input(o: Partial<DescribeInput> = {}): DescribeInput {
     raw: { status: { endpoints: [{ service: 'web', port: 443, verified: false, reason: 'StaleCertificate' }] } },
     certificate: c,
     secret: { state: 'found', summary: secretOf(w.expiring, { namespace: 'shop', name: 'web-tls', annotations: { 'certkeeper.dev/certificate-name': 'web', 'certkeeper.dev/revision': '3' } }) },
-    policy: tlsPolicy('internal', withPolicySpec({ alerts: { expiryWarning: '720h' } })),
+    policy: tlsPolicy('internal', withPolicySpec({ alerts: { managedCertificates: 'ExpiryThresholds', expiryWarning: '720h' } })),
     events: [
       { at: new Date('2025-12-31T23:00:00Z'), type: 'Warning', reason: 'IssuanceFailed', note: 'CA Secret "ca" not found', count: 4 },
       { at: new Date('2025-12-02T00:00:00Z'), type: 'Normal', reason: 'Issued', note: 'Issued revision 3', count: 1 },
@@ -62,6 +62,18 @@ describe('renderDescribe', () => {
     expect(text).toContain('Problem:              expiring (warning): expires in 10d');
     expect(text).toContain('web:443: verified=false reason=StaleCertificate');
     expect(text).toMatch(/1h\s+Warning\s+IssuanceFailed\s+x4\s+CA Secret "ca" not found\n.*30d\s+Normal\s+Issued/);
+  });
+
+  it('judges a certificate it renews by its renewal schedule, by default', () => {
+    const policy = tlsPolicy('internal');
+    // 40 days renewed 12 days early: grace min(4d, 4d); renewal 2 days ago is inside it.
+    const onTime = renderDescribe(input({ policy }));
+    expect(onTime).toMatch(/Alerts:\s+if renewal is overdue: warning 8d and critical 4d before expiry \(renewal time \+ 10 % of the lifetime, two thirds of the renewal window\)/);
+    expect(onTime).not.toContain('Problem:');
+    const base = input({ policy });
+    const late = renderDescribe({ ...base, certificate: { ...base.certificate, status: { ...base.certificate.status, renewalTime: '2025-12-20T00:00:00Z' } } });
+    // The Secret's certificate (90 days, w.expiring) renewed 22 days early: grace min(9d, 7d 8h), renewal 12 days ago.
+    expect(late).toContain('Problem:              renewal_overdue (warning): not renewed: renewal was due 12d ago, at 2025-12-20T00:00:00Z; expires in 10d');
   });
 
   it('says what is missing: no status, no Secret, a corrupt Secret', () => {

@@ -61,7 +61,7 @@ function web(): ParsedCertificate {
 
 describe('certificate metrics', () => {
   it('report each Certificate by namespace and name', async () => {
-    const text = await scrape([web(), cached(certificate('new', inNamespace('shop')))], [tlsPolicy('shop', withPolicySpec({ alerts: { expiryWarning: '720h' } }))]);
+    const text = await scrape([web(), cached(certificate('new', inNamespace('shop')))], [tlsPolicy('shop', withPolicySpec({ alerts: { managedCertificates: 'ExpiryThresholds', expiryWarning: '720h' } }))]);
     const id = { namespace: 'shop', name: 'web' };
     expect(sample(text, 'certkeeper_certificate_expiration_timestamp_seconds', id)).toBe(Date.parse('2026-03-02T00:00:00Z') / 1000);
     expect(sample(text, 'certkeeper_certificate_not_before_timestamp_seconds', id)).toBe(Date.parse('2025-12-02T00:00:00Z') / 1000);
@@ -70,10 +70,21 @@ describe('certificate metrics', () => {
     expect(sample(text, 'certkeeper_certificate_ready_status', { ...id, condition: 'True' })).toBe(1);
     expect(sample(text, 'certkeeper_certificate_ready_status', { ...id, condition: 'False' })).toBe(0);
     expect(sample(text, 'certkeeper_certificate_ready_status', { namespace: 'shop', name: 'new', condition: 'Unknown' })).toBe(1);
-    expect(sample(text, 'certkeeper_certificate_expiry_alert_threshold_seconds', { ...id, severity: 'warning' })).toBe(720 * 3600);
-    expect(sample(text, 'certkeeper_certificate_expiry_alert_threshold_seconds', { ...id, severity: 'critical' })).toBe(7 * 86_400);
+    expect(sample(text, 'certkeeper_certificate_expiry_alert_threshold_seconds', { ...id, severity: 'warning', rule: 'expiry' })).toBe(720 * 3600);
+    expect(sample(text, 'certkeeper_certificate_expiry_alert_threshold_seconds', { ...id, severity: 'critical', rule: 'expiry' })).toBe(7 * 86_400);
     // Never issued: no timestamps.
     expect(sample(text, 'certkeeper_certificate_expiration_timestamp_seconds', { namespace: 'shop', name: 'new' })).toBeUndefined();
+  });
+
+  it("give a renewed certificate's thresholds from its renewal schedule, the rule the alerts and the inventory use", async () => {
+    const text = await scrape([web(), cached(certificate('new', inNamespace('shop')))], [tlsPolicy('shop')]);
+    const id = { namespace: 'shop', name: 'web' };
+    // 90 days renewed 30 days early: warning 21 days before expiry (renewal + 9 days), critical 10 days before.
+    expect(sample(text, 'certkeeper_certificate_expiry_alert_threshold_seconds', { ...id, severity: 'warning', rule: 'renewal_overdue' })).toBe(21 * 86_400);
+    expect(sample(text, 'certkeeper_certificate_expiry_alert_threshold_seconds', { ...id, severity: 'critical', rule: 'renewal_overdue' })).toBe(10 * 86_400);
+    expect(sample(text, 'certkeeper_certificate_expiry_alert_threshold_seconds', { ...id, severity: 'warning', rule: 'expiry' })).toBeUndefined();
+    // Not issued yet: no schedule, so the fixed thresholds.
+    expect(sample(text, 'certkeeper_certificate_expiry_alert_threshold_seconds', { namespace: 'shop', name: 'new', severity: 'warning', rule: 'expiry' })).toBe(21 * 86_400);
   });
 
   it('a standby (caches not synced) reports no series at all', async () => {
@@ -91,7 +102,7 @@ describe('inventory metrics', () => {
     expect(sample(text, 'certkeeper_inventory_certificates', { managed: 'other', problem: 'expired' })).toBe(1);
     expect(sample(text, 'certkeeper_inventory_certificates', { managed: 'unmanaged', problem: 'unparsable' })).toBe(1);
     expect(sample(text, 'certkeeper_inventory_certificates', { managed: 'other', problem: 'key_mismatch' })).toBe(0);
-    expect(text.match(/^certkeeper_inventory_certificates\{/gm)).toHaveLength(3 * 8);
+    expect(text.match(/^certkeeper_inventory_certificates\{/gm)).toHaveLength(3 * 9);
   });
 
   it('give per-Secret expiry only for Secrets certkeeper does not write', async () => {
