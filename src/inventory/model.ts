@@ -17,6 +17,7 @@ export const ProblemId = {
   NotYetValid: 'not_yet_valid',
   Expiring: 'expiring',
   RenewalOverdue: 'renewal_overdue',
+  LifetimeExceedsLimit: 'lifetime_exceeds_cabf_limit',
   NotIssued: 'not_issued',
 } as const;
 export type ProblemId = (typeof ProblemId)[keyof typeof ProblemId];
@@ -30,6 +31,7 @@ export const PROBLEM_PRECEDENCE: readonly ProblemId[] = [
   ProblemId.NotYetValid,
   ProblemId.RenewalOverdue,
   ProblemId.Expiring,
+  ProblemId.LifetimeExceedsLimit,
   ProblemId.NotIssued,
 ];
 

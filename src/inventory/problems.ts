@@ -2,6 +2,7 @@ import type { TlsSecretSummary } from '../model/secret.js';
 import type { CertificateFacts } from '../model/certificate-facts.js';
 import { PROBLEM_PRECEDENCE, ProblemId, type Problem } from './model.js';
 import { AlertWindowRule, type AlertWindow } from './alert-window.js';
+import { publicLifetimeMessage } from '../probe/lifetimes.js';
 
 // What is wrong with a certificate, as named pure checks: time-dependent ones
 // take `now` (from the injected clock), none touches the API.
@@ -81,6 +82,10 @@ export function secretProblems(s: TlsSecretSummary, location: string): Problem[]
       break;
     default:
       break;
+  }
+  const leaf = s.certificates.leaf;
+  if (s.certificates.publicLifetime !== undefined && leaf !== undefined) {
+    out.push({ id: ProblemId.LifetimeExceedsLimit, severity: 'warning', message: publicLifetimeMessage(s.certificates.publicLifetime, leaf.notBefore), location });
   }
   if (s.certificates.caError !== undefined) {
     out.push({ id: ProblemId.Unparsable, severity: 'warning', message: `Secret ${s.namespace}/${s.name}: ${s.certificates.caError}`, location });

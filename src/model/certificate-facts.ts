@@ -21,4 +21,10 @@ export interface SecretCertificates {
   /** ca.crt's certificates, at most MAX_CA_CERTIFICATES. */
   caCertificates: CertificateFacts[];
   caError?: string;
+  /**
+   * The leaf chains (through tls.crt) to a public root and is valid longer
+   * than the CA/Browser Forum allows for its issue date (SC-081). Checked only
+   * for leaves that long, so private CAs' long-lived leaves cost one lookup.
+   */
+  publicLifetime?: { lifetimeDays: number; maxDays: number };
 }

@@ -1,9 +1,10 @@
 import { X509Certificate as NodeX509Certificate } from 'node:crypto';
-import { rootCertificates } from 'node:tls';
-import { summarizeDerCertificate, verifyChain } from '../pki/certificates.js';
+import { summarizeDerCertificate } from '../pki/certificates.js';
+import { chainsToPublicRoots, verifyServedChain } from '../pki/trust-anchors.js';
+import { lifetimeDaysOf } from './lifetimes.js';
 import { readCertificateChainPem } from '../pki/certificate-der.js';
 import { x509 } from '../pki/x509.js';
-import { certificatePemBlocks, encodePem } from '../pki/pem.js';
+import { encodePem } from '../pki/pem.js';
 import { revocationInfo } from '../pki/revocation.js';
 import type { CertificateDetails, CertificateFindings, ValidityState } from './findings.js';
 import { hostnameMatches } from './hostname.js';
@@ -59,79 +60,10 @@ function details(der: Buffer): CertificateDetails {
   };
 }
 
-interface Anchor {
-  subject: string;
-  fingerprint256: string;
-  pem: string;
-}
-
-let anchorCache: { pem: string; anchors: Anchor[] } | undefined;
-
-/** The anchors of a PEM bundle, parsed once per bundle (node's OpenSSL parse is cheap, src/pki's is not). */
-function anchorsOf(bundle: string): Anchor[] {
-  if (anchorCache?.pem !== bundle) {
-    const anchors = certificatePemBlocks(bundle).flatMap((pem) => {
-      try {
-        const certificate = new NodeX509Certificate(pem);
-        return [{ subject: certificate.subject, fingerprint256: certificate.fingerprint256, pem: `${pem}\n` }];
-      } catch {
-        return [];
-      }
-    });
-    anchorCache = { pem: bundle, anchors };
-  }
-  return anchorCache.anchors;
-}
-
-/**
- * The anchors that can end this chain: the last served certificate itself
- * or one named as its issuer. Verifying against these alone keeps a check
- * against ~140 system roots from parsing them all every time.
- */
-function candidateAnchors(lastServed: Buffer, bundle: string): string {
-  const last = new NodeX509Certificate(lastServed);
-  return anchorsOf(bundle)
-    .filter((a) => a.subject === last.issuer || a.fingerprint256 === last.fingerprint256)
-    .map((a) => a.pem)
-    .join('');
-}
-
-function verifyServedChain(served: readonly Buffer[], bundle: string, at: Date): { valid: boolean; reason?: string } {
-  const last = served[served.length - 1];
-  if (last === undefined) return { valid: false, reason: 'no certificate served' };
-  const anchors = candidateAnchors(last, bundle);
-  if (anchors === '') {
-    const issuer = new NodeX509Certificate(last).issuer.replace(/\n/g, ', ');
-    return { valid: false, reason: `no trust anchor is named ${issuer}, the issuer of the last certificate served` };
-  }
-  return verifyChain({ chainPem: served.map((der) => encodePem('CERTIFICATE', der)).join(''), caPem: anchors, at });
-}
-
-const PUBLIC_ROOTS = rootCertificates.join('\n');
-
-/**
- * The served chain (DER, leaf first) leads to one of node's bundled Mozilla
- * roots: a publicly trusted certificate, under the CA/Browser Forum's rules.
- * Judged at `at`, or inside the leaf's validity when `at` is outside it.
- */
-export function chainsToPublicRoots(served: readonly Buffer[], at: Date): boolean {
-  const [leaf] = served;
-  if (leaf === undefined) return false;
-  const l = new NodeX509Certificate(leaf);
-  const from = new Date(l.validFrom);
-  const to = new Date(l.validTo);
-  const inside = at < from ? from : at > to ? to : at;
-  return verifyServedChain(served, PUBLIC_ROOTS, inside).valid;
-}
-
 function validityState(leaf: CertificateDetails, now: Date): ValidityState {
   if (now < new Date(leaf.notBefore)) return 'not-yet-valid';
   if (now > new Date(leaf.notAfter)) return 'expired';
   return 'valid';
-}
-
-function round2(value: number): number {
-  return Math.round(value * 100) / 100;
 }
 
 /**
@@ -166,7 +98,7 @@ export function analyseCertificate(served: readonly Buffer[], context: Certifica
     validity: {
       state,
       daysRemaining: Math.floor((new Date(leaf.notAfter).getTime() - context.now.getTime()) / DAY_MS),
-      lifetimeDays: round2((new Date(leaf.notAfter).getTime() - new Date(leaf.notBefore).getTime()) / DAY_MS),
+      lifetimeDays: lifetimeDaysOf(new Date(leaf.notBefore), new Date(leaf.notAfter)),
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { CertificateFindings, ProbeFindings } from './findings.js';
 import type { ProfileRules, TlsProfile } from './profiles/schema.js';
-import { maxPublicLifetimeDays } from './lifetimes.js';
+import { publicLifetimeExcess, publicLifetimeMessage } from './lifetimes.js';
 import { postQuantumGroupByName } from './post-quantum.js';
 import { suiteByName } from './suites.js';
 
@@ -250,12 +250,9 @@ const RULES: readonly Rule[] = [
     check: (f) => {
       const c = f.certificate;
       if (c === undefined || !c.trust.publiclyTrusted) return only([]);
-      const max = maxPublicLifetimeDays(new Date(c.leaf.notBefore));
-      return only(
-        c.validity.lifetimeDays > max
-          ? [v('certificate-lifetime-exceeds-cabf-limit', 'certificate', `the publicly trusted certificate is valid for ${c.validity.lifetimeDays} days; issued ${c.leaf.notBefore.slice(0, 10)}, the CA/Browser Forum allows at most ${max} (SC-081)`)]
-          : [],
-      );
+      const notBefore = new Date(c.leaf.notBefore);
+      const excess = publicLifetimeExcess(notBefore, c.validity.lifetimeDays);
+      return only(excess === undefined ? [] : [v('certificate-lifetime-exceeds-cabf-limit', 'certificate', publicLifetimeMessage(excess, notBefore))]);
     },
   },
   {

@@ -16,3 +16,26 @@ const BEFORE_SC081_DAYS = 398;
 export function maxPublicLifetimeDays(notBefore: Date): number {
   return STEPS.find((s) => notBefore >= new Date(s.from))?.maxDays ?? BEFORE_SC081_DAYS;
 }
+
+export interface PublicLifetimeExcess {
+  /** notAfter - notBefore in days, to two decimals (as the prober reports validity). */
+  lifetimeDays: number;
+  /** What SC-081 allows for its issue date. */
+  maxDays: number;
+}
+
+/** notAfter - notBefore in days, to two decimals. */
+export function lifetimeDaysOf(notBefore: Date, notAfter: Date): number {
+  return Math.round(((notAfter.getTime() - notBefore.getTime()) / 86_400_000) * 100) / 100;
+}
+
+/** The lifetime, when it is longer than a publicly trusted certificate issued at notBefore may have; else undefined. */
+export function publicLifetimeExcess(notBefore: Date, lifetimeDays: number): PublicLifetimeExcess | undefined {
+  const maxDays = maxPublicLifetimeDays(notBefore);
+  return lifetimeDays > maxDays ? { lifetimeDays, maxDays } : undefined;
+}
+
+/** The SC-081 finding's words, shared by the prober and the inventory. */
+export function publicLifetimeMessage(excess: PublicLifetimeExcess, notBefore: Date): string {
+  return `the publicly trusted certificate is valid for ${excess.lifetimeDays} days; issued ${notBefore.toISOString().slice(0, 10)}, the CA/Browser Forum allows at most ${excess.maxDays} (SC-081)`;
+}

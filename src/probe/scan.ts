@@ -10,7 +10,7 @@ import { probePostQuantum, type PostQuantumObservation } from './jobs/post-quant
 import { probeProtocol, type ProtocolProbe } from './jobs/protocol-versions.js';
 import { probeCrl, type CrlCheck } from './jobs/revocation.js';
 import { extendedMasterSecretOf, probeCcsInjection, probeClientRenegotiation, probeFallbackScsv, probeHeartbleed, type VulnerabilityVerdict } from './jobs/classics.js';
-import { chainsToPublicRoots } from './certificate-analysis.js';
+import { chainsToPublicRoots } from '../pki/trust-anchors.js';
 import { probeResumption, type ResumptionMechanism, type ResumptionTiming } from './jobs/resumption.js';
 import type { HandshakeOptions } from './jobs/tls-handshake.js';
 

@@ -3,6 +3,8 @@ import { describeCause } from '../pki/errors.js';
 import { summarizeDerCertificate, type CertificateSummary } from '../pki/certificates.js';
 import { readCertificateChainPem, type ChainCertificate, type DerCertificate } from '../pki/certificate-der.js';
 import type { CertificateFacts, SecretCertificates } from '../model/certificate-facts.js';
+import { chainsToPublicRoots } from '../pki/trust-anchors.js';
+import { lifetimeDaysOf, publicLifetimeExcess } from '../probe/lifetimes.js';
 
 // Reading a Secret's certificates into public facts (model/certificate-facts.ts):
 // once, when the Secret is summarised (secrets/summary.ts), never again.
@@ -65,17 +67,46 @@ function caFacts(caPem: string): CaFacts {
   return result;
 }
 
-/** Never throws: whatever does not parse becomes an error string. `summarize`: a memo for the leaf, shared with the Secret's state. */
+/**
+ * SC-081 for a Secret's leaf: only a leaf longer than the limit for its
+ * issue date is checked against the public roots (a chain verification), so
+ * the common case costs nothing. tls.crt must carry the intermediates, as a
+ * server needs it to.
+ */
+function publicLifetime(chain: readonly ChainCertificate[], leaf: CertificateFacts, publicRoots: string | undefined): SecretCertificates['publicLifetime'] {
+  const excess = publicLifetimeExcess(leaf.notBefore, lifetimeDaysOf(leaf.notBefore, leaf.notAfter));
+  if (excess === undefined) return undefined;
+  try {
+    return chainsToPublicRoots(
+      chain.map((c) => c.der),
+      leaf.notBefore,
+      publicRoots,
+    )
+      ? excess
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Never throws: whatever does not parse becomes an error string. `summarize`:
+ * a memo for the leaf, shared with the Secret's state. `publicRoots`: what
+ * counts as publicly trusted (default node's Mozilla roots; tests pass their own).
+ */
 export function readSecretCertificates(
   chain: ParsedChain,
   caPem: string | undefined,
   summarize: (c: DerCertificate) => CertificateSummary = summarizeDerCertificate,
+  publicRoots?: string,
 ): SecretCertificates {
   const out: SecretCertificates = { chainLength: chain.ok ? chain.certificates.length : 0, caCertificates: [] };
   if (!chain.ok) out.leafError = chain.error;
   else {
     try {
       out.leaf = certificateFacts(chain.certificates[0] as ChainCertificate, summarize);
+      const excess = publicLifetime(chain.certificates, out.leaf, publicRoots);
+      if (excess !== undefined) out.publicLifetime = excess;
     } catch (err) {
       out.leafError = describeCause(err);
     }

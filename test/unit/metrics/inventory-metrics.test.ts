@@ -102,7 +102,7 @@ describe('inventory metrics', () => {
     expect(sample(text, 'certkeeper_inventory_certificates', { managed: 'other', problem: 'expired' })).toBe(1);
     expect(sample(text, 'certkeeper_inventory_certificates', { managed: 'unmanaged', problem: 'unparsable' })).toBe(1);
     expect(sample(text, 'certkeeper_inventory_certificates', { managed: 'other', problem: 'key_mismatch' })).toBe(0);
-    expect(text.match(/^certkeeper_inventory_certificates\{/gm)).toHaveLength(3 * 9);
+    expect(text.match(/^certkeeper_inventory_certificates\{/gm)).toHaveLength(3 * 10);
   });
 
   it('give per-Secret expiry only for Secrets certkeeper does not write', async () => {
