@@ -3,6 +3,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ProtocolVersion } from '../../src/probe/protocols.js';
+import { REPO_ROOT } from '../env/tools.js';
 
 // The independent scanners the prober must agree with — Debian's testssl.sh
 // and sslscan — run against loopback only, reduced to what is compared:
@@ -102,4 +103,52 @@ export async function runTestssl(port: number, dir: string): Promise<ScannerView
     throw new Error(`testssl wrote no JSON for 127.0.0.1:${port}: ${failure instanceof Error ? failure.message : String(failure)}`);
   }
   return parseTestsslJson(text);
+}
+
+/** The directory of testssl.sh 3.2 (hack/install-testssl.sh; unpacked on first use, a failure throws). */
+export async function testssl32Dir(): Promise<string> {
+  const { stdout } = await execFileAsync('bash', [join(REPO_ROOT, 'hack', 'install-testssl.sh')], { maxBuffer: 1 << 20 });
+  const path = stdout.trim().split('\n').pop();
+  if (path === undefined || path === '') throw new Error('hack/install-testssl.sh printed no path');
+  return path;
+}
+
+export interface TestsslGroups {
+  /** FS_KEMs: the ML-KEM groups (hybrid and pure) the server accepts, in testssl's order. */
+  kems: string[];
+  /** FS_ECDHE_curves: the classical groups, OpenSSL names. */
+  curves: string[];
+}
+
+/** Pure: the key exchange groups in testssl.sh 3.2's flat JSON (`--jsonfile`, `--fs`). Throws when it has no curve verdict. */
+export function parseTestsslGroups(text: string): TestsslGroups {
+  const parsed: unknown = JSON.parse(text);
+  if (!Array.isArray(parsed)) throw new Error('testssl JSON is not an array');
+  const entries = parsed.filter(isEntry);
+  const words = (id: string) => entries.find((e) => e.id === id)?.finding.split(/\s+/).filter((w) => w !== '') ?? [];
+  if (!entries.some((e) => e.id === 'FS_ECDHE_curves')) throw new Error(`testssl reported no FS_ECDHE_curves (ids: ${entries.map((e) => e.id).join(', ')})`);
+  return { kems: words('FS_KEMs'), curves: words('FS_ECDHE_curves') };
+}
+
+/** testssl.sh 3.2 --fs against host:port: which groups it sees. Tens of seconds. */
+export async function runTestsslGroups(testsslDir: string, host: string, port: number, dir: string): Promise<TestsslGroups> {
+  await mkdir(dir, { recursive: true });
+  const jsonFile = join(dir, `testssl32-${port}.json`);
+  let failure: unknown;
+  try {
+    await execFileAsync('bash', [join(testsslDir, 'usr', 'bin', 'testssl'), '--quiet', '--color', '0', '--warnings', 'off', '--jsonfile', jsonFile, '--fs', `${host}:${port}`], {
+      maxBuffer: MAX_OUTPUT,
+      timeout: 300_000,
+      env: { ...process.env, TESTSSL_INSTALL_DIR: join(testsslDir, 'etc', 'testssl') },
+    });
+  } catch (error) {
+    failure = error;
+  }
+  let text: string;
+  try {
+    text = await readFile(jsonFile, 'utf8');
+  } catch {
+    throw new Error(`testssl 3.2 wrote no JSON for ${host}:${port}: ${failure instanceof Error ? failure.message : String(failure)}`);
+  }
+  return parseTestsslGroups(text);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseSslyzeJson, parseSslyzeMozillaReport } from '../../../hack/tls/sslyze.js';
+import { parseTestsslGroups } from '../../../hack/tls/scanners.js';
 
 // The sslyze readers of the agreement test: a wrong reading would make the
 // agreement vacuous, so they get their own cases.
@@ -56,5 +57,19 @@ describe('parseSslyzeMozillaReport', () => {
     expect(parseSslyzeMozillaReport(failed)).toEqual(['certificate_path_validation', 'tls_versions']);
     expect(parseSslyzeMozillaReport('Checking results against Mozilla\'s "modern" configuration.\n    a.test:443: OK - Compliant.\n')).toEqual([]);
     expect(() => parseSslyzeMozillaReport('nothing')).toThrow(/no Mozilla check/);
+  });
+});
+
+describe('parseTestsslGroups (testssl.sh 3.2 --fs)', () => {
+  const entry = (id: string, finding: string) => ({ id, ip: '127.0.0.1/127.0.0.1', port: '443', severity: 'OK', finding });
+  it('reads the ML-KEM groups and the classical curves', () => {
+    const text = JSON.stringify([entry('FS', 'offered'), entry('FS_KEMs', 'SecP256r1MLKEM768 SecP384r1MLKEM1024 '), entry('FS_ECDHE_curves', 'prime256v1 X25519')]);
+    expect(parseTestsslGroups(text)).toEqual({ kems: ['SecP256r1MLKEM768', 'SecP384r1MLKEM1024'], curves: ['prime256v1', 'X25519'] });
+  });
+  it('no FS_KEMs entry: none accepted', () => {
+    expect(parseTestsslGroups(JSON.stringify([entry('FS_ECDHE_curves', 'X25519')])).kems).toEqual([]);
+  });
+  it('refuses output without a curve verdict (a scan that did not get that far)', () => {
+    expect(() => parseTestsslGroups(JSON.stringify([entry('scanProblem', 'connection refused')]))).toThrow(/no FS_ECDHE_curves \(ids: scanProblem\)/);
   });
 });
