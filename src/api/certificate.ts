@@ -74,13 +74,13 @@ export const reloadSpec = z.object({
 });
 export type ReloadSpec = z.infer<typeof reloadSpec>;
 
-export const RELOAD_STATES = ['Restarted', 'Verified', 'StillStale', 'NotRestartable'] as const;
+export const RELOAD_STATES = ['Restarted', 'Verified', 'StillStale', 'NotRestartable', 'Disabled'] as const;
 export type ReloadState = (typeof RELOAD_STATES)[number];
 
 export const reloadStatus = z.object({
   serialNumber: z.string().max(128).meta({ description: 'The certificate the reload was for: at most one restart per issued certificate.' }),
   state: z.enum(RELOAD_STATES),
-  time: z.string().max(64).meta({ description: 'When the workloads were restarted (or found not restartable).' }),
+  time: z.string().max(64).meta({ description: 'When the workloads were restarted (or found not restartable; Disabled: when the operator saw spec.reload while running without --reload-enabled).' }),
   workloads: z.array(z.string().max(320)).max(16).optional().meta({ description: '"Kind/name" of each workload restarted.' }),
   message: z.string().max(2048),
 });

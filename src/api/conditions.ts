@@ -87,5 +87,6 @@ export const Reason = {
   ReloadVerified: 'ReloadVerified',
   ReloadDidNotFix: 'ReloadDidNotFix',
   ReloadNotPossible: 'ReloadNotPossible',
+  ReloadDisabled: 'ReloadDisabled',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

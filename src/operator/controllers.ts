@@ -2,7 +2,7 @@ import type { V1EndpointSlice, V1Namespace, V1Secret, V1Service } from '@kuberne
 import { EndpointValidation } from '../endpoints/validation.js';
 import { summarizeEndpointSlice, summarizeService, type EndpointSliceSummary, type ServiceSummary } from '../endpoints/summaries.js';
 import { decodeSecretData } from '../secrets/summary.js';
-import type { Certificate } from '../api/certificate.js';
+import type { Certificate, ReloadStatus } from '../api/certificate.js';
 import type { TLSPolicy } from '../api/tlspolicy.js';
 import type { Clock } from '../clock.js';
 import { CertificateReconciler } from '../controllers/certificate/reconciler.js';
@@ -16,7 +16,7 @@ import { summarizeTlsSecret } from '../secrets/summary.js';
 import { type TlsSecretSummary } from '../model/secret.js';
 import { TLSPolicyReconciler } from '../controllers/tlspolicy/reconciler.js';
 import { IssuerHealthRegistry } from '../controllers/certificate/issuer-health.js';
-import { Reloader } from '../controllers/certificate/reloader.js';
+import { ReloadDisabledNotice, Reloader } from '../controllers/certificate/reloader.js';
 import { WorkloadsClient } from '../kube/workloads.js';
 import { CertificateStatusWriter } from '../controllers/certificate/status-writer.js';
 import { acmeDriver } from '../controllers/drivers/acme.js';
@@ -129,18 +129,13 @@ export class ControllerSet {
     // A change of an issuer's health is written to its policy's status (and so reaches a new leader).
     const health = new IssuerHealthRegistry({ onChange: (name) => enqueue.policy(name), registry: o.registry });
     const statusWriter = new CertificateStatusWriter({ certificates: o.clients.certificates, clock: o.clock, events: o.events, endpoints: this.endpoints });
+    const writeReload = async (cert: Certificate, reload: ReloadStatus) => {
+      await statusWriter.change(cert, { reload });
+    };
     const reloader =
       o.reloadEnabled === true
-        ? new Reloader({
-            clock: o.clock,
-            endpoints: this.endpoints,
-            workloads: new WorkloadsClient({ core: o.clients.core, apps: o.clients.apps }),
-            writeReload: async (cert, reload) => {
-              await statusWriter.change(cert, { reload });
-            },
-            events: o.events,
-          })
-        : undefined;
+        ? new Reloader({ clock: o.clock, endpoints: this.endpoints, workloads: new WorkloadsClient({ core: o.clients.core, apps: o.clients.apps }), writeReload, events: o.events })
+        : new ReloadDisabledNotice({ clock: o.clock, writeReload, events: o.events });
     const certificateReconciler = new CertificateReconciler({
       clock: o.clock,
       certificates: this.certificates,

@@ -149,6 +149,16 @@ describe('test hosts: nginx in a network namespace', () => {
 });
 
 describe('Certificate endpoints: is the current certificate served by every pod?', () => {
+  it('says that spec.reload does nothing while the operator runs without --reload-enabled', async () => {
+    const ns = (await createTestNamespace('reload-off')).name;
+    const policy = await createPolicyObject({ issuer: { ca: { secretName: caSecret } } });
+    await createCertificate(ns, 'web', { secretName: 'web-tls', dnsNames: [`web.${ns}.svc`], policyRef: { name: policy }, reload: { strategy: 'RolloutRestart' } });
+    const c = await waitForCondition(ns, 'web', { status: 'True', where: (x) => x.status?.reload?.state === 'Disabled' });
+    expect(c.status?.reload).toMatchObject({ serialNumber: c.status?.serialNumber, state: 'Disabled', message: expect.stringContaining('--reload-enabled') as unknown });
+    const event = await waitForEvent(ns, { kind: 'Certificate', name: 'web', reason: 'ReloadDisabled', type: 'Warning' });
+    expect(event.message).toContain('nothing will be restarted');
+  });
+
   it('names the one pod of three that still serves the old certificate after a renewal, until it reloads', async () => {
     const ns = (await createTestNamespace('stale')).name;
     const policy = await createPolicyObject({ issuer: { ca: { secretName: caSecret } } });

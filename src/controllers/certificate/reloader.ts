@@ -124,3 +124,25 @@ export class Reloader {
     }
   }
 }
+
+export const RELOAD_DISABLED_MESSAGE =
+  'spec.reload is set (on the Certificate or its TLSPolicy) but this operator runs without --reload-enabled (chart value reload.enabled), which also grants the RBAC to read pods and restart workloads: nothing will be restarted';
+
+/**
+ * spec.reload while the operator runs without --reload-enabled: nothing is
+ * restarted, and the Certificate says so instead of staying silent. Recorded
+ * once per issued certificate (status.reload, state Disabled, and one
+ * Warning event), like a reload verdict.
+ */
+export class ReloadDisabledNotice {
+  constructor(private readonly deps: Pick<ReloaderDeps, 'clock' | 'writeReload' | 'events'>) {}
+
+  async reconcile(cert: Certificate, policy: TLSPolicy, _log: Logger): Promise<number | undefined> {
+    const serialNumber = cert.status?.serialNumber;
+    if ((cert.spec.reload ?? policy.spec.reload) === undefined || serialNumber === undefined) return undefined;
+    if (cert.status?.reload?.serialNumber === serialNumber && cert.status.reload.state === 'Disabled') return undefined;
+    await this.deps.writeReload(cert, { serialNumber, state: 'Disabled', time: formatTime(this.deps.clock.now()), message: RELOAD_DISABLED_MESSAGE });
+    this.deps.events.warning(certificateRef(cert), Reason.ReloadDisabled, RELOAD_DISABLED_MESSAGE, 'Reload');
+    return undefined;
+  }
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Certificate, ReloadStatus } from '../../../src/api/certificate.js';
-import { Reloader } from '../../../src/controllers/certificate/reloader.js';
+import { RELOAD_DISABLED_MESSAGE, ReloadDisabledNotice, Reloader } from '../../../src/controllers/certificate/reloader.js';
 import type { CertificateVerification } from '../../../src/endpoints/verify.js';
 import type { PodOwner } from '../../../src/kube/workloads.js';
 import { createLogger } from '../../../src/log.js';
@@ -133,5 +133,51 @@ describe('Reloader', () => {
     expect(h.calls).toEqual([]);
     expect(h.records.map((r) => r.state)).toEqual(['StillStale']);
     expect(h.events.recorded.map((e) => [e.type, e.reason])).toEqual([['Warning', 'ReloadDidNotFix']]);
+  });
+});
+
+describe('ReloadDisabledNotice (spec.reload without --reload-enabled)', () => {
+  function notice(o: { certReload?: boolean; policyReload?: boolean; reload?: ReloadStatus; serialNumber?: string }) {
+    const records: ReloadStatus[] = [];
+    const events = new RecordingEvents();
+    const n = new ReloadDisabledNotice({
+      clock: new FakeClock(NOW),
+      writeReload: (_cert, reload) => {
+        records.push(reload);
+        return Promise.resolve();
+      },
+      events,
+    });
+    const cert: Certificate = certificate('web', inNamespace('team-a'), ...(o.certReload === true ? [withSpec({ reload: { strategy: 'RolloutRestart' } })] : []));
+    cert.status = { ...(o.serialNumber === undefined ? {} : { serialNumber: o.serialNumber }), ...(o.reload === undefined ? {} : { reload: o.reload }) };
+    const policy = tlsPolicy('p', selectingAll, ...(o.policyReload === true ? [withPolicySpec({ reload: { strategy: 'RolloutRestart' } })] : []));
+    return { run: () => n.reconcile(cert, policy, log), records, events };
+  }
+
+  it.each([
+    ['on the Certificate', { certReload: true }],
+    ['by its TLSPolicy', { policyReload: true }],
+  ])('says once per issued certificate that spec.reload %s does nothing, in status.reload and a Warning event', async (_label, o) => {
+    const h = notice({ ...o, serialNumber: '0b0b' });
+    await expect(h.run()).resolves.toBeUndefined();
+    expect(h.records).toEqual([{ serialNumber: '0b0b', state: 'Disabled', time: '2026-03-01T01:00:00Z', message: RELOAD_DISABLED_MESSAGE }]);
+    expect(h.events.recorded.map((e) => `${e.type} ${e.reason}`)).toEqual(['Warning ReloadDisabled']);
+    expect(RELOAD_DISABLED_MESSAGE).toContain('--reload-enabled');
+  });
+
+  it('is quiet when already said for this certificate, without spec.reload, or before the first issuance', async () => {
+    for (const h of [
+      notice({ certReload: true, serialNumber: '0b0b', reload: { serialNumber: '0b0b', state: 'Disabled', time: 't', message: 'm' } }),
+      notice({ serialNumber: '0b0b' }),
+      notice({ certReload: true }),
+    ]) {
+      await h.run();
+      expect(h.records).toEqual([]);
+      expect(h.events.recorded).toEqual([]);
+    }
+    // A renewal is a new certificate: said again.
+    const renewed = notice({ certReload: true, serialNumber: '0c0c', reload: { serialNumber: '0b0b', state: 'Disabled', time: 't', message: 'm' } });
+    await renewed.run();
+    expect(renewed.records.map((r) => r.serialNumber)).toEqual(['0c0c']);
   });
 });
