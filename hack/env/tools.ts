@@ -70,3 +70,21 @@ export function ensureTools(): Promise<ToolPaths> {
     });
   });
 }
+
+/**
+ * Runs one of the first-use installers (hack/install-node-pq.sh,
+ * install-sslyze.sh, install-testssl.sh) and returns the path it prints last.
+ * A failure to install throws: the test that needed the tool fails, never skips.
+ */
+export async function installedTool(script: string): Promise<string> {
+  const stdout = await new Promise<string>((resolvePath, reject) => {
+    const child = spawn('bash', [join(REPO_ROOT, 'hack', script)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolvePath(out) : reject(new Error(`hack/${script} exited with ${code ?? 'a signal'}`))));
+  });
+  const path = stdout.trim().split('\n').pop();
+  if (path === undefined || path === '') throw new Error(`hack/${script} printed no path`);
+  return path;
+}

@@ -1,8 +1,7 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { REPO_ROOT } from '../env/tools.js';
+import { installedTool } from '../env/tools.js';
 
 // TLS servers on Node.js 24 (OpenSSL 3.5): the real post-quantum servers the
 // probe tests scan. `ecdhCurve` is OpenSSL's group list, so
@@ -11,14 +10,9 @@ import { REPO_ROOT } from '../env/tools.js';
 // hack/install-node-pq.sh (installed on first use; a failure to install
 // fails the caller, never skips it).
 
-const run = promisify(execFile);
-
 /** Path of the Node.js 24 binary, installing it into the tools cache if needed. */
-export async function nodePqBinary(): Promise<string> {
-  const { stdout } = await run('bash', [join(REPO_ROOT, 'hack', 'install-node-pq.sh')], { maxBuffer: 1 << 20 });
-  const path = stdout.trim().split('\n').pop();
-  if (path === undefined || path === '') throw new Error('hack/install-node-pq.sh printed no path');
-  return path;
+export function nodePqBinary(): Promise<string> {
+  return installedTool('install-node-pq.sh');
 }
 
 export interface NodeTlsServerConfig {

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ProtocolVersion } from '../../src/probe/protocols.js';
-import { REPO_ROOT } from '../env/tools.js';
+import { installedTool } from '../env/tools.js';
 
 // The independent scanners the prober must agree with — Debian's testssl.sh
 // and sslscan — run against loopback only, reduced to what is compared:
@@ -84,33 +84,33 @@ export function parseTestsslJson(text: string): ScannerView {
 
 /** testssl.sh -p -E (protocols, then every suite per protocol) against 127.0.0.1:port. Slow: tens of seconds. */
 export async function runTestssl(port: number, dir: string): Promise<ScannerView> {
-  await mkdir(dir, { recursive: true });
-  const jsonFile = join(dir, `testssl-${port}.json`);
+  return parseTestsslJson(await testsslJson(TESTSSL, ['-p', '-E'], `127.0.0.1:${port}`, join(dir, `testssl-${port}.json`)));
+}
+
+/** Runs testssl.sh (`script`, with `env`) and returns the flat JSON it wrote. Slow: tens of seconds. */
+async function testsslJson(script: string, checks: string[], target: string, jsonFile: string, env?: NodeJS.ProcessEnv): Promise<string> {
+  await mkdir(dirname(jsonFile), { recursive: true });
   let failure: unknown;
   try {
-    await execFileAsync(TESTSSL, ['--quiet', '--color', '0', '--warnings', 'off', '--jsonfile', jsonFile, '-p', '-E', `127.0.0.1:${port}`], {
+    await execFileAsync('bash', [script, '--quiet', '--color', '0', '--warnings', 'off', '--jsonfile', jsonFile, ...checks, target], {
       maxBuffer: MAX_OUTPUT,
       timeout: 300_000,
+      ...(env === undefined ? {} : { env }),
     });
   } catch (error) {
     // testssl exits non-zero for "ambiguous" findings too; the JSON it wrote is what counts.
     failure = error;
   }
-  let text: string;
   try {
-    text = await readFile(jsonFile, 'utf8');
+    return await readFile(jsonFile, 'utf8');
   } catch {
-    throw new Error(`testssl wrote no JSON for 127.0.0.1:${port}: ${failure instanceof Error ? failure.message : String(failure)}`);
+    throw new Error(`testssl wrote no JSON for ${target}: ${failure instanceof Error ? failure.message : String(failure)}`);
   }
-  return parseTestsslJson(text);
 }
 
 /** The directory of testssl.sh 3.2 (hack/install-testssl.sh; unpacked on first use, a failure throws). */
-export async function testssl32Dir(): Promise<string> {
-  const { stdout } = await execFileAsync('bash', [join(REPO_ROOT, 'hack', 'install-testssl.sh')], { maxBuffer: 1 << 20 });
-  const path = stdout.trim().split('\n').pop();
-  if (path === undefined || path === '') throw new Error('hack/install-testssl.sh printed no path');
-  return path;
+export function testssl32Dir(): Promise<string> {
+  return installedTool('install-testssl.sh');
 }
 
 export interface TestsslGroups {
@@ -132,23 +132,6 @@ export function parseTestsslGroups(text: string): TestsslGroups {
 
 /** testssl.sh 3.2 --fs against host:port: which groups it sees. Tens of seconds. */
 export async function runTestsslGroups(testsslDir: string, host: string, port: number, dir: string): Promise<TestsslGroups> {
-  await mkdir(dir, { recursive: true });
-  const jsonFile = join(dir, `testssl32-${port}.json`);
-  let failure: unknown;
-  try {
-    await execFileAsync('bash', [join(testsslDir, 'usr', 'bin', 'testssl'), '--quiet', '--color', '0', '--warnings', 'off', '--jsonfile', jsonFile, '--fs', `${host}:${port}`], {
-      maxBuffer: MAX_OUTPUT,
-      timeout: 300_000,
-      env: { ...process.env, TESTSSL_INSTALL_DIR: join(testsslDir, 'etc', 'testssl') },
-    });
-  } catch (error) {
-    failure = error;
-  }
-  let text: string;
-  try {
-    text = await readFile(jsonFile, 'utf8');
-  } catch {
-    throw new Error(`testssl 3.2 wrote no JSON for ${host}:${port}: ${failure instanceof Error ? failure.message : String(failure)}`);
-  }
-  return parseTestsslGroups(text);
+  const env = { ...process.env, TESTSSL_INSTALL_DIR: join(testsslDir, 'etc', 'testssl') };
+  return parseTestsslGroups(await testsslJson(join(testsslDir, 'usr', 'bin', 'testssl'), ['--fs'], `${host}:${port}`, join(dir, `testssl32-${port}.json`), env));
 }

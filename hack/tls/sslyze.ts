@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ProtocolVersion } from '../../src/probe/protocols.js';
 import { suiteByName } from '../../src/probe/suites.js';
-import { REPO_ROOT } from '../env/tools.js';
+import { installedTool } from '../env/tools.js';
 
 // sslyze 6.3 (PyPI, hack/install-sslyze.sh) as the agreement test runs it:
 // one scan of a loopback server with every check the prober shares with it,
@@ -29,11 +29,8 @@ export interface SslyzeView {
 }
 
 /** The python that runs sslyze, installing it into the tools cache when missing (a failure throws). */
-export async function sslyzePython(): Promise<string> {
-  const { stdout } = await execFileAsync('bash', [join(REPO_ROOT, 'hack', 'install-sslyze.sh')], { maxBuffer: 1 << 20 });
-  const path = stdout.trim().split('\n').pop();
-  if (path === undefined || path === '') throw new Error('hack/install-sslyze.sh printed no path');
-  return path;
+export function sslyzePython(): Promise<string> {
+  return installedTool('install-sslyze.sh');
 }
 
 const VERSIONS: readonly [string, ProtocolVersion][] = [
