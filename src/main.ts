@@ -83,10 +83,16 @@ async function reportFailure(err: unknown): Promise<void> {
   else console.error(`certkeeper: ${apiErrorMessage(err)}`);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  async (err: unknown) => {
-    await reportFailure(err);
-    process.exit(2);
-  },
-);
+/**
+ * Exits once stdout and stderr have handed everything to the OS: process.exit
+ * with output still queued for a pipe cuts it off (at 64 KiB when the reader is
+ * slow), and an inventory as JSON is larger than that.
+ */
+function exitAfterOutput(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+main(process.argv.slice(2)).then(exitAfterOutput, async (err: unknown) => {
+  await reportFailure(err);
+  exitAfterOutput(2);
+});

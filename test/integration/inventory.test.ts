@@ -1,5 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { OperatorProcess } from '../../hack/env/operator.js';
@@ -187,5 +188,39 @@ describe('inventory', () => {
     const missing = await cli('status', 'nothing', '-n', ns);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain(`Certificate ${ns}/nothing not found`);
+  });
+
+  it('certkeeper inventory -o json is whole however slowly its reader reads (output larger than a pipe holds)', async () => {
+    const kube = testKube();
+    const ns = await createTestNamespace('inventory-big');
+    // 1,200 copies of one certificate: one entry with 1,200 locations, about 250 KiB of JSON, more than the
+    // pipe (64 KiB) and the reader's buffer hold together.
+    for (let i = 0; i < 1200; i += 100) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, j) => kube.core.createNamespacedSecret({ namespace: ns.name, body: tlsSecret({ name: `copy-${i + j}`, namespace: ns.name, crt: leaves.fine.certPem, key: leaves.fine.keyPem }) })),
+      );
+    }
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'main.ts'), 'inventory', '-n', ns.name, '-o', 'json', '--kubeconfig', inject('kubeconfigPath')], {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      // A slow reader: a process that exits with output still queued for the pipe loses it.
+      const chunks: Buffer[] = [];
+      for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+        chunks.push(chunk);
+        await sleep(20);
+      }
+      expect(await exited).toBe(0);
+      const text = Buffer.concat(chunks).toString('utf8');
+      expect(text.length).toBeGreaterThan(200 * 1024);
+      const json = JSON.parse(text) as InventoryJson;
+      expect(json.entries.find((e) => e.commonName === 'fine')?.locations).toHaveLength(1200);
+    } finally {
+      // The bare API server has no namespace controller to empty a deleted namespace: 1,200 Secrets would stay
+      // in every other test's cluster-wide view.
+      await kube.core.deleteCollectionNamespacedSecret({ namespace: ns.name });
+    }
   });
 });
