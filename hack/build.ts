@@ -64,6 +64,9 @@ export async function buildBundle(): Promise<string> {
     treeShaking: true,
     legalComments: 'linked',
     external: OPTIONAL_EXTERNALS,
+    // node-fetch 2's URL code (whatwg-url, tr46) requires Node's punycode module, deprecated
+    // (DEP0040: a warning at every start on Node 22+); the same code from the npm package instead.
+    alias: { punycode: 'punycode/' },
     banner: { js: BANNER },
     metafile: true,
     logLevel: 'warning',

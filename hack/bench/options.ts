@@ -44,7 +44,7 @@ export const BENCH_USAGE = `usage: npm run bench -- [flags]
   --cpu-prof DIR          profile the operator (V8 CPU profile) into DIR and print the hottest code
   --heap-snapshot DIR     after the idle phase, write a heap snapshot of the operator into DIR and print its largest groups
   --node-options=OPTS     extra NODE_OPTIONS for the operator (e.g. --node-options=--max-old-space-size=96)
-  --node-flags=FLAGS      node flags instead of the image's (default --max-semi-space-size=2; "" for none)
+  --node-flags=FLAGS      node flags for the operator (default the image's: --max-semi-space-size=2 --heap-growing-percent=30; "" for none)
   --keep-dir              keep the environment folder (logs, audit.log) afterwards
   --skip-build            do not run npm run build first`;
 
