@@ -18,8 +18,9 @@ import { build, type Metafile, type Plugin } from 'esbuild';
 //   __dirname: each chunk gets both (ESM has neither), see BANNER.
 // - Optional plug-ins of @cyclonedx/cyclonedx-library are left out (see
 //   ABSENT_OPTIONAL).
-// - Source maps without the sources: bin/certkeeper.js turns Node's source
-//   map support on, so stack traces name src/ files and lines.
+// - Source maps without the sources, beside the chunks: with
+//   NODE_OPTIONS=--enable-source-maps stack traces name src/ files and lines
+//   (off by default: Node parses every chunk's map at load, ~10 MB).
 // - Whitespace and syntax are minified (less source text for V8 to keep);
 //   identifiers are not, so function and class names in logs and traces
 //   stay as written.
