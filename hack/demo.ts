@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GROUP, VERSION } from '../src/api/meta.js';
 import { parseCertificateChainPem, summarizeCertificate } from '../src/pki/certificates.js';
+import { buildBundle } from './build.js';
 import { issueThroughAcme } from './demo/acme.js';
 import { bold, detail, dim, facts, formatSeconds, green, red, Steps, yellow } from './demo/console.js';
 import { gradeEdge, renewAndReload, serveAndVerify } from './demo/endpoints.js';
@@ -151,7 +152,7 @@ async function runOperator(cluster: Cluster): Promise<{ outcome: Outcome; demo: 
   const logFile = join(cluster.workDir, 'operator.log');
   const env = operatorEnv(cluster);
   const started = await interruptible(
-    startOperatorProcess({ kubeconfigPath: cluster.kubeconfigPath, logFile, leaderElect: true, env }),
+    startOperatorProcess({ kubeconfigPath: cluster.kubeconfigPath, logFile, leaderElect: true, env, compiled: true }),
     (late) => late.process.stop(),
   );
   operator = started;
@@ -244,6 +245,7 @@ async function main(): Promise<number> {
   console.log(bold('certkeeper demo') + dim(' — a local Kubernetes API server, a CA and an ACME policy, the operator, live endpoint validation, the inventory'));
   let failure: unknown;
   try {
+    await steps.run('Bundle the operator as the image ships it (esbuild, hack/build.ts)', async () => detail(await buildBundle()));
     const cluster = await steps.run('Start a local Kubernetes API server (etcd + kube-apiserver) and Pebble, install the CRDs', startCluster);
     await steps.run(`Create the operator namespace and the CA Secret ${CA_SECRET}`, () => createCa(cluster.clients));
     await steps.run(`Create namespace ${APP_NAMESPACE}, TLSPolicy ${POLICY} and Certificates ${STOREFRONT} + ${INTRUDER}`, () =>

@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { apiErrorMessage } from './kube/errors.js';
+import { packageVersion } from './version.js';
 
 // The dispatcher loads only the command that runs (dynamic import): the
 // operator's module graph (the Kubernetes client, zod schemas, x509, pino)
 // costs ~0.7 CPU-s and ~100 MB to load, which `--version` and `probe` never
-// need. kube/errors.js is dependency-free, so it is the one static import.
+// need. kube/errors.js and version.js are dependency-free, so they are the
+// only static imports.
 
 const USAGE_HEAD = `certkeeper — certificate lifecycle operator for Kubernetes
 
@@ -47,9 +48,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
 };
 
 function printVersion(): number {
-  // package.json is one level above both src/ (tsx) and dist/ (the build and the image).
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  console.log(`certkeeper ${pkg.version}`);
+  console.log(`certkeeper ${packageVersion()}`);
   return 0;
 }
 

@@ -27,6 +27,8 @@ export interface BenchOptions extends ClusterFlagValues {
   heapSnapshotDir: string | undefined;
   /** Extra NODE_OPTIONS for the operator process (e.g. --max-old-space-size=96, --import ./patch.mjs). */
   nodeOptions: string | undefined;
+  /** Node flags instead of the image's (OPERATOR_NODE_FLAGS), for flags NODE_OPTIONS refuses; [] for none. */
+  nodeFlags: string[] | undefined;
 }
 
 export const BENCH_USAGE = `usage: npm run bench -- [flags]
@@ -42,6 +44,7 @@ export const BENCH_USAGE = `usage: npm run bench -- [flags]
   --cpu-prof DIR          profile the operator (V8 CPU profile) into DIR and print the hottest code
   --heap-snapshot DIR     after the idle phase, write a heap snapshot of the operator into DIR and print its largest groups
   --node-options=OPTS     extra NODE_OPTIONS for the operator (e.g. --node-options=--max-old-space-size=96)
+  --node-flags=FLAGS      node flags for the operator (default the image's: --max-semi-space-size=2 --heap-growing-percent=30; "" for none)
   --keep-dir              keep the environment folder (logs, audit.log) afterwards
   --skip-build            do not run npm run build first`;
 
@@ -91,6 +94,7 @@ const FLAGS = {
   'cpu-prof': { type: 'string' },
   'heap-snapshot': { type: 'string' },
   'node-options': { type: 'string' },
+  'node-flags': { type: 'string' },
   ...CLUSTER_FLAGS,
 } as const;
 
@@ -121,6 +125,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     cpuProfDir: values['cpu-prof'],
     heapSnapshotDir: values['heap-snapshot'],
     nodeOptions: values['node-options'],
+    nodeFlags: values['node-flags']?.split(' ').filter((flag) => flag !== ''),
     ...clusterFlagValues(values),
   };
 }

@@ -21,6 +21,9 @@ export interface ProcMemory {
   rssMB: number;
   /** Peak resident set size since the process started (VmHWM), MiB. */
   peakRssMB: number;
+  /** Of rssMB: anonymous memory (V8's heap, malloc) and file-backed pages (the node binary's code and data, libraries), MiB. */
+  anonMB?: number;
+  fileMB?: number;
 }
 
 function kilobytesField(status: string, field: string): number | undefined {
@@ -38,7 +41,9 @@ export function readMemory(pid: number): ProcMemory | undefined {
   const rss = kilobytesField(status, 'VmRSS');
   const hwm = kilobytesField(status, 'VmHWM');
   if (rss === undefined || hwm === undefined) return undefined;
-  return { rssMB: rss / 1024, peakRssMB: hwm / 1024 };
+  const anon = kilobytesField(status, 'RssAnon');
+  const file = kilobytesField(status, 'RssFile');
+  return { rssMB: rss / 1024, peakRssMB: hwm / 1024, ...(anon === undefined ? {} : { anonMB: anon / 1024 }), ...(file === undefined ? {} : { fileMB: file / 1024 }) };
 }
 
 /** User + system CPU time the process has used so far, in seconds. */

@@ -1,10 +1,13 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { SourceMap, type SourceMapPayload } from 'node:module';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // A summary of a V8 .cpuprofile (node --cpu-prof): where the operator's CPU
-// time went, by area (a package, a folder of dist/, node internals, GC) and
-// by function, self and inclusive.
+// time went, by area (a package, a folder of src/, node internals, GC) and
+// by function, self and inclusive. The operator runs as a bundle (dist/), so
+// frames are first mapped back through its source maps to the file each
+// function came from: src/... for certkeeper, node_modules/... for a package.
 
 /** Sent to a profiled operator when every Certificate is Ready: it saves the issuance profile and starts the next. */
 export const PROFILE_SPLIT_SIGNAL = 'SIGUSR2';
@@ -52,6 +55,7 @@ interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
+  columnNumber?: number;
 }
 
 interface ProfileNode {
@@ -77,7 +81,7 @@ export interface ProfileSummary {
   totalMs: number;
   byArea: TimeShare[];
   selfTop: TimeShare[];
-  /** Inclusive time of the operator's own functions (dist/). */
+  /** Inclusive time of the operator's own functions (src/). */
   inclusiveTop: TimeShare[];
 }
 
@@ -90,21 +94,59 @@ function pathOf(url: string): string {
   return url.startsWith('file://') ? fileURLToPath(url) : url;
 }
 
-/** "node_modules/@peculiar/x509", "dist/kube", "node:internal", "(garbage collector)". */
+/** "node_modules/@peculiar/x509", "src/kube/", "src/main.ts", "node:internal", "(garbage collector)" (dist/... for a frame no source map explains). */
 export function areaOf(frame: CallFrame): string {
   const path = pathOf(frame.url);
   if (path === '') return frame.functionName.startsWith('(') ? frame.functionName : '(native)';
   const modules = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
   if (modules?.[1] !== undefined) return `node_modules/${modules[1]}`;
-  const dist = /\/dist\/([^/]+)(\/|$)/.exec(path);
-  if (dist?.[1] !== undefined) return dist[1].endsWith('.js') ? `dist/${dist[1]}` : `dist/${dist[1]}/`;
+  const own = /\/(src|dist)\/([^/]+)(\/|$)/.exec(path);
+  if (own?.[1] !== undefined && own[2] !== undefined) return /\.[jt]s$/.test(own[2]) ? `${own[1]}/${own[2]}` : `${own[1]}/${own[2]}/`;
   if (path.startsWith('node:')) return path.split('/')[0] ?? path;
   return path;
 }
 
+/** A frame of certkeeper's own code (not a package's). */
+function isOwnCode(frame: CallFrame): boolean {
+  return /\/(src|dist)\//.test(pathOf(frame.url)) && !frame.url.includes('node_modules');
+}
+
+/**
+ * The profile with every frame in a bundle file that has a source map moved
+ * to where its function came from (file, line). Frames the maps do not
+ * cover keep the bundle's position.
+ */
+async function mapProfileToSources(profile: CpuProfile): Promise<CpuProfile> {
+  const maps = new Map<string, { map: SourceMap; dir: string } | undefined>();
+  const mapOf = async (url: string): Promise<{ map: SourceMap; dir: string } | undefined> => {
+    if (!maps.has(url)) {
+      const file = `${fileURLToPath(url)}.map`;
+      const loaded = await readFile(file, 'utf8').then(
+        (text) => ({ map: new SourceMap(JSON.parse(text) as SourceMapPayload), dir: dirname(file) }),
+        () => undefined,
+      );
+      maps.set(url, loaded);
+    }
+    return maps.get(url);
+  };
+  const nodes: ProfileNode[] = [];
+  for (const node of profile.nodes) {
+    const frame = node.callFrame;
+    const found = frame.url.startsWith('file://') && frame.url.endsWith('.js') ? await mapOf(frame.url) : undefined;
+    const entry = found?.map.findEntry(frame.lineNumber, frame.columnNumber ?? 0);
+    if (found === undefined || entry === undefined || !('originalSource' in entry)) {
+      nodes.push(node);
+      continue;
+    }
+    const source = entry.originalSource.startsWith('file://') ? fileURLToPath(entry.originalSource) : isAbsolute(entry.originalSource) ? entry.originalSource : resolve(found.dir, entry.originalSource);
+    nodes.push({ ...node, callFrame: { ...frame, url: pathToFileURL(source).href, lineNumber: entry.originalLine, columnNumber: entry.originalColumn } });
+  }
+  return { ...profile, nodes };
+}
+
 function functionLabel(frame: CallFrame): string {
   const path = pathOf(frame.url);
-  const short = path.replace(/^.*node_modules\//, '').replace(/^.*\/dist\//, 'dist/');
+  const short = path.replace(/^.*node_modules\//, '').replace(/^.*\/(src|dist)\//, '$1/');
   const name = frame.functionName === '' ? '(anonymous)' : frame.functionName;
   return short === '' ? name : `${name} ${short}:${frame.lineNumber + 1}`;
 }
@@ -143,7 +185,7 @@ export function summarizeCpuProfile(profile: unknown, file: string, n = 15): Pro
     const onStack = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       const frame = byId.get(at)?.callFrame;
-      if (frame !== undefined && /\/dist\//.test(pathOf(frame.url)) && !frame.url.includes('node_modules')) onStack.add(functionLabel(frame));
+      if (frame !== undefined && isOwnCode(frame)) onStack.add(functionLabel(frame));
     }
     for (const label2 of onStack) inclusive.set(label2, (inclusive.get(label2) ?? 0) + us);
   }
@@ -164,7 +206,8 @@ export async function summarizeProfiles(dir: string): Promise<ProfileSummary[]> 
   const summaries: ProfileSummary[] = [];
   for (const f of files) {
     const path = join(dir, f);
-    summaries.push(summarizeCpuProfile(JSON.parse(await readFile(path, 'utf8')) as unknown, path));
+    const profile = JSON.parse(await readFile(path, 'utf8')) as unknown;
+    summaries.push(summarizeCpuProfile(isCpuProfile(profile) ? await mapProfileToSources(profile) : profile, path));
   }
   return summaries;
 }
@@ -177,6 +220,6 @@ export function formatProfile(summary: ProfileSummary): string {
   };
   section('self time by area', summary.byArea);
   section('self time by function', summary.selfTop);
-  section('inclusive time, operator code (dist/)', summary.inclusiveTop);
+  section('inclusive time, operator code (src/)', summary.inclusiveTop);
   return lines.join('\n');
 }

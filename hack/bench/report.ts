@@ -41,7 +41,7 @@ export function formatReport(r: BenchResult): string {
   const met = (ok: boolean): string => (ok ? 'met' : 'MISSED');
   const lines = [
     `certkeeper bench: ${r.count} Certificates, ${r.keyAlgorithm === 'RSA' ? 'RSA 2048' : 'ECDSA P-256'} keys, CA issuer, ${r.workers} workers`,
-    `  node ${r.node}, kube-apiserver ${r.kubeApiserver}, etcd ${r.etcd}, ${r.machine.cpus} CPUs, ${fixed(r.machine.memoryGB)} GiB`,
+    `  node ${r.node} ${r.nodeFlags.join(' ') || '(no flags)'}, kube-apiserver ${r.kubeApiserver}, etcd ${r.etcd}, ${r.machine.cpus} CPUs, ${fixed(r.machine.memoryGB)} GiB`,
     '',
     `create           ${r.count} Certificates in ${fixed(r.createSeconds)} s, before the operator started`,
     `operator ready   ${fixed(r.operatorReadySeconds)} s after start (leading, caches synced)`,
@@ -51,7 +51,9 @@ export function formatReport(r: BenchResult): string {
     `CPU / issuance   ${fixed(r.cpuPerIssuanceMs, 2)} ms (CPU after /readyz until all Ready, divided by ${r.count})`,
     `machine          ${fixed(r.machine.busyCpuSeconds)} CPU-s busy of ${fixed(r.readySeconds * r.machine.cpus)} meanwhile; other processes took ${fixed(r.machine.otherCpuSeconds)} s` +
       ` (load average ${fixed(r.machine.loadAverage1m, 2)})${(r.machine.otherCpuSeconds ?? 0) > 0.1 * r.readySeconds * r.machine.cpus ? ': the machine was shared, figures are pessimistic' : ''}`,
-    `operator memory  peak RSS ${fixed(r.peakRssMB)} MB (VmHWM), highest sampled ${fixed(r.sampledPeakRssMB)} MB, ${fixed(r.rssAtReadyMB)} MB when all Ready`,
+    `operator memory  peak RSS ${fixed(r.peakRssMB)} MB (VmHWM), highest sampled ${fixed(r.sampledPeakRssMB)} MB, ${fixed(r.rssAtReadyMB)} MB when all Ready${
+      r.rssAtReadySplitMB === undefined ? '' : ` (${fixed(r.rssAtReadySplitMB.anon)} MB anonymous: V8 heap, malloc; ${fixed(r.rssAtReadySplitMB.file)} MB file-backed: node binary, libraries)`
+    }`,
     `                 operator's /metrics when all Ready: ${heapText(r.operatorMetrics.atReady)}`,
     `                 after idle: ${heapText(r.operatorMetrics.afterIdle)}`,
     `reconciles       ${reconcileText(r.reconcilesUntilReady).replace('reconciles: ', '')} until all Ready`,
@@ -65,7 +67,7 @@ export function formatReport(r: BenchResult): string {
     '',
     `targets          all Ready <= ${TARGETS.readySeconds} s: ${met(r.readySeconds <= TARGETS.readySeconds)} (${fixed(r.readySeconds)} s); ` +
       `CPU per issuance <= ${TARGETS.cpuPerIssuanceMs} ms: ${met((r.cpuPerIssuanceMs ?? Infinity) <= TARGETS.cpuPerIssuanceMs)} (${fixed(r.cpuPerIssuanceMs, 2)} ms); ` +
-      `peak RSS < ${TARGETS.peakRssMB} MB: ${met(r.peakRssMB < TARGETS.peakRssMB)} (${fixed(r.peakRssMB)} MB)` +
+      `peak RSS <= ${TARGETS.peakRssMB} MB: ${met(r.peakRssMB <= TARGETS.peakRssMB)} (${fixed(r.peakRssMB)} MB)` +
       (r.count === 1000 ? '' : ` [targets are for 1000]`),
   ];
   return lines.join('\n');

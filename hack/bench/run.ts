@@ -2,7 +2,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { waitForOperatorReady, type Environment } from '../env/index.js';
+import { OPERATOR_NODE_FLAGS, waitForOperatorReady, type Environment } from '../env/index.js';
 import { waitForReady } from '../env/processes.js';
 import { AuditFollower, countRequests, type AuditEvent, type RequestCounts } from './audit.js';
 import { withBenchCluster, type BenchCluster } from './cluster.js';
@@ -51,6 +51,8 @@ export interface BenchResult {
   apiRequests: RequestCounts;
   idle: PhaseResult;
   node: string;
+  /** The flags node ran the operator with (the image's unless --node-flags). */
+  nodeFlags: string[];
   kubeApiserver: string;
   etcd: string;
   // Beyond the headline figures:
@@ -60,6 +62,8 @@ export interface BenchResult {
   /** Highest VmRSS seen while sampling every 250 ms, and VmRSS when all were Ready, MiB. */
   sampledPeakRssMB: number;
   rssAtReadyMB: number | undefined;
+  /** Of rssAtReadyMB: anonymous (V8 heap, malloc) and file-backed (node binary, libraries), MiB. */
+  rssAtReadySplitMB: { anon: number; file: number } | undefined;
   /** Between all Ready and the idle phase: trailing work (batched policy status, event flushes). */
   settle: PhaseResult;
   /** Reconciles per controller from the operator's start until all Ready. */
@@ -167,7 +171,7 @@ async function measure(
     .filter((part) => part !== '')
     .join(' ');
 
-  log(`starting the operator (compiled, ${o.workers} workers, leader election on)`);
+  log(`starting the operator (compiled, ${o.workers} workers, leader election on, node ${(o.nodeFlags ?? OPERATOR_NODE_FLAGS).join(' ') || 'without flags'})`);
   const started = performance.now();
   const benchCpu0 = process.cpuUsage();
   const machineBusy0 = readMachineBusySeconds();
@@ -178,6 +182,7 @@ async function measure(
     workers: o.workers,
     logLevel: o.logLevel,
     env: nodeOptions === '' ? {} : { NODE_OPTIONS: nodeOptions },
+    ...(o.nodeFlags === undefined ? {} : { nodeFlags: o.nodeFlags }),
     // A profiled operator writes its profile on exit: give it time to.
     stopGraceMs: profileDir === undefined ? 5_000 : 60_000,
   });
@@ -223,7 +228,8 @@ async function measure(
   const machineBusy = machineBusy0 === undefined ? undefined : (readMachineBusySeconds() ?? Number.NaN) - machineBusy0;
   const load = loadavg()[0] ?? Number.NaN;
   if (profileDir !== undefined) process.kill(pid, PROFILE_SPLIT_SIGNAL);
-  const rssAtReady = sampler.sample()?.rssMB;
+  const memoryAtReady = sampler.sample();
+  const rssAtReady = memoryAtReady?.rssMB;
   const metricsAtReady = await scrapeOperatorMetrics(op.url);
   const readyEvents = audit.readNew();
   const controlPlaneCpuSeconds = { kubeApiserver: cpuDelta(apiserverPid, apiserverCpu0), etcd: cpuDelta(etcdPid, etcdCpu0) };
@@ -275,12 +281,15 @@ async function measure(
     apiRequests: countRequests(readyEvents),
     idle,
     node: process.version,
+    nodeFlags: [...(o.nodeFlags ?? OPERATOR_NODE_FLAGS)],
     kubeApiserver: env.versions.kubeApiserver ?? 'unknown',
     etcd: env.versions.etcd ?? 'unknown',
     firstReadySeconds: firstReadySeconds === undefined ? undefined : round(firstReadySeconds),
     operatorReadySeconds: operatorReadySeconds === undefined ? undefined : round(operatorReadySeconds),
     sampledPeakRssMB: round(sampler.sampledPeakMB, 1),
     rssAtReadyMB: rssAtReady === undefined ? undefined : round(rssAtReady, 1),
+    rssAtReadySplitMB:
+      memoryAtReady?.anonMB === undefined || memoryAtReady.fileMB === undefined ? undefined : { anon: round(memoryAtReady.anonMB, 1), file: round(memoryAtReady.fileMB, 1) },
     settle,
     reconcilesUntilReady: metricsAtReady?.reconciles,
     operatorMetrics: { atReady: metricsAtReady, afterIdle: metricsIdle1 },

@@ -26,7 +26,7 @@ coredns_image() { printf 'localhost/certkeeper-coredns:%s' "$COREDNS_VERSION"; }
 
 # What the operator image is built from: a change to any of these files means a new image.
 operator_key() {
-  { git ls-files -z -- src package.json package-lock.json tsconfig.json tsconfig.build.json Dockerfile bin \
+  { git ls-files -z -- src package.json package-lock.json tsconfig.json tsconfig.build.json hack/build.ts Dockerfile bin \
       | xargs -0 sha256sum; } | sha256sum | cut -d' ' -f1
 }
 

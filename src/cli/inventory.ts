@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type Clock, realClock } from '../clock.js';
@@ -19,6 +18,7 @@ import { loadKubeConfig, makeKubeClients } from '../kube/client.js';
 import { forEachItem, LIST_PAGE_SIZE } from '../kube/resources.js';
 import { statusCodeOf } from '../kube/errors.js';
 import { mergePolicyPostQuantum } from '../endpoints/post-quantum.js';
+import { packageVersion } from '../version.js';
 
 // `certkeeper inventory [--expiring-within 30d] [-A|-n NS] [-o table|json] [--problem P] [--managed M]`
 // reads the cluster itself — paginated LISTs of kubernetes.io/tls Secrets and
@@ -26,15 +26,6 @@ import { mergePolicyPostQuantum } from '../endpoints/post-quantum.js';
 // so it works without the operator, with the same builder the operator uses.
 
 export const INVENTORY_USAGE = `certkeeper inventory [-A | -n NAMESPACE] [--expiring-within 30d] [--problem expired,expiring] [--managed unmanaged] [--consumers] [--configmap-selector LABELS] [-o table|json|cyclonedx]`;
-
-/** The package's version, as `certkeeper --version` reads it (src/ and dist/ sit at the same depth). */
-function certkeeperVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** A missing permission for context (policies, namespaces) degrades to defaults instead of failing. */
 async function optional<T>(read: () => Promise<T>, fallback: T, warn: (m: string) => void, what: string): Promise<T> {
@@ -158,7 +149,7 @@ export async function runInventoryCommand(
     configMapSelector: args.configMapSelector,
   });
   const shown = filterInventory(inventory, args.query);
-  if (args.output === 'cyclonedx') out(JSON.stringify(inventoryCbom(shown, { now: shown.generatedAt, version: certkeeperVersion() }), null, 2));
+  if (args.output === 'cyclonedx') out(JSON.stringify(inventoryCbom(shown, { now: shown.generatedAt, version: packageVersion() }), null, 2));
   else out(args.output === 'json' ? JSON.stringify(inventoryJson(shown), null, 2) : renderInventoryTable(shown, { consumers: args.consumers }));
   return 0;
 }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
 import type { OperatorHttpServer } from '../http/server.js';
@@ -10,15 +9,7 @@ import type { ServedCertificate } from '../inventory/build.js';
 import { InventoryNotReady, LiveInventory, type InventorySnapshot } from '../inventory/live.js';
 import { inventoryRoute } from '../inventory/route.js';
 import type { SeenGroup, SeenProtocol } from '../inventory/cbom.js';
-
-/** certkeeper's version for the CBOM (src/ and dist/ sit at the same depth below package.json). */
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
+import { packageVersion } from '../version.js';
 
 // The inventory inside the operator process: a LiveInventory over the leader's
 // informer caches, invalidated by their events, served at /inventory and read

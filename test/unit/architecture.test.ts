@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 // files import each other in a circle. Domain model at the bottom,
 // Kubernetes machinery only in kube/, wiring at the top.
 const LAYERS: readonly (readonly string[])[] = [
-  ['clock.ts', 'log.ts', 'backoff.ts'], // foundations: no imports of ours
+  ['clock.ts', 'log.ts', 'backoff.ts', 'version.ts'], // foundations: no imports of ours
   ['pki'], // X.509 and keys, pure of Kubernetes
   ['probe', 'metrics'], // the TLS prober (on pki); the metrics registry
   ['http'], // /healthz /readyz /metrics and routes (on the registry)
