@@ -119,7 +119,7 @@ export class FakeAcmeCa {
     this.note(`getOrder ${url}`);
     const order = this.orders.get(url);
     if (order === undefined) return Promise.reject(new AcmeError('final', `order ${url} does not exist`, { status: 404 }));
-    return Promise.resolve({ value: clone(order), retryAfterMs: order.status === 'processing' ? this.orderRetryAfterMs : undefined });
+    return Promise.resolve({ value: clone(order), retryAfterMs: order.status === 'processing' || order.status === 'pending' ? this.orderRetryAfterMs : undefined });
   }
 
   getAuthorization(url: string): Promise<Polled<AcmeAuthorization>> {

@@ -6,7 +6,7 @@ import type { AcmeOrder } from '../../../issuers/acme/session.js';
 import { formatTime } from '../../../kube/conditions.js';
 import { acmeIdentifiers } from './checks.js';
 import { cleanupChallenge } from './solvers.js';
-import type { AcmeStep } from './step.js';
+import { timed, type AcmeStep } from './step.js';
 
 // The order manager: one order per issuance. Its URL is in status before
 // anything else is done with it, so a restart or a new leader continues that
@@ -45,7 +45,7 @@ export async function finishChallenges(step: AcmeStep): Promise<void> {
   const acme = step.status.acme;
   const open = (acme?.challenges ?? []).filter((e) => e.state !== 'Valid' && e.state !== 'Invalid');
   if (acme === undefined || open.length === 0) return;
-  await cleanupChallenges(step, open);
+  await timed(step.deps, 'cleanup', () => cleanupChallenges(step, open));
   await step.save({ acme: { ...acme, challenges: (acme.challenges ?? []).map((e) => (open.includes(e) ? { ...e, state: 'Valid' as const, selfCheck: undefined } : e)) } });
 }
 
