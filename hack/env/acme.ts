@@ -108,6 +108,12 @@ export interface PebbleOptions {
   alternateRoots?: number;
   /** Percentage of valid authorizations Pebble reuses (PEBBLE_AUTHZREUSE); Pebble's own default when absent. */
   authzReusePercent?: number;
+  /**
+   * The Retry-After (seconds) Pebble puts on an authorization whose challenge
+   * is being validated and on a processing order; 0 sends none. Default 3 and
+   * 5, as in Pebble's own sample config: clients must wait that long.
+   */
+  retryAfter?: { authz: number; order: number };
   detached?: boolean;
   signal?: AbortSignal;
   onStart?: (process: ManagedProcess) => void;
@@ -168,7 +174,7 @@ function pebbleConfig(options: PebbleOptions): object {
       ...(options.eabKeys === undefined ? {} : { externalAccountMACKeys: options.eabKeys }),
       ...(options.profiles === undefined ? {} : { profiles: options.profiles }),
       ...(options.domainBlocklist === undefined ? {} : { domainBlocklist: options.domainBlocklist }),
-      retryAfter: { authz: 3, order: 5 },
+      retryAfter: options.retryAfter ?? { authz: 3, order: 5 },
       keyAlgorithm: 'ecdsa',
     },
   };
