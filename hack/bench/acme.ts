@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { GROUP, VERSION } from '../../src/api/meta.js';
 import { localAcmeEnv, waitForOperatorReady, type OperatorProcess } from '../env/index.js';
@@ -6,6 +7,7 @@ import { waitForReady } from '../env/processes.js';
 import { withBenchCluster } from './cluster.js';
 import { createCertificate, createPolicy, type BenchClients } from './fixtures.js';
 import { CLUSTER_FLAGS, parseScenarioArgs, positiveInt } from './options.js';
+import { readCpuSeconds, readMachineBusySeconds } from './proc.js';
 
 // `npm run bench -- --scenario acme [--single 7] [--batch 200] [--workers 16] [--keep-dir]`
 //
@@ -152,6 +154,11 @@ export async function runAcmeScenario(argv: string[], signal: AbortSignal, log: 
 
     const singles: number[] = [];
     const beforeSingles = await scrape(operator);
+    // CPU seconds of each process of ours, and of the whole machine (others' work included).
+    const cpu = () => {
+      const pids = [{ name: 'operator', pid: operator.process.pid }, ...env.processes.map((p) => ({ name: p.name, pid: p.pid }))];
+      return { at: performance.now(), machine: readMachineBusySeconds() ?? 0, by: new Map(pids.map((p) => [p.name, readCpuSeconds(p.pid) ?? 0])) };
+    };
     for (let i = 0; i < options.single; i++) {
       const name = `one-${i}-${randomBytes(2).toString('hex')}`;
       const started = performance.now();
@@ -167,6 +174,7 @@ export async function runAcmeScenario(argv: string[], signal: AbortSignal, log: 
     const afterSingles = await scrape(operator);
     const phases = breakdown(beforeSingles, afterSingles, singles.length, singles.reduce((a, b) => a + b, 0) / Math.max(1, singles.length));
     const before = afterSingles;
+    const cpuBefore = cpu();
     const batchStarted = performance.now();
     const names = Array.from({ length: options.batch }, (_, i) => `batch-${i}`);
     for (let i = 0; i < names.length; i += 20) {
@@ -177,6 +185,12 @@ export async function runAcmeScenario(argv: string[], signal: AbortSignal, log: 
       return list.items.filter((c) => c.metadata.name.startsWith('batch-') && ready(c)).length >= options.batch ? true : undefined;
     });
     const batchMs = performance.now() - batchStarted;
+    const cpuAfter = cpu();
+    const cpuSeconds: Record<string, number> = Object.fromEntries(
+      [...cpuAfter.by].map(([name, sec]): [string, number] => [name, sec - (cpuBefore.by.get(name) ?? 0)]).sort((x, y) => y[1] - x[1]),
+    );
+    const machineBusy = cpuAfter.machine - cpuBefore.machine;
+    const cores = availableParallelism();
     const byAction = deltaBy(before, await scrape(operator), 'certkeeper_acme_client_requests_total', 'action');
     const requests = total(byAction);
     const perCert = (x: number) => (x / Math.max(1, options.batch)).toFixed(2);
@@ -189,6 +203,9 @@ export async function runAcmeScenario(argv: string[], signal: AbortSignal, log: 
       `    own steps ${ms(phases.stepTotal)}: ${phases.steps.map((r) => `${r.name} ${ms(r.ms)} (${r.count.toFixed(1)}×)`).join(', ')}`,
       `    rest of the reconciles (decide, caches, status of Ready, events) ${ms(phases.otherReconcileMs)}`,
       `  ${options.batch} Certificates at once, first apply to all Ready: ${(batchMs / 1000).toFixed(1)} s (${((options.batch * 1000) / batchMs).toFixed(1)} per second), ${requests} requests to the CA (${perCert(requests)} per Certificate: ${[...byAction.entries()].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${perCert(v)}`).join(', ')})`,
+      `    CPU during the batch: ${Object.entries(cpuSeconds)
+        .map(([name, sec]) => `${name} ${sec.toFixed(1)} s`)
+        .join(', ')}; the machine was busy ${machineBusy.toFixed(1)} of ${((cores * batchMs) / 1000).toFixed(1)} CPU-seconds (${cores} cores, others' work included)`,
     ];
     process.stdout.write(`\n${report.join('\n')}\n`);
     process.stdout.write(
@@ -201,6 +218,8 @@ export async function runAcmeScenario(argv: string[], signal: AbortSignal, log: 
         batchMs: Math.round(batchMs),
         caRequests: requests,
         caRequestsByAction: Object.fromEntries(byAction),
+        batchCpuSeconds: cpuSeconds,
+        batchMachineBusySeconds: machineBusy,
       })}\n`,
     );
 

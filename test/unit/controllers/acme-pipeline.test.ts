@@ -241,6 +241,12 @@ describe('AcmeIssuer: where the CA takes the order', () => {
 
     const after = h.world.journal.slice(start);
     expect(after.filter((e) => e.startsWith('ca: '))).toEqual([`ca: getOrder ${url}`, `ca: finalize ${url}`, `ca: getOrder ${url}`, `ca: downloadCertificate ${url}`]);
+    // Three status writes: challenges taken down (with the order's state), finalized, and the order's traces gone.
+    expect(after.filter((e) => e.startsWith('api: status'))).toEqual([
+      `api: status acme(${url} ready)`,
+      `api: status acme(${url} valid) conditions`,
+      'api: status -acme -nextPrivateKeySecretName -retryAfterTime',
+    ]);
     expect(after.filter((e) => e.includes('Secret default/web-tls'))).toEqual(['core: create Secret default/web-tls']);
     const live = h.world.core.secrets.get('default/web-tls');
     expect(Object.keys(live?.data ?? {}).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);

@@ -118,7 +118,7 @@ export class AcmeIssuer {
       const replaces = step.status.acme === undefined ? await this.replaces(account.session, governed, secret) : undefined;
       for (let pass = 0; pass < MAX_PASSES; pass++) {
         const { order, retryAfterMs } = await ensureOrder(step, replaces, firstIssuance);
-        if (order.status !== 'pending' && order.status !== 'invalid') await finishChallenges(step);
+        if (order.status !== 'pending' && order.status !== 'invalid') await finishChallenges(step, order);
         let result: Wait | 'again';
         switch (order.status) {
           case 'pending': {
