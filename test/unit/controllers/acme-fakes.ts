@@ -224,7 +224,11 @@ export class FakeCore implements Pick<AcmeIssuerDeps['core'], 'readNamespacedSec
 
   constructor(private readonly journal: string[]) {}
 
+  /** Every Secret read, by namespace/name (reads are not in the journal). */
+  readonly secretReads: string[] = [];
+
   readNamespacedSecret(p: Req<'readNamespacedSecret'>): Promise<V1Secret> {
+    this.secretReads.push(`${p.namespace}/${p.name}`);
     const found = this.secrets.get(`${p.namespace}/${p.name}`);
     return found === undefined ? Promise.reject(notFound(`secrets "${p.name}"`)) : Promise.resolve(clone(found));
   }

@@ -199,6 +199,7 @@ describe('AcmeIssuer: where the CA takes the order', () => {
     await h.issue();
     const url = orderUrl(h.world);
     const start = h.world.journal.length;
+    const readsBefore = h.world.core.secretReads.length;
     const delays: number[] = [];
     for (let i = 0; i < 4; i++) {
       await h.world.clock.advance(delays[delays.length - 1] ?? 50);
@@ -209,8 +210,9 @@ describe('AcmeIssuer: where the CA takes the order', () => {
     expect(delays).toEqual([50, 100, 200, 400]);
     const after = h.world.journal.slice(start);
     expect(after.filter((e) => e.startsWith('ca: '))).toEqual(Array.from({ length: 4 }, () => `ca: getOrder ${url}`));
-    // Nothing to write while the CA works: the status already says it validates.
+    // Nothing to write while the CA works: the status already says it validates; the pending key is not read either.
     expect(after.filter((e) => e.startsWith('api: status'))).toEqual([]);
+    expect(h.world.core.secretReads.slice(readsBefore)).toEqual([]);
 
     h.world.ca.validate(url);
     await h.world.clock.advance(400);

@@ -16,7 +16,7 @@ import { SecretAnnotation, type TlsSecretState } from '../../../model/secret.js'
 import { advanceChallenges, awaitingValidation, failedValidation } from './challenges.js';
 import { nextPollDelay } from '../../../issuers/acme/poll.js';
 import { downloadAndWrite, finalizeOrder } from './finalize.js';
-import { ensureNextKey } from './keys.js';
+import { ensureNextKey, nextKeySecretName, type NextKey } from './keys.js';
 import { abandonOrder, ensureOrder, finishChallenges } from './order.js';
 import { AcmeStep, pollWait, timed, type AcmeStepDeps, type Wait } from './step.js';
 import { CertificateGoneError } from '../status-writer.js';
@@ -113,8 +113,11 @@ export class AcmeIssuer {
     }
     const step = new AcmeStep(cert, governed, account.session, this.deps, now, log, trigger);
     try {
-      const next = await timed(this.deps, 'pending_key', () => ensureNextKey(this.deps.core, step.cert, governed));
-      if (step.status.nextPrivateKeySecretName !== next.secretName) await step.save({ nextPrivateKeySecretName: next.secretName });
+      // The pending key is made and named in status before the first order; after that it is read
+      // only when finalizing or downloading, not on every poll.
+      let next: NextKey | undefined;
+      const pendingKey = async (): Promise<NextKey> => (next ??= await timed(this.deps, 'pending_key', () => ensureNextKey(this.deps.core, step.cert, governed)));
+      if (step.status.nextPrivateKeySecretName !== nextKeySecretName(step.cert)) await step.save({ nextPrivateKeySecretName: (await pendingKey()).secretName });
       const replaces = step.status.acme === undefined ? await this.replaces(account.session, governed, secret) : undefined;
       for (let pass = 0; pass < MAX_PASSES; pass++) {
         const { order, retryAfterMs } = await ensureOrder(step, replaces, firstIssuance);
@@ -127,7 +130,7 @@ export class AcmeIssuer {
             break;
           }
           case 'ready': {
-            const finalized = await finalizeOrder(step, order, next, firstIssuance);
+            const finalized = await finalizeOrder(step, order, await pendingKey(), firstIssuance);
             result =
               finalized.order.status === 'valid'
                 ? 'again'
@@ -138,7 +141,7 @@ export class AcmeIssuer {
             result = pollWait(issuanceSubject(order), retryAfterMs, { reason: Reason.Finalizing, message: `the CA is issuing the certificate of order ${order.url}` });
             break;
           case 'valid':
-            return { kind: 'issued', result: await downloadAndWrite(step, order, next), cert: step.cert };
+            return { kind: 'issued', result: await downloadAndWrite(step, order, await pendingKey()), cert: step.cert };
           case 'invalid':
             throw await invalidOrder(step.session, order);
         }
