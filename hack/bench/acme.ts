@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GROUP, VERSION } from '../../src/api/meta.js';
 import { localAcmeEnv, waitForOperatorReady, type OperatorProcess } from '../env/index.js';
@@ -8,6 +10,7 @@ import { withBenchCluster } from './cluster.js';
 import { createCertificate, createPolicy, type BenchClients } from './fixtures.js';
 import { CLUSTER_FLAGS, parseScenarioArgs, positiveInt } from './options.js';
 import { readCpuSeconds, readMachineBusySeconds } from './proc.js';
+import { cpuProfilerNodeOptions, formatProfile, PROFILE_SPLIT_SIGNAL, summarizeProfiles } from './profile.js';
 
 // `npm run bench -- --scenario acme [--single 7] [--batch 200] [--workers 16] [--keep-dir]`
 //
@@ -31,6 +34,7 @@ export const ACME_USAGE = `usage: npm run bench -- --scenario acme [flags]
   --pebble-retry-after A,O
                  Retry-After (s) Pebble sends on authorizations being validated
                  and on processing orders; 0 sends none (default 0,0)
+  --cpu-prof DIR profile the operator into DIR: until the batch starts, then the batch
   --keep-dir     keep the environment folder afterwards`;
 
 const NAMESPACE = 'bench-acme';
@@ -41,6 +45,7 @@ interface Options {
   batch: number;
   workers: number;
   retryAfter: { authz: number; order: number };
+  cpuProfDir: string | undefined;
   keepDir: boolean;
 }
 
@@ -52,13 +57,14 @@ function parseRetryAfterFlag(value: string | undefined): { authz: number; order:
 }
 
 function parse(argv: string[]): Options | 'help' {
-  const { values } = parseArgs({ args: argv, strict: true, options: { single: { type: 'string' }, batch: { type: 'string' }, workers: { type: 'string' }, 'pebble-retry-after': { type: 'string' }, ...CLUSTER_FLAGS } });
+  const { values } = parseArgs({ args: argv, strict: true, options: { single: { type: 'string' }, batch: { type: 'string' }, workers: { type: 'string' }, 'pebble-retry-after': { type: 'string' }, 'cpu-prof': { type: 'string' }, ...CLUSTER_FLAGS } });
   if (values.help === true) return 'help';
   return {
     single: positiveInt('single', values.single, 7, { min: 0 }),
     batch: positiveInt('batch', values.batch, 200, { min: 0 }),
     workers: positiveInt('workers', values.workers, 16, { min: 0 }),
     retryAfter: parseRetryAfterFlag(values['pebble-retry-after']),
+    cpuProfDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
     keepDir: values['keep-dir'] === true,
   };
 }
@@ -136,10 +142,16 @@ export async function runAcmeScenario(argv: string[], signal: AbortSignal, log: 
     if (acme === undefined) throw new Error('the environment has no ACME components');
     const objects = clients.customObjects;
     await clients.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
+    const profileDir = options.cpuProfDir;
+    if (profileDir !== undefined) await mkdir(profileDir, { recursive: true });
     const operator = await startOperator({
       leaderElect: false,
       workers: options.workers,
-      env: localAcmeEnv({ http01Port: acme.httpChallengePort, caFile: acme.serverCaPath, nameserver: acme.dnsServer }),
+      env: {
+        ...localAcmeEnv({ http01Port: acme.httpChallengePort, caFile: acme.serverCaPath, nameserver: acme.dnsServer }),
+        ...(profileDir === undefined ? {} : { NODE_OPTIONS: await cpuProfilerNodeOptions(profileDir) }),
+      },
+      stopGraceMs: profileDir === undefined ? 5_000 : 60_000,
     });
     await waitForOperatorReady(operator);
     await createPolicy(clients, POLICY, {
@@ -175,6 +187,8 @@ export async function runAcmeScenario(argv: string[], signal: AbortSignal, log: 
     const phases = breakdown(beforeSingles, afterSingles, singles.length, singles.reduce((a, b) => a + b, 0) / Math.max(1, singles.length));
     const before = afterSingles;
     const cpuBefore = cpu();
+    // The profile so far (start, account, one-at-a-time issuances) is saved; what follows is the batch.
+    if (profileDir !== undefined) process.kill(operator.process.pid, PROFILE_SPLIT_SIGNAL);
     const batchStarted = performance.now();
     const names = Array.from({ length: options.batch }, (_, i) => `batch-${i}`);
     for (let i = 0; i < names.length; i += 20) {
@@ -224,5 +238,6 @@ export async function runAcmeScenario(argv: string[], signal: AbortSignal, log: 
     );
 
   });
+  if (options.cpuProfDir !== undefined) for (const profile of await summarizeProfiles(options.cpuProfDir)) process.stdout.write(`\n${formatProfile(profile)}\n`);
   return 0;
 }
