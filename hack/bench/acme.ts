@@ -24,7 +24,7 @@ import { cpuProfilerNodeOptions, formatProfile, PROFILE_SPLIT_SIGNAL, summarizeP
 // and what is left: waiting (poll delays, watch and queue latency).
 // Pebble's Retry-After is off by default (`--pebble-retry-after 0,0`): with
 // PEBBLE_VA_NOSLEEP it validates and issues at once, and the operator honours
-// a Retry-After, so Pebble's sample 3 s / 5 s would be timed instead.
+// a Retry-After, so the environment's 1 s / 1 s would be timed instead.
 // Prints; asserts nothing.
 
 export const ACME_USAGE = `usage: npm run bench -- --scenario acme [flags]

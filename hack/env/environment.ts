@@ -79,7 +79,7 @@ export interface StartOptions {
   audit?: boolean;
   /** Apply the repository's crds/ once kube-apiserver is up and wait until they are Established; default off. */
   crds?: boolean;
-  /** The Retry-After of the environment's Pebble (see PebbleOptions); default Pebble's sample 3 s / 5 s. */
+  /** The Retry-After of the environment's Pebble (see PebbleOptions); default 1 s / 1 s. */
   pebbleRetryAfter?: { authz: number; order: number };
 }
 

@@ -26,7 +26,7 @@ export interface PebbleVariantOptions {
   alternateRoots?: number;
   /** Names it refuses to issue for (rejectedIdentifier). */
   domainBlocklist?: readonly string[];
-  /** Its Retry-After in seconds (0: none); Pebble's sample 3 s / 5 s when absent, which the operator waits out. */
+  /** Its Retry-After in seconds (0: none); the environment's 1 s / 1 s when absent, which the operator waits out. */
   retryAfter?: { authz: number; order: number };
 }
 
