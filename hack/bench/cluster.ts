@@ -29,6 +29,8 @@ export interface BenchClusterOptions {
   acme?: boolean;
   /** kube-apiserver writes an audit log (the bench counts the operator's requests from it). */
   audit?: boolean;
+  /** Pebble's Retry-After (seconds; 0: none); the environment's default when absent. */
+  pebbleRetryAfter?: { authz: number; order: number };
   keepDir: boolean;
   signal: AbortSignal;
   log: (line: string) => void;
@@ -86,6 +88,7 @@ export async function withBenchCluster<T>(o: BenchClusterOptions, body: (cluster
       dir: join(dir, 'env'),
       components: { kube: true, acme: o.acme === true },
       audit: o.audit === true,
+      ...(o.pebbleRetryAfter === undefined ? {} : { pebbleRetryAfter: o.pebbleRetryAfter }),
       crds: true,
       tools,
       signal: o.signal,

@@ -108,6 +108,13 @@ export interface PebbleOptions {
   alternateRoots?: number;
   /** Percentage of valid authorizations Pebble reuses (PEBBLE_AUTHZREUSE); Pebble's own default when absent. */
   authzReusePercent?: number;
+  /**
+   * The Retry-After (seconds) Pebble puts on an authorization whose challenge
+   * is being validated and on a processing order (as seconds or as a date, at
+   * random); 0 sends none. Default 1 and 1: the operator waits it out, so the
+   * tests see it honoured without Pebble's sample 3 s / 5 s on every issuance.
+   */
+  retryAfter?: { authz: number; order: number };
   detached?: boolean;
   signal?: AbortSignal;
   onStart?: (process: ManagedProcess) => void;
@@ -168,7 +175,7 @@ function pebbleConfig(options: PebbleOptions): object {
       ...(options.eabKeys === undefined ? {} : { externalAccountMACKeys: options.eabKeys }),
       ...(options.profiles === undefined ? {} : { profiles: options.profiles }),
       ...(options.domainBlocklist === undefined ? {} : { domainBlocklist: options.domainBlocklist }),
-      retryAfter: { authz: 3, order: 5 },
+      retryAfter: options.retryAfter ?? { authz: 1, order: 1 },
       keyAlgorithm: 'ecdsa',
     },
   };

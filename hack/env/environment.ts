@@ -79,6 +79,8 @@ export interface StartOptions {
   audit?: boolean;
   /** Apply the repository's crds/ once kube-apiserver is up and wait until they are Established; default off. */
   crds?: boolean;
+  /** The Retry-After of the environment's Pebble (see PebbleOptions); default 1 s / 1 s. */
+  pebbleRetryAfter?: { authz: number; order: number };
 }
 
 /** An Environment over processes started earlier, possibly by another process (dev-env `down`). */
@@ -171,6 +173,7 @@ export async function startEnvironment(options: StartOptions = {}): Promise<Envi
         tlsAlpnChallengePort: tlsAlpn01,
         dnsServer: chall.dnsServer,
         domainBlocklist: ['blocked-domain.example'],
+        ...(options.pebbleRetryAfter === undefined ? {} : { retryAfter: options.pebbleRetryAfter }),
         dependsOn: [chall.process],
       });
       log(`pebble ${pebble.version} ready at ${pebble.directoryUrl} (${elapsed(startedAt)})`);

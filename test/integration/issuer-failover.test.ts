@@ -27,7 +27,9 @@ beforeAll(async () => {
   const dnsServer = inject('acme').dnsServer;
   [primary, secondary] = await Promise.all([
     startPebbleVariant('primary', { dnsServer, httpPort: http01Port, domainBlocklist: [BLOCKED] }),
-    startPebbleVariant('secondary', { dnsServer, httpPort: http01Port }),
+    // No Retry-After: the fallback issuance is done before the policy's account check of the
+    // stopped primary marks it not ready, so skippedIssuers shows the failure the Certificate saw.
+    startPebbleVariant('secondary', { dnsServer, httpPort: http01Port, retryAfter: { authz: 0, order: 0 } }),
   ]);
   operator = await startAcmeOperator('issuer-failover', { http01Port, caFile: primary.caFile, nameserver: dnsServer });
   policy = `it-failover-${uniqueSuffix()}`;

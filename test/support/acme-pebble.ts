@@ -26,6 +26,8 @@ export interface PebbleVariantOptions {
   alternateRoots?: number;
   /** Names it refuses to issue for (rejectedIdentifier). */
   domainBlocklist?: readonly string[];
+  /** Its Retry-After in seconds (0: none); the environment's 1 s / 1 s when absent, which the operator waits out. */
+  retryAfter?: { authz: number; order: number };
 }
 
 export interface PebbleVariant {
@@ -57,6 +59,7 @@ export async function startPebbleVariant(name: string, o: PebbleVariantOptions):
       profiles: o.profiles,
       alternateRoots: o.alternateRoots,
       domainBlocklist: o.domainBlocklist,
+      ...(o.retryAfter === undefined ? {} : { retryAfter: o.retryAfter }),
       // No authorization reuse: every order proves its names.
       authzReusePercent: 0,
     });

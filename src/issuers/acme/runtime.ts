@@ -3,7 +3,7 @@ import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../../clock.js';
 import type { Logger } from '../../log.js';
-import { acmeMetrics, statusClass } from './metrics.js';
+import { acmeMetrics, statusClass, type AcmeIssuanceStep } from './metrics.js';
 import type { AriPollBounds } from './ari.js';
 import { Http01Solver } from './http01-solver.js';
 import type { SelfCheckConfig } from './self-check.js';
@@ -34,6 +34,8 @@ export interface AcmeControllerOptions {
   selfCheck: SelfCheckConfig;
   selfCheckTimeoutMs: number;
   ariBounds: AriPollBounds;
+  /** Records how long a step of the operator's own work in an issuance took. */
+  observeStep?: ((step: AcmeIssuanceStep, ms: number) => void) | undefined;
 }
 
 export interface AcmeRuntime {
@@ -72,6 +74,7 @@ export async function startAcmeRuntime(
       selfCheck: { http01Port: config.http01SelfCheckPort, nameserver: config.selfCheckNameserver, timeoutMs: 5_000 },
       selfCheckTimeoutMs: config.selfCheckTimeoutMs,
       ariBounds: { minMs: config.ariMinIntervalMs, maxMs: config.ariMaxIntervalMs },
+      observeStep: (step, ms) => metrics.steps.observe({ step }, ms / 1000),
     },
     async stop() {
       unsubscribe();

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import type { AcmeSolverSpec } from '../../../src/api/tlspolicy.js';
 import { Reason } from '../../../src/api/conditions.js';
 import { acmeIdentifiers } from '../../../src/controllers/certificate/acme/checks.js';
-import { pollDelay } from '../../../src/controllers/certificate/acme/challenges.js';
 import { splitChain } from '../../../src/controllers/certificate/acme/finalize.js';
 import { nextKeySecretName } from '../../../src/controllers/certificate/acme/keys.js';
 import { backoffUntil, decide, renewalOf, type Gathered } from '../../../src/controllers/certificate/decide.js';
@@ -117,10 +116,6 @@ describe('backoff', () => {
     );
     expect(backoffUntil(failed({ failedIssuanceAttempts: 3, lastFailureTime: '2026-02-28T00:00:00Z' }), now)).toBeUndefined();
     expect(backoffUntil(failed({ failedIssuanceAttempts: 1, lastFailureTime: '2026-03-01T00:00:00Z', observedGeneration: 0 }), now)).toBeUndefined();
-  });
-
-  it('polls honour Retry-After between 250 ms and 10 s', () => {
-    expect([pollDelay(undefined), pollDelay(0), pollDelay(3_000), pollDelay(60_000)]).toEqual([1_000, 250, 3_000, 10_000]);
   });
 });
 

@@ -119,7 +119,7 @@ export class FakeAcmeCa {
     this.note(`getOrder ${url}`);
     const order = this.orders.get(url);
     if (order === undefined) return Promise.reject(new AcmeError('final', `order ${url} does not exist`, { status: 404 }));
-    return Promise.resolve({ value: clone(order), retryAfterMs: order.status === 'processing' ? this.orderRetryAfterMs : undefined });
+    return Promise.resolve({ value: clone(order), retryAfterMs: order.status === 'processing' || order.status === 'pending' ? this.orderRetryAfterMs : undefined });
   }
 
   getAuthorization(url: string): Promise<Polled<AcmeAuthorization>> {
@@ -224,7 +224,11 @@ export class FakeCore implements Pick<AcmeIssuerDeps['core'], 'readNamespacedSec
 
   constructor(private readonly journal: string[]) {}
 
+  /** Every Secret read, by namespace/name (reads are not in the journal). */
+  readonly secretReads: string[] = [];
+
   readNamespacedSecret(p: Req<'readNamespacedSecret'>): Promise<V1Secret> {
+    this.secretReads.push(`${p.namespace}/${p.name}`);
     const found = this.secrets.get(`${p.namespace}/${p.name}`);
     return found === undefined ? Promise.reject(notFound(`secrets "${p.name}"`)) : Promise.resolve(clone(found));
   }

@@ -93,7 +93,8 @@ describe('AcmeIssuer: a new order', () => {
     const h = setup();
     selfCheck.answer = undefined;
     const outcome = await h.issue();
-    expect(outcome).toMatchObject({ kind: 'waiting', ms: 250, violation: { reason: Reason.Validating } });
+    // The first look at the validation comes soon (the poll schedule's short end).
+    expect(outcome).toMatchObject({ kind: 'waiting', ms: 50, violation: { reason: Reason.Validating } });
 
     const j = h.world.journal;
     const url = orderUrl(h.world);
@@ -133,9 +134,9 @@ describe('AcmeIssuer: a new order', () => {
     const h = setup();
     await h.issue();
     const before = h.world.journal.length;
-    await expect(h.issue()).resolves.toEqual({ kind: 'waiting', ms: 250, violation: { reason: Reason.OrderPending, message: 'waiting' } });
-    await h.world.clock.advance(100);
-    await expect(h.issue()).resolves.toMatchObject({ kind: 'waiting', ms: 150 });
+    await expect(h.issue()).resolves.toEqual({ kind: 'waiting', ms: 50, violation: { reason: Reason.OrderPending, message: 'waiting' } });
+    await h.world.clock.advance(20);
+    await expect(h.issue()).resolves.toMatchObject({ kind: 'waiting', ms: 30 });
     expect(h.world.journal.length).toBe(before);
 
     const edited = { ...h.cert, metadata: { ...h.cert.metadata, generation: 2 } };
@@ -179,9 +180,9 @@ describe('AcmeIssuer: a new order', () => {
 
 describe('AcmeIssuer: where the CA takes the order', () => {
   it.each<[string, number | undefined, number]>([
-    ['no Retry-After: a second', undefined, 1_000],
+    ['no Retry-After: the first look soon', undefined, 50],
     ['a Retry-After of 3 s', 3_000, 3_000],
-    ['a Retry-After of a minute: at most 10 s', 60_000, 10_000],
+    ['a Retry-After of a minute: honoured', 60_000, 60_000],
   ])('processing, with %s', async (_name, retryAfter, ms) => {
     const h = setup();
     await h.issue();
@@ -191,6 +192,39 @@ describe('AcmeIssuer: where the CA takes the order', () => {
     const outcome = await h.issue();
     expect(outcome).toMatchObject({ kind: 'waiting', ms, violation: { reason: Reason.Finalizing } });
     expect(caCalls(h.world)).not.toContain('downloadCertificate');
+  });
+
+  it('while the CA validates, follows the order alone (not its authorizations), looking again at doubling gaps', async () => {
+    const h = setup();
+    await h.issue();
+    const url = orderUrl(h.world);
+    const start = h.world.journal.length;
+    const readsBefore = h.world.core.secretReads.length;
+    const delays: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      await h.world.clock.advance(delays[delays.length - 1] ?? 50);
+      const outcome = await h.issue();
+      expect(outcome).toMatchObject({ kind: 'waiting', violation: { reason: Reason.Validating } });
+      if (outcome.kind === 'waiting') delays.push(outcome.ms);
+    }
+    expect(delays).toEqual([50, 100, 200, 400]);
+    const after = h.world.journal.slice(start);
+    expect(after.filter((e) => e.startsWith('ca: '))).toEqual(Array.from({ length: 4 }, () => `ca: getOrder ${url}`));
+    // Nothing to write while the CA works: the status already says it validates; the pending key is not read either.
+    expect(after.filter((e) => e.startsWith('api: status'))).toEqual([]);
+    expect(h.world.core.secretReads.slice(readsBefore)).toEqual([]);
+
+    h.world.ca.validate(url);
+    await h.world.clock.advance(400);
+    await expect(h.issue()).resolves.toMatchObject({ kind: 'issued' });
+  });
+
+  it('never looks at a pending order again before the Retry-After of its last answer', async () => {
+    const h = setup();
+    await h.issue();
+    h.world.ca.orderRetryAfterMs = 2_000;
+    await h.world.clock.advance(50);
+    await expect(h.issue()).resolves.toMatchObject({ kind: 'waiting', ms: 2_000, violation: { reason: Reason.Validating } });
   });
 
   it('ready then valid: finalized with the pending key, the live Secret written once and whole, the traces removed', async () => {
@@ -209,6 +243,12 @@ describe('AcmeIssuer: where the CA takes the order', () => {
 
     const after = h.world.journal.slice(start);
     expect(after.filter((e) => e.startsWith('ca: '))).toEqual([`ca: getOrder ${url}`, `ca: finalize ${url}`, `ca: getOrder ${url}`, `ca: downloadCertificate ${url}`]);
+    // Three status writes: challenges taken down (with the order's state), finalized, and the order's traces gone.
+    expect(after.filter((e) => e.startsWith('api: status'))).toEqual([
+      `api: status acme(${url} ready)`,
+      `api: status acme(${url} valid) conditions`,
+      'api: status -acme -nextPrivateKeySecretName -retryAfterTime',
+    ]);
     expect(after.filter((e) => e.includes('Secret default/web-tls'))).toEqual(['core: create Secret default/web-tls']);
     const live = h.world.core.secrets.get('default/web-tls');
     expect(Object.keys(live?.data ?? {}).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
@@ -260,7 +300,7 @@ describe('AcmeIssuer: where the CA takes the order', () => {
     h.world.ca.validate(url);
     h.world.ca.finalizeTo = 'processing';
     await h.world.clock.advance(250);
-    await expect(h.issue()).resolves.toMatchObject({ kind: 'waiting', ms: 250, violation: { reason: Reason.Finalizing } });
+    await expect(h.issue()).resolves.toMatchObject({ kind: 'waiting', ms: 50, violation: { reason: Reason.Finalizing } });
     expect(h.world.server.current()?.status?.acme?.state).toBe('processing');
     h.world.ca.setOrderStatus(url, 'valid');
     await h.world.clock.advance(250);

@@ -6,7 +6,7 @@ import type { AcmeAuthorization, AcmeOrder, Polled } from '../../../issuers/acme
 import { selectSolver } from '../../../issuers/acme/solver-selection.js';
 import { formatTime } from '../../../kube/conditions.js';
 import { cleanupChallenge, presentChallenge, selfCheckChallenge, type PresentedChallenge } from './solvers.js';
-import { wait, type AcmeStep, type Wait } from './step.js';
+import { pollWait, timed, wait, type AcmeStep, type Wait } from './step.js';
 
 // Challenge solving for a pending order: pick a solver per authorization,
 // record the challenge in status, present it, self-check it (time-bounded,
@@ -14,13 +14,10 @@ import { wait, type AcmeStep, type Wait } from './step.js';
 // authorization, and take the challenge down once it is valid. Each state
 // change is saved before the next action, so a restart picks up where it was.
 
-/** After telling the CA something, look again this soon. */
-export const SETTLE_MS = 250;
 const SELF_CHECK_INTERVAL_MS = 1_000;
-/** Polls honour the CA's Retry-After up to this. */
-const MAX_POLL_MS = 10_000;
 
-export const pollDelay = (retryAfterMs: number | undefined): number => Math.min(Math.max(retryAfterMs ?? 1_000, SETTLE_MS), MAX_POLL_MS);
+/** What the validation polls of an order are keyed by (the poll schedule counts from the first). */
+export const validationSubject = (order: AcmeOrder): string => `validate ${order.url}`;
 
 const nameOf = (a: AcmeAuthorization): string => (a.wildcard ? `*.${a.identifier.value}` : a.identifier.value);
 
@@ -77,7 +74,7 @@ export async function advanceChallenges(step: AcmeStep, order: AcmeOrder, timeou
   const presented = await Promise.all(
     entries.map(async (e): Promise<AcmeChallengeStatus> => {
       if (e.state !== 'Pending') return e;
-      await presentChallenge(step.deps, ctx(e));
+      await timed(step.deps, 'present', () => presentChallenge(step.deps, ctx(e)));
       return { ...e, state: 'Presented', presentedTime: formatTime(step.now) };
     }),
   );
@@ -88,11 +85,11 @@ export async function advanceChallenges(step: AcmeStep, order: AcmeOrder, timeou
     presented.map(async (e): Promise<AcmeChallengeStatus> => {
       const authz = authzOf(e);
       if ((e.state === 'Presented' || e.state === 'Accepted') && authz?.status === 'valid') {
-        await cleanupChallenge(step.deps, ctx(e));
+        await timed(step.deps, 'cleanup', () => cleanupChallenge(step.deps, ctx(e)));
         return { ...e, state: 'Valid', selfCheck: undefined };
       }
       if (e.state !== 'Presented') return e;
-      const failure = await selfCheckChallenge(step.deps, ctx(e));
+      const failure = await timed(step.deps, 'self_check', () => selfCheckChallenge(step.deps, ctx(e)));
       if (failure === undefined) {
         await step.session.acceptChallenge({ url: e.url, type: e.type, token: e.token });
         accepted++;
@@ -115,10 +112,32 @@ export async function advanceChallenges(step: AcmeStep, order: AcmeOrder, timeou
   if (waitingSelfCheck.length > 0) {
     const message = `waiting for the self-check of ${waitingSelfCheck.map((e) => `${e.identifier}: ${e.selfCheck ?? 'not checked yet'}`).join('; ')}`;
     await save(checked, Reason.SelfCheckPending, message);
-    return wait(accepted > 0 ? SETTLE_MS : SELF_CHECK_INTERVAL_MS, { reason: Reason.SelfCheckPending, message });
+    const violation = { reason: Reason.SelfCheckPending, message };
+    // Something was just accepted: follow it on the poll schedule (the self-check is repeated on the way).
+    return accepted > 0 ? pollWait(validationSubject(order), undefined, violation) : wait(SELF_CHECK_INTERVAL_MS, violation);
   }
-  const message = `the CA is validating ${validating.map((e) => `${e.identifier} (${e.type})`).join(', ')}`;
+  const message = validatingMessage(validating);
   await save(checked, Reason.Validating, message);
-  const retryAfter = Math.max(...validating.map((e) => authzs.get(e.authorizationURL)?.retryAfterMs ?? 0));
-  return wait(accepted > 0 ? SETTLE_MS : pollDelay(retryAfter || undefined), { reason: Reason.Validating, message });
+  // The answers were read before anything was accepted just now; only then does their Retry-After speak of this wait.
+  const retryAfter = accepted > 0 ? 0 : Math.max(...validating.map((e) => authzs.get(e.authorizationURL)?.retryAfterMs ?? 0));
+  return pollWait(validationSubject(order), retryAfter || undefined, { reason: Reason.Validating, message });
+}
+
+const validatingMessage = (validating: readonly AcmeChallengeStatus[]): string =>
+  `the CA is validating ${validating.map((e) => `${e.identifier} (${e.type})`).join(', ')}`;
+
+/**
+ * A pending order whose every authorization has its challenge accepted (and
+ * none left to present or self-check) needs nothing but the order itself to
+ * follow: it turns "ready" once every authorization is valid and "invalid"
+ * when one fails (RFC 8555 7.1.6), so the authorizations are not read on each
+ * poll. Undefined when there is more to do than wait.
+ */
+export function awaitingValidation(step: AcmeStep, order: AcmeOrder, retryAfterMs: number | undefined): Wait | undefined {
+  const entries = step.status.acme?.challenges ?? [];
+  const byAuthorization = order.authorizations.map((url) => entries.find((e) => e.authorizationURL === url));
+  if (byAuthorization.length === 0 || byAuthorization.some((e) => e === undefined || (e.state !== 'Accepted' && e.state !== 'Valid'))) return undefined;
+  const validating = entries.filter((e) => e.state === 'Accepted');
+  if (validating.length === 0) return undefined;
+  return pollWait(validationSubject(order), retryAfterMs, { reason: Reason.Validating, message: validatingMessage(validating) });
 }

@@ -8,7 +8,7 @@ import { templateOf } from '../issue.js';
 import { readSecret, writeIssuedSecret, type IssueResult } from '../secret-writer.js';
 import { acmeIdentifiers } from './checks.js';
 import { deleteNextKey, type NextKey } from './keys.js';
-import type { AcmeStep } from './step.js';
+import { timed, type AcmeStep } from './step.js';
 
 // Finalize with a CSR made from the pending key, download the chain (the
 // preferred one when the policy names it), and end in the same single whole
@@ -17,7 +17,7 @@ import type { AcmeStep } from './step.js';
 
 export async function finalizeOrder(step: AcmeStep, order: AcmeOrder, next: NextKey, firstIssuance: boolean): Promise<{ order: AcmeOrder; retryAfterMs?: number | undefined }> {
   const template = { ...templateOf(step.governed), dnsNames: acmeIdentifiers(step.governed.spec) };
-  const csr = await createCsr(template, next.key);
+  const csr = await timed(step.deps, 'csr', () => createCsr(template, next.key));
   const polled = await step.session.finalize(order, csr);
   const acme = step.status.acme;
   if (acme !== undefined) {
@@ -50,15 +50,16 @@ export async function downloadAndWrite(step: AcmeStep, order: AcmeOrder, next: N
   const pem = await step.session.downloadCertificate(order, preferredChain);
   const { chainPem, caPem } = splitChain(pem);
   const namespace = step.cert.metadata.namespace ?? 'default';
-  const existing = await readSecret(step.deps.core, namespace, step.governed.spec.secretName);
   let result: IssueResult;
   try {
-    result = await writeIssuedSecret(
-      { secrets: step.deps.core, now: step.now },
-      step.cert,
-      step.governed,
-      { key: next.key, chainPem, caPem, reusedKey: next.reused },
-      existing,
+    result = await timed(step.deps, 'secret_write', async () =>
+      writeIssuedSecret(
+        { secrets: step.deps.core, now: step.now },
+        step.cert,
+        step.governed,
+        { key: next.key, chainPem, caPem, reusedKey: next.reused },
+        await readSecret(step.deps.core, namespace, step.governed.spec.secretName),
+      ),
     );
   } catch (err) {
     // A chain for another key, or one that does not hang together: this order cannot give a usable Secret.
@@ -66,6 +67,6 @@ export async function downloadAndWrite(step: AcmeStep, order: AcmeOrder, next: N
     throw err;
   }
   await step.save({ acme: undefined, nextPrivateKeySecretName: undefined, retryAfterTime: undefined });
-  await deleteNextKey(step.deps.core, step.cert);
+  await timed(step.deps, 'pending_key', () => deleteNextKey(step.deps.core, step.cert));
   return result;
 }

@@ -6,7 +6,7 @@ import type { AcmeOrder } from '../../../issuers/acme/session.js';
 import { formatTime } from '../../../kube/conditions.js';
 import { acmeIdentifiers } from './checks.js';
 import { cleanupChallenge } from './solvers.js';
-import type { AcmeStep } from './step.js';
+import { timed, type AcmeStep } from './step.js';
 
 // The order manager: one order per issuance. Its URL is in status before
 // anything else is done with it, so a restart or a new leader continues that
@@ -40,14 +40,26 @@ export async function cleanupChallenges(step: AcmeStep, entries: readonly AcmeCh
   );
 }
 
-/** Once the order is past "pending", every authorization is valid: take down what any challenge still has up. */
-export async function finishChallenges(step: AcmeStep): Promise<void> {
+/**
+ * Once the order is past "pending", every authorization is valid: take down
+ * what any challenge still has up, and record that with the order's state in one write.
+ */
+export async function finishChallenges(step: AcmeStep, order: AcmeOrder): Promise<void> {
   const acme = step.status.acme;
   const open = (acme?.challenges ?? []).filter((e) => e.state !== 'Valid' && e.state !== 'Invalid');
   if (acme === undefined || open.length === 0) return;
-  await cleanupChallenges(step, open);
-  await step.save({ acme: { ...acme, challenges: (acme.challenges ?? []).map((e) => (open.includes(e) ? { ...e, state: 'Valid' as const, selfCheck: undefined } : e)) } });
+  await timed(step.deps, 'cleanup', () => cleanupChallenges(step, open));
+  const challenges = (acme.challenges ?? []).map((e) => (open.includes(e) ? { ...e, state: 'Valid' as const, selfCheck: undefined } : e));
+  await step.save({ acme: { ...acme, state: order.status, challenges } });
 }
+
+/**
+ * Whether a change of the order's state is worth a write of its own. "ready"
+ * and "valid" are not: the same pass goes on to finalize or download and
+ * writes what comes of it (the state in status is for people; a resumed
+ * order is always read from the CA).
+ */
+const recordStateAlone = (status: AcmeOrder['status']): boolean => status !== 'ready' && status !== 'valid';
 
 /** The order in flight (read from the CA), or a new one, recorded in status before it is returned. */
 export async function ensureOrder(step: AcmeStep, replaces: string | undefined, firstIssuance: boolean): Promise<{ order: AcmeOrder; retryAfterMs?: number | undefined }> {
@@ -58,7 +70,7 @@ export async function ensureOrder(step: AcmeStep, replaces: string | undefined, 
     } else {
       try {
         const polled = await step.session.getOrder(recorded.url);
-        if (polled.value.status !== recorded.state) await step.save({ acme: { ...recorded, state: polled.value.status } });
+        if (polled.value.status !== recorded.state && recordStateAlone(polled.value.status)) await step.save({ acme: { ...recorded, state: polled.value.status } });
         return { order: polled.value, retryAfterMs: polled.retryAfterMs };
       } catch (err) {
         if (!(err instanceof AcmeError) || err.kind !== 'final') throw err;

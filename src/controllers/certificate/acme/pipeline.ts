@@ -13,11 +13,12 @@ import { backoffUntil } from '../decide.js';
 import { type Governed } from '../../../model/spec.js';
 import type { IssueResult } from '../secret-writer.js';
 import { SecretAnnotation, type TlsSecretState } from '../../../model/secret.js';
-import { advanceChallenges, failedValidation, pollDelay, SETTLE_MS } from './challenges.js';
+import { advanceChallenges, awaitingValidation, failedValidation } from './challenges.js';
+import { nextPollDelay } from '../../../issuers/acme/poll.js';
 import { downloadAndWrite, finalizeOrder } from './finalize.js';
-import { ensureNextKey } from './keys.js';
+import { ensureNextKey, nextKeySecretName, type NextKey } from './keys.js';
 import { abandonOrder, ensureOrder, finishChallenges } from './order.js';
-import { AcmeStep, wait, type AcmeStepDeps, type Wait } from './step.js';
+import { AcmeStep, pollWait, timed, type AcmeStepDeps, type Wait } from './step.js';
 import { CertificateGoneError } from '../status-writer.js';
 
 // One ACME issuance, advanced as far as it can go without waiting, each time
@@ -41,17 +42,25 @@ export type AcmeOutcome =
   | { kind: 'failed'; error: AcmeError; cert: Certificate }
   | { kind: 'gone' };
 
+/** What one run ends in: a wait may still be a poll whose length the schedule decides. */
+type RunOutcome = Exclude<AcmeOutcome, { kind: 'waiting' }> | { kind: 'waiting'; ms: number; violation: Violation; poll?: Wait['poll'] };
+
 const MAX_PASSES = 6;
+/** After MAX_PASSES in one reconcile (an order that keeps changing under us), look again this soon. */
+const AGAIN_MS = 250;
+const issuanceSubject = (order: AcmeOrder): string => `issue ${order.url}`;
 
 export class AcmeIssuer {
   /** In-memory only: how soon a key may be looked at again, so our own status writes do not make it poll the CA early. */
   private readonly notBefore = new Map<string, { until: number; generation: number }>();
+  /** In-memory only: what each key's polls wait for and since when (a restart starts the schedule again, at its short end). */
+  private readonly polls = new Map<string, { subject: string; since: number }>();
 
   constructor(private readonly deps: AcmeIssuerDeps) {}
 
   /** The Certificate as the API server has it now; undefined when it is gone. */
   private fresh(cert: Certificate): Promise<Certificate | undefined> {
-    return this.deps.certificates.get(cert.metadata.name, cert.metadata.namespace ?? 'default');
+    return timed(this.deps, 'read_certificate', () => this.deps.certificates.get(cert.metadata.name, cert.metadata.namespace ?? 'default'));
   }
 
   /** `replaces` for the renewal order: the current certificate, when this CA issued it and offers ARI. */
@@ -71,15 +80,27 @@ export class AcmeIssuer {
       return { kind: 'waiting', ms: gate.until - now, violation: { reason: Reason.OrderPending, message: 'waiting' } };
     }
     this.notBefore.delete(key);
-    const outcome = await this.run(cached, governed, trigger, secret, log, new Date(now));
+    const ran = await this.run(cached, governed, trigger, secret, log, new Date(now));
+    const outcome = ran.kind === 'waiting' ? { kind: ran.kind, ms: this.pollDelay(key, ran), violation: ran.violation } : ran;
+    if (ran.kind !== 'waiting' || ran.poll === undefined) this.polls.delete(key);
     // Waiting for the account costs the CA nothing and must end as soon as the policy registers it.
     if (outcome.kind === 'waiting' && outcome.violation.reason !== Reason.AccountNotReady) this.notBefore.set(key, { until: now + outcome.ms, generation });
     return outcome;
   }
 
-  private async run(cached: Certificate, governed: Governed, trigger: Violation, secret: TlsSecretState, log: Logger, now: Date): Promise<AcmeOutcome> {
+  /** The wait's own length, or for a poll, the schedule's: counted from the first poll of the same subject. */
+  private pollDelay(key: string, w: { ms: number; poll?: Wait['poll'] }): number {
+    if (w.poll === undefined) return w.ms;
+    const now = this.deps.clock.now();
+    const known = this.polls.get(key);
+    const since = known?.subject === w.poll.subject ? known.since : now;
+    this.polls.set(key, { subject: w.poll.subject, since });
+    return nextPollDelay(now - since, w.poll.retryAfterMs);
+  }
+
+  private async run(cached: Certificate, governed: Governed, trigger: Violation, secret: TlsSecretState, log: Logger, now: Date): Promise<RunOutcome> {
     const firstIssuance = secret.state !== 'valid';
-    const account = await this.deps.accounts.session(governed.policy);
+    const account = await timed(this.deps, 'account', () => this.deps.accounts.session(governed.policy));
     if ('waiting' in account) {
       return { kind: 'waiting', ms: 10_000, violation: { reason: Reason.AccountNotReady, message: account.waiting } };
     }
@@ -92,38 +113,41 @@ export class AcmeIssuer {
     }
     const step = new AcmeStep(cert, governed, account.session, this.deps, now, log, trigger);
     try {
-      const next = await ensureNextKey(this.deps.core, step.cert, governed);
-      if (step.status.nextPrivateKeySecretName !== next.secretName) await step.save({ nextPrivateKeySecretName: next.secretName });
+      // The pending key is made and named in status before the first order; after that it is read
+      // only when finalizing or downloading, not on every poll.
+      let next: NextKey | undefined;
+      const pendingKey = async (): Promise<NextKey> => (next ??= await timed(this.deps, 'pending_key', () => ensureNextKey(this.deps.core, step.cert, governed)));
+      if (step.status.nextPrivateKeySecretName !== nextKeySecretName(step.cert)) await step.save({ nextPrivateKeySecretName: (await pendingKey()).secretName });
       const replaces = step.status.acme === undefined ? await this.replaces(account.session, governed, secret) : undefined;
       for (let pass = 0; pass < MAX_PASSES; pass++) {
         const { order, retryAfterMs } = await ensureOrder(step, replaces, firstIssuance);
-        if (order.status !== 'pending' && order.status !== 'invalid') await finishChallenges(step);
+        if (order.status !== 'pending' && order.status !== 'invalid') await finishChallenges(step, order);
         let result: Wait | 'again';
         switch (order.status) {
           case 'pending': {
-            const advanced = await advanceChallenges(step, order, { selfCheckMs: this.deps.selfCheckTimeoutMs }, firstIssuance);
+            const advanced = awaitingValidation(step, order, retryAfterMs) ?? (await advanceChallenges(step, order, { selfCheckMs: this.deps.selfCheckTimeoutMs }, firstIssuance));
             result = advanced === 'authorized' ? 'again' : advanced;
             break;
           }
           case 'ready': {
-            const finalized = await finalizeOrder(step, order, next, firstIssuance);
+            const finalized = await finalizeOrder(step, order, await pendingKey(), firstIssuance);
             result =
               finalized.order.status === 'valid'
                 ? 'again'
-                : wait(SETTLE_MS, { reason: Reason.Finalizing, message: `the CA is issuing the certificate of order ${order.url}` });
+                : pollWait(issuanceSubject(order), finalized.retryAfterMs, { reason: Reason.Finalizing, message: `the CA is issuing the certificate of order ${order.url}` });
             break;
           }
           case 'processing':
-            result = wait(pollDelay(retryAfterMs), { reason: Reason.Finalizing, message: `the CA is issuing the certificate of order ${order.url}` });
+            result = pollWait(issuanceSubject(order), retryAfterMs, { reason: Reason.Finalizing, message: `the CA is issuing the certificate of order ${order.url}` });
             break;
           case 'valid':
-            return { kind: 'issued', result: await downloadAndWrite(step, order, next), cert: step.cert };
+            return { kind: 'issued', result: await downloadAndWrite(step, order, await pendingKey()), cert: step.cert };
           case 'invalid':
             throw await invalidOrder(step.session, order);
         }
-        if (result !== 'again') return { kind: 'waiting', ms: result.ms, violation: result.violation };
+        if (result !== 'again') return { kind: 'waiting', ms: result.ms, violation: result.violation, poll: result.poll };
       }
-      return { kind: 'waiting', ms: SETTLE_MS, violation: { reason: Reason.OrderPending, message: 'the order is progressing' } };
+      return { kind: 'waiting', ms: AGAIN_MS, violation: { reason: Reason.OrderPending, message: 'the order is progressing' } };
     } catch (err) {
       if (err instanceof CertificateGoneError) return { kind: 'gone' };
       const error = toAcmeError(err);
@@ -135,6 +159,7 @@ export class AcmeIssuer {
 
   forget(key: string): void {
     this.notBefore.delete(key);
+    this.polls.delete(key);
   }
 }
 

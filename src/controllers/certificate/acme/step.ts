@@ -1,5 +1,6 @@
 import type { Certificate, CertificateStatus } from '../../../api/certificate.js';
 import { ConditionType } from '../../../api/conditions.js';
+import type { AcmeIssuanceStep } from '../../../issuers/acme/metrics.js';
 import type { AcmeSession } from '../../../issuers/acme/session.js';
 import { type Condition, setCondition } from '../../../kube/conditions.js';
 import type { Logger } from '../../../log.js';
@@ -17,6 +18,20 @@ import type { KeySecretsApi } from './keys.js';
 export interface AcmeStepDeps extends SolverDeps {
   core: SolverDeps['core'] & KeySecretsApi;
   statusWriter: Pick<CertificateStatusWriter, 'change'>;
+  /** Records how long a step of our own work took (the step metric); absent in tests. */
+  observeStep?: ((step: AcmeIssuanceStep, ms: number) => void) | undefined;
+}
+
+/** Runs `fn`, recording its time as `step` (whether it succeeds or throws). */
+export async function timed<T>(deps: Pick<AcmeStepDeps, 'observeStep'>, step: AcmeIssuanceStep, fn: () => Promise<T>): Promise<T> {
+  const observe = deps.observeStep;
+  if (observe === undefined) return fn();
+  const started = performance.now();
+  try {
+    return await fn();
+  } finally {
+    observe(step, performance.now() - started);
+  }
 }
 
 /** Why the pipeline stops for now: what it waits for, shown as the Issuing condition. */
@@ -24,9 +39,23 @@ export interface Wait {
   kind: 'wait';
   ms: number;
   violation: Violation;
+  /**
+   * Waiting on the CA's work (validation, issuance): `ms` is then decided by
+   * the poll schedule (issuers/acme/poll.ts) from how long `subject` has been
+   * waited on and the CA's Retry-After.
+   */
+  poll?: { subject: string; retryAfterMs?: number | undefined } | undefined;
 }
 
 export const wait = (ms: number, violation: Violation): Wait => ({ kind: 'wait', ms, violation });
+
+/** A wait for the CA to finish `subject` (e.g. "validate <order URL>"); its length comes from the poll schedule. */
+export const pollWait = (subject: string, retryAfterMs: number | undefined, violation: Violation): Wait => ({
+  kind: 'wait',
+  ms: 0,
+  violation,
+  poll: { subject, retryAfterMs },
+});
 
 export class AcmeStep {
   constructor(
@@ -46,7 +75,7 @@ export class AcmeStep {
 
   /** Writes `change` over the current status (undefined fields are removed), if it changes anything. */
   async save(change: Partial<CertificateStatus>): Promise<void> {
-    this.cert = await this.deps.statusWriter.change(this.cert, change);
+    this.cert = await timed(this.deps, 'status_write', () => this.deps.statusWriter.change(this.cert, change));
   }
 
   /** The conditions with Issuing set to say what is happening (and Ready=False while there is no certificate yet). */
