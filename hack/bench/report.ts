@@ -59,7 +59,7 @@ export function formatReport(r: BenchResult): string {
     `                 operator's /metrics when all Ready: ${heapText(r.operatorMetrics.atReady)}`,
     `                 after idle: ${heapText(r.operatorMetrics.afterIdle)}`,
     `reconciles       ${reconcileText(r.reconcilesUntilReady).replace('reconciles: ', '')} until all Ready`,
-    `control plane    CPU while issuing: kube-apiserver ${fixed(r.controlPlaneCpuSeconds.kubeApiserver)} s, etcd ${fixed(r.controlPlaneCpuSeconds.etcd)} s; this bench (watch, LIST, scrapes) ${fixed(r.benchCpuSeconds)} s`,
+    `control plane    CPU while issuing: kube-apiserver ${fixed(r.controlPlaneCpuSeconds.kubeApiserver)} s, etcd ${fixed(r.controlPlaneCpuSeconds.etcd)} s; this bench (watch, LIST) ${fixed(r.benchCpuSeconds)} s`,
     `API requests     ${r.apiRequests.total} by the operator until all Ready (${fixed(perCert, 2)} per Certificate); by status ${Object.entries(r.apiRequests.byCode)
       .map(([code, n]) => `${code}: ${n}`)
       .join(', ')}`,
