@@ -35,6 +35,23 @@ function heapText(m: OperatorMetrics | undefined): string {
   return `heap ${fixed(m.heapUsedMB)}/${fixed(m.heapTotalMB)} MB used/total, external ${fixed(m.externalMB)} MB, event-loop lag p99 ${fixed(m.eventLoopLagP99Ms)} ms`;
 }
 
+/**
+ * Everything this run needs on the machine: the operator, the control plane
+ * and the bench itself. On a shared machine the wall time is this divided by
+ * the cores it got, so this is the figure that does not depend on the neighbours.
+ */
+function stackLine(r: BenchResult): string {
+  const parts = [r.cpuSeconds, r.controlPlaneCpuSeconds.kubeApiserver, r.controlPlaneCpuSeconds.etcd, r.benchCpuSeconds];
+  if (parts.some((p) => p === undefined || Number.isNaN(p))) return 'stack CPU        ?';
+  const total = parts.reduce<number>((sum, p) => sum + (p ?? 0), 0);
+  const share = (p: number | undefined): string => `${Math.round(((p ?? 0) / total) * 100)} %`;
+  return (
+    `stack CPU        ${fixed(total)} CPU-s = ${fixed((total * 1000) / r.count, 1)} ms per Certificate (operator ${share(r.cpuSeconds)}, ` +
+    `kube-apiserver ${share(r.controlPlaneCpuSeconds.kubeApiserver)}, etcd ${share(r.controlPlaneCpuSeconds.etcd)}, bench ${share(r.benchCpuSeconds)}); ` +
+    `${fixed(total / r.machine.cpus)} s of wall on ${r.machine.cpus} idle cores`
+  );
+}
+
 export function formatReport(r: BenchResult): string {
   // CPU figures are read when the LIST confirmed all Ready.
   const cores = r.cpuSeconds / r.confirmedSeconds;
@@ -60,6 +77,7 @@ export function formatReport(r: BenchResult): string {
     `                 after idle: ${heapText(r.operatorMetrics.afterIdle)}`,
     `reconciles       ${reconcileText(r.reconcilesUntilReady).replace('reconciles: ', '')} until all Ready`,
     `control plane    CPU while issuing: kube-apiserver ${fixed(r.controlPlaneCpuSeconds.kubeApiserver)} s, etcd ${fixed(r.controlPlaneCpuSeconds.etcd)} s; this bench (watch, LIST) ${fixed(r.benchCpuSeconds)} s`,
+    stackLine(r),
     `API requests     ${r.apiRequests.total} by the operator until all Ready (${fixed(perCert, 2)} per Certificate); by status ${Object.entries(r.apiRequests.byCode)
       .map(([code, n]) => `${code}: ${n}`)
       .join(', ')}`,
