@@ -74,7 +74,7 @@ export const operatorConfigSchema = z.object({
   httpPort: port.default(9402),
   /** Who may read /metrics and /inventory: callers the API server vouches for and RBAC allows (TokenReview + SubjectAccessReview), or anyone. */
   httpAuth: z.enum(['kubernetes', 'none']).default('kubernetes'),
-  workers: z.coerce.number().int().min(1).max(64).default(4),
+  workers: z.coerce.number().int().min(1).max(64).default(16),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   // Alerts pushed to Alertmanager (API v2) by the leader; none configured: no pushing.
   alertmanagerUrl: urlList,

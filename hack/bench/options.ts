@@ -34,7 +34,7 @@ export interface BenchOptions extends ClusterFlagValues {
 export const BENCH_USAGE = `usage: npm run bench -- [flags]
   --count N               Certificates to issue (default 1000)
   --key-algorithm ALG     ECDSA (P-256, default) or RSA (2048)
-  --workers W             operator workers (default 4)
+  --workers W             operator workers (default 16, as the operator)
   --json FILE             also write the JSON result to FILE
   --create-concurrency C  creations in flight (default 20)
   --timeout S             give up after S seconds without every Certificate Ready (default 600)
@@ -116,7 +116,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
   return {
     count: positiveInt('count', values.count, 1000, { max: 100_000 }),
     keyAlgorithm: algorithm as BenchKeyAlgorithm,
-    workers: positiveInt('workers', values.workers, 4, { max: 64 }),
+    workers: positiveInt('workers', values.workers, 16, { max: 64 }),
     createConcurrency: positiveInt('create-concurrency', values['create-concurrency'], 20, { max: 500 }),
     timeoutSeconds: positiveInt('timeout', values.timeout, 600, { max: 24 * 3600 }),
     settleSeconds: positiveInt('settle', values.settle, 5, { min: 0, max: 600 }),

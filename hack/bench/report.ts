@@ -35,8 +35,27 @@ function heapText(m: OperatorMetrics | undefined): string {
   return `heap ${fixed(m.heapUsedMB)}/${fixed(m.heapTotalMB)} MB used/total, external ${fixed(m.externalMB)} MB, event-loop lag p99 ${fixed(m.eventLoopLagP99Ms)} ms`;
 }
 
+/**
+ * Everything this run needs on the machine: the operator, the control plane
+ * and the bench itself. On a shared machine the wall time is this divided by
+ * the cores it got, so this is the figure that does not depend on the neighbours.
+ */
+function stackLine(r: BenchResult): string {
+  const parts = [r.cpuSeconds, r.controlPlaneCpuSeconds.kubeApiserver, r.controlPlaneCpuSeconds.etcd, r.benchCpuSeconds];
+  if (parts.some((p) => p === undefined || Number.isNaN(p))) return 'stack CPU        ?';
+  const total = parts.reduce<number>((sum, p) => sum + (p ?? 0), 0);
+  const share = (p: number | undefined): string => `${Math.round(((p ?? 0) / total) * 100)} %`;
+  return (
+    `stack CPU        ${fixed(total)} CPU-s = ${fixed((total * 1000) / r.count, 1)} ms per Certificate (operator ${share(r.cpuSeconds)}, ` +
+    `kube-apiserver ${share(r.controlPlaneCpuSeconds.kubeApiserver)}, etcd ${share(r.controlPlaneCpuSeconds.etcd)}, bench ${share(r.benchCpuSeconds)}); ` +
+    `${fixed(total / r.machine.cpus)} s of wall on ${r.machine.cpus} idle cores`
+  );
+}
+
 export function formatReport(r: BenchResult): string {
-  const cores = r.cpuSeconds / r.readySeconds;
+  // CPU figures are read when the LIST confirmed all Ready.
+  const cores = r.cpuSeconds / r.confirmedSeconds;
+  const t = r.timeline;
   const perCert = r.apiRequests.total / r.count;
   const met = (ok: boolean): string => (ok ? 'met' : 'MISSED');
   const lines = [
@@ -46,18 +65,21 @@ export function formatReport(r: BenchResult): string {
     `create           ${r.count} Certificates in ${fixed(r.createSeconds)} s, before the operator started`,
     `operator ready   ${fixed(r.operatorReadySeconds)} s after start (leading, caches synced)`,
     `first Ready      ${fixed(r.firstReadySeconds)} s`,
-    `all Ready        ${fixed(r.readySeconds)} s  ->  ${fixed(r.certsPerSecond)} certificates/s`,
+    `all Ready        ${fixed(r.readySeconds)} s  ->  ${fixed(r.certsPerSecond)} certificates/s (watch event of the last; a LIST confirmed at ${fixed(r.confirmedSeconds)} s)`,
+    `timeline         Ready at: first ${fixed(t?.firstSeconds)} s, 10 % ${fixed(t?.p10Seconds)} s, 50 % ${fixed(t?.p50Seconds)} s, 90 % ${fixed(t?.p90Seconds)} s, all ${fixed(t?.lastSeconds)} s`,
+    `                 Ready per second since start: ${t === undefined ? '?' : t.perSecond.join(' ')}`,
     `operator CPU     ${fixed(r.cpuSeconds)} s until all Ready (${fixed(cores, 2)} cores on average); ${fixed(r.cpuAtOperatorReadySeconds, 2)} s of it before /readyz (start-up)`,
     `CPU / issuance   ${fixed(r.cpuPerIssuanceMs, 2)} ms (CPU after /readyz until all Ready, divided by ${r.count})`,
-    `machine          ${fixed(r.machine.busyCpuSeconds)} CPU-s busy of ${fixed(r.readySeconds * r.machine.cpus)} meanwhile; other processes took ${fixed(r.machine.otherCpuSeconds)} s` +
-      ` (load average ${fixed(r.machine.loadAverage1m, 2)})${(r.machine.otherCpuSeconds ?? 0) > 0.1 * r.readySeconds * r.machine.cpus ? ': the machine was shared, figures are pessimistic' : ''}`,
+    `machine          ${fixed(r.machine.busyCpuSeconds)} CPU-s busy of ${fixed(r.confirmedSeconds * r.machine.cpus)} meanwhile; other processes took ${fixed(r.machine.otherCpuSeconds)} s` +
+      ` (load average ${fixed(r.machine.loadAverage1m, 2)})${(r.machine.otherCpuSeconds ?? 0) > 0.1 * r.confirmedSeconds * r.machine.cpus ? ': the machine was shared, figures are pessimistic' : ''}`,
     `operator memory  peak RSS ${fixed(r.peakRssMB)} MB (VmHWM), highest sampled ${fixed(r.sampledPeakRssMB)} MB, ${fixed(r.rssAtReadyMB)} MB when all Ready${
       r.rssAtReadySplitMB === undefined ? '' : ` (${fixed(r.rssAtReadySplitMB.anon)} MB anonymous: V8 heap, malloc; ${fixed(r.rssAtReadySplitMB.file)} MB file-backed: node binary, libraries)`
     }`,
     `                 operator's /metrics when all Ready: ${heapText(r.operatorMetrics.atReady)}`,
     `                 after idle: ${heapText(r.operatorMetrics.afterIdle)}`,
     `reconciles       ${reconcileText(r.reconcilesUntilReady).replace('reconciles: ', '')} until all Ready`,
-    `control plane    CPU while issuing: kube-apiserver ${fixed(r.controlPlaneCpuSeconds.kubeApiserver)} s, etcd ${fixed(r.controlPlaneCpuSeconds.etcd)} s; this bench (LIST polls) ${fixed(r.benchCpuSeconds)} s`,
+    `control plane    CPU while issuing: kube-apiserver ${fixed(r.controlPlaneCpuSeconds.kubeApiserver)} s, etcd ${fixed(r.controlPlaneCpuSeconds.etcd)} s; this bench (watch, LIST) ${fixed(r.benchCpuSeconds)} s`,
+    stackLine(r),
     `API requests     ${r.apiRequests.total} by the operator until all Ready (${fixed(perCert, 2)} per Certificate); by status ${Object.entries(r.apiRequests.byCode)
       .map(([code, n]) => `${code}: ${n}`)
       .join(', ')}`,

@@ -4,7 +4,7 @@ import { ConfigError, loadOperatorConfig } from '../../src/config.js';
 describe('loadOperatorConfig', () => {
   it('has sane defaults', () => {
     const c = loadOperatorConfig([], {});
-    expect(c).toMatchObject({ namespace: 'certkeeper', leaderElect: true, httpPort: 9402, workers: 4, logLevel: 'info' });
+    expect(c).toMatchObject({ namespace: 'certkeeper', leaderElect: true, httpPort: 9402, workers: 16, logLevel: 'info' });
   });
 
   it('flags win over the environment', () => {

@@ -32,7 +32,7 @@ export interface CertificateReconcilerDeps {
   /** Keys of every Certificate whose secretName is this "namespace/name". */
   secretWriters(secretKey: string): string[];
   /** The one writer of Certificate status (EndpointsVerified and its events included). */
-  status: Pick<CertificateStatusWriter, 'write'>;
+  status: Pick<CertificateStatusWriter, 'write'> & Partial<Pick<CertificateStatusWriter, 'awaitingEcho'>>;
   events: Pick<EventRecorder, 'normal' | 'warning'>;
   /** One driver per issuer kind: issuing, readiness, upkeep and release are theirs. */
   drivers: IssuerDrivers;
@@ -97,6 +97,9 @@ export class CertificateReconciler implements Reconciler {
       return;
     }
     const cert = cached.certificate;
+    // The cache has not seen our last status write yet (its echo enqueues this key again):
+    // deciding now would write a status computed from the object before it.
+    if (this.deps.status.awaitingEcho?.(cert) === true) return { requeueAfter: 500 };
     if (cert.metadata.deletionTimestamp !== undefined) return this.release(cert, ctx.log);
     const { namespace = 'default' } = splitKey(key);
     const now = new Date(this.deps.clock.now());

@@ -162,6 +162,39 @@ describe('CaIssuers', () => {
     expect(h.reads).toHaveLength(3);
   });
 
+  it('callers that miss the cache together share one read and one load', async () => {
+    const h = caSetup(caSecret(ca));
+    const loaded = await Promise.all(Array.from({ length: 16 }, () => h.cas.get('root')));
+    expect(h.reads).toHaveLength(1);
+    expect(new Set(loaded).size).toBe(1);
+    await h.clock.advance(10_000);
+    const again = await Promise.all([h.cas.get('root'), h.cas.get('root')]);
+    expect(h.reads).toHaveLength(2);
+    expect(again[0]).toBe(again[1]);
+    expect(again[0]).not.toBe(loaded[0]);
+  });
+
+  it('a forget() during a load makes the next caller read again, and the earlier load is not cached', async () => {
+    const h = caSetup(caSecret(ca));
+    const during = h.cas.get('root');
+    h.cas.forget('root');
+    const after = h.cas.get('root');
+    await Promise.all([during, after]);
+    expect(h.reads).toHaveLength(2);
+    expect(await h.cas.get('root')).toBe(await after);
+    expect(h.reads).toHaveLength(2);
+  });
+
+  it('a failed load is shared by the callers waiting on it, and not kept', async () => {
+    const h = caSetup(undefined);
+    const results = await Promise.allSettled([h.cas.get('root'), h.cas.get('root')]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(h.reads).toHaveLength(1);
+    h.setSecret(caSecret(ca));
+    await expect(h.cas.get('root')).resolves.toBeDefined();
+    expect(h.reads).toHaveLength(2);
+  });
+
   it('does not cache a failure', async () => {
     const h = caSetup(undefined);
     await expect(h.cas.get('root')).rejects.toMatchObject({ reason: 'CASecretNotFound' });

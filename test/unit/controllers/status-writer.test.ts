@@ -21,6 +21,7 @@ function setup(verification: CertificateVerification | 'keep' | undefined = unde
   const clock = new FakeClock(Date.parse('2026-03-01T00:00:00Z'));
   const patches: Record<string, unknown>[] = [];
   let gone = false;
+  let unchangedOnServer = false;
   const notImplemented = () => Promise.reject(new Error('not used'));
   const api: CustomObjectCalls = {
     getNamespacedCustomObject: notImplemented,
@@ -34,7 +35,8 @@ function setup(verification: CertificateVerification | 'keep' | undefined = unde
       if (gone) return Promise.reject(new ApiException(404, 'not found', '{}', {}));
       const body = p.body as { status: Record<string, unknown> };
       patches.push(body.status);
-      return Promise.resolve({ metadata: { resourceVersion: String(patches.length + 10) }, status: body.status });
+      // With unchangedOnServer the server answers the version it had (the patch changed nothing there).
+      return Promise.resolve({ metadata: unchangedOnServer ? {} : { resourceVersion: String(patches.length + 10) }, status: body.status });
     },
   };
   const created: EventsV1Event[] = [];
@@ -63,7 +65,7 @@ function setup(verification: CertificateVerification | 'keep' | undefined = unde
       },
     },
   });
-  return { writer, patches, created, events, verified, setGone: () => (gone = true) };
+  return { writer, patches, created, events, verified, clock, setGone: () => (gone = true), setUnchangedOnServer: () => (unchangedOnServer = true) };
 }
 
 const stale: CertificateVerification = {
@@ -148,5 +150,45 @@ describe('CertificateStatusWriter.change', () => {
     const h = setup();
     h.setGone();
     await expect(h.writer.change(certificate('web'), { policy: 'x' })).rejects.toBeInstanceOf(CertificateGoneError);
+  });
+});
+
+describe('CertificateStatusWriter.awaitingEcho', () => {
+  const at = (rv: string) => certificate('web', (c) => (c.metadata.resourceVersion = rv));
+
+  it('is true while the cache still holds the version the last write started from, and false once it moved on', async () => {
+    const h = setup();
+    expect(h.writer.awaitingEcho(at('5'))).toBe(false);
+    await h.writer.write(at('5'), { policy: 'ca' });
+    expect(h.writer.awaitingEcho(at('5'))).toBe(true);
+    expect(h.writer.awaitingEcho(at('11'))).toBe(false);
+    // Once the echo was seen, the old version is no longer awaited (a relist may show anything).
+    expect(h.writer.awaitingEcho(at('5'))).toBe(false);
+  });
+
+  it('is false when nothing was written, and gives up waiting after 30 s', async () => {
+    const h = setup();
+    const cert = at('5');
+    await h.writer.write(cert, {});
+    expect(h.writer.awaitingEcho(cert)).toBe(false);
+    await h.writer.write(cert, { policy: 'ca' });
+    await h.clock.advance(30_000);
+    expect(h.writer.awaitingEcho(cert)).toBe(true);
+    await h.clock.advance(1);
+    expect(h.writer.awaitingEcho(cert)).toBe(false);
+  });
+
+  it('does not wait when the server kept the version (a patch that changed nothing sends no watch event)', async () => {
+    const h = setup();
+    h.setUnchangedOnServer();
+    await expect(h.writer.write(at('5'), { policy: 'ca' })).resolves.toBe(true);
+    expect(h.writer.awaitingEcho(at('5'))).toBe(false);
+  });
+
+  it('counts a change() as a write, and tells Certificates apart', async () => {
+    const h = setup();
+    await h.writer.change(at('7'), { policy: 'ca' });
+    expect(h.writer.awaitingEcho(at('7'))).toBe(true);
+    expect(h.writer.awaitingEcho(certificate('other', (c) => (c.metadata.resourceVersion = '7')))).toBe(false);
   });
 });
