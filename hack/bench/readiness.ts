@@ -43,8 +43,8 @@ function describe(condition: ListedCondition | undefined): string {
   return `Ready=${condition.status ?? '?'} ${condition.reason ?? ''}${message}`.trim();
 }
 
-export async function readiness(clients: BenchClients): Promise<ReadinessSnapshot> {
-  const snapshot: ReadinessSnapshot = { total: 0, ready: 0, notReady: [] };
+/** The bench Certificates, page by page (one snapshot: the pages continue the first one's). */
+async function* certificatePages(clients: BenchClients): AsyncGenerator<CertificatePage> {
   let continueToken: string | undefined;
   do {
     const page = (await clients.customObjects.listNamespacedCustomObject({
@@ -55,15 +55,22 @@ export async function readiness(clients: BenchClients): Promise<ReadinessSnapsho
       limit: PAGE_SIZE,
       _continue: continueToken,
     })) as CertificatePage;
+    yield page;
+    const token = page.metadata?.continue;
+    continueToken = token === undefined || token === '' ? undefined : token;
+  } while (continueToken !== undefined);
+}
+
+export async function readiness(clients: BenchClients): Promise<ReadinessSnapshot> {
+  const snapshot: ReadinessSnapshot = { total: 0, ready: 0, notReady: [] };
+  for await (const page of certificatePages(clients)) {
     for (const item of page.items ?? []) {
       snapshot.total += 1;
       const condition = item.status?.conditions?.find((c) => c.type === 'Ready');
       if (condition?.status === 'True') snapshot.ready += 1;
       else snapshot.notReady.push({ name: item.metadata?.name ?? '?', state: describe(condition) });
     }
-    const token = page.metadata?.continue;
-    continueToken = token === undefined || token === '' ? undefined : token;
-  } while (continueToken !== undefined);
+  }
   return snapshot;
 }
 
@@ -99,25 +106,14 @@ export class ReadinessWatch {
   }
 
   private async listAndWatch(): Promise<void> {
-    let continueToken: string | undefined;
     let first = true;
-    do {
-      const page = (await this.clients.customObjects.listNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: BENCH_NAMESPACE,
-        plural: 'certificates',
-        limit: PAGE_SIZE,
-        _continue: continueToken,
-      })) as CertificatePage;
+    for await (const page of certificatePages(this.clients)) {
       // The pages are one snapshot, at the first page's resourceVersion.
       if (first) this.resourceVersion = page.metadata?.resourceVersion;
       first = false;
       const now = performance.now();
       for (const item of page.items ?? []) this.tracker.observe('ADDED', item, now);
-      const token = page.metadata?.continue;
-      continueToken = token === undefined || token === '' ? undefined : token;
-    } while (continueToken !== undefined);
+    }
     await this.watch();
   }
 
