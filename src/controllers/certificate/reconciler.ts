@@ -32,7 +32,7 @@ export interface CertificateReconcilerDeps {
   /** Keys of every Certificate whose secretName is this "namespace/name". */
   secretWriters(secretKey: string): string[];
   /** The one writer of Certificate status (EndpointsVerified and its events included). */
-  status: Pick<CertificateStatusWriter, 'write'> & Partial<Pick<CertificateStatusWriter, 'awaitingEcho'>>;
+  status: Pick<CertificateStatusWriter, 'write'> & Partial<Pick<CertificateStatusWriter, 'awaitingEcho' | 'forget'>>;
   events: Pick<EventRecorder, 'normal' | 'warning'>;
   /** One driver per issuer kind: issuing, readiness, upkeep and release are theirs. */
   drivers: IssuerDrivers;
@@ -90,6 +90,7 @@ export class CertificateReconciler implements Reconciler {
     if (cached === undefined) {
       // deleted: the Secret stays, as with cert-manager
       for (const d of this.drivers) d.forget?.(key);
+      this.deps.status.forget?.(key);
       return;
     }
     if (!cached.ok) {

@@ -53,6 +53,11 @@ export class CertificateStatusWriter {
     return false;
   }
 
+  /** A deleted Certificate: nothing of its writes is awaited any more (else its entry would stay for good). */
+  forget(key: string): void {
+    this.written.delete(key);
+  }
+
   /** After a write from `cert` that the server answered with `now`: its echo is awaited if the server changed the object. */
   private wrote(cert: Certificate, now: Certificate): void {
     const from = cert.metadata.resourceVersion;

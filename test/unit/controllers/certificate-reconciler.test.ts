@@ -38,6 +38,7 @@ function harness(policies: TLSPolicy[] = [caPolicy]) {
   const writes: StatusWrite[] = [];
   /** resourceVersions the fake status writer says the cache must move past. */
   const echoes = new Set<string>();
+  const forgotten: string[] = [];
   const events = new RecordingEvents();
   const fakes = fakeDrivers({ acmeFinalizer: FINALIZER });
   const reconciler = new CertificateReconciler({
@@ -56,6 +57,7 @@ function harness(policies: TLSPolicy[] = [caPolicy]) {
         return Promise.resolve(statusChanged(cert.status, status));
       },
       awaitingEcho: (cert) => echoes.has(cert.metadata.resourceVersion ?? ''),
+      forget: (key) => forgotten.push(key),
     },
     events,
     drivers: fakes.drivers,
@@ -66,7 +68,7 @@ function harness(policies: TLSPolicy[] = [caPolicy]) {
   };
   const putSecret = (summary: TlsSecretSummary) => secrets.set(`${summary.namespace}/${summary.name}`, summary);
   const run = (key = 'default/web') => reconciler.reconcile(key, reconcileContext());
-  return { clock, certificates, secrets, writes, echoes, events, fakes, reconciler, put, putSecret, run };
+  return { clock, certificates, secrets, writes, echoes, forgotten, events, fakes, reconciler, put, putSecret, run };
 }
 
 const cond = (status: CertificateStatus | undefined, type: string): Condition | undefined => getCondition(status?.conditions as Condition[] | undefined, type);
@@ -171,6 +173,12 @@ describe('CertificateReconciler: blocked', () => {
     h.echoes.clear();
     await h.run();
     expect(h.writes).toHaveLength(1);
+  });
+
+  it('a deleted Certificate has its awaited status write forgotten', async () => {
+    const h = harness([]);
+    await h.run('default/gone');
+    expect(h.forgotten).toEqual(['default/gone']);
   });
 
   it('the second of two Certificates naming one Secret is told SecretInUse; the first issues', async () => {

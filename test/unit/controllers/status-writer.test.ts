@@ -166,6 +166,13 @@ describe('CertificateStatusWriter.awaitingEcho', () => {
     expect(h.writer.awaitingEcho(at('5'))).toBe(false);
   });
 
+  it('forgets a deleted Certificate (its key is not kept for good)', async () => {
+    const h = setup();
+    await h.writer.write(at('5'), { policy: 'ca' });
+    h.writer.forget('default/web');
+    expect(h.writer.awaitingEcho(at('5'))).toBe(false);
+  });
+
   it('is false when nothing was written, and gives up waiting after 30 s', async () => {
     const h = setup();
     const cert = at('5');
