@@ -21,6 +21,7 @@ import type { InformerEvents, InformerOptions, InformerState } from './informer-
 import { isGone, KubeRequestError, toError } from './errors.js';
 import { diffSnapshot, listSnapshot, type CacheEntry, type Snapshot } from './list-snapshot.js';
 import { objectKey, type KubeObject, type Selectors, type WatchEvent } from './lister-watcher.js';
+import { OwnWrites } from './own-writes.js';
 import { TypedEmitter } from './typed-emitter.js';
 
 export type { InformerEvents, InformerOptions, InformerState } from './informer-options.js';
@@ -45,6 +46,8 @@ function abortKind(signal: AbortSignal): AbortKind | undefined {
 
 export class Informer<Raw extends KubeObject, T = Raw> extends TypedEmitter<InformerEvents<T>> {
   private readonly cache = new Map<string, CacheEntry<T>>();
+  /** The server's answers to our own writes, read ahead of their watch echo (see own-writes.ts). */
+  private readonly ownWrites = new OwnWrites<T>();
   private readonly backoff: ExponentialBackoff;
   private readonly transform: (raw: Raw) => T;
   private readonly clock: Clock;
@@ -105,11 +108,23 @@ export class Informer<Raw extends KubeObject, T = Raw> extends TypedEmitter<Info
   }
 
   get(key: string): T | undefined {
-    return this.cache.get(key)?.obj;
+    return this.ownWrites.read(key, this.cache.get(key));
   }
 
   list(): T[] {
-    return [...this.cache.values()].map((e) => e.obj);
+    if (this.ownWrites.size === 0) return [...this.cache.values()].map((e) => e.obj);
+    return [...this.cache].map(([key, e]) => this.ownWrites.read(key, e) ?? e.obj);
+  }
+
+  /**
+   * The server's answer to a write this process made (a status patch, an
+   * update): `get` and `list` return it until the watch delivers that
+   * version or a newer one. Handlers are not called; the echo calls them.
+   */
+  observe(raw: Raw): void {
+    const entry = this.toEntry(raw);
+    if (entry?.obj === undefined) return;
+    this.ownWrites.observe(entry.key, { resourceVersion: entry.resourceVersion, obj: entry.obj }, this.cache.get(entry.key));
   }
 
   keys(): string[] {
@@ -251,9 +266,11 @@ export class Informer<Raw extends KubeObject, T = Raw> extends TypedEmitter<Info
     const previous = this.cache.get(key);
     if (next === undefined) this.cache.delete(key);
     else this.cache.set(key, next);
-    if (await this.deliver(event, key, emit)) return;
-    if (previous === undefined) this.cache.delete(key);
-    else this.cache.set(key, previous);
+    if (!(await this.deliver(event, key, emit))) {
+      if (previous === undefined) this.cache.delete(key);
+      else this.cache.set(key, previous);
+    }
+    this.ownWrites.settle(key, this.cache.get(key));
   }
 
   private async watchOnce(): Promise<Outcome> {

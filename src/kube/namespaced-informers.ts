@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { Informer } from './informer.js';
 import type { InformerEvents } from './informer-options.js';
 import { kubeListerWatcher, resourcePath } from './kube-lister-watcher.js';
-import type { KubeObject } from './lister-watcher.js';
+import { objectKey, type KubeObject } from './lister-watcher.js';
 import { NAMESPACES, type ResourceType } from './resources.js';
 import { TypedEmitter } from './typed-emitter.js';
 
@@ -18,6 +18,8 @@ export interface InformerCache<T> extends TypedEmitter<InformerEvents<T>> {
   list(): T[];
   keys(): string[];
   readonly size: number;
+  /** Read-your-writes: the server's answer to our own write, read until the watch catches up (Informer.observe). */
+  observe(raw: KubeObject): void;
   hasSynced(): boolean;
   start(): void;
   stop(): Promise<void>;
@@ -59,8 +61,18 @@ export class NamespacedInformers<Raw extends KubeObject, T> extends TypedEmitter
   }
 
   get(key: string): T | undefined {
+    return this.partOf(key)?.get(key);
+  }
+
+  observe(raw: Raw): void {
+    const key = objectKey(raw);
+    if (key !== undefined) this.partOf(key)?.observe(raw);
+  }
+
+  /** The informer that holds `key`: keys start with their namespace (a Namespace's key is its name). */
+  private partOf(key: string): Informer<Raw, T> | undefined {
     const slash = key.indexOf('/');
-    return this.byNamespace.get(slash < 0 ? key : key.slice(0, slash))?.get(key);
+    return this.byNamespace.get(slash < 0 ? key : key.slice(0, slash));
   }
 
   list(): T[] {

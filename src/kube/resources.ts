@@ -9,6 +9,7 @@ import { certificate as certificateSchema, type Certificate } from '../api/certi
 import { GROUP, VERSION } from '../api/meta.js';
 import { tlsPolicy as tlsPolicySchema, type TLSPolicy } from '../api/tlspolicy.js';
 import { isNotFound } from './errors.js';
+import type { KubeObject } from './lister-watcher.js';
 import { patchStatus, statusChanged, statusMergePatch, type PatchStatusResult, type StatusFields } from './status.js';
 
 /** The API coordinates of a resource kind. */
@@ -163,7 +164,7 @@ export class CustomResourceClient<T extends { metadata: ObjectMeta; status?: obj
    * only the changed fields (dropped ones cleared). Returns the object as
    * the server now holds it, or `unchanged` / `gone`.
    */
-  async writeStatus(object: T, next: StatusFields): Promise<{ outcome: 'written'; object: T } | { outcome: 'unchanged' } | { outcome: 'gone' }> {
+  async writeStatus(object: T, next: StatusFields): Promise<StatusWriteOutcome<T>> {
     if (!statusChanged(object.status, next)) return { outcome: 'unchanged' };
     const patch = statusMergePatch(object.status, next);
     if (Object.keys(patch).length === 0) return { outcome: 'unchanged' };
@@ -173,8 +174,19 @@ export class CustomResourceClient<T extends { metadata: ObjectMeta; status?: obj
     return {
       outcome: 'written',
       object: { ...object, status: written.status ?? next, metadata: { ...object.metadata, resourceVersion: written.metadata?.resourceVersion ?? object.metadata.resourceVersion } },
+      ...(isKubeObject(result.object) ? { served: result.object } : {}),
     };
   }
+}
+
+export type StatusWriteOutcome<T> =
+  /** `served`: the whole object as the server answered, for a cache's read-your-writes (InformerCache.observe). */
+  | { outcome: 'written'; object: T; served?: KubeObject }
+  | { outcome: 'unchanged' }
+  | { outcome: 'gone' };
+
+function isKubeObject(value: unknown): value is KubeObject {
+  return typeof value === 'object' && value !== null && typeof (value as KubeObject).metadata === 'object';
 }
 
 /** A Certificate as the API server sent it: parsed when it parses, else raw. */

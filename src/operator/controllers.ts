@@ -128,7 +128,7 @@ export class ControllerSet {
     const drivers = this.makeDrivers();
     // A change of an issuer's health is written to its policy's status (and so reaches a new leader).
     const health = new IssuerHealthRegistry({ onChange: (name) => enqueue.policy(name), registry: o.registry });
-    const statusWriter = new CertificateStatusWriter({ certificates: o.clients.certificates, clock: o.clock, events: o.events, endpoints: this.endpoints });
+    const statusWriter = new CertificateStatusWriter({ certificates: o.clients.certificates, clock: o.clock, events: o.events, endpoints: this.endpoints, cache: this.certificates });
     const writeReload = async (cert: Certificate, reload: ReloadStatus) => {
       await statusWriter.change(cert, { reload });
     };
@@ -260,7 +260,7 @@ export class ControllerSet {
       customObjects: acmeClients.customObjects,
       certificates: acmeClients.certificates,
       secrets: acmeClients.secrets,
-      statusWriter: new CertificateStatusWriter({ certificates: acmeClients.certificates, clock: o.clock, events: o.events }),
+      statusWriter: new CertificateStatusWriter({ certificates: acmeClients.certificates, clock: o.clock, events: o.events, cache: this.certificates }),
       operatorNamespace: o.operatorNamespace,
     };
     return {

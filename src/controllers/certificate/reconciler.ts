@@ -32,7 +32,7 @@ export interface CertificateReconcilerDeps {
   /** Keys of every Certificate whose secretName is this "namespace/name". */
   secretWriters(secretKey: string): string[];
   /** The one writer of Certificate status (EndpointsVerified and its events included). */
-  status: Pick<CertificateStatusWriter, 'write'> & Partial<Pick<CertificateStatusWriter, 'awaitingEcho' | 'forget'>>;
+  status: Pick<CertificateStatusWriter, 'write'>;
   events: Pick<EventRecorder, 'normal' | 'warning'>;
   /** One driver per issuer kind: issuing, readiness, upkeep and release are theirs. */
   drivers: IssuerDrivers;
@@ -90,17 +90,14 @@ export class CertificateReconciler implements Reconciler {
     if (cached === undefined) {
       // deleted: the Secret stays, as with cert-manager
       for (const d of this.drivers) d.forget?.(key);
-      this.deps.status.forget?.(key);
       return;
     }
     if (!cached.ok) {
       await this.deps.status.write(cached.raw, blockedStatus(this.input(cached.raw), { violation: { reason: Reason.InvalidSpec, message: cached.error } }), false);
       return;
     }
+    // Our own status writes are read back through the cache before their watch echo (Informer.observe).
     const cert = cached.certificate;
-    // The cache has not seen our last status write yet (its echo enqueues this key again):
-    // deciding now would write a status computed from the object before it.
-    if (this.deps.status.awaitingEcho?.(cert) === true) return { requeueAfter: 500 };
     if (cert.metadata.deletionTimestamp !== undefined) return this.release(cert, ctx.log);
     const { namespace = 'default' } = splitKey(key);
     const now = new Date(this.deps.clock.now());

@@ -6,6 +6,7 @@ import { type Condition, setCondition } from '../../kube/conditions.js';
 import type { ReconcileResult, Reconciler } from '../../kube/controller.js';
 import type { EventRecorder } from '../../kube/events.js';
 import { serviceRef, tlsPolicyRef } from '../../kube/refs.js';
+import type { KubeObject } from '../../kube/lister-watcher.js';
 import type { TLSPoliciesClient } from '../../kube/resources.js';
 import type { IssuerDrivers, IssuerReadiness } from '../drivers/driver.js';
 import { issuerEntries } from '../drivers/rules.js';
@@ -16,7 +17,8 @@ const RECHECK_MS = 5 * 60_000;
 
 export interface TLSPolicyReconcilerDeps {
   clock: Clock;
-  policies: { get(key: string): TLSPolicy | undefined };
+  /** The cache: it is handed the server's answer to each status write (read-your-writes until the watch echo). */
+  policies: { get(key: string): TLSPolicy | undefined; observe?(served: KubeObject): void };
   /** Certificates whose status names this policy. */
   governedCount(policyName: string): number;
   /** Status is written through it, only when it changes. */
@@ -77,6 +79,7 @@ export class TLSPolicyReconciler implements Reconciler {
     };
     const written = await this.deps.policiesApi.writeStatus(policy, next);
     if (written.outcome === 'written') {
+      if (written.served !== undefined) this.deps.policies.observe?.(written.served);
       const lostReady = (prev.conditions ?? []).some((c) => c.type === ConditionType.Ready && c.status === 'True') && !ready.ok;
       if (!ready.ok || lostReady) this.deps.events.warning(tlsPolicyRef(policy), ready.explanation.reason, ready.explanation.message, 'Validate');
     }

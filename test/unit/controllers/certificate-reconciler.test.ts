@@ -36,9 +36,6 @@ function harness(policies: TLSPolicy[] = [caPolicy]) {
   const certificates = new Map<string, ParsedCertificate>();
   const secrets = new Map<string, TlsSecretSummary>();
   const writes: StatusWrite[] = [];
-  /** resourceVersions the fake status writer says the cache must move past. */
-  const echoes = new Set<string>();
-  const forgotten: string[] = [];
   const events = new RecordingEvents();
   const fakes = fakeDrivers({ acmeFinalizer: FINALIZER });
   const reconciler = new CertificateReconciler({
@@ -56,8 +53,6 @@ function harness(policies: TLSPolicy[] = [caPolicy]) {
         writes.push({ cert, status, withEndpoints });
         return Promise.resolve(statusChanged(cert.status, status));
       },
-      awaitingEcho: (cert) => echoes.has(cert.metadata.resourceVersion ?? ''),
-      forget: (key) => forgotten.push(key),
     },
     events,
     drivers: fakes.drivers,
@@ -68,7 +63,7 @@ function harness(policies: TLSPolicy[] = [caPolicy]) {
   };
   const putSecret = (summary: TlsSecretSummary) => secrets.set(`${summary.namespace}/${summary.name}`, summary);
   const run = (key = 'default/web') => reconciler.reconcile(key, reconcileContext());
-  return { clock, certificates, secrets, writes, echoes, forgotten, events, fakes, reconciler, put, putSecret, run };
+  return { clock, certificates, secrets, writes, events, fakes, reconciler, put, putSecret, run };
 }
 
 const cond = (status: CertificateStatus | undefined, type: string): Condition | undefined => getCondition(status?.conditions as Condition[] | undefined, type);
@@ -162,23 +157,6 @@ describe('CertificateReconciler: blocked', () => {
     await h.run();
     expect(h.writes).toHaveLength(2);
     expect(h.events.recorded.map((e) => e.reason)).toEqual([Reason.NoPolicy]);
-  });
-
-  it('while the cache has not seen its own last status write, decides nothing and looks again shortly', async () => {
-    const h = harness([]);
-    h.put(certificate('web', (c) => (c.metadata.resourceVersion = '5')));
-    h.echoes.add('5');
-    await expect(h.run()).resolves.toEqual({ requeueAfter: 500 });
-    expect(h.writes).toHaveLength(0);
-    h.echoes.clear();
-    await h.run();
-    expect(h.writes).toHaveLength(1);
-  });
-
-  it('a deleted Certificate has its awaited status write forgotten', async () => {
-    const h = harness([]);
-    await h.run('default/gone');
-    expect(h.forgotten).toEqual(['default/gone']);
   });
 
   it('the second of two Certificates naming one Secret is told SecretInUse; the first issues', async () => {

@@ -5,6 +5,7 @@ import { ConditionType, Reason } from '../../../src/api/conditions.js';
 import { CertificateGoneError, CertificateStatusWriter } from '../../../src/controllers/certificate/status-writer.js';
 import type { CertificateVerification } from '../../../src/endpoints/verify.js';
 import { EventRecorder } from '../../../src/kube/events.js';
+import type { KubeObject } from '../../../src/kube/lister-watcher.js';
 import { certificatesClient, type CustomObjectCalls } from '../../../src/kube/resources.js';
 import { certificate, withSpec } from '../../support/builders.js';
 import { FakeClock } from '../../support/fake-clock.js';
@@ -21,7 +22,6 @@ function setup(verification: CertificateVerification | 'keep' | undefined = unde
   const clock = new FakeClock(Date.parse('2026-03-01T00:00:00Z'));
   const patches: Record<string, unknown>[] = [];
   let gone = false;
-  let unchangedOnServer = false;
   const notImplemented = () => Promise.reject(new Error('not used'));
   const api: CustomObjectCalls = {
     getNamespacedCustomObject: notImplemented,
@@ -35,8 +35,7 @@ function setup(verification: CertificateVerification | 'keep' | undefined = unde
       if (gone) return Promise.reject(new ApiException(404, 'not found', '{}', {}));
       const body = p.body as { status: Record<string, unknown> };
       patches.push(body.status);
-      // With unchangedOnServer the server answers the version it had (the patch changed nothing there).
-      return Promise.resolve({ metadata: unchangedOnServer ? {} : { resourceVersion: String(patches.length + 10) }, status: body.status });
+      return Promise.resolve({ metadata: { name: 'web', namespace: 'default', resourceVersion: String(patches.length + 10) }, status: body.status });
     },
   };
   const created: EventsV1Event[] = [];
@@ -54,7 +53,9 @@ function setup(verification: CertificateVerification | 'keep' | undefined = unde
     log: silentLog,
   });
   const verified: string[] = [];
+  const observed: KubeObject[] = [];
   const writer = new CertificateStatusWriter({
+    cache: { observe: (served) => observed.push(served) },
     certificates: certificatesClient(api),
     clock,
     events,
@@ -65,7 +66,7 @@ function setup(verification: CertificateVerification | 'keep' | undefined = unde
       },
     },
   });
-  return { writer, patches, created, events, verified, clock, setGone: () => (gone = true), setUnchangedOnServer: () => (unchangedOnServer = true) };
+  return { writer, patches, created, events, verified, observed, clock, setGone: () => (gone = true) };
 }
 
 const stale: CertificateVerification = {
@@ -153,49 +154,24 @@ describe('CertificateStatusWriter.change', () => {
   });
 });
 
-describe('CertificateStatusWriter.awaitingEcho', () => {
+describe('CertificateStatusWriter: read-your-writes', () => {
   const at = (rv: string) => certificate('web', (c) => (c.metadata.resourceVersion = rv));
 
-  it('is true while the cache still holds the version the last write started from, and false once it moved on', async () => {
-    const h = setup();
-    expect(h.writer.awaitingEcho(at('5'))).toBe(false);
-    await h.writer.write(at('5'), { policy: 'ca' });
-    expect(h.writer.awaitingEcho(at('5'))).toBe(true);
-    expect(h.writer.awaitingEcho(at('11'))).toBe(false);
-    // Once the echo was seen, the old version is no longer awaited (a relist may show anything).
-    expect(h.writer.awaitingEcho(at('5'))).toBe(false);
-  });
-
-  it('forgets a deleted Certificate (its key is not kept for good)', async () => {
+  it('hands the cache the object as the server answered each write, change() included', async () => {
     const h = setup();
     await h.writer.write(at('5'), { policy: 'ca' });
-    h.writer.forget('default/web');
-    expect(h.writer.awaitingEcho(at('5'))).toBe(false);
+    await h.writer.change(at('11'), { policy: 'acme' });
+    expect(h.observed.map((o) => [o.metadata?.resourceVersion, (o as { status?: { policy?: string } }).status?.policy])).toEqual([
+      ['11', 'ca'],
+      ['12', 'acme'],
+    ]);
   });
 
-  it('is false when nothing was written, and gives up waiting after 30 s', async () => {
+  it('hands it nothing when nothing was written or the Certificate is gone', async () => {
     const h = setup();
-    const cert = at('5');
-    await h.writer.write(cert, {});
-    expect(h.writer.awaitingEcho(cert)).toBe(false);
-    await h.writer.write(cert, { policy: 'ca' });
-    await h.clock.advance(30_000);
-    expect(h.writer.awaitingEcho(cert)).toBe(true);
-    await h.clock.advance(1);
-    expect(h.writer.awaitingEcho(cert)).toBe(false);
-  });
-
-  it('does not wait when the server kept the version (a patch that changed nothing sends no watch event)', async () => {
-    const h = setup();
-    h.setUnchangedOnServer();
-    await expect(h.writer.write(at('5'), { policy: 'ca' })).resolves.toBe(true);
-    expect(h.writer.awaitingEcho(at('5'))).toBe(false);
-  });
-
-  it('counts a change() as a write, and tells Certificates apart', async () => {
-    const h = setup();
-    await h.writer.change(at('7'), { policy: 'ca' });
-    expect(h.writer.awaitingEcho(at('7'))).toBe(true);
-    expect(h.writer.awaitingEcho(certificate('other', (c) => (c.metadata.resourceVersion = '7')))).toBe(false);
+    await h.writer.write(at('5'), {});
+    h.setGone();
+    await h.writer.write(at('5'), { policy: 'ca' });
+    expect(h.observed).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConditionType, Reason } from '../../../src/api/conditions.js';
 import type { PolicyEndpointsStatus, TLSPolicy, TLSPolicyStatus } from '../../../src/api/tlspolicy.js';
+import type { KubeObject } from '../../../src/kube/lister-watcher.js';
 import { TLSPolicyReconciler, accountRetryMs } from '../../../src/controllers/tlspolicy/reconciler.js';
 import type { PolicyViolationNews } from '../../../src/endpoints/validation.js';
 import type { EndpointTarget } from '../../../src/endpoints/targets.js';
@@ -26,14 +27,16 @@ function harness() {
   const summaries = new Map<string, PolicyEndpointsStatus>();
   const news = new Map<string, PolicyViolationNews[]>();
   const taken: string[] = [];
+  const observed: KubeObject[] = [];
   const reconciler = new TLSPolicyReconciler({
     clock,
-    policies: { get: (key) => policies.get(key) },
+    policies: { get: (key) => policies.get(key), observe: (served) => observed.push(served) },
     governedCount: (name) => (name === 'ca' ? 3 : 0),
     policiesApi: {
       writeStatus: (policy, next) => {
         writes.push({ policy, status: next });
-        return Promise.resolve(statusChanged(policy.status, next) ? { outcome: 'written', object: { ...policy, status: next } } : { outcome: 'unchanged' });
+        const served = { ...policy, status: next, metadata: { ...policy.metadata, resourceVersion: String(writes.length + 100) } };
+        return Promise.resolve(statusChanged(policy.status, next) ? { outcome: 'written', object: served, served } : { outcome: 'unchanged' });
       },
     },
     events,
@@ -52,7 +55,7 @@ function harness() {
     policies.set(p.metadata.name, p);
     return p;
   };
-  return { clock, policies, writes, events, fakes, summaries, news, taken, reconciler, put, run: (key: string) => reconciler.reconcile(key) };
+  return { clock, policies, writes, observed, events, fakes, summaries, news, taken, reconciler, put, run: (key: string) => reconciler.reconcile(key) };
 }
 
 const ready = (status: TLSPolicyStatus | undefined): Condition | undefined => getCondition(status?.conditions as Condition[] | undefined, ConditionType.Ready);
@@ -66,6 +69,17 @@ describe('TLSPolicyReconciler', () => {
     expect(h.writes).toEqual([]);
     expect(h.fakes.ca.calls).toEqual([]);
     expect(h.taken).toEqual([]);
+  });
+
+  it('hands the policy cache the answer of the server to a status write (read-your-writes), nothing when unchanged', async () => {
+    const h = harness();
+    const policy = h.put(tlsPolicy('ca', withCaIssuer('root')));
+    h.fakes.ca.readinessAnswer = { ok: true, explanation: { reason: Reason.IssuerReady, message: 'ok' } };
+    await h.run('ca');
+    expect(h.observed.map((o) => o.metadata?.resourceVersion)).toEqual(['101']);
+    h.put({ ...policy, status: h.writes[0]?.status });
+    await h.run('ca');
+    expect(h.observed).toHaveLength(1);
   });
 
   it('a ready issuer: Ready=True from the driver, issuerKind, the governed count, no event, recheck in 5 min', async () => {

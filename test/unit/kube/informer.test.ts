@@ -100,6 +100,50 @@ describe('Informer', () => {
     await informer.stop();
   });
 
+  it('reads our own write ahead of its watch echo; handlers still see every change in order', async () => {
+    const { lw, informer, events } = setup();
+    lw.objects = [obj('a', '1'), obj('b', '1')];
+    informer.start();
+    await informer.waitForSync();
+    await flushPromises();
+    events.length = 0;
+
+    // The server answered our write with version 103; the watch has not delivered 102 (someone else's) yet.
+    informer.observe(obj('a', '103', 'default', 'ours'));
+    expect(informer.get('default/a')?.data).toBe('ours');
+    expect(informer.list().map((o) => o.metadata.resourceVersion)).toEqual(['103', '1']);
+    expect(events).toEqual([]);
+
+    lw.stream().push({ type: 'MODIFIED', object: obj('a', '102', 'default', 'theirs') });
+    await flushPromises();
+    // Handlers are told of 102 (old → new as the watch says), readers still see the newer write.
+    expect(events).toEqual([{ event: 'update', key: 'default/a', rv: '102', oldRv: '1' }]);
+    expect(informer.get('default/a')?.data).toBe('ours');
+
+    lw.stream().push({ type: 'MODIFIED', object: obj('a', '103', 'default', 'echo') });
+    await flushPromises();
+    expect(events.at(-1)).toEqual({ event: 'update', key: 'default/a', rv: '103', oldRv: '102' });
+    expect(informer.get('default/a')?.data).toBe('echo');
+    await informer.stop();
+  });
+
+  it('does not read back a write to an object the watch then deletes, or one it never had', async () => {
+    const { lw, informer } = setup();
+    lw.objects = [obj('a', '1')];
+    informer.start();
+    await informer.waitForSync();
+    await flushPromises();
+
+    informer.observe(obj('new', '5'));
+    expect(informer.get('default/new')).toBeUndefined();
+    informer.observe(obj('a', '5'));
+    lw.stream().push({ type: 'DELETED', object: obj('a', '4') });
+    await flushPromises();
+    expect(informer.get('default/a')).toBeUndefined();
+    expect(informer.list()).toEqual([]);
+    await informer.stop();
+  });
+
   it.each([
     { how: 'an ERROR event with code 410', expire: (lw: FakeListerWatcher<TestObject>) => lw.stream().push({ type: 'ERROR', status: { code: 410, reason: 'Expired' } }) },
     { how: 'an HTTP 410 on the watch', expire: (lw: FakeListerWatcher<TestObject>) => lw.stream().fail(gone()) },

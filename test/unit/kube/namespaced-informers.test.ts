@@ -56,6 +56,20 @@ describe('NamespacedInformers', () => {
     await merged.stop();
   });
 
+  it('routes our own writes to the informer of their namespace (read-your-writes)', async () => {
+    const { merged, lw } = setup(['team-a', 'team-b']);
+    lw('team-a').objects = [obj('x', '1', 'team-a', 'A')];
+    lw('team-b').objects = [obj('x', '1', 'team-b', 'B')];
+    merged.start();
+    await merged.waitForSync();
+    merged.observe(obj('x', '9', 'team-b', 'B written'));
+    merged.observe(obj('x', '9', 'elsewhere', 'not watched'));
+    expect(merged.get('team-b/x')).toBe('B written');
+    expect(merged.get('team-a/x')).toBe('A');
+    expect(merged.list().sort()).toEqual(['A', 'B written']);
+    await merged.stop();
+  });
+
   it('merges contents and events, routes get() by the key\'s namespace, and counts across namespaces', async () => {
     const { merged, lw, seen } = setup(['team-a', 'team-b']);
     lw('team-a').objects = [obj('x', '1', 'team-a', 'A1')];
