@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, LOOPBACK } from './ports.js';
-import { findOnPath, ManagedProcess, stopOnFailure, waitForReady } from './processes.js';
+import { findOnPath, ManagedProcess, waitForPrometheusReady } from './processes.js';
 
 // A real Alertmanager (Debian `prometheus-alertmanager`, API v2) on loopback,
 // for the alerting integration tests: no clustering, its own storage
@@ -62,14 +62,6 @@ export async function startAlertmanager(o: AlertmanagerOptions): Promise<Running
     logFile: join(o.dir, `${name}-${port}-${Date.now()}.log`),
   });
   const url = `http://${LOOPBACK}:${port}`;
-  await stopOnFailure(process, () =>
-    waitForReady(
-      async () => {
-        const res = await fetch(`${url}/-/ready`);
-        return res.ok ? true : undefined;
-      },
-      { description: `${name} on ${url} to be ready`, timeoutMs: 20_000, watch: [process] },
-    ),
-  );
+  await waitForPrometheusReady(process, url, name, 20_000);
   return { url, port, dir: o.dir, process, stop: () => process.stop() };
 }

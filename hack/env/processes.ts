@@ -279,3 +279,19 @@ export async function stopOnFailure<T>(process: ManagedProcess, body: () => Prom
     throw error;
   }
 }
+
+/**
+ * Waits until a Prometheus-family server (Prometheus, Alertmanager) answers
+ * its `/-/ready` endpoint; stops it if it does not within `timeoutMs`.
+ */
+export function waitForPrometheusReady(process: ManagedProcess, url: string, name: string, timeoutMs: number): Promise<true> {
+  return stopOnFailure(process, () =>
+    waitForReady(
+      async () => {
+        const res = await fetch(`${url}/-/ready`);
+        return res.ok ? true : undefined;
+      },
+      { description: `${name} on ${url} to be ready`, timeoutMs, watch: [process] },
+    ),
+  );
+}

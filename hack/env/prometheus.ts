@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, LOOPBACK } from './ports.js';
-import { findOnPath, ManagedProcess, stopOnFailure, waitForReady } from './processes.js';
+import { findOnPath, ManagedProcess, waitForPrometheusReady } from './processes.js';
 
 // A real Prometheus (Debian `prometheus`) on loopback scraping given targets
 // every second, for the tests that evaluate the dashboard's queries: its own
@@ -42,15 +42,7 @@ export async function startPrometheus(o: PrometheusOptions): Promise<RunningProm
     logFile: join(o.dir, `prometheus-${port}.log`),
   });
   const url = `http://${LOOPBACK}:${port}`;
-  await stopOnFailure(process, () =>
-    waitForReady(
-      async () => {
-        const res = await fetch(`${url}/-/ready`);
-        return res.ok ? true : undefined;
-      },
-      { description: `prometheus on ${url} to be ready`, timeoutMs: 30_000, watch: [process] },
-    ),
-  );
+  await waitForPrometheusReady(process, url, 'prometheus', 30_000);
   return { url, process, stop: () => process.stop() };
 }
 
