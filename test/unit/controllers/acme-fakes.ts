@@ -390,7 +390,14 @@ export function acmeWorld(issuingCa: TestCa, policy: TLSPolicy = acmePolicy()): 
       },
     },
     operatorNamespace: OPERATOR_NAMESPACE,
-    http01: { port: 8089, serviceName: 'certkeeper-solver' },
+    http01: {
+      port: 8089,
+      serviceName: 'certkeeper-solver',
+      answers: {
+        prime: (a) => journal.push(`responder: prime ${a.token} for ${a.identifier}`),
+        forget: (token) => journal.push(`responder: forget ${token}`),
+      },
+    },
     selfCheck: { http01Port: 80, timeoutMs: 1000 },
   };
   return { clock, journal, ca, core, server, networking, accounts, deps, policy, governed: (cert, p = policy) => governedBy(cert, p, 'acme'), log: silentLog };

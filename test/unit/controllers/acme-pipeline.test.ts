@@ -100,11 +100,13 @@ describe('AcmeIssuer: a new order', () => {
     const url = orderUrl(h.world);
     expect(url).toBe('https://acme.example/directory/order/1');
     expect(caCalls(h.world).filter((c) => c === 'createOrder')).toHaveLength(1);
-    // Key first (in its own Secret, named in status), then the order, recorded before anything is asked about it.
-    expect(index(h.world, `core: create Secret default/${nextKeySecretName(h.cert)}`)).toBeLessThan(index(h.world, 'api: status nextPrivateKeySecretName'));
-    expect(index(h.world, 'api: status nextPrivateKeySecretName')).toBeLessThan(index(h.world, 'ca: createOrder'));
-    expect(index(h.world, `api: status acme(${url} pending)`)).toBeGreaterThan(index(h.world, 'ca: createOrder'));
-    expect(index(h.world, `api: status acme(${url} pending)`)).toBeLessThan(index(h.world, 'ca: getAuthorization'));
+    // Key first (in its own Secret), then the order, recorded before anything is asked about it, in the
+    // same write that names the key: an order is never in status without its key named beside it.
+    const recordedOrder = index(h.world, `api: status nextPrivateKeySecretName acme(${url} pending)`);
+    expect(index(h.world, `core: create Secret default/${nextKeySecretName(h.cert)}`)).toBeLessThan(index(h.world, 'ca: createOrder'));
+    expect(recordedOrder).toBeGreaterThan(index(h.world, 'ca: createOrder'));
+    expect(recordedOrder).toBeLessThan(index(h.world, 'ca: getAuthorization'));
+    expect(j.filter((e) => e.startsWith('api: status') && e.includes('nextPrivateKeySecretName'))).toHaveLength(1);
     // The challenge is recorded before it is presented, presented before it is accepted.
     const challengeSecret = j.findIndex((e) => e.startsWith(`core: create Secret ${OPERATOR_NAMESPACE}/certkeeper-http01-`));
     const recorded = j.findIndex((e, i) => i > index(h.world, 'ca: getAuthorization') && e.startsWith(`api: status acme(${url}`));
@@ -112,6 +114,8 @@ describe('AcmeIssuer: a new order', () => {
     expect(challengeSecret).toBeGreaterThan(recorded);
     expect(index(h.world, 'net: create Ingress default/certkeeper-http01-')).toBeGreaterThan(challengeSecret);
     expect(index(h.world, 'ca: acceptChallenge')).toBeGreaterThan(challengeSecret);
+    // This replica's responder is told the answer once its Secret is written, before the self-check.
+    expect(index(h.world, 'responder: prime token-1-0 for web.example.com')).toBeGreaterThan(challengeSecret);
     expect(selfCheck.names).toEqual(['web.example.com']);
 
     const status = h.world.server.current()?.status;
@@ -156,6 +160,22 @@ describe('AcmeIssuer: a new order', () => {
     expect(h.world.journal.filter((e) => e.startsWith(`core: create Secret default/${nextKeySecretName(h.cert)}`))).toHaveLength(1);
   });
 
+  it('a crash after the pending key was made, before the order was recorded: the next leader keeps that key and names it with its order', async () => {
+    const h = setup();
+    h.world.ca.createOrderError = new Error('the process died here');
+    await expect(h.issue()).rejects.toThrow('the process died here');
+    const key = h.world.core.secrets.get(`default/${nextKeySecretName(h.cert)}`)?.data?.['tls.key'];
+    expect(key).toBeDefined();
+    expect(h.world.server.current()?.status?.acme).toBeUndefined();
+
+    await h.issue(new AcmeIssuer(h.world.deps));
+    const status = h.world.server.current()?.status;
+    expect(status?.acme?.url).toBe(orderUrl(h.world));
+    expect(status?.nextPrivateKeySecretName).toBe(nextKeySecretName(h.cert));
+    expect(h.world.core.secrets.get(`default/${nextKeySecretName(h.cert)}`)?.data?.['tls.key']).toBe(key);
+    expect(h.world.journal.filter((e) => e.startsWith(`core: create Secret default/${nextKeySecretName(h.cert)}`))).toHaveLength(1);
+  });
+
   it('abandons the recorded order and starts another when the spec changed', async () => {
     const h = setup();
     await h.issue();
@@ -175,6 +195,56 @@ describe('AcmeIssuer: a new order', () => {
     await h.issue(h.issuer, validSecret(h.governed, facts, { [SecretAnnotation.issuer]: h.governed.issuerIdentity }));
     expect(h.world.journal).toContain(`ca: createOrder https://acme.example/directory/order/1 replaces ${ariCertId(aki, '0abc')}`);
     expect(h.world.server.current()?.status?.acme?.replaces).toBe(ariCertId(aki, '0abc'));
+  });
+});
+
+describe('AcmeIssuer: the Certificate read fresh only when the cache shows a change not ours', () => {
+  const reads = (w: AcmeWorld) => w.journal.filter((e) => e.startsWith('api: get Certificate')).length;
+
+  it('after a run that ended waiting, the object our last write got back stands in for the read while the cache shows a version of ours', async () => {
+    const h = setup();
+    await h.issue();
+    expect(reads(h.world)).toBe(1);
+    const afterFirst = h.world.server.current();
+    if (afterFirst === undefined) throw new Error('no Certificate');
+    // The cache a step behind (the version the run started from), then caught up with our last write.
+    await h.world.clock.advance(50);
+    await h.issue(h.issuer, ABSENT, h.cert);
+    await h.world.clock.advance(100);
+    await h.issue(h.issuer, ABSENT, afterFirst);
+    expect(reads(h.world)).toBe(1);
+    expect(caCalls(h.world).filter((c) => c.startsWith('getOrder'))).toHaveLength(2);
+  });
+
+  it("another writer's change in the cache: read fresh, and the order is the one the server recorded", async () => {
+    const h = setup();
+    await h.issue();
+    // Someone else recorded another order (a previous leader); the cache has seen that version.
+    const theirs = h.world.server.current();
+    if (theirs?.status?.acme === undefined) throw new Error('no order');
+    await h.world.ca.createOrder({ identifiers: [{ type: 'dns', value: 'web.example.com' }] });
+    const other = [...h.world.ca.orders.keys()].at(-1) ?? '';
+    const cached = h.world.server.put({ ...theirs, status: { ...theirs.status, acme: { ...theirs.status.acme, url: other, challenges: [] } } });
+    await h.world.clock.advance(50);
+    await h.issue(h.issuer, ABSENT, cached);
+    expect(reads(h.world)).toBe(2);
+    expect(h.world.journal).toContain(`ca: getOrder ${other}`);
+  });
+
+  it('reads fresh when the remembered object is older than 30 s, after a failure, and for a new issuer', async () => {
+    const h = setup();
+    await h.issue();
+    await h.world.clock.advance(30_001);
+    await h.issue();
+    expect(reads(h.world)).toBe(2);
+    await h.issue(new AcmeIssuer(h.world.deps));
+    expect(reads(h.world)).toBe(3);
+
+    const f = setup();
+    f.world.ca.createOrderError = new AcmeError('transient', 'creating the order: HTTP 503', { status: 503 });
+    await f.issue();
+    await f.issue();
+    expect(reads(f.world)).toBe(2);
   });
 });
 
@@ -281,6 +351,7 @@ describe('AcmeIssuer: where the CA takes the order', () => {
     expect(caCalls(h.world)).not.toContain('finalize');
     expect(h.world.server.current()?.status?.acme).toBeUndefined();
     expect(h.world.journal.some((e) => e.startsWith('net: delete Ingress'))).toBe(true);
+    expect(h.world.journal).toContain('responder: forget token-1-0');
   });
 
   it('an order the CA forgot (a final error reading it) is abandoned and a new one made', async () => {
@@ -333,6 +404,8 @@ describe('AcmeIssuer: failures', () => {
     const outcome = await h.issue();
     expect(outcome).toMatchObject({ kind: 'failed', error: { kind: 'transient', message: 'creating the order: HTTP 503', details: { retryAfterMs: 120_000 } } });
     expect(h.world.server.current()?.status?.acme).toBeUndefined();
+    // No order recorded the pending key: it is named on its own, so clean-up finds it.
+    expect(h.world.server.current()?.status?.nextPrivateKeySecretName).toBe(nextKeySecretName(h.cert));
   });
 
   it.each<[string, Error, RegExp]>([

@@ -1,4 +1,4 @@
-import type { AcmeChallengeStatus } from '../../../api/certificate.js';
+import type { AcmeChallengeStatus, CertificateStatus } from '../../../api/certificate.js';
 import { Reason } from '../../../api/conditions.js';
 import { keyAuthorization } from '../../../issuers/acme/jws.js';
 import { AcmeError } from '../../../issuers/acme/problem.js';
@@ -61,8 +61,16 @@ export async function finishChallenges(step: AcmeStep, order: AcmeOrder): Promis
  */
 const recordStateAlone = (status: AcmeOrder['status']): boolean => status !== 'ready' && status !== 'valid';
 
-/** The order in flight (read from the CA), or a new one, recorded in status before it is returned. */
-export async function ensureOrder(step: AcmeStep, replaces: string | undefined, firstIssuance: boolean): Promise<{ order: AcmeOrder; retryAfterMs?: number | undefined }> {
+/**
+ * The order in flight (read from the CA), or a new one, recorded in status before it is returned;
+ * `alongside` goes into the same write as a new order (the pending key's name).
+ */
+export async function ensureOrder(
+  step: AcmeStep,
+  replaces: string | undefined,
+  firstIssuance: boolean,
+  alongside: Partial<CertificateStatus> = {},
+): Promise<{ order: AcmeOrder; retryAfterMs?: number | undefined }> {
   const recorded = step.status.acme;
   if (recorded !== undefined) {
     if (recorded.specHash !== step.governed.specHash || recorded.accountURI !== step.session.accountURI) {
@@ -94,6 +102,7 @@ export async function ensureOrder(step: AcmeStep, replaces: string | undefined, 
   const message = `created ACME order ${order.url} for ${identifiers.map((i) => i.value).join(', ')}${sentReplaces === undefined ? '' : ` (replaces ${sentReplaces})`}`;
   step.log.info({ order: order.url, replaces: sentReplaces, profile: acme?.profile }, 'ACME order created');
   await step.save({
+    ...alongside,
     acme: {
       url: order.url,
       state: order.status,

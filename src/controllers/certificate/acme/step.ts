@@ -58,6 +58,9 @@ export const pollWait = (subject: string, retryAfterMs: number | undefined, viol
 });
 
 export class AcmeStep {
+  /** The resourceVersions `cert` went through here: the one it started at and each our writes got back. */
+  readonly versions: string[] = [];
+
   constructor(
     public cert: Certificate,
     readonly governed: Governed,
@@ -67,7 +70,10 @@ export class AcmeStep {
     readonly log: Logger,
     /** Why this issuance happens (the trigger). */
     readonly trigger: Violation,
-  ) {}
+  ) {
+    const rv = cert.metadata.resourceVersion;
+    if (rv !== undefined) this.versions.push(rv);
+  }
 
   get status(): CertificateStatus {
     return this.cert.status ?? {};
@@ -76,6 +82,8 @@ export class AcmeStep {
   /** Writes `change` over the current status (undefined fields are removed), if it changes anything. */
   async save(change: Partial<CertificateStatus>): Promise<void> {
     this.cert = await timed(this.deps, 'status_write', () => this.deps.statusWriter.change(this.cert, change));
+    const rv = this.cert.metadata.resourceVersion;
+    if (rv !== undefined && !this.versions.includes(rv)) this.versions.push(rv);
   }
 
   /** The conditions with Issuing set to say what is happening (and Ready=False while there is no certificate yet). */
