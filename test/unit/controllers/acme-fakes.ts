@@ -147,8 +147,16 @@ export class FakeAcmeCa {
     return Promise.resolve({ value: clone(stored) });
   }
 
+  /** Thrown by the next downloadCertificate, once. */
+  downloadError: Error | undefined = undefined;
+
   async downloadCertificate(order: AcmeOrder): Promise<string> {
     this.note(`downloadCertificate ${order.url}`);
+    const failure = this.downloadError;
+    if (failure !== undefined) {
+      this.downloadError = undefined;
+      throw failure;
+    }
     const csr = this.csrs.get(order.url);
     if (csr === undefined) throw new AcmeError('final', `order ${order.url} was never finalized`);
     const parsed = await parseCsr(csr);

@@ -8,6 +8,7 @@ import { templateOf } from '../issue.js';
 import { readSecret, writeIssuedSecret, type IssueResult } from '../secret-writer.js';
 import { acmeIdentifiers } from './checks.js';
 import { deleteNextKey, type NextKey } from './keys.js';
+import type { AcmeOrderStatus } from './order.js';
 import { timed, type AcmeStep } from './step.js';
 
 // Finalize with a CSR made from the pending key, download the chain (the
@@ -15,12 +16,23 @@ import { timed, type AcmeStep } from './step.js';
 // write of the live Secret every issuer uses. Then the order's traces go:
 // the pending key's Secret and the order in status.
 
-export async function finalizeOrder(step: AcmeStep, order: AcmeOrder, next: NextKey, firstIssuance: boolean): Promise<{ order: AcmeOrder; retryAfterMs?: number | undefined }> {
+/**
+ * Finalizes with a CSR from the pending key. The order's state (with `finished`, the challenges
+ * just taken down) is written only when the CA is still at work: a valid order is downloaded in
+ * the same pass, whose write clears the order from status.
+ */
+export async function finalizeOrder(
+  step: AcmeStep,
+  order: AcmeOrder,
+  next: NextKey,
+  firstIssuance: boolean,
+  finished?: AcmeOrderStatus,
+): Promise<{ order: AcmeOrder; retryAfterMs?: number | undefined }> {
   const template = { ...templateOf(step.governed), dnsNames: acmeIdentifiers(step.governed.spec) };
   const csr = await timed(step.deps, 'csr', () => createCsr(template, next.key));
   const polled = await step.session.finalize(order, csr);
-  const acme = step.status.acme;
-  if (acme !== undefined) {
+  const acme = finished ?? step.status.acme;
+  if (acme !== undefined && polled.value.status !== 'valid') {
     await step.save({
       acme: { ...acme, state: polled.value.status },
       conditions: step.issuingConditions({ reason: Reason.Finalizing, message: `finalizing ACME order ${order.url}` }, firstIssuance),

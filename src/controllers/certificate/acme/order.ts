@@ -40,17 +40,26 @@ export async function cleanupChallenges(step: AcmeStep, entries: readonly AcmeCh
   );
 }
 
+export type AcmeOrderStatus = NonNullable<CertificateStatus['acme']>;
+
 /**
  * Once the order is past "pending", every authorization is valid: take down
- * what any challenge still has up, and record that with the order's state in one write.
+ * what any challenge still has up, and record that with the order's state in
+ * one write. With `write` false the caller's next write carries it (finalize;
+ * a download clears the order anyway): returned, undefined when nothing was
+ * up or it was written. Unwritten, a crash only repeats the clean-up (deletes
+ * of what is gone already).
  */
-export async function finishChallenges(step: AcmeStep, order: AcmeOrder): Promise<void> {
+export async function finishChallenges(step: AcmeStep, order: AcmeOrder, write = true): Promise<AcmeOrderStatus | undefined> {
   const acme = step.status.acme;
   const open = (acme?.challenges ?? []).filter((e) => e.state !== 'Valid' && e.state !== 'Invalid');
-  if (acme === undefined || open.length === 0) return;
+  if (acme === undefined || open.length === 0) return undefined;
   await timed(step.deps, 'cleanup', () => cleanupChallenges(step, open));
   const challenges = (acme.challenges ?? []).map((e) => (open.includes(e) ? { ...e, state: 'Valid' as const, selfCheck: undefined } : e));
-  await step.save({ acme: { ...acme, state: order.status, challenges } });
+  const finished = { ...acme, state: order.status, challenges };
+  if (!write) return finished;
+  await step.save({ acme: finished });
+  return undefined;
 }
 
 /**

@@ -17,7 +17,7 @@ import { advanceChallenges, awaitingValidation, failedValidation } from './chall
 import { nextPollDelay } from '../../../issuers/acme/poll.js';
 import { downloadAndWrite, finalizeOrder } from './finalize.js';
 import { ensureNextKey, nextKeySecretName, type NextKey } from './keys.js';
-import { abandonOrder, ensureOrder, finishChallenges } from './order.js';
+import { abandonOrder, ensureOrder, finishChallenges, type AcmeOrderStatus } from './order.js';
 import { AcmeStep, pollWait, timed, type AcmeStepDeps, type Wait } from './step.js';
 import { CertificateGoneError } from '../status-writer.js';
 
@@ -112,7 +112,14 @@ export class AcmeIssuer {
       return { kind: 'waiting', ms: gate.until - now, violation: { reason: Reason.OrderPending, message: 'waiting' } };
     }
     this.notBefore.delete(key);
-    const ran = await this.run(key, cached, governed, trigger, secret, log, new Date(now));
+    let ran: RunOutcome;
+    try {
+      ran = await this.run(key, cached, governed, trigger, secret, log, new Date(now));
+    } catch (err) {
+      // Writes of this run may have happened before the throw: what we knew is not the server's object now.
+      this.known.delete(key);
+      throw err;
+    }
     // Only a wait is followed by no write of the reconciler's: after anything else, read fresh next time.
     if (ran.kind !== 'waiting') this.known.delete(key);
     const outcome = ran.kind === 'waiting' ? { kind: ran.kind, ms: this.pollDelay(key, ran), violation: ran.violation } : ran;
@@ -172,10 +179,17 @@ export class AcmeIssuer {
         else await step.save({ nextPrivateKeySecretName: secretName });
       }
       const replaces = step.status.acme === undefined ? await this.replaces(step.session, governed, secret) : undefined;
+      // Challenges taken down in this run: done once, their state written with what follows.
+      let finished = false;
+      let unwritten: AcmeOrderStatus | undefined;
       for (let pass = 0; pass < MAX_PASSES; pass++) {
         const { order, retryAfterMs } = await ensureOrder(step, replaces, firstIssuance, unnamed === undefined ? {} : { nextPrivateKeySecretName: unnamed });
         unnamed = undefined;
-        if (order.status !== 'pending' && order.status !== 'invalid') await finishChallenges(step, order);
+        if (order.status !== 'pending' && order.status !== 'invalid' && !finished) {
+          // Ready: the finalize writes it; valid: the download clears the order; processing: written now.
+          unwritten = await finishChallenges(step, order, order.status === 'processing');
+          finished = true;
+        }
         let result: Wait | 'again';
         switch (order.status) {
           case 'pending': {
@@ -184,11 +198,12 @@ export class AcmeIssuer {
             break;
           }
           case 'ready': {
-            const finalized = await finalizeOrder(step, order, await pendingKey(), firstIssuance);
-            result =
-              finalized.order.status === 'valid'
-                ? 'again'
-                : pollWait(issuanceSubject(order), finalized.retryAfterMs, { reason: Reason.Finalizing, message: `the CA is issuing the certificate of order ${order.url}` });
+            const key = await pendingKey();
+            const finalized = await finalizeOrder(step, order, key, firstIssuance, unwritten);
+            unwritten = undefined;
+            // Issued at once: the finalize answer is the valid order (with its certificate URL); no look at it again.
+            if (finalized.order.status === 'valid') return { kind: 'issued', result: await downloadAndWrite(step, finalized.order, key), cert: step.cert };
+            result = pollWait(issuanceSubject(order), finalized.retryAfterMs, { reason: Reason.Finalizing, message: `the CA is issuing the certificate of order ${order.url}` });
             break;
           }
           case 'processing':
