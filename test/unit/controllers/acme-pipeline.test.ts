@@ -160,20 +160,33 @@ describe('AcmeIssuer: a new order', () => {
     expect(h.world.journal.filter((e) => e.startsWith(`core: create Secret default/${nextKeySecretName(h.cert)}`))).toHaveLength(1);
   });
 
+  it('a new leader finalizes with the pending key read from its Secret', async () => {
+    const h = setup();
+    await h.issue();
+    const key = h.world.core.secrets.get(`default/${nextKeySecretName(h.cert)}`)?.data?.['tls.key'];
+    h.world.ca.validate(orderUrl(h.world));
+    await h.world.clock.advance(250);
+    await expect(h.issue(new AcmeIssuer(h.world.deps))).resolves.toMatchObject({ kind: 'issued' });
+    expect(h.world.core.secretReads).toEqual([`default/${nextKeySecretName(h.cert)}`]);
+    expect(h.world.core.secrets.get('default/web-tls')?.data?.['tls.key']).toBe(key);
+  });
+
   it('a crash after the pending key was made, before the order was recorded: the next leader keeps that key and names it with its order', async () => {
     const h = setup();
     h.world.ca.createOrderError = new Error('the process died here');
     await expect(h.issue()).rejects.toThrow('the process died here');
-    const key = h.world.core.secrets.get(`default/${nextKeySecretName(h.cert)}`)?.data?.['tls.key'];
-    expect(key).toBeDefined();
+    const left = h.world.core.secrets.get(`default/${nextKeySecretName(h.cert)}`);
+    expect(left?.data?.['tls.key']).toBeDefined();
     expect(h.world.server.current()?.status?.acme).toBeUndefined();
 
     await h.issue(new AcmeIssuer(h.world.deps));
     const status = h.world.server.current()?.status;
     expect(status?.acme?.url).toBe(orderUrl(h.world));
     expect(status?.nextPrivateKeySecretName).toBe(nextKeySecretName(h.cert));
-    expect(h.world.core.secrets.get(`default/${nextKeySecretName(h.cert)}`)?.data?.['tls.key']).toBe(key);
-    expect(h.world.journal.filter((e) => e.startsWith(`core: create Secret default/${nextKeySecretName(h.cert)}`))).toHaveLength(1);
+    // Its create conflicted, so it was read and kept as it was (not replaced).
+    const kept = h.world.core.secrets.get(`default/${nextKeySecretName(h.cert)}`);
+    expect(kept?.data?.['tls.key']).toBe(left?.data?.['tls.key']);
+    expect(kept?.metadata?.resourceVersion).toBe(left?.metadata?.resourceVersion);
   });
 
   it('abandons the recorded order and starts another when the spec changed', async () => {
@@ -330,6 +343,9 @@ describe('AcmeIssuer: where the CA takes the order', () => {
     // written on their own when the download follows in the same pass; a crash before it repeats the clean-up).
     expect(after.filter((e) => e.startsWith('api: status'))).toEqual(['api: status -acme -nextPrivateKeySecretName -retryAfterTime']);
     expect(after.filter((e) => e.includes('Secret default/web-tls'))).toEqual(['core: create Secret default/web-tls']);
+    // No Secret read on the way: the pending key is the one this issuer made (the Certificate unchanged
+    // but by its writes), and the cache has no live Secret, so it is created without a look.
+    expect(h.world.core.secretReads).toEqual([]);
     const live = h.world.core.secrets.get('default/web-tls');
     expect(Object.keys(live?.data ?? {}).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
     // The pending key is the live key (PKCS8 both ways here, so the bytes are equal).
@@ -461,8 +477,14 @@ describe('AcmeIssuer: failures', () => {
     expect(caCalls(h.world)).toEqual([]);
   });
 
+  it('a conflict (409) is thrown for the work queue to retry', async () => {
+    const h = setup();
+    const error = new ApiException(409, 'the object has been modified', '{}', {});
+    h.world.server.statusError = error;
+    await expect(h.issue()).rejects.toBe(error);
+  });
+
   it.each<[string, Error]>([
-    ['a conflict (409)', new ApiException(409, 'the object has been modified', '{}', {})],
     ['too many requests (429)', new ApiException(429, 'slow down', '{}', {})],
     ['a server error (500)', new ApiException(500, 'etcd timeout', '{}', {})],
     ['a bug', new TypeError('x is undefined')],

@@ -4,6 +4,7 @@ import { AcmeError } from '../../../issuers/acme/problem.js';
 import type { AcmeOrder } from '../../../issuers/acme/session.js';
 import { createCsr } from '../../../pki/csr.js';
 import { decodePemBlocks, encodePem } from '../../../pki/pem.js';
+import type { TlsSecretState } from '../../../model/secret.js';
 import { templateOf } from '../issue.js';
 import { readSecret, writeIssuedSecret, type IssueResult } from '../secret-writer.js';
 import { acmeIdentifiers } from './checks.js';
@@ -57,7 +58,8 @@ export function splitChain(pem: string): { chainPem: string; caPem: string | und
   return { chainPem: certs.join(''), caPem: undefined };
 }
 
-export async function downloadAndWrite(step: AcmeStep, order: AcmeOrder, next: NextKey): Promise<IssueResult> {
+/** `cached`: the live Secret as the cache has it; when it has none, the Secret is created without a read (a conflict is retried). */
+export async function downloadAndWrite(step: AcmeStep, order: AcmeOrder, next: NextKey, cached: TlsSecretState): Promise<IssueResult> {
   const preferredChain = step.governed.policy.spec.issuer?.acme?.preferredChain;
   const pem = await step.session.downloadCertificate(order, preferredChain);
   const { chainPem, caPem } = splitChain(pem);
@@ -70,7 +72,7 @@ export async function downloadAndWrite(step: AcmeStep, order: AcmeOrder, next: N
         step.cert,
         step.governed,
         { key: next.key, chainPem, caPem, reusedKey: next.reused },
-        await readSecret(step.deps.core, namespace, step.governed.spec.secretName),
+        cached.state === 'absent' ? undefined : await readSecret(step.deps.core, namespace, step.governed.spec.secretName),
       ),
     );
   } catch (err) {

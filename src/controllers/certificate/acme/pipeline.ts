@@ -68,7 +68,7 @@ export class AcmeIssuer {
    * object is the one we hold: no fresh read. Anything else (another writer,
    * a spec change, a restart with empty memory) reads it fresh.
    */
-  private readonly known = new Map<string, { cert: Certificate; versions: string[]; until: number }>();
+  private readonly known = new Map<string, { cert: Certificate; versions: string[]; until: number; nextKey?: NextKey | undefined }>();
 
   constructor(private readonly deps: AcmeIssuerDeps) {}
 
@@ -78,7 +78,7 @@ export class AcmeIssuer {
   }
 
   /** What our own last write got back, when the cache has seen nothing since but our writes (see `known`). */
-  private current(key: string, cached: Certificate): { cert: Certificate; versions: string[] } | undefined {
+  private current(key: string, cached: Certificate): { cert: Certificate; versions: string[]; nextKey?: NextKey | undefined } | undefined {
     const entry = this.known.get(key);
     if (entry === undefined) return undefined;
     const rv = cached.metadata.resourceVersion;
@@ -156,24 +156,28 @@ export class AcmeIssuer {
       return { kind: 'waiting', ms: retryAt.getTime() - now.getTime(), violation: { reason: Reason.Backoff, message: 'backing off after a failed attempt' } };
     }
     const step = new AcmeStep(cert, governed, account.session, this.deps, now, log, trigger);
-    const outcome = await this.advance(step, governed, secret, firstIssuance);
+    // The pending key this issuer made or read, while the Certificate is the one it knows: no read of its Secret.
+    const keyKnown = known?.nextKey !== undefined && cert.status?.nextPrivateKeySecretName === known.nextKey.secretName ? known.nextKey : undefined;
+    const pending: { next?: NextKey | undefined } = { next: keyKnown };
+    const outcome = await this.advance(step, governed, secret, firstIssuance, pending);
     if (outcome.kind === 'waiting') {
       const versions = [...new Set([...(known?.versions ?? []), ...step.versions])].slice(-KNOWN_VERSIONS);
-      this.known.set(key, { cert: step.cert, versions, until: this.deps.clock.now() + KNOWN_FOR_MS });
+      this.known.set(key, { cert: step.cert, versions, until: this.deps.clock.now() + KNOWN_FOR_MS, nextKey: pending.next });
     }
     return outcome;
   }
 
-  private async advance(step: AcmeStep, governed: Governed, secret: TlsSecretState, firstIssuance: boolean): Promise<RunOutcome> {
+  private async advance(step: AcmeStep, governed: Governed, secret: TlsSecretState, firstIssuance: boolean, pending: { next?: NextKey | undefined }): Promise<RunOutcome> {
     const { log } = step;
     // The pending key is made before the first order and named in status by the write that records
     // that order (or on its own when an order is already recorded); after that it is read only when
-    // finalizing or downloading, not on every poll.
-    let next: NextKey | undefined;
-    const pendingKey = async (): Promise<NextKey> => (next ??= await timed(this.deps, 'pending_key', () => ensureNextKey(this.deps.core, step.cert, governed)));
+    // finalizing or downloading, not on every poll (and not at all when this issuer made it).
+    const unnamedInStatus = step.status.nextPrivateKeySecretName !== nextKeySecretName(step.cert);
+    const pendingKey = async (): Promise<NextKey> =>
+      (pending.next ??= await timed(this.deps, 'pending_key', () => ensureNextKey(this.deps.core, step.cert, governed, unnamedInStatus && step.status.acme === undefined)));
     let unnamed: string | undefined;
     try {
-      if (step.status.nextPrivateKeySecretName !== nextKeySecretName(step.cert)) {
+      if (unnamedInStatus) {
         const { secretName } = await pendingKey();
         if (step.status.acme === undefined) unnamed = secretName;
         else await step.save({ nextPrivateKeySecretName: secretName });
@@ -198,11 +202,11 @@ export class AcmeIssuer {
             break;
           }
           case 'ready': {
-            const key = await pendingKey();
-            const finalized = await finalizeOrder(step, order, key, firstIssuance, unwritten);
+            const next = await pendingKey();
+            const finalized = await finalizeOrder(step, order, next, firstIssuance, unwritten);
             unwritten = undefined;
             // Issued at once: the finalize answer is the valid order (with its certificate URL); no look at it again.
-            if (finalized.order.status === 'valid') return { kind: 'issued', result: await downloadAndWrite(step, finalized.order, key), cert: step.cert };
+            if (finalized.order.status === 'valid') return { kind: 'issued', result: await downloadAndWrite(step, finalized.order, next, secret), cert: step.cert };
             result = pollWait(issuanceSubject(order), finalized.retryAfterMs, { reason: Reason.Finalizing, message: `the CA is issuing the certificate of order ${order.url}` });
             break;
           }
@@ -210,7 +214,7 @@ export class AcmeIssuer {
             result = pollWait(issuanceSubject(order), retryAfterMs, { reason: Reason.Finalizing, message: `the CA is issuing the certificate of order ${order.url}` });
             break;
           case 'valid':
-            return { kind: 'issued', result: await downloadAndWrite(step, order, await pendingKey()), cert: step.cert };
+            return { kind: 'issued', result: await downloadAndWrite(step, order, await pendingKey(), secret), cert: step.cert };
           case 'invalid':
             throw await invalidOrder(step.session, order);
         }
