@@ -363,6 +363,38 @@ describe('AcmeIssuer: where the CA takes the order', () => {
     expect(outcome.cert.status?.acme).toBeUndefined();
   });
 
+  it("the CA's renewal window (ARI) for the new certificate goes into the issuance's last write; a CA that fails it does not fail the issuance", async () => {
+    for (const renewal of [{ start: new Date(NOW + 60 * 86_400_000), end: new Date(NOW + 62 * 86_400_000), retryAfterMs: 6 * 3_600_000 }, new AcmeError('transient', 'HTTP 503')]) {
+      const h = setup();
+      h.world.deps.ariBounds = { minMs: 60_000, maxMs: 86_400_000 };
+      h.world.ca.renewal = renewal;
+      await h.issue();
+      h.world.ca.validate(orderUrl(h.world));
+      await h.world.clock.advance(250);
+      const start = h.world.journal.length;
+      const outcome = await h.issue();
+      expect(outcome.kind).toBe('issued');
+      if (outcome.kind !== 'issued') return;
+      const writes = h.world.journal.slice(start).filter((e) => e.startsWith('api: status'));
+      const info = h.world.server.current()?.status?.renewalInfo;
+      if (renewal instanceof Error) {
+        expect(writes).toEqual(['api: status -acme -nextPrivateKeySecretName -retryAfterTime']);
+        expect(info).toBeUndefined();
+      } else {
+        expect(writes).toEqual(['api: status -acme -nextPrivateKeySecretName -retryAfterTime renewalInfo']);
+        expect(info).toEqual({
+          serialNumber: outcome.result.serialNumber,
+          windowStart: renewal.start.toISOString(),
+          windowEnd: renewal.end.toISOString(),
+          fetchedTime: new Date(h.world.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          nextFetchTime: new Date(h.world.clock.now() + 6 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        });
+        expect(outcome.cert.status?.renewalInfo).toEqual(info);
+      }
+      expect(h.world.journal.filter((e) => e.startsWith('ca: renewalInfo'))).toHaveLength(1);
+    }
+  });
+
   it('invalid: fails with the challenge problem, abandons the order and takes the challenge down', async () => {
     const h = setup();
     await h.issue();

@@ -1,5 +1,8 @@
 import { X509Certificate } from 'node:crypto';
+import type { RenewalInfoStatus } from '../../../api/certificate.js';
 import { Reason } from '../../../api/conditions.js';
+import { ariCertId, nextRenewalInfoFetch } from '../../../issuers/acme/ari.js';
+import { formatTime } from '../../../kube/conditions.js';
 import { AcmeError } from '../../../issuers/acme/problem.js';
 import type { AcmeOrder } from '../../../issuers/acme/session.js';
 import { createCsr } from '../../../pki/csr.js';
@@ -80,7 +83,37 @@ export async function downloadAndWrite(step: AcmeStep, order: AcmeOrder, next: N
     if (err instanceof Error && err.name === 'IssuerError') throw new AcmeError('final', `order ${order.url}: ${err.message}`, {}, { cause: err });
     throw err;
   }
-  await step.save({ acme: undefined, nextPrivateKeySecretName: undefined, retryAfterTime: undefined });
+  // The CA's renewal window for the new certificate goes into the same write, so the Ready status that
+  // follows has its renewal time at once and the upkeep has nothing to fetch or write for it yet.
+  const renewalInfo = await renewalInfoFor(step, result.facts);
+  await step.save({ acme: undefined, nextPrivateKeySecretName: undefined, retryAfterTime: undefined, ...(renewalInfo === undefined ? {} : { renewalInfo }) });
   await timed(step.deps, 'pending_key', () => deleteNextKey(step.deps.core, step.cert));
   return result;
+}
+
+/**
+ * The CA's suggested renewal window (ARI, RFC 9773) for a certificate just issued, as
+ * status.renewalInfo; undefined when the CA offers none or the request fails (the upkeep then
+ * asks on its own schedule, as for any certificate).
+ */
+async function renewalInfoFor(step: AcmeStep, facts: IssueResult['facts']): Promise<RenewalInfoStatus | undefined> {
+  const bounds = step.deps.ariBounds;
+  const aki = facts.authorityKeyId;
+  if (bounds === undefined || aki === undefined) return undefined;
+  try {
+    const window = await step.session.renewalInfo(ariCertId(aki, facts.serialNumber));
+    if (window === undefined) return undefined;
+    const now = step.deps.clock.now();
+    return {
+      serialNumber: facts.serialNumber,
+      windowStart: window.start.toISOString(),
+      windowEnd: window.end.toISOString(),
+      ...(window.explanationURL === undefined ? {} : { explanationURL: window.explanationURL }),
+      fetchedTime: formatTime(now),
+      nextFetchTime: formatTime(nextRenewalInfoFetch(now, window.retryAfterMs, bounds)),
+    };
+  } catch (err) {
+    step.log.debug({ err: err instanceof Error ? err.message : String(err) }, 'no renewal window with the issuance; the upkeep asks later');
+    return undefined;
+  }
 }

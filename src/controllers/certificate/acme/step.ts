@@ -1,5 +1,6 @@
 import type { Certificate, CertificateStatus } from '../../../api/certificate.js';
 import { ConditionType } from '../../../api/conditions.js';
+import type { AriPollBounds } from '../../../issuers/acme/ari.js';
 import type { AcmeIssuanceStep } from '../../../issuers/acme/metrics.js';
 import type { AcmeSession } from '../../../issuers/acme/session.js';
 import { type Condition, setCondition } from '../../../kube/conditions.js';
@@ -18,6 +19,8 @@ import type { KeySecretsApi } from './keys.js';
 export interface AcmeStepDeps extends SolverDeps {
   core: SolverDeps['core'] & KeySecretsApi;
   statusWriter: Pick<CertificateStatusWriter, 'change'>;
+  /** Bounds of the wait before asking the CA for a renewal window again (ARI); without them the issuance leaves ARI to the upkeep. */
+  ariBounds?: AriPollBounds | undefined;
   /** Records how long a step of our own work took (the step metric); absent in tests. */
   observeStep?: ((step: AcmeIssuanceStep, ms: number) => void) | undefined;
 }
