@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GROUP, VERSION } from '../../src/api/meta.js';
 import { localAcmeEnv, waitForOperatorReady, type OperatorProcess } from '../env/index.js';
 import { waitForReady } from '../env/processes.js';
 import { withBenchCluster } from './cluster.js';
-import { createCertificate, createPolicy, type BenchClients } from './fixtures.js';
+import { AuditFollower, countRequests } from './audit.js';
+import { createCertificate, createPolicy, grantOperatorUser, OPERATOR_USER, writeOperatorKubeconfig, type BenchClients } from './fixtures.js';
 import { CLUSTER_FLAGS, parseScenarioArgs, positiveInt } from './options.js';
 import { readCpuSeconds, readMachineBusySeconds } from './proc.js';
 import { cpuProfilerNodeOptions, formatProfile, PROFILE_SPLIT_SIGNAL, summarizeProfiles } from './profile.js';
@@ -35,6 +36,9 @@ export const ACME_USAGE = `usage: npm run bench -- --scenario acme [flags]
                  Retry-After (s) Pebble sends on authorizations being validated
                  and on processing orders; 0 sends none (default 0,0)
   --cpu-prof DIR profile the operator into DIR: until the batch starts, then the batch
+  --audit        kube-apiserver writes an audit log; the operator's API requests during the
+                 batch are counted per Certificate by verb and resource (the log costs CPU:
+                 compare rates only between runs with the same setting)
   --keep-dir     keep the environment folder afterwards`;
 
 const NAMESPACE = 'bench-acme';
@@ -46,6 +50,7 @@ interface Options {
   workers: number;
   retryAfter: { authz: number; order: number };
   cpuProfDir: string | undefined;
+  audit: boolean;
   keepDir: boolean;
 }
 
@@ -57,7 +62,7 @@ function parseRetryAfterFlag(value: string | undefined): { authz: number; order:
 }
 
 function parse(argv: string[]): Options | 'help' {
-  const { values } = parseArgs({ args: argv, strict: true, options: { single: { type: 'string' }, batch: { type: 'string' }, workers: { type: 'string' }, 'pebble-retry-after': { type: 'string' }, 'cpu-prof': { type: 'string' }, ...CLUSTER_FLAGS } });
+  const { values } = parseArgs({ args: argv, strict: true, options: { single: { type: 'string' }, batch: { type: 'string' }, workers: { type: 'string' }, 'pebble-retry-after': { type: 'string' }, 'cpu-prof': { type: 'string' }, audit: { type: 'boolean' }, ...CLUSTER_FLAGS } });
   if (values.help === true) return 'help';
   return {
     single: positiveInt('single', values.single, 7, { min: 0 }),
@@ -65,6 +70,7 @@ function parse(argv: string[]): Options | 'help' {
     workers: positiveInt('workers', values.workers, 16, { min: 0 }),
     retryAfter: parseRetryAfterFlag(values['pebble-retry-after']),
     cpuProfDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
+    audit: values.audit === true,
     keepDir: values['keep-dir'] === true,
   };
 }
@@ -137,14 +143,26 @@ function untilDone<T>(op: OperatorProcess, description: string, intervalMs: numb
 export async function runAcmeScenario(argv: string[], signal: AbortSignal, log: (line: string) => void): Promise<number> {
   const options = parseScenarioArgs(argv, parse, ACME_USAGE);
   if (typeof options === 'number') return options;
-  await withBenchCluster({ name: 'acme', build: false, acme: true, pebbleRetryAfter: options.retryAfter, keepDir: options.keepDir, signal, log }, async ({ env, clients, startOperator }) => {
+  await withBenchCluster({ name: 'acme', build: false, acme: true, audit: options.audit, pebbleRetryAfter: options.retryAfter, keepDir: options.keepDir, signal, log }, async (cluster) => {
+    const { env, clients, startOperator } = cluster;
     const acme = env.acme;
     if (acme === undefined) throw new Error('the environment has no ACME components');
     const objects = clients.customObjects;
     await clients.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
     const profileDir = options.cpuProfDir;
     if (profileDir !== undefined) await mkdir(profileDir, { recursive: true });
+    // With --audit the operator runs as a user of its own (impersonated), so its requests can be told apart.
+    let audit: AuditFollower | undefined;
+    let operatorKubeconfig: string | undefined;
+    if (options.audit) {
+      if (env.auditLogPath === undefined) throw new Error('environment started without an audit log');
+      await grantOperatorUser(clients);
+      operatorKubeconfig = join(cluster.dir, 'operator.kubeconfig');
+      await writeOperatorKubeconfig(cluster.kubeconfigPath, operatorKubeconfig);
+      audit = new AuditFollower(env.auditLogPath, OPERATOR_USER);
+    }
     const operator = await startOperator({
+      ...(operatorKubeconfig === undefined ? {} : { kubeconfigPath: operatorKubeconfig }),
       leaderElect: false,
       workers: options.workers,
       env: {
@@ -189,6 +207,7 @@ export async function runAcmeScenario(argv: string[], signal: AbortSignal, log: 
     const cpuBefore = cpu();
     // The profile so far (start, account, one-at-a-time issuances) is saved; what follows is the batch.
     if (profileDir !== undefined) process.kill(operator.process.pid, PROFILE_SPLIT_SIGNAL);
+    audit?.readNew();
     const batchStarted = performance.now();
     const names = Array.from({ length: options.batch }, (_, i) => `batch-${i}`);
     for (let i = 0; i < names.length; i += 20) {
@@ -205,6 +224,7 @@ export async function runAcmeScenario(argv: string[], signal: AbortSignal, log: 
     );
     const machineBusy = cpuAfter.machine - cpuBefore.machine;
     const cores = availableParallelism();
+    const apiRequests = audit === undefined ? undefined : countRequests(audit.readNew());
     const byAction = deltaBy(before, await scrape(operator), 'certkeeper_acme_client_requests_total', 'action');
     const requests = total(byAction);
     const perCert = (x: number) => (x / Math.max(1, options.batch)).toFixed(2);
@@ -220,6 +240,13 @@ export async function runAcmeScenario(argv: string[], signal: AbortSignal, log: 
       `    CPU during the batch: ${Object.entries(cpuSeconds)
         .map(([name, sec]) => `${name} ${sec.toFixed(1)} s`)
         .join(', ')}; the machine was busy ${machineBusy.toFixed(1)} of ${((cores * batchMs) / 1000).toFixed(1)} CPU-seconds (${cores} cores, others' work included)`,
+      ...(apiRequests === undefined
+        ? []
+        : [
+            `    the operator's API requests during the batch: ${perCert(apiRequests.total)} per Certificate (${Object.entries(apiRequests.byVerbResource)
+              .map(([k, v]) => `${k} ${perCert(v)}`)
+              .join(', ')})`,
+          ]),
     ];
     process.stdout.write(`\n${report.join('\n')}\n`);
     process.stdout.write(
@@ -234,6 +261,7 @@ export async function runAcmeScenario(argv: string[], signal: AbortSignal, log: 
         caRequestsByAction: Object.fromEntries(byAction),
         batchCpuSeconds: cpuSeconds,
         batchMachineBusySeconds: machineBusy,
+        ...(apiRequests === undefined ? {} : { batchApiRequests: apiRequests }),
       })}\n`,
     );
 

@@ -126,7 +126,8 @@ const SIGNATURE_ALGORITHM_DER: Readonly<Record<string, Uint8Array>> = {
 
 const HASH_BY_ECDSA_SIZE: Readonly<Record<number, string>> = { 256: 'sha256', 384: 'sha384', 521: 'sha512' };
 
-function signatureParameters(key: PrivateKey): { algorithmDer: Uint8Array; hash: string | null } {
+/** The signature a key makes (AlgorithmIdentifier DER) and the hash node:crypto's sign() takes for it (null for Ed25519). */
+export function signatureParameters(key: PrivateKey): { algorithmDer: Uint8Array; hash: string | null } {
   switch (key.algorithm) {
     case 'RSA':
       return { algorithmDer: SIGNATURE_ALGORITHM_DER.RSA as Uint8Array, hash: 'sha256' };

@@ -36,6 +36,25 @@ export class Http01Solver {
     private readonly deps: { secrets: Pick<CoreV1Api, 'readNamespacedSecret'>; namespace: string; clock: Clock; log: Logger; cacheTtlMs?: number },
   ) {}
 
+  /**
+   * This replica just presented `answer` (its Secret is written): keep it as if
+   * read, so the self-check and the CA's request need no read of that Secret here.
+   */
+  prime(answer: Http01Answer): void {
+    if (!TOKEN.test(answer.token) || answer.keyAuthorization === '') return;
+    this.remember(answer);
+  }
+
+  /** The challenge was taken down: answer it no more from memory. */
+  forget(token: string): void {
+    this.cache.delete(token);
+  }
+
+  private remember(answer: Http01Answer): void {
+    this.cache.set(answer.token, { answer, at: this.deps.clock.now() });
+    if (this.cache.size > 10_000) this.cache.clear();
+  }
+
   private async answerFor(token: string): Promise<Http01Answer | undefined> {
     const cached = this.cache.get(token);
     if (cached !== undefined && this.deps.clock.now() - cached.at < (this.deps.cacheTtlMs ?? 5_000)) return cached.answer;
@@ -49,8 +68,7 @@ export class Http01Solver {
     const field = (k: string) => Buffer.from(secret.data?.[k] ?? '', 'base64').toString('utf8');
     const answer = { token: field('token'), keyAuthorization: field('keyAuthorization'), identifier: field('identifier') };
     if (answer.token !== token || answer.keyAuthorization === '') return undefined;
-    this.cache.set(token, { answer, at: this.deps.clock.now() });
-    if (this.cache.size > 10_000) this.cache.clear();
+    this.remember(answer);
     return answer;
   }
 

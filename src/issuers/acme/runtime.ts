@@ -5,7 +5,7 @@ import type { Clock } from '../../clock.js';
 import type { Logger } from '../../log.js';
 import { acmeMetrics, statusClass, type AcmeIssuanceStep } from './metrics.js';
 import type { AriPollBounds } from './ari.js';
-import { Http01Solver } from './http01-solver.js';
+import { Http01Solver, type Http01Answer } from './http01-solver.js';
 import type { SelfCheckConfig } from './self-check.js';
 import { onAcmeExchange, setAcmeTrust } from './transport.js';
 
@@ -29,8 +29,14 @@ export interface AcmeRuntimeConfig {
   ariMaxIntervalMs: number;
 }
 
+/** What the controllers may tell this replica's HTTP-01 responder about challenges they present and take down. */
+export interface Http01Answers {
+  prime(answer: Http01Answer): void;
+  forget(token: string): void;
+}
+
 export interface AcmeControllerOptions {
-  http01?: { port: number; serviceName: string } | undefined;
+  http01?: { port: number; serviceName: string; answers?: Http01Answers | undefined } | undefined;
   selfCheck: SelfCheckConfig;
   selfCheckTimeoutMs: number;
   ariBounds: AriPollBounds;
@@ -70,7 +76,14 @@ export async function startAcmeRuntime(
   return {
     http01Port,
     controllerOptions: {
-      http01: http01Port === undefined ? undefined : { port: http01Port, serviceName: config.http01Service },
+      http01:
+        http01Port === undefined || solver === undefined
+          ? undefined
+          : {
+              port: http01Port,
+              serviceName: config.http01Service,
+              answers: { prime: (a: Http01Answer) => solver?.prime(a), forget: (token: string) => solver?.forget(token) },
+            },
       selfCheck: { http01Port: config.http01SelfCheckPort, nameserver: config.selfCheckNameserver, timeoutMs: 5_000 },
       selfCheckTimeoutMs: config.selfCheckTimeoutMs,
       ariBounds: { minMs: config.ariMinIntervalMs, maxMs: config.ariMaxIntervalMs },

@@ -71,6 +71,18 @@ describe('HTTP-01 responder', () => {
     store.set(http01ChallengeName(token), { data: { token: b64(token), keyAuthorization: b64(keyAuth), identifier: b64('web.example.com') } });
   });
 
+  it('answers a challenge this replica presented (primed) without reading its Secret, until it is taken down', async () => {
+    const primed = 'cHJpbWVkLXRva2VuLXByaW1lZC10b2tlbg';
+    const before = reads;
+    solver.prime({ token: primed, keyAuthorization: `${primed}.thumbprint`, identifier: 'web.example.com' });
+    expect(await get(`/.well-known/acme-challenge/${primed}`)).toEqual({ status: 200, body: `${primed}.thumbprint` });
+    expect((await get(`/.well-known/acme-challenge/${primed}`, 'evil.example.com')).status).toBe(404);
+    expect(reads).toBe(before);
+    solver.forget(primed);
+    expect((await get(`/.well-known/acme-challenge/${primed}`)).status).toBe(404);
+    expect(reads).toBe(before + 1);
+  });
+
   it('names its Secret after the token only', () => {
     expect(http01ChallengeName(token)).toMatch(/^certkeeper-http01-[0-9a-f]{20}$/);
     expect(http01ChallengeName(token)).toBe(http01ChallengeName(token));

@@ -147,8 +147,16 @@ export class FakeAcmeCa {
     return Promise.resolve({ value: clone(stored) });
   }
 
+  /** Thrown by the next downloadCertificate, once. */
+  downloadError: Error | undefined = undefined;
+
   async downloadCertificate(order: AcmeOrder): Promise<string> {
     this.note(`downloadCertificate ${order.url}`);
+    const failure = this.downloadError;
+    if (failure !== undefined) {
+      this.downloadError = undefined;
+      throw failure;
+    }
     const csr = this.csrs.get(order.url);
     if (csr === undefined) throw new AcmeError('final', `order ${order.url} was never finalized`);
     const parsed = await parseCsr(csr);
@@ -390,7 +398,14 @@ export function acmeWorld(issuingCa: TestCa, policy: TLSPolicy = acmePolicy()): 
       },
     },
     operatorNamespace: OPERATOR_NAMESPACE,
-    http01: { port: 8089, serviceName: 'certkeeper-solver' },
+    http01: {
+      port: 8089,
+      serviceName: 'certkeeper-solver',
+      answers: {
+        prime: (a) => journal.push(`responder: prime ${a.token} for ${a.identifier}`),
+        forget: (token) => journal.push(`responder: forget ${token}`),
+      },
+    },
     selfCheck: { http01Port: 80, timeoutMs: 1000 },
   };
   return { clock, journal, ca, core, server, networking, accounts, deps, policy, governed: (cert, p = policy) => governedBy(cert, p, 'acme'), log: silentLog };

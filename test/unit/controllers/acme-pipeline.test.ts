@@ -100,11 +100,13 @@ describe('AcmeIssuer: a new order', () => {
     const url = orderUrl(h.world);
     expect(url).toBe('https://acme.example/directory/order/1');
     expect(caCalls(h.world).filter((c) => c === 'createOrder')).toHaveLength(1);
-    // Key first (in its own Secret, named in status), then the order, recorded before anything is asked about it.
-    expect(index(h.world, `core: create Secret default/${nextKeySecretName(h.cert)}`)).toBeLessThan(index(h.world, 'api: status nextPrivateKeySecretName'));
-    expect(index(h.world, 'api: status nextPrivateKeySecretName')).toBeLessThan(index(h.world, 'ca: createOrder'));
-    expect(index(h.world, `api: status acme(${url} pending)`)).toBeGreaterThan(index(h.world, 'ca: createOrder'));
-    expect(index(h.world, `api: status acme(${url} pending)`)).toBeLessThan(index(h.world, 'ca: getAuthorization'));
+    // Key first (in its own Secret), then the order, recorded before anything is asked about it, in the
+    // same write that names the key: an order is never in status without its key named beside it.
+    const recordedOrder = index(h.world, `api: status nextPrivateKeySecretName acme(${url} pending)`);
+    expect(index(h.world, `core: create Secret default/${nextKeySecretName(h.cert)}`)).toBeLessThan(index(h.world, 'ca: createOrder'));
+    expect(recordedOrder).toBeGreaterThan(index(h.world, 'ca: createOrder'));
+    expect(recordedOrder).toBeLessThan(index(h.world, 'ca: getAuthorization'));
+    expect(j.filter((e) => e.startsWith('api: status') && e.includes('nextPrivateKeySecretName'))).toHaveLength(1);
     // The challenge is recorded before it is presented, presented before it is accepted.
     const challengeSecret = j.findIndex((e) => e.startsWith(`core: create Secret ${OPERATOR_NAMESPACE}/certkeeper-http01-`));
     const recorded = j.findIndex((e, i) => i > index(h.world, 'ca: getAuthorization') && e.startsWith(`api: status acme(${url}`));
@@ -112,6 +114,8 @@ describe('AcmeIssuer: a new order', () => {
     expect(challengeSecret).toBeGreaterThan(recorded);
     expect(index(h.world, 'net: create Ingress default/certkeeper-http01-')).toBeGreaterThan(challengeSecret);
     expect(index(h.world, 'ca: acceptChallenge')).toBeGreaterThan(challengeSecret);
+    // This replica's responder is told the answer once its Secret is written, before the self-check.
+    expect(index(h.world, 'responder: prime token-1-0 for web.example.com')).toBeGreaterThan(challengeSecret);
     expect(selfCheck.names).toEqual(['web.example.com']);
 
     const status = h.world.server.current()?.status;
@@ -156,6 +160,35 @@ describe('AcmeIssuer: a new order', () => {
     expect(h.world.journal.filter((e) => e.startsWith(`core: create Secret default/${nextKeySecretName(h.cert)}`))).toHaveLength(1);
   });
 
+  it('a new leader finalizes with the pending key read from its Secret', async () => {
+    const h = setup();
+    await h.issue();
+    const key = h.world.core.secrets.get(`default/${nextKeySecretName(h.cert)}`)?.data?.['tls.key'];
+    h.world.ca.validate(orderUrl(h.world));
+    await h.world.clock.advance(250);
+    await expect(h.issue(new AcmeIssuer(h.world.deps))).resolves.toMatchObject({ kind: 'issued' });
+    expect(h.world.core.secretReads).toEqual([`default/${nextKeySecretName(h.cert)}`]);
+    expect(h.world.core.secrets.get('default/web-tls')?.data?.['tls.key']).toBe(key);
+  });
+
+  it('a crash after the pending key was made, before the order was recorded: the next leader keeps that key and names it with its order', async () => {
+    const h = setup();
+    h.world.ca.createOrderError = new Error('the process died here');
+    await expect(h.issue()).rejects.toThrow('the process died here');
+    const left = h.world.core.secrets.get(`default/${nextKeySecretName(h.cert)}`);
+    expect(left?.data?.['tls.key']).toBeDefined();
+    expect(h.world.server.current()?.status?.acme).toBeUndefined();
+
+    await h.issue(new AcmeIssuer(h.world.deps));
+    const status = h.world.server.current()?.status;
+    expect(status?.acme?.url).toBe(orderUrl(h.world));
+    expect(status?.nextPrivateKeySecretName).toBe(nextKeySecretName(h.cert));
+    // Its create conflicted, so it was read and kept as it was (not replaced).
+    const kept = h.world.core.secrets.get(`default/${nextKeySecretName(h.cert)}`);
+    expect(kept?.data?.['tls.key']).toBe(left?.data?.['tls.key']);
+    expect(kept?.metadata?.resourceVersion).toBe(left?.metadata?.resourceVersion);
+  });
+
   it('abandons the recorded order and starts another when the spec changed', async () => {
     const h = setup();
     await h.issue();
@@ -175,6 +208,68 @@ describe('AcmeIssuer: a new order', () => {
     await h.issue(h.issuer, validSecret(h.governed, facts, { [SecretAnnotation.issuer]: h.governed.issuerIdentity }));
     expect(h.world.journal).toContain(`ca: createOrder https://acme.example/directory/order/1 replaces ${ariCertId(aki, '0abc')}`);
     expect(h.world.server.current()?.status?.acme?.replaces).toBe(ariCertId(aki, '0abc'));
+  });
+});
+
+describe('AcmeIssuer: the Certificate read fresh only when the cache shows a change not ours', () => {
+  const reads = (w: AcmeWorld) => w.journal.filter((e) => e.startsWith('api: get Certificate')).length;
+
+  it('after a run that ended waiting, the object our last write got back stands in for the read while the cache shows a version of ours', async () => {
+    const h = setup();
+    await h.issue();
+    expect(reads(h.world)).toBe(1);
+    const afterFirst = h.world.server.current();
+    if (afterFirst === undefined) throw new Error('no Certificate');
+    // The cache a step behind (the version the run started from), then caught up with our last write.
+    await h.world.clock.advance(50);
+    await h.issue(h.issuer, ABSENT, h.cert);
+    await h.world.clock.advance(100);
+    await h.issue(h.issuer, ABSENT, afterFirst);
+    expect(reads(h.world)).toBe(1);
+    expect(caCalls(h.world).filter((c) => c.startsWith('getOrder'))).toHaveLength(2);
+  });
+
+  it("another writer's change in the cache: read fresh, and the order is the one the server recorded", async () => {
+    const h = setup();
+    await h.issue();
+    // Someone else recorded another order (a previous leader); the cache has seen that version.
+    const theirs = h.world.server.current();
+    if (theirs?.status?.acme === undefined) throw new Error('no order');
+    await h.world.ca.createOrder({ identifiers: [{ type: 'dns', value: 'web.example.com' }] });
+    const other = [...h.world.ca.orders.keys()].at(-1) ?? '';
+    const cached = h.world.server.put({ ...theirs, status: { ...theirs.status, acme: { ...theirs.status.acme, url: other, challenges: [] } } });
+    await h.world.clock.advance(50);
+    await h.issue(h.issuer, ABSENT, cached);
+    expect(reads(h.world)).toBe(2);
+    expect(h.world.journal).toContain(`ca: getOrder ${other}`);
+  });
+
+  it('reads fresh when the remembered object is older than 30 s, after a failure, and for a new issuer', async () => {
+    const h = setup();
+    await h.issue();
+    await h.world.clock.advance(30_001);
+    await h.issue();
+    expect(reads(h.world)).toBe(2);
+    await h.issue(new AcmeIssuer(h.world.deps));
+    expect(reads(h.world)).toBe(3);
+
+    const f = setup();
+    f.world.ca.createOrderError = new AcmeError('transient', 'creating the order: HTTP 503', { status: 503 });
+    await f.issue();
+    await f.issue();
+    expect(reads(f.world)).toBe(2);
+  });
+
+  it('reads fresh after a run that threw (it may have written before)', async () => {
+    const h = setup();
+    await h.issue();
+    h.world.ca.validate(orderUrl(h.world));
+    h.world.ca.downloadError = new Error('a bug');
+    await h.world.clock.advance(250);
+    await expect(h.issue()).rejects.toThrow('a bug');
+    expect(reads(h.world)).toBe(1);
+    await expect(h.issue()).resolves.toMatchObject({ kind: 'issued' });
+    expect(reads(h.world)).toBe(2);
   });
 });
 
@@ -242,14 +337,15 @@ describe('AcmeIssuer: where the CA takes the order', () => {
     expect(outcome.result).toMatchObject({ revision: 1, reusedKey: false });
 
     const after = h.world.journal.slice(start);
-    expect(after.filter((e) => e.startsWith('ca: '))).toEqual([`ca: getOrder ${url}`, `ca: finalize ${url}`, `ca: getOrder ${url}`, `ca: downloadCertificate ${url}`]);
-    // Three status writes: challenges taken down (with the order's state), finalized, and the order's traces gone.
-    expect(after.filter((e) => e.startsWith('api: status'))).toEqual([
-      `api: status acme(${url} ready)`,
-      `api: status acme(${url} valid) conditions`,
-      'api: status -acme -nextPrivateKeySecretName -retryAfterTime',
-    ]);
+    // The finalize answer is the valid order: downloaded without looking at the order again.
+    expect(after.filter((e) => e.startsWith('ca: '))).toEqual([`ca: getOrder ${url}`, `ca: finalize ${url}`, `ca: downloadCertificate ${url}`]);
+    // One status write: the order's traces gone (the challenges taken down and the order finalized are not
+    // written on their own when the download follows in the same pass; a crash before it repeats the clean-up).
+    expect(after.filter((e) => e.startsWith('api: status'))).toEqual(['api: status -acme -nextPrivateKeySecretName -retryAfterTime']);
     expect(after.filter((e) => e.includes('Secret default/web-tls'))).toEqual(['core: create Secret default/web-tls']);
+    // No Secret read on the way: the pending key is the one this issuer made (the Certificate unchanged
+    // but by its writes), and the cache has no live Secret, so it is created without a look.
+    expect(h.world.core.secretReads).toEqual([]);
     const live = h.world.core.secrets.get('default/web-tls');
     expect(Object.keys(live?.data ?? {}).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
     // The pending key is the live key (PKCS8 both ways here, so the bytes are equal).
@@ -267,6 +363,38 @@ describe('AcmeIssuer: where the CA takes the order', () => {
     expect(outcome.cert.status?.acme).toBeUndefined();
   });
 
+  it("the CA's renewal window (ARI) for the new certificate goes into the issuance's last write; a CA that fails it does not fail the issuance", async () => {
+    for (const renewal of [{ start: new Date(NOW + 60 * 86_400_000), end: new Date(NOW + 62 * 86_400_000), retryAfterMs: 6 * 3_600_000 }, new AcmeError('transient', 'HTTP 503')]) {
+      const h = setup();
+      h.world.deps.ariBounds = { minMs: 60_000, maxMs: 86_400_000 };
+      h.world.ca.renewal = renewal;
+      await h.issue();
+      h.world.ca.validate(orderUrl(h.world));
+      await h.world.clock.advance(250);
+      const start = h.world.journal.length;
+      const outcome = await h.issue();
+      expect(outcome.kind).toBe('issued');
+      if (outcome.kind !== 'issued') return;
+      const writes = h.world.journal.slice(start).filter((e) => e.startsWith('api: status'));
+      const info = h.world.server.current()?.status?.renewalInfo;
+      if (renewal instanceof Error) {
+        expect(writes).toEqual(['api: status -acme -nextPrivateKeySecretName -retryAfterTime']);
+        expect(info).toBeUndefined();
+      } else {
+        expect(writes).toEqual(['api: status -acme -nextPrivateKeySecretName -retryAfterTime renewalInfo']);
+        expect(info).toEqual({
+          serialNumber: outcome.result.serialNumber,
+          windowStart: renewal.start.toISOString(),
+          windowEnd: renewal.end.toISOString(),
+          fetchedTime: new Date(h.world.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          nextFetchTime: new Date(h.world.clock.now() + 6 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        });
+        expect(outcome.cert.status?.renewalInfo).toEqual(info);
+      }
+      expect(h.world.journal.filter((e) => e.startsWith('ca: renewalInfo'))).toHaveLength(1);
+    }
+  });
+
   it('invalid: fails with the challenge problem, abandons the order and takes the challenge down', async () => {
     const h = setup();
     await h.issue();
@@ -281,6 +409,7 @@ describe('AcmeIssuer: where the CA takes the order', () => {
     expect(caCalls(h.world)).not.toContain('finalize');
     expect(h.world.server.current()?.status?.acme).toBeUndefined();
     expect(h.world.journal.some((e) => e.startsWith('net: delete Ingress'))).toBe(true);
+    expect(h.world.journal).toContain('responder: forget token-1-0');
   });
 
   it('an order the CA forgot (a final error reading it) is abandoned and a new one made', async () => {
@@ -300,12 +429,38 @@ describe('AcmeIssuer: where the CA takes the order', () => {
     h.world.ca.validate(url);
     h.world.ca.finalizeTo = 'processing';
     await h.world.clock.advance(250);
+    const start = h.world.journal.length;
     await expect(h.issue()).resolves.toMatchObject({ kind: 'waiting', ms: 50, violation: { reason: Reason.Finalizing } });
+    // One write: the challenge taken down and the order's state, with the Finalizing condition.
+    expect(h.world.journal.slice(start).filter((e) => e.startsWith('api: status'))).toEqual([`api: status acme(${url} processing) conditions`]);
     expect(h.world.server.current()?.status?.acme?.state).toBe('processing');
+    expect(h.world.server.current()?.status?.acme?.challenges?.map((c) => c.state)).toEqual(['Valid']);
     h.world.ca.setOrderStatus(url, 'valid');
     await h.world.clock.advance(250);
     await expect(h.issue()).resolves.toMatchObject({ kind: 'issued' });
     expect(caCalls(h.world).filter((c) => c === 'finalize')).toHaveLength(1);
+  });
+});
+
+describe('AcmeIssuer: a crash or failure between finalize and download', () => {
+  it('the challenge taken down but not recorded: the next run (a new leader) takes it down again, downloads, no second finalize', async () => {
+    const h = setup();
+    await h.issue();
+    const url = orderUrl(h.world);
+    h.world.ca.validate(url);
+    h.world.ca.downloadError = new Error('the process died here');
+    await h.world.clock.advance(250);
+    await expect(h.issue()).rejects.toThrow('the process died here');
+    expect(h.world.server.current()?.status?.acme?.url).toBe(url);
+    expect(h.world.server.current()?.status?.nextPrivateKeySecretName).toBe(nextKeySecretName(h.cert));
+
+    const start = h.world.journal.length;
+    await expect(h.issue(new AcmeIssuer(h.world.deps))).resolves.toMatchObject({ kind: 'issued' });
+    const after = h.world.journal.slice(start);
+    expect(after.filter((e) => e.startsWith('ca: '))).toEqual([`ca: getOrder ${url}`, `ca: downloadCertificate ${url}`]);
+    expect(after.some((e) => e.startsWith('net: delete Ingress'))).toBe(true);
+    expect(caCalls(h.world).filter((c) => c === 'finalize')).toHaveLength(1);
+    expect(h.world.server.current()?.status?.acme).toBeUndefined();
   });
 });
 
@@ -333,6 +488,8 @@ describe('AcmeIssuer: failures', () => {
     const outcome = await h.issue();
     expect(outcome).toMatchObject({ kind: 'failed', error: { kind: 'transient', message: 'creating the order: HTTP 503', details: { retryAfterMs: 120_000 } } });
     expect(h.world.server.current()?.status?.acme).toBeUndefined();
+    // No order recorded the pending key: it is named on its own, so clean-up finds it.
+    expect(h.world.server.current()?.status?.nextPrivateKeySecretName).toBe(nextKeySecretName(h.cert));
   });
 
   it.each<[string, Error, RegExp]>([
@@ -352,8 +509,14 @@ describe('AcmeIssuer: failures', () => {
     expect(caCalls(h.world)).toEqual([]);
   });
 
+  it('a conflict (409) is thrown for the work queue to retry', async () => {
+    const h = setup();
+    const error = new ApiException(409, 'the object has been modified', '{}', {});
+    h.world.server.statusError = error;
+    await expect(h.issue()).rejects.toBe(error);
+  });
+
   it.each<[string, Error]>([
-    ['a conflict (409)', new ApiException(409, 'the object has been modified', '{}', {})],
     ['too many requests (429)', new ApiException(429, 'slow down', '{}', {})],
     ['a server error (500)', new ApiException(500, 'etcd timeout', '{}', {})],
     ['a bug', new TypeError('x is undefined')],

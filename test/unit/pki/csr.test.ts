@@ -1,5 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { createCsr, parseCsr } from '../../../src/pki/csr.js';
+import { readTlv } from '../../../src/pki/der.js';
+import type { PrivateKey } from '../../../src/pki/keys.js';
+import { templateParts } from '../../../src/pki/template.js';
+import { signingAlgorithm, toWebCryptoKeyPair } from '../../../src/pki/webcrypto-keys.js';
+import { x509 } from '../../../src/pki/x509.js';
 import { PkiError } from '../../../src/pki/errors.js';
 import { publicKeyFingerprint } from '../../../src/pki/keys.js';
 import { decodePemBlocks, encodePem } from '../../../src/pki/pem.js';
@@ -55,6 +61,60 @@ describe('createCsr / parseCsr', () => {
 
   it('refuses a spec without any identity', async () => {
     await expect(createCsr({}, await testKey({ algorithm: 'Ed25519' }))).rejects.toMatchObject({ reason: 'InvalidTemplate' });
+  });
+});
+
+/** The CSR as @peculiar/x509's generator makes it (what createCsr used before it built the DER itself). */
+async function libraryCsr(spec: CertificateTemplateSpec, key: PrivateKey): Promise<Buffer> {
+  const { subject, extensions } = templateParts(spec, key.algorithm);
+  const requested = spec.isCA === true ? extensions : extensions.filter((e) => !(e instanceof x509.BasicConstraintsExtension));
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: subject, extensions: requested, signingAlgorithm: signingAlgorithm(key), keys: await toWebCryptoKeyPair(key) });
+  return Buffer.from(csr.rawData);
+}
+
+/** The signed part (CertificationRequestInfo) and the signature algorithm of a CSR's DER, as they are. */
+function signedParts(csrDer: Buffer): { info: Buffer; algorithm: Buffer } {
+  const outer = readTlv(csrDer, 0);
+  const start = outer.end - outer.value.length;
+  const info = readTlv(csrDer, start);
+  const algorithm = readTlv(csrDer, info.end);
+  return { info: csrDer.subarray(start, info.end), algorithm: csrDer.subarray(info.end, algorithm.end) };
+}
+
+describe('createCsr builds the DER itself, as the library would, signed natively', () => {
+  const specs: [string, CertificateTemplateSpec][] = [
+    ['CN, O and SANs of every kind', SPEC],
+    ['a CA', { ...SPEC, isCA: true }],
+    ['SANs only (critical SAN, empty subject)', { dnsNames: ['a.example', '*.a.example'] }],
+    ['an IPv6 address and default usages', { commonName: 'v6.example', ipAddresses: ['2001:db8::1'] }],
+  ];
+  it.each(FAST_KEY_CASES)('the signed part is byte for byte the library\'s for $label', async ({ spec: keySpec }) => {
+    const key = await testKey(keySpec);
+    for (const [label, spec] of specs) {
+      const ours = signedParts(der(await createCsr(spec, key)));
+      const theirs = signedParts(await libraryCsr(spec, key));
+      expect(ours.info.toString('hex'), label).toBe(theirs.info.toString('hex'));
+      expect(ours.algorithm.toString('hex'), label).toBe(theirs.algorithm.toString('hex'));
+    }
+  });
+
+  it.each(FAST_KEY_CASES.filter((c) => c.label !== 'Ed25519'))('openssl req -verify accepts it and reads the names for $label', async ({ spec: keySpec }) => {
+    const pem = await createCsr(SPEC, await testKey(keySpec));
+    // Missing openssl fails the test (no skip): spawnSync then reports an error and no status.
+    const run = (input: string) => spawnSync('openssl', ['req', '-verify', '-noout', '-text'], { input, encoding: 'utf8' });
+    const good = run(pem);
+    expect(good.error).toBeUndefined();
+    expect(good.status).toBe(0);
+    expect(good.stderr + good.stdout).toContain('self-signature verify OK');
+    expect(good.stdout).toMatch(/Subject: O ?= ?Example, CN ?= ?web\.example/);
+    for (const name of ['DNS:web.example,', 'DNS:www.web.example', 'IP Address:192.0.2.7', 'URI:spiffe://td/ns/web', 'email:ops@example.com']) expect(good.stdout).toContain(name);
+    expect(good.stdout).toContain('TLS Web Client Authentication, TLS Web Server Authentication');
+    expect(good.stdout).not.toContain('Basic Constraints');
+    const tampered = Buffer.from(der(pem));
+    tampered[tampered.indexOf(Buffer.from('web.example'))] = 'x'.charCodeAt(0);
+    const bad = run(encodePem('CERTIFICATE REQUEST', tampered));
+    // OpenSSL 3.0 exits 0 either way; what it says differs.
+    expect(bad.stderr + bad.stdout).toContain('self-signature verify failure');
   });
 });
 

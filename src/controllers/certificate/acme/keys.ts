@@ -1,7 +1,7 @@
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import type { Certificate } from '../../../api/certificate.js';
 import { AcmeError } from '../../../issuers/acme/problem.js';
-import { isNotFound } from '../../../kube/errors.js';
+import { isConflict, isNotFound } from '../../../kube/errors.js';
 import { encodePrivateKeyPem, generatePrivateKey, parsePrivateKeyPem, privateKeyMatchesSpec, type PrivateKey } from '../../../pki/keys.js';
 import type { Governed } from '../../../model/spec.js';
 import { SecretLabel } from '../../../model/secret.js';
@@ -40,9 +40,21 @@ export interface NextKey {
   reused: boolean;
 }
 
-export async function ensureNextKey(api: KeySecretsApi, cert: Certificate, governed: Governed): Promise<NextKey> {
+/**
+ * The pending key: kept from its Secret when there is one of ours with a key for the spec, else
+ * made (or, rotationPolicy Never, the live key copied) and written there. `likelyAbsent` (no
+ * issuance names it yet): create first and read only when one is there already (a crash left it).
+ */
+export async function ensureNextKey(api: KeySecretsApi, cert: Certificate, governed: Governed, likelyAbsent = false): Promise<NextKey> {
   const namespace = cert.metadata.namespace ?? 'default';
   const secretName = nextKeySecretName(cert);
+  if (likelyAbsent) {
+    try {
+      return await writeNextKey(api, cert, governed, undefined);
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+  }
   const existing = await readSecret(api, namespace, secretName);
   if (existing !== undefined && existing.metadata?.labels?.[NEXT_KEY_LABEL] !== 'true') {
     throw new AcmeError('final', `Secret ${namespace}/${secretName} exists and was not made by certkeeper: rename the Certificate or delete that Secret`);
@@ -52,6 +64,13 @@ export async function ensureNextKey(api: KeySecretsApi, cert: Certificate, gover
     const reused = existing?.metadata?.annotations?.['certkeeper.dev/reused-live-key'] === 'true';
     return { key: kept, secretName, reused };
   }
+  return writeNextKey(api, cert, governed, existing);
+}
+
+/** A new pending key written over `existing` (created when undefined). */
+async function writeNextKey(api: KeySecretsApi, cert: Certificate, governed: Governed, existing: V1Secret | undefined): Promise<NextKey> {
+  const namespace = cert.metadata.namespace ?? 'default';
+  const secretName = nextKeySecretName(cert);
   const live = governed.spec.key.rotationPolicy === 'Never' ? reusableKey(await readSecret(api, namespace, governed.spec.secretName), governed) : undefined;
   const key = live ?? (await generatePrivateKey({ algorithm: governed.spec.key.algorithm, size: governed.spec.key.size || undefined }));
   const body: V1Secret = {

@@ -1,4 +1,4 @@
-import type { AcmeChallengeStatus } from '../../../api/certificate.js';
+import type { AcmeChallengeStatus, CertificateStatus } from '../../../api/certificate.js';
 import { Reason } from '../../../api/conditions.js';
 import { keyAuthorization } from '../../../issuers/acme/jws.js';
 import { AcmeError } from '../../../issuers/acme/problem.js';
@@ -40,17 +40,26 @@ export async function cleanupChallenges(step: AcmeStep, entries: readonly AcmeCh
   );
 }
 
+export type AcmeOrderStatus = NonNullable<CertificateStatus['acme']>;
+
 /**
  * Once the order is past "pending", every authorization is valid: take down
- * what any challenge still has up, and record that with the order's state in one write.
+ * what any challenge still has up, and record that with the order's state in
+ * one write. With `write` false the caller's next write carries it (finalize;
+ * a download clears the order anyway): returned, undefined when nothing was
+ * up or it was written. Unwritten, a crash only repeats the clean-up (deletes
+ * of what is gone already).
  */
-export async function finishChallenges(step: AcmeStep, order: AcmeOrder): Promise<void> {
+export async function finishChallenges(step: AcmeStep, order: AcmeOrder, write = true): Promise<AcmeOrderStatus | undefined> {
   const acme = step.status.acme;
   const open = (acme?.challenges ?? []).filter((e) => e.state !== 'Valid' && e.state !== 'Invalid');
-  if (acme === undefined || open.length === 0) return;
+  if (acme === undefined || open.length === 0) return undefined;
   await timed(step.deps, 'cleanup', () => cleanupChallenges(step, open));
   const challenges = (acme.challenges ?? []).map((e) => (open.includes(e) ? { ...e, state: 'Valid' as const, selfCheck: undefined } : e));
-  await step.save({ acme: { ...acme, state: order.status, challenges } });
+  const finished = { ...acme, state: order.status, challenges };
+  if (!write) return finished;
+  await step.save({ acme: finished });
+  return undefined;
 }
 
 /**
@@ -61,8 +70,16 @@ export async function finishChallenges(step: AcmeStep, order: AcmeOrder): Promis
  */
 const recordStateAlone = (status: AcmeOrder['status']): boolean => status !== 'ready' && status !== 'valid';
 
-/** The order in flight (read from the CA), or a new one, recorded in status before it is returned. */
-export async function ensureOrder(step: AcmeStep, replaces: string | undefined, firstIssuance: boolean): Promise<{ order: AcmeOrder; retryAfterMs?: number | undefined }> {
+/**
+ * The order in flight (read from the CA), or a new one, recorded in status before it is returned;
+ * `alongside` goes into the same write as a new order (the pending key's name).
+ */
+export async function ensureOrder(
+  step: AcmeStep,
+  replaces: string | undefined,
+  firstIssuance: boolean,
+  alongside: Partial<CertificateStatus> = {},
+): Promise<{ order: AcmeOrder; retryAfterMs?: number | undefined }> {
   const recorded = step.status.acme;
   if (recorded !== undefined) {
     if (recorded.specHash !== step.governed.specHash || recorded.accountURI !== step.session.accountURI) {
@@ -94,6 +111,7 @@ export async function ensureOrder(step: AcmeStep, replaces: string | undefined, 
   const message = `created ACME order ${order.url} for ${identifiers.map((i) => i.value).join(', ')}${sentReplaces === undefined ? '' : ` (replaces ${sentReplaces})`}`;
   step.log.info({ order: order.url, replaces: sentReplaces, profile: acme?.profile }, 'ACME order created');
   await step.save({
+    ...alongside,
     acme: {
       url: order.url,
       state: order.status,

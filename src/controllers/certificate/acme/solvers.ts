@@ -8,6 +8,7 @@ import { HTTP01_SECRET_TYPE, http01ChallengeName } from '../../../issuers/acme/h
 import { dns01TxtValue } from '../../../issuers/acme/jws.js';
 import { AcmeError } from '../../../issuers/acme/problem.js';
 import { HTTP01_PATH_PREFIX, dns01SelfCheck, http01SelfCheck, type SelfCheckConfig } from '../../../issuers/acme/self-check.js';
+import type { Http01Answers } from '../../../issuers/acme/runtime.js';
 import { isConflict, isNotFound } from '../../../kube/errors.js';
 import { SecretLabel } from '../../../model/secret.js';
 
@@ -24,7 +25,7 @@ export interface SolverDeps {
   customObjects: Pick<CustomObjectsApi, 'createNamespacedCustomObject' | 'deleteNamespacedCustomObject'>;
   operatorNamespace: string;
   /** The operator's HTTP-01 responder; undefined when it does not run (no --acme-http01-port). */
-  http01?: { port: number; serviceName: string } | undefined;
+  http01?: { port: number; serviceName: string; answers?: Http01Answers | undefined } | undefined;
   selfCheck: SelfCheckConfig;
   clock: Clock;
 }
@@ -106,6 +107,8 @@ async function presentHttp01(d: SolverDeps, c: PresentedChallenge): Promise<void
       },
     }),
   );
+  // This replica's responder answers from memory what is now in that Secret (other replicas read it).
+  d.http01.answers?.prime({ token: c.entry.token, keyAuthorization: c.keyAuthorization, identifier });
   const http01 = c.solver.http01;
   if (http01?.ingress === undefined && http01?.gatewayHTTPRoute === undefined) return;
   const port = d.http01.port;
@@ -168,6 +171,7 @@ async function cleanupHttp01(d: SolverDeps, c: PresentedChallenge): Promise<void
   if (http01?.gatewayHTTPRoute !== undefined) await ignore(isNotFound, () => d.customObjects.deleteNamespacedCustomObject({ ...GATEWAY, namespace, name }));
   if (http01?.ingress !== undefined || http01?.gatewayHTTPRoute !== undefined) await ignore(isNotFound, () => d.core.deleteNamespacedService({ name, namespace }));
   await ignore(isNotFound, () => d.core.deleteNamespacedSecret({ name, namespace: d.operatorNamespace }));
+  d.http01?.answers?.forget(c.entry.token);
 }
 
 /**
@@ -184,6 +188,7 @@ export async function cleanupHttp01Anyway(d: SolverDeps, cert: Certificate, toke
   await ignore(absentOrUnknown, () => d.customObjects.deleteNamespacedCustomObject({ ...GATEWAY, namespace, name }));
   await ignore(absentOrUnknown, () => d.core.deleteNamespacedService({ name, namespace }));
   await ignore(absentOrUnknown, () => d.core.deleteNamespacedSecret({ name, namespace: d.operatorNamespace }));
+  d.http01?.answers?.forget(token);
 }
 
 export async function presentChallenge(d: SolverDeps, c: PresentedChallenge): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Certificate, CertificateStatus } from '../../../api/certificate.js';
 import { ConditionType } from '../../../api/conditions.js';
+import type { AriPollBounds } from '../../../issuers/acme/ari.js';
 import type { AcmeIssuanceStep } from '../../../issuers/acme/metrics.js';
 import type { AcmeSession } from '../../../issuers/acme/session.js';
 import { type Condition, setCondition } from '../../../kube/conditions.js';
@@ -18,6 +19,8 @@ import type { KeySecretsApi } from './keys.js';
 export interface AcmeStepDeps extends SolverDeps {
   core: SolverDeps['core'] & KeySecretsApi;
   statusWriter: Pick<CertificateStatusWriter, 'change'>;
+  /** Bounds of the wait before asking the CA for a renewal window again (ARI); without them the issuance leaves ARI to the upkeep. */
+  ariBounds?: AriPollBounds | undefined;
   /** Records how long a step of our own work took (the step metric); absent in tests. */
   observeStep?: ((step: AcmeIssuanceStep, ms: number) => void) | undefined;
 }
@@ -58,6 +61,9 @@ export const pollWait = (subject: string, retryAfterMs: number | undefined, viol
 });
 
 export class AcmeStep {
+  /** The resourceVersions `cert` went through here: the one it started at and each our writes got back. */
+  readonly versions: string[] = [];
+
   constructor(
     public cert: Certificate,
     readonly governed: Governed,
@@ -67,7 +73,10 @@ export class AcmeStep {
     readonly log: Logger,
     /** Why this issuance happens (the trigger). */
     readonly trigger: Violation,
-  ) {}
+  ) {
+    const rv = cert.metadata.resourceVersion;
+    if (rv !== undefined) this.versions.push(rv);
+  }
 
   get status(): CertificateStatus {
     return this.cert.status ?? {};
@@ -76,6 +85,8 @@ export class AcmeStep {
   /** Writes `change` over the current status (undefined fields are removed), if it changes anything. */
   async save(change: Partial<CertificateStatus>): Promise<void> {
     this.cert = await timed(this.deps, 'status_write', () => this.deps.statusWriter.change(this.cert, change));
+    const rv = this.cert.metadata.resourceVersion;
+    if (rv !== undefined && !this.versions.includes(rv)) this.versions.push(rv);
   }
 
   /** The conditions with Issuing set to say what is happening (and Ready=False while there is no certificate yet). */
