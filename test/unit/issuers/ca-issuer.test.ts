@@ -5,7 +5,7 @@ import type { CaSecretData } from '../../../src/issuers/ca/ca-key-pair.js';
 import { IssuerError, type IssueRequest } from '../../../src/issuers/types.js';
 import { keyMatchesCertificate, parseCertificateChainPem, summarizeCertificate, verifyChain } from '../../../src/pki/certificates.js';
 import { encodePrivateKeyPem, subjectPublicKeyInfo } from '../../../src/pki/keys.js';
-import { signingAlgorithm, toWebCryptoKeyPair } from '../../../src/pki/webcrypto-keys.js';
+import { signingAlgorithm, toWebCryptoKeyPair } from '../../support/webcrypto-keys.js';
 import { x509 } from '../../../src/pki/x509.js';
 import type { KeyAlgorithm } from '../../../src/pki/spec.js';
 import { DAY_MS, TEST_NOW, chainPem, makeTestCa, testKey, type TestCa } from '../../support/pki.js';

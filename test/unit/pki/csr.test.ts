@@ -4,7 +4,7 @@ import { createCsr, parseCsr } from '../../../src/pki/csr.js';
 import { readTlv } from '../../../src/pki/der.js';
 import type { PrivateKey } from '../../../src/pki/keys.js';
 import { templateParts } from '../../../src/pki/template.js';
-import { signingAlgorithm, toWebCryptoKeyPair } from '../../../src/pki/webcrypto-keys.js';
+import { signingAlgorithm, toWebCryptoKeyPair } from '../../support/webcrypto-keys.js';
 import { x509 } from '../../../src/pki/x509.js';
 import { PkiError } from '../../../src/pki/errors.js';
 import { publicKeyFingerprint } from '../../../src/pki/keys.js';

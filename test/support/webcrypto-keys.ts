@@ -1,10 +1,11 @@
 import { webcrypto } from 'node:crypto';
-import { PkiError, describeCause } from './errors.js';
-import { subjectPublicKeyInfo, type PrivateKey } from './keys.js';
+import { PkiError, describeCause } from '../../src/pki/errors.js';
+import { subjectPublicKeyInfo, type PrivateKey } from '../../src/pki/keys.js';
 
-// @peculiar/x509 signs through WebCrypto, so node KeyObjects are imported as
-// CryptoKeys at the moment of signing (Node 20 has no KeyObject#toCryptoKey).
-// Node 20's WebCrypto implements Ed25519, so every key type signs the same way.
+// For tests only: reference certificates and CSRs built with @peculiar/x509,
+// to compare with what src/pki builds natively. @peculiar/x509 signs through
+// WebCrypto, so node KeyObjects are imported as CryptoKeys (Node 20 has no
+// KeyObject#toCryptoKey); Node 20's WebCrypto implements Ed25519 too.
 
 type SigningAlgorithm = { name: 'RSASSA-PKCS1-v1_5' } | { name: 'ECDSA'; hash: string } | { name: 'Ed25519' };
 
