@@ -213,11 +213,19 @@ async function measure(
   );
 
   let snapshot: ReadinessSnapshot | undefined;
+  // A mid-drain heap snapshot: asked for once, collected after the run (writing it pauses the operator).
+  const snapshotAtReady = heapDir === undefined || o.heapSnapshotAtPercent === undefined ? undefined : Math.ceil((o.count * o.heapSnapshotAtPercent) / 100);
+  let midDrainSnapshotAsked = false;
   const progress = progressEvery(PROGRESS_INTERVAL_MS, log);
   try {
     await waitForReady(
       async () => {
         const ready = watch.tracker.count;
+        if (snapshotAtReady !== undefined && !midDrainSnapshotAsked && ready >= snapshotAtReady) {
+          midDrainSnapshotAsked = true;
+          log(`writing a heap snapshot of the operator at ${ready}/${o.count} Ready (rss ${sampler.sample()?.rssMB.toFixed(0) ?? '?'} MB)`);
+          process.kill(pid, HEAP_SNAPSHOT_SIGNAL);
+        }
         if (ready >= o.count) {
           // The watch says all are Ready: a LIST confirms it (or the wait goes on).
           snapshot = await readiness(clients);
@@ -283,8 +291,10 @@ async function measure(
   // Last: writing a snapshot pauses the operator and raises its RSS, so every figure above is read first.
   let heapFile: string | undefined;
   if (heapDir !== undefined) {
-    log('writing a heap snapshot of the operator');
-    process.kill(pid, HEAP_SNAPSHOT_SIGNAL);
+    if (!midDrainSnapshotAsked) {
+      log('writing a heap snapshot of the operator');
+      process.kill(pid, HEAP_SNAPSHOT_SIGNAL);
+    }
     heapFile = await waitForHeapSnapshot(heapDir);
   }
 
