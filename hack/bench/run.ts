@@ -75,6 +75,13 @@ export interface BenchResult {
   rssAtReadyMB: number | undefined;
   /** Of rssAtReadyMB: anonymous (V8 heap, malloc) and file-backed (node binary, libraries), MiB. */
   rssAtReadySplitMB: { anon: number; file: number } | undefined;
+  /**
+   * VmHWM when all were Ready (the peak of start-up and the drain), and right
+   * after the first /metrics scrape that follows (which builds the inventory
+   * and every per-Certificate series at once), MiB.
+   */
+  peakRssAtReadyMB: number | undefined;
+  peakRssAfterFirstScrapeMB: number | undefined;
   /** Between all Ready and the idle phase: trailing work (batched policy status, event flushes). */
   settle: PhaseResult;
   /** Reconciles per controller from the operator's start until all Ready. */
@@ -260,6 +267,7 @@ async function measure(
   const memoryAtReady = sampler.sample();
   const rssAtReady = memoryAtReady?.rssMB;
   const metricsAtReady = await scrapeOperatorMetrics(op.url);
+  const peakAfterFirstScrape = readMemory(pid)?.peakRssMB;
   const readyEvents = audit.readNew();
   const controlPlaneCpuSeconds = { kubeApiserver: cpuDelta(apiserverPid, apiserverCpu0), etcd: cpuDelta(etcdPid, etcdCpu0) };
   log(`all ${o.count} Ready after ${readySeconds.toFixed(1)} s; settling ${o.settleSeconds} s, then idle for ${o.idleSeconds} s`);
@@ -321,6 +329,8 @@ async function measure(
     operatorReadySeconds: operatorReadySeconds === undefined ? undefined : round(operatorReadySeconds),
     sampledPeakRssMB: round(sampler.sampledPeakMB, 1),
     rssAtReadyMB: rssAtReady === undefined ? undefined : round(rssAtReady, 1),
+    peakRssAtReadyMB: memoryAtReady === undefined ? undefined : round(memoryAtReady.peakRssMB, 1),
+    peakRssAfterFirstScrapeMB: peakAfterFirstScrape === undefined ? undefined : round(peakAfterFirstScrape, 1),
     rssAtReadySplitMB:
       memoryAtReady?.anonMB === undefined || memoryAtReady.fileMB === undefined ? undefined : { anon: round(memoryAtReady.anonMB, 1), file: round(memoryAtReady.fileMB, 1) },
     settle,
