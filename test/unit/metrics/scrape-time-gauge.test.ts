@@ -37,4 +37,53 @@ describe('ScrapeTimeGauge', () => {
     expect((await registry.getMetricsAsJSON())[0]?.values).toEqual([{ value: 0, labels: { name: 'd' } }]);
     expect(held(gauge)).toBe(0);
   });
+
+  it('collects one gauge after another: when the second collects, the first has been read and holds nothing', async () => {
+    const registry = new Registry();
+    const seen: number[] = [];
+    const first: ScrapeTimeGauge = new ScrapeTimeGauge({
+      name: 'demo_first',
+      help: 'demo',
+      labelNames: ['name'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const name of ['a', 'b']) this.set({ name }, 1);
+      },
+    });
+    new ScrapeTimeGauge({
+      name: 'demo_second',
+      help: 'demo',
+      labelNames: ['name'],
+      registers: [registry],
+      collect() {
+        seen.push(held(first));
+        this.reset();
+        this.set({ name: 'c' }, 2);
+      },
+    });
+    const text = await registry.metrics();
+    expect(text).toContain('demo_first{name="b"} 1');
+    expect(text).toContain('demo_second{name="c"} 2');
+    expect(seen).toEqual([0]);
+  });
+
+  it('a collect that throws fails its scrape, not the next one', async () => {
+    const registry = new Registry();
+    let fail = true;
+    new ScrapeTimeGauge({
+      name: 'demo_failing',
+      help: 'demo',
+      labelNames: ['name'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        if (fail) throw new Error('cache gone');
+        this.set({ name: 'x' }, 3);
+      },
+    });
+    await expect(registry.metrics()).rejects.toThrow('cache gone');
+    fail = false;
+    expect(await registry.metrics()).toContain('demo_failing{name="x"} 3');
+  });
 });
