@@ -37,27 +37,16 @@ export class ScrapeTimeGauges<T> {
   }
 }
 
-/** The last scrape-time gauge read: the next one collects after it (see ScrapeTimeGauge). */
-let lastScrapeTimeRead: Promise<unknown> = Promise.resolve();
-
 /**
  * A gauge whose series are computed by its collect() at each scrape (reset,
  * then set from the caches) and dropped once the scrape has read them:
  * nothing reads them between scrapes, and per-Certificate series are ~100,000
- * label sets at 10,000 Certificates (~19 MB of heap held for nothing). Such
- * gauges also collect one after another: prom-client asks every metric at
- * once, and each collect waits until the one before it has been read, so a
- * scrape holds one gauge's series at a time rather than all of them.
+ * label sets at 10,000 Certificates (~19 MB of heap held for nothing).
  */
 export class ScrapeTimeGauge<T extends string = string> extends Gauge<T> {
-  override get(): ReturnType<Gauge<T>['get']> {
-    const read = lastScrapeTimeRead
-      .then(() => super.get())
-      .then((metric) => {
-        this.reset();
-        return metric;
-      });
-    lastScrapeTimeRead = read.catch(() => undefined);
-    return read;
+  override async get(): ReturnType<Gauge<T>['get']> {
+    const metric = await super.get();
+    this.reset();
+    return metric;
   }
 }
