@@ -25,6 +25,12 @@ export interface BenchOptions extends ClusterFlagValues {
   cpuProfDir: string | undefined;
   /** Take a V8 heap snapshot of the operator into this folder after the idle phase, and summarise it. */
   heapSnapshotDir: string | undefined;
+  /**
+   * Take that snapshot while the backlog drains, once this percentage of the
+   * Certificates is Ready, instead of after the idle phase (what is retained
+   * mid-work; writing it pauses the operator, so the run's timings are off).
+   */
+  heapSnapshotAtPercent: number | undefined;
   /** Extra NODE_OPTIONS for the operator process (e.g. --max-old-space-size=96, --import ./patch.mjs). */
   nodeOptions: string | undefined;
   /** Node flags instead of the image's (OPERATOR_NODE_FLAGS), for flags NODE_OPTIONS refuses; [] for none. */
@@ -43,6 +49,7 @@ export const BENCH_USAGE = `usage: npm run bench -- [flags]
   --log-level L           operator log level (default info)
   --cpu-prof DIR          profile the operator (V8 CPU profile) into DIR and print the hottest code
   --heap-snapshot DIR     after the idle phase, write a heap snapshot of the operator into DIR and print its largest groups
+  --heap-snapshot-at PCT  take that snapshot mid-drain instead, once PCT % are Ready (1-99; the pause skews the run's timings)
   --node-options=OPTS     extra NODE_OPTIONS for the operator (e.g. --node-options=--max-old-space-size=96)
   --node-flags=FLAGS      node flags for the operator (default the image's: --max-semi-space-size=2 --heap-growing-percent=30; "" for none)
   --keep-dir              keep the environment folder (logs, audit.log) afterwards
@@ -93,6 +100,7 @@ const FLAGS = {
   'log-level': { type: 'string' },
   'cpu-prof': { type: 'string' },
   'heap-snapshot': { type: 'string' },
+  'heap-snapshot-at': { type: 'string' },
   'node-options': { type: 'string' },
   'node-flags': { type: 'string' },
   ...CLUSTER_FLAGS,
@@ -109,6 +117,7 @@ function parseFlags(argv: readonly string[]) {
 export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help' {
   const values = parseFlags(argv);
   if (values.help === true) return 'help';
+  if (values['heap-snapshot-at'] !== undefined && values['heap-snapshot'] === undefined) throw new UsageError('--heap-snapshot-at needs --heap-snapshot DIR');
   const algorithm = (values['key-algorithm'] ?? 'ECDSA').toUpperCase();
   if (!(BENCH_KEY_ALGORITHMS as readonly string[]).includes(algorithm)) {
     throw new UsageError(`--key-algorithm must be ECDSA or RSA, got ${JSON.stringify(values['key-algorithm'])}`);
@@ -124,6 +133,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     logLevel: values['log-level'] ?? 'info',
     cpuProfDir: values['cpu-prof'],
     heapSnapshotDir: values['heap-snapshot'],
+    heapSnapshotAtPercent: values['heap-snapshot-at'] === undefined ? undefined : positiveInt('heap-snapshot-at', values['heap-snapshot-at'], 50, { max: 99 }),
     nodeOptions: values['node-options'],
     nodeFlags: values['node-flags']?.split(' ').filter((flag) => flag !== ''),
     ...clusterFlagValues(values),

@@ -75,6 +75,7 @@ export function formatReport(r: BenchResult): string {
     `operator memory  peak RSS ${fixed(r.peakRssMB)} MB (VmHWM), highest sampled ${fixed(r.sampledPeakRssMB)} MB, ${fixed(r.rssAtReadyMB)} MB when all Ready${
       r.rssAtReadySplitMB === undefined ? '' : ` (${fixed(r.rssAtReadySplitMB.anon)} MB anonymous: V8 heap, malloc; ${fixed(r.rssAtReadySplitMB.file)} MB file-backed: node binary, libraries)`
     }`,
+    `                 peak (VmHWM) when all Ready ${fixed(r.peakRssAtReadyMB)} MB, after the first /metrics scrape ${fixed(r.peakRssAfterFirstScrapeMB)} MB`,
     `                 operator's /metrics when all Ready: ${heapText(r.operatorMetrics.atReady)}`,
     `                 after idle: ${heapText(r.operatorMetrics.afterIdle)}`,
     `reconciles       ${reconcileText(r.reconcilesUntilReady).replace('reconciles: ', '')} until all Ready`,

@@ -75,6 +75,13 @@ export interface BenchResult {
   rssAtReadyMB: number | undefined;
   /** Of rssAtReadyMB: anonymous (V8 heap, malloc) and file-backed (node binary, libraries), MiB. */
   rssAtReadySplitMB: { anon: number; file: number } | undefined;
+  /**
+   * VmHWM when all were Ready (the peak of start-up and the drain), and right
+   * after the first /metrics scrape that follows (which builds the inventory
+   * and every per-Certificate series at once), MiB.
+   */
+  peakRssAtReadyMB: number | undefined;
+  peakRssAfterFirstScrapeMB: number | undefined;
   /** Between all Ready and the idle phase: trailing work (batched policy status, event flushes). */
   settle: PhaseResult;
   /** Reconciles per controller from the operator's start until all Ready. */
@@ -213,11 +220,19 @@ async function measure(
   );
 
   let snapshot: ReadinessSnapshot | undefined;
+  // A mid-drain heap snapshot: asked for once, collected after the run (writing it pauses the operator).
+  const snapshotAtReady = heapDir === undefined || o.heapSnapshotAtPercent === undefined ? undefined : Math.ceil((o.count * o.heapSnapshotAtPercent) / 100);
+  let midDrainSnapshotAsked = false;
   const progress = progressEvery(PROGRESS_INTERVAL_MS, log);
   try {
     await waitForReady(
       async () => {
         const ready = watch.tracker.count;
+        if (snapshotAtReady !== undefined && !midDrainSnapshotAsked && ready >= snapshotAtReady) {
+          midDrainSnapshotAsked = true;
+          log(`writing a heap snapshot of the operator at ${ready}/${o.count} Ready (rss ${sampler.sample()?.rssMB.toFixed(0) ?? '?'} MB)`);
+          process.kill(pid, HEAP_SNAPSHOT_SIGNAL);
+        }
         if (ready >= o.count) {
           // The watch says all are Ready: a LIST confirms it (or the wait goes on).
           snapshot = await readiness(clients);
@@ -252,6 +267,7 @@ async function measure(
   const memoryAtReady = sampler.sample();
   const rssAtReady = memoryAtReady?.rssMB;
   const metricsAtReady = await scrapeOperatorMetrics(op.url);
+  const peakAfterFirstScrape = readMemory(pid)?.peakRssMB;
   const readyEvents = audit.readNew();
   const controlPlaneCpuSeconds = { kubeApiserver: cpuDelta(apiserverPid, apiserverCpu0), etcd: cpuDelta(etcdPid, etcdCpu0) };
   log(`all ${o.count} Ready after ${readySeconds.toFixed(1)} s; settling ${o.settleSeconds} s, then idle for ${o.idleSeconds} s`);
@@ -283,8 +299,10 @@ async function measure(
   // Last: writing a snapshot pauses the operator and raises its RSS, so every figure above is read first.
   let heapFile: string | undefined;
   if (heapDir !== undefined) {
-    log('writing a heap snapshot of the operator');
-    process.kill(pid, HEAP_SNAPSHOT_SIGNAL);
+    if (!midDrainSnapshotAsked) {
+      log('writing a heap snapshot of the operator');
+      process.kill(pid, HEAP_SNAPSHOT_SIGNAL);
+    }
     heapFile = await waitForHeapSnapshot(heapDir);
   }
 
@@ -311,6 +329,8 @@ async function measure(
     operatorReadySeconds: operatorReadySeconds === undefined ? undefined : round(operatorReadySeconds),
     sampledPeakRssMB: round(sampler.sampledPeakMB, 1),
     rssAtReadyMB: rssAtReady === undefined ? undefined : round(rssAtReady, 1),
+    peakRssAtReadyMB: memoryAtReady === undefined ? undefined : round(memoryAtReady.peakRssMB, 1),
+    peakRssAfterFirstScrapeMB: peakAfterFirstScrape === undefined ? undefined : round(peakAfterFirstScrape, 1),
     rssAtReadySplitMB:
       memoryAtReady?.anonMB === undefined || memoryAtReady.fileMB === undefined ? undefined : { anon: round(memoryAtReady.anonMB, 1), file: round(memoryAtReady.fileMB, 1) },
     settle,

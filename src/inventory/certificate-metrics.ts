@@ -10,11 +10,11 @@
 // are judged, or before the first issuance) and the fallback gauge's issuer.
 // Only the leader reports (a standby has no caches).
 
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Certificate } from '../api/certificate.js';
 import { certificateOf, fallbackIssuer, reloadDidNotFix } from '../model/certificate.js';
 import type { InventorySnapshot } from './live.js';
-import { METRIC_PREFIX, ScrapeTimeGauges } from '../metrics/registry.js';
+import { METRIC_PREFIX, ScrapeTimeGauge, ScrapeTimeGauges } from '../metrics/registry.js';
 import { alertWindow, scheduleOf } from './alert-window.js';
 
 export type SnapshotSource = () => InventorySnapshot | undefined;
@@ -43,7 +43,7 @@ function eachCertificate(source: SnapshotSource, fn: (c: Certificate, labels: { 
 }
 
 function timestampGauge(registry: Registry, source: SnapshotSource, name: string, help: string, field: 'notAfter' | 'notBefore' | 'renewalTime'): void {
-  new Gauge({
+  new ScrapeTimeGauge({
     name: `${METRIC_PREFIX}${name}`,
     help,
     labelNames: ['namespace', 'name'],
@@ -62,7 +62,7 @@ const certificateGauges = new ScrapeTimeGauges<ReturnType<SnapshotSource>>((regi
   timestampGauge(registry, source, 'certificate_expiration_timestamp_seconds', 'notAfter of the certificate in the Secret, as the Certificate status reports it (Unix seconds).', 'notAfter');
   timestampGauge(registry, source, 'certificate_not_before_timestamp_seconds', 'notBefore of the certificate in the Secret (Unix seconds).', 'notBefore');
   timestampGauge(registry, source, 'certificate_renewal_timestamp_seconds', 'When certkeeper will renew the certificate (Unix seconds).', 'renewalTime');
-  new Gauge({
+  new ScrapeTimeGauge({
     name: `${METRIC_PREFIX}certificate_ready_status`,
     help: 'The Ready condition of each Certificate: 1 for its current status (condition="True|False|Unknown"), 0 for the other two.',
     labelNames: ['namespace', 'name', 'condition'],
@@ -75,7 +75,7 @@ const certificateGauges = new ScrapeTimeGauges<ReturnType<SnapshotSource>>((regi
       });
     },
   });
-  new Gauge({
+  new ScrapeTimeGauge({
     name: `${METRIC_PREFIX}certificate_failed_issuance_attempts`,
     help: 'Consecutive failed issuance attempts of each Certificate (0 after a success).',
     labelNames: ['namespace', 'name'],
@@ -85,7 +85,7 @@ const certificateGauges = new ScrapeTimeGauges<ReturnType<SnapshotSource>>((regi
       eachCertificate(source, (c, labels) => this.set(labels, c.status?.failedIssuanceAttempts ?? 0));
     },
   });
-  new Gauge({
+  new ScrapeTimeGauge({
     name: `${METRIC_PREFIX}certificate_issued_by_fallback`,
     help: "1 when the current certificate was issued by an issuer after the TLSPolicy's first choice because those before it failed or were not ready (status.issuer, status.skippedIssuers); 0 otherwise.",
     labelNames: ['namespace', 'name', 'issuer'],
@@ -98,7 +98,7 @@ const certificateGauges = new ScrapeTimeGauges<ReturnType<SnapshotSource>>((regi
       });
     },
   });
-  new Gauge({
+  new ScrapeTimeGauge({
     name: `${METRIC_PREFIX}certificate_reload_failed`,
     help: 'For Certificates with spec.reload: 1 when restarting the workloads of stale pods did not make them serve the current certificate (status.reload.state StillStale), else 0.',
     labelNames: ['namespace', 'name'],
@@ -110,7 +110,7 @@ const certificateGauges = new ScrapeTimeGauges<ReturnType<SnapshotSource>>((regi
       });
     },
   });
-  new Gauge({
+  new ScrapeTimeGauge({
     name: `${METRIC_PREFIX}certificate_expiry_alert_threshold_seconds`,
     help: 'How long before notAfter each Certificate alerts, by severity, from the rule the pushed alerts and the inventory use (alert-window.ts): rule="renewal_overdue" for a certificate certkeeper renews on a known schedule (its renewal time plus a grace relative to the lifetime; CertificateRenewalOverdue), rule="expiry" for the fixed thresholds of spec.alerts.expiryWarning / expiryCritical (defaults 21d / 7d; CertificateExpiringSoon).',
     labelNames: ['namespace', 'name', 'severity', 'rule'],

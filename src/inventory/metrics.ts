@@ -13,13 +13,13 @@
 //   per namespace holding such a Secret or a bundle location: the thresholds of the TLSPolicy that
 //   selects the namespace, so the PrometheusRule alerts like the operator does.
 
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { MANAGED_VALUES, PROBLEM_PRECEDENCE } from './model.js';
 import type { SnapshotSource } from './certificate-metrics.js';
-import { METRIC_PREFIX, ScrapeTimeGauges } from '../metrics/registry.js';
+import { METRIC_PREFIX, ScrapeTimeGauge, ScrapeTimeGauges } from '../metrics/registry.js';
 
 const inventoryGauges = new ScrapeTimeGauges<ReturnType<SnapshotSource>>((registry, source) => {
-  new Gauge({
+  new ScrapeTimeGauge({
     name: `${METRIC_PREFIX}inventory_certificates`,
     help: 'Certificates known to the inventory (one per SHA-256 fingerprint), by who manages them and their most severe problem.',
     labelNames: ['managed', 'problem'],
@@ -38,7 +38,7 @@ const inventoryGauges = new ScrapeTimeGauges<ReturnType<SnapshotSource>>((regist
       }
     },
   });
-  new Gauge({
+  new ScrapeTimeGauge({
     name: `${METRIC_PREFIX}secret_certificate_expiration_timestamp_seconds`,
     help: 'notAfter of the certificate in tls.crt of each kubernetes.io/tls Secret that no certkeeper Certificate writes (Unix seconds).',
     labelNames: ['namespace', 'secret', 'managed'],
@@ -57,7 +57,7 @@ const inventoryGauges = new ScrapeTimeGauges<ReturnType<SnapshotSource>>((regist
       }
     },
   });
-  new Gauge({
+  new ScrapeTimeGauge({
     name: `${METRIC_PREFIX}namespace_expiry_alert_threshold_seconds`,
     help: 'Expiry alert thresholds for Secrets no certkeeper Certificate writes: those of the TLSPolicy selecting the namespace, else 21d / 7d.',
     labelNames: ['namespace', 'severity'],

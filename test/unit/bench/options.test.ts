@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseArgs } from 'node:util';
-import { CLUSTER_FLAGS, parseScenarioArgs, positiveInt, UsageError } from '../../../hack/bench/options.js';
+import { CLUSTER_FLAGS, parseBenchOptions, parseScenarioArgs, positiveInt, UsageError } from '../../../hack/bench/options.js';
 
 // How every bench scenario reads its flags: one integer rule, one exit code
 // per outcome (run, --help = 0, usage error = 2).
@@ -60,5 +60,20 @@ describe('parseScenarioArgs', () => {
       throw new RangeError('bug');
     };
     expect(() => parseScenarioArgs([], broken, USAGE)).toThrow('bug');
+  });
+});
+
+describe('parseBenchOptions: the mid-drain heap snapshot', () => {
+  it('is off unless asked for, and takes a percentage with a folder', () => {
+    const plain = parseBenchOptions(['--heap-snapshot', '/tmp/h']);
+    expect(plain !== 'help' && plain.heapSnapshotAtPercent).toBeUndefined();
+    const mid = parseBenchOptions(['--heap-snapshot', '/tmp/h', '--heap-snapshot-at', '50']);
+    expect(mid !== 'help' && mid.heapSnapshotAtPercent).toBe(50);
+  });
+
+  it('refuses a percentage without a folder, and one outside 1-99', () => {
+    expect(() => parseBenchOptions(['--heap-snapshot-at', '50'])).toThrow(new UsageError('--heap-snapshot-at needs --heap-snapshot DIR'));
+    expect(() => parseBenchOptions(['--heap-snapshot', '/tmp/h', '--heap-snapshot-at', '100'])).toThrow(UsageError);
+    expect(() => parseBenchOptions(['--heap-snapshot', '/tmp/h', '--heap-snapshot-at', '0'])).toThrow(UsageError);
   });
 });
