@@ -29,6 +29,12 @@ export interface BenchOptions extends ClusterFlagValues {
   nodeOptions: string | undefined;
   /** Node flags instead of the image's (OPERATOR_NODE_FLAGS), for flags NODE_OPTIONS refuses; [] for none. */
   nodeFlags: string[] | undefined;
+  /** Secrets (the inventory scenario's) in the cluster beside the Certificates, created before the operator starts; 0 for none. */
+  secrets: number;
+  /** Of `secrets`, how many are kubernetes.io/tls. */
+  tlsSecrets: number;
+  /** Sample the operator's process.memoryUsage() (a preload module) and report what its peak was made of. */
+  memoryUsage: boolean;
 }
 
 export const BENCH_USAGE = `usage: npm run bench -- [flags]
@@ -45,6 +51,11 @@ export const BENCH_USAGE = `usage: npm run bench -- [flags]
   --heap-snapshot DIR     after the idle phase, write a heap snapshot of the operator into DIR and print its largest groups
   --node-options=OPTS     extra NODE_OPTIONS for the operator (e.g. --node-options=--max-old-space-size=96)
   --node-flags=FLAGS      node flags for the operator (default the image's: --max-semi-space-size=2 --heap-growing-percent=30; "" for none)
+  --secrets N             also N Secrets in the cluster, read by the operator's inventory while the backlog drains (default 0;
+                          issue 11's memory target: --secrets 10000 --tls-secrets 2000)
+  --tls-secrets M         of those, M kubernetes.io/tls (default a fifth of --secrets)
+  --memory-usage          sample the operator's process.memoryUsage() every 100 ms (a preload) and print its heap,
+                          external and ArrayBuffers at the peak RSS, at the most and at the end
   --keep-dir              keep the environment folder (logs, audit.log) afterwards
   --skip-build            do not run npm run build first`;
 
@@ -95,6 +106,9 @@ const FLAGS = {
   'heap-snapshot': { type: 'string' },
   'node-options': { type: 'string' },
   'node-flags': { type: 'string' },
+  secrets: { type: 'string' },
+  'tls-secrets': { type: 'string' },
+  'memory-usage': { type: 'boolean' },
   ...CLUSTER_FLAGS,
 } as const;
 
@@ -113,6 +127,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
   if (!(BENCH_KEY_ALGORITHMS as readonly string[]).includes(algorithm)) {
     throw new UsageError(`--key-algorithm must be ECDSA or RSA, got ${JSON.stringify(values['key-algorithm'])}`);
   }
+  const secrets = positiveInt('secrets', values.secrets, 0, { min: 0, max: 100_000 });
+  const tlsSecrets = positiveInt('tls-secrets', values['tls-secrets'], Math.floor(secrets / 5), { min: 0, max: 100_000 });
+  if (tlsSecrets > secrets) throw new UsageError(`--tls-secrets (${tlsSecrets}) cannot exceed --secrets (${secrets})`);
   return {
     count: positiveInt('count', values.count, 1000, { max: 100_000 }),
     keyAlgorithm: algorithm as BenchKeyAlgorithm,
@@ -126,6 +143,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     heapSnapshotDir: values['heap-snapshot'],
     nodeOptions: values['node-options'],
     nodeFlags: values['node-flags']?.split(' ').filter((flag) => flag !== ''),
+    secrets,
+    tlsSecrets,
+    memoryUsage: values['memory-usage'] === true,
     ...clusterFlagValues(values),
   };
 }

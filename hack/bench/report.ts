@@ -1,4 +1,5 @@
 import type { OperatorMetrics } from './metrics.js';
+import { formatMemoryUsage } from './memory-usage.js';
 import type { BenchResult, PhaseResult } from './run.js';
 
 // The bench result for a person to read.
@@ -59,7 +60,8 @@ export function formatReport(r: BenchResult): string {
   const perCert = r.apiRequests.total / r.count;
   const met = (ok: boolean): string => (ok ? 'met' : 'MISSED');
   const lines = [
-    `certkeeper bench: ${r.count} Certificates, ${r.keyAlgorithm === 'RSA' ? 'RSA 2048' : 'ECDSA P-256'} keys, CA issuer, ${r.workers} workers`,
+    `certkeeper bench: ${r.count} Certificates, ${r.keyAlgorithm === 'RSA' ? 'RSA 2048' : 'ECDSA P-256'} keys, CA issuer, ${r.workers} workers` +
+      (r.secrets === undefined ? '' : `, ${r.secrets.total} Secrets (${r.secrets.tls} TLS)`),
     `  node ${r.node} ${r.nodeFlags.join(' ') || '(no flags)'}, kube-apiserver ${r.kubeApiserver}, etcd ${r.etcd}, ${r.machine.cpus} CPUs, ${fixed(r.machine.memoryGB)} GiB`,
     '',
     `create           ${r.count} Certificates in ${fixed(r.createSeconds)} s, before the operator started`,
@@ -77,6 +79,19 @@ export function formatReport(r: BenchResult): string {
     }`,
     `                 operator's /metrics when all Ready: ${heapText(r.operatorMetrics.atReady)}`,
     `                 after idle: ${heapText(r.operatorMetrics.afterIdle)}`,
+    ...(r.memoryUsage === undefined
+      ? []
+      : [
+          `                 process.memoryUsage() at the highest RSS: ${formatMemoryUsage(r.memoryUsage.atPeakRss)}`,
+          `                 at the most (each field): ${formatMemoryUsage(r.memoryUsage.max)}; after idle: ${formatMemoryUsage(r.memoryUsage.last)}`,
+        ]),
+    ...(r.secrets === undefined
+      ? []
+      : [
+          `inventory        ${r.secrets.total} Secrets (${r.secrets.tls} TLS) beside the Certificates, created in ${fixed(r.secrets.createSeconds)} s; ` +
+            `inventory entries ${r.operatorMetrics.atReady?.inventoryCertificates ?? '?'} when all Ready, ${r.operatorMetrics.afterIdle?.inventoryCertificates ?? '?'} after idle ` +
+            `(Secrets' ${r.secrets.expectedInventoryEntries} plus the issued Certificates')`,
+        ]),
     `reconciles       ${reconcileText(r.reconcilesUntilReady).replace('reconciles: ', '')} until all Ready`,
     `control plane    CPU while issuing: kube-apiserver ${fixed(r.controlPlaneCpuSeconds.kubeApiserver)} s, etcd ${fixed(r.controlPlaneCpuSeconds.etcd)} s; this bench (watch, LIST) ${fixed(r.benchCpuSeconds)} s`,
     stackLine(r),

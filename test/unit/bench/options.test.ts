@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseArgs } from 'node:util';
-import { CLUSTER_FLAGS, parseScenarioArgs, positiveInt, UsageError } from '../../../hack/bench/options.js';
+import { CLUSTER_FLAGS, parseBenchOptions, parseScenarioArgs, positiveInt, UsageError } from '../../../hack/bench/options.js';
 
 // How every bench scenario reads its flags: one integer rule, one exit code
 // per outcome (run, --help = 0, usage error = 2).
@@ -60,5 +60,28 @@ describe('parseScenarioArgs', () => {
       throw new RangeError('bug');
     };
     expect(() => parseScenarioArgs([], broken, USAGE)).toThrow('bug');
+  });
+});
+
+describe('parseBenchOptions: Secrets beside the backlog', () => {
+  const pick = (argv: string[]) => {
+    const o = parseBenchOptions(argv);
+    if (o === 'help') throw new Error('help');
+    return { secrets: o.secrets, tlsSecrets: o.tlsSecrets, memoryUsage: o.memoryUsage };
+  };
+
+  it('holds none by default', () => {
+    expect(pick([])).toEqual({ secrets: 0, tlsSecrets: 0, memoryUsage: false });
+  });
+
+  it("takes issue 11's 10,000 Secrets of which 2,000 TLS, and a fifth TLS when unsaid", () => {
+    expect(pick(['--secrets', '10000', '--tls-secrets', '2000', '--memory-usage'])).toEqual({ secrets: 10_000, tlsSecrets: 2_000, memoryUsage: true });
+    expect(pick(['--secrets', '501'])).toEqual({ secrets: 501, tlsSecrets: 100, memoryUsage: false });
+    expect(pick(['--secrets', '10', '--tls-secrets', '0'])).toEqual({ secrets: 10, tlsSecrets: 0, memoryUsage: false });
+  });
+
+  it('refuses more TLS Secrets than Secrets', () => {
+    expect(() => parseBenchOptions(['--tls-secrets', '5'])).toThrow(new UsageError('--tls-secrets (5) cannot exceed --secrets (0)'));
+    expect(() => parseBenchOptions(['--secrets', '10', '--tls-secrets', '11'])).toThrow(UsageError);
   });
 });
