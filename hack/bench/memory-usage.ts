@@ -29,6 +29,8 @@ export interface MemoryUsageTrace {
   /** The latest sample. */
   last: MemoryUsageMB;
   samples: number;
+  /** One sample a second since the preload ran: [seconds, rss, heapUsed, heapTotal, external], MiB. */
+  timeline?: [number, number, number, number, number][];
 }
 
 export function memoryUsageFile(dir: string, pid: number): string {
@@ -43,14 +45,19 @@ import { writeFileSync } from 'node:fs';
 const MB = 1024 * 1024;
 const mb = (u) => ({ rss: u.rss / MB, heapTotal: u.heapTotal / MB, heapUsed: u.heapUsed / MB, external: u.external / MB, arrayBuffers: u.arrayBuffers / MB });
 let atPeakRss, max, last, samples = 0;
+const timeline = [];
+const started = Date.now();
+const r1 = (v) => Math.round(v * 10) / 10;
 const sample = () => {
   last = mb(process.memoryUsage());
   samples++;
+  const t = Math.floor((Date.now() - started) / 1000);
+  if (timeline.length === 0 || timeline[timeline.length - 1][0] < t) timeline.push([t, r1(last.rss), r1(last.heapUsed), r1(last.heapTotal), r1(last.external)]);
   if (atPeakRss === undefined || last.rss > atPeakRss.rss) atPeakRss = last;
   max = max === undefined ? { ...last } : Object.fromEntries(Object.entries(last).map(([k, v]) => [k, Math.max(v, max[k])]));
 };
 const file = ${JSON.stringify(dir)} + '/memory-usage.' + process.pid + '.json';
-const write = () => writeFileSync(file, JSON.stringify({ atPeakRss, max, last, samples }));
+const write = () => writeFileSync(file, JSON.stringify({ atPeakRss, max, last, samples, timeline }));
 sample();
 setInterval(sample, ${SAMPLE_MS}).unref();
 setInterval(write, ${WRITE_MS}).unref();
@@ -71,4 +78,9 @@ export async function readMemoryUsage(dir: string, pid: number): Promise<MemoryU
 
 export function formatMemoryUsage(m: MemoryUsageMB): string {
   return `rss ${m.rss.toFixed(1)}, heap ${m.heapUsed.toFixed(1)}/${m.heapTotal.toFixed(1)} used/total, external ${m.external.toFixed(1)} (ArrayBuffers ${m.arrayBuffers.toFixed(1)}) MB`;
+}
+
+/** The timeline as `s:rss/heapUsed` pairs, one a second. */
+export function formatMemoryTimeline(t: MemoryUsageTrace): string {
+  return (t.timeline ?? []).map(([s, rss, heapUsed]) => `${s}:${rss.toFixed(0)}/${heapUsed.toFixed(0)}`).join(' ');
 }

@@ -1,5 +1,5 @@
 import type { OperatorMetrics } from './metrics.js';
-import { formatMemoryUsage } from './memory-usage.js';
+import { formatMemoryTimeline, formatMemoryUsage } from './memory-usage.js';
 import type { BenchResult, PhaseResult } from './run.js';
 
 // The bench result for a person to read.
@@ -84,6 +84,7 @@ export function formatReport(r: BenchResult): string {
       : [
           `                 process.memoryUsage() at the highest RSS: ${formatMemoryUsage(r.memoryUsage.atPeakRss)}`,
           `                 at the most (each field): ${formatMemoryUsage(r.memoryUsage.max)}; after idle: ${formatMemoryUsage(r.memoryUsage.last)}`,
+          `                 each second since start, RSS/heap used MB: ${formatMemoryTimeline(r.memoryUsage)}`,
         ]),
     ...(r.secrets === undefined
       ? []
