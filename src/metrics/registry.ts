@@ -67,3 +67,27 @@ export class ComputedGauge<L extends string> extends Gauge<L> {
     return { ...about, values };
   }
 }
+
+/**
+ * The registry's text exposition, written metric by metric as each is
+ * rendered: the same bytes as `registry.metrics()`, which renders every
+ * metric at once and joins them. With 1,000 Certificates and 2,000 TLS Secrets
+ * a render allocates ~30 MB of short-lived objects and strings for ~1.4 MB of
+ * text; held until the join, enough of them outlived a young-generation
+ * collection to grow the V8 heap at every scrape. One metric at a time, they
+ * die young. Prometheus content type only (what the operator serves); any
+ * other gets the whole text in one write.
+ */
+export async function writeMetrics(registry: Registry, write: (text: string) => void): Promise<void> {
+  if (registry.contentType !== Registry.PROMETHEUS_CONTENT_TYPE) {
+    write(await registry.metrics());
+    return;
+  }
+  let first = true;
+  for (const metric of registry.getMetricsAsArray()) {
+    const text = await registry.getSingleMetricAsString(metric.name);
+    write(first ? text : `\n\n${text}`);
+    first = false;
+  }
+  write('\n');
+}

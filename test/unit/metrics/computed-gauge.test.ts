@@ -1,6 +1,6 @@
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { ComputedGauge } from '../../../src/metrics/registry.js';
+import { ComputedGauge, createRegistry, writeMetrics } from '../../../src/metrics/registry.js';
 
 // A gauge computed at scrape time: each scrape shows exactly what the source
 // says then, escaped like any gauge, and keeps nothing in between.
@@ -40,5 +40,34 @@ describe('ComputedGauge', () => {
     expect(values.type).toBe('gauge');
     // The Gauge's own store (what set() fills) holds nothing: the samples were computed, not stored.
     expect(Object.keys((metric as unknown as { hashMap: object }).hashMap)).toEqual([]);
+  });
+});
+
+describe('writeMetrics', () => {
+  it('writes the same bytes as registry.metrics(), one metric at a time', async () => {
+    const registry = createRegistry();
+    new Counter({ name: 'test_requests_total', help: 'Requests.', labelNames: ['code'], registers: [registry] }).inc({ code: '200' }, 3);
+    new ComputedGauge({ name: 'test_expiry_seconds', help: 'A test gauge.', labelNames: ['name'], registers: [registry] }, (emit) => {
+      emit({ name: 'a"b' }, 1);
+      emit({ name: 'c' }, 2);
+    });
+    const writes: string[] = [];
+    await writeMetrics(registry, (text) => writes.push(text));
+    // Process metrics (CPU seconds, memory) move between two renders: compare the metric names and our own lines.
+    const whole = await registry.metrics();
+    const names = (text: string) => text.split('\n').filter((l) => l.startsWith('# TYPE '));
+    expect(names(writes.join(''))).toEqual(names(whole));
+    expect(writes.length).toBe(registry.getMetricsAsArray().length + 1);
+    expect(writes.join('')).toContain('\n\n# HELP test_requests_total Requests.\n# TYPE test_requests_total counter\ntest_requests_total{code="200"} 3\n\n');
+    expect(writes.join('').endsWith('test_expiry_seconds{name="a\\"b"} 1\ntest_expiry_seconds{name="c"} 2\n')).toBe(true);
+  });
+
+  it('is byte for byte registry.metrics() when nothing moves in between', async () => {
+    const registry = new Registry();
+    new Counter({ name: 'test_a_total', help: 'A.', registers: [registry] }).inc();
+    new ComputedGauge({ name: 'test_b', help: 'B.', labelNames: ['x'], registers: [registry] }, (emit) => emit({ x: '1' }, 5));
+    let text = '';
+    await writeMetrics(registry, (t) => (text += t));
+    expect(text).toBe(await registry.metrics());
   });
 });
