@@ -74,7 +74,7 @@ export function formatReport(r: BenchResult): string {
     `CPU / issuance   ${fixed(r.cpuPerIssuanceMs, 2)} ms (CPU after /readyz until all Ready, divided by ${r.count})`,
     `machine          ${fixed(r.machine.busyCpuSeconds)} CPU-s busy of ${fixed(r.confirmedSeconds * r.machine.cpus)} meanwhile; other processes took ${fixed(r.machine.otherCpuSeconds)} s` +
       ` (load average ${fixed(r.machine.loadAverage1m, 2)})${(r.machine.otherCpuSeconds ?? 0) > 0.1 * r.confirmedSeconds * r.machine.cpus ? ': the machine was shared, figures are pessimistic' : ''}`,
-    `operator memory  peak RSS ${fixed(r.peakRssMB)} MB (VmHWM), highest sampled ${fixed(r.sampledPeakRssMB)} MB, ${fixed(r.rssAtReadyMB)} MB when all Ready${
+    `operator memory  peak RSS ${fixed(r.peakRssMB)} MB (VmHWM), highest sampled ${fixed(r.sampledPeakRssMB)} MB (${fixed(r.sampledPeakUntilReadyMB)} MB until all Ready, before the bench's /metrics scrapes), ${fixed(r.rssAtReadyMB)} MB when all Ready${
       r.rssAtReadySplitMB === undefined ? '' : ` (${fixed(r.rssAtReadySplitMB.anon)} MB anonymous: V8 heap, malloc; ${fixed(r.rssAtReadySplitMB.file)} MB file-backed: node binary, libraries)`
     }`,
     `                 operator's /metrics when all Ready: ${heapText(r.operatorMetrics.atReady)}`,

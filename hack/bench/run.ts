@@ -76,6 +76,8 @@ export interface BenchResult {
   operatorReadySeconds: number | undefined;
   /** Highest VmRSS seen while sampling every 250 ms, and VmRSS when all were Ready, MiB. */
   sampledPeakRssMB: number;
+  /** Highest VmRSS sampled until all were Ready, before the bench's first /metrics scrape (start-up and the drain only), MiB. */
+  sampledPeakUntilReadyMB: number;
   rssAtReadyMB: number | undefined;
   /** Of rssAtReadyMB: anonymous (V8 heap, malloc) and file-backed (node binary, libraries), MiB. */
   rssAtReadySplitMB: { anon: number; file: number } | undefined;
@@ -267,6 +269,7 @@ async function measure(
   const load = loadavg()[0] ?? Number.NaN;
   if (profileDir !== undefined) process.kill(pid, PROFILE_SPLIT_SIGNAL);
   const memoryAtReady = sampler.sample();
+  const peakUntilReady = sampler.sampledPeakMB;
   const rssAtReady = memoryAtReady?.rssMB;
   const metricsAtReady = await scrapeOperatorMetrics(op.url);
   const readyEvents = audit.readNew();
@@ -328,6 +331,7 @@ async function measure(
     firstReadySeconds: runTimeline?.firstSeconds,
     operatorReadySeconds: operatorReadySeconds === undefined ? undefined : round(operatorReadySeconds),
     sampledPeakRssMB: round(sampler.sampledPeakMB, 1),
+    sampledPeakUntilReadyMB: round(peakUntilReady, 1),
     rssAtReadyMB: rssAtReady === undefined ? undefined : round(rssAtReady, 1),
     rssAtReadySplitMB:
       memoryAtReady?.anonMB === undefined || memoryAtReady.fileMB === undefined ? undefined : { anon: round(memoryAtReady.anonMB, 1), file: round(memoryAtReady.fileMB, 1) },
