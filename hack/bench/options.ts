@@ -35,6 +35,8 @@ export interface BenchOptions extends ClusterFlagValues {
   tlsSecrets: number;
   /** Sample the operator's process.memoryUsage() (a preload module) and report what its peak was made of. */
   memoryUsage: boolean;
+  /** Do not scrape the operator's /metrics (heap and reconcile figures are then unknown). */
+  noMetrics: boolean;
 }
 
 export const BENCH_USAGE = `usage: npm run bench -- [flags]
@@ -56,6 +58,7 @@ export const BENCH_USAGE = `usage: npm run bench -- [flags]
   --tls-secrets M         of those, M kubernetes.io/tls (default a fifth of --secrets)
   --memory-usage          sample the operator's process.memoryUsage() every 100 ms (a preload) and print its heap,
                           external and ArrayBuffers at the peak RSS, at the most and at the end
+  --no-metrics            do not scrape the operator's /metrics (to see what the scrapes cost it)
   --keep-dir              keep the environment folder (logs, audit.log) afterwards
   --skip-build            do not run npm run build first`;
 
@@ -109,6 +112,7 @@ const FLAGS = {
   secrets: { type: 'string' },
   'tls-secrets': { type: 'string' },
   'memory-usage': { type: 'boolean' },
+  'no-metrics': { type: 'boolean' },
   ...CLUSTER_FLAGS,
 } as const;
 
@@ -146,6 +150,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     secrets,
     tlsSecrets,
     memoryUsage: values['memory-usage'] === true,
+    noMetrics: values['no-metrics'] === true,
     ...clusterFlagValues(values),
   };
 }

@@ -271,7 +271,9 @@ async function measure(
   const memoryAtReady = sampler.sample();
   const peakUntilReady = sampler.sampledPeakMB;
   const rssAtReady = memoryAtReady?.rssMB;
-  const metricsAtReady = await scrapeOperatorMetrics(op.url);
+  // --no-metrics: no scrape at all, to tell what the scrapes cost the operator from what the drain does.
+  const scrape = (): Promise<OperatorMetrics | undefined> => (o.noMetrics ? Promise.resolve(undefined) : scrapeOperatorMetrics(op.url));
+  const metricsAtReady = await scrape();
   const readyEvents = audit.readNew();
   const controlPlaneCpuSeconds = { kubeApiserver: cpuDelta(apiserverPid, apiserverCpu0), etcd: cpuDelta(etcdPid, etcdCpu0) };
   log(`all ${o.count} Ready after ${readySeconds.toFixed(1)} s; settling ${o.settleSeconds} s, then idle for ${o.idleSeconds} s`);
@@ -280,7 +282,7 @@ async function measure(
   await sleep(o.settleSeconds * 1000, undefined, { signal });
   const settleEvents = audit.readNew();
   const cpuIdle0 = readCpuSeconds(pid);
-  const metricsIdle0 = await scrapeOperatorMetrics(op.url);
+  const metricsIdle0 = await scrape();
   const settle = phase(
     settleEvents,
     seconds(settleStarted),
@@ -293,7 +295,7 @@ async function measure(
   const idleEvents = audit.readNew();
   const idleCpu = cpuDelta(pid, cpuIdle0);
   const idleSeconds = seconds(idleStarted);
-  const metricsIdle1 = await scrapeOperatorMetrics(op.url);
+  const metricsIdle1 = await scrape();
   const idle = phase(idleEvents, idleSeconds, idleCpu, reconcilesBetween(metricsIdle0, metricsIdle1));
   sampler.sample();
   sampler.stop();

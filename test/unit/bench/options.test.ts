@@ -80,6 +80,11 @@ describe('parseBenchOptions: Secrets beside the backlog', () => {
     expect(pick(['--secrets', '10', '--tls-secrets', '0'])).toEqual({ secrets: 10, tlsSecrets: 0, memoryUsage: false });
   });
 
+  it('scrapes /metrics unless told not to', () => {
+    expect(parseBenchOptions([])).toMatchObject({ noMetrics: false });
+    expect(parseBenchOptions(['--no-metrics'])).toMatchObject({ noMetrics: true });
+  });
+
   it('refuses more TLS Secrets than Secrets', () => {
     expect(() => parseBenchOptions(['--tls-secrets', '5'])).toThrow(new UsageError('--tls-secrets (5) cannot exceed --secrets (0)'));
     expect(() => parseBenchOptions(['--secrets', '10', '--tls-secrets', '11'])).toThrow(UsageError);
