@@ -8,6 +8,8 @@ export interface OperatorMetrics {
   eventLoopLagP99Ms: number | undefined;
   /** controller -> reconciles so far (every result). */
   reconciles: Record<string, number>;
+  /** Certificates in the operator's inventory (sum of certkeeper_inventory_certificates). */
+  inventoryCertificates: number;
 }
 
 interface Sample {
@@ -50,7 +52,9 @@ export async function scrapeOperatorMetrics(baseUrl: string, timeoutMs = 5_000):
     return value === undefined ? undefined : Math.round((value / MB) * 10) / 10;
   };
   const reconciles: Record<string, number> = {};
+  let inventoryCertificates = 0;
   for (const s of samples) {
+    if (s.name === 'certkeeper_inventory_certificates') inventoryCertificates += s.value;
     if (s.name !== 'certkeeper_reconcile_total') continue;
     const controller = s.labels.controller ?? '?';
     reconciles[controller] = (reconciles[controller] ?? 0) + s.value;
@@ -62,6 +66,7 @@ export async function scrapeOperatorMetrics(baseUrl: string, timeoutMs = 5_000):
     externalMB: mb('certkeeper_nodejs_external_memory_bytes'),
     eventLoopLagP99Ms: lag === undefined ? undefined : Math.round(lag * 1000 * 10) / 10,
     reconciles,
+    inventoryCertificates,
   };
 }
 

@@ -35,6 +35,14 @@ export interface BenchOptions extends ClusterFlagValues {
   nodeOptions: string | undefined;
   /** Node flags instead of the image's (OPERATOR_NODE_FLAGS), for flags NODE_OPTIONS refuses; [] for none. */
   nodeFlags: string[] | undefined;
+  /** Secrets (the inventory scenario's) in the cluster beside the Certificates, created before the operator starts; 0 for none. */
+  secrets: number;
+  /** Of `secrets`, how many are kubernetes.io/tls. */
+  tlsSecrets: number;
+  /** Sample the operator's process.memoryUsage() (a preload module) and report what its peak was made of. */
+  memoryUsage: boolean;
+  /** Do not scrape the operator's /metrics (heap and reconcile figures are then unknown). */
+  noMetrics: boolean;
 }
 
 export const BENCH_USAGE = `usage: npm run bench -- [flags]
@@ -52,6 +60,12 @@ export const BENCH_USAGE = `usage: npm run bench -- [flags]
   --heap-snapshot-at PCT  take that snapshot mid-drain instead, once PCT % are Ready (1-99; the pause skews the run's timings)
   --node-options=OPTS     extra NODE_OPTIONS for the operator (e.g. --node-options=--max-old-space-size=96)
   --node-flags=FLAGS      node flags for the operator (default the image's: --max-semi-space-size=2 --heap-growing-percent=30; "" for none)
+  --secrets N             also N Secrets in the cluster, read by the operator's inventory while the backlog drains (default 0;
+                          issue 11's memory target: --secrets 10000 --tls-secrets 2000)
+  --tls-secrets M         of those, M kubernetes.io/tls (default a fifth of --secrets)
+  --memory-usage          sample the operator's process.memoryUsage() every 100 ms (a preload) and print its heap,
+                          external and ArrayBuffers at the peak RSS, at the most and at the end
+  --no-metrics            do not scrape the operator's /metrics (to see what the scrapes cost it)
   --keep-dir              keep the environment folder (logs, audit.log) afterwards
   --skip-build            do not run npm run build first`;
 
@@ -103,6 +117,10 @@ const FLAGS = {
   'heap-snapshot-at': { type: 'string' },
   'node-options': { type: 'string' },
   'node-flags': { type: 'string' },
+  secrets: { type: 'string' },
+  'tls-secrets': { type: 'string' },
+  'memory-usage': { type: 'boolean' },
+  'no-metrics': { type: 'boolean' },
   ...CLUSTER_FLAGS,
 } as const;
 
@@ -122,6 +140,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
   if (!(BENCH_KEY_ALGORITHMS as readonly string[]).includes(algorithm)) {
     throw new UsageError(`--key-algorithm must be ECDSA or RSA, got ${JSON.stringify(values['key-algorithm'])}`);
   }
+  const secrets = positiveInt('secrets', values.secrets, 0, { min: 0, max: 100_000 });
+  const tlsSecrets = positiveInt('tls-secrets', values['tls-secrets'], Math.floor(secrets / 5), { min: 0, max: 100_000 });
+  if (tlsSecrets > secrets) throw new UsageError(`--tls-secrets (${tlsSecrets}) cannot exceed --secrets (${secrets})`);
   return {
     count: positiveInt('count', values.count, 1000, { max: 100_000 }),
     keyAlgorithm: algorithm as BenchKeyAlgorithm,
@@ -136,6 +157,10 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     heapSnapshotAtPercent: values['heap-snapshot-at'] === undefined ? undefined : positiveInt('heap-snapshot-at', values['heap-snapshot-at'], 50, { max: 99 }),
     nodeOptions: values['node-options'],
     nodeFlags: values['node-flags']?.split(' ').filter((flag) => flag !== ''),
+    secrets,
+    tlsSecrets,
+    memoryUsage: values['memory-usage'] === true,
+    noMetrics: values['no-metrics'] === true,
     ...clusterFlagValues(values),
   };
 }

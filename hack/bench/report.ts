@@ -1,4 +1,5 @@
 import type { OperatorMetrics } from './metrics.js';
+import { formatMemoryTimeline, formatMemoryUsage } from './memory-usage.js';
 import type { BenchResult, PhaseResult } from './run.js';
 
 // The bench result for a person to read.
@@ -59,7 +60,8 @@ export function formatReport(r: BenchResult): string {
   const perCert = r.apiRequests.total / r.count;
   const met = (ok: boolean): string => (ok ? 'met' : 'MISSED');
   const lines = [
-    `certkeeper bench: ${r.count} Certificates, ${r.keyAlgorithm === 'RSA' ? 'RSA 2048' : 'ECDSA P-256'} keys, CA issuer, ${r.workers} workers`,
+    `certkeeper bench: ${r.count} Certificates, ${r.keyAlgorithm === 'RSA' ? 'RSA 2048' : 'ECDSA P-256'} keys, CA issuer, ${r.workers} workers` +
+      (r.secrets === undefined ? '' : `, ${r.secrets.total} Secrets (${r.secrets.tls} TLS)`),
     `  node ${r.node} ${r.nodeFlags.join(' ') || '(no flags)'}, kube-apiserver ${r.kubeApiserver}, etcd ${r.etcd}, ${r.machine.cpus} CPUs, ${fixed(r.machine.memoryGB)} GiB`,
     '',
     `create           ${r.count} Certificates in ${fixed(r.createSeconds)} s, before the operator started`,
@@ -72,12 +74,26 @@ export function formatReport(r: BenchResult): string {
     `CPU / issuance   ${fixed(r.cpuPerIssuanceMs, 2)} ms (CPU after /readyz until all Ready, divided by ${r.count})`,
     `machine          ${fixed(r.machine.busyCpuSeconds)} CPU-s busy of ${fixed(r.confirmedSeconds * r.machine.cpus)} meanwhile; other processes took ${fixed(r.machine.otherCpuSeconds)} s` +
       ` (load average ${fixed(r.machine.loadAverage1m, 2)})${(r.machine.otherCpuSeconds ?? 0) > 0.1 * r.confirmedSeconds * r.machine.cpus ? ': the machine was shared, figures are pessimistic' : ''}`,
-    `operator memory  peak RSS ${fixed(r.peakRssMB)} MB (VmHWM), highest sampled ${fixed(r.sampledPeakRssMB)} MB, ${fixed(r.rssAtReadyMB)} MB when all Ready${
+    `operator memory  peak RSS ${fixed(r.peakRssMB)} MB (VmHWM), highest sampled ${fixed(r.sampledPeakRssMB)} MB (${fixed(r.sampledPeakUntilReadyMB)} MB until all Ready, before the bench's /metrics scrapes), ${fixed(r.rssAtReadyMB)} MB when all Ready${
       r.rssAtReadySplitMB === undefined ? '' : ` (${fixed(r.rssAtReadySplitMB.anon)} MB anonymous: V8 heap, malloc; ${fixed(r.rssAtReadySplitMB.file)} MB file-backed: node binary, libraries)`
     }`,
     `                 peak (VmHWM) when all Ready ${fixed(r.peakRssAtReadyMB)} MB, after the first /metrics scrape ${fixed(r.peakRssAfterFirstScrapeMB)} MB`,
     `                 operator's /metrics when all Ready: ${heapText(r.operatorMetrics.atReady)}`,
     `                 after idle: ${heapText(r.operatorMetrics.afterIdle)}`,
+    ...(r.memoryUsage === undefined
+      ? []
+      : [
+          `                 process.memoryUsage() at the highest RSS: ${formatMemoryUsage(r.memoryUsage.atPeakRss)}`,
+          `                 at the most (each field): ${formatMemoryUsage(r.memoryUsage.max)}; after idle: ${formatMemoryUsage(r.memoryUsage.last)}`,
+          `                 each second since start, RSS/heap used MB: ${formatMemoryTimeline(r.memoryUsage)}`,
+        ]),
+    ...(r.secrets === undefined
+      ? []
+      : [
+          `inventory        ${r.secrets.total} Secrets (${r.secrets.tls} TLS) beside the Certificates, created in ${fixed(r.secrets.createSeconds)} s; ` +
+            `inventory entries ${r.operatorMetrics.atReady?.inventoryCertificates ?? '?'} when all Ready, ${r.operatorMetrics.afterIdle?.inventoryCertificates ?? '?'} after idle ` +
+            `(Secrets' ${r.secrets.expectedInventoryEntries} plus the issued Certificates')`,
+        ]),
     `reconciles       ${reconcileText(r.reconcilesUntilReady).replace('reconciles: ', '')} until all Ready`,
     `control plane    CPU while issuing: kube-apiserver ${fixed(r.controlPlaneCpuSeconds.kubeApiserver)} s, etcd ${fixed(r.controlPlaneCpuSeconds.etcd)} s; this bench (watch, LIST) ${fixed(r.benchCpuSeconds)} s`,
     stackLine(r),

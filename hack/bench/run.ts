@@ -15,6 +15,8 @@ import { progressEvery } from './progress.js';
 import { HEAP_SNAPSHOT_SIGNAL, heapSnapshotNodeOptions, summarizeHeapSnapshot, waitForHeapSnapshot, type HeapSummary } from './heap.js';
 import { readiness, ReadinessWatch, type ReadinessSnapshot } from './readiness.js';
 import { timeline, type Timeline } from './timeline.js';
+import { createSecrets, tlsSecretData } from './secrets.js';
+import { memoryUsageNodeOptions, readMemoryUsage, type MemoryUsageTrace } from './memory-usage.js';
 
 // One bench run: build, environment with an audit log, fixtures, then the
 // operator alone against N pending Certificates, then an idle phase.
@@ -23,6 +25,8 @@ import { timeline, type Timeline } from './timeline.js';
 const POLL_INTERVAL_MS = 50;
 const PROGRESS_INTERVAL_MS = 5_000;
 const OPERATOR_LOG_TAIL = 40;
+/** --secrets are spread over this many namespaces (as the inventory scenario's default). */
+const SECRET_NAMESPACES = 20;
 
 export interface PhaseResult {
   seconds: number;
@@ -72,6 +76,8 @@ export interface BenchResult {
   operatorReadySeconds: number | undefined;
   /** Highest VmRSS seen while sampling every 250 ms, and VmRSS when all were Ready, MiB. */
   sampledPeakRssMB: number;
+  /** Highest VmRSS sampled until all were Ready, before the bench's first /metrics scrape (start-up and the drain only), MiB. */
+  sampledPeakUntilReadyMB: number;
   rssAtReadyMB: number | undefined;
   /** Of rssAtReadyMB: anonymous (V8 heap, malloc) and file-backed (node binary, libraries), MiB. */
   rssAtReadySplitMB: { anon: number; file: number } | undefined;
@@ -98,6 +104,10 @@ export interface BenchResult {
    * work sharing the machine, which makes the figures above worse.
    */
   machine: { cpus: number; memoryGB: number; busyCpuSeconds: number | undefined; otherCpuSeconds: number | undefined; loadAverage1m: number };
+  /** --secrets: Secrets beside the Certificates, and the inventory entries they should make (undefined without). */
+  secrets: { total: number; tls: number; expectedInventoryEntries: number; createSeconds: number } | undefined;
+  /** --memory-usage: the operator's process.memoryUsage() (MiB) at its highest RSS, at the most, and after the idle phase. */
+  memoryUsage: MemoryUsageTrace | undefined;
 }
 
 export interface BenchRun {
@@ -172,6 +182,14 @@ async function measure(
   log(`creating ${o.count} Certificates (${o.keyAlgorithm}, ${o.createConcurrency} in flight)`);
   const createSeconds = await createCertificates(clients, { count: o.count, algorithm: o.keyAlgorithm, concurrency: o.createConcurrency, signal });
   log(`created in ${createSeconds.toFixed(1)} s`);
+  let secrets: BenchResult['secrets'];
+  if (o.secrets > 0) {
+    log(`signing ${o.tlsSecrets} TLS certificates, then creating ${o.secrets} Secrets (${o.tlsSecrets} TLS) in ${SECRET_NAMESPACES} namespaces for the inventory`);
+    const { data, expectedEntries } = await tlsSecretData(o.tlsSecrets);
+    const secretSeconds = await createSecrets(clients.core, { secrets: o.secrets, namespaces: SECRET_NAMESPACES }, data, log, signal);
+    log(`created in ${secretSeconds.toFixed(1)} s`);
+    secrets = { total: o.secrets, tls: o.tlsSecrets, expectedInventoryEntries: expectedEntries, createSeconds: round(secretSeconds) };
+  }
 
   const audit = new AuditFollower(auditLogPath, OPERATOR_USER);
   audit.readNew();
@@ -183,6 +201,7 @@ async function measure(
   const nodeOptions = [
     profileDir === undefined ? '' : await cpuProfilerNodeOptions(profileDir),
     heapDir === undefined ? '' : heapSnapshotNodeOptions(heapDir),
+    o.memoryUsage ? await memoryUsageNodeOptions(cluster.dir) : '',
     o.nodeOptions ?? '',
     process.env.NODE_OPTIONS ?? '',
   ]
@@ -265,8 +284,11 @@ async function measure(
   const load = loadavg()[0] ?? Number.NaN;
   if (profileDir !== undefined) process.kill(pid, PROFILE_SPLIT_SIGNAL);
   const memoryAtReady = sampler.sample();
+  const peakUntilReady = sampler.sampledPeakMB;
   const rssAtReady = memoryAtReady?.rssMB;
-  const metricsAtReady = await scrapeOperatorMetrics(op.url);
+  // --no-metrics: no scrape at all, to tell what the scrapes cost the operator from what the drain does.
+  const scrape = (): Promise<OperatorMetrics | undefined> => (o.noMetrics ? Promise.resolve(undefined) : scrapeOperatorMetrics(op.url));
+  const metricsAtReady = await scrape();
   const peakAfterFirstScrape = readMemory(pid)?.peakRssMB;
   const readyEvents = audit.readNew();
   const controlPlaneCpuSeconds = { kubeApiserver: cpuDelta(apiserverPid, apiserverCpu0), etcd: cpuDelta(etcdPid, etcdCpu0) };
@@ -276,7 +298,7 @@ async function measure(
   await sleep(o.settleSeconds * 1000, undefined, { signal });
   const settleEvents = audit.readNew();
   const cpuIdle0 = readCpuSeconds(pid);
-  const metricsIdle0 = await scrapeOperatorMetrics(op.url);
+  const metricsIdle0 = await scrape();
   const settle = phase(
     settleEvents,
     seconds(settleStarted),
@@ -289,11 +311,12 @@ async function measure(
   const idleEvents = audit.readNew();
   const idleCpu = cpuDelta(pid, cpuIdle0);
   const idleSeconds = seconds(idleStarted);
-  const metricsIdle1 = await scrapeOperatorMetrics(op.url);
+  const metricsIdle1 = await scrape();
   const idle = phase(idleEvents, idleSeconds, idleCpu, reconcilesBetween(metricsIdle0, metricsIdle1));
   sampler.sample();
   sampler.stop();
   const memory = readMemory(pid);
+  const memoryUsage = o.memoryUsage ? await readMemoryUsage(cluster.dir, pid) : undefined;
   if (!op.process.running) throw new BenchFailure(`operator ${op.process.describeExit() ?? 'stopped'} during the idle phase\n${op.process.logTail(OPERATOR_LOG_TAIL)}`);
   if (audit.unparsed > 0) log(`warning: ${audit.unparsed} audit log lines did not parse`);
   // Last: writing a snapshot pauses the operator and raises its RSS, so every figure above is read first.
@@ -328,6 +351,7 @@ async function measure(
     firstReadySeconds: runTimeline?.firstSeconds,
     operatorReadySeconds: operatorReadySeconds === undefined ? undefined : round(operatorReadySeconds),
     sampledPeakRssMB: round(sampler.sampledPeakMB, 1),
+    sampledPeakUntilReadyMB: round(peakUntilReady, 1),
     rssAtReadyMB: rssAtReady === undefined ? undefined : round(rssAtReady, 1),
     peakRssAtReadyMB: memoryAtReady === undefined ? undefined : round(memoryAtReady.peakRssMB, 1),
     peakRssAfterFirstScrapeMB: peakAfterFirstScrape === undefined ? undefined : round(peakAfterFirstScrape, 1),
@@ -355,6 +379,8 @@ async function measure(
             ),
       loadAverage1m: round(load),
     },
+    secrets,
+    memoryUsage,
   };
   return { result, heapFile };
 }

@@ -7,7 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { realClock, sleep, type Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import { registry as defaultRegistry } from '../metrics/registry.js';
+import { registry as defaultRegistry, writeMetrics } from '../metrics/registry.js';
 import { closeHttp, listenHttp } from './listen.js';
 
 /** `true` passes; `false` or a string (the reason) fails. */
@@ -129,9 +129,14 @@ export class OperatorHttpServer {
         return this.respondChecks(res, this.readiness, 503, 'readyz', verbose);
       case '/metrics': {
         if (await this.refused(req, res, path)) return;
-        const body = await this.registry.metrics();
-        res.writeHead(200, { 'Content-Type': this.registry.contentType });
-        res.end(body);
+        // Rendered and sent one metric at a time (writeMetrics): the render's garbage dies young.
+        let started = false;
+        await writeMetrics(this.registry, (text) => {
+          if (!started) res.writeHead(200, { 'Content-Type': this.registry.contentType });
+          started = true;
+          res.write(text);
+        });
+        res.end();
         return;
       }
       default:

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import * as CDX from '@cyclonedx/cyclonedx-library';
 import type { CertificateFacts } from '../model/certificate-facts.js';
-import type { EndpointReading } from '../endpoints/results.js';
+import type { SeenGroup, SeenProtocol } from './seen.js';
 import { locationName, type Inventory, type InventoryEntry } from './model.js';
+
+export { groupsSeen, protocolsSeen, type SeenGroup, type SeenProtocol } from './seen.js';
 
 // The inventory as a CycloneDX 1.6 cryptographic bill of materials (CBOM):
 // every certificate, the public key it certifies and the algorithms both
@@ -87,46 +89,6 @@ const ref = (kind: string, id: string): string => `${kind}:${id}`;
 interface NormalizedComponent {
   'bom-ref'?: string;
   [key: string]: unknown;
-}
-
-/** A TLS version an endpoint accepted in its last full scan, and where. */
-export interface SeenProtocol {
-  /** "TLSv1.3", "TLSv1.2", ... as the prober names them. */
-  version: string;
-  /** "namespace/service:port@address", at most a few hundred. */
-  endpoints: string[];
-}
-
-/** Each name `namesOf` gives a reading, with the endpoints it was seen at (at most `maxEndpoints` each), sorted by name. */
-function seenAtEndpoints(readings: readonly EndpointReading[], namesOf: (r: EndpointReading) => readonly string[], maxEndpoints: number): [string, string[]][] {
-  const byName = new Map<string, string[]>();
-  for (const r of readings) {
-    for (const name of namesOf(r)) {
-      const list = byName.get(name) ?? [];
-      if (list.length < maxEndpoints) list.push(`${r.target.namespace}/${r.target.service}:${r.target.port}@${r.target.address}`);
-      byName.set(name, list);
-    }
-  }
-  return [...byName.entries()].sort(([a], [b]) => a.localeCompare(b));
-}
-
-/** The protocol versions accepted by the endpoints TLSPolicies scan, from the operator's latest readings. */
-export function protocolsSeen(readings: readonly EndpointReading[], maxEndpoints = 200): SeenProtocol[] {
-  const accepted = (r: EndpointReading) => Object.entries(r.result.protocols ?? {}).flatMap(([version, yes]) => (yes === true ? [version] : []));
-  return seenAtEndpoints(readings, accepted, maxEndpoints).map(([version, endpoints]) => ({ version, endpoints }));
-}
-
-/** A key exchange group an endpoint chose for a browser's offer (X25519MLKEM768 + X25519) in its last full scan, and where. */
-export interface SeenGroup {
-  /** As the prober names it: "X25519MLKEM768", "x25519", ... */
-  name: string;
-  endpoints: string[];
-}
-
-/** The groups endpoints chose for a browser's offer, from the operator's latest readings (full scans of TLS 1.3 servers). */
-export function groupsSeen(readings: readonly EndpointReading[], maxEndpoints = 200): SeenGroup[] {
-  const chosen = (r: EndpointReading) => (r.result.postQuantum?.browserChoice === undefined ? [] : [r.result.postQuantum.browserChoice]);
-  return seenAtEndpoints(readings, chosen, maxEndpoints).map(([name, endpoints]) => ({ name, endpoints }));
 }
 
 /** ML-KEM in a group makes it a KEM with the parameter set's NIST level (FIPS 203: 512 → 1, 768 → 3, 1024 → 5); the rest are (EC)DH. */

@@ -14,7 +14,7 @@ import type { Registry } from 'prom-client';
 import type { Certificate } from '../api/certificate.js';
 import { certificateOf, fallbackIssuer, reloadDidNotFix } from '../model/certificate.js';
 import type { InventorySnapshot } from './live.js';
-import { METRIC_PREFIX, ScrapeTimeGauge, ScrapeTimeGauges } from '../metrics/registry.js';
+import { ComputedGauge, METRIC_PREFIX, ScrapeTimeGauges } from '../metrics/registry.js';
 import { alertWindow, scheduleOf } from './alert-window.js';
 
 export type SnapshotSource = () => InventorySnapshot | undefined;
@@ -43,18 +43,11 @@ function eachCertificate(source: SnapshotSource, fn: (c: Certificate, labels: { 
 }
 
 function timestampGauge(registry: Registry, source: SnapshotSource, name: string, help: string, field: 'notAfter' | 'notBefore' | 'renewalTime'): void {
-  new ScrapeTimeGauge({
-    name: `${METRIC_PREFIX}${name}`,
-    help,
-    labelNames: ['namespace', 'name'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      eachCertificate(source, (c, labels) => {
-        const v = seconds(c.status?.[field]);
-        if (v !== undefined) this.set(labels, v);
-      });
-    },
+  new ComputedGauge({ name: `${METRIC_PREFIX}${name}`, help, labelNames: ['namespace', 'name'], registers: [registry] }, (emit) => {
+    eachCertificate(source, (c, labels) => {
+      const v = seconds(c.status?.[field]);
+      if (v !== undefined) emit(labels, v);
+    });
   });
 }
 
@@ -62,68 +55,73 @@ const certificateGauges = new ScrapeTimeGauges<ReturnType<SnapshotSource>>((regi
   timestampGauge(registry, source, 'certificate_expiration_timestamp_seconds', 'notAfter of the certificate in the Secret, as the Certificate status reports it (Unix seconds).', 'notAfter');
   timestampGauge(registry, source, 'certificate_not_before_timestamp_seconds', 'notBefore of the certificate in the Secret (Unix seconds).', 'notBefore');
   timestampGauge(registry, source, 'certificate_renewal_timestamp_seconds', 'When certkeeper will renew the certificate (Unix seconds).', 'renewalTime');
-  new ScrapeTimeGauge({
-    name: `${METRIC_PREFIX}certificate_ready_status`,
-    help: 'The Ready condition of each Certificate: 1 for its current status (condition="True|False|Unknown"), 0 for the other two.',
-    labelNames: ['namespace', 'name', 'condition'],
-    registers: [registry],
-    collect() {
-      this.reset();
+  new ComputedGauge(
+    {
+      name: `${METRIC_PREFIX}certificate_ready_status`,
+      help: 'The Ready condition of each Certificate: 1 for its current status (condition="True|False|Unknown"), 0 for the other two.',
+      labelNames: ['namespace', 'name', 'condition'],
+      registers: [registry],
+    },
+    (emit) => {
       eachCertificate(source, (c, labels) => {
         const ready = c.status?.conditions?.find((x) => x.type === 'Ready')?.status ?? 'Unknown';
-        for (const condition of READY_VALUES) this.set({ ...labels, condition }, ready === condition ? 1 : 0);
+        for (const condition of READY_VALUES) emit({ ...labels, condition }, ready === condition ? 1 : 0);
       });
     },
-  });
-  new ScrapeTimeGauge({
-    name: `${METRIC_PREFIX}certificate_failed_issuance_attempts`,
-    help: 'Consecutive failed issuance attempts of each Certificate (0 after a success).',
-    labelNames: ['namespace', 'name'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      eachCertificate(source, (c, labels) => this.set(labels, c.status?.failedIssuanceAttempts ?? 0));
+  );
+  new ComputedGauge(
+    {
+      name: `${METRIC_PREFIX}certificate_failed_issuance_attempts`,
+      help: 'Consecutive failed issuance attempts of each Certificate (0 after a success).',
+      labelNames: ['namespace', 'name'],
+      registers: [registry],
     },
-  });
-  new ScrapeTimeGauge({
-    name: `${METRIC_PREFIX}certificate_issued_by_fallback`,
-    help: "1 when the current certificate was issued by an issuer after the TLSPolicy's first choice because those before it failed or were not ready (status.issuer, status.skippedIssuers); 0 otherwise.",
-    labelNames: ['namespace', 'name', 'issuer'],
-    registers: [registry],
-    collect() {
-      this.reset();
+    (emit) => {
+      eachCertificate(source, (c, labels) => emit(labels, c.status?.failedIssuanceAttempts ?? 0));
+    },
+  );
+  new ComputedGauge(
+    {
+      name: `${METRIC_PREFIX}certificate_issued_by_fallback`,
+      help: "1 when the current certificate was issued by an issuer after the TLSPolicy's first choice because those before it failed or were not ready (status.issuer, status.skippedIssuers); 0 otherwise.",
+      labelNames: ['namespace', 'name', 'issuer'],
+      registers: [registry],
+    },
+    (emit) => {
       eachCertificate(source, (c, labels) => {
         const issuer = c.status?.issuer;
-        if (issuer !== undefined) this.set({ ...labels, issuer }, fallbackIssuer(c) === undefined ? 0 : 1);
+        if (issuer !== undefined) emit({ ...labels, issuer }, fallbackIssuer(c) === undefined ? 0 : 1);
       });
     },
-  });
-  new ScrapeTimeGauge({
-    name: `${METRIC_PREFIX}certificate_reload_failed`,
-    help: 'For Certificates with spec.reload: 1 when restarting the workloads of stale pods did not make them serve the current certificate (status.reload.state StillStale), else 0.',
-    labelNames: ['namespace', 'name'],
-    registers: [registry],
-    collect() {
-      this.reset();
+  );
+  new ComputedGauge(
+    {
+      name: `${METRIC_PREFIX}certificate_reload_failed`,
+      help: 'For Certificates with spec.reload: 1 when restarting the workloads of stale pods did not make them serve the current certificate (status.reload.state StillStale), else 0.',
+      labelNames: ['namespace', 'name'],
+      registers: [registry],
+    },
+    (emit) => {
       eachCertificate(source, (c, labels) => {
-        if (c.status?.reload !== undefined) this.set(labels, reloadDidNotFix(c) ? 1 : 0);
+        if (c.status?.reload !== undefined) emit(labels, reloadDidNotFix(c) ? 1 : 0);
       });
     },
-  });
-  new ScrapeTimeGauge({
-    name: `${METRIC_PREFIX}certificate_expiry_alert_threshold_seconds`,
-    help: 'How long before notAfter each Certificate alerts, by severity, from the rule the pushed alerts and the inventory use (alert-window.ts): rule="renewal_overdue" for a certificate certkeeper renews on a known schedule (its renewal time plus a grace relative to the lifetime; CertificateRenewalOverdue), rule="expiry" for the fixed thresholds of spec.alerts.expiryWarning / expiryCritical (defaults 21d / 7d; CertificateExpiringSoon).',
-    labelNames: ['namespace', 'name', 'severity', 'rule'],
-    registers: [registry],
-    collect() {
-      this.reset();
+  );
+  new ComputedGauge(
+    {
+      name: `${METRIC_PREFIX}certificate_expiry_alert_threshold_seconds`,
+      help: 'How long before notAfter each Certificate alerts, by severity, from the rule the pushed alerts and the inventory use (alert-window.ts): rule="renewal_overdue" for a certificate certkeeper renews on a known schedule (its renewal time plus a grace relative to the lifetime; CertificateRenewalOverdue), rule="expiry" for the fixed thresholds of spec.alerts.expiryWarning / expiryCritical (defaults 21d / 7d; CertificateExpiringSoon).',
+      labelNames: ['namespace', 'name', 'severity', 'rule'],
+      registers: [registry],
+    },
+    (emit) => {
       eachCertificate(source, (c, labels, s) => {
         const w = alertWindow(s.thresholds.forCertificate(c), scheduleOf(c.status));
-        this.set({ ...labels, severity: 'warning', rule: w.rule }, w.warningMs / 1000);
-        this.set({ ...labels, severity: 'critical', rule: w.rule }, w.criticalMs / 1000);
+        emit({ ...labels, severity: 'warning', rule: w.rule }, w.warningMs / 1000);
+        emit({ ...labels, severity: 'critical', rule: w.rule }, w.criticalMs / 1000);
       });
     },
-  });
+  );
 });
 
 /** Registers the per-Certificate gauges once per registry. */

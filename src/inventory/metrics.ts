@@ -16,16 +16,17 @@
 import type { Registry } from 'prom-client';
 import { MANAGED_VALUES, PROBLEM_PRECEDENCE } from './model.js';
 import type { SnapshotSource } from './certificate-metrics.js';
-import { METRIC_PREFIX, ScrapeTimeGauge, ScrapeTimeGauges } from '../metrics/registry.js';
+import { ComputedGauge, METRIC_PREFIX, ScrapeTimeGauges } from '../metrics/registry.js';
 
 const inventoryGauges = new ScrapeTimeGauges<ReturnType<SnapshotSource>>((registry, source) => {
-  new ScrapeTimeGauge({
-    name: `${METRIC_PREFIX}inventory_certificates`,
-    help: 'Certificates known to the inventory (one per SHA-256 fingerprint), by who manages them and their most severe problem.',
-    labelNames: ['managed', 'problem'],
-    registers: [registry],
-    collect() {
-      this.reset();
+  new ComputedGauge(
+    {
+      name: `${METRIC_PREFIX}inventory_certificates`,
+      help: 'Certificates known to the inventory (one per SHA-256 fingerprint), by who manages them and their most severe problem.',
+      labelNames: ['managed', 'problem'],
+      registers: [registry],
+    },
+    (emit) => {
       const snapshot = source();
       if (snapshot === undefined) return;
       const counts = new Map<string, number>();
@@ -34,17 +35,18 @@ const inventoryGauges = new ScrapeTimeGauges<ReturnType<SnapshotSource>>((regist
         counts.set(key, (counts.get(key) ?? 0) + 1);
       }
       for (const managed of MANAGED_VALUES) {
-        for (const problem of [...PROBLEM_PRECEDENCE, 'none' as const]) this.set({ managed, problem }, counts.get(`${managed}\u0000${problem}`) ?? 0);
+        for (const problem of [...PROBLEM_PRECEDENCE, 'none' as const]) emit({ managed, problem }, counts.get(`${managed}\u0000${problem}`) ?? 0);
       }
     },
-  });
-  new ScrapeTimeGauge({
-    name: `${METRIC_PREFIX}secret_certificate_expiration_timestamp_seconds`,
-    help: 'notAfter of the certificate in tls.crt of each kubernetes.io/tls Secret that no certkeeper Certificate writes (Unix seconds).',
-    labelNames: ['namespace', 'secret', 'managed'],
-    registers: [registry],
-    collect() {
-      this.reset();
+  );
+  new ComputedGauge(
+    {
+      name: `${METRIC_PREFIX}secret_certificate_expiration_timestamp_seconds`,
+      help: 'notAfter of the certificate in tls.crt of each kubernetes.io/tls Secret that no certkeeper Certificate writes (Unix seconds).',
+      labelNames: ['namespace', 'secret', 'managed'],
+      registers: [registry],
+    },
+    (emit) => {
       const snapshot = source();
       if (snapshot === undefined) return;
       for (const e of snapshot.inventory.entries) {
@@ -52,18 +54,19 @@ const inventoryGauges = new ScrapeTimeGauges<ReturnType<SnapshotSource>>((regist
         const notAfter = e.certificate.notAfter.getTime() / 1000;
         for (const l of e.locations) {
           if (l.type !== 'secret' || l.key !== 'tls.crt' || l.managedBy.managed === 'certkeeper') continue;
-          this.set({ namespace: l.namespace, secret: l.name, managed: l.managedBy.managed }, notAfter);
+          emit({ namespace: l.namespace, secret: l.name, managed: l.managedBy.managed }, notAfter);
         }
       }
     },
-  });
-  new ScrapeTimeGauge({
-    name: `${METRIC_PREFIX}namespace_expiry_alert_threshold_seconds`,
-    help: 'Expiry alert thresholds for Secrets no certkeeper Certificate writes: those of the TLSPolicy selecting the namespace, else 21d / 7d.',
-    labelNames: ['namespace', 'severity'],
-    registers: [registry],
-    collect() {
-      this.reset();
+  );
+  new ComputedGauge(
+    {
+      name: `${METRIC_PREFIX}namespace_expiry_alert_threshold_seconds`,
+      help: 'Expiry alert thresholds for Secrets no certkeeper Certificate writes: those of the TLSPolicy selecting the namespace, else 21d / 7d.',
+      labelNames: ['namespace', 'severity'],
+      registers: [registry],
+    },
+    (emit) => {
       const snapshot = source();
       if (snapshot === undefined) return;
       const namespaces = new Set<string>();
@@ -76,11 +79,11 @@ const inventoryGauges = new ScrapeTimeGauges<ReturnType<SnapshotSource>>((regist
       }
       for (const namespace of namespaces) {
         const t = snapshot.thresholds.forNamespace(namespace);
-        this.set({ namespace, severity: 'warning' }, t.warningMs / 1000);
-        this.set({ namespace, severity: 'critical' }, t.criticalMs / 1000);
+        emit({ namespace, severity: 'warning' }, t.warningMs / 1000);
+        emit({ namespace, severity: 'critical' }, t.criticalMs / 1000);
       }
     },
-  });
+  );
 });
 
 export function registerInventoryMetrics(registry: Registry, current: SnapshotSource): void {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../clock.js';
 import type { RouteHandler } from '../http/server.js';
 import { writeInventoryJson } from './json.js';
-import { inventoryCbom, type SeenGroup, type SeenProtocol } from './cbom.js';
+import type { SeenGroup, SeenProtocol } from './seen.js';
 import { InventoryNotReady, type LiveInventory } from './live.js';
 import { QueryError, filterInventory, queryFromSearchParams } from './query.js';
 
@@ -25,7 +25,7 @@ export interface InventoryRouteOptions {
 }
 
 export function inventoryRoute(live: LiveInventory, clock: Clock, o: InventoryRouteOptions = {}): RouteHandler {
-  return (req: IncomingMessage, res: ServerResponse) => {
+  return async (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       return sendJson(res, 405, { error: 'method not allowed' });
@@ -57,6 +57,8 @@ export function inventoryRoute(live: LiveInventory, clock: Clock, o: InventoryRo
         res.writeHead(200, { 'Content-Type': 'application/vnd.cyclonedx+json; version=1.6', 'Cache-Control': 'no-store' });
         return void res.end();
       }
+      // Loaded on the first CBOM request: the CycloneDX library costs the operator memory it needs for nothing else.
+      const { inventoryCbom } = await import('./cbom.js');
       const bom = inventoryCbom(shown, { now: new Date(now), version: o.version ?? 'unknown', protocols: o.protocols?.() ?? [], groups: o.groups?.() ?? [] });
       res.writeHead(200, { 'Content-Type': 'application/vnd.cyclonedx+json; version=1.6', 'Cache-Control': 'no-store' });
       return void res.end(`${JSON.stringify(bom)}\n`);

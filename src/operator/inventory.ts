@@ -8,7 +8,7 @@ import { registerSourceMetrics } from '../inventory/sources/metrics.js';
 import type { ServedCertificate } from '../inventory/build.js';
 import { InventoryNotReady, LiveInventory, type InventorySnapshot } from '../inventory/live.js';
 import { inventoryRoute } from '../inventory/route.js';
-import type { SeenGroup, SeenProtocol } from '../inventory/cbom.js';
+import type { SeenGroup, SeenProtocol } from '../inventory/seen.js';
 import { packageVersion } from '../version.js';
 
 // The inventory inside the operator process: a LiveInventory over the leader's

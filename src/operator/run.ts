@@ -15,7 +15,7 @@ import { registry as defaultRegistry } from '../metrics/registry.js';
 import { ControllerSet } from './controllers.js';
 import { startAcmeRuntime } from '../issuers/acme/runtime.js';
 import { attachInventory } from './inventory.js';
-import { groupsSeen, protocolsSeen } from '../inventory/cbom.js';
+import { groupsSeen, protocolsSeen } from '../inventory/seen.js';
 import { createAlerting } from './alerts.js';
 import { endpointMetricRows, registerEndpointMetrics } from '../endpoints/metrics.js';
 import { Ownership } from '../endpoints/ownership.js';

@@ -77,3 +77,31 @@ describe('parseBenchOptions: the mid-drain heap snapshot', () => {
     expect(() => parseBenchOptions(['--heap-snapshot', '/tmp/h', '--heap-snapshot-at', '0'])).toThrow(UsageError);
   });
 });
+
+describe('parseBenchOptions: Secrets beside the backlog', () => {
+  const pick = (argv: string[]) => {
+    const o = parseBenchOptions(argv);
+    if (o === 'help') throw new Error('help');
+    return { secrets: o.secrets, tlsSecrets: o.tlsSecrets, memoryUsage: o.memoryUsage };
+  };
+
+  it('holds none by default', () => {
+    expect(pick([])).toEqual({ secrets: 0, tlsSecrets: 0, memoryUsage: false });
+  });
+
+  it("takes issue 11's 10,000 Secrets of which 2,000 TLS, and a fifth TLS when unsaid", () => {
+    expect(pick(['--secrets', '10000', '--tls-secrets', '2000', '--memory-usage'])).toEqual({ secrets: 10_000, tlsSecrets: 2_000, memoryUsage: true });
+    expect(pick(['--secrets', '501'])).toEqual({ secrets: 501, tlsSecrets: 100, memoryUsage: false });
+    expect(pick(['--secrets', '10', '--tls-secrets', '0'])).toEqual({ secrets: 10, tlsSecrets: 0, memoryUsage: false });
+  });
+
+  it('scrapes /metrics unless told not to', () => {
+    expect(parseBenchOptions([])).toMatchObject({ noMetrics: false });
+    expect(parseBenchOptions(['--no-metrics'])).toMatchObject({ noMetrics: true });
+  });
+
+  it('refuses more TLS Secrets than Secrets', () => {
+    expect(() => parseBenchOptions(['--tls-secrets', '5'])).toThrow(new UsageError('--tls-secrets (5) cannot exceed --secrets (0)'));
+    expect(() => parseBenchOptions(['--secrets', '10', '--tls-secrets', '11'])).toThrow(UsageError);
+  });
+});

@@ -96,6 +96,15 @@ describe('GET /inventory', () => {
     expect(((await get('/inventory?expiringWithin=30d')).body as InventoryJson).entries.map((e) => e.commonName)).toEqual(['expired']);
   });
 
+  it('answers a CycloneDX CBOM, its library loaded on that first request', async () => {
+    const get = await serve(live(new FakeClock(), [secretOf(w.fine, { namespace: 'a', name: 'x' })]));
+    const bom = await get('/inventory?format=cyclonedx');
+    expect(bom.status).toBe(200);
+    expect(bom.type).toBe('application/vnd.cyclonedx+json; version=1.6');
+    expect(bom.body).toMatchObject({ bomFormat: 'CycloneDX', specVersion: '1.6' });
+    expect(JSON.stringify(bom.body)).toContain('"fine"');
+  });
+
   it('400 for a bad filter, 405 for a write, 503 before sync', async () => {
     const synced = { value: false };
     const get = await serve(live(new FakeClock(), [], synced));

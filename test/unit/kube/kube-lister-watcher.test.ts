@@ -54,6 +54,20 @@ describe('kubeListerWatcher', () => {
     expect(req?.headers.authorization).toBe('Bearer test-token');
   });
 
+  it('decodes a page whose multi-byte characters are split across chunks', async () => {
+    const item = { ...obj('a', '40'), data: { note: 'ünïcödé €𝄞'.repeat(50) } };
+    const body = Buffer.from(JSON.stringify({ kind: 'SecretList', metadata: { resourceVersion: '42' }, items: [item] }));
+    // Cut inside a multi-byte character, the second part sent later: two chunks for the client.
+    const cut = body.indexOf(Buffer.from('€')) + 1;
+    api.handler = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write(body.subarray(0, cut));
+      setTimeout(() => res.end(body.subarray(cut)), 50);
+    };
+    const page = await lw().list({ limit: 2 }, new AbortController().signal);
+    expect(page.items).toEqual([item]);
+  });
+
   it('rejects with the status code and server message on an expired continue token', async () => {
     api.handler = (_req, res) => json(res, 410, statusBody(410, 'Expired', 'The provided continue parameter is too old'));
     const failure = await lw().list({ limit: 2, continue: 'old' }, new AbortController().signal).catch((e: unknown) => e);
