@@ -4,6 +4,7 @@ import type { PostQuantumReadiness } from '../probe/findings.js';
 import type { Grade } from '../probe/grade.js';
 import { TypedEmitter } from '../kube/typed-emitter.js';
 import type { EndpointTarget } from './targets.js';
+import { compareText } from '../text-order.js';
 
 // The latest finding per target, and notice of the changes that matter.
 // One result per target (a backend address with its SNI), replaced by each
@@ -55,7 +56,7 @@ export function outcomeSignature(r: Omit<EndpointResult, 'since'>): string {
     r.grade ?? null,
     Object.entries(r.expected).sort(),
     Object.entries(r.verdicts ?? {})
-      .sort(([a], [b]) => a.localeCompare(b))
+      .sort(([a], [b]) => compareText(a, b))
       .map(([p, v]) => [p, v.violations.map((x) => x.id + (x.message ?? ''))]),
     Object.entries(r.protocols ?? {}).sort(),
     r.postQuantum?.readiness ?? null,

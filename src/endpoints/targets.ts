@@ -5,6 +5,7 @@ import type { ENDPOINT_GUIDELINES, EndpointOverrides, ServicePortRef, TLSPolicy 
 import { certificateKey } from '../model/certificate.js';
 import { ipInRanges } from '../policy/identity.js';
 import type { EndpointSliceSummary, ServicePortSummary, ServiceSummary } from './summaries.js';
+import { compareText } from '../text-order.js';
 
 // Pure: Services + EndpointSlices + Certificates + TLSPolicies in, the set of
 // backend addresses to probe out, with who wants each and why. Every ready
@@ -164,11 +165,6 @@ export function readyBackends(
   }
   const backends = [...seen.values()].sort((a, b) => compareAddresses(a.address, b.address) || a.targetPort - b.targetPort).slice(0, MAX_BACKENDS_PER_PORT);
   return { backends, unvouched: skipped, overPortCap: Math.max(0, seen.size - MAX_BACKENDS_PER_PORT), outsideAllowed };
-}
-
-/** Code-point order: stable, and far cheaper than localeCompare over thousands of keys. */
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Numeric order for IPv4 (10.0.0.9 before 10.0.0.10), text order otherwise. */

@@ -6,6 +6,7 @@ import type { Grade } from '../probe/grade.js';
 import { postQuantumByNamespace, type ReadinessItem } from './post-quantum.js';
 import type { EndpointResult } from './results.js';
 import { MAX_TARGETS_PER_NAMESPACE, type CertificateEndpointPlan, type EndpointTarget } from './targets.js';
+import { compareText } from '../text-order.js';
 
 // Pure: what the probes say about a Certificate (its EndpointsVerified
 // condition and status.endpoints) and about a TLSPolicy's endpoints (the
@@ -154,7 +155,7 @@ export function verifyCertificateEndpoints(
     }
   }
   if (pending > 0 && hasPrevious && stale.length + unreachable.length + noReady.length + notFound.length === 0) return 'keep';
-  rows.sort((a, b) => a.rank - b.rank || a.row.service.localeCompare(b.row.service) || a.row.port - b.row.port || compareText(a.row.address, b.row.address));
+  rows.sort((a, b) => a.rank - b.rank || compareText(a.row.service, b.row.service) || a.row.port - b.row.port || compareText(a.row.address, b.row.address));
   const endpoints = rows.slice(0, MAX_ENDPOINT_STATUSES).map((r) => r.row);
 
   const cur = shortFingerprint(fingerprint);
@@ -192,10 +193,6 @@ function list(items: readonly string[]): string {
   return items.length > MAX_LISTED ? `${shown}; and ${items.length - MAX_LISTED} more` : shown;
 }
 
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** TLSPolicy.status.endpoints from the targets the policy selects. */
 export function summarizePolicyEndpoints(policy: string, keys: readonly string[], lookup: Lookup): PolicyEndpointsStatus {
   let compliant = 0;
@@ -230,8 +227,8 @@ export function summarizePolicyEndpoints(policy: string, keys: readonly string[]
       gradeValue(a.grade) - gradeValue(b.grade) ||
       Number(b.error !== undefined) - Number(a.error !== undefined) ||
       b.count - a.count ||
-      a.namespace.localeCompare(b.namespace) ||
-      a.service.localeCompare(b.service) ||
+      compareText(a.namespace, b.namespace) ||
+      compareText(a.service, b.service) ||
       a.port - b.port ||
       compareText(a.address, b.address),
   );

@@ -1,4 +1,5 @@
 import type { EndpointReading } from '../endpoints/results.js';
+import { compareText } from '../text-order.js';
 
 // What the endpoints' latest scans saw, for the CBOM (cbom.ts): TLS versions
 // accepted and key exchange groups chosen. Apart from cbom.ts so the operator
@@ -23,7 +24,7 @@ function seenAtEndpoints(readings: readonly EndpointReading[], namesOf: (r: Endp
       byName.set(name, list);
     }
   }
-  return [...byName.entries()].sort(([a], [b]) => a.localeCompare(b));
+  return [...byName.entries()].sort(([a], [b]) => compareText(a, b));
 }
 
 /** The protocol versions accepted by the endpoints TLSPolicies scan, from the operator's latest readings. */

@@ -6,6 +6,7 @@ import type { CertificateGuardrails, TLSPolicy } from '../api/tlspolicy.js';
 import type { CaConstraints } from '../pki/spec.js';
 import { normalizeIpAddress } from '../pki/names.js';
 import { resolveUsages } from '../pki/usages.js';
+import { compareText } from '../text-order.js';
 
 export function effectiveSpec(spec: CertificateSpec, policy: TLSPolicy | undefined): EffectiveSpec {
   const guard = policy?.spec.certificates;
@@ -79,7 +80,7 @@ export function issuanceSpecHash(spec: EffectiveSpec, issuerIdentity: string): s
     ip: sorted(spec.ipAddresses),
     uri: sorted(spec.uris),
     email: sorted(spec.emailAddresses),
-    subject: Object.fromEntries(Object.entries(spec.subject).sort(([a], [b]) => a.localeCompare(b))),
+    subject: Object.fromEntries(Object.entries(spec.subject).sort(([a], [b]) => compareText(a, b))),
     duration: spec.durationMs,
     key: [spec.key.algorithm, spec.key.size, spec.key.encoding],
     usages: sorted(spec.usages),

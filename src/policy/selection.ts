@@ -2,6 +2,7 @@ import { Reason } from '../api/conditions.js';
 import { matchesLabelSelector } from '../api/label-selector.js';
 import type { TLSPolicy } from '../api/tlspolicy.js';
 import type { Violation } from '../model/violation.js';
+import { compareText } from '../text-order.js';
 
 export interface PolicySelectionInput {
   namespace: string;
@@ -32,7 +33,7 @@ export function selectsNamespace(policy: TLSPolicy, namespaceLabels: Readonly<Re
 export function selectPolicy(input: PolicySelectionInput): PolicySelection {
   const candidates = input.policies
     .filter((p) => selectsNamespace(p, input.namespaceLabels))
-    .sort((a, b) => (b.spec.priority ?? 0) - (a.spec.priority ?? 0) || a.metadata.name.localeCompare(b.metadata.name));
+    .sort((a, b) => (b.spec.priority ?? 0) - (a.spec.priority ?? 0) || compareText(a.metadata.name, b.metadata.name));
   if (input.policyRef !== undefined) {
     const named = candidates.find((p) => p.metadata.name === input.policyRef?.name);
     if (named === undefined) {

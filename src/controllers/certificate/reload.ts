@@ -1,5 +1,6 @@
 import type { ReloadSpec, ReloadState, ReloadStatus } from '../../api/certificate.js';
 import { parseDuration } from '../../api/duration.js';
+import { compareText } from '../../text-order.js';
 
 // Pure: whether to restart the workloads of pods that keep serving an older
 // certificate of a Certificate (spec.reload), and what to report after. At
@@ -96,7 +97,7 @@ export function decideReload(i: ReloadInput): ReloadDecision {
   if (workloads.size === 0) {
     return { kind: 'report', state: 'NotRestartable', message: `${orphans.join(', ')} ${orphans.length === 1 ? 'is' : 'are'} not controlled by a Deployment, StatefulSet or DaemonSet: restart ${orphans.length === 1 ? 'it' : 'them'} by hand` };
   }
-  const list = [...workloads.values()].sort((a, b) => label(a).localeCompare(label(b)));
+  const list = [...workloads.values()].sort((a, b) => compareText(label(a), label(b)));
   const pods = live.map((s) => s.pod ?? s.address).join(', ');
   return {
     kind: 'restart',

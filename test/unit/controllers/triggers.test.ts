@@ -81,6 +81,13 @@ describe('issuanceTrigger', () => {
 });
 
 describe('issuanceSpecHash', () => {
+  it('is the same digest as before for a spec with every subject field (their order must never change: a new digest re-issues)', () => {
+    const c = certificate('w', withDnsNames('a.x'), (x) => {
+      x.spec.subject = { serialNumber: 's', streetAddresses: ['st'], provinces: ['p'], postalCodes: ['1'], organizations: ['o'], organizationalUnits: ['ou'], localities: ['l'], countries: ['DE'] };
+    });
+    expect(issuanceSpecHash(effectiveSpec(c.spec, undefined), 'ca:root')).toBe('d2c9dc577783ce56705545b78272e274');
+  });
+
   it('ignores name order but not names, key, duration or issuer', () => {
     const base = effectiveSpec(certificate('w', withDnsNames('a.x', 'b.x')).spec, undefined);
     const reordered = effectiveSpec(certificate('w', withDnsNames('b.x', 'a.x')).spec, undefined);

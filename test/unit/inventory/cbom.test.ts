@@ -95,8 +95,8 @@ describe('inventoryCbom', () => {
         result: { postQuantum: browserChoice === undefined ? undefined : { readiness: 'ready', browserChoice } },
       }) as unknown as EndpointReading;
     expect(groupsSeen([reading('10.0.0.1', 'X25519MLKEM768'), reading('10.0.0.2', 'X25519MLKEM768'), reading('10.0.0.3', 'x25519'), reading('10.0.0.4')])).toEqual([
-      { name: 'x25519', endpoints: ['shop/web:443@10.0.0.3'] },
       { name: 'X25519MLKEM768', endpoints: ['shop/web:443@10.0.0.1', 'shop/web:443@10.0.0.2'] },
+      { name: 'x25519', endpoints: ['shop/web:443@10.0.0.3'] },
     ]);
   });
 });
