@@ -1,10 +1,9 @@
-import { Client } from 'acme-client';
 import type { Clock } from '../../clock.js';
 import { classifyAcmeFailure } from './classify.js';
 import { externalAccountBinding, type EabAlgorithm } from './jws.js';
 import { AcmeError } from './problem.js';
 import { fetchDirectory } from './session.js';
-import { recordExchanges } from './transport.js';
+import { acmeClientModule, recordExchanges } from './transport.js';
 
 export interface AccountRegistration {
   server: string;
@@ -25,6 +24,7 @@ export async function registerAccount(input: AccountRegistration, clock: Clock):
   if (directory.meta?.externalAccountRequired === true && input.externalAccountBinding === undefined) {
     throw new AcmeError('final', `${input.server} requires External Account Binding: set spec.issuer.acme.externalAccountBinding with the key ID and HMAC key the CA gave you`);
   }
+  const { Client } = await acmeClientModule();
   const client = new Client({ directoryUrl: input.server, accountKey: input.accountKeyPem });
   const eab = input.externalAccountBinding;
   const request = {

@@ -143,7 +143,7 @@ export class AcmeAccounts {
     const id = `${acme.server}|${accountURI}|${key.thumbprint}`;
     let session = this.sessions.get(id);
     if (session === undefined) {
-      session = new AcmeSession(acme.server, accountURI, key.pem, this.deps.clock);
+      session = await AcmeSession.open(acme.server, accountURI, key.pem, this.deps.clock);
       this.sessions.set(id, session);
     }
     return { session };

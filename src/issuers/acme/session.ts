@@ -1,9 +1,9 @@
 import { createPrivateKey } from 'node:crypto';
-import { Client, type Authorization, type Order } from 'acme-client';
+import type { Authorization, Client, Order } from 'acme-client';
 import type { Clock } from '../../clock.js';
 import { classifyAcmeFailure } from './classify.js';
 import { AcmeError, describeProblem, isProblemDocument, parseRetryAfter, type AcmeProblemDocument } from './problem.js';
-import { acmeGet, recordExchanges } from './transport.js';
+import { acmeClientModule, acmeGet, recordExchanges } from './transport.js';
 import { jwkThumbprint } from './jws.js';
 import type { AcmeAction } from './metrics.js';
 
@@ -115,17 +115,26 @@ function authorizationOf(authz: Authorization, url: string): AcmeAuthorization {
   };
 }
 
+type AcmeClientClass = typeof Client;
+
 const stub = (url: string, extra: Partial<Order> = {}): Order => ({ url, status: 'pending', identifiers: [], authorizations: [], finalize: '', ...extra });
 
 export class AcmeSession {
   readonly thumbprint: string;
   private readonly client: Client;
 
-  constructor(
+  /** A session; loads acme-client on first use (an operator without ACME policies never does). */
+  static async open(server: string, accountURI: string, accountKeyPem: string, clock: Clock): Promise<AcmeSession> {
+    const { Client } = await acmeClientModule();
+    return new AcmeSession(server, accountURI, accountKeyPem, clock, Client);
+  }
+
+  private constructor(
     readonly server: string,
     readonly accountURI: string,
     accountKeyPem: string,
     private readonly clock: Clock,
+    Client: AcmeClientClass,
   ) {
     this.client = new Client({ directoryUrl: server, accountKey: accountKeyPem, accountUrl: accountURI });
     signWithParsedKey(this.client, accountKeyPem);

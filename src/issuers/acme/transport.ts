@@ -1,7 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Agent } from 'node:https';
 import { createSecureContext, rootCertificates } from 'node:tls';
-import { axios as acmeAxios } from 'acme-client';
 import type { AcmeAction } from './metrics.js';
 import { isProblemDocument, type AcmeProblemDocument } from './problem.js';
 
@@ -33,7 +32,10 @@ export type AcmeExchangeListener = (exchange: AcmeExchange) => void;
 const REQUEST_TIMEOUT_MS = 30_000;
 const recorder = new AsyncLocalStorage<{ action: AcmeAction; exchanges: AcmeExchange[] }>();
 const listeners = new Set<AcmeExchangeListener>();
-let installed = false;
+/** acme-client, once loaded: an operator without ACME policies never loads it (axios, http2, mime-db). */
+let loaded: Promise<AcmeClientModule> | undefined;
+/** The CA trust asked for before acme-client was loaded: applied when it is. */
+let trust: { extraCaPem: string | undefined } | undefined;
 
 interface RequestConfig {
   method?: string;
@@ -95,9 +97,23 @@ function record(exchange: AcmeExchange): void {
   }
 }
 
-function install(): void {
-  if (installed) return;
-  installed = true;
+export type AcmeClientModule = typeof import('acme-client');
+type AxiosInstance = AcmeClientModule['axios'];
+
+/**
+ * acme-client, loaded on first use with this module's settings installed on
+ * its HTTP instance. Everything that talks to an ACME server goes through it.
+ */
+export function acmeClientModule(): Promise<AcmeClientModule> {
+  loaded ??= import('acme-client').then((m) => {
+    install(m.axios);
+    if (trust !== undefined) applyTrust(m.axios, trust.extraCaPem);
+    return m;
+  });
+  return loaded;
+}
+
+function install(acmeAxios: AxiosInstance): void {
   const settings = (acmeAxios.defaults as { acmeSettings?: { retryMaxAttempts: number } }).acmeSettings;
   if (settings !== undefined) settings.retryMaxAttempts = 0;
   acmeAxios.defaults.timeout = REQUEST_TIMEOUT_MS;
@@ -144,7 +160,6 @@ function install(): void {
 
 /** Calls `listener` for every exchange with any ACME server; returns the unsubscribe. */
 export function onAcmeExchange(listener: AcmeExchangeListener): () => void {
-  install();
   listeners.add(listener);
   return () => listeners.delete(listener);
 }
@@ -158,7 +173,12 @@ export function onAcmeExchange(listener: AcmeExchangeListener): () => void {
  * (together about a tenth of the operator's CPU in a batch of issuances).
  */
 export function setAcmeTrust(extraCaPem: string | undefined): void {
-  install();
+  trust = { extraCaPem };
+  // Applied now if acme-client is loaded, else when it is.
+  void loaded?.then((m) => applyTrust(m.axios, extraCaPem));
+}
+
+function applyTrust(acmeAxios: AxiosInstance, extraCaPem: string | undefined): void {
   acmeAxios.defaults.httpsAgent = new Agent({
     keepAlive: true,
     ...(extraCaPem === undefined ? {} : { secureContext: createSecureContext({ ca: [...rootCertificates, extraCaPem] }) }),
@@ -170,7 +190,7 @@ export async function recordExchanges<T>(
   action: AcmeAction,
   fn: () => Promise<T>,
 ): Promise<{ ok: true; value: T; exchanges: AcmeExchange[] } | { ok: false; error: unknown; exchanges: AcmeExchange[] }> {
-  install();
+  await acmeClientModule();
   const exchanges: AcmeExchange[] = [];
   return recorder.run({ action, exchanges }, async () => {
     try {
@@ -183,7 +203,7 @@ export async function recordExchanges<T>(
 
 /** A plain GET through the same instance (directory, renewalInfo): same trust, timeout and metrics. */
 export async function acmeGet(url: string): Promise<{ status: number; data: unknown; headers: Record<string, string | undefined> }> {
-  install();
+  const { axios: acmeAxios } = await acmeClientModule();
   const response = await acmeAxios.get<unknown>(url, { validateStatus: null });
   const headers: Record<string, string | undefined> = {};
   for (const name of ['retry-after', 'content-type', 'link']) headers[name] = header(response.headers, name);

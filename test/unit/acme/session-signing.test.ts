@@ -57,7 +57,7 @@ describe('AcmeSession requests', () => {
     ['RSA', 'RS256'],
   ] as const)('%s account key: every request is a JWS the account key verifies (%s)', async (kind, alg) => {
     const pem = keys[kind];
-    const session = new AcmeSession(`${base}/dir`, `${base}/acct/${kind}`, pem, realClock);
+    const session = await AcmeSession.open(`${base}/dir`, `${base}/acct/${kind}`, pem, realClock);
     received.length = 0;
     for (let i = 0; i < 3; i++) await session.createOrder({ identifiers: [{ type: 'dns', value: 'a.example' }] });
     expect(received).toHaveLength(3);
@@ -74,8 +74,8 @@ describe('AcmeSession requests', () => {
     }
   });
 
-  it('signs with the parsed account key, not the PEM acme-client would decode for every request', () => {
-    const session = new AcmeSession(`${base}/dir`, `${base}/acct/EC`, keys.EC, realClock);
+  it('signs with the parsed account key, not the PEM acme-client would decode for every request', async () => {
+    const session = await AcmeSession.open(`${base}/dir`, `${base}/acct/EC`, keys.EC, realClock);
     // acme-client's internals: if they change, this says the speed-up is gone (the signatures above still hold).
     const http = (session as unknown as { client: { http: { accountKey: unknown } } }).client.http;
     expect(http.accountKey).toBeInstanceOf(KeyObject);
