@@ -105,12 +105,23 @@ type AxiosInstance = AcmeClientModule['axios'];
  * its HTTP instance. Everything that talks to an ACME server goes through it.
  */
 export function acmeClientModule(): Promise<AcmeClientModule> {
-  loaded ??= import('acme-client').then((m) => {
+  loaded ??= import('acme-client').then((namespace) => {
+    const m = commonJsExports(namespace);
     install(m.axios);
     if (trust !== undefined) applyTrust(m.axios, trust.extraCaPem);
     return m;
   });
   return loaded;
+}
+
+/**
+ * acme-client is CommonJS: imported dynamically, its exports are the
+ * namespace's `default`. Node's own loader also lists them by name, but the
+ * bundle's chunk (`npm run build`, what the image runs) exports `default` only.
+ */
+export function commonJsExports(namespace: AcmeClientModule): AcmeClientModule {
+  const exports = (namespace as { default?: Partial<AcmeClientModule> }).default;
+  return typeof exports?.Client === 'function' && exports.axios !== undefined ? (exports as AcmeClientModule) : namespace;
 }
 
 function install(acmeAxios: AxiosInstance): void {

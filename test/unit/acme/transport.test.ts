@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyAcmeFailure } from '../../../src/issuers/acme/classify.js';
 import { AcmeError, describeProblem, failureKind, MAX_RETRY_AFTER_MS, parseRetryAfter } from '../../../src/issuers/acme/problem.js';
-import { acmeGet, onAcmeExchange, recordExchanges, type AcmeExchange } from '../../../src/issuers/acme/transport.js';
+import { acmeGet, commonJsExports, onAcmeExchange, recordExchanges, type AcmeClientModule, type AcmeExchange } from '../../../src/issuers/acme/transport.js';
 
 describe('problem documents', () => {
   it('shows the CA detail, the short type and the status, and subproblems', () => {
@@ -69,6 +69,17 @@ describe('classifying what acme-client threw', () => {
 
   it('acme-client refusing on its own is final', () => {
     expect(classifyAcmeFailure('x', new Error('Unable to download certificate, URL not found'), [{ ...base, status: 200 }], 0)).toMatchObject({ kind: 'final' });
+  });
+});
+
+describe('loading acme-client on first use', () => {
+  it("finds its exports under `default` (the bundle's chunk exports nothing else) and by name (Node's loader)", async () => {
+    const namespace = await import('acme-client');
+    const bundled = { default: namespace.default } as unknown as AcmeClientModule;
+    for (const m of [commonJsExports(bundled), commonJsExports(namespace)]) {
+      expect(typeof m.Client).toBe('function');
+      expect(typeof m.axios.get).toBe('function');
+    }
   });
 });
 
