@@ -134,7 +134,9 @@ export class OperatorHttpServer {
         await writeMetrics(this.registry, (text) => {
           if (!started) res.writeHead(200, { 'Content-Type': this.registry.contentType });
           started = true;
-          res.write(text);
+          if (res.destroyed) return undefined;
+          // A scraper that reads slowly makes the render wait rather than the text pile up in memory.
+          return res.write(text) ? undefined : drained(res);
         });
         res.end();
         return;
@@ -182,4 +184,17 @@ export class OperatorHttpServer {
 function send(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
   res.end(body);
+}
+
+/** Resolves when `res` can take more, or has closed (a scraper that went away must not hold the render). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
