@@ -32,10 +32,10 @@ export type AcmeExchangeListener = (exchange: AcmeExchange) => void;
 const REQUEST_TIMEOUT_MS = 30_000;
 const recorder = new AsyncLocalStorage<{ action: AcmeAction; exchanges: AcmeExchange[] }>();
 const listeners = new Set<AcmeExchangeListener>();
-/** acme-client, once loaded: an operator without ACME policies never loads it (axios, http2, mime-db). */
-let loaded: Promise<AcmeClientModule> | undefined;
 /** The CA trust asked for before acme-client was loaded: applied when it is. */
 let trust: { extraCaPem: string | undefined } | undefined;
+/** acme-client once loaded, with its settings installed. */
+let ready: AcmeClientModule | undefined;
 
 interface RequestConfig {
   method?: string;
@@ -105,13 +105,33 @@ type AxiosInstance = AcmeClientModule['axios'];
  * its HTTP instance. Everything that talks to an ACME server goes through it.
  */
 export function acmeClientModule(): Promise<AcmeClientModule> {
-  loaded ??= import('acme-client').then((namespace) => {
-    const m = commonJsExports(namespace);
-    install(m.axios);
-    if (trust !== undefined) applyTrust(m.axios, trust.extraCaPem);
-    return m;
-  });
-  return loaded;
+  return loadAcmeClient();
+}
+
+// An operator without ACME policies never loads acme-client (axios, http2, mime-db).
+const loadAcmeClient = loadOnce(async () => {
+  const m = commonJsExports(await import('acme-client'));
+  install(m.axios);
+  // The trust set last, also while this load was under way.
+  if (trust !== undefined) applyTrust(m.axios, trust.extraCaPem);
+  ready = m;
+  return m;
+});
+
+/**
+ * `load` run once, its promise shared by every caller; a load that fails is
+ * forgotten, so the next caller tries again instead of every later one
+ * getting the same rejection.
+ */
+export function loadOnce<T>(load: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= load().catch((error: unknown) => {
+      pending = undefined;
+      throw error;
+    });
+    return pending;
+  };
 }
 
 /**
@@ -185,8 +205,8 @@ export function onAcmeExchange(listener: AcmeExchangeListener): () => void {
  */
 export function setAcmeTrust(extraCaPem: string | undefined): void {
   trust = { extraCaPem };
-  // Applied now if acme-client is loaded, else when it is.
-  void loaded?.then((m) => applyTrust(m.axios, extraCaPem));
+  // Applied now if acme-client is loaded; a load under way applies it when done.
+  if (ready !== undefined) applyTrust(ready.axios, extraCaPem);
 }
 
 function applyTrust(acmeAxios: AxiosInstance, extraCaPem: string | undefined): void {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyAcmeFailure } from '../../../src/issuers/acme/classify.js';
 import { AcmeError, describeProblem, failureKind, MAX_RETRY_AFTER_MS, parseRetryAfter } from '../../../src/issuers/acme/problem.js';
-import { acmeGet, commonJsExports, onAcmeExchange, recordExchanges, type AcmeClientModule, type AcmeExchange } from '../../../src/issuers/acme/transport.js';
+import { acmeGet, commonJsExports, loadOnce, onAcmeExchange, recordExchanges, type AcmeClientModule, type AcmeExchange } from '../../../src/issuers/acme/transport.js';
 
 describe('problem documents', () => {
   it('shows the CA detail, the short type and the status, and subproblems', () => {
@@ -128,5 +128,24 @@ describe('the ACME transport', () => {
     const classified = result.ok ? undefined : classifyAcmeFailure('fetching', result.error, result.exchanges, 0);
     expect(classified?.kind).toBe('transient');
     expect(classified?.message).toContain('ECONNREFUSED');
+  });
+});
+
+describe('loadOnce', () => {
+  it('shares one load among callers, and forgets a failed one so the next caller tries again', async () => {
+    let calls = 0;
+    const load = loadOnce(async () => {
+      calls++;
+      await Promise.resolve();
+      if (calls === 1) throw new Error('not installed');
+      return `module ${calls}`;
+    });
+    const [first, second] = await Promise.allSettled([load(), load()]);
+    expect(first).toMatchObject({ status: 'rejected', reason: { message: 'not installed' } });
+    expect(second).toMatchObject({ status: 'rejected' });
+    expect(calls).toBe(1);
+    expect(await load()).toBe('module 2');
+    expect(await load()).toBe('module 2');
+    expect(calls).toBe(2);
   });
 });
