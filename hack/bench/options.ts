@@ -35,6 +35,8 @@ export interface BenchOptions extends ClusterFlagValues {
   nodeOptions: string | undefined;
   /** Node flags instead of the image's (OPERATOR_NODE_FLAGS), for flags NODE_OPTIONS refuses; [] for none. */
   nodeFlags: string[] | undefined;
+  /** Environment instead of the image's (OPERATOR_ENV), e.g. MALLOC_ARENA_MAX=8; {} for none. */
+  operatorEnv: Record<string, string> | undefined;
   /** Secrets (the inventory scenario's) in the cluster beside the Certificates, created before the operator starts; 0 for none. */
   secrets: number;
   /** Of `secrets`, how many are kubernetes.io/tls. */
@@ -60,6 +62,7 @@ export const BENCH_USAGE = `usage: npm run bench -- [flags]
   --heap-snapshot-at PCT  take that snapshot mid-drain instead, once PCT % are Ready (1-99; the pause skews the run's timings)
   --node-options=OPTS     extra NODE_OPTIONS for the operator (e.g. --node-options=--max-old-space-size=96)
   --node-flags=FLAGS      node flags for the operator (default the image's: --max-semi-space-size=2 --heap-growing-percent=30; "" for none)
+  --operator-env=K=V,...  the operator's environment instead of the image's (default MALLOC_ARENA_MAX=1; "" for none)
   --secrets N             also N Secrets in the cluster, read by the operator's inventory while the backlog drains (default 0;
                           issue 11's memory target: --secrets 10000 --tls-secrets 2000)
   --tls-secrets M         of those, M kubernetes.io/tls (default a fifth of --secrets)
@@ -70,6 +73,18 @@ export const BENCH_USAGE = `usage: npm run bench -- [flags]
   --skip-build            do not run npm run build first`;
 
 export class UsageError extends Error {}
+
+/** `K=V,K2=V2` as an environment; a UsageError for an entry without a name. */
+export function environmentList(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of text.split(',')) {
+    if (entry.trim() === '') continue;
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--operator-env wants NAME=VALUE entries separated by commas, got ${JSON.stringify(entry)}`);
+    env[entry.slice(0, eq).trim()] = entry.slice(eq + 1);
+  }
+  return env;
+}
 
 /** `--flag`'s value as an integer in [min, max], `fallback` when absent; a UsageError naming the flag otherwise. */
 export function positiveInt(flag: string, text: string | undefined, fallback: number, { min = 1, max = 1_000_000 } = {}): number {
@@ -117,6 +132,7 @@ const FLAGS = {
   'heap-snapshot-at': { type: 'string' },
   'node-options': { type: 'string' },
   'node-flags': { type: 'string' },
+  'operator-env': { type: 'string' },
   secrets: { type: 'string' },
   'tls-secrets': { type: 'string' },
   'memory-usage': { type: 'boolean' },
@@ -157,6 +173,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     heapSnapshotAtPercent: values['heap-snapshot-at'] === undefined ? undefined : positiveInt('heap-snapshot-at', values['heap-snapshot-at'], 50, { max: 99 }),
     nodeOptions: values['node-options'],
     nodeFlags: values['node-flags']?.split(' ').filter((flag) => flag !== ''),
+    operatorEnv: values['operator-env'] === undefined ? undefined : environmentList(values['operator-env']),
     secrets,
     tlsSecrets,
     memoryUsage: values['memory-usage'] === true,

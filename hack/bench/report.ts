@@ -62,7 +62,7 @@ export function formatReport(r: BenchResult): string {
   const lines = [
     `certkeeper bench: ${r.count} Certificates, ${r.keyAlgorithm === 'RSA' ? 'RSA 2048' : 'ECDSA P-256'} keys, CA issuer, ${r.workers} workers` +
       (r.secrets === undefined ? '' : `, ${r.secrets.total} Secrets (${r.secrets.tls} TLS)`),
-    `  node ${r.node} ${r.nodeFlags.join(' ') || '(no flags)'}, kube-apiserver ${r.kubeApiserver}, etcd ${r.etcd}, ${r.machine.cpus} CPUs, ${fixed(r.machine.memoryGB)} GiB`,
+    `  node ${r.node} ${r.nodeFlags.join(' ') || '(no flags)'}${environmentText(r.operatorEnv)}, kube-apiserver ${r.kubeApiserver}, etcd ${r.etcd}, ${r.machine.cpus} CPUs, ${fixed(r.machine.memoryGB)} GiB`,
     '',
     `create           ${r.count} Certificates in ${fixed(r.createSeconds)} s, before the operator started`,
     `operator ready   ${fixed(r.operatorReadySeconds)} s after start (leading, caches synced)`,
@@ -110,4 +110,10 @@ export function formatReport(r: BenchResult): string {
       (r.count === 1000 ? '' : ` [targets are for 1000]`),
   ];
   return lines.join('\n');
+}
+
+/** ` with MALLOC_ARENA_MAX=1`: the environment the operator ran with, as the report's header gives it. */
+function environmentText(env: Record<string, string>): string {
+  const entries = Object.entries(env);
+  return entries.length === 0 ? '' : ` with ${entries.map(([k, v]) => `${k}=${v}`).join(' ')}`;
 }

@@ -2,7 +2,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OPERATOR_NODE_FLAGS, waitForOperatorReady, type Environment } from '../env/index.js';
+import { OPERATOR_ENV, OPERATOR_NODE_FLAGS, waitForOperatorReady, type Environment } from '../env/index.js';
 import { waitForReady } from '../env/processes.js';
 import { AuditFollower, countRequests, type AuditEvent, type RequestCounts } from './audit.js';
 import { withBenchCluster, type BenchCluster } from './cluster.js';
@@ -68,6 +68,8 @@ export interface BenchResult {
   node: string;
   /** The flags node ran the operator with (the image's unless --node-flags). */
   nodeFlags: string[];
+  /** The operator's environment from the image (or --operator-env). */
+  operatorEnv: Record<string, string>;
   kubeApiserver: string;
   etcd: string;
   // Beyond the headline figures:
@@ -210,7 +212,7 @@ async function measure(
 
   const watch = new ReadinessWatch(clients);
   await watch.start();
-  log(`starting the operator (compiled, ${o.workers} workers, leader election on, node ${(o.nodeFlags ?? OPERATOR_NODE_FLAGS).join(' ') || 'without flags'})`);
+  log(`starting the operator (compiled, ${o.workers} workers, leader election on, node ${(o.nodeFlags ?? OPERATOR_NODE_FLAGS).join(' ') || 'without flags'}, environment ${Object.entries(o.operatorEnv ?? OPERATOR_ENV).map(([k, v]) => `${k}=${v}`).join(' ') || 'inherited'})`);
   const started = performance.now();
   const benchCpu0 = process.cpuUsage();
   const machineBusy0 = readMachineBusySeconds();
@@ -222,6 +224,7 @@ async function measure(
     logLevel: o.logLevel,
     env: nodeOptions === '' ? {} : { NODE_OPTIONS: nodeOptions },
     ...(o.nodeFlags === undefined ? {} : { nodeFlags: o.nodeFlags }),
+    ...(o.operatorEnv === undefined ? {} : { imageEnv: o.operatorEnv }),
     // A profiled operator writes its profile on exit: give it time to.
     stopGraceMs: profileDir === undefined ? 5_000 : 60_000,
   });
@@ -346,6 +349,7 @@ async function measure(
     idle,
     node: process.version,
     nodeFlags: [...(o.nodeFlags ?? OPERATOR_NODE_FLAGS)],
+    operatorEnv: { ...(o.operatorEnv ?? OPERATOR_ENV) },
     kubeApiserver: env.versions.kubeApiserver ?? 'unknown',
     etcd: env.versions.etcd ?? 'unknown',
     firstReadySeconds: runTimeline?.firstSeconds,

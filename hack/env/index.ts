@@ -21,6 +21,7 @@ export type { ProcessRecord } from './processes.js';
 export {
   localAcmeEnv,
   OPERATOR_NAMESPACE,
+  OPERATOR_ENV,
   OPERATOR_NODE_FLAGS,
   startOperatorProcess,
   waitForOperatorReady,

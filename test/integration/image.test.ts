@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { OPERATOR_NODE_FLAGS, waitForOperatorReady, type OperatorProcess } from '../../hack/env/operator.js';
+import { OPERATOR_ENV, OPERATOR_NODE_FLAGS, waitForOperatorReady, type OperatorProcess } from '../../hack/env/operator.js';
 import { freePort, LOOPBACK } from '../../hack/env/ports.js';
 import { findOnPath, logTail, ManagedProcess } from '../../hack/env/processes.js';
 import { REPO_ROOT } from '../../hack/env/tools.js';
@@ -123,12 +123,14 @@ describe('the operator image', () => {
   it('is configured to run certkeeper operator as UID 65532, with its OCI labels', async () => {
     // buildah 1.28's --format has no json function: the whole inspect document instead.
     const inspected = JSON.parse(await buildah('inspect', '--type', 'image', image().image)) as {
-      OCIv1?: { config?: { User?: string; Entrypoint?: string[]; Cmd?: string[]; Labels?: Record<string, string> } };
+      OCIv1?: { config?: { User?: string; Entrypoint?: string[]; Cmd?: string[]; Env?: string[]; Labels?: Record<string, string> } };
     };
     const config = inspected.OCIv1?.config ?? {};
     expect(config.User).toBe('65532:65532');
     // The flags the bench measures the operator with (hack/env/operator.ts) are the ones that ship.
     expect(config.Entrypoint).toEqual(['/usr/local/bin/node', ...OPERATOR_NODE_FLAGS, '/app/bin/certkeeper.js']);
+    // And the environment it measures with (one malloc arena).
+    expect(config.Env).toEqual(expect.arrayContaining(Object.entries(OPERATOR_ENV).map(([name, value]) => `${name}=${value}`)));
     expect(config.Cmd).toEqual(['operator']);
     const revision = (await run('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT })).stdout.trim();
     expect(config.Labels).toMatchObject({

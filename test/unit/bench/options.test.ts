@@ -105,3 +105,23 @@ describe('parseBenchOptions: Secrets beside the backlog', () => {
     expect(() => parseBenchOptions(['--secrets', '10', '--tls-secrets', '11'])).toThrow(UsageError);
   });
 });
+
+describe('--operator-env', () => {
+  const env = (argv: string[]) => {
+    const o = parseBenchOptions(argv);
+    return o === 'help' ? 'help' : o.operatorEnv;
+  };
+
+  it("runs the operator with the image's environment unless told otherwise", () => {
+    expect(env([])).toBeUndefined();
+    expect(env(['--operator-env=MALLOC_ARENA_MAX=8,MALLOC_TRIM_THRESHOLD_=131072'])).toEqual({ MALLOC_ARENA_MAX: '8', MALLOC_TRIM_THRESHOLD_: '131072' });
+    expect(env(['--operator-env='])).toEqual({});
+    expect(env(['--operator-env=A=x=y'])).toEqual({ A: 'x=y' });
+  });
+
+  it('refuses an entry without a name', () => {
+    expect(() => parseBenchOptions(['--operator-env=MALLOC_ARENA_MAX'])).toThrow(UsageError);
+    expect(() => parseBenchOptions(['--operator-env==1'])).toThrow(UsageError);
+  });
+});
+
