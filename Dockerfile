@@ -58,7 +58,7 @@ ENV NODE_ENV=production
 # One glibc malloc arena for all of node's threads: with one per thread, V8's
 # compiler and GC workers and libuv's pool each kept 3-5 MB of freed memory
 # for themselves (peak RSS 147-161 MB, median 155, with 1,000 Certificates
-# and 10,000 Secrets; 145-152 MB, median 146, with one arena; same CPU). hack/env/operator.ts's
+# and 10,000 Secrets; 139-153 MB, median 149, with one arena; same CPU). hack/env/operator.ts's
 # OPERATOR_ENV holds the same for the bench; the image test checks they agree.
 ENV MALLOC_ARENA_MAX=1
 # Root owns every file; the operator writes none (read-only root file system).

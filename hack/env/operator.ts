@@ -60,7 +60,7 @@ export const OPERATOR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'
  * keys) gets an arena of its own, and each kept 3-5 MB of freed memory it
  * never handed back (gdb's malloc_stats: 17 MB held, 0.8 MB in use, in four
  * of them). With one arena the freed memory is reused by whichever thread
- * allocates next: peak RSS 145.1-152.4 MB (median 146.4, 7 runs) instead of
+ * allocates next: peak RSS 139.2-152.7 MB (median 148.9, 10 runs) instead of
  * 147.1-160.8 (median 154.9, 6 runs) in the issue's memory scenario, at the
  * same CPU per issuance (README, Benchmark).
  */
