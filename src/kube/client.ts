@@ -5,13 +5,30 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, AppsV1Api, AuthenticationV1Api, AuthorizationV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig, NetworkingV1Api, type ApiConstructor, type ApiType } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 
 import { shareKeepAliveAgents } from './keep-alive.js';
 import { certificatesClient, SecretsClient, tlsPoliciesClient, type CertificatesClient, type TLSPoliciesClient } from './resources.js';
 import { retryOnBackPressure } from './back-pressure.js';
 import { retryOnTransportErrors } from './transport-retry.js';
-import { rawEventCalls, rawSecretCalls, rawStatusCalls } from './raw-json.js';
+import {
+  rawAppsApi,
+  rawAuthenticationApi,
+  rawAuthorizationApi,
+  rawCoordinationApi,
+  rawCoreApi,
+  rawCustomObjectsApi,
+  rawEventsApi,
+  rawNetworkingApi,
+  type AppsApi,
+  type AuthenticationApi,
+  type AuthorizationApi,
+  type CoordinationApi,
+  type CoreApi,
+  type CustomObjectsClient,
+  type EventsApi,
+  type NetworkingApi,
+} from './raw-apis.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -49,17 +66,16 @@ export function loadKubeConfig(path?: string): KubeConfig {
 
 export interface KubeClients {
   kubeConfig: KubeConfig;
-  core: CoreV1Api;
-  coordination: CoordinationV1Api;
-  events: EventsV1Api;
-  customObjects: CustomObjectsApi;
-  apiextensions: ApiextensionsV1Api;
-  networking: NetworkingV1Api;
+  core: CoreApi;
+  coordination: CoordinationApi;
+  events: EventsApi;
+  customObjects: CustomObjectsClient;
+  networking: NetworkingApi;
   /** Deployments, StatefulSets, DaemonSets, ReplicaSets: the workloads a reload restarts (spec.reload). */
-  apps: AppsV1Api;
+  apps: AppsApi;
   /** TokenReview and SubjectAccessReview: who may read /metrics and /inventory. */
-  authentication: AuthenticationV1Api;
-  authorization: AuthorizationV1Api;
+  authentication: AuthenticationApi;
+  authorization: AuthorizationApi;
   /** Typed clients of the resources certkeeper reads and writes (see resources.ts). */
   certificates: CertificatesClient;
   tlsPolicies: TLSPoliciesClient;
@@ -85,25 +101,23 @@ export function makeKubeClients(kc: KubeConfig, pool: ClientPoolOptions = {}): K
   shareKeepAliveAgents(own, pool.maxSockets);
   // Every call waits out the API server's back-pressure (429, 503 with Retry-After), as client-go does;
   // leader election does not: its Lease renewals must fail within their deadline, not wait.
-  const make = <T extends ApiType>(api: ApiConstructor<T>, backPressure = true, raw: (client: T) => T = (client) => client): T => {
-    const client = raw(own.makeApiClient(api));
+  const make = <T extends object>(client: T, backPressure = true): T => {
     const retried = pool.retryTransportErrors === true ? retryOnTransportErrors(client) : client;
     return backPressure ? retryOnBackPressure(retried) : retried;
   };
-  // The calls of every issuance skip client-node's generated layer (raw-json.ts).
-  const core = make(CoreV1Api, true, (c) => rawSecretCalls(own, c));
-  const customObjects = make(CustomObjectsApi, true, (c) => rawStatusCalls(own, c));
+  // Plain JSON requests (raw-apis.ts), not client-node's generated API classes.
+  const core = make(rawCoreApi(own));
+  const customObjects = make(rawCustomObjectsApi(own));
   return {
     kubeConfig: own,
     core,
-    coordination: make(CoordinationV1Api, false),
-    events: make(EventsV1Api, true, (c) => rawEventCalls(own, c)),
+    coordination: make(rawCoordinationApi(own), false),
+    events: make(rawEventsApi(own)),
     customObjects,
-    apiextensions: make(ApiextensionsV1Api),
-    networking: make(NetworkingV1Api),
-    apps: make(AppsV1Api),
-    authentication: make(AuthenticationV1Api),
-    authorization: make(AuthorizationV1Api),
+    networking: make(rawNetworkingApi(own)),
+    apps: make(rawAppsApi(own)),
+    authentication: make(rawAuthenticationApi(own)),
+    authorization: make(rawAuthorizationApi(own)),
     certificates: certificatesClient(customObjects),
     tlsPolicies: tlsPoliciesClient(customObjects),
     secrets: new SecretsClient(core),

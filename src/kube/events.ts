@@ -5,7 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { PatchStrategy, setHeaderOptions, V1MicroTime, type EventsV1Api, type EventsV1Event } from '@kubernetes/client-node';
+import { V1MicroTime, type EventsV1Api, type EventsV1Event } from '@kubernetes/client-node';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { isNamespaceTerminating, isNotFound, toError } from './errors.js';
@@ -153,7 +153,6 @@ export class EventRecorder {
       try {
         await this.opts.clients.events.patchNamespacedEvent(
           { name: known.name, namespace: known.namespace, body: { series: { count, lastObservedTime: new V1MicroTime(now) } } },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
         );
         known.count = count;
         known.lastAt = now;

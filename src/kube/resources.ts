@@ -4,7 +4,7 @@
 // of an exception, and writes status only when it changes. Nothing outside
 // kube/ spells out a {group, version, plural}.
 
-import { PatchStrategy, setHeaderOptions, type CoreV1Api, type CustomObjectsApi, type V1Secret } from '@kubernetes/client-node';
+import type { CoreV1Api, CustomObjectsApi, V1Secret } from '@kubernetes/client-node';
 import { certificate as certificateSchema, type Certificate } from '../api/certificate.js';
 import { GROUP, VERSION } from '../api/meta.js';
 import { tlsPolicy as tlsPolicySchema, type TLSPolicy } from '../api/tlspolicy.js';
@@ -129,12 +129,11 @@ export class CustomResourceClient<T extends { metadata: ObjectMeta; status?: obj
   /** A JSON merge patch of the object itself (metadata, spec); 404 comes back as undefined. */
   async mergePatch(name: string, namespace: string | undefined, body: object): Promise<T | undefined> {
     const { group, version, plural } = this.type;
-    const options = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
     try {
       const raw: unknown =
         namespace === undefined
-          ? await this.api.patchClusterCustomObject({ group, version, plural, name, body }, options)
-          : await this.api.patchNamespacedCustomObject({ group, version, plural, namespace, name, body }, options);
+          ? await this.api.patchClusterCustomObject({ group, version, plural, name, body })
+          : await this.api.patchNamespacedCustomObject({ group, version, plural, namespace, name, body });
       return this.parse(raw);
     } catch (err) {
       if (isNotFound(err)) return undefined;

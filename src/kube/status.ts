@@ -3,7 +3,6 @@
 // not clobber each other. Note that a merge patch replaces arrays whole
 // (send the full `conditions` list) and that `null` deletes a field.
 
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { type Condition, conditionsEqual } from './conditions.js';
 import { apiErrorMessage, isNotFound, statusCodeOf } from './errors.js';
@@ -39,13 +38,12 @@ export class StatusPatchError extends Error {
 
 export async function patchStatus(clients: StatusClients, ref: CustomResourceRef, status: Record<string, unknown>): Promise<PatchStatusResult> {
   const body = { status };
-  const options = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   const { group, version, plural, name } = ref;
   try {
     const object: unknown =
       ref.namespace === undefined
-        ? await clients.customObjects.patchClusterCustomObjectStatus({ group, version, plural, name, body }, options)
-        : await clients.customObjects.patchNamespacedCustomObjectStatus({ group, version, plural, namespace: ref.namespace, name, body }, options);
+        ? await clients.customObjects.patchClusterCustomObjectStatus({ group, version, plural, name, body })
+        : await clients.customObjects.patchNamespacedCustomObjectStatus({ group, version, plural, namespace: ref.namespace, name, body });
     return { outcome: 'patched', object };
   } catch (err) {
     if (isNotFound(err)) return { outcome: 'notFound' };

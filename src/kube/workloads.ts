@@ -1,4 +1,4 @@
-import { PatchStrategy, setHeaderOptions, type AppsV1Api, type CoreV1Api, type V1OwnerReference } from '@kubernetes/client-node';
+import type { AppsV1Api, CoreV1Api, V1OwnerReference } from '@kubernetes/client-node';
 import { isNotFound } from './errors.js';
 
 // The pods behind a stale address and the workloads that own them, for
@@ -50,16 +50,15 @@ export class WorkloadsClient {
   /** Restarts the workload's pods by stamping its pod template, as `kubectl rollout restart` does. */
   async restart(namespace: string, kind: RestartableKind, name: string, at: Date): Promise<void> {
     const body = { spec: { template: { metadata: { annotations: { [RESTARTED_AT_ANNOTATION]: at.toISOString() } } } } };
-    const options = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
     switch (kind) {
       case 'Deployment':
-        await this.api.apps.patchNamespacedDeployment({ namespace, name, body }, options);
+        await this.api.apps.patchNamespacedDeployment({ namespace, name, body });
         return;
       case 'StatefulSet':
-        await this.api.apps.patchNamespacedStatefulSet({ namespace, name, body }, options);
+        await this.api.apps.patchNamespacedStatefulSet({ namespace, name, body });
         return;
       case 'DaemonSet':
-        await this.api.apps.patchNamespacedDaemonSet({ namespace, name, body }, options);
+        await this.api.apps.patchNamespacedDaemonSet({ namespace, name, body });
         return;
     }
   }

@@ -53,7 +53,7 @@ describe('loadKubeConfig', () => {
 
   it('makes every client from one config', () => {
     const clients = makeKubeClients(loadKubeConfig(kubeconfig('clients.yaml', 'https://api:6443')));
-    expect(Object.keys(clients).sort()).toEqual(['apiextensions', 'apps', 'authentication', 'authorization', 'certificates', 'coordination', 'core', 'customObjects', 'events', 'kubeConfig', 'networking', 'secrets', 'tlsPolicies']);
+    expect(Object.keys(clients).sort()).toEqual(['apps', 'authentication', 'authorization', 'certificates', 'coordination', 'core', 'customObjects', 'events', 'kubeConfig', 'networking', 'secrets', 'tlsPolicies']);
     expect(clients.kubeConfig).toBeDefined();
   });
 

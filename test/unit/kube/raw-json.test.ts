@@ -50,4 +50,53 @@ describe('raw JSON calls', () => {
     expect(statusCodeOf(bad)).toBe(400);
     expect(retryAfterMs(bad)).toBe(3000);
   });
+
+  it("send every other call of certkeeper's to its path: names escaped, list parameters, merge patches, deletes", async () => {
+    const clients = makeKubeClients(await server.start());
+    server.handler = (req, res) => json(res, 200, { items: [], metadata: { continue: '' }, path: req.path });
+    const ns = 'team/a';
+    const gateway = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' };
+    const calls: [string, () => Promise<unknown>][] = [
+      ['DELETE /api/v1/namespaces/team%2Fa/secrets/s%3F ', () => clients.core.deleteNamespacedSecret({ namespace: ns, name: 's?' })],
+      ['GET /api/v1/namespaces/team%2Fa/secrets?fieldSelector=type%3DOpaque&limit=100&continue=abc ', () => clients.core.listNamespacedSecret({ namespace: ns, fieldSelector: 'type=Opaque', limit: 100, _continue: 'abc' })],
+      ['GET /api/v1/secrets?limit=5 ', () => clients.core.listSecretForAllNamespaces({ limit: 5 })],
+      ['POST /api/v1/namespaces/team%2Fa/configmaps application/json', () => clients.core.createNamespacedConfigMap({ namespace: ns, body: {} })],
+      ['PUT /api/v1/namespaces/team%2Fa/configmaps/m application/json', () => clients.core.replaceNamespacedConfigMap({ namespace: ns, name: 'm', body: {} })],
+      ['DELETE /api/v1/namespaces/team%2Fa/configmaps/m ', () => clients.core.deleteNamespacedConfigMap({ namespace: ns, name: 'm' })],
+      ['POST /api/v1/namespaces/team%2Fa/services application/json', () => clients.core.createNamespacedService({ namespace: ns, body: {} })],
+      ['DELETE /api/v1/namespaces/team%2Fa/services/svc ', () => clients.core.deleteNamespacedService({ namespace: ns, name: 'svc' })],
+      ['GET /api/v1/namespaces/team%2Fa/pods/p ', () => clients.core.readNamespacedPod({ namespace: ns, name: 'p' })],
+      ['GET /api/v1/namespaces/team%2Fa ', () => clients.core.readNamespace({ name: ns })],
+      ['GET /api/v1/namespaces?limit=2 ', () => clients.core.listNamespace({ limit: 2 })],
+      ['GET /apis/coordination.k8s.io/v1/namespaces/team%2Fa/leases/l ', () => clients.coordination.readNamespacedLease({ namespace: ns, name: 'l' })],
+      ['POST /apis/coordination.k8s.io/v1/namespaces/team%2Fa/leases application/json', () => clients.coordination.createNamespacedLease({ namespace: ns, body: {} })],
+      ['PUT /apis/coordination.k8s.io/v1/namespaces/team%2Fa/leases/l application/json', () => clients.coordination.replaceNamespacedLease({ namespace: ns, name: 'l', body: {} })],
+      ['DELETE /apis/coordination.k8s.io/v1/namespaces/team%2Fa/leases/l ', () => clients.coordination.deleteNamespacedLease({ namespace: ns, name: 'l' })],
+      ['GET /apis/coordination.k8s.io/v1/namespaces/team%2Fa/leases?labelSelector=certkeeper.dev%2Fmember-of%3Dx ', () => clients.coordination.listNamespacedLease({ namespace: ns, labelSelector: 'certkeeper.dev/member-of=x' })],
+      ['PATCH /apis/events.k8s.io/v1/namespaces/team%2Fa/events/e application/merge-patch+json', () => clients.events.patchNamespacedEvent({ namespace: ns, name: 'e', body: {} })],
+      ['GET /apis/events.k8s.io/v1/namespaces/team%2Fa/events?fieldSelector=regarding.name%3Dc&limit=100 ', () => clients.events.listNamespacedEvent({ namespace: ns, fieldSelector: 'regarding.name=c', limit: 100 })],
+      ['GET /apis/gateway.networking.k8s.io/v1/namespaces/team%2Fa/httproutes/r ', () => clients.customObjects.getNamespacedCustomObject({ ...gateway, namespace: ns, name: 'r' })],
+      ['GET /apis/gateway.networking.k8s.io/v1/httproutes/r ', () => clients.customObjects.getClusterCustomObject({ ...gateway, name: 'r' })],
+      ['GET /apis/gateway.networking.k8s.io/v1/namespaces/team%2Fa/httproutes?limit=1 ', () => clients.customObjects.listNamespacedCustomObject({ ...gateway, namespace: ns, limit: 1 })],
+      ['GET /apis/gateway.networking.k8s.io/v1/httproutes?continue=k ', () => clients.customObjects.listClusterCustomObject({ ...gateway, _continue: 'k' })],
+      ['POST /apis/gateway.networking.k8s.io/v1/namespaces/team%2Fa/httproutes application/json', () => clients.customObjects.createNamespacedCustomObject({ ...gateway, namespace: ns, body: {} })],
+      ['DELETE /apis/gateway.networking.k8s.io/v1/namespaces/team%2Fa/httproutes/r ', () => clients.customObjects.deleteNamespacedCustomObject({ ...gateway, namespace: ns, name: 'r' })],
+      ['PATCH /apis/gateway.networking.k8s.io/v1/namespaces/team%2Fa/httproutes/r application/merge-patch+json', () => clients.customObjects.patchNamespacedCustomObject({ ...gateway, namespace: ns, name: 'r', body: {} })],
+      ['PATCH /apis/gateway.networking.k8s.io/v1/httproutes/r application/merge-patch+json', () => clients.customObjects.patchClusterCustomObject({ ...gateway, name: 'r', body: {} })],
+      ['PATCH /apis/gateway.networking.k8s.io/v1/httproutes/r/status application/merge-patch+json', () => clients.customObjects.patchClusterCustomObjectStatus({ ...gateway, name: 'r', body: {} })],
+      ['POST /apis/networking.k8s.io/v1/namespaces/team%2Fa/ingresses application/json', () => clients.networking.createNamespacedIngress({ namespace: ns, body: {} })],
+      ['DELETE /apis/networking.k8s.io/v1/namespaces/team%2Fa/ingresses/i ', () => clients.networking.deleteNamespacedIngress({ namespace: ns, name: 'i' })],
+      ['PATCH /apis/apps/v1/namespaces/team%2Fa/deployments/d application/merge-patch+json', () => clients.apps.patchNamespacedDeployment({ namespace: ns, name: 'd', body: {} })],
+      ['PATCH /apis/apps/v1/namespaces/team%2Fa/statefulsets/d application/merge-patch+json', () => clients.apps.patchNamespacedStatefulSet({ namespace: ns, name: 'd', body: {} })],
+      ['PATCH /apis/apps/v1/namespaces/team%2Fa/daemonsets/d application/merge-patch+json', () => clients.apps.patchNamespacedDaemonSet({ namespace: ns, name: 'd', body: {} })],
+      ['GET /apis/apps/v1/namespaces/team%2Fa/replicasets/rs ', () => clients.apps.readNamespacedReplicaSet({ namespace: ns, name: 'rs' })],
+      ['POST /apis/authentication.k8s.io/v1/tokenreviews application/json', () => clients.authentication.createTokenReview({ body: { spec: { token: 't' } } })],
+      ['POST /apis/authorization.k8s.io/v1/subjectaccessreviews application/json', () => clients.authorization.createSubjectAccessReview({ body: { spec: {} } })],
+    ];
+    for (const [, send] of calls) await send();
+    const sent = server.requests.slice(-calls.length);
+    expect(sent.map((r) => `${r.method} ${r.path}${r.query.size === 0 ? '' : `?${r.query.toString()}`} ${r.headers['content-type'] ?? ''}`)).toEqual(calls.map(([expected]) => expected));
+    expect(server.requests.every((r) => r.headers.authorization === 'Bearer test-token')).toBe(true);
+  });
 });
+
