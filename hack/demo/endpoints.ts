@@ -180,9 +180,9 @@ export async function serveAndVerify(demo: RunningDemo, fingerprint: string, sto
 }
 
 export async function renewAndReload(demo: RunningDemo, pods: Pods, before: string): Promise<void> {
-  const { customObjects } = demo.cluster.clients;
+  const { customObjects, cli } = demo.cluster.clients;
   detail(bold(`$ certkeeper renew -n ${APP_NAMESPACE} ${CHECKOUT}`));
-  await api(`requesting renewal of ${APP_NAMESPACE}/${CHECKOUT}`, () => requestRenewal(customObjects, APP_NAMESPACE, CHECKOUT, new Date()));
+  await api(`requesting renewal of ${APP_NAMESPACE}/${CHECKOUT}`, () => requestRenewal(cli.customObjects, APP_NAMESPACE, CHECKOUT, new Date()));
   const renewed = await waitForCertificate({
     api: customObjects,
     namespace: APP_NAMESPACE,

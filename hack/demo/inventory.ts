@@ -19,12 +19,12 @@ const EXPECTED: readonly { namespace: string; name: string; managed?: 'certkeepe
 ];
 
 export async function showInventory(cluster: Cluster): Promise<void> {
-  const { core, customObjects, kubeconfig } = cluster.clients;
+  const { core, cli, kubeconfig } = cluster.clients;
   const legacy = await legacySecret(new Date());
   await api(`creating Secret ${APP_NAMESPACE}/${LEGACY_SECRET}`, () => core.createNamespacedSecret({ namespace: APP_NAMESPACE, body: legacy }));
   detail(`Secret ${APP_NAMESPACE}/${LEGACY_SECRET}: made by hand (kubectl create secret tls), self-signed, 10 days left, no Certificate behind it`);
 
-  const [certs, policies] = await api('listing Certificates and TLSPolicies', () => Promise.all([listCertificates(customObjects), listPolicies(customObjects)]));
+  const [certs, policies] = await api('listing Certificates and TLSPolicies', () => Promise.all([listCertificates(cli.customObjects), listPolicies(cli.customObjects)]));
   detail(bold('\n$ certkeeper status -o wide'));
   detail(renderStatus(certs, policies, true));
 

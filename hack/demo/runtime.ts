@@ -1,5 +1,6 @@
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
+import { makeKubeClients, type KubeClients } from '../../src/kube/client.js';
 import { apiErrorMessage } from '../../src/kube/errors.js';
 import type { AcmeEndpoints, OperatorProcess } from '../env/index.js';
 import { detail, dim } from './console.js';
@@ -21,6 +22,8 @@ export interface Clients {
   discovery: DiscoveryV1Api;
   customObjects: CustomObjectsApi;
   coordination: CoordinationV1Api;
+  /** The clients certkeeper's own CLI makes: what the demo's `certkeeper …` steps call. */
+  cli: KubeClients;
 }
 
 export interface Cluster {
@@ -49,6 +52,7 @@ export function clientsFor(kubeconfigPath: string): Clients {
     discovery: kc.makeApiClient(DiscoveryV1Api),
     customObjects: kc.makeApiClient(CustomObjectsApi),
     coordination: kc.makeApiClient(CoordinationV1Api),
+    cli: makeKubeClients(kc),
   };
 }
 

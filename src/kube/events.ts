@@ -9,6 +9,7 @@ import { V1MicroTime, type EventsV1Api, type EventsV1Event } from '@kubernetes/c
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { isNamespaceTerminating, isNotFound, toError } from './errors.js';
+import type { MergePatches } from './raw-apis.js';
 
 export interface ObjectReference {
   apiVersion: string;
@@ -33,7 +34,7 @@ export interface EventRecord {
   related?: ObjectReference;
 }
 
-export type EventsClient = Pick<EventsV1Api, 'createNamespacedEvent' | 'patchNamespacedEvent'>;
+export type EventsClient = Pick<EventsV1Api, 'createNamespacedEvent' | 'patchNamespacedEvent'> & MergePatches;
 
 export interface EventRecorderOptions {
   clients: { events: EventsClient };

@@ -49,7 +49,21 @@ export type CoreApi = Pick<
   | 'listNamespace'
 >;
 export type CoordinationApi = Pick<CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease' | 'deleteNamespacedLease' | 'listNamespacedLease'>;
-export type EventsApi = Pick<EventsV1Api, 'createNamespacedEvent' | 'patchNamespacedEvent' | 'listNamespacedEvent'>;
+export const MERGE_PATCH = 'application/merge-patch+json';
+
+/**
+ * Carried by every client here that patches. The generated classes send a
+ * patch as JSON Patch unless told otherwise, and the API server refuses a merge
+ * body sent so (400 "cannot unmarshal object into []jsonPatchOp"); the types
+ * alone cannot tell the two apart, since these clients keep the generated
+ * signatures. A function that patches asks for this mark, so being handed a
+ * generated class fails to compile instead of failing at the first patch.
+ */
+export interface MergePatches {
+  readonly patchContentType: typeof MERGE_PATCH;
+}
+
+export type EventsApi = Pick<EventsV1Api, 'createNamespacedEvent' | 'patchNamespacedEvent' | 'listNamespacedEvent'> & MergePatches;
 export type CustomObjectsClient = Pick<
   CustomObjectsApi,
   | 'getNamespacedCustomObject'
@@ -62,13 +76,12 @@ export type CustomObjectsClient = Pick<
   | 'patchClusterCustomObject'
   | 'patchNamespacedCustomObjectStatus'
   | 'patchClusterCustomObjectStatus'
->;
+> &
+  MergePatches;
 export type NetworkingApi = Pick<NetworkingV1Api, 'createNamespacedIngress' | 'deleteNamespacedIngress'>;
-export type AppsApi = Pick<AppsV1Api, 'patchNamespacedDeployment' | 'patchNamespacedStatefulSet' | 'patchNamespacedDaemonSet' | 'readNamespacedReplicaSet'>;
+export type AppsApi = Pick<AppsV1Api, 'patchNamespacedDeployment' | 'patchNamespacedStatefulSet' | 'patchNamespacedDaemonSet' | 'readNamespacedReplicaSet'> & MergePatches;
 export type AuthenticationApi = Pick<AuthenticationV1Api, 'createTokenReview'>;
 export type AuthorizationApi = Pick<AuthorizationV1Api, 'createSubjectAccessReview'>;
-
-const MERGE_PATCH = 'application/merge-patch+json';
 
 const segment = (text: string): string => encodeURIComponent(text);
 const core = (namespace: string, plural: string, name?: string): string =>
@@ -125,6 +138,7 @@ export function rawEventsApi(kc: KubeConfig): EventsApi {
   const c = <K extends keyof EventsApi>(request: (p: Parameters<Method<EventsApi, K>>[0]) => RawRequest) => call<EventsApi, K>(kc, request);
   const events = (namespace: string, name?: string) => grouped('events.k8s.io/v1', namespace, 'events', name);
   return {
+    patchContentType: MERGE_PATCH,
     createNamespacedEvent: c<'createNamespacedEvent'>((p) => ({ method: 'POST', path: events(p.namespace), body: p.body })),
     patchNamespacedEvent: c<'patchNamespacedEvent'>((p) => ({ method: 'PATCH', path: events(p.namespace, p.name), body: p.body, contentType: MERGE_PATCH })),
     listNamespacedEvent: c<'listNamespacedEvent'>((p) => ({ method: 'GET', path: events(p.namespace), query: listQuery(p) })),
@@ -136,6 +150,7 @@ export function rawCustomObjectsApi(kc: KubeConfig): CustomObjectsClient {
     call<CustomObjectsClient, K>(kc, request);
   const objects = (p: { group: string; version: string; plural: string }, namespace?: string, name?: string) => grouped(`${p.group}/${p.version}`, namespace, p.plural, name);
   return {
+    patchContentType: MERGE_PATCH,
     getNamespacedCustomObject: c<'getNamespacedCustomObject'>((p) => ({ method: 'GET', path: objects(p, p.namespace, p.name) })),
     getClusterCustomObject: c<'getClusterCustomObject'>((p) => ({ method: 'GET', path: objects(p, undefined, p.name) })),
     listNamespacedCustomObject: c<'listNamespacedCustomObject'>((p) => ({ method: 'GET', path: objects(p, p.namespace), query: listQuery(p) })),
@@ -167,6 +182,7 @@ export function rawAppsApi(kc: KubeConfig): AppsApi {
   const c = <K extends keyof AppsApi>(request: (p: Parameters<Method<AppsApi, K>>[0]) => RawRequest) => call<AppsApi, K>(kc, request);
   const apps = (plural: string, namespace: string, name: string) => grouped('apps/v1', namespace, plural, name);
   return {
+    patchContentType: MERGE_PATCH,
     patchNamespacedDeployment: c<'patchNamespacedDeployment'>((p) => ({ method: 'PATCH', path: apps('deployments', p.namespace, p.name), body: p.body, contentType: MERGE_PATCH })),
     patchNamespacedStatefulSet: c<'patchNamespacedStatefulSet'>((p) => ({ method: 'PATCH', path: apps('statefulsets', p.namespace, p.name), body: p.body, contentType: MERGE_PATCH })),
     patchNamespacedDaemonSet: c<'patchNamespacedDaemonSet'>((p) => ({ method: 'PATCH', path: apps('daemonsets', p.namespace, p.name), body: p.body, contentType: MERGE_PATCH })),

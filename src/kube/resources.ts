@@ -11,6 +11,7 @@ import { tlsPolicy as tlsPolicySchema, type TLSPolicy } from '../api/tlspolicy.j
 import { isNotFound } from './errors.js';
 import type { KubeObject } from './lister-watcher.js';
 import { patchStatus, statusChanged, statusMergePatch, type PatchStatusResult, type StatusFields } from './status.js';
+import type { MergePatches } from './raw-apis.js';
 
 /** The API coordinates of a resource kind. */
 export interface ResourceType {
@@ -74,7 +75,8 @@ export type CustomObjectCalls = Pick<
   | 'patchClusterCustomObject'
   | 'patchNamespacedCustomObjectStatus'
   | 'patchClusterCustomObjectStatus'
->;
+> &
+  MergePatches;
 
 interface ObjectMeta {
   name: string;

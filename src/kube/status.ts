@@ -6,6 +6,7 @@
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { type Condition, conditionsEqual } from './conditions.js';
 import { apiErrorMessage, isNotFound, statusCodeOf } from './errors.js';
+import type { MergePatches } from './raw-apis.js';
 
 export interface CustomResourceRef {
   group: string;
@@ -23,7 +24,7 @@ export type PatchStatusResult =
   /** The object is gone: nothing left to report status on. */
   | { outcome: 'notFound' };
 
-export type StatusClients = { customObjects: Pick<CustomObjectsApi, 'patchNamespacedCustomObjectStatus' | 'patchClusterCustomObjectStatus'> };
+export type StatusClients = { customObjects: Pick<CustomObjectsApi, 'patchNamespacedCustomObjectStatus' | 'patchClusterCustomObjectStatus'> & MergePatches };
 
 export class StatusPatchError extends Error {
   constructor(

@@ -1,5 +1,6 @@
 import type { AppsV1Api, CoreV1Api, V1OwnerReference } from '@kubernetes/client-node';
 import { isNotFound } from './errors.js';
+import type { MergePatches } from './raw-apis.js';
 
 // The pods behind a stale address and the workloads that own them, for
 // spec.reload: a Pod's controller (ownerReferences with controller=true), a
@@ -21,7 +22,7 @@ export interface PodOwner {
 const controllerOf = (refs: readonly V1OwnerReference[] | undefined) => refs?.find((r) => r.controller === true);
 
 export class WorkloadsClient {
-  constructor(private readonly api: { core: Pick<CoreV1Api, 'readNamespacedPod'>; apps: Pick<AppsV1Api, 'readNamespacedReplicaSet' | 'patchNamespacedDeployment' | 'patchNamespacedStatefulSet' | 'patchNamespacedDaemonSet'> }) {}
+  constructor(private readonly api: { core: Pick<CoreV1Api, 'readNamespacedPod'>; apps: Pick<AppsV1Api, 'readNamespacedReplicaSet' | 'patchNamespacedDeployment' | 'patchNamespacedStatefulSet' | 'patchNamespacedDaemonSet'> & MergePatches }) {}
 
   /** The pod's state and owning workload; undefined when the pod is gone. */
   async podOwner(namespace: string, pod: string): Promise<PodOwner | undefined> {

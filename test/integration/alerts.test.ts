@@ -115,7 +115,7 @@ describe('alerts pushed to Alertmanager', () => {
     await createCertificate(ns, 'web', { secretName: 'web-tls', dnsNames: ['web.shop.example'], policyRef: { name: p } });
     await waitForCondition(ns, 'web', { status: 'True' });
     await testKube().core.deleteNamespacedSecret({ namespace: OPERATOR_NAMESPACE, name: ownCa });
-    await requestRenewal(testKube().customObjects, ns, 'web', new Date());
+    await requestRenewal(testKube().certkeeper.customObjects, ns, 'web', new Date());
     const [alert] = await waitForAlerts(am.url, ns, ['CertificateRenewalFailing/warning/web']);
     expect(alert?.annotations.description).toMatch(/^1 issuance attempt failed, the last at \d{4}-\d\d-\d\dT[\d:]+Z: /);
     expect(alert?.annotations.description).toContain(ownCa);

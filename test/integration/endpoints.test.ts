@@ -179,7 +179,7 @@ describe('Certificate endpoints: is the current certificate served by every pod?
     expect(verified.status?.endpoints?.every((e) => e.serverName === `web.${ns}.svc` && e.error === undefined && !Number.isNaN(Date.parse(e.lastProbeTime)))).toBe(true);
 
     // Renewal: a new key pair and leaf in the Secret; the pods still serve the first one.
-    await requestRenewal(testKube().customObjects, ns, 'web', new Date());
+    await requestRenewal(testKube().certkeeper.customObjects, ns, 'web', new Date());
     const renewed = await waitForCondition(ns, 'web', { status: 'True', where: (c) => c.status?.fingerprintSHA256 !== firstFingerprint });
     const second = await secretCertificate(ns, 'web-tls');
     const secondFingerprint = leafFingerprint(second.chainPem);

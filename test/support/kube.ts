@@ -16,6 +16,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject, onTestFinished } from 'vitest';
 import { impersonating } from '../../hack/env/kubeconfig.js';
+import { makeKubeClients, type KubeClients } from '../../src/kube/client.js';
 import { pollUntil, type PollContext } from '../../hack/env/poll.js';
 
 export interface TestKube {
@@ -27,6 +28,8 @@ export interface TestKube {
   customObjects: CustomObjectsApi;
   /** Generic create/read/patch/delete of any object (server-side apply included). */
   objects: KubernetesObjectApi;
+  /** The clients certkeeper itself makes (its CLI's, its operator's): for calling its functions as they are called. */
+  certkeeper: KubeClients;
 }
 
 function clients(kubeconfig: KubeConfig): TestKube {
@@ -38,6 +41,7 @@ function clients(kubeconfig: KubeConfig): TestKube {
     apiextensions: kubeconfig.makeApiClient(ApiextensionsV1Api),
     customObjects: kubeconfig.makeApiClient(CustomObjectsApi),
     objects: KubernetesObjectApi.makeApiClient(kubeconfig),
+    certkeeper: makeKubeClients(kubeconfig),
   };
 }
 

@@ -10,6 +10,7 @@ import { certificatesClient, type CustomObjectCalls } from '../../../src/kube/re
 import { certificate, withSpec } from '../../support/builders.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { silentLog } from './fakes.js';
+import { MERGE_PATCH } from '../../../src/kube/raw-apis.js';
 
 // The Certificate controller's one status writer, over the real typed client
 // and a fake API server: it patches only a real change, adds what the
@@ -24,6 +25,7 @@ function setup(verification: CertificateVerification | 'keep' | undefined = unde
   let gone = false;
   const notImplemented = () => Promise.reject(new Error('not used'));
   const api: CustomObjectCalls = {
+    patchContentType: MERGE_PATCH,
     getNamespacedCustomObject: notImplemented,
     getClusterCustomObject: notImplemented,
     listClusterCustomObject: notImplemented,
@@ -42,6 +44,7 @@ function setup(verification: CertificateVerification | 'keep' | undefined = unde
   const events = new EventRecorder({
     clients: {
       events: {
+        patchContentType: MERGE_PATCH,
         createNamespacedEvent: (p: { body: EventsV1Event }) => {
           created.push(p.body);
           return Promise.resolve(p.body);

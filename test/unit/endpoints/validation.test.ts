@@ -20,6 +20,7 @@ import { certificate, tlsPolicy, withPolicySpec, withSpec } from '../../support/
 import { FakeClock } from '../../support/fake-clock.js';
 import { silentLog } from '../kube/fake-lister-watcher.js';
 import { service, slice } from './fixtures.js';
+import { MERGE_PATCH } from '../../../src/kube/raw-apis.js';
 
 // The endpoint subsystem with fake caches, a fake prober and fake time: what
 // it asks the reconcilers to do, and what it reports, when probes change.
@@ -58,6 +59,7 @@ function setup(o: { served?: (t: EndpointTarget) => string | undefined; recheckM
   const events = new EventRecorder({
     clients: {
       events: {
+        patchContentType: MERGE_PATCH,
         createNamespacedEvent: (p: { namespace: string; body: EventsV1Event }) => {
           created.push(p.body);
           return Promise.resolve(p.body);

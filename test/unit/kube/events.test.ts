@@ -6,6 +6,7 @@ import { EventRecorder, type EventsClient, type ObjectReference } from '../../..
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeApiServer, json, statusBody } from './fake-api-server.js';
 import { silentLog } from './fake-lister-watcher.js';
+import { MERGE_PATCH } from '../../../src/kube/raw-apis.js';
 
 const api = new FakeApiServer();
 let clients: KubeClients;
@@ -152,6 +153,7 @@ describe('EventRecorder', () => {
     let releaseAll: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (releaseAll = resolve));
     const hanging: EventsClient = {
+      patchContentType: MERGE_PATCH,
       createNamespacedEvent: async (param) => {
         calls.push(param.body.reason ?? '');
         await gate;

@@ -1,6 +1,9 @@
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeKubeClients } from '../../../src/kube/client.js';
 import { apiErrorMessage, isConflict, isNotFound, retryAfterMs, statusCodeOf } from '../../../src/kube/errors.js';
+import { MERGE_PATCH } from '../../../src/kube/raw-apis.js';
+import type { CustomObjectCalls } from '../../../src/kube/resources.js';
 import { patchStatus } from '../../../src/kube/status.js';
 import { FakeApiServer, json } from './fake-api-server.js';
 
@@ -97,6 +100,17 @@ describe('raw JSON calls', () => {
     const sent = server.requests.slice(-calls.length);
     expect(sent.map((r) => `${r.method} ${r.path}${r.query.size === 0 ? '' : `?${r.query.toString()}`} ${r.headers['content-type'] ?? ''}`)).toEqual(calls.map(([expected]) => expected));
     expect(server.requests.every((r) => r.headers.authorization === 'Bearer test-token')).toBe(true);
+  });
+
+  it('mark the patching clients, so a generated class (JSON Patch by default) is refused where they are asked for', async () => {
+    const kc = await server.start();
+    const clients = makeKubeClients(kc);
+    // The mark passes through the retrying proxies makeKubeClients wraps them in.
+    expect([clients.customObjects.patchContentType, clients.events.patchContentType, clients.apps.patchContentType]).toEqual([MERGE_PATCH, MERGE_PATCH, MERGE_PATCH]);
+    const generated = kc.makeApiClient(CustomObjectsApi);
+    // @ts-expect-error: the check this test stands for is the compiler's: a generated class sends a merge body as JSON Patch (400).
+    const refused: CustomObjectCalls = generated;
+    expect(refused).toBe(generated);
   });
 });
 
