@@ -72,7 +72,7 @@ export function formatReport(r: BenchResult): string {
     `                 Ready per second since start: ${t === undefined ? '?' : t.perSecond.join(' ')}`,
     `operator CPU     ${fixed(r.cpuSeconds)} s until all Ready (${fixed(cores, 2)} cores on average); ${fixed(r.cpuAtOperatorReadySeconds, 2)} s of it before /readyz (start-up)`,
     `CPU / issuance   ${fixed(r.cpuPerIssuanceMs, 2)} ms (CPU after /readyz until all Ready, divided by ${r.count})`,
-    `machine          ${fixed(r.machine.busyCpuSeconds)} CPU-s busy of ${fixed(r.confirmedSeconds * r.machine.cpus)} meanwhile; other processes took ${fixed(r.machine.otherCpuSeconds)} s` +
+    `machine          ${fixed(r.machine.busyCpuSeconds)} CPU-s busy of ${fixed(r.confirmedSeconds * r.machine.cpus)} meanwhile; other processes took ${otherCpu(r.machine.otherCpuSeconds)}` +
       ` (load average ${fixed(r.machine.loadAverage1m, 2)})${(r.machine.otherCpuSeconds ?? 0) > 0.1 * r.confirmedSeconds * r.machine.cpus ? ': the machine was shared, figures are pessimistic' : ''}`,
     `operator memory  peak RSS ${fixed(r.peakRssMB)} MB (VmHWM), highest sampled ${fixed(r.sampledPeakRssMB)} MB (${fixed(r.sampledPeakUntilReadyMB)} MB until all Ready, before the bench's /metrics scrapes), ${fixed(r.rssAtReadyMB)} MB when all Ready${
       r.rssAtReadySplitMB === undefined ? '' : ` (${fixed(r.rssAtReadySplitMB.anon)} MB anonymous: V8 heap, malloc; ${fixed(r.rssAtReadySplitMB.file)} MB file-backed: node binary, libraries)`
@@ -116,4 +116,10 @@ export function formatReport(r: BenchResult): string {
 function environmentText(env: Record<string, string>): string {
   const entries = Object.entries(env);
   return entries.length === 0 ? '' : ` with ${entries.map(([k, v]) => `${k}=${v}`).join(' ')}`;
+}
+
+/** Others' CPU: a difference of two clocks read apart, so "none measurable" rather than a negative figure. */
+export function otherCpu(seconds: number | undefined): string {
+  if (seconds === undefined) return '? s';
+  return seconds <= 0 ? 'none measurable' : `${fixed(seconds)} s`;
 }

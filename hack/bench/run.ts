@@ -103,7 +103,9 @@ export interface BenchResult {
   /**
    * The machine while the operator issued: all CPU time spent (busy), and what
    * of it was neither the operator, the control plane nor this bench: other
-   * work sharing the machine, which makes the figures above worse.
+   * work sharing the machine, which makes the figures above worse. The machine's
+   * total (/proc/stat ticks) and the processes' are read a moment apart, so on a
+   * quiet machine the difference can come out a little below zero.
    */
   machine: { cpus: number; memoryGB: number; busyCpuSeconds: number | undefined; otherCpuSeconds: number | undefined; loadAverage1m: number };
   /** --secrets: Secrets beside the Certificates, and the inventory entries they should make (undefined without). */
