@@ -4,14 +4,14 @@
 // of an exception, and writes status only when it changes. Nothing outside
 // kube/ spells out a {group, version, plural}.
 
-import type { CoreV1Api, CustomObjectsApi, V1Secret } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import { certificate as certificateSchema, type Certificate } from '../api/certificate.js';
 import { GROUP, VERSION } from '../api/meta.js';
 import { tlsPolicy as tlsPolicySchema, type TLSPolicy } from '../api/tlspolicy.js';
 import { isNotFound } from './errors.js';
 import type { KubeObject } from './lister-watcher.js';
 import { patchStatus, statusChanged, statusMergePatch, type PatchStatusResult, type StatusFields } from './status.js';
-import type { MergePatches } from './raw-apis.js';
+import type { CustomObjectsClient } from './raw-apis.js';
 
 /** The API coordinates of a resource kind. */
 export interface ResourceType {
@@ -65,18 +65,8 @@ export async function allPages<T>(fetchPage: (cont: string | undefined) => Promi
   return out;
 }
 
-export type CustomObjectCalls = Pick<
-  CustomObjectsApi,
-  | 'getNamespacedCustomObject'
-  | 'getClusterCustomObject'
-  | 'listClusterCustomObject'
-  | 'listNamespacedCustomObject'
-  | 'patchNamespacedCustomObject'
-  | 'patchClusterCustomObject'
-  | 'patchNamespacedCustomObjectStatus'
-  | 'patchClusterCustomObjectStatus'
-> &
-  MergePatches;
+/** What the typed resource clients call: certkeeper's custom-object client less create and delete. */
+export type CustomObjectCalls = Omit<CustomObjectsClient, 'createNamespacedCustomObject' | 'deleteNamespacedCustomObject'>;
 
 interface ObjectMeta {
   name: string;
