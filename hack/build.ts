@@ -55,13 +55,34 @@ const absentOptional: Plugin = {
  * load, and __dirname/__filename, which some read at load time (e.g. a schema
  * folder of @cyclonedx/cyclonedx-library, used only by its validators).
  */
-const BANNER = [
+export const BANNER = [
   "import { createRequire as __certkeeperCreateRequire } from 'node:module';",
   "import { fileURLToPath as __certkeeperFileURLToPath } from 'node:url';",
   'const require = __certkeeperCreateRequire(import.meta.url);',
   'const __filename = __certkeeperFileURLToPath(import.meta.url);',
   "const __dirname = __certkeeperFileURLToPath(new URL('.', import.meta.url));",
 ].join(' ');
+
+/**
+ * Node's built-ins, imported as ESM (`import { createServer } from
+ * 'node:http'`), get a module facade that reads every export once, lazy
+ * getters included: node:http's `WebSocket` then loads undici (+14 MB of RSS
+ * on Node 24, for a class certkeeper never uses), node:util's and node:fs's
+ * getters ~2–3 MB more. Through require() a getter runs only when its property
+ * is read. So every `node:` import of certkeeper's own code becomes a CommonJS
+ * module of one line, `module.exports = require('node:…')`, whose properties
+ * the importers read where they use them (esbuild's interop), and the
+ * require() itself stays external (the banner's).
+ */
+export const builtinsByRequire: Plugin = {
+  name: 'built-ins-by-require',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) =>
+      args.kind === 'require-call' ? { path: args.path, external: true } : { path: args.path, namespace: 'built-in' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'built-in' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
 
 /** Bundles src/ into dist/ (replacing it); says what it wrote. The demo calls this directly; `npm run build` type-checks first. */
 export async function buildBundle(): Promise<string> {
@@ -82,7 +103,7 @@ export async function buildBundle(): Promise<string> {
     minifySyntax: true,
     treeShaking: true,
     legalComments: 'linked',
-    plugins: [absentOptional],
+    plugins: [absentOptional, builtinsByRequire],
     // node-fetch 2's URL code (whatwg-url, tr46) requires Node's punycode module, deprecated
     // (DEP0040: a warning at every start on Node 22+); the same code from the npm package instead.
     alias: { punycode: 'punycode/' },
