@@ -4,7 +4,8 @@ import { parseArgs } from 'node:util';
 import { evaluateCompliance } from '../probe/compliance.js';
 import { gradeFindings } from '../probe/grade.js';
 import { probeEndpoint } from '../probe/probe.js';
-import { GUIDELINE_IDS, PROFILE_NAMES, ProfileError, resolveProfile, type GuidelinesId, type ProfileName } from '../probe/profiles/index.js';
+import { GUIDELINE_IDS, guidelinesConfigurationProfile, PROFILE_NAMES, type GuidelinesId, type ProfileName } from '../probe/profiles/named.js';
+import { ProfileError } from '../probe/profiles/rules.js';
 import { renderJson } from '../probe/render/json.js';
 import { renderTable } from '../probe/render/table.js';
 
@@ -140,6 +141,9 @@ async function loadProfile(command: ProbeCommand) {
     }
   }
   try {
+    if (command.profile !== 'custom' && fields === undefined) return guidelinesConfigurationProfile(command.profile, command.guidelines);
+    // Only a profile file needs the schema library (~9 MB): loaded for it alone.
+    const { resolveProfile } = await import('../probe/profiles/index.js');
     return command.profile === 'custom' ? resolveProfile('custom', { custom: fields }) : resolveProfile(command.profile, { overrides: fields, ...(command.guidelines === undefined ? {} : { guidelines: command.guidelines }) });
   } catch (error) {
     if (error instanceof ProfileError) throw new ProbeUsageError(error.message);

@@ -90,3 +90,26 @@ describe('the layers of src/', () => {
     expect(offenders.map((f) => relative(SRC, f))).toEqual([]);
   });
 });
+
+// `certkeeper probe` with a built-in profile loads no zod (~9 MB of RSS): the
+// files its command module reaches by value imports (type-only imports are
+// erased; a dynamic import() is not followed) import no zod.
+describe('the probe command', () => {
+  const VALUE_IMPORT = /(?:^|\n)\s*(?:import|export)\s(?!type\s)[^'"]*?from\s+'([^']+)'/g;
+  it('reaches no zod through its static imports', () => {
+    const seen = new Set<string>();
+    const withZod: string[] = [];
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const m of readFileSync(file, 'utf8').matchAll(VALUE_IMPORT)) {
+        const spec = m[1] ?? '';
+        if (spec === 'zod' || spec.startsWith('zod/')) withZod.push(relative(SRC, file));
+        else if (spec.startsWith('.')) visit(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
+      }
+    };
+    visit(join(SRC, 'cli/probe.ts'));
+    expect(seen.size).toBeGreaterThan(20);
+    expect(withZod).toEqual([]);
+  });
+});

@@ -1,52 +1,51 @@
-import { z } from 'zod';
 import { postQuantumGroupByName } from '../post-quantum.js';
 import type { ProtocolVersion } from '../protocols.js';
-import { profileRulesSchema, type TlsProfile } from './schema.js';
+import type { ProfileRules, TlsProfile } from './rules.js';
 
 // A version of Mozilla's server-side TLS guidelines (TLSRef from 6.0 on) is a
 // data document in the guidelines' own JSON field names, validated on load;
 // only the fields certkeeper checks are kept. One schema reads every version,
 // one function turns a configuration of any version into profile rules: a
 // new version is a new data file (mozilla.ts, tlsref.ts), never an edit of
-// an old one, and never new code.
+// an old one, and never new code. The documents are typed here and checked
+// against guidelines-schema.ts by a unit test, not at load: reading them
+// needs no schema library (see rules.ts).
 
-const versionName = z.enum(['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']);
+export type GuidelinesVersionName = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 
-export const guidelinesConfiguration = z
-  .object({
-    certificate_curves: z.array(z.string()),
-    certificate_signatures: z.array(z.string()),
-    certificate_types: z.array(z.enum(['ecdsa', 'rsa'])),
-    ciphers_iana: z.array(z.string()),
-    ciphersuites: z.array(z.string()),
-    dh_param_size: z.number().int().nullable(),
-    ecdh_param_size: z.number().int(),
-    hsts_min_age: z.number().int(),
-    maximum_certificate_lifespan: z.number().int(),
-    ocsp_staple: z.boolean(),
-    rsa_key_size: z.number().int().nullable(),
-    server_preferred_order: z.boolean(),
-    tls_curves: z.array(z.string()).min(1),
-    tls_versions: z.array(versionName).min(1),
-  })
-  .strict();
+/** One configuration, in the guidelines' own field names (those certkeeper checks). */
+export interface GuidelinesConfiguration {
+  certificate_curves: string[];
+  certificate_signatures: string[];
+  certificate_types: ('ecdsa' | 'rsa')[];
+  ciphers_iana: string[];
+  ciphersuites: string[];
+  dh_param_size: number | null;
+  ecdh_param_size: number;
+  hsts_min_age: number;
+  maximum_certificate_lifespan: number;
+  ocsp_staple: boolean;
+  rsa_key_size: number | null;
+  server_preferred_order: boolean;
+  tls_curves: string[];
+  tls_versions: GuidelinesVersionName[];
+}
 
 export const CONFIGURATION_NAMES = ['modern', 'intermediate', 'old'] as const;
 export type ConfigurationName = (typeof CONFIGURATION_NAMES)[number];
 
-export const guidelinesSchema = z.object({
+export interface Guidelines {
   /** How certkeeper names this version: 'TLSRef-6.0', 'Mozilla-5.7'. */
-  id: z.string(),
+  id: string;
   /** How people name it, for reports. */
-  title: z.string(),
-  version: z.string(),
-  published: z.string().optional(),
+  title: string;
+  version: string;
+  published?: string;
   /** `old` is retired from 6.0 on. */
-  configurations: z.object({ modern: guidelinesConfiguration, intermediate: guidelinesConfiguration, old: guidelinesConfiguration.optional() }).strict(),
-});
-export type Guidelines = z.infer<typeof guidelinesSchema>;
+  configurations: { modern: GuidelinesConfiguration; intermediate: GuidelinesConfiguration; old?: GuidelinesConfiguration };
+}
 
-const VERSION_NAMES: Readonly<Record<z.infer<typeof versionName>, ProtocolVersion>> = {
+const VERSION_NAMES: Readonly<Record<GuidelinesVersionName, ProtocolVersion>> = {
   TLSv1: 'TLSv1.0',
   'TLSv1.1': 'TLSv1.1',
   'TLSv1.2': 'TLSv1.2',
@@ -61,7 +60,7 @@ export function guidelinesProfile(guidelines: Guidelines, name: ConfigurationNam
   // a recommendation (an advisory when missing), since the guidelines still allow the classical groups after it.
   const first = c.tls_curves[0];
   const postQuantumFirst = first !== undefined && postQuantumGroupByName(first) !== undefined;
-  const rules = profileRulesSchema.parse({
+  const rules: ProfileRules = {
     tlsVersions: c.tls_versions.map((v) => VERSION_NAMES[v]),
     cipherSuites: c.ciphers_iana,
     tls13CipherSuites: c.ciphersuites,
@@ -78,6 +77,6 @@ export function guidelinesProfile(guidelines: Guidelines, name: ConfigurationNam
     maximumCertificateLifespanDays: c.maximum_certificate_lifespan,
     ...(c.ocsp_staple ? { ocspStapling: 'recommended' as const } : {}),
     hstsMinAgeSeconds: c.hsts_min_age,
-  });
+  };
   return { name, source: guidelines.title, rules };
 }

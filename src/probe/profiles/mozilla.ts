@@ -1,5 +1,5 @@
-import { guidelinesProfile, guidelinesSchema, type ConfigurationName } from './guidelines.js';
-import type { TlsProfile } from './schema.js';
+import { guidelinesProfile, type ConfigurationName, type Guidelines } from './guidelines.js';
+import type { TlsProfile } from './rules.js';
 
 // Mozilla's server-side TLS recommendations, version 5.7 (May 2023;
 // https://ssl-config.mozilla.org/guidelines/5.7.json): the last version with
@@ -20,7 +20,7 @@ const INTERMEDIATE_CIPHERS = [
   'TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256',
 ];
 
-export const MOZILLA_GUIDELINES_5_7 = guidelinesSchema.parse({
+export const MOZILLA_GUIDELINES_5_7: Guidelines = {
   id: 'Mozilla-5.7',
   title: 'Mozilla server-side TLS 5.7',
   version: '5.7',
@@ -94,7 +94,7 @@ export const MOZILLA_GUIDELINES_5_7 = guidelinesSchema.parse({
       tls_versions: ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'],
     },
   },
-});
+};
 
 export const MOZILLA_PROFILE_NAMES = ['modern', 'intermediate', 'old'] as const;
 export type MozillaProfileName = (typeof MOZILLA_PROFILE_NAMES)[number];

@@ -1,4 +1,4 @@
-import { guidelinesSchema } from './guidelines.js';
+import type { Guidelines } from './guidelines.js';
 
 // TLSRef 6.0: Mozilla's server-side TLS guidelines continued under the
 // TLSRef name (https://ssl-config.mozilla.org/guidelines/6.0.json). Against
@@ -10,7 +10,7 @@ import { guidelinesSchema } from './guidelines.js';
 const TLS13_SUITES = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
 const CURVES = ['X25519MLKEM768', 'X25519', 'prime256v1', 'secp384r1'];
 
-export const TLSREF_GUIDELINES_6_0 = guidelinesSchema.parse({
+export const TLSREF_GUIDELINES_6_0: Guidelines = {
   id: 'TLSRef-6.0',
   title: 'TLSRef 6.0',
   version: '6.0',
@@ -55,4 +55,4 @@ export const TLSREF_GUIDELINES_6_0 = guidelinesSchema.parse({
       tls_versions: ['TLSv1.2', 'TLSv1.3'],
     },
   },
-});
+};
