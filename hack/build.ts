@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Metafile, type Plugin } from 'esbuild';
@@ -63,21 +64,25 @@ export const BANNER = [
   "const __dirname = __certkeeperFileURLToPath(new URL('.', import.meta.url));",
 ].join(' ');
 
+/** Node's built-in modules by any name a bundled module may import them by: `node:http`, `http`, `fs/promises`. */
+const BUILTIN = new RegExp(`^(node:.+|${builtinModules.map((m) => m.replace(/[/.]/g, '\\$&')).join('|')})$`);
+
 /**
  * Node's built-ins, imported as ESM (`import { createServer } from
  * 'node:http'`), get a module facade that reads every export once, lazy
  * getters included: node:http's `WebSocket` then loads undici (+14 MB of RSS
  * on Node 24, for a class certkeeper never uses), node:util's and node:fs's
  * getters ~2–3 MB more. Through require() a getter runs only when its property
- * is read. So every `node:` import of certkeeper's own code becomes a CommonJS
- * module of one line, `module.exports = require('node:…')`, whose properties
- * the importers read where they use them (esbuild's interop), and the
- * require() itself stays external (the banner's).
+ * is read. So every import of a built-in in the bundle (certkeeper's own
+ * `node:` imports, and ESM dependencies' `url`, `vm`) becomes a CommonJS
+ * module of one line, `module.exports = require('…')`, whose properties the
+ * importers read where they use them (esbuild's interop), and require() of a
+ * built-in stays external (the banner's require).
  */
 export const builtinsByRequire: Plugin = {
   name: 'built-ins-by-require',
   setup(b) {
-    b.onResolve({ filter: /^node:/ }, (args) =>
+    b.onResolve({ filter: BUILTIN }, (args) =>
       args.kind === 'require-call' ? { path: args.path, external: true } : { path: args.path, namespace: 'built-in' },
     );
     b.onLoad({ filter: /.*/, namespace: 'built-in' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));

@@ -23,8 +23,10 @@ describe('the bundle loads Node built-ins through require()', () => {
         "import { createServer } from 'node:http';",
         "import * as fs from 'node:fs';",
         "import { promisify } from 'node:util';",
+        // A dependency written as ESM imports built-ins by their bare names.
+        "import { URL as Url } from 'url';",
         "const loaded = (process as unknown as { moduleLoadList: string[] }).moduleLoadList.filter((m) => m.includes('undici'));",
-        "console.log(JSON.stringify({ server: typeof createServer, exists: fs.existsSync('/'), promisify: typeof promisify, undici: loaded }));",
+        "console.log(JSON.stringify({ server: typeof createServer, exists: fs.existsSync('/'), promisify: typeof promisify, url: typeof Url, undici: loaded }));",
       ].join('\n'),
     );
     const result = await build({
@@ -40,9 +42,9 @@ describe('the bundle loads Node built-ins through require()', () => {
     });
     const code = result.outputFiles[0]?.text ?? '';
     // The banner's own createRequire import is the one node: import left.
-    expect(code.replace(BANNER, '')).not.toMatch(/from\s*["']node:/);
+    expect(code.replace(BANNER, '')).not.toMatch(/from\s*["'](node:|url)/);
     writeFileSync(join(dir, 'out.mjs'), code);
     const printed = JSON.parse(execFileSync(process.execPath, [join(dir, 'out.mjs')], { encoding: 'utf8' })) as unknown;
-    expect(printed).toEqual({ server: 'function', exists: true, promisify: 'function', undici: [] });
+    expect(printed).toEqual({ server: 'function', exists: true, promisify: 'function', url: 'function', undici: [] });
   });
 });
