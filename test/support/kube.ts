@@ -33,6 +33,7 @@ export interface TestKube {
 }
 
 function clients(kubeconfig: KubeConfig): TestKube {
+  let own: KubeClients | undefined;
   return {
     kubeconfig,
     core: kubeconfig.makeApiClient(CoreV1Api),
@@ -41,7 +42,11 @@ function clients(kubeconfig: KubeConfig): TestKube {
     apiextensions: kubeconfig.makeApiClient(ApiextensionsV1Api),
     customObjects: kubeconfig.makeApiClient(CustomObjectsApi),
     objects: KubernetesObjectApi.makeApiClient(kubeconfig),
-    certkeeper: makeKubeClients(kubeconfig),
+    // Made on first use: makeKubeClients gives the KubeConfig keep-alive agents,
+    // which the generated clients above would then share.
+    get certkeeper(): KubeClients {
+      return (own ??= makeKubeClients(kubeconfig));
+    },
   };
 }
 

@@ -3,13 +3,13 @@ import type { ProtocolVersion } from '../protocols.js';
 import type { ProfileRules, TlsProfile } from './rules.js';
 
 // A version of Mozilla's server-side TLS guidelines (TLSRef from 6.0 on) is a
-// data document in the guidelines' own JSON field names, validated on load;
-// only the fields certkeeper checks are kept. One schema reads every version,
-// one function turns a configuration of any version into profile rules: a
-// new version is a new data file (mozilla.ts, tlsref.ts), never an edit of
-// an old one, and never new code. The documents are typed here and checked
-// against guidelines-schema.ts by a unit test, not at load: reading them
-// needs no schema library (see rules.ts).
+// data document in the guidelines' own JSON field names; only the fields
+// certkeeper checks are kept. One type (here) and one schema
+// (guidelines-schema.ts) describe every version, one function turns a
+// configuration of any version into profile rules: a new version is a new
+// data file (mozilla.ts, tlsref.ts), never an edit of an old one, and never
+// new code. The documents are checked against the schema by a unit test, not
+// at load: reading them needs no schema library (see rules.ts).
 
 export type GuidelinesVersionName = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 
