@@ -1,0 +1,70 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// bin/certkeeper.js tunes V8 for one-shot commands before the bundle loads.
+// It runs here as it ships, in front of a stand-in dist/main.js that makes a
+// function hot and keeps young objects alive, then reports what V8 did:
+// whether it marked that function for an optimizing compiler (--trace-opt)
+// and how large the young generation grew. (Node's own path functions may be
+// marked before bin/certkeeper.js runs, when the path it is installed at is
+// long: nothing a script can set comes earlier.) A flag V8 stopped knowing would be refused (an
+// "unrecognized flag" line on the output) and its effect would be gone.
+
+const BIN = resolve(import.meta.dirname, '../../../bin/certkeeper.js');
+
+const STAND_IN_MAIN = `
+import { getHeapSpaceStatistics } from 'node:v8';
+function hot(n) { let s = 0; for (let i = 0; i < 50; i++) s += (n * i) % 7; return s; }
+let sum = 0;
+for (let i = 0; i < 200000; i++) sum += hot(i);
+const kept = new Array(60000);
+for (let i = 0; i < 300000; i++) kept[i % kept.length] = { i, text: 'x' + i };
+const young = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+console.log('stand-in ' + JSON.stringify({ sum, kept: kept.length, newSpaceMiB: (young?.space_size ?? NaN) / 2 ** 20 }));
+`;
+
+interface Run {
+  /** --trace-opt's lines marking the stand-in's hot function. */
+  optimized: string[];
+  newSpaceMiB: number;
+  output: string;
+}
+
+describe('bin/certkeeper.js', () => {
+  let dir: string;
+  const run = (command: string): Run => {
+    const child = spawnSync(process.execPath, ['--trace-opt', join(dir, 'bin', 'certkeeper.js'), command], { encoding: 'utf8', timeout: 60_000 });
+    const output = `${child.stdout}${child.stderr}`;
+    if (child.status !== 0) throw new Error(`exit ${String(child.status)}:\n${output.slice(-2000)}`);
+    const line = output.split('\n').find((l) => l.startsWith('stand-in '));
+    if (line === undefined) throw new Error(`the stand-in bundle printed nothing:\n${output.slice(-2000)}`);
+    const { newSpaceMiB } = JSON.parse(line.slice('stand-in '.length)) as { newSpaceMiB: number };
+    return { optimized: output.split('\n').filter((l) => /<JSFunction hot .*for optimization to (MAGLEV|TURBOFAN)/.test(l)), newSpaceMiB, output };
+  };
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'certkeeper-bin-'));
+    mkdirSync(join(dir, 'bin'));
+    mkdirSync(join(dir, 'dist'));
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+    copyFileSync(BIN, join(dir, 'bin', 'certkeeper.js'));
+    writeFileSync(join(dir, 'dist', 'main.js'), STAND_IN_MAIN);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('leaves the operator to V8: its hot code is optimized and its young generation grows', () => {
+    const operator = run('operator');
+    expect(operator.optimized.length).toBeGreaterThan(0);
+    expect(operator.newSpaceMiB).toBeGreaterThan(2);
+  });
+
+  it.each(['probe', 'status', 'inventory', '--version'])('runs %s without optimizing compilers and with the young generation at its first size', (command) => {
+    const oneShot = run(command);
+    expect(oneShot.output).not.toMatch(/unrecognized flag/i);
+    expect(oneShot.optimized).toEqual([]);
+    expect(oneShot.newSpaceMiB).toBeLessThanOrEqual(2);
+  });
+});
