@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitForReady } from '../env/processes.js';
@@ -6,6 +7,8 @@ import { withBenchCluster, type BenchCluster } from './cluster.js';
 import { CLUSTER_FLAGS, clusterFlagValues, parseScenarioArgs, positiveInt, type ClusterFlagValues } from './options.js';
 import { readCpuSeconds, readMemory, RssSampler } from './proc.js';
 import { createSecrets, tlsSecretData } from './secrets.js';
+import { measureCommand, type CommandResult } from './startup.js';
+import { REPO_ROOT } from '../env/index.js';
 
 // `npm run bench -- --scenario inventory [--secrets 10000] [--tls 2000] [--json FILE] [--skip-build] [--keep-dir]`
 //
@@ -13,13 +16,17 @@ import { createSecrets, tlsSecretData } from './secrets.js';
 // expiring, expired, corrupt, some holding the same certificate), made before
 // the operator starts. Measures the compiled operator: time until its caches
 // are synced and /inventory lists every certificate, its RSS, and the
-// latency of /inventory and /metrics at that size.
+// latency of /inventory and /metrics at that size. Then `certkeeper
+// inventory -A`, which reads the same Secrets itself, as a whole process
+// (wall, CPU, peak RSS; one --cli-entry or several, e.g. an older build's).
 
 export const INVENTORY_USAGE = `usage: npm run bench -- --scenario inventory [flags]
   --secrets N      Secrets in the cluster (default 10000)
   --tls N          of which kubernetes.io/tls (default 2000)
   --namespaces N   spread over N namespaces (default 20)
   --requests N     /inventory requests to time (default 20)
+  --cli-entry FILE a CLI entry point to time \`inventory -A -o json\` with (default bin/certkeeper.js; repeatable)
+  --cli-runs N     runs per CLI entry, the median is reported (default 3; 0: none)
   --json FILE      also write the JSON result to FILE
   --skip-build     do not run npm run build first (dist/ must be current)
   --keep-dir       keep the environment folder afterwards`;
@@ -29,13 +36,23 @@ export interface InventoryBenchOptions extends ClusterFlagValues {
   tls: number;
   namespaces: number;
   requests: number;
+  cliEntries: string[];
+  cliRuns: number;
 }
 
 function parseOptions(argv: string[]): InventoryBenchOptions | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: { secrets: { type: 'string' }, tls: { type: 'string' }, namespaces: { type: 'string' }, requests: { type: 'string' }, ...CLUSTER_FLAGS },
+    options: {
+      secrets: { type: 'string' },
+      tls: { type: 'string' },
+      namespaces: { type: 'string' },
+      requests: { type: 'string' },
+      'cli-entry': { type: 'string', multiple: true },
+      'cli-runs': { type: 'string' },
+      ...CLUSTER_FLAGS,
+    },
   });
   if (values.help === true) return 'help';
   const secrets = positiveInt('secrets', values.secrets, 10_000, { max: 100_000 });
@@ -44,6 +61,8 @@ function parseOptions(argv: string[]): InventoryBenchOptions | 'help' {
     tls: Math.min(secrets, positiveInt('tls', values.tls, 2_000, { max: 100_000 })),
     namespaces: positiveInt('namespaces', values.namespaces, 20, { max: 1_000 }),
     requests: positiveInt('requests', values.requests, 20, { max: 1_000 }),
+    cliEntries: (values['cli-entry'] ?? [join(REPO_ROOT, 'bin', 'certkeeper.js')]).map((entry) => resolve(entry)),
+    cliRuns: values['cli-runs'] === '0' ? 0 : positiveInt('cli-runs', values['cli-runs'], 3, { max: 20 }),
     ...clusterFlagValues(values),
   };
 }
@@ -109,6 +128,8 @@ export interface InventoryBenchResult {
   inventoryLatencyMs: { p50: number; p95: number; max: number; bytes: number };
   filteredInventoryLatencyMs: { p50: number; p95: number; max: number; bytes: number };
   metricsLatencyMs: { p50: number; p95: number; max: number; bytes: number };
+  /** `certkeeper inventory -A -o json` against the same cluster, per entry point. */
+  cli: CommandResult[];
   node: string;
 }
 
@@ -123,6 +144,7 @@ export function formatInventoryReport(r: InventoryBenchResult): string {
     `GET /inventory    p50 ${r.inventoryLatencyMs.p50} ms, p95 ${r.inventoryLatencyMs.p95} ms, max ${r.inventoryLatencyMs.max} ms (${(r.inventoryLatencyMs.bytes / 1024).toFixed(0)} KiB)`,
     `  ?problem=expired  p50 ${r.filteredInventoryLatencyMs.p50} ms, p95 ${r.filteredInventoryLatencyMs.p95} ms (${(r.filteredInventoryLatencyMs.bytes / 1024).toFixed(0)} KiB)`,
     `GET /metrics      p50 ${r.metricsLatencyMs.p50} ms, p95 ${r.metricsLatencyMs.p95} ms, max ${r.metricsLatencyMs.max} ms (${(r.metricsLatencyMs.bytes / 1024).toFixed(0)} KiB)`,
+    ...r.cli.map((c) => `${c.command}: ${c.median.wallSeconds.toFixed(2)} s wall, ${c.median.cpuSeconds.toFixed(2)} CPU-s, peak RSS ${c.median.peakRssMB.toFixed(0)} MB, exit ${c.median.exitCode} (median of ${c.runs.length})`),
   ].join('\n');
 }
 
@@ -174,6 +196,12 @@ async function measure(o: InventoryBenchOptions, cluster: BenchCluster, signal: 
   sampler.sample();
   sampler.stop();
   const memory = readMemory(op.process.pid);
+  const cli: CommandResult[] = [];
+  for (const entry of o.cliRuns > 0 ? o.cliEntries : []) {
+    signal.throwIfAborted();
+    const label = `CLI ${relative(REPO_ROOT, entry) || entry} inventory -A`;
+    cli.push(await measureCommand(entry, label, ['inventory', '-A', '-o', 'json', '--kubeconfig', cluster.kubeconfigPath], o.cliRuns, log));
+  }
   return {
     secrets: o.secrets,
     tlsSecrets: o.tls,
@@ -189,6 +217,7 @@ async function measure(o: InventoryBenchOptions, cluster: BenchCluster, signal: 
     inventoryLatencyMs,
     filteredInventoryLatencyMs,
     metricsLatencyMs,
+    cli,
     node: process.version,
   };
 }
