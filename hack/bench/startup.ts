@@ -64,7 +64,7 @@ function median(values: readonly number[]): number {
 const TIME_FORMAT = 'certkeeper-bench-time %e %U %S %M %x';
 
 /** One run under /usr/bin/time; the child's own output is discarded. */
-export function timeOnce(entry: string, args: readonly string[]): Promise<ProcessFigures> {
+function timeOnce(entry: string, args: readonly string[]): Promise<ProcessFigures> {
   return new Promise((resolvePromise, reject) => {
     execFile('/usr/bin/time', ['-f', TIME_FORMAT, process.execPath, entry, ...args], { cwd: REPO_ROOT, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 }, (error, _stdout, stderr) => {
       const line = stderr.split('\n').find((l) => l.startsWith('certkeeper-bench-time '));
