@@ -1,11 +1,12 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitForReady } from '../env/processes.js';
 import { withBenchCluster, type BenchCluster } from './cluster.js';
 import { CLUSTER_FLAGS, clusterFlagValues, parseScenarioArgs, positiveInt, type ClusterFlagValues } from './options.js';
-import { readCpuSeconds, readMemory, RssSampler } from './proc.js';
+import { readCpuSeconds, readMemory, RssSampler, waitForQuietMachine } from './proc.js';
+import { cpuProfilerNodeOptions, formatProfile, PROFILE_SPLIT_SIGNAL, summarizeProfiles } from './profile.js';
 import { createSecrets, tlsSecretData } from './secrets.js';
 import { measureCommand, type CommandResult } from './startup.js';
 import { REPO_ROOT } from '../env/index.js';
@@ -27,6 +28,10 @@ export const INVENTORY_USAGE = `usage: npm run bench -- --scenario inventory [fl
   --requests N     /inventory requests to time (default 20)
   --cli-entry FILE a CLI entry point to time \`inventory -A -o json\` with (default bin/certkeeper.js; repeatable)
   --cli-runs N     runs per CLI entry, the median is reported (default 3; 0: none)
+  --node-flags=FLAGS node flags for the operator (default the image's: --max-semi-space-size=2 --heap-growing-percent=30; "" for none);
+                   repeatable: each variant syncs --operator-runs times against the same Secrets, interleaved
+  --operator-runs N  start the operator N times per variant, each until synced; medians reported (default 1)
+  --cpu-prof DIR   profile the operator into DIR: until the inventory is synced, then the rest; print the hottest code
   --json FILE      also write the JSON result to FILE
   --skip-build     do not run npm run build first (dist/ must be current)
   --keep-dir       keep the environment folder afterwards`;
@@ -38,6 +43,10 @@ export interface InventoryBenchOptions extends ClusterFlagValues {
   requests: number;
   cliEntries: string[];
   cliRuns: number;
+  cpuProfDir: string | undefined;
+  /** Node flag variants, each run --operator-runs times; empty: the image's flags only. */
+  nodeFlags: string[][];
+  operatorRuns: number;
 }
 
 function parseOptions(argv: string[]): InventoryBenchOptions | 'help' {
@@ -51,6 +60,9 @@ function parseOptions(argv: string[]): InventoryBenchOptions | 'help' {
       requests: { type: 'string' },
       'cli-entry': { type: 'string', multiple: true },
       'cli-runs': { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      'node-flags': { type: 'string', multiple: true },
+      'operator-runs': { type: 'string' },
       ...CLUSTER_FLAGS,
     },
   });
@@ -63,6 +75,9 @@ function parseOptions(argv: string[]): InventoryBenchOptions | 'help' {
     requests: positiveInt('requests', values.requests, 20, { max: 1_000 }),
     cliEntries: (values['cli-entry'] ?? [join(REPO_ROOT, 'bin', 'certkeeper.js')]).map((entry) => resolve(entry)),
     cliRuns: values['cli-runs'] === '0' ? 0 : positiveInt('cli-runs', values['cli-runs'], 3, { max: 20 }),
+    cpuProfDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
+    nodeFlags: (values['node-flags'] ?? []).map((flags) => flags.split(' ').filter((flag) => flag !== '')),
+    operatorRuns: positiveInt('operator-runs', values['operator-runs'], 1, { max: 20 }),
     ...clusterFlagValues(values),
   };
 }
@@ -114,6 +129,8 @@ export interface InventoryBenchResult {
   tlsSecrets: number;
   inventoryEntries: number;
   createSeconds: number;
+  /** Waited after creating for the machine to be quiet (waitForQuietMachine), before the operator started. */
+  quietSeconds: number;
   /** Operator start until /readyz (leading, caches synced). */
   cachesSyncedSeconds: number;
   /** Operator start until /inventory listed every certificate. */
@@ -130,6 +147,9 @@ export interface InventoryBenchResult {
   metricsLatencyMs: { p50: number; p95: number; max: number; bytes: number };
   /** `certkeeper inventory -A -o json` against the same cluster, per entry point. */
   cli: CommandResult[];
+  /** Every operator start until synced (the first is the one above), and their medians per node-flags variant. */
+  syncRuns: SyncRun[];
+  syncMedians: (SyncRun & { runs: number })[];
   node: string;
 }
 
@@ -137,13 +157,16 @@ export function formatInventoryReport(r: InventoryBenchResult): string {
   const met = (ok: boolean) => (ok ? 'met' : 'MISSED');
   return [
     `certkeeper bench, inventory: ${r.secrets} Secrets, ${r.tlsSecrets} kubernetes.io/tls -> ${r.inventoryEntries} inventory entries (node ${r.node})`,
-    `create            ${r.createSeconds.toFixed(1)} s, before the operator started`,
+    `create            ${r.createSeconds.toFixed(1)} s, then ${r.quietSeconds.toFixed(1)} s until the machine was quiet, before the operator started`,
     `caches synced     ${r.cachesSyncedSeconds.toFixed(1)} s after the operator started`,
     `inventory synced  ${r.inventorySyncedSeconds.toFixed(1)} s (target 6 s: ${met(r.inventorySyncedSeconds <= 6)}); operator CPU until then ${r.cpuSecondsUntilSynced?.toFixed(1) ?? '?'} s (target 2 CPU-s: ${met((r.cpuSecondsUntilSynced ?? Infinity) <= 2)})`,
     `operator memory   peak RSS ${r.peakRssMB.toFixed(1)} MB (target 150 MB, issue 11: ${met(r.peakRssMB <= 150)}); ${r.rssSyncedMB?.toFixed(1) ?? '?'} MB when synced, ${r.rssAfterMB?.toFixed(1) ?? '?'} MB after the requests; V8 heap used ${r.heapUsedMB.synced ?? '?'} MB when synced, ${r.heapUsedMB.after ?? '?'} MB after`,
     `GET /inventory    p50 ${r.inventoryLatencyMs.p50} ms, p95 ${r.inventoryLatencyMs.p95} ms, max ${r.inventoryLatencyMs.max} ms (${(r.inventoryLatencyMs.bytes / 1024).toFixed(0)} KiB)`,
     `  ?problem=expired  p50 ${r.filteredInventoryLatencyMs.p50} ms, p95 ${r.filteredInventoryLatencyMs.p95} ms (${(r.filteredInventoryLatencyMs.bytes / 1024).toFixed(0)} KiB)`,
     `GET /metrics      p50 ${r.metricsLatencyMs.p50} ms, p95 ${r.metricsLatencyMs.p95} ms, max ${r.metricsLatencyMs.max} ms (${(r.metricsLatencyMs.bytes / 1024).toFixed(0)} KiB)`,
+    ...(r.syncRuns.length > 1
+      ? r.syncMedians.map((m) => `operator, node flags ${m.nodeFlags}: synced ${m.inventorySyncedSeconds.toFixed(2)} s, ${m.cpuSecondsUntilSynced?.toFixed(2) ?? '?'} CPU-s, peak RSS ${m.peakRssMB.toFixed(1)} MB (median of ${m.runs}; runs: ${r.syncRuns.filter((x) => x.nodeFlags === m.nodeFlags).map((x) => x.cpuSecondsUntilSynced?.toFixed(2) ?? '?').join(', ')} CPU-s)`)
+      : []),
     ...r.cli.map((c) => `${c.command}: ${c.median.wallSeconds.toFixed(2)} s wall, ${c.median.cpuSeconds.toFixed(2)} CPU-s, peak RSS ${c.median.peakRssMB.toFixed(0)} MB, exit ${c.median.exitCode} (median of ${c.runs.length})`),
   ].join('\n');
 }
@@ -157,6 +180,7 @@ export async function runInventoryScenario(argv: string[], signal: AbortSignal, 
   const json = JSON.stringify(result, null, 2);
   process.stdout.write(`\n${formatInventoryReport(result)}\n\n${json}\n`);
   if (o.json !== undefined) await writeFile(o.json, `${json}\n`);
+  if (o.cpuProfDir !== undefined) for (const profile of await summarizeProfiles(o.cpuProfDir)) process.stdout.write(`\n${formatProfile(profile)}\n`);
   return 0;
 }
 
@@ -166,26 +190,21 @@ async function measure(o: InventoryBenchOptions, cluster: BenchCluster, signal: 
   const { data, expectedEntries } = await tlsSecretData(o.tls);
   log(`creating ${o.secrets} Secrets (${o.tls} TLS) in ${o.namespaces} namespaces`);
   const createSeconds = await createSecrets(core, o, data, log, signal);
-  log(`created in ${createSeconds.toFixed(1)} s; starting the compiled operator`);
+  // Secrets that exist before the operator starts have usually existed for a
+  // while: kube-apiserver and etcd are done with them. Measuring while they
+  // still collect after 10,000 creates put 0.4-0.6 CPU-s more on the operator's first start.
+  const quiet = await waitForQuietMachine({ signal });
+  log(`created in ${createSeconds.toFixed(1)} s; machine ${quiet.quiet ? 'quiet' : 'still busy'} after ${quiet.seconds.toFixed(1)} s (${(quiet.busy * 100).toFixed(0)} % of a CPU); starting the compiled operator`);
 
-  const started = performance.now();
-  const op = await cluster.startOperator({ compiled: true, leaderElect: false, logLevel: 'info' });
-  const sampler = new RssSampler(op.process.pid);
-  sampler.start();
-  let cachesSyncedSeconds: number | undefined;
-  let entries = 0;
-  await waitForReady(
-    async ({ observe }) => {
-      if (cachesSyncedSeconds === undefined && (await fetch(`${op.url}/readyz`).catch(() => undefined))?.ok === true) cachesSyncedSeconds = (performance.now() - started) / 1000;
-      if (cachesSyncedSeconds === undefined) return undefined;
-      entries = (await inventoryCount(op.url)) ?? entries;
-      observe(`${entries}/${expectedEntries} entries`);
-      return entries >= expectedEntries ? true : undefined;
-    },
-    { description: 'a synced inventory', timeoutMs: 300_000, intervalMs: 100, watch: [op.process], signal },
-  );
-  const inventorySyncedSeconds = (performance.now() - started) / 1000;
-  const cpuSecondsUntilSynced = readCpuSeconds(op.process.pid);
+  const profileDir = o.cpuProfDir;
+  if (profileDir !== undefined) await mkdir(profileDir, { recursive: true });
+  const quietSeconds = Math.round(quiet.seconds * 10) / 10;
+  const variants = o.nodeFlags.length === 0 ? [undefined] : o.nodeFlags;
+  // The first run keeps its operator for the request latencies; every other
+  // run (each variant, --operator-runs times, interleaved) only syncs.
+  const first = await syncOnce(cluster, variants[0], expectedEntries, profileDir, signal);
+  const { op, sampler, cachesSyncedSeconds, entries, inventorySyncedSeconds, cpuSecondsUntilSynced } = first;
+  const syncRuns: SyncRun[] = [first.run];
   const mb = (bytes: number | undefined) => (bytes === undefined ? undefined : Math.round((bytes / 2 ** 20) * 10) / 10);
   const rssSynced = readMemory(op.process.pid)?.rssMB;
   const heapSynced = mb(await metricValue(op.url, 'certkeeper_nodejs_heap_size_used_bytes'));
@@ -202,22 +221,106 @@ async function measure(o: InventoryBenchOptions, cluster: BenchCluster, signal: 
     const label = `CLI ${relative(REPO_ROOT, entry) || entry} inventory -A`;
     cli.push(await measureCommand(entry, label, ['inventory', '-A', '-o', 'json', '--kubeconfig', cluster.kubeconfigPath], o.cliRuns, log));
   }
+  const heapAfter = mb(await metricValue(op.url, 'certkeeper_nodejs_heap_size_used_bytes'));
+  if (o.operatorRuns > 1 || variants.length > 1) {
+    await op.process.stop(profileDir === undefined ? 5_000 : 60_000);
+    for (let round = 0; round < o.operatorRuns; round++) {
+      for (const [i, flags] of variants.entries()) {
+        if (round === 0 && i === 0) continue;
+        await waitForQuietMachine({ timeoutMs: 10_000, signal });
+        const again = await syncOnce(cluster, flags, expectedEntries, undefined, signal);
+        again.sampler.stop();
+        await again.op.process.stop(5_000);
+        syncRuns.push(again.run);
+        log(`run ${syncRuns.length}: ${again.run.nodeFlags}: synced after ${again.run.inventorySyncedSeconds} s, ${again.run.cpuSecondsUntilSynced ?? '?'} CPU-s, peak RSS ${again.run.peakRssMB} MB`);
+      }
+    }
+  }
   return {
     secrets: o.secrets,
     tlsSecrets: o.tls,
     inventoryEntries: entries,
     createSeconds: Math.round(createSeconds * 10) / 10,
+    quietSeconds,
     cachesSyncedSeconds: Math.round((cachesSyncedSeconds ?? Number.NaN) * 100) / 100,
     inventorySyncedSeconds: Math.round(inventorySyncedSeconds * 100) / 100,
     peakRssMB: Math.round((memory?.peakRssMB ?? Number.NaN) * 10) / 10,
     rssSyncedMB: rssSynced === undefined ? undefined : Math.round(rssSynced * 10) / 10,
     rssAfterMB: memory === undefined ? undefined : Math.round(memory.rssMB * 10) / 10,
-    heapUsedMB: { synced: heapSynced, after: mb(await metricValue(op.url, 'certkeeper_nodejs_heap_size_used_bytes')) },
+    heapUsedMB: { synced: heapSynced, after: heapAfter },
     cpuSecondsUntilSynced: cpuSecondsUntilSynced === undefined ? undefined : Math.round(cpuSecondsUntilSynced * 100) / 100,
     inventoryLatencyMs,
     filteredInventoryLatencyMs,
     metricsLatencyMs,
     cli,
+    syncRuns,
+    syncMedians: medians(syncRuns),
     node: process.version,
   };
+}
+
+/** One operator start until its inventory lists every certificate. */
+export interface SyncRun {
+  /** The operator's node flags, "image's" for OPERATOR_NODE_FLAGS. */
+  nodeFlags: string;
+  inventorySyncedSeconds: number;
+  cpuSecondsUntilSynced: number | undefined;
+  /** Peak RSS until synced, MiB. */
+  peakRssMB: number;
+}
+
+const round2 = (v: number) => Math.round(v * 100) / 100;
+
+/** Starts the operator with `flags` and waits until its inventory holds `expected` entries. */
+async function syncOnce(cluster: BenchCluster, flags: string[] | undefined, expected: number, profileDir: string | undefined, signal: AbortSignal) {
+  const started = performance.now();
+  const op = await cluster.startOperator({
+    compiled: true,
+    leaderElect: false,
+    logLevel: 'info',
+    ...(flags === undefined ? {} : { nodeFlags: flags }),
+    ...(profileDir === undefined ? {} : { env: { NODE_OPTIONS: await cpuProfilerNodeOptions(profileDir) }, stopGraceMs: 60_000 }),
+  });
+  const sampler = new RssSampler(op.process.pid);
+  sampler.start();
+  let cachesSyncedSeconds: number | undefined;
+  let entries = 0;
+  await waitForReady(
+    async ({ observe }) => {
+      if (cachesSyncedSeconds === undefined && (await fetch(`${op.url}/readyz`).catch(() => undefined))?.ok === true) cachesSyncedSeconds = (performance.now() - started) / 1000;
+      if (cachesSyncedSeconds === undefined) return undefined;
+      entries = (await inventoryCount(op.url)) ?? entries;
+      observe(`${entries}/${expected} entries`);
+      return entries >= expected ? true : undefined;
+    },
+    { description: 'a synced inventory', timeoutMs: 300_000, intervalMs: 100, watch: [op.process], signal },
+  );
+  const inventorySyncedSeconds = (performance.now() - started) / 1000;
+  const cpuSecondsUntilSynced = readCpuSeconds(op.process.pid);
+  if (profileDir !== undefined) process.kill(op.process.pid, PROFILE_SPLIT_SIGNAL);
+  const run: SyncRun = {
+    nodeFlags: flags === undefined ? "image's" : flags.join(' ') || 'none',
+    inventorySyncedSeconds: round2(inventorySyncedSeconds),
+    cpuSecondsUntilSynced: cpuSecondsUntilSynced === undefined ? undefined : round2(cpuSecondsUntilSynced),
+    peakRssMB: Math.round((readMemory(op.process.pid)?.peakRssMB ?? Number.NaN) * 10) / 10,
+  };
+  return { op, sampler, cachesSyncedSeconds, entries, inventorySyncedSeconds, cpuSecondsUntilSynced, run };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+}
+
+/** Per node-flags variant: the median of its runs. */
+function medians(runs: readonly SyncRun[]): (SyncRun & { runs: number })[] {
+  const byFlags = new Map<string, SyncRun[]>();
+  for (const run of runs) byFlags.set(run.nodeFlags, [...(byFlags.get(run.nodeFlags) ?? []), run]);
+  return [...byFlags].map(([nodeFlags, group]) => ({
+    nodeFlags,
+    inventorySyncedSeconds: median(group.map((r) => r.inventorySyncedSeconds)),
+    cpuSecondsUntilSynced: median(group.map((r) => r.cpuSecondsUntilSynced ?? Number.NaN)),
+    peakRssMB: median(group.map((r) => r.peakRssMB)),
+    runs: group.length,
+  }));
 }

@@ -120,3 +120,28 @@ export function readMachineBusySeconds(): number | undefined {
   const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
   return (total - idle) / clockTicksPerSecond();
 }
+
+/**
+ * Waits until the machine is quiet: a whole `windowMs` in which all CPUs
+ * together were busy less than `maxBusyFraction` of one CPU (after a burst
+ * of writes, kube-apiserver and etcd go on compacting and collecting for a
+ * while). Gives up after `timeoutMs`. Resolves with the seconds waited and
+ * the last window's busy fraction.
+ */
+export async function waitForQuietMachine(o: { windowMs?: number; maxBusyFraction?: number; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ seconds: number; busy: number; quiet: boolean }> {
+  const windowMs = o.windowMs ?? 1_000;
+  const maxBusy = o.maxBusyFraction ?? 0.15;
+  const started = performance.now();
+  let busy = Number.NaN;
+  while (performance.now() - started < (o.timeoutMs ?? 60_000)) {
+    const before = readMachineBusySeconds();
+    const at = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    o.signal?.throwIfAborted();
+    const after = readMachineBusySeconds();
+    if (before === undefined || after === undefined) return { seconds: 0, busy: Number.NaN, quiet: false };
+    busy = (after - before) / ((performance.now() - at) / 1000);
+    if (busy < maxBusy) return { seconds: (performance.now() - started) / 1000, busy, quiet: true };
+  }
+  return { seconds: (performance.now() - started) / 1000, busy, quiet: false };
+}

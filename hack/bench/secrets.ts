@@ -39,8 +39,8 @@ export async function tlsSecretData(count: number): Promise<{ data: Record<strin
   const data: Record<string, string>[] = pems.map((pem, i) => ({ 'tls.crt': b64(pem), 'tls.key': b64(keyPem), ...(i % 2 === 0 ? { 'ca.crt': b64(caPem) } : {}) }));
   for (let i = 0; i < duplicates; i++) data.push({ 'tls.crt': b64(pems[i] ?? ''), 'tls.key': b64(keyPem) });
   for (let i = 0; i < corrupt; i++) data.push({ 'tls.crt': b64('-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n'), 'tls.key': b64(keyPem) });
-  // distinct leaves + the CA (from ca.crt) + one entry per corrupt Secret.
-  return { data, expectedEntries: distinct + 1 + corrupt };
+  // distinct leaves + the CA (from the first leaf's ca.crt, when there is one) + one entry per corrupt Secret.
+  return { data, expectedEntries: distinct + (distinct > 0 ? 1 : 0) + corrupt };
 }
 
 /**
