@@ -1,4 +1,5 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoordinationV1Api } from '@kubernetes/client-node';
@@ -12,6 +13,7 @@ import { withBenchCluster, type BenchCluster } from './cluster.js';
 import { CLUSTER_FLAGS, clusterFlagValues, parseScenarioArgs, positiveInt, UsageError, type ClusterFlagValues } from './options.js';
 import { createBenchSetup, createPolicy, OPERATOR_NAMESPACE, type BenchClients } from './fixtures.js';
 import { limitCpu, type CpuLimit } from './cpu-limit.js';
+import { cpuProfilerNodeOptions, formatProfile, PROFILE_SPLIT_SIGNAL, summarizeProfiles } from './profile.js';
 import { readCpuSeconds, readMemory } from './proc.js';
 import { progressEvery } from './progress.js';
 
@@ -42,6 +44,7 @@ export const SCALE_OUT_USAGE = `usage: npm run bench -- --scenario scale-out [fl
                      about C/R keeps the probes in flight on this machine's cores the same as in the single run)
   --cpu-limit M      limit each operator process to M millicores of CPU (its own cgroup, as a pod's CPU limit; needs root);
                      keep R x M well inside the cores, beside nginx and kube-apiserver (default: no limit)
+  --cpu-prof DIR     profile every operator process into DIR/<run>/ (until the policy, then the probing) and print the hottest code
   --timeout S        give up on a run after S seconds (default 600)
   --json FILE        also write the JSON result to FILE
   --skip-build       do not run npm run build first (dist/ must be current)
@@ -56,13 +59,14 @@ interface Options extends ClusterFlagValues {
   timeoutSeconds: number;
   /** Millicores of CPU per operator process; undefined: none. */
   cpuLimit: number | undefined;
+  cpuProfDir: string | undefined;
 }
 
 function parse(argv: string[]): Options | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: { services: { type: 'string' }, 'per-service': { type: 'string' }, replicas: { type: 'string' }, concurrency: { type: 'string' }, 'shared-concurrency': { type: 'string' }, timeout: { type: 'string' }, 'cpu-limit': { type: 'string' }, ...CLUSTER_FLAGS },
+    options: { services: { type: 'string' }, 'per-service': { type: 'string' }, replicas: { type: 'string' }, concurrency: { type: 'string' }, 'shared-concurrency': { type: 'string' }, timeout: { type: 'string' }, 'cpu-limit': { type: 'string' }, 'cpu-prof': { type: 'string' }, ...CLUSTER_FLAGS },
   });
   if (values.help === true) return 'help';
   const o: Options = {
@@ -72,6 +76,7 @@ function parse(argv: string[]): Options | 'help' {
     concurrency: positiveInt('concurrency', values.concurrency, 16, { max: 256 }),
     sharedConcurrency: positiveInt('shared-concurrency', values['shared-concurrency'] ?? values.concurrency, 16, { max: 256 }),
     timeoutSeconds: positiveInt('timeout', values.timeout, 600, { max: 3600 }),
+    cpuProfDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
     cpuLimit: values['cpu-limit'] === undefined ? undefined : positiveInt('cpu-limit', values['cpu-limit'], 1000, { min: 50, max: 64_000 }),
     ...clusterFlagValues(values),
   };
@@ -154,11 +159,16 @@ async function measureRun(cluster: BenchCluster, o: Options, replicas: number, s
   const concurrency = sharing ? o.sharedConcurrency : o.concurrency;
   const env: Record<string, string> = { CERTKEEPER_PROBE_CONCURRENCY: String(concurrency), CERTKEEPER_ENDPOINT_RECHECK_INTERVAL: '1h' };
   if (sharing) Object.assign(env, { CERTKEEPER_PROBE_SHARING: 'true', CERTKEEPER_PROBE_SHARING_LEASE_DURATION: '15s' });
+  const profileDir = o.cpuProfDir === undefined ? undefined : join(o.cpuProfDir, `${replicas}-process`);
+  if (profileDir !== undefined) {
+    await mkdir(profileDir, { recursive: true });
+    env.NODE_OPTIONS = await cpuProfilerNodeOptions(profileDir);
+  }
   const ops: OperatorProcess[] = [];
   const limits: CpuLimit[] = [];
   try {
     for (let i = 0; i < replicas; i++) {
-      const op = await cluster.startOperator({ compiled: true, leaderElect: true, logLevel: 'info', env });
+      const op = await cluster.startOperator({ compiled: true, leaderElect: true, logLevel: 'info', env, ...(profileDir === undefined ? {} : { stopGraceMs: 60_000 }) });
       ops.push(op);
       if (o.cpuLimit !== undefined) limits.push(await limitCpu(op.process.pid, o.cpuLimit, `${replicas}-${i}`));
     }
@@ -183,6 +193,7 @@ async function measureRun(cluster: BenchCluster, o: Options, replicas: number, s
     const cpu0 = ops.map((x) => readCpuSeconds(x.process.pid));
     const policy = `scale-out-${replicas}`;
     log(`${replicas} process(es)${sharing ? ' sharing the probes' : ''}: TLSPolicy ${policy} selects ${endpoints} endpoints (full scans)`);
+    if (profileDir !== undefined) for (const x of ops) process.kill(x.process.pid, PROFILE_SPLIT_SIGNAL);
     const t0 = performance.now();
     await createPolicy(clients, policy, {
       namespaceSelector: { matchLabels: { bench: 'true' } },
@@ -232,7 +243,7 @@ async function measureRun(cluster: BenchCluster, o: Options, replicas: number, s
       probesAfter: probes2.reduce((s, v, i) => s + v - (probes1[i] ?? 0), 0),
     };
   } finally {
-    await Promise.all(ops.map((x) => x.process.stop()));
+    await Promise.all(ops.map((x) => x.process.stop(profileDir === undefined ? undefined : 60_000)));
     await Promise.all(limits.map((l) => l.remove()));
   }
 }
@@ -286,6 +297,10 @@ export async function runScaleOutScenario(argv: string[], signal: AbortSignal, l
       const json = JSON.stringify(result, null, 2);
       process.stdout.write(`\n${formatScaleOutReport(result)}\n\n${json}\n`);
       if (options.json !== undefined) await writeFile(options.json, `${json}\n`);
+      const profiles = options.cpuProfDir;
+      for (const run of profiles === undefined ? [] : [1, options.replicas]) {
+        for (const profile of await summarizeProfiles(join(profiles ?? '', `${run}-process`))) process.stdout.write(`\n${formatProfile(profile)}\n`);
+      }
     } finally {
       await nginx?.stop();
       await network.teardown();
