@@ -254,7 +254,7 @@ async function measure(o: InventoryBenchOptions, cluster: BenchCluster, signal: 
     metricsLatencyMs,
     cli,
     syncRuns,
-    syncMedians: medians(syncRuns),
+    syncMedians: syncMedians(syncRuns),
     node: process.version,
   };
 }
@@ -312,8 +312,8 @@ function median(values: number[]): number {
   return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
 }
 
-/** Per node-flags variant: the median of its runs. */
-function medians(runs: readonly SyncRun[]): (SyncRun & { runs: number })[] {
+/** Per node-flags variant, in the order first run: the median of each figure over its runs (the lower middle of an even count). */
+export function syncMedians(runs: readonly SyncRun[]): (SyncRun & { runs: number })[] {
   const byFlags = new Map<string, SyncRun[]>();
   for (const run of runs) byFlags.set(run.nodeFlags, [...(byFlags.get(run.nodeFlags) ?? []), run]);
   return [...byFlags].map(([nodeFlags, group]) => ({
