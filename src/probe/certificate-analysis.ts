@@ -3,7 +3,6 @@ import { summarizeDerCertificate } from '../pki/certificates.js';
 import { chainsToPublicRoots, verifyServedChain } from '../pki/trust-anchors.js';
 import { lifetimeDaysOf } from './lifetimes.js';
 import { readCertificateChainPem } from '../pki/certificate-der.js';
-import { x509 } from '../pki/x509.js';
 import { encodePem } from '../pki/pem.js';
 import { revocationInfo } from '../pki/revocation.js';
 import type { CertificateDetails, CertificateFindings, ValidityState } from './findings.js';
@@ -35,8 +34,7 @@ function details(der: Buffer): CertificateDetails {
   const [parsed] = readCertificateChainPem(encodePem('CERTIFICATE', der), 'served certificate');
   if (parsed === undefined) throw new Error('served certificate did not parse');
   const summary = summarizeDerCertificate(parsed);
-  // The extensions the DER reader does not read: one library parse per probed leaf, not on a hot path.
-  const revocation = revocationInfo(new x509.X509Certificate(der));
+  const revocation = revocationInfo(parsed);
   return {
     subject: summary.subject,
     commonName: summary.commonName,

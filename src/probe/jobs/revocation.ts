@@ -1,4 +1,5 @@
 import { parseCertificateChainPem } from '../../pki/certificates.js';
+import { readCertificateChainPem } from '../../pki/certificate-der.js';
 import { encodePem } from '../../pki/pem.js';
 import { crlFacts, revocationInfo } from '../../pki/revocation.js';
 import { fetchCrl, type FetchedCrl } from './crl.js';
@@ -24,7 +25,8 @@ export interface CrlCheck {
 
 /** The http CRL URL of a leaf (DER, base64), if it names one. */
 export function crlUrlOf(leafDer: string): string | undefined {
-  const [leaf] = parseCertificateChainPem(encodePem('CERTIFICATE', Buffer.from(leafDer, 'base64')), 'served leaf');
+  // Only the DER is read: OpenSSL's parse of the leaf is not needed for its extensions.
+  const [leaf] = readCertificateChainPem(encodePem('CERTIFICATE', Buffer.from(leafDer, 'base64')), 'served leaf', { lazyLeaf: true });
   return leaf === undefined ? undefined : revocationInfo(leaf).crlUrls.find((u) => u.startsWith('http:'));
 }
 

@@ -1,6 +1,14 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crlFacts, revocationInfo, tlsFeatureHasStatusRequest } from '../../../src/pki/revocation.js';
+import { readCertificateDer } from '../../../src/pki/certificate-der.js';
+import { decodePemBlocks } from '../../../src/pki/pem.js';
+import { crlFacts, revocationInfo, tlsFeatureHasStatusRequest, type RevocationInfo } from '../../../src/pki/revocation.js';
+import { usagesOfExtensions } from '../../../src/pki/usages.js';
+import { x509 } from '../../../src/pki/x509.js';
 import { crlFindings } from '../../../src/probe/analyse.js';
 import { evaluateCompliance } from '../../../src/probe/compliance.js';
 import type { CrlFindings } from '../../../src/probe/findings.js';
@@ -18,6 +26,8 @@ import { findings, set, withCertificate, withLeaf } from './findings-builders.js
 // local HTTP server, and the judgements made of them.
 
 const NOW = new Date();
+const ECDSA = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const webcryptoKeys = () => crypto.subtle.generateKey(ECDSA, true, ['sign', 'verify']);
 const HOUR = 3_600_000;
 let ca: TestCa;
 
@@ -25,10 +35,30 @@ beforeAll(async () => {
   ca = await testCa();
 });
 
+/** The DER reader's view of a library-made certificate. */
+const der = (certificate: x509.X509Certificate) => readCertificateDer(new Uint8Array(certificate.rawData));
+
+/** The same facts as the X.509 library reads them: the reference the DER reader is held to. */
+function libraryReading(certificate: x509.X509Certificate): RevocationInfo {
+  const aia = certificate.getExtension(x509.AuthorityInfoAccessExtension);
+  const cdp = certificate.getExtension(x509.CRLDistributionPointsExtension);
+  const feature = certificate.extensions.find((e) => e.type === '1.3.6.1.5.5.7.1.24');
+  const crlUrls: string[] = [];
+  for (const point of cdp?.distributionPoints ?? []) {
+    for (const name of point.distributionPoint?.fullName ?? []) if (name.uniformResourceIdentifier !== undefined) crlUrls.push(name.uniformResourceIdentifier);
+  }
+  return {
+    ocspUrls: aia === null ? [] : aia.ocsp.filter((n) => n.type === 'url').map((n) => n.value),
+    crlUrls,
+    mustStaple: feature !== undefined && tlsFeatureHasStatusRequest(new Uint8Array(feature.value)),
+    usages: usagesOfExtensions(certificate.extensions),
+  };
+}
+
 describe('revocationInfo', () => {
   it('reads the OCSP responder, the CRL distribution point, Must-Staple and the usages', async () => {
     const leaf = await testLeaf(ca, { dnsName: 'a.test', serial: '0a', ocspUrl: 'http://ocsp.test/', crlUrl: 'http://crl.test/ca.crl', mustStaple: true, clientAuth: true });
-    expect(revocationInfo(leaf.certificate)).toEqual({
+    expect(revocationInfo(der(leaf.certificate))).toEqual({
       ocspUrls: ['http://ocsp.test/'],
       crlUrls: ['http://crl.test/ca.crl'],
       mustStaple: true,
@@ -38,7 +68,73 @@ describe('revocationInfo', () => {
 
   it('reads a certificate without any of them', async () => {
     const leaf = await testLeaf(ca, { dnsName: 'b.test', serial: '0b' });
-    expect(revocationInfo(leaf.certificate)).toEqual({ ocspUrls: [], crlUrls: [], mustStaple: false, usages: ['digital signature', 'server auth'] });
+    expect(revocationInfo(der(leaf.certificate))).toEqual({ ocspUrls: [], crlUrls: [], mustStaple: false, usages: ['digital signature', 'server auth'] });
+  });
+
+  it('reads what the X.509 library reads: several responders and points, other access methods and names, every key usage bit, unknown purposes', async () => {
+    const keys = await webcryptoKeys();
+    const make = (extensions: x509.Extension[]) =>
+      x509.X509CertificateGenerator.createSelfSigned({ serialNumber: '02', name: 'CN=extensions', notBefore: NOW, notAfter: new Date(NOW.getTime() + HOUR), signingAlgorithm: ECDSA, keys, extensions });
+    const allBits = Object.values(x509.KeyUsageFlags).filter((v): v is number => typeof v === 'number').reduce((a, b) => a | b, 0);
+    const certificates = [
+      await make([
+        new x509.AuthorityInfoAccessExtension({
+          ocsp: [new x509.GeneralName('url', 'http://ocsp-1.test/'), new x509.GeneralName('dns', 'ocsp.test'), new x509.GeneralName('url', 'https://ocsp-2.test/x')],
+          caIssuers: [new x509.GeneralName('url', 'http://issuers.test/ca.der')],
+        }),
+        new x509.CRLDistributionPointsExtension(['http://crl-1.test/a.crl', 'ldap://crl.test/cn=ca', 'http://crl-2.test/b.crl']),
+        new x509.KeyUsagesExtension(allBits, true),
+        new x509.ExtendedKeyUsageExtension(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.9', '1.2.3.4.5', '2.5.29.37.0']),
+        new x509.Extension('1.3.6.1.5.5.7.1.24', false, new Uint8Array([0x30, 0x06, 0x02, 0x01, 0x11, 0x02, 0x01, 0x05])),
+      ]),
+      ...(await Promise.all(
+        [x509.KeyUsageFlags.decipherOnly, x509.KeyUsageFlags.encipherOnly | x509.KeyUsageFlags.keyAgreement, x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, x509.KeyUsageFlags.nonRepudiation].map((flags) =>
+          make([new x509.KeyUsagesExtension(flags)]),
+        ),
+      )),
+      await make([]),
+    ];
+    for (const certificate of certificates) expect(revocationInfo(der(certificate))).toEqual(libraryReading(certificate));
+    expect(revocationInfo(der(certificates[0] as x509.X509Certificate)).ocspUrls).toEqual(['http://ocsp-1.test/', 'https://ocsp-2.test/x']);
+  });
+
+  it("reads OpenSSL's encoding too: one distribution point holding several names", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'certkeeper-revocation-'));
+    try {
+      const [key, crt] = [join(dir, 'key.pem'), join(dir, 'crt.pem')];
+      execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key], { stdio: 'pipe' });
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-key', key, '-out', crt, '-days', '2', '-subj', '/CN=openssl', '-addext', 'crlDistributionPoints=URI:http://crl-a.test/,URI:http://crl-b.test/', '-addext', 'authorityInfoAccess=OCSP;URI:http://ocsp.test/,caIssuers;URI:http://ca.test/', '-addext', 'tlsfeature=status_request', '-addext', 'extendedKeyUsage=clientAuth'],
+        { stdio: 'pipe' },
+      );
+      const [block] = decodePemBlocks(readFileSync(crt, 'utf8'), 'openssl');
+      const bytes = new Uint8Array(block?.der ?? []);
+      const native = revocationInfo(readCertificateDer(bytes));
+      expect(native).toEqual(libraryReading(new x509.X509Certificate(bytes)));
+      expect(native).toMatchObject({ ocspUrls: ['http://ocsp.test/'], crlUrls: ['http://crl-a.test/', 'http://crl-b.test/'], mustStaple: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a malformed extension reads as absent, and the rest of the certificate is still read', async () => {
+    const keys = await webcryptoKeys();
+    const certificate = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: '03',
+      name: 'CN=broken',
+      notBefore: NOW,
+      notAfter: new Date(NOW.getTime() + HOUR),
+      signingAlgorithm: ECDSA,
+      keys,
+      extensions: [
+        new x509.Extension('1.3.6.1.5.5.7.1.1', false, new Uint8Array([0x30, 0x09, 0x30])),
+        new x509.Extension('2.5.29.31', false, new Uint8Array([0x04, 0x00])),
+        new x509.Extension('2.5.29.15', true, new Uint8Array([0x30, 0x00])),
+        new x509.ExtendedKeyUsageExtension(['1.3.6.1.5.5.7.3.2']),
+      ],
+    });
+    expect(revocationInfo(der(certificate))).toEqual({ ocspUrls: [], crlUrls: [], mustStaple: false, usages: ['client auth'] });
   });
 
   it('finds status_request among the TLS features, and nothing in other features or bad DER', () => {
