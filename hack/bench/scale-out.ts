@@ -14,7 +14,7 @@ import { CLUSTER_FLAGS, clusterFlagValues, parseScenarioArgs, positiveInt, Usage
 import { createBenchSetup, createPolicy, OPERATOR_NAMESPACE, type BenchClients } from './fixtures.js';
 import { limitCpu, type CpuLimit } from './cpu-limit.js';
 import { cpuProfilerNodeOptions, formatProfile, PROFILE_SPLIT_SIGNAL, summarizeProfiles } from './profile.js';
-import { readCpuSeconds, readMemory } from './proc.js';
+import { readCpuSeconds, readMachineBusySeconds, readMemory } from './proc.js';
 import { progressEvery } from './progress.js';
 
 // `npm run bench -- --scenario scale-out [--services 100] [--per-service 10] [--replicas 3] [--concurrency 16] [--json FILE]`
@@ -109,6 +109,8 @@ export interface RunFigures {
   cpuLimitMillicores: number | undefined;
   /** From creating the TLSPolicy until its status had a result for every endpoint. */
   seconds: number;
+  /** CPU-seconds the whole machine was busy (every process, nginx and kube-apiserver included) during those seconds, and its cores' capacity then. */
+  machineBusyCpuSeconds: number | undefined;
   /** The policy's results then: a probe starved of CPU until it timed out would show as unreachable. */
   results: { compliant: number; violating: number; unreachable: number };
   perReplica: ReplicaFigures[];
@@ -195,6 +197,7 @@ async function measureRun(cluster: BenchCluster, o: Options, replicas: number, s
     log(`${replicas} process(es)${sharing ? ' sharing the probes' : ''}: TLSPolicy ${policy} selects ${endpoints} endpoints (full scans)`);
     if (profileDir !== undefined) for (const x of ops) process.kill(x.process.pid, PROFILE_SPLIT_SIGNAL);
     const t0 = performance.now();
+    const busy0 = readMachineBusySeconds();
     await createPolicy(clients, policy, {
       namespaceSelector: { matchLabels: { bench: 'true' } },
       endpoints: { serviceSelector: { matchLabels: { tier: 'scale' } }, ports: ['https'], profile: 'intermediate', interval: '1h' },
@@ -210,6 +213,7 @@ async function measureRun(cluster: BenchCluster, o: Options, replicas: number, s
       { description: 'policy results', timeoutMs: o.timeoutSeconds * 1000, intervalMs: 250, watch: ops.map((x) => x.process), signal },
     );
     const seconds = (performance.now() - t0) / 1000;
+    const busy1 = readMachineBusySeconds();
     const results = await policyResults(clients, policy);
     const probes1 = await Promise.all(ops.map((x) => metric(x, PROBES)));
     const cpu1 = ops.map((x) => readCpuSeconds(x.process.pid));
@@ -236,6 +240,7 @@ async function measureRun(cluster: BenchCluster, o: Options, replicas: number, s
       endpoints,
       cpuLimitMillicores: o.cpuLimit,
       seconds: round(seconds),
+      machineBusyCpuSeconds: busy0 === undefined || busy1 === undefined ? undefined : round(busy1 - busy0, 1),
       results,
       perReplica,
       totalProbes: perReplica.reduce((s, r) => s + r.probes, 0),
@@ -249,8 +254,9 @@ async function measureRun(cluster: BenchCluster, o: Options, replicas: number, s
 }
 
 export function formatScaleOutReport(r: ScaleOutResult): string {
+  const cores = r.cores;
   const run = (f: RunFigures) => [
-    `${f.replicas} process(es)${f.sharing ? ', --probe-sharing' : ''}, --probe-concurrency ${f.probeConcurrency}${f.cpuLimitMillicores === undefined ? '' : `, CPU limit ${f.cpuLimitMillicores}m`} each: ${f.seconds} s until the leader's status had all ${f.endpoints} (${f.results.compliant} compliant, ${f.results.violating} violating, ${f.results.unreachable} unreachable); ${f.totalProbes} probes, ${f.totalCpuSeconds} CPU-s in all; ${f.probesAfter} probes in the 5 s after`,
+    `${f.replicas} process(es)${f.sharing ? ', --probe-sharing' : ''}, --probe-concurrency ${f.probeConcurrency}${f.cpuLimitMillicores === undefined ? '' : `, CPU limit ${f.cpuLimitMillicores}m`} each: ${f.seconds} s until the leader's status had all ${f.endpoints} (${f.results.compliant} compliant, ${f.results.violating} violating, ${f.results.unreachable} unreachable); ${f.totalProbes} probes, ${f.totalCpuSeconds} CPU-s in all; ${f.probesAfter} probes in the 5 s after; machine busy ${f.machineBusyCpuSeconds ?? '?'} of ${round(f.seconds * cores, 1)} CPU-s`,
     ...f.perReplica.map((p) => `    ${p.leader ? 'leader ' : 'member '} ${p.identity}: ${p.probes} probes, ${p.cpuSeconds ?? '?'} CPU-s (idle ${p.idleCpuPerSecond ?? '?'} CPU-s/s before), RSS ${p.rssMB ?? '?'} MB`),
   ];
   return [
