@@ -191,8 +191,8 @@ async function measure(o: InventoryBenchOptions, cluster: BenchCluster, signal: 
   log(`creating ${o.secrets} Secrets (${o.tls} TLS) in ${o.namespaces} namespaces`);
   const createSeconds = await createSecrets(core, o, data, log, signal);
   // Secrets that exist before the operator starts have usually existed for a
-  // while: kube-apiserver and etcd are done with them. Measuring while they
-  // still collect after 10,000 creates put 0.4-0.6 CPU-s more on the operator's first start.
+  // while: kube-apiserver and etcd are done with them. The operator's start is
+  // not measured against what is left of their work after 10,000 creates.
   const quiet = await waitForQuietMachine({ signal });
   log(`created in ${createSeconds.toFixed(1)} s; machine ${quiet.quiet ? 'quiet' : 'still busy'} after ${quiet.seconds.toFixed(1)} s (${(quiet.busy * 100).toFixed(0)} % of a CPU); starting the compiled operator`);
 
