@@ -30,7 +30,6 @@ function findHierarchy(): Hierarchy | undefined {
 export interface CpuLimit {
   /** The cgroup's folder. */
   path: string;
-  millicores: number;
   /** Removes the cgroup once every process in it has exited (waits up to 10 s for them). */
   remove: () => Promise<void>;
 }
@@ -60,7 +59,6 @@ export async function limitCpu(pid: number, millicores: number, name: string): P
   }
   return {
     path,
-    millicores,
     remove: async () => {
       for (let i = 0; i < 100; i++) {
         const procs = readFileSync(join(path, 'cgroup.procs'), 'utf8').trim();

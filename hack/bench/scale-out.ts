@@ -109,7 +109,7 @@ export interface RunFigures {
   cpuLimitMillicores: number | undefined;
   /** From creating the TLSPolicy until its status had a result for every endpoint. */
   seconds: number;
-  /** CPU-seconds the whole machine was busy (every process, nginx and kube-apiserver included) during those seconds, and its cores' capacity then. */
+  /** CPU-seconds the whole machine was busy (every process, nginx and kube-apiserver included) during those seconds. */
   machineBusyCpuSeconds: number | undefined;
   /** The policy's results then: a probe starved of CPU until it timed out would show as unreachable. */
   results: { compliant: number; violating: number; unreachable: number };
@@ -304,8 +304,8 @@ export async function runScaleOutScenario(argv: string[], signal: AbortSignal, l
       process.stdout.write(`\n${formatScaleOutReport(result)}\n\n${json}\n`);
       if (options.json !== undefined) await writeFile(options.json, `${json}\n`);
       const profiles = options.cpuProfDir;
-      for (const run of profiles === undefined ? [] : [1, options.replicas]) {
-        for (const profile of await summarizeProfiles(join(profiles ?? '', `${run}-process`))) process.stdout.write(`\n${formatProfile(profile)}\n`);
+      if (profiles !== undefined) {
+        for (const run of [1, options.replicas]) for (const profile of await summarizeProfiles(join(profiles, `${run}-process`))) process.stdout.write(`\n${formatProfile(profile)}\n`);
       }
     } finally {
       await nginx?.stop();

@@ -237,6 +237,11 @@ function extendedKeyUsageOids(extension: DerExtension | undefined): string[] {
   return readChildren(readTlv(extension.value, 0).value).map((oid) => decodeOid(oid.value));
 }
 
+/** cert-manager's usage names of a certificate's keyUsage and extKeyUsage, read from its DER. */
+export function usagesOfDerCertificate(cert: DerCertificate): UsageName[] {
+  return usageNames(keyUsageFlags(cert.extensions.get(OID_KEY_USAGE)), extendedKeyUsageOids(cert.extensions.get(OID_EXTENDED_KEY_USAGE)));
+}
+
 function basicConstraintsCa(extension: DerExtension | undefined): boolean {
   if (extension === undefined) return false;
   const [first] = readChildren(readTlv(extension.value, 0).value);
@@ -294,7 +299,7 @@ function summarizeNative(cert: DerCertificate): CertificateSummary {
     isCA: basicConstraintsCa(cert.extensions.get(OID_BASIC_CONSTRAINTS)),
     keyAlgorithm: key.algorithm,
     keySize: key.size,
-    usages: usageNames(keyUsageFlags(cert.extensions.get(OID_KEY_USAGE)), extendedKeyUsageOids(cert.extensions.get(OID_EXTENDED_KEY_USAGE))),
+    usages: usagesOfDerCertificate(cert),
     signatureAlgorithm: signatureAlgorithmName(cert.der),
   };
 }

@@ -1,6 +1,6 @@
-import { TAG_OID, TAG_SEQUENCE, decodeOid, readChildren, readTlv } from './der.js';
+import { TAG_OID, decodeOid, readChildren, readTlv } from './der.js';
 import type { DerCertificate } from './certificate-der.js';
-import { usageNames } from './usages.js';
+import { usagesOfDerCertificate } from './certificates.js';
 import type { UsageName } from './spec.js';
 import { x509 } from './x509.js';
 
@@ -34,8 +34,6 @@ export function tlsFeatureHasStatusRequest(der: Uint8Array): boolean {
 const AUTHORITY_INFO_ACCESS_OID = '1.3.6.1.5.5.7.1.1';
 const OCSP_ACCESS_METHOD_OID = '1.3.6.1.5.5.7.48.1';
 const CRL_DISTRIBUTION_POINTS_OID = '2.5.29.31';
-const KEY_USAGE_OID = '2.5.29.15';
-const EXTENDED_KEY_USAGE_OID = '2.5.29.37';
 /** GeneralName's uniformResourceIdentifier: [6] IMPLICIT IA5String. */
 const TAG_URI = 0x86;
 /** DistributionPoint's distributionPoint [0] and DistributionPointName's fullName [0], both constructed. */
@@ -64,25 +62,6 @@ function crlUrls(der: Uint8Array): string[] {
   return urls;
 }
 
-/** KeyUsage ::= BIT STRING, named bit n as the flag 1 << n (digitalSignature = 1, ...). */
-function keyUsageFlags(der: Uint8Array): number {
-  const bits = readTlv(der, 0);
-  if (bits.tag !== 0x03) throw new RangeError('keyUsage is not a BIT STRING');
-  let flags = 0;
-  for (let n = 0; n < 9; n++) {
-    const octet = bits.value[1 + (n >> 3)];
-    if (octet !== undefined && (octet & (0x80 >> (n & 7))) !== 0) flags |= 1 << n;
-  }
-  return flags;
-}
-
-/** ExtKeyUsageSyntax ::= SEQUENCE OF KeyPurposeId. */
-function extendedKeyUsageOids(der: Uint8Array): string[] {
-  const sequence = readTlv(der, 0);
-  if (sequence.tag !== TAG_SEQUENCE) throw new RangeError('extKeyUsage is not a SEQUENCE');
-  return readChildren(sequence.value).flatMap((purpose) => (purpose.tag === TAG_OID ? [decodeOid(purpose.value)] : []));
-}
-
 /**
  * An extension's reading, or `fallback` where the extension is malformed: a
  * broken AIA or CDP leaves the certificate without those URLs, the rest of
@@ -98,6 +77,15 @@ function readOr<T>(cert: DerCertificate, oid: string, read: (der: Uint8Array) =>
   }
 }
 
+/** The summary's reading of the usages (certificates.ts); none where they do not parse, like the other extensions here. */
+function usagesOf(cert: DerCertificate): UsageName[] {
+  try {
+    return usagesOfDerCertificate(cert);
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Read from the certificate's DER (certificate-der.ts), not by the X.509
  * library: this runs for every certificate of every probe, where the
@@ -108,7 +96,7 @@ export function revocationInfo(cert: DerCertificate): RevocationInfo {
     ocspUrls: readOr(cert, AUTHORITY_INFO_ACCESS_OID, ocspUrls, []),
     crlUrls: readOr(cert, CRL_DISTRIBUTION_POINTS_OID, crlUrls, []),
     mustStaple: readOr(cert, TLS_FEATURE_OID, tlsFeatureHasStatusRequest, false),
-    usages: usageNames(readOr(cert, KEY_USAGE_OID, keyUsageFlags, 0), readOr(cert, EXTENDED_KEY_USAGE_OID, extendedKeyUsageOids, [])),
+    usages: usagesOf(cert),
   };
 }
 
