@@ -129,6 +129,12 @@ export const operatorConfigSchema = z.object({
   probeSharing: boolish.default(false),
   /** A replica that stops renewing its member Lease this long loses its share; renewed every third of it. */
   probeSharingLeaseDuration: durationMs('30s').refine((ms) => ms >= 3_000, 'must be at least 3s (renewed every third of it)'),
+  /**
+   * The leader's share of the probes against a member's 1: it also imports
+   * the others' results and writes every status and event. 0.85 balances
+   * three replicas on the scale-out bench; more replicas want less.
+   */
+  probeSharingLeaderWeight: z.coerce.number().min(0.05).max(1).default(0.85),
 });
 export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
 
@@ -171,6 +177,7 @@ const FLAGS = {
   'alert-api-server-ca-severity': { env: 'CERTKEEPER_ALERT_API_SERVER_CA_SEVERITY', type: 'string' },
   'probe-sharing': { env: 'CERTKEEPER_PROBE_SHARING', type: 'string' },
   'probe-sharing-lease-duration': { env: 'CERTKEEPER_PROBE_SHARING_LEASE_DURATION', type: 'string' },
+  'probe-sharing-leader-weight': { env: 'CERTKEEPER_PROBE_SHARING_LEADER_WEIGHT', type: 'string' },
 } as const;
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

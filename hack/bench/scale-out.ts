@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -33,7 +33,8 @@ import { progressEvery } from './progress.js';
 // as a pod's resources.limits.cpu), the single one too; while the limits
 // together fit beside nginx and kube-apiserver, each replica has its share
 // as on a node of its own, and the wall times compare as there.
-// Prints and writes JSON; asserts nothing.
+// --leader-weight (repeatable) runs the shared set once per weight, against
+// the one single run. Prints and writes JSON; asserts nothing.
 
 export const SCALE_OUT_USAGE = `usage: npm run bench -- --scenario scale-out [flags]
   --services N       Services (default 100)
@@ -44,6 +45,8 @@ export const SCALE_OUT_USAGE = `usage: npm run bench -- --scenario scale-out [fl
                      about C/R keeps the probes in flight on this machine's cores the same as in the single run)
   --cpu-limit M      limit each operator process to M millicores of CPU (its own cgroup, as a pod's CPU limit; needs root);
                      keep R x M well inside the cores, beside nginx and kube-apiserver (default: no limit)
+  --leader-weight W  the leader's --probe-sharing-leader-weight in the shared run; repeat it for one shared run per
+                     weight, interleaved with nothing else, against one single run (default: the operator's default)
   --cpu-prof DIR     profile every operator process into DIR/<run>/ (until the policy, then the probing) and print the hottest code
   --timeout S        give up on a run after S seconds (default 600)
   --json FILE        also write the JSON result to FILE
@@ -60,13 +63,15 @@ interface Options extends ClusterFlagValues {
   /** Millicores of CPU per operator process; undefined: none. */
   cpuLimit: number | undefined;
   cpuProfDir: string | undefined;
+  /** One shared run per weight; undefined: one, with the operator's default. */
+  leaderWeights: (number | undefined)[];
 }
 
 function parse(argv: string[]): Options | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: { services: { type: 'string' }, 'per-service': { type: 'string' }, replicas: { type: 'string' }, concurrency: { type: 'string' }, 'shared-concurrency': { type: 'string' }, timeout: { type: 'string' }, 'cpu-limit': { type: 'string' }, 'cpu-prof': { type: 'string' }, ...CLUSTER_FLAGS },
+    options: { services: { type: 'string' }, 'per-service': { type: 'string' }, replicas: { type: 'string' }, concurrency: { type: 'string' }, 'shared-concurrency': { type: 'string' }, timeout: { type: 'string' }, 'cpu-limit': { type: 'string' }, 'cpu-prof': { type: 'string' }, 'leader-weight': { type: 'string', multiple: true }, ...CLUSTER_FLAGS },
   });
   if (values.help === true) return 'help';
   const o: Options = {
@@ -78,10 +83,17 @@ function parse(argv: string[]): Options | 'help' {
     timeoutSeconds: positiveInt('timeout', values.timeout, 600, { max: 3600 }),
     cpuProfDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
     cpuLimit: values['cpu-limit'] === undefined ? undefined : positiveInt('cpu-limit', values['cpu-limit'], 1000, { min: 50, max: 64_000 }),
+    leaderWeights: values['leader-weight'] === undefined ? [undefined] : values['leader-weight'].map(leaderWeight),
     ...clusterFlagValues(values),
   };
   if (o.services * o.perService > 1021) throw new UsageError('--services x --per-service must be at most 1021 (one /22)');
   return o;
+}
+
+function leaderWeight(text: string): number {
+  const w = Number(text);
+  if (!(w >= 0.05 && w <= 1)) throw new UsageError(`--leader-weight must be a number from 0.05 to 1 (got ${text})`);
+  return w;
 }
 
 const LEASE = 'certkeeper-operator';
@@ -107,6 +119,8 @@ export interface RunFigures {
   endpoints: number;
   /** Millicores of CPU each process was limited to; undefined: none. */
   cpuLimitMillicores: number | undefined;
+  /** The leader's probe share against a member's 1, as it reported it (sharing only). */
+  leaderWeight: number | undefined;
   /** From creating the TLSPolicy until its status had a result for every endpoint. */
   seconds: number;
   /** CPU-seconds the whole machine was busy (every process, nginx and kube-apiserver included) during those seconds. */
@@ -125,11 +139,13 @@ export interface ScaleOutResult {
   addressesPerService: number;
   probeConcurrency: number;
   single: RunFigures;
-  shared: RunFigures;
-  /** shared.seconds / single.seconds, on this machine's shared cores. */
-  wallRatio: number;
-  /** shared.totalCpuSeconds / single.totalCpuSeconds: what sharing costs in work. */
-  cpuRatio: number;
+  /** One per --leader-weight, in the order given. */
+  shared: (RunFigures & {
+    /** seconds / single.seconds. */
+    wallRatio: number;
+    /** totalCpuSeconds / single.totalCpuSeconds: what sharing costs in work. */
+    cpuRatio: number;
+  })[];
   cores: number;
   node: string;
 }
@@ -154,14 +170,15 @@ async function leaderIdentity(clients: BenchClients): Promise<string | undefined
   return lease.spec?.holderIdentity ?? undefined;
 }
 
-async function measureRun(cluster: BenchCluster, o: Options, replicas: number, signal: AbortSignal, log: (l: string) => void): Promise<RunFigures> {
+async function measureRun(cluster: BenchCluster, o: Options, replicas: number, weight: number | undefined, signal: AbortSignal, log: (l: string) => void): Promise<RunFigures> {
   const sharing = replicas > 1;
   const endpoints = o.services * o.perService;
   const { clients } = cluster;
   const concurrency = sharing ? o.sharedConcurrency : o.concurrency;
   const env: Record<string, string> = { CERTKEEPER_PROBE_CONCURRENCY: String(concurrency), CERTKEEPER_ENDPOINT_RECHECK_INTERVAL: '1h' };
-  if (sharing) Object.assign(env, { CERTKEEPER_PROBE_SHARING: 'true', CERTKEEPER_PROBE_SHARING_LEASE_DURATION: '15s' });
-  const profileDir = o.cpuProfDir === undefined ? undefined : join(o.cpuProfDir, `${replicas}-process`);
+  if (sharing) Object.assign(env, { CERTKEEPER_PROBE_SHARING: 'true', CERTKEEPER_PROBE_SHARING_LEASE_DURATION: '15s' }, weight === undefined ? {} : { CERTKEEPER_PROBE_SHARING_LEADER_WEIGHT: String(weight) });
+  const runName = sharing && weight !== undefined ? `${replicas}-process-w${String(weight).replace('.', 'p')}` : `${replicas}-process`;
+  const profileDir = o.cpuProfDir === undefined ? undefined : join(o.cpuProfDir, runName);
   if (profileDir !== undefined) {
     await mkdir(profileDir, { recursive: true });
     env.NODE_OPTIONS = await cpuProfilerNodeOptions(profileDir);
@@ -172,7 +189,7 @@ async function measureRun(cluster: BenchCluster, o: Options, replicas: number, s
     for (let i = 0; i < replicas; i++) {
       const op = await cluster.startOperator({ compiled: true, leaderElect: true, logLevel: 'info', env, ...(profileDir === undefined ? {} : { stopGraceMs: 60_000 }) });
       ops.push(op);
-      if (o.cpuLimit !== undefined) limits.push(await limitCpu(op.process.pid, o.cpuLimit, `${replicas}-${i}`));
+      if (o.cpuLimit !== undefined) limits.push(await limitCpu(op.process.pid, o.cpuLimit, `${runName}-${i}`));
     }
     await waitForReady(async () => ((await leaderIdentity(clients).catch(() => undefined)) !== undefined ? true : undefined), { description: 'a leader', timeoutMs: 60_000, watch: ops.map((x) => x.process), signal });
     const leader = await leaderIdentity(clients);
@@ -187,14 +204,16 @@ async function measureRun(cluster: BenchCluster, o: Options, replicas: number, s
         signal,
       });
     }
+    // The leader writes its weight when it starts leading; the others read it within a renew period (5 s), inside the idle 10 s below.
+    const leaderWeightSeen = sharing ? await metric(leaderOp, 'certkeeper_probe_sharing_weight') : undefined;
     const idle0 = ops.map((x) => readCpuSeconds(x.process.pid));
     const idleStarted = performance.now();
     await sleep(10_000, undefined, { signal });
     const idleSeconds = (performance.now() - idleStarted) / 1000;
     const probes0 = await Promise.all(ops.map((x) => metric(x, PROBES)));
     const cpu0 = ops.map((x) => readCpuSeconds(x.process.pid));
-    const policy = `scale-out-${replicas}`;
-    log(`${replicas} process(es)${sharing ? ' sharing the probes' : ''}: TLSPolicy ${policy} selects ${endpoints} endpoints (full scans)`);
+    const policy = `scale-out-${runName}`;
+    log(`${replicas} process(es)${sharing ? ` sharing the probes, leader weight ${leaderWeightSeen}` : ''}: TLSPolicy ${policy} selects ${endpoints} endpoints (full scans)`);
     if (profileDir !== undefined) for (const x of ops) process.kill(x.process.pid, PROFILE_SPLIT_SIGNAL);
     const t0 = performance.now();
     const busy0 = readMachineBusySeconds();
@@ -239,6 +258,7 @@ async function measureRun(cluster: BenchCluster, o: Options, replicas: number, s
       probeConcurrency: concurrency,
       endpoints,
       cpuLimitMillicores: o.cpuLimit,
+      leaderWeight: leaderWeightSeen,
       seconds: round(seconds),
       machineBusyCpuSeconds: busy0 === undefined || busy1 === undefined ? undefined : round(busy1 - busy0, 1),
       results,
@@ -256,16 +276,18 @@ async function measureRun(cluster: BenchCluster, o: Options, replicas: number, s
 export function formatScaleOutReport(r: ScaleOutResult): string {
   const cores = r.cores;
   const run = (f: RunFigures) => [
-    `${f.replicas} process(es)${f.sharing ? ', --probe-sharing' : ''}, --probe-concurrency ${f.probeConcurrency}${f.cpuLimitMillicores === undefined ? '' : `, CPU limit ${f.cpuLimitMillicores}m`} each: ${f.seconds} s until the leader's status had all ${f.endpoints} (${f.results.compliant} compliant, ${f.results.violating} violating, ${f.results.unreachable} unreachable); ${f.totalProbes} probes, ${f.totalCpuSeconds} CPU-s in all; ${f.probesAfter} probes in the 5 s after; machine busy ${f.machineBusyCpuSeconds ?? '?'} of ${round(f.seconds * cores, 1)} CPU-s`,
+    `${f.replicas} process(es)${f.sharing ? `, --probe-sharing (leader weight ${f.leaderWeight ?? '?'})` : ''}, --probe-concurrency ${f.probeConcurrency}${f.cpuLimitMillicores === undefined ? '' : `, CPU limit ${f.cpuLimitMillicores}m`} each: ${f.seconds} s until the leader's status had all ${f.endpoints} (${f.results.compliant} compliant, ${f.results.violating} violating, ${f.results.unreachable} unreachable); ${f.totalProbes} probes, ${f.totalCpuSeconds} CPU-s in all; ${f.probesAfter} probes in the 5 s after; machine busy ${f.machineBusyCpuSeconds ?? '?'} of ${round(f.seconds * cores, 1)} CPU-s`,
     ...f.perReplica.map((p) => `    ${p.leader ? 'leader ' : 'member '} ${p.identity}: ${p.probes} probes, ${p.cpuSeconds ?? '?'} CPU-s (idle ${p.idleCpuPerSecond ?? '?'} CPU-s/s before), RSS ${p.rssMB ?? '?'} MB`),
   ];
   return [
     `certkeeper bench, scale-out: ${r.services} Services x ${r.addressesPerService} addresses, ${r.cores} cores shared by every process (node ${r.node})`,
     ...run(r.single),
-    ...run(r.shared),
-    r.single.cpuLimitMillicores === undefined
-      ? `shared / single: wall ${r.wallRatio}, CPU ${r.cpuRatio} (all processes on the same ${r.cores} cores: the wall time cannot show what separate nodes would)`
-      : `shared / single: wall ${r.wallRatio} (target 0.40, issue 11: ${r.wallRatio <= 0.4 ? 'met' : 'MISSED'}), CPU ${r.cpuRatio}; each process limited to ${r.single.cpuLimitMillicores}m, ${r.shared.replicas} x ${r.single.cpuLimitMillicores}m of ${r.cores} cores`,
+    ...r.shared.flatMap((s) => [
+      ...run(s),
+      r.single.cpuLimitMillicores === undefined
+        ? `  shared / single: wall ${s.wallRatio}, CPU ${s.cpuRatio} (all processes on the same ${r.cores} cores: the wall time cannot show what separate nodes would)`
+        : `  shared / single: wall ${s.wallRatio} (target 0.40, issue 11: ${s.wallRatio <= 0.4 ? 'met' : 'MISSED'}), CPU ${s.cpuRatio}; each process limited to ${r.single.cpuLimitMillicores}m, ${s.replicas} x ${r.single.cpuLimitMillicores}m of ${r.cores} cores`,
+    ]),
   ].join('\n');
 }
 
@@ -285,9 +307,13 @@ export async function runScaleOutScenario(argv: string[], signal: AbortSignal, l
       await createBenchSetup(cluster.clients);
       log(`creating ${options.services} Services and EndpointSlices`);
       await createBenchServices(cluster.clients, network.addresses, { services: options.services, perService: options.perService, name: serviceName, tier: 'scale' });
-      const single = await measureRun(cluster, options, 1, signal, log);
-      // The single run's Lease must lapse or be released before the next run elects its own leader (it was released on stop).
-      const shared = await measureRun(cluster, options, options.replicas, signal, log);
+      const single = await measureRun(cluster, options, 1, undefined, signal, log);
+      // Each run's Lease is released when its processes stop, so the next run elects its own leader at once.
+      const shared: ScaleOutResult['shared'] = [];
+      for (const weight of options.leaderWeights) {
+        const s = await measureRun(cluster, options, options.replicas, weight, signal, log);
+        shared.push({ ...s, wallRatio: round(s.seconds / single.seconds), cpuRatio: round(s.totalCpuSeconds / single.totalCpuSeconds) });
+      }
       const { availableParallelism } = await import('node:os');
       const result: ScaleOutResult = {
         services: options.services,
@@ -295,8 +321,6 @@ export async function runScaleOutScenario(argv: string[], signal: AbortSignal, l
         probeConcurrency: options.concurrency,
         single,
         shared,
-        wallRatio: round(shared.seconds / single.seconds),
-        cpuRatio: round(shared.totalCpuSeconds / single.totalCpuSeconds),
         cores: availableParallelism(),
         node: process.version,
       };
@@ -305,7 +329,7 @@ export async function runScaleOutScenario(argv: string[], signal: AbortSignal, l
       if (options.json !== undefined) await writeFile(options.json, `${json}\n`);
       const profiles = options.cpuProfDir;
       if (profiles !== undefined) {
-        for (const run of [1, options.replicas]) for (const profile of await summarizeProfiles(join(profiles, `${run}-process`))) process.stdout.write(`\n${formatProfile(profile)}\n`);
+        for (const dir of (await readdir(profiles)).sort()) for (const profile of await summarizeProfiles(join(profiles, dir))) process.stdout.write(`\n${formatProfile(profile)}\n`);
       }
     } finally {
       await nginx?.stop();

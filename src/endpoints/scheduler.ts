@@ -132,6 +132,17 @@ export class ProbeScheduler<T extends ScheduledTarget> {
     return this.entries.size;
   }
 
+  /** Nothing in flight and nothing due now: a burst of probes (a new policy, a scan) is over. */
+  get idle(): boolean {
+    if (this.running > 0) return false;
+    const now = this.options.clock.now();
+    for (const [group, q] of [...this.queues]) {
+      const head = this.head(group, q);
+      if (head !== undefined && head.due <= now) return false;
+    }
+    return true;
+  }
+
   /** When a target is next due (ms since the epoch), for tests and debugging. */
   dueAt(key: string): number | undefined {
     const e = this.entries.get(key);

@@ -19,7 +19,9 @@ import type { EndpointValidation } from './validation.js';
 // results in a ConfigMap of its own; the leader imports from each ConfigMap
 // only the results of targets its sender owns, into its own EndpointResults,
 // where a changed outcome wakes the reconcilers as a local probe would. The
-// reconcilers of the leader stay the only writers of status and events.
+// reconcilers of the leader stay the only writers of status and events; for
+// that extra work the leader asks for a smaller share (leaderWeight, written
+// on its member Lease).
 
 export const RESULTS_OF_LABEL = 'certkeeper.dev/results-of';
 const DATA_KEY = 'results.json.gz';
@@ -43,6 +45,8 @@ export interface ProbeSharingOptions {
   republishMs?: number;
   /** The member lease duration: the leader deletes the results of a replica that is not a member and has written nothing for this long. */
   staleAfterMs: number;
+  /** The leader's share against a member's 1. Default 1. */
+  leaderWeight?: number;
 }
 
 /** The ConfigMap a replica publishes its results in: its member Lease's name with "-results". */
@@ -54,6 +58,7 @@ type Decoded = SharedResults | { error: string; name: string };
 
 export class ProbeSharing {
   private publishTimer: TimerHandle | undefined;
+  private idleCheck: TimerHandle | undefined;
   private republishTimer: TimerHandle | undefined;
   private staleTimer: TimerHandle | undefined;
   private publishing: Promise<void> = Promise.resolve();
@@ -61,7 +66,7 @@ export class ProbeSharing {
   private running = false;
   private readonly offs: (() => void)[] = [];
   private readonly name: string;
-  private readonly metrics: { members: Gauge; owned: Gauge; imported: Counter } | undefined;
+  private readonly metrics: { members: Gauge; owned: Gauge; weight: Gauge; imported: Counter } | undefined;
 
   constructor(private readonly o: ProbeSharingOptions, memberLease: string) {
     this.name = sharedResultsName(memberLease);
@@ -86,6 +91,14 @@ export class ProbeSharing {
                 this.set(o.validation.ownedCount);
               },
             }),
+            weight: new Gauge({
+              name: `${METRIC_PREFIX}probe_sharing_weight`,
+              help: 'The share of the endpoint probes this replica asks for against a full share of 1 (the leader asks for less).',
+              registers: [r],
+              collect() {
+                this.set(o.ownership.weighted.find((m) => m.identity === o.identity)?.weight ?? 1);
+              },
+            }),
             imported: new Counter({ name: `${METRIC_PREFIX}probe_sharing_imported_results_total`, help: 'Results of other replicas this replica (the leader) has recorded.', registers: [r] }),
           };
   }
@@ -97,13 +110,12 @@ export class ProbeSharing {
     const { membership, ownership, validation } = this.o;
     this.offs.push(
       membership.on('change', (members) => {
-        if (!ownership.setMembers(members)) return;
-        validation.ownershipChanged();
-        this.requestPublish();
-        this.reimport();
+        if (ownership.setMembers(members)) this.ownersChanged();
       }),
       validation.results.on('change', (key) => {
-        if (ownership.owns(key)) this.requestPublish();
+        if (!ownership.owns(key)) return;
+        this.requestPublish();
+        this.publishWhenIdle();
       }),
     );
     await membership.start();
@@ -111,8 +123,8 @@ export class ProbeSharing {
     this.armRepublish();
   }
 
-  /** The leader: imports the others' results from now on. */
-  startImporting(signal: AbortSignal): Promise<void> {
+  /** The leader: takes its smaller share, and imports the others' results from now on; resolves when they are read. */
+  async lead(signal: AbortSignal): Promise<void> {
     if (this.importer !== undefined) return this.importer.waitForSync(signal);
     const { kubeConfig, namespace, group, clock, log } = this.o;
     this.importer = new Informer<V1ConfigMap & KubeObject, Decoded>({
@@ -130,6 +142,10 @@ export class ProbeSharing {
     const apply = (_key: string, d: Decoded) => this.importFrom(d);
     this.offs.push(this.importer.on('add', apply), this.importer.on('update', apply));
     this.importer.start();
+    const weight = this.o.leaderWeight ?? 1;
+    if (this.o.ownership.setSelfWeight(weight)) this.ownersChanged();
+    // The others see it when they next list the Leases (within a renew period); until then the targets given up wait.
+    await this.o.membership.setWeight(weight);
     return this.importer.waitForSync(signal);
   }
 
@@ -138,7 +154,7 @@ export class ProbeSharing {
     if (!this.running) return;
     this.running = false;
     for (const off of this.offs.splice(0)) off();
-    for (const t of [this.publishTimer, this.republishTimer, this.staleTimer]) if (t !== undefined) this.o.clock.clearTimeout(t);
+    for (const t of [this.publishTimer, this.idleCheck, this.republishTimer, this.staleTimer]) if (t !== undefined) this.o.clock.clearTimeout(t);
     await this.importer?.stop();
     await this.publishing;
     try {
@@ -147,6 +163,12 @@ export class ProbeSharing {
       if (!isNotFound(err)) this.o.log.warn({ err: toError(err) }, 'could not delete the shared results');
     }
     await this.o.membership.stop();
+  }
+
+  private ownersChanged(): void {
+    this.o.validation.ownershipChanged();
+    this.requestPublish();
+    this.reimport();
   }
 
   private importFrom(d: Decoded): void {
@@ -203,6 +225,23 @@ export class ProbeSharing {
       this.publishTimer = undefined;
       this.publishing = this.publishing.then(() => this.publish());
     }, this.o.publishDelayMs ?? 2_000);
+  }
+
+  /**
+   * Changes are gathered for publishDelayMs while probes go on; once the
+   * last probe of a burst has ended (looked at after it has settled, as the
+   * change is told while it still counts as running), what is gathered goes
+   * out at once: the leader's status is complete that much sooner.
+   */
+  private publishWhenIdle(): void {
+    if (this.idleCheck !== undefined) return;
+    this.idleCheck = this.o.clock.setTimeout(() => {
+      this.idleCheck = undefined;
+      if (!this.running || this.publishTimer === undefined || !this.o.validation.probesIdle) return;
+      this.o.clock.clearTimeout(this.publishTimer);
+      this.publishTimer = undefined;
+      this.publishing = this.publishing.then(() => this.publish());
+    }, 0);
   }
 
   private armRepublish(): void {

@@ -156,6 +156,11 @@ export class EndpointValidation implements EndpointVerifier {
     timer.abort();
   }
 
+  /** No probe in flight and none due: what changed can go out now rather than wait for more. */
+  get probesIdle(): boolean {
+    return this.scheduler.idle;
+  }
+
   /** Probes in flight (tests, the bench). */
   get activeProbes(): number {
     return this.scheduler.active;

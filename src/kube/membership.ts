@@ -22,6 +22,14 @@ import { TypedEmitter } from './typed-emitter.js';
 export type MemberLeaseClient = Pick<CoordinationV1Api, 'createNamespacedLease' | 'replaceNamespacedLease' | 'listNamespacedLease' | 'deleteNamespacedLease'>;
 
 export const MEMBER_OF_LABEL = 'certkeeper.dev/member-of';
+/** On a member Lease: the share of the probes its holder asks for, in (0, 1]; absent is 1. */
+export const PROBE_WEIGHT_ANNOTATION = 'certkeeper.dev/probe-weight';
+
+/** A live member: its identity and the share it asked for. */
+export interface LiveMember {
+  identity: string;
+  weight: number;
+}
 
 export interface MembershipOptions {
   clients: { coordination: MemberLeaseClient };
@@ -29,6 +37,8 @@ export interface MembershipOptions {
   /** The group: the leader election Lease's name. */
   group: string;
   identity: string;
+  /** The share of the probes asked for at first (see setWeight). Default 1. */
+  weight?: number;
   leaseDurationMs?: number;
   renewPeriodMs?: number;
   clock: Clock;
@@ -36,8 +46,8 @@ export interface MembershipOptions {
 }
 
 type MembershipEvents = {
-  /** The live members changed (sorted identities). */
-  change: [members: string[]];
+  /** The live members or their weights changed (sorted by identity). */
+  change: [members: LiveMember[]];
 };
 
 /** The name of a replica's member Lease: the identity hashed, as pod names with suffixes can be long. */
@@ -54,14 +64,32 @@ export function memberExpiry(lease: V1Lease): { identity: string; until: number 
   return { identity, until: renewed + seconds * 1000 };
 }
 
-/** The holders of the Leases still live at `now`, sorted. */
-export function liveMembers(leases: readonly V1Lease[], now: number): string[] {
-  const live = new Set<string>();
+/** A weight in (0, 1] as written; anything else (absent, garbled, out of range) counts as a full share. */
+export function parseProbeWeight(text: string | undefined): number {
+  if (text === undefined || !/^(\d+(\.\d+)?|\.\d+)$/.test(text)) return 1;
+  const w = Number(text);
+  return w > 0 && w <= 1 ? w : 1;
+}
+
+/** Writes a weight so that parseProbeWeight reads it back as the same number (String and Number round-trip a double exactly; weights are never small enough for an exponent). */
+export function formatProbeWeight(weight: number): string {
+  return String(weight);
+}
+
+/** The holders of the Leases still live at `now` with their weights, sorted by identity; a holder with two Leases counts once, with the later renewed. */
+export function liveMembers(leases: readonly V1Lease[], now: number): LiveMember[] {
+  const live = new Map<string, LiveMember & { until: number }>();
   for (const l of leases) {
     const e = memberExpiry(l);
-    if (e !== undefined && e.until > now) live.add(e.identity);
+    if (e === undefined || e.until <= now) continue;
+    const seen = live.get(e.identity);
+    if (seen === undefined || e.until > seen.until) live.set(e.identity, { identity: e.identity, weight: parseProbeWeight(l.metadata?.annotations?.[PROBE_WEIGHT_ANNOTATION]), until: e.until });
   }
-  return [...live].sort();
+  return [...live.values()].map(({ identity, weight }) => ({ identity, weight })).sort((a, b) => (a.identity < b.identity ? -1 : a.identity > b.identity ? 1 : 0));
+}
+
+function sameMembers(a: readonly LiveMember[], b: readonly LiveMember[]): boolean {
+  return a.length === b.length && a.every((m, i) => m.identity === b[i]?.identity && m.weight === b[i]?.weight);
 }
 
 export class Membership extends TypedEmitter<MembershipEvents> {
@@ -69,7 +97,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private readonly renewPeriodMs: number;
   private readonly name: string;
   private leases: V1Lease[] = [];
-  private members: string[] = [];
+  private members: LiveMember[] = [];
+  private weight: number;
   private timer: TimerHandle | undefined;
   private expiryTimer: TimerHandle | undefined;
   private running = false;
@@ -83,10 +112,23 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     // Two renewals may fail before a live member looks dead.
     if (this.renewPeriodMs * 3 > this.leaseDurationMs) throw new Error(`membership needs a lease duration of at least 3 renew periods (got ${this.leaseDurationMs} and ${this.renewPeriodMs} ms)`);
     this.name = memberLeaseName(opts.group, opts.identity);
+    this.weight = opts.weight ?? 1;
   }
 
-  get current(): readonly string[] {
+  get current(): readonly LiveMember[] {
     return this.members;
+  }
+
+  /** Asks for another share (the leader asks for less): written to this replica's Lease at once, seen by the others at their next list. */
+  async setWeight(weight: number): Promise<void> {
+    if (weight === this.weight) return;
+    this.weight = weight;
+    if (!this.running) return;
+    if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.tick;
+    if (this.running && this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
+    if (this.running) await this.round();
   }
 
   /** Renews at once and then every renew period. The first view is ready when this resolves. */
@@ -148,7 +190,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const body: V1Lease = {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
-      metadata: { name: this.name, namespace, labels: { [MEMBER_OF_LABEL]: group } },
+      metadata: { name: this.name, namespace, labels: { [MEMBER_OF_LABEL]: group }, ...(this.weight === 1 ? {} : { annotations: { [PROBE_WEIGHT_ANNOTATION]: formatProbeWeight(this.weight) } }) },
       spec: { holderIdentity: identity, leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000), renewTime: new V1MicroTime(clock.now()) },
     };
     try {
@@ -177,8 +219,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     if (!this.running) return;
     const now = this.opts.clock.now();
     const next = liveMembers(this.leases, now);
-    if (next.length !== this.members.length || next.some((m, i) => m !== this.members[i])) {
-      this.opts.log.info({ members: next }, 'probe-sharing members changed');
+    if (!sameMembers(next, this.members)) {
+      this.opts.log.info({ members: next.map((m) => (m.weight === 1 ? m.identity : `${m.identity} (weight ${m.weight})`)) }, 'probe-sharing members changed');
       this.members = next;
       this.emitQuietly('change', (err) => this.opts.log.error({ err: toError(err) }, 'membership listener failed'), next);
     }

@@ -117,6 +117,7 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
             log: log.child({ component: 'probe-sharing' }),
             registry,
             staleAfterMs: config.probeSharingLeaseDuration,
+            leaderWeight: config.probeSharingLeaderWeight,
           },
           memberLeaseName(config.leaseName, config.identity),
         );
@@ -181,7 +182,7 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
         await controllers.startProbing(signal);
         // Bounded: a leader that cannot read them (RBAC, an API server in trouble) still reconciles, on its own results.
         const waited = new AbortController();
-        await Promise.race([sharing.startImporting(signal).catch(() => undefined), sleep(clock, IMPORT_SYNC_WAIT_MS, waited.signal).catch(() => undefined)]);
+        await Promise.race([sharing.lead(signal).catch(() => undefined), sleep(clock, IMPORT_SYNC_WAIT_MS, waited.signal).catch(() => undefined)]);
         waited.abort();
       }
       await controllers.start(signal);

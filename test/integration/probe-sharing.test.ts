@@ -15,13 +15,14 @@ import { createPolicy, deletePolicy, getPolicy, startTestOperator, uniqueSuffix 
 import { createServiceWithEndpoints } from '../support/endpoints.js';
 import { testKube, waitFor } from '../support/kube.js';
 import { RESULTS_OF_LABEL, sharedResultsName } from '../../src/endpoints/sharing.js';
-import { memberLeaseName } from '../../src/kube/membership.js';
+import { memberLeaseName, PROBE_WEIGHT_ANNOTATION } from '../../src/kube/membership.js';
 import { isNotFound } from '../../src/kube/errors.js';
 
 // Probe sharing (--probe-sharing) with three operator processes, leader
-// election on: every endpoint is probed by exactly one of them, the leader's
-// policy status shows every endpoint, and the share of a replica killed
-// without warning is probed by the others within a member lease duration.
+// election on: every endpoint is probed by exactly one of them (the leader
+// with the smaller weight it wrote on its member Lease), the leader's policy
+// status shows every endpoint, and the share of a replica killed without
+// warning is probed by the others within a member lease duration.
 // The endpoints: one nginx in a network namespace on every address, behind
 // selector-less Services with hand-written EndpointSlices (trusted by the policy).
 
@@ -29,6 +30,7 @@ const SERVICES = 4;
 const PER_SERVICE = 6;
 const ENDPOINTS = SERVICES * PER_SERVICE;
 const MEMBER_LEASE_SECONDS = 6;
+const LEADER_WEIGHT = '0.7';
 const HTTPS = { name: 'https', port: 443 };
 const PROBES = 'certkeeper_endpoint_probe_duration_seconds_count';
 
@@ -55,6 +57,7 @@ beforeAll(async () => {
     CERTKEEPER_PROBE_SHARING: 'true',
     CERTKEEPER_PROBE_SHARING_LEASE_DURATION: `${MEMBER_LEASE_SECONDS}s`,
     CERTKEEPER_LEASE_NAME: group,
+    CERTKEEPER_PROBE_SHARING_LEADER_WEIGHT: LEADER_WEIGHT,
   };
   for (let i = 0; i < 3; i++) operators.push(await startTestOperator(`sharing-${i}`, { leaderElect: true, identity: `${group}-${i}`, env }));
 }, 180_000);
@@ -131,6 +134,15 @@ describe('probe sharing across three operator processes', () => {
     );
     expect(graded.filter((g) => g.leader).map((g) => g.series)).toEqual([ENDPOINTS]);
     expect(graded.filter((g) => !g.leader).map((g) => g.series)).toEqual([0, 0]);
+
+    // The leader asked for its smaller share on its member Lease; the others for a full one (no annotation).
+    const coordination = testKube().kubeconfig.makeApiClient(CoordinationV1Api);
+    for (const o of operators) {
+      const leads = o.identity === lease0.spec?.holderIdentity;
+      const member = await coordination.readNamespacedLease({ name: memberLeaseName(group, o.identity), namespace: OPERATOR_NAMESPACE });
+      expect(member.metadata?.annotations?.[PROBE_WEIGHT_ANNOTATION]).toBe(leads ? LEADER_WEIGHT : undefined);
+      expect(await metric(o, 'certkeeper_probe_sharing_weight')).toBe(leads ? Number(LEADER_WEIGHT) : 1);
+    }
 
     // Kill a replica that does not lead: no goodbye, its member Lease simply stops being renewed.
     const lease = await testKube().kubeconfig.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: group, namespace: OPERATOR_NAMESPACE });

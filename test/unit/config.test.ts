@@ -31,6 +31,13 @@ describe('loadOperatorConfig', () => {
     expect(() => loadOperatorConfig(['--probe-sharing-lease-duration', '1s'], {})).toThrow(/--probe-sharing-lease-duration: must be at least 3s/);
   });
 
+  it('reads the leader\'s probe share: 0.85 by default, from 0.05 to 1', () => {
+    expect(loadOperatorConfig([], {}).probeSharingLeaderWeight).toBe(0.85);
+    expect(loadOperatorConfig(['--probe-sharing-leader-weight', '0.6'], {}).probeSharingLeaderWeight).toBe(0.6);
+    expect(loadOperatorConfig([], { CERTKEEPER_PROBE_SHARING_LEADER_WEIGHT: '1' }).probeSharingLeaderWeight).toBe(1);
+    for (const bad of ['0', '1.2', '-1', 'half']) expect(() => loadOperatorConfig(['--probe-sharing-leader-weight', bad], {})).toThrow(/--probe-sharing-leader-weight/);
+  });
+
   it('reads who may read /metrics and which addresses may be probed', () => {
     expect(loadOperatorConfig([], {})).toMatchObject({ httpAuth: 'kubernetes', probeAllowedCidrs: [] });
     expect(loadOperatorConfig(['--http-auth', 'none', '--probe-allowed-cidrs', '10.244.0.0/16', '--probe-allowed-cidrs', 'fd00::/8'], {})).toMatchObject({

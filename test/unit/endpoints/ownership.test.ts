@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { assignOwners, Ownership, ownerOf } from '../../../src/endpoints/ownership.js';
 
@@ -57,6 +58,59 @@ describe('ownerOf (rendezvous hashing)', () => {
   });
 });
 
+describe('ownerOf with weights', () => {
+  // The plain rule, written out: the member whose sha256(member NUL target) starts with the highest 64 bits.
+  const highestHash = (target: string, members: string[]) =>
+    [...members].sort().reduce((best, m) => {
+      const h = (x: string) => createHash('sha256').update(x).update('\u0000').update(target).digest().readBigUInt64BE(0);
+      return h(m) > h(best) ? m : best;
+    });
+
+  it('is the plain highest-hash rule when every weight is 1, given or not', () => {
+    const members = ['certkeeper-0', 'certkeeper-1', 'certkeeper-2'];
+    for (const t of targets) {
+      expect(ownerOf(t, members)).toBe(highestHash(t, members));
+      expect(ownerOf(t, members.map((identity) => ({ identity, weight: 1 })))).toBe(highestHash(t, members));
+      expect(ownerOf(t, members.map((identity) => ({ identity, weight: 0.5 })))).toBe(highestHash(t, members));
+    }
+  });
+
+  it.each([
+    [[0.85, 1, 1]],
+    [[0.5, 1, 1]],
+    [[0.2, 1, 1, 1, 1]],
+    [[1, 0.3]],
+  ])('gives each member a share in proportion to its weight: %j', (weights) => {
+    const many = Array.from({ length: 30_000 }, (_, i) => `ns/svc-${i}:443@10.1.${i >> 8}.${i & 255}`);
+    const members = weights.map((weight, i) => ({ identity: `replica-${i}`, weight }));
+    const c = counts(assignOwners(many, members));
+    const total = weights.reduce((a, b) => a + b, 0);
+    for (const [i, w] of weights.entries()) {
+      const expected = (many.length * w) / total;
+      expect(Math.abs((c.get(`replica-${i}`) ?? 0) - expected)).toBeLessThan(0.05 * expected);
+    }
+  });
+
+  it('moves targets only away from a member whose weight falls (so only back to it when it rises again)', () => {
+    const full = assignOwners(targets, ['a', 'b', 'c']);
+    const less = assignOwners(targets, [{ identity: 'a', weight: 0.7 }, 'b', 'c']);
+    let moved = 0;
+    for (const t of targets) {
+      if (full.get(t) === less.get(t)) continue;
+      moved++;
+      expect(full.get(t)).toBe('a');
+      expect(['b', 'c']).toContain(less.get(t));
+    }
+    // From a third of the targets to 0.7/2.7 of them.
+    expect(Math.abs(moved - targets.length * (1 / 3 - 0.7 / 2.7))).toBeLessThan(0.3 * targets.length * (1 / 3 - 0.7 / 2.7));
+  });
+
+  it('does not depend on the order of weighted members', () => {
+    const m = [{ identity: 'a', weight: 0.85 }, 'b', { identity: 'c', weight: 0.4 }];
+    for (const t of targets.slice(0, 300)) expect(ownerOf(t, m)).toBe(ownerOf(t, [m[2], m[0], m[1]] as typeof m));
+  });
+});
+
 describe('Ownership', () => {
   it('gives every target exactly one owner among replicas that share a view', () => {
     const members = ['r1', 'r2', 'r3'];
@@ -81,5 +135,28 @@ describe('Ownership', () => {
     // A member leaves: the memo is not stale.
     expect(o.setMembers([])).toBe(true);
     expect(targets.every((t) => o.owns(t))).toBe(true);
+  });
+
+  it('agrees with the others once they see the weight the leader asked for, and keeps its own weight against an older lease', () => {
+    const seen = [{ identity: 'leader', weight: 0.85 }, { identity: 'r2', weight: 1 }, { identity: 'r3', weight: 1 }];
+    const leader = new Ownership('leader');
+    expect(leader.setSelfWeight(0.85)).toBe(true);
+    // A list made before its renewal still shows weight 1: its own weight stands.
+    expect(leader.setMembers([{ identity: 'leader', weight: 1 }, 'r2', 'r3'])).toBe(true);
+    expect(leader.setMembers(seen)).toBe(false);
+    expect(leader.weighted).toEqual(seen);
+    const others = ['r2', 'r3'].map((id) => {
+      const o = new Ownership(id);
+      o.setMembers(seen);
+      return o;
+    });
+    const views = [leader, ...others];
+    let led = 0;
+    for (const t of targets) {
+      expect(views.filter((v) => v.owns(t))).toHaveLength(1);
+      if (leader.owns(t)) led++;
+    }
+    expect(led).toBeLessThan(targets.length / 3);
+    expect(led).toBeGreaterThan(targets.length * 0.25);
   });
 });

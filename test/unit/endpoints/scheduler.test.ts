@@ -51,6 +51,33 @@ describe('ProbeScheduler', () => {
     expect(Math.max(...h.calls.map((c) => c.at))).toBe(600);
   });
 
+  it('is idle only when nothing runs and nothing is due', async () => {
+    const h = harness({ concurrency: 2 });
+    expect(h.scheduler.idle).toBe(true);
+    h.scheduler.setTargets(['a', 'b', 'c'].map((k) => h.target(k)));
+    // Not started: due targets wait, so it is not idle.
+    expect(h.scheduler.idle).toBe(false);
+    h.scheduler.start();
+    await flushPromises();
+    expect(h.scheduler.idle).toBe(false);
+    // The first two end; the third runs.
+    await h.clock.advance(100);
+    expect(h.calls).toHaveLength(3);
+    expect(h.scheduler.idle).toBe(false);
+    await h.clock.advance(100);
+    expect(h.scheduler.active).toBe(0);
+    expect(h.scheduler.idle).toBe(true);
+    // A changed revision makes it due again.
+    h.scheduler.setTargets([h.target('a', 600_000, 'r2'), h.target('b'), h.target('c')]);
+    expect(h.scheduler.active).toBe(1);
+    expect(h.scheduler.idle).toBe(false);
+    await h.clock.advance(100);
+    expect(h.scheduler.idle).toBe(true);
+    // And the interval, later.
+    await h.clock.advance(660_000);
+    expect(h.calls.length).toBeGreaterThan(4);
+  });
+
   it('re-probes every interval plus at most 10 % jitter', async () => {
     const draws = [0, 0.5, 0.999];
     let i = 0;

@@ -1,6 +1,6 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { liveMembers, memberLeaseName, Membership, MEMBER_OF_LABEL, type MemberLeaseClient } from '../../../src/kube/membership.js';
+import { formatProbeWeight, liveMembers, memberLeaseName, Membership, MEMBER_OF_LABEL, parseProbeWeight, PROBE_WEIGHT_ANNOTATION, type MemberLeaseClient } from '../../../src/kube/membership.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { silentLog } from './fake-lister-watcher.js';
 
@@ -54,6 +54,8 @@ class LeaseStore {
   }
 }
 
+const ids = (m: Membership) => m.current.map((x) => x.identity);
+
 function member(store: LeaseStore, clock: FakeClock, identity: string): Membership {
   return new Membership({ clients: { coordination: store.client(identity) }, namespace: NS, group: GROUP, identity, clock, log: silentLog, leaseDurationMs: 30_000, renewPeriodMs: 10_000 });
 }
@@ -63,7 +65,38 @@ describe('liveMembers', () => {
   it('keeps holders renewed within their duration, sorted and unique', () => {
     const now = Date.parse('2026-01-01T00:01:00Z');
     const leases = [lease('b', '2026-01-01T00:00:45Z'), lease('a', '2026-01-01T00:00:31Z'), lease('c', '2026-01-01T00:00:30Z'), lease(undefined, '2026-01-01T00:00:59Z'), lease('d', undefined), lease('b', '2026-01-01T00:00:50Z')];
-    expect(liveMembers(leases, now)).toEqual(['a', 'b']);
+    expect(liveMembers(leases, now)).toEqual([
+      { identity: 'a', weight: 1 },
+      { identity: 'b', weight: 1 },
+    ]);
+  });
+  it('reads each holder\'s weight from its lease, once per holder (the later renewed lease)', () => {
+    const now = Date.parse('2026-01-01T00:01:00Z');
+    const weighted = (identity: string, renewTime: string, weight?: string): V1Lease => ({ ...lease(identity, renewTime), metadata: weight === undefined ? {} : { annotations: { [PROBE_WEIGHT_ANNOTATION]: weight } } });
+    const leases = [weighted('b', '2026-01-01T00:00:45Z', '0.85'), weighted('a', '2026-01-01T00:00:50Z', 'garbage'), weighted('b', '2026-01-01T00:00:40Z', '0.5')];
+    expect(liveMembers(leases, now)).toEqual([
+      { identity: 'a', weight: 1 },
+      { identity: 'b', weight: 0.85 },
+    ]);
+  });
+  it.each([
+    [undefined, 1],
+    ['1', 1],
+    ['0.85', 0.85],
+    ['.5', 0.5],
+    ['0.05', 0.05],
+    ['0', 1],
+    ['1.5', 1],
+    ['-0.5', 1],
+    ['1e-1', 1],
+    ['NaN', 1],
+    [' 0.5', 1],
+    ['', 1],
+  ])('reads the weight %j as %d (anything but a number in (0, 1] is a full share)', (text, weight) => {
+    expect(parseProbeWeight(text)).toBe(weight);
+  });
+  it('writes a weight that reads back as the same number', () => {
+    for (const w of [0.05, 0.1, 0.3, 0.85, 0.8500001, 1 / 3, 0.999999, 1]) expect(parseProbeWeight(formatProbeWeight(w))).toBe(w);
   });
   it('names a member lease after the group and a hash of the identity', () => {
     expect(memberLeaseName(GROUP, 'pod-1')).toMatch(/^certkeeper-operator-member-[0-9a-f]{12}$/);
@@ -77,25 +110,25 @@ describe('Membership', () => {
     const clock = new FakeClock();
     const [a, b, c] = ['a', 'b', 'c'].map((id) => member(store, clock, id)) as [Membership, Membership, Membership];
     await a.start();
-    expect(a.current).toEqual(['a']);
+    expect(ids(a)).toEqual(['a']);
     await b.start();
     await c.start();
     await clock.advance(10_000);
-    expect(a.current).toEqual(['a', 'b', 'c']);
+    expect(ids(a)).toEqual(['a', 'b', 'c']);
     const seen: string[][] = [];
-    a.on('change', (m) => void seen.push(m));
+    a.on('change', (m) => void seen.push(m.map((x) => x.identity)));
     // c dies silently at t: its last renewal was at most a renew period before.
     store.down.add('c');
     const died = clock.now();
     let gone: number | undefined;
     for (let t = 0; t < 40_000 && gone === undefined; t += 500) {
       await clock.advance(500);
-      if (!a.current.includes('c')) gone = clock.now();
+      if (!ids(a).includes('c')) gone = clock.now();
     }
     expect(gone).toBeDefined();
     expect((gone ?? Infinity) - died).toBeLessThanOrEqual(30_000 + 1);
     expect(seen).toEqual([['a', 'b']]);
-    expect(b.current).toEqual(['a', 'b']);
+    expect(ids(b)).toEqual(['a', 'b']);
     await Promise.all([a.stop(), b.stop()]);
   });
 
@@ -107,11 +140,11 @@ describe('Membership', () => {
     await a.start();
     await b.start();
     await clock.advance(10_000);
-    expect(a.current).toEqual(['a', 'b']);
+    expect(ids(a)).toEqual(['a', 'b']);
     await b.stop();
     expect(store.leases.size).toBe(1);
     await clock.advance(10_000);
-    expect(a.current).toEqual(['a']);
+    expect(ids(a)).toEqual(['a']);
     await a.stop();
     expect(clock.pendingTimers()).toBe(0);
   });
@@ -126,7 +159,40 @@ describe('Membership', () => {
     await again.start();
     const lease = store.leases.get(memberLeaseName(GROUP, 'a'));
     expect(Date.parse(String(lease?.spec?.renewTime))).toBe(clock.now());
-    expect(again.current).toEqual(['a']);
+    expect(ids(again)).toEqual(['a']);
+  });
+
+  it('writes a weight set while running at once, and the others read it at their next list', async () => {
+    const store = new LeaseStore();
+    const clock = new FakeClock();
+    const a = member(store, clock, 'a');
+    const b = member(store, clock, 'b');
+    await a.start();
+    await b.start();
+    await clock.advance(10_000);
+    expect(a.current).toEqual([
+      { identity: 'a', weight: 1 },
+      { identity: 'b', weight: 1 },
+    ]);
+    expect(store.leases.get(memberLeaseName(GROUP, 'a'))?.metadata?.annotations).toBeUndefined();
+    const seen: unknown[] = [];
+    b.on('change', (m) => void seen.push(m));
+    await a.setWeight(0.85);
+    expect(store.leases.get(memberLeaseName(GROUP, 'a'))?.metadata?.annotations).toEqual({ [PROBE_WEIGHT_ANNOTATION]: '0.85' });
+    expect(a.current).toContainEqual({ identity: 'a', weight: 0.85 });
+    await clock.advance(10_000);
+    expect(seen).toEqual([
+      [
+        { identity: 'a', weight: 0.85 },
+        { identity: 'b', weight: 1 },
+      ],
+    ]);
+    // It keeps renewing on its usual period after the extra write, with one timer.
+    const renewed = Date.parse(String(store.leases.get(memberLeaseName(GROUP, 'a'))?.spec?.renewTime));
+    await clock.advance(10_000);
+    expect(Date.parse(String(store.leases.get(memberLeaseName(GROUP, 'a'))?.spec?.renewTime))).toBe(renewed + 10_000);
+    await Promise.all([a.stop(), b.stop()]);
+    expect(clock.pendingTimers()).toBe(0);
   });
 
   it('refuses a lease duration shorter than three renew periods', () => {
