@@ -60,6 +60,18 @@ function member(store: LeaseStore, clock: FakeClock, identity: string): Membersh
   return new Membership({ clients: { coordination: store.client(identity) }, namespace: NS, group: GROUP, identity, clock, log: silentLog, leaseDurationMs: 30_000, renewPeriodMs: 10_000 });
 }
 
+/** Two replicas that have seen each other (one renew period after both started). */
+async function twoMembers(): Promise<{ store: LeaseStore; clock: FakeClock; a: Membership; b: Membership }> {
+  const store = new LeaseStore();
+  const clock = new FakeClock();
+  const a = member(store, clock, 'a');
+  const b = member(store, clock, 'b');
+  await a.start();
+  await b.start();
+  await clock.advance(10_000);
+  return { store, clock, a, b };
+}
+
 describe('liveMembers', () => {
   const lease = (identity: string | undefined, renewTime: string | undefined, seconds = 30): V1Lease => ({ spec: { holderIdentity: identity, renewTime: renewTime as unknown as Date, leaseDurationSeconds: seconds } });
   it('keeps holders renewed within their duration, sorted and unique', () => {
@@ -133,13 +145,7 @@ describe('Membership', () => {
   });
 
   it('deletes its lease when it stops, so the others see it leave at their next list', async () => {
-    const store = new LeaseStore();
-    const clock = new FakeClock();
-    const a = member(store, clock, 'a');
-    const b = member(store, clock, 'b');
-    await a.start();
-    await b.start();
-    await clock.advance(10_000);
+    const { store, clock, a, b } = await twoMembers();
     expect(ids(a)).toEqual(['a', 'b']);
     await b.stop();
     expect(store.leases.size).toBe(1);
@@ -163,13 +169,7 @@ describe('Membership', () => {
   });
 
   it('writes a weight set while running at once, and the others read it at their next list', async () => {
-    const store = new LeaseStore();
-    const clock = new FakeClock();
-    const a = member(store, clock, 'a');
-    const b = member(store, clock, 'b');
-    await a.start();
-    await b.start();
-    await clock.advance(10_000);
+    const { store, clock, a, b } = await twoMembers();
     expect(a.current).toEqual([
       { identity: 'a', weight: 1 },
       { identity: 'b', weight: 1 },
