@@ -130,6 +130,12 @@ export interface RunFigures {
   perReplica: ReplicaFigures[];
   totalProbes: number;
   totalCpuSeconds: number;
+  /**
+   * The busiest process's CPU-s over the mean of all: 1 is an even split.
+   * Within one run, so a machine that is slower at one time than another
+   * (single against shared) does not show in it.
+   */
+  imbalance: number;
   /** Probes made in the 5 s after the status was complete (interval 1 h: a repeat would show here). */
   probesAfter: number;
 }
@@ -168,6 +174,12 @@ const resultCount = (r: { compliant: number; violating: number; unreachable: num
 async function leaderIdentity(clients: BenchClients): Promise<string | undefined> {
   const lease = await clients.kubeconfig.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: LEASE, namespace: OPERATOR_NAMESPACE });
   return lease.spec?.holderIdentity ?? undefined;
+}
+
+/** The largest value over the mean; 1 when there is nothing to compare. */
+export function imbalanceOf(cpuSeconds: readonly number[]): number {
+  const mean = cpuSeconds.reduce((a, b) => a + b, 0) / cpuSeconds.length;
+  return cpuSeconds.length < 2 || !(mean > 0) ? 1 : round(Math.max(...cpuSeconds) / mean, 3);
 }
 
 async function measureRun(cluster: BenchCluster, o: Options, replicas: number, weight: number | undefined, signal: AbortSignal, log: (l: string) => void): Promise<RunFigures> {
@@ -265,6 +277,7 @@ async function measureRun(cluster: BenchCluster, o: Options, replicas: number, w
       perReplica,
       totalProbes: perReplica.reduce((s, r) => s + r.probes, 0),
       totalCpuSeconds: round(perReplica.reduce((s, r) => s + (r.cpuSeconds ?? 0), 0)),
+      imbalance: imbalanceOf(perReplica.map((r) => r.cpuSeconds ?? 0)),
       probesAfter: probes2.reduce((s, v, i) => s + v - (probes1[i] ?? 0), 0),
     };
   } finally {
@@ -276,7 +289,7 @@ async function measureRun(cluster: BenchCluster, o: Options, replicas: number, w
 export function formatScaleOutReport(r: ScaleOutResult): string {
   const cores = r.cores;
   const run = (f: RunFigures) => [
-    `${f.replicas} process(es)${f.sharing ? `, --probe-sharing (leader weight ${f.leaderWeight ?? '?'})` : ''}, --probe-concurrency ${f.probeConcurrency}${f.cpuLimitMillicores === undefined ? '' : `, CPU limit ${f.cpuLimitMillicores}m`} each: ${f.seconds} s until the leader's status had all ${f.endpoints} (${f.results.compliant} compliant, ${f.results.violating} violating, ${f.results.unreachable} unreachable); ${f.totalProbes} probes, ${f.totalCpuSeconds} CPU-s in all; ${f.probesAfter} probes in the 5 s after; machine busy ${f.machineBusyCpuSeconds ?? '?'} of ${round(f.seconds * cores, 1)} CPU-s`,
+    `${f.replicas} process(es)${f.sharing ? `, --probe-sharing (leader weight ${f.leaderWeight ?? '?'})` : ''}, --probe-concurrency ${f.probeConcurrency}${f.cpuLimitMillicores === undefined ? '' : `, CPU limit ${f.cpuLimitMillicores}m`} each: ${f.seconds} s until the leader's status had all ${f.endpoints} (${f.results.compliant} compliant, ${f.results.violating} violating, ${f.results.unreachable} unreachable); ${f.totalProbes} probes, ${f.totalCpuSeconds} CPU-s in all; ${f.probesAfter} probes in the 5 s after; machine busy ${f.machineBusyCpuSeconds ?? '?'} of ${round(f.seconds * cores, 1)} CPU-s${f.sharing ? `; busiest process ${f.imbalance} x the mean CPU-s` : ''}`,
     ...f.perReplica.map((p) => `    ${p.leader ? 'leader ' : 'member '} ${p.identity}: ${p.probes} probes, ${p.cpuSeconds ?? '?'} CPU-s (idle ${p.idleCpuPerSecond ?? '?'} CPU-s/s before), RSS ${p.rssMB ?? '?'} MB`),
   ];
   return [
