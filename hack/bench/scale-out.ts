@@ -34,7 +34,10 @@ import { progressEvery } from './progress.js';
 // together fit beside nginx and kube-apiserver, each replica has its share
 // as on a node of its own, and the wall times compare as there.
 // --leader-weight (repeatable) runs the shared set once per weight, against
-// the one single run. Prints and writes JSON; asserts nothing.
+// the single run just before it; --rounds repeats the lot, so that each ratio
+// is of two runs close in time (this machine's speed drifts by more than the
+// differences measured) and the medians over rounds say more than one run.
+// Prints and writes JSON; asserts nothing.
 
 export const SCALE_OUT_USAGE = `usage: npm run bench -- --scenario scale-out [flags]
   --services N       Services (default 100)
@@ -46,7 +49,8 @@ export const SCALE_OUT_USAGE = `usage: npm run bench -- --scenario scale-out [fl
   --cpu-limit M      limit each operator process to M millicores of CPU (its own cgroup, as a pod's CPU limit; needs root);
                      keep R x M well inside the cores, beside nginx and kube-apiserver (default: no limit)
   --leader-weight W  the leader's --probe-sharing-leader-weight in the shared run; repeat it for one shared run per
-                     weight, interleaved with nothing else, against one single run (default: the operator's default)
+                     weight, against the single run before them (default: the operator's default)
+  --rounds N         repeat the single run and the shared runs N times (default 1); medians printed
   --cpu-prof DIR     profile every operator process into DIR/<run>/ (until the policy, then the probing) and print the hottest code
   --timeout S        give up on a run after S seconds (default 600)
   --json FILE        also write the JSON result to FILE
@@ -65,13 +69,14 @@ interface Options extends ClusterFlagValues {
   cpuProfDir: string | undefined;
   /** One shared run per weight; undefined: one, with the operator's default. */
   leaderWeights: (number | undefined)[];
+  rounds: number;
 }
 
 function parse(argv: string[]): Options | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: { services: { type: 'string' }, 'per-service': { type: 'string' }, replicas: { type: 'string' }, concurrency: { type: 'string' }, 'shared-concurrency': { type: 'string' }, timeout: { type: 'string' }, 'cpu-limit': { type: 'string' }, 'cpu-prof': { type: 'string' }, 'leader-weight': { type: 'string', multiple: true }, ...CLUSTER_FLAGS },
+    options: { services: { type: 'string' }, 'per-service': { type: 'string' }, replicas: { type: 'string' }, concurrency: { type: 'string' }, 'shared-concurrency': { type: 'string' }, timeout: { type: 'string' }, 'cpu-limit': { type: 'string' }, 'cpu-prof': { type: 'string' }, 'leader-weight': { type: 'string', multiple: true }, rounds: { type: 'string' }, ...CLUSTER_FLAGS },
   });
   if (values.help === true) return 'help';
   const o: Options = {
@@ -84,6 +89,7 @@ function parse(argv: string[]): Options | 'help' {
     cpuProfDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
     cpuLimit: values['cpu-limit'] === undefined ? undefined : positiveInt('cpu-limit', values['cpu-limit'], 1000, { min: 50, max: 64_000 }),
     leaderWeights: values['leader-weight'] === undefined ? [undefined] : values['leader-weight'].map(leaderWeight),
+    rounds: positiveInt('rounds', values.rounds, 1, { max: 20 }),
     ...clusterFlagValues(values),
   };
   if (o.services * o.perService > 1021) throw new UsageError('--services x --per-service must be at most 1021 (one /22)');
@@ -140,20 +146,51 @@ export interface RunFigures {
   probesAfter: number;
 }
 
+export type SharedRun = RunFigures & {
+  /** seconds / single.seconds of its round. */
+  wallRatio: number;
+  /** totalCpuSeconds / single.totalCpuSeconds of its round: what sharing costs in work. */
+  cpuRatio: number;
+};
+
+export interface ScaleOutRound {
+  single: RunFigures;
+  /** One per --leader-weight, in the order given. */
+  shared: SharedRun[];
+}
+
+/** Per leader weight, over the rounds. */
+export interface WeightSummary {
+  leaderWeight: number | undefined;
+  wallRatios: number[];
+  medianWallRatio: number;
+  medianImbalance: number;
+}
+
 export interface ScaleOutResult {
   services: number;
   addressesPerService: number;
   probeConcurrency: number;
-  single: RunFigures;
-  /** One per --leader-weight, in the order given. */
-  shared: (RunFigures & {
-    /** seconds / single.seconds. */
-    wallRatio: number;
-    /** totalCpuSeconds / single.totalCpuSeconds: what sharing costs in work. */
-    cpuRatio: number;
-  })[];
+  rounds: ScaleOutRound[];
+  summary: WeightSummary[];
   cores: number;
   node: string;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? (s[mid] as number) : round(((s[mid - 1] as number) + (s[mid] as number)) / 2, 3);
+}
+
+/** The shared runs of every round grouped by their leader weight (the position in --leader-weight), with medians. */
+export function summarizeRounds(rounds: readonly ScaleOutRound[]): WeightSummary[] {
+  const first = rounds[0];
+  if (first === undefined) return [];
+  return first.shared.map((s, i) => {
+    const runs = rounds.flatMap((r) => (r.shared[i] === undefined ? [] : [r.shared[i]]));
+    return { leaderWeight: s.leaderWeight, wallRatios: runs.map((x) => x.wallRatio), medianWallRatio: median(runs.map((x) => x.wallRatio)), medianImbalance: median(runs.map((x) => x.imbalance)) };
+  });
 }
 
 async function metric(op: OperatorProcess, name: string): Promise<number> {
@@ -182,14 +219,14 @@ export function imbalanceOf(cpuSeconds: readonly number[]): number {
   return cpuSeconds.length < 2 || !(mean > 0) ? 1 : round(Math.max(...cpuSeconds) / mean, 3);
 }
 
-async function measureRun(cluster: BenchCluster, o: Options, replicas: number, weight: number | undefined, signal: AbortSignal, log: (l: string) => void): Promise<RunFigures> {
+async function measureRun(cluster: BenchCluster, o: Options, roundNo: number, replicas: number, weight: number | undefined, signal: AbortSignal, log: (l: string) => void): Promise<RunFigures> {
   const sharing = replicas > 1;
   const endpoints = o.services * o.perService;
   const { clients } = cluster;
   const concurrency = sharing ? o.sharedConcurrency : o.concurrency;
   const env: Record<string, string> = { CERTKEEPER_PROBE_CONCURRENCY: String(concurrency), CERTKEEPER_ENDPOINT_RECHECK_INTERVAL: '1h' };
   if (sharing) Object.assign(env, { CERTKEEPER_PROBE_SHARING: 'true', CERTKEEPER_PROBE_SHARING_LEASE_DURATION: '15s' }, weight === undefined ? {} : { CERTKEEPER_PROBE_SHARING_LEADER_WEIGHT: String(weight) });
-  const runName = sharing && weight !== undefined ? `${replicas}-process-w${String(weight).replace('.', 'p')}` : `${replicas}-process`;
+  const runName = `${o.rounds > 1 ? `r${roundNo}-` : ''}${replicas}-process${sharing && weight !== undefined ? `-w${String(weight).replace('.', 'p')}` : ''}`;
   const profileDir = o.cpuProfDir === undefined ? undefined : join(o.cpuProfDir, runName);
   if (profileDir !== undefined) {
     await mkdir(profileDir, { recursive: true });
@@ -292,15 +329,22 @@ export function formatScaleOutReport(r: ScaleOutResult): string {
     `${f.replicas} process(es)${f.sharing ? `, --probe-sharing (leader weight ${f.leaderWeight ?? '?'})` : ''}, --probe-concurrency ${f.probeConcurrency}${f.cpuLimitMillicores === undefined ? '' : `, CPU limit ${f.cpuLimitMillicores}m`} each: ${f.seconds} s until the leader's status had all ${f.endpoints} (${f.results.compliant} compliant, ${f.results.violating} violating, ${f.results.unreachable} unreachable); ${f.totalProbes} probes, ${f.totalCpuSeconds} CPU-s in all; ${f.probesAfter} probes in the 5 s after; machine busy ${f.machineBusyCpuSeconds ?? '?'} of ${round(f.seconds * cores, 1)} CPU-s${f.sharing ? `; busiest process ${f.imbalance} x the mean CPU-s` : ''}`,
     ...f.perReplica.map((p) => `    ${p.leader ? 'leader ' : 'member '} ${p.identity}: ${p.probes} probes, ${p.cpuSeconds ?? '?'} CPU-s (idle ${p.idleCpuPerSecond ?? '?'} CPU-s/s before), RSS ${p.rssMB ?? '?'} MB`),
   ];
+  const limited = r.rounds[0]?.single.cpuLimitMillicores;
   return [
     `certkeeper bench, scale-out: ${r.services} Services x ${r.addressesPerService} addresses, ${r.cores} cores shared by every process (node ${r.node})`,
-    ...run(r.single),
-    ...r.shared.flatMap((s) => [
-      ...run(s),
-      r.single.cpuLimitMillicores === undefined
-        ? `  shared / single: wall ${s.wallRatio}, CPU ${s.cpuRatio} (all processes on the same ${r.cores} cores: the wall time cannot show what separate nodes would)`
-        : `  shared / single: wall ${s.wallRatio} (target 0.40, issue 11: ${s.wallRatio <= 0.4 ? 'met' : 'MISSED'}), CPU ${s.cpuRatio}; each process limited to ${r.single.cpuLimitMillicores}m, ${s.replicas} x ${r.single.cpuLimitMillicores}m of ${r.cores} cores`,
+    ...r.rounds.flatMap((round, i) => [
+      ...(r.rounds.length > 1 ? [`round ${i + 1}:`] : []),
+      ...run(round.single),
+      ...round.shared.flatMap((s) => [
+        ...run(s),
+        limited === undefined
+          ? `  shared / single: wall ${s.wallRatio}, CPU ${s.cpuRatio} (all processes on the same ${r.cores} cores: the wall time cannot show what separate nodes would)`
+          : `  shared / single: wall ${s.wallRatio} (target 0.40, issue 11: ${s.wallRatio <= 0.4 ? 'met' : 'MISSED'}), CPU ${s.cpuRatio}; each process limited to ${limited}m, ${s.replicas} x ${limited}m of ${r.cores} cores`,
+      ]),
     ]),
+    ...(r.rounds.length > 1
+      ? r.summary.map((w) => `leader weight ${w.leaderWeight ?? 'default'}: shared / single wall ${w.wallRatios.join(', ')}; median ${w.medianWallRatio}, busiest process median ${w.medianImbalance} x the mean`)
+      : []),
   ].join('\n');
 }
 
@@ -320,20 +364,25 @@ export async function runScaleOutScenario(argv: string[], signal: AbortSignal, l
       await createBenchSetup(cluster.clients);
       log(`creating ${options.services} Services and EndpointSlices`);
       await createBenchServices(cluster.clients, network.addresses, { services: options.services, perService: options.perService, name: serviceName, tier: 'scale' });
-      const single = await measureRun(cluster, options, 1, undefined, signal, log);
-      // Each run's Lease is released when its processes stop, so the next run elects its own leader at once.
-      const shared: ScaleOutResult['shared'] = [];
-      for (const weight of options.leaderWeights) {
-        const s = await measureRun(cluster, options, options.replicas, weight, signal, log);
-        shared.push({ ...s, wallRatio: round(s.seconds / single.seconds), cpuRatio: round(s.totalCpuSeconds / single.totalCpuSeconds) });
+      const rounds: ScaleOutRound[] = [];
+      for (let n = 1; n <= options.rounds; n++) {
+        if (options.rounds > 1) log(`round ${n} of ${options.rounds}`);
+        const single = await measureRun(cluster, options, n, 1, undefined, signal, log);
+        // Each run's Lease is released when its processes stop, so the next run elects its own leader at once.
+        const shared: SharedRun[] = [];
+        for (const weight of options.leaderWeights) {
+          const s = await measureRun(cluster, options, n, options.replicas, weight, signal, log);
+          shared.push({ ...s, wallRatio: round(s.seconds / single.seconds), cpuRatio: round(s.totalCpuSeconds / single.totalCpuSeconds) });
+        }
+        rounds.push({ single, shared });
       }
       const { availableParallelism } = await import('node:os');
       const result: ScaleOutResult = {
         services: options.services,
         addressesPerService: options.perService,
         probeConcurrency: options.concurrency,
-        single,
-        shared,
+        rounds,
+        summary: summarizeRounds(rounds),
         cores: availableParallelism(),
         node: process.version,
       };

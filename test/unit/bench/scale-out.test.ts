@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { imbalanceOf } from '../../../hack/bench/scale-out.js';
+import { imbalanceOf, summarizeRounds, type ScaleOutRound, type SharedRun } from '../../../hack/bench/scale-out.js';
 
 describe('imbalanceOf (scale-out bench)', () => {
   it('is the busiest process over the mean', () => {
@@ -10,5 +10,25 @@ describe('imbalanceOf (scale-out bench)', () => {
   it('is 1 when there is nothing to compare', () => {
     expect(imbalanceOf([42])).toBe(1);
     expect(imbalanceOf([0, 0, 0])).toBe(1);
+  });
+});
+
+describe('summarizeRounds (scale-out bench)', () => {
+  const run = (leaderWeight: number, wallRatio: number, imbalance: number) => ({ leaderWeight, wallRatio, imbalance }) as unknown as SharedRun;
+  it('groups the shared runs by their place in --leader-weight and takes medians over the rounds', () => {
+    const rounds = [
+      { shared: [run(0.85, 0.38, 1.05), run(1, 0.42, 1.16)] },
+      { shared: [run(0.85, 0.42, 1.04), run(1, 0.36, 1.06)] },
+      { shared: [run(0.85, 0.4, 1.07), run(1, 0.38, 1.05)] },
+    ] as unknown as ScaleOutRound[];
+    expect(summarizeRounds(rounds)).toEqual([
+      { leaderWeight: 0.85, wallRatios: [0.38, 0.42, 0.4], medianWallRatio: 0.4, medianImbalance: 1.05 },
+      { leaderWeight: 1, wallRatios: [0.42, 0.36, 0.38], medianWallRatio: 0.38, medianImbalance: 1.06 },
+    ]);
+  });
+  it('takes the mean of the middle two of an even count, and has nothing for no rounds', () => {
+    const rounds = [{ shared: [run(1, 0.36, 1.1)] }, { shared: [run(1, 0.4, 1.2)] }] as unknown as ScaleOutRound[];
+    expect(summarizeRounds(rounds)[0]).toMatchObject({ medianWallRatio: 0.38, medianImbalance: 1.15 });
+    expect(summarizeRounds([])).toEqual([]);
   });
 });
