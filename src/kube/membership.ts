@@ -37,8 +37,6 @@ export interface MembershipOptions {
   /** The group: the leader election Lease's name. */
   group: string;
   identity: string;
-  /** The share of the probes asked for at first (see setWeight). Default 1. */
-  weight?: number;
   leaseDurationMs?: number;
   renewPeriodMs?: number;
   clock: Clock;
@@ -98,7 +96,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   private readonly name: string;
   private leases: V1Lease[] = [];
   private members: LiveMember[] = [];
-  private weight: number;
+  /** The share of the probes this replica asks for (setWeight); 1 until it leads. */
+  private weight = 1;
   private timer: TimerHandle | undefined;
   private expiryTimer: TimerHandle | undefined;
   private running = false;
@@ -112,7 +111,6 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     // Two renewals may fail before a live member looks dead.
     if (this.renewPeriodMs * 3 > this.leaseDurationMs) throw new Error(`membership needs a lease duration of at least 3 renew periods (got ${this.leaseDurationMs} and ${this.renewPeriodMs} ms)`);
     this.name = memberLeaseName(opts.group, opts.identity);
-    this.weight = opts.weight ?? 1;
   }
 
   get current(): readonly LiveMember[] {
