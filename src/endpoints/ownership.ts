@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 //
 // Weights exist for the leader: besides its share of the probes it imports
 // the others' results and writes every status and event, so it takes a
-// smaller share (--probe-sharing-leader-weight) and finishes a scan with the
-// others instead of after them.
+// smaller share (--probe-sharing-leader-weight) rather than be the slowest
+// replica of every scan.
 
 /** A live member and the share it asks for: 1 is a full share; a plain identity weighs 1. */
 export type Member = string | { readonly identity: string; readonly weight: number };
