@@ -131,8 +131,8 @@ export const operatorConfigSchema = z.object({
   probeSharingLeaseDuration: durationMs('30s').refine((ms) => ms >= 3_000, 'must be at least 3s (renewed every third of it)'),
   /**
    * The leader's share of the probes against a member's 1: it also imports
-   * the others' results and writes every status and event. 0.85 balances
-   * three replicas on the scale-out bench; more replicas want less.
+   * the others' results and writes every status and event, about 5 % of a
+   * full scan's work on the scale-out bench; more replicas want less.
    */
   probeSharingLeaderWeight: z.coerce.number().min(0.05).max(1).default(0.85),
 });

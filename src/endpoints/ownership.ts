@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { compareText } from '../text-order.js';
 
 // Which replica probes which target: weighted rendezvous (highest random
 // weight) hashing over the live members. Every replica computes the same
@@ -70,7 +71,7 @@ function unique(members: Iterable<Member>): Weighted[] {
     const w = normalize(m);
     byId.set(w.identity, w);
   }
-  return [...byId.values()].sort((a, b) => (a.identity < b.identity ? -1 : a.identity > b.identity ? 1 : 0));
+  return [...byId.values()].sort((a, b) => compareText(a.identity, b.identity));
 }
 
 /** Owner by target for many targets at once. */
@@ -87,10 +88,10 @@ export class Ownership {
   private members: Weighted[] = [];
   private readonly memo = new Map<string, string>();
 
-  constructor(
-    readonly self: string,
-    private selfWeight = 1,
-  ) {}
+  /** 1 until this replica leads (setSelfWeight). */
+  private selfWeight = 1;
+
+  constructor(readonly self: string) {}
 
   /**
    * Replaces the live member list; returns whether it changed. Self is
@@ -115,6 +116,11 @@ export class Ownership {
   /** The identities of the live members, sorted. */
   get current(): readonly string[] {
     return this.members.length === 0 ? [this.self] : this.members.map((m) => m.identity);
+  }
+
+  /** The share this replica asks for. */
+  get ownWeight(): number {
+    return this.selfWeight;
   }
 
   /** The live members with their weights, sorted by identity. */

@@ -134,13 +134,7 @@ export class ProbeScheduler<T extends ScheduledTarget> {
 
   /** Nothing in flight and nothing due now: a burst of probes (a new policy, a scan) is over. */
   get idle(): boolean {
-    if (this.running > 0) return false;
-    const now = this.options.clock.now();
-    for (const [group, q] of [...this.queues]) {
-      const head = this.head(group, q);
-      if (head !== undefined && head.due <= now) return false;
-    }
-    return true;
+    return this.running === 0 && (this.earliest()?.due ?? Infinity) > this.options.clock.now();
   }
 
   /** When a target is next due (ms since the epoch), for tests and debugging. */
@@ -248,13 +242,19 @@ export class ProbeScheduler<T extends ScheduledTarget> {
     this.arm();
   }
 
-  /** One timer, for the earliest live due time. */
-  private arm(): void {
+  /** The earliest live item of all groups. */
+  private earliest(): HeapItem | undefined {
     let top: HeapItem | undefined;
     for (const [group, q] of [...this.queues]) {
       const head = this.head(group, q);
       if (head !== undefined && (top === undefined || head.due < top.due)) top = head;
     }
+    return top;
+  }
+
+  /** One timer, for the earliest live due time. */
+  private arm(): void {
+    const top = this.earliest();
     if (top === undefined || this.running >= this.options.concurrency) return;
     if (this.timer !== undefined && this.timer.due <= top.due) return;
     if (this.timer !== undefined) this.options.clock.clearTimeout(this.timer.handle);

@@ -96,7 +96,7 @@ export class ProbeSharing {
               help: 'The share of the endpoint probes this replica asks for against a full share of 1 (the leader asks for less).',
               registers: [r],
               collect() {
-                this.set(o.ownership.weighted.find((m) => m.identity === o.identity)?.weight ?? 1);
+                this.set(o.ownership.ownWeight);
               },
             }),
             imported: new Counter({ name: `${METRIC_PREFIX}probe_sharing_imported_results_total`, help: 'Results of other replicas this replica (the leader) has recorded.', registers: [r] }),

@@ -18,6 +18,7 @@ import type { Logger } from '../log.js';
 import { isConflict, isNotFound, toError } from './errors.js';
 import { leaseTimeMs } from './leader.js';
 import { TypedEmitter } from './typed-emitter.js';
+import { compareText } from '../text-order.js';
 
 export type MemberLeaseClient = Pick<CoordinationV1Api, 'createNamespacedLease' | 'replaceNamespacedLease' | 'listNamespacedLease' | 'deleteNamespacedLease'>;
 
@@ -83,7 +84,7 @@ export function liveMembers(leases: readonly V1Lease[], now: number): LiveMember
     const seen = live.get(e.identity);
     if (seen === undefined || e.until > seen.until) live.set(e.identity, { identity: e.identity, weight: parseProbeWeight(l.metadata?.annotations?.[PROBE_WEIGHT_ANNOTATION]), until: e.until });
   }
-  return [...live.values()].map(({ identity, weight }) => ({ identity, weight })).sort((a, b) => (a.identity < b.identity ? -1 : a.identity > b.identity ? 1 : 0));
+  return [...live.values()].map(({ identity, weight }) => ({ identity, weight })).sort((a, b) => compareText(a.identity, b.identity));
 }
 
 function sameMembers(a: readonly LiveMember[], b: readonly LiveMember[]): boolean {
@@ -121,12 +122,11 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   async setWeight(weight: number): Promise<void> {
     if (weight === this.weight) return;
     this.weight = weight;
+    // After the round in progress (which arms the next one), a round of its own now, in place of that next one.
+    await this.tick;
     if (!this.running) return;
     if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.tick;
-    if (this.running && this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
-    if (this.running) await this.round();
+    await this.round();
   }
 
   /** Renews at once and then every renew period. The first view is ready when this resolves. */
