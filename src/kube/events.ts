@@ -6,8 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { V1MicroTime, type EventsV1Api, type EventsV1Event } from '@kubernetes/client-node';
+import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
+import { METRIC_PREFIX } from '../metrics/registry.js';
 import { isNamespaceTerminating, isNotFound, toError } from './errors.js';
 import type { MergePatches } from './raw-apis.js';
 
@@ -45,12 +47,14 @@ export interface EventRecorderOptions {
   reportingInstance?: string;
   /** Repeats within this window join the existing Event's series. Default 10 min. */
   dedupeWindowMs?: number;
-  /** Writes in flight beyond this are dropped (and logged). Default 100. */
+  /** Writes in flight beyond this are dropped: logged once per burst, counted in certkeeper_events_dropped_total. Default 100. */
   maxInFlight?: number;
   /** Series remembered for dedupe; the oldest are forgotten first. Default 4096. */
   maxTracked?: number;
   /** Where events about cluster-scoped objects go (kubectl looks in "default"). */
   clusterScopedNamespace?: string;
+  /** Where certkeeper_events_dropped_total is registered; none: not counted. */
+  registry?: Registry;
 }
 
 interface Series {
@@ -58,6 +62,28 @@ interface Series {
   name: string;
   count: number;
   lastAt: number;
+}
+
+/** Events dropped since the in-flight bound was hit, until the writes drain to half of it. */
+interface DropBurst {
+  dropped: number;
+  byReason: Map<string, number>;
+}
+
+const droppedCounters = new WeakMap<Registry, Counter<'reason'>>();
+
+function droppedCounter(registry: Registry): Counter<'reason'> {
+  let c = droppedCounters.get(registry);
+  if (c === undefined) {
+    c = new Counter({
+      name: `${METRIC_PREFIX}events_dropped_total`,
+      help: 'Kubernetes Events not written because too many writes were in flight (a flood, or a slow API server), by reason.',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+    droppedCounters.set(registry, c);
+  }
+  return c;
 }
 
 const MAX_NOTE_BYTES = 1024;
@@ -81,6 +107,8 @@ export class EventRecorder {
   private readonly maxTracked: number;
   private inFlight = 0;
   private droppedCount = 0;
+  private burst: DropBurst | undefined;
+  private readonly droppedMetric: Counter<'reason'> | undefined;
 
   constructor(private readonly opts: EventRecorderOptions) {
     this.reportingController = (opts.reportingController ?? 'certkeeper.dev/operator').slice(0, MAX_FIELD);
@@ -88,6 +116,7 @@ export class EventRecorder {
     this.window = opts.dedupeWindowMs ?? 10 * 60_000;
     this.maxInFlight = opts.maxInFlight ?? 100;
     this.maxTracked = opts.maxTracked ?? 4096;
+    this.droppedMetric = opts.registry === undefined ? undefined : droppedCounter(opts.registry);
   }
 
   normal(regarding: ObjectReference, reason: string, note: string, action: string = reason): void {
@@ -101,8 +130,7 @@ export class EventRecorder {
   /** Queues the write and returns at once; failures are logged, never thrown. */
   record(event: EventRecord): void {
     if (this.inFlight >= this.maxInFlight) {
-      this.droppedCount++;
-      this.opts.log.warn({ reason: event.reason, object: describe(event.regarding), dropped: this.droppedCount }, 'too many events in flight; dropping one');
+      this.drop(event);
       return;
     }
     this.inFlight++;
@@ -129,11 +157,37 @@ export class EventRecorder {
       })
       .finally(() => {
         this.inFlight--;
+        if (this.inFlight <= this.maxInFlight / 2) this.endBurst();
         this.pending.delete(settled);
         if (this.chains.get(key) === settled) this.chains.delete(key);
       });
     this.chains.set(key, settled);
     this.pending.add(settled);
+  }
+
+  // A flood (a new leader announcing every violating address at once) would
+  // otherwise log a line per dropped event: one line when dropping starts,
+  // one with the counts when the writes have drained to half the bound.
+  private drop(event: EventRecord): void {
+    this.droppedCount++;
+    const reason = event.reason.slice(0, MAX_FIELD);
+    this.droppedMetric?.inc({ reason });
+    if (this.burst === undefined) {
+      this.burst = { dropped: 0, byReason: new Map() };
+      this.opts.log.warn(
+        { reason: event.reason, object: describe(event.regarding), inFlight: this.inFlight },
+        'too many events in flight; dropping events until the writes drain',
+      );
+    }
+    this.burst.dropped++;
+    this.burst.byReason.set(reason, (this.burst.byReason.get(reason) ?? 0) + 1);
+  }
+
+  private endBurst(): void {
+    const b = this.burst;
+    if (b === undefined) return;
+    this.burst = undefined;
+    this.opts.log.warn({ dropped: b.dropped, byReason: Object.fromEntries(b.byReason), droppedSinceStart: this.droppedCount }, 'events dropped while too many were in flight');
   }
 
   /** Events dropped because too many writes were in flight. */

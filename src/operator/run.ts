@@ -49,7 +49,7 @@ export async function startOperator(config: OperatorConfig, opts: RunOptions): P
   const registry = opts.registry ?? defaultRegistry;
   const clients = makeKubeClients(loadKubeConfig(config.kubeconfig));
   // TLSPolicies are cluster-scoped: their events go to the operator's namespace, where its Role may write them.
-  const events = new EventRecorder({ clients, clock, log: log.child({ component: 'events' }), clusterScopedNamespace: config.namespace });
+  const events = new EventRecorder({ clients, clock, log: log.child({ component: 'events' }), clusterScopedNamespace: config.namespace, registry });
   const acme = await startAcmeRuntime(
     {
       namespace: config.namespace,

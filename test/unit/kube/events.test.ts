@@ -1,5 +1,6 @@
 import type { EventsV1Event } from '@kubernetes/client-node';
 import pino from 'pino';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeKubeClients, type KubeClients } from '../../../src/kube/client.js';
 import { EventRecorder, type EventsClient, type ObjectReference } from '../../../src/kube/events.js';
@@ -148,10 +149,10 @@ describe('EventRecorder', () => {
     expect(note.endsWith('...')).toBe(true);
   });
 
-  it('drops events beyond the in-flight bound instead of queueing without limit', async () => {
+  it('drops events beyond the in-flight bound instead of queueing without limit, and logs the burst once', async () => {
     const calls: string[] = [];
-    let releaseAll: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (releaseAll = resolve));
+    let release: () => void = () => undefined;
+    let gate = new Promise<void>((resolve) => (release = resolve));
     const hanging: EventsClient = {
       patchContentType: MERGE_PATCH,
       createNamespacedEvent: async (param) => {
@@ -161,14 +162,34 @@ describe('EventRecorder', () => {
       },
       patchNamespacedEvent: () => Promise.reject(new Error('unused')),
     };
-    const events = new EventRecorder({ clients: { events: hanging }, clock, log: silentLog, maxInFlight: 3 });
-    for (let i = 0; i < 5; i++) events.normal(cert, `Reason${i}`, 'n');
-    expect(events.dropped).toBe(2);
-    releaseAll();
+    const lines: { msg: string; dropped?: number; byReason?: Record<string, number> }[] = [];
+    const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
+    const registry = new Registry();
+    const events = new EventRecorder({ clients: { events: hanging }, clock, log, maxInFlight: 3, registry });
+    for (let i = 0; i < 3; i++) events.normal(cert, `Reason${i}`, 'n');
+    for (let i = 0; i < 200; i++) events.warning(cert, i % 2 === 0 ? 'Flood' : 'Other', `n${i}`);
+    expect(events.dropped).toBe(200);
+    expect(lines.map((l) => l.msg)).toEqual(['too many events in flight; dropping events until the writes drain']);
+    release();
     await events.flush();
     expect(calls).toEqual(['Reason0', 'Reason1', 'Reason2']);
+    expect(lines.slice(1)).toEqual([expect.objectContaining({ msg: 'events dropped while too many were in flight', dropped: 200, byReason: { Flood: 100, Other: 100 } })]);
+    const metric = await registry.getSingleMetric('certkeeper_events_dropped_total')?.get();
+    expect(metric?.values.map((v) => [v.labels.reason, v.value])).toEqual([
+      ['Flood', 100],
+      ['Other', 100],
+    ]);
+
+    // A second burst logs again; writes accepted between bursts log nothing.
+    gate = new Promise<void>((resolve) => (release = resolve));
     events.normal(cert, 'After', 'n');
+    expect(lines).toHaveLength(2);
+    for (let i = 0; i < 4; i++) events.normal(cert, `Again${i}`, 'n');
+    expect(events.dropped).toBe(202);
+    expect(lines).toHaveLength(3);
+    release();
     await events.flush();
-    expect(calls.at(-1)).toBe('After');
+    expect(calls.slice(3)).toEqual(['After', 'Again0', 'Again1']);
+    expect(lines.at(-1)).toEqual(expect.objectContaining({ msg: 'events dropped while too many were in flight', dropped: 2 }));
   });
 });
