@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import { METRIC_PREFIX } from '../metrics/registry.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Ownership } from './ownership.js';
-import { decodeSharedResults, encodeSharedResults, staleSenders, type SharedResults } from './shared-results.js';
+import { decodeSharedResults, SharedResultsEncoder, staleSenders, type SharedResults } from './shared-results.js';
 import { memberLeaseName } from '../kube/membership.js';
 import type { EndpointValidation } from './validation.js';
 
@@ -66,6 +66,7 @@ export class ProbeSharing {
   private running = false;
   private readonly offs: (() => void)[] = [];
   private readonly name: string;
+  private readonly encoder = new SharedResultsEncoder();
   private readonly metrics: { members: Gauge; owned: Gauge; weight: Gauge; imported: Counter } | undefined;
 
   constructor(private readonly o: ProbeSharingOptions, memberLease: string) {
@@ -180,10 +181,17 @@ export class ProbeSharing {
     // Our own copy is never re-imported; and from each sender, only what it owns in our view.
     if (d.sender === identity) return;
     let imported = 0;
-    for (const [key, result] of d.results) {
-      if (ownership.owner(key) !== d.sender) continue;
-      if (validation.importResult(key, result)) imported++;
+    let unreadable: { key: string; error: string } | undefined;
+    for (const [key, entry] of d.results) {
+      if (ownership.owner(key) !== d.sender || !validation.wantsResult(key, entry.probedAt)) continue;
+      const read = entry.read();
+      if (!read.ok) {
+        unreadable ??= { key, error: read.error };
+        continue;
+      }
+      if (validation.importResult(key, read.result)) imported++;
     }
+    if (unreadable !== undefined) this.o.log.warn({ sender: d.sender, target: unreadable.key, reason: unreadable.error }, 'a shared result unreadable; ignored');
     this.metrics?.imported.inc(imported);
   }
 
@@ -256,7 +264,7 @@ export class ProbeSharing {
   private async publish(): Promise<void> {
     if (!this.running) return;
     const { core, namespace, group, identity, clock, log, validation } = this.o;
-    const { data, dropped } = encodeSharedResults(identity, clock.now(), validation.ownedResults());
+    const { data, dropped } = this.encoder.encode(identity, clock.now(), validation.ownedResults());
     if (dropped > 0) log.warn({ dropped }, 'shared results past the size bound: the results probed longest ago are left out');
     const body: V1ConfigMap = {
       apiVersion: 'v1',

@@ -245,17 +245,22 @@ export class EndpointValidation implements EndpointVerifier {
     return this.scheduler.size;
   }
 
+  /** Whether a result of `key` probed at `probedAt` would be recorded: planned, and newer than the one held. */
+  wantsResult(key: string, probedAt: number): boolean {
+    if (!this.plan.targets.has(key)) return false;
+    const mine = this.results.get(key);
+    return mine === undefined || mine.probedAt < probedAt;
+  }
+
   /**
    * A result another replica probed: recorded like one of ours, so a changed
    * outcome reaches the reconcilers. The caller checks the sender owns the
    * target; a target this plan lacks is ignored. Returns whether it was recorded.
    */
   importResult(key: string, result: EndpointResult): boolean {
-    if (!this.plan.targets.has(key)) return false;
-    const mine = this.results.get(key);
     // An older probe never replaces a newer one (an import that crossed a hand-over), and the
     // same probe, published again with the sender's other results, is not recorded twice.
-    if (mine !== undefined && mine.probedAt >= result.probedAt) return false;
+    if (!this.wantsResult(key, result.probedAt)) return false;
     this.results.record(key, result);
     return true;
   }

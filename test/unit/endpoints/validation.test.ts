@@ -289,6 +289,7 @@ describe('EndpointValidation with probe sharing', () => {
     expect(h.validation.plans(key)).toBe(true);
     const remote = { ...(other?.result as NonNullable<typeof other>['result']), probedAt: h.clock.now(), since: h.clock.now() };
     const before = h.certEnqueued.length;
+    expect(h.validation.wantsResult(key, remote.probedAt)).toBe(true);
     expect(h.validation.importResult(key, remote)).toBe(true);
     expect(h.certEnqueued.length).toBeGreaterThan(before);
     expect(verdict()).toMatchObject({ status: 'True', reason: Reason.CurrentCertificateServed });
@@ -296,6 +297,10 @@ describe('EndpointValidation with probe sharing', () => {
     expect(h.validation.importResult('default/web:443@10.9.9.9#', remote)).toBe(false);
     expect(h.validation.importResult(key, { ...remote, probedAt: remote.probedAt - 1 })).toBe(false);
     expect(h.validation.importResult(key, remote)).toBe(false);
+    // The leader reads a shared result only when it would be recorded.
+    expect(h.validation.wantsResult(key, remote.probedAt)).toBe(false);
+    expect(h.validation.wantsResult(key, remote.probedAt + 1)).toBe(true);
+    expect(h.validation.wantsResult('default/web:443@10.9.9.9#', remote.probedAt + 1)).toBe(false);
     // What it publishes: its own targets only.
     expect(h.validation.ownedResults().map(([k]) => k).sort()).toEqual([...h.validation.readings()].map((r) => r.target.key).filter((k) => k !== key).sort());
 
