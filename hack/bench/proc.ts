@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 // What Linux says about a process: memory from /proc/<pid>/status, CPU time
 // from /proc/<pid>/stat. Reads return undefined once the process is gone.
@@ -47,7 +47,13 @@ export function readMemory(pid: number): ProcMemory | undefined {
 }
 
 /** User + system CPU time the process has used so far, in seconds. */
-export function readCpuSeconds(pid: number): number | undefined {
+/** A process's CPU time so far, split into its own code (user) and the kernel's work for it (system). */
+export interface CpuTimes {
+  user: number;
+  system: number;
+}
+
+export function readCpuTimes(pid: number): CpuTimes | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -60,7 +66,33 @@ export function readCpuSeconds(pid: number): number | undefined {
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
-  return (utime + stime) / clockTicksPerSecond();
+  return { user: utime / clockTicksPerSecond(), system: stime / clockTicksPerSecond() };
+}
+
+export function readCpuSeconds(pid: number): number | undefined {
+  const t = readCpuTimes(pid);
+  return t === undefined ? undefined : t.user + t.system;
+}
+
+/** The CPU time of a process and all its descendants alive now (nginx: the master and its workers). */
+export function readTreeCpuTimes(pid: number): CpuTimes | undefined {
+  const own = readCpuTimes(pid);
+  if (own === undefined) return undefined;
+  let children: number[] = [];
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      children.push(...readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter((x) => x !== '').map(Number));
+    }
+  } catch {
+    children = [];
+  }
+  for (const child of children) {
+    const t = readTreeCpuTimes(child);
+    if (t === undefined) continue;
+    own.user += t.user;
+    own.system += t.system;
+  }
+  return own;
 }
 
 /** Samples a process's RSS at an interval, keeping the highest value seen. */

@@ -14,7 +14,7 @@ import { CLUSTER_FLAGS, clusterFlagValues, parseScenarioArgs, positiveInt, Usage
 import { createBenchSetup, createPolicy, OPERATOR_NAMESPACE, type BenchClients } from './fixtures.js';
 import { limitCpu, type CpuLimit } from './cpu-limit.js';
 import { cpuProfilerNodeOptions, formatProfile, PROFILE_SPLIT_SIGNAL, summarizeProfiles } from './profile.js';
-import { readCpuSeconds, readMachineBusySeconds, readMemory } from './proc.js';
+import { readCpuSeconds, readCpuTimes, readMachineBusySeconds, readMemory, readTreeCpuTimes } from './proc.js';
 import { progressEvery } from './progress.js';
 
 // `npm run bench -- --scenario scale-out [--services 100] [--per-service 10] [--replicas 3] [--concurrency 16] [--json FILE]`
@@ -113,6 +113,9 @@ export interface ReplicaFigures {
   /** Probes this process made from the policy's creation until its status was complete. */
   probes: number;
   cpuSeconds: number | undefined;
+  /** Of cpuSeconds: in the operator's own code (user) and in the kernel for it (system: sockets, and on loopback part of the peer's TCP work too). */
+  userCpuSeconds: number | undefined;
+  systemCpuSeconds: number | undefined;
   /** CPU seconds per second of this process in the 10 s before the policy (informers, leases, GC): its cost when there is nothing to probe. */
   idleCpuPerSecond: number | undefined;
   rssMB: number | undefined;
@@ -136,6 +139,10 @@ export interface RunFigures {
   perReplica: ReplicaFigures[];
   totalProbes: number;
   totalCpuSeconds: number;
+  totalUserCpuSeconds: number;
+  totalSystemCpuSeconds: number;
+  /** nginx (master and workers) in those seconds: the other side of every handshake. */
+  nginxCpuSeconds: number | undefined;
   /**
    * The busiest process's CPU-s over the mean of all: 1 is an even split.
    * Within one run, so a machine that is slower at one time than another
@@ -151,6 +158,9 @@ export type SharedRun = RunFigures & {
   wallRatio: number;
   /** totalCpuSeconds / single.totalCpuSeconds of its round: what sharing costs in work. */
   cpuRatio: number;
+  /** The same for user and for system CPU. */
+  userCpuRatio: number;
+  systemCpuRatio: number;
 };
 
 export interface ScaleOutRound {
@@ -165,6 +175,10 @@ export interface WeightSummary {
   wallRatios: number[];
   medianWallRatio: number;
   medianImbalance: number;
+  cpuRatios: number[];
+  medianCpuRatio: number;
+  userCpuRatios: number[];
+  medianUserCpuRatio: number;
 }
 
 export interface ScaleOutResult {
@@ -189,7 +203,17 @@ export function summarizeRounds(rounds: readonly ScaleOutRound[]): WeightSummary
   if (first === undefined) return [];
   return first.shared.map((s, i) => {
     const runs = rounds.flatMap((r) => (r.shared[i] === undefined ? [] : [r.shared[i]]));
-    return { leaderWeight: s.leaderWeight, wallRatios: runs.map((x) => x.wallRatio), medianWallRatio: median(runs.map((x) => x.wallRatio)), medianImbalance: median(runs.map((x) => x.imbalance)) };
+    const of = (f: (x: SharedRun) => number) => runs.map(f);
+    return {
+      leaderWeight: s.leaderWeight,
+      wallRatios: of((x) => x.wallRatio),
+      medianWallRatio: median(of((x) => x.wallRatio)),
+      medianImbalance: median(of((x) => x.imbalance)),
+      cpuRatios: of((x) => x.cpuRatio),
+      medianCpuRatio: median(of((x) => x.cpuRatio)),
+      userCpuRatios: of((x) => x.userCpuRatio),
+      medianUserCpuRatio: median(of((x) => x.userCpuRatio)),
+    };
   });
 }
 
@@ -219,7 +243,7 @@ export function imbalanceOf(cpuSeconds: readonly number[]): number {
   return cpuSeconds.length < 2 || !(mean > 0) ? 1 : round(Math.max(...cpuSeconds) / mean, 3);
 }
 
-async function measureRun(cluster: BenchCluster, o: Options, roundNo: number, replicas: number, weight: number | undefined, signal: AbortSignal, log: (l: string) => void): Promise<RunFigures> {
+async function measureRun(cluster: BenchCluster, nginxPid: number, o: Options, roundNo: number, replicas: number, weight: number | undefined, signal: AbortSignal, log: (l: string) => void): Promise<RunFigures> {
   const sharing = replicas > 1;
   const endpoints = o.services * o.perService;
   const { clients } = cluster;
@@ -260,7 +284,8 @@ async function measureRun(cluster: BenchCluster, o: Options, roundNo: number, re
     await sleep(10_000, undefined, { signal });
     const idleSeconds = (performance.now() - idleStarted) / 1000;
     const probes0 = await Promise.all(ops.map((x) => metric(x, PROBES)));
-    const cpu0 = ops.map((x) => readCpuSeconds(x.process.pid));
+    const cpu0 = ops.map((x) => readCpuTimes(x.process.pid));
+    const nginx0 = readTreeCpuTimes(nginxPid);
     const policy = `scale-out-${runName}`;
     log(`${replicas} process(es)${sharing ? ` sharing the probes, leader weight ${leaderWeightSeen}` : ''}: TLSPolicy ${policy} selects ${endpoints} endpoints (full scans)`);
     if (profileDir !== undefined) for (const x of ops) process.kill(x.process.pid, PROFILE_SPLIT_SIGNAL);
@@ -284,19 +309,24 @@ async function measureRun(cluster: BenchCluster, o: Options, roundNo: number, re
     const busy1 = readMachineBusySeconds();
     const results = await policyResults(clients, policy);
     const probes1 = await Promise.all(ops.map((x) => metric(x, PROBES)));
-    const cpu1 = ops.map((x) => readCpuSeconds(x.process.pid));
+    const cpu1 = ops.map((x) => readCpuTimes(x.process.pid));
+    const nginx1 = readTreeCpuTimes(nginxPid);
     await sleep(5_000, undefined, { signal });
     const probes2 = await Promise.all(ops.map((x) => metric(x, PROBES)));
     const perReplica = ops.map((x, i) => {
       const a = cpu0[i];
       const b = cpu1[i];
       const rss = readMemory(x.process.pid)?.rssMB;
+      const both = a === undefined || b === undefined ? undefined : { user: b.user - a.user, system: b.system - a.system };
+      const idleStart = idle0[i];
       return {
         identity: x.identity,
         leader: x.identity === leader,
         probes: (probes1[i] ?? 0) - (probes0[i] ?? 0),
-        cpuSeconds: a === undefined || b === undefined ? undefined : round(b - a),
-        idleCpuPerSecond: a === undefined || idle0[i] === undefined ? undefined : round((a - (idle0[i] ?? 0)) / idleSeconds, 3),
+        cpuSeconds: both === undefined ? undefined : round(both.user + both.system),
+        userCpuSeconds: both === undefined ? undefined : round(both.user),
+        systemCpuSeconds: both === undefined ? undefined : round(both.system),
+        idleCpuPerSecond: a === undefined || idleStart === undefined ? undefined : round((a.user + a.system - idleStart) / idleSeconds, 3),
         rssMB: rss === undefined ? undefined : round(rss, 1),
       };
     });
@@ -314,6 +344,9 @@ async function measureRun(cluster: BenchCluster, o: Options, roundNo: number, re
       perReplica,
       totalProbes: perReplica.reduce((s, r) => s + r.probes, 0),
       totalCpuSeconds: round(perReplica.reduce((s, r) => s + (r.cpuSeconds ?? 0), 0)),
+      totalUserCpuSeconds: round(perReplica.reduce((s, r) => s + (r.userCpuSeconds ?? 0), 0)),
+      totalSystemCpuSeconds: round(perReplica.reduce((s, r) => s + (r.systemCpuSeconds ?? 0), 0)),
+      nginxCpuSeconds: nginx0 === undefined || nginx1 === undefined ? undefined : round(nginx1.user + nginx1.system - nginx0.user - nginx0.system),
       imbalance: imbalanceOf(perReplica.map((r) => r.cpuSeconds ?? 0)),
       probesAfter: probes2.reduce((s, v, i) => s + v - (probes1[i] ?? 0), 0),
     };
@@ -326,8 +359,8 @@ async function measureRun(cluster: BenchCluster, o: Options, roundNo: number, re
 export function formatScaleOutReport(r: ScaleOutResult): string {
   const cores = r.cores;
   const run = (f: RunFigures) => [
-    `${f.replicas} process(es)${f.sharing ? `, --probe-sharing (leader weight ${f.leaderWeight ?? '?'})` : ''}, --probe-concurrency ${f.probeConcurrency}${f.cpuLimitMillicores === undefined ? '' : `, CPU limit ${f.cpuLimitMillicores}m`} each: ${f.seconds} s until the leader's status had all ${f.endpoints} (${f.results.compliant} compliant, ${f.results.violating} violating, ${f.results.unreachable} unreachable); ${f.totalProbes} probes, ${f.totalCpuSeconds} CPU-s in all; ${f.probesAfter} probes in the 5 s after; machine busy ${f.machineBusyCpuSeconds ?? '?'} of ${round(f.seconds * cores, 1)} CPU-s${f.sharing ? `; busiest process ${f.imbalance} x the mean CPU-s` : ''}`,
-    ...f.perReplica.map((p) => `    ${p.leader ? 'leader ' : 'member '} ${p.identity}: ${p.probes} probes, ${p.cpuSeconds ?? '?'} CPU-s (idle ${p.idleCpuPerSecond ?? '?'} CPU-s/s before), RSS ${p.rssMB ?? '?'} MB`),
+    `${f.replicas} process(es)${f.sharing ? `, --probe-sharing (leader weight ${f.leaderWeight ?? '?'})` : ''}, --probe-concurrency ${f.probeConcurrency}${f.cpuLimitMillicores === undefined ? '' : `, CPU limit ${f.cpuLimitMillicores}m`} each: ${f.seconds} s until the leader's status had all ${f.endpoints} (${f.results.compliant} compliant, ${f.results.violating} violating, ${f.results.unreachable} unreachable); ${f.totalProbes} probes, ${f.totalCpuSeconds} CPU-s in all (user ${f.totalUserCpuSeconds}, system ${f.totalSystemCpuSeconds}; nginx ${f.nginxCpuSeconds ?? '?'}); ${f.probesAfter} probes in the 5 s after; machine busy ${f.machineBusyCpuSeconds ?? '?'} of ${round(f.seconds * cores, 1)} CPU-s${f.sharing ? `; busiest process ${f.imbalance} x the mean CPU-s` : ''}`,
+    ...f.perReplica.map((p) => `    ${p.leader ? 'leader ' : 'member '} ${p.identity}: ${p.probes} probes, ${p.cpuSeconds ?? '?'} CPU-s (user ${p.userCpuSeconds ?? '?'}, system ${p.systemCpuSeconds ?? '?'}; ${p.cpuSeconds === undefined || p.probes === 0 ? '?' : round((1000 * p.cpuSeconds) / p.probes, 1)} ms per probe; idle ${p.idleCpuPerSecond ?? '?'} CPU-s/s before), RSS ${p.rssMB ?? '?'} MB`),
   ];
   const limited = r.rounds[0]?.single.cpuLimitMillicores;
   return [
@@ -338,12 +371,12 @@ export function formatScaleOutReport(r: ScaleOutResult): string {
       ...round.shared.flatMap((s) => [
         ...run(s),
         limited === undefined
-          ? `  shared / single: wall ${s.wallRatio}, CPU ${s.cpuRatio} (all processes on the same ${r.cores} cores: the wall time cannot show what separate nodes would)`
-          : `  shared / single: wall ${s.wallRatio} (target 0.40, issue 11: ${s.wallRatio <= 0.4 ? 'met' : 'MISSED'}), CPU ${s.cpuRatio}; each process limited to ${limited}m, ${s.replicas} x ${limited}m of ${r.cores} cores`,
+          ? `  shared / single: wall ${s.wallRatio}, CPU ${s.cpuRatio} (user ${s.userCpuRatio}, system ${s.systemCpuRatio}) (all processes on the same ${r.cores} cores: the wall time cannot show what separate nodes would)`
+          : `  shared / single: wall ${s.wallRatio} (target 0.40, issue 11: ${s.wallRatio <= 0.4 ? 'met' : 'MISSED'}), CPU ${s.cpuRatio} (user ${s.userCpuRatio}, system ${s.systemCpuRatio}); each process limited to ${limited}m, ${s.replicas} x ${limited}m of ${r.cores} cores`,
       ]),
     ]),
     ...(r.rounds.length > 1
-      ? r.summary.map((w) => `leader weight ${w.leaderWeight ?? 'default'}: shared / single wall ${w.wallRatios.join(', ')}; median ${w.medianWallRatio}, busiest process median ${w.medianImbalance} x the mean`)
+      ? r.summary.map((w) => `leader weight ${w.leaderWeight ?? 'default'}: shared / single wall ${w.wallRatios.join(', ')}; median ${w.medianWallRatio}, busiest process median ${w.medianImbalance} x the mean; CPU ${w.cpuRatios.join(', ')}, median ${w.medianCpuRatio} (user only: median ${w.medianUserCpuRatio})`)
       : []),
   ].join('\n');
 }
@@ -367,12 +400,18 @@ export async function runScaleOutScenario(argv: string[], signal: AbortSignal, l
       const rounds: ScaleOutRound[] = [];
       for (let n = 1; n <= options.rounds; n++) {
         if (options.rounds > 1) log(`round ${n} of ${options.rounds}`);
-        const single = await measureRun(cluster, options, n, 1, undefined, signal, log);
+        const single = await measureRun(cluster, nginx.process.pid, options, n, 1, undefined, signal, log);
         // Each run's Lease is released when its processes stop, so the next run elects its own leader at once.
         const shared: SharedRun[] = [];
         for (const weight of options.leaderWeights) {
-          const s = await measureRun(cluster, options, n, options.replicas, weight, signal, log);
-          shared.push({ ...s, wallRatio: round(s.seconds / single.seconds), cpuRatio: round(s.totalCpuSeconds / single.totalCpuSeconds) });
+          const s = await measureRun(cluster, nginx.process.pid, options, n, options.replicas, weight, signal, log);
+          shared.push({
+            ...s,
+            wallRatio: round(s.seconds / single.seconds),
+            cpuRatio: round(s.totalCpuSeconds / single.totalCpuSeconds),
+            userCpuRatio: round(s.totalUserCpuSeconds / single.totalUserCpuSeconds),
+            systemCpuRatio: round(s.totalSystemCpuSeconds / single.totalSystemCpuSeconds),
+          });
         }
         rounds.push({ single, shared });
       }
