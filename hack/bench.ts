@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- [--count N] [--key-algorithm ECDSA|RSA] [--workers W] [--json out.json]`
- * `npm run bench -- --scenario inventory|acme|endpoints|probe|startup|scale-out [flags]`
+ * `npm run bench -- --scenario inventory|acme|endpoints|probe|startup|scale-out|shared-results [flags]`
  *
  * Measures the compiled operator issuing N Certificates from a CA against a
  * real kube-apiserver: time until all are Ready, its CPU and peak memory, the
@@ -52,6 +52,7 @@ const SCENARIOS: Record<string, (argv: string[], signal: AbortSignal, log: Log) 
   probe: async (argv) => (await import('./bench/probe.js')).runProbeBench(argv),
   startup: async (argv, signal, log) => (await import('./bench/startup.js')).runStartupScenario(argv, signal, log),
   'scale-out': async (argv, signal, l) => (await import('./bench/scale-out.js')).runScaleOutScenario(argv, signal, l),
+  'shared-results': async (argv, signal, l) => (await import('./bench/shared-results.js')).runSharedResultsScenario(argv, signal, l),
 };
 
 /** The scenario asked for with --scenario, or the Certificates bench, with the remaining arguments. */

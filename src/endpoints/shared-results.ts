@@ -1,4 +1,4 @@
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import type { EndpointResult } from './results.js';
 
@@ -96,7 +96,10 @@ export class SharedResultsEncoder {
 
   private pack(sender: string, at: number, entries: readonly (readonly [string, EndpointResult])[]): Buffer {
     const results = entries.map(([key, r]) => [key, r.probedAt, this.text(r)] as const);
-    return gzipSync(JSON.stringify({ v: 2, sender, at, results }));
+    // The fastest level: a document is rewritten every couple of seconds during a scan and is far
+    // below the bound (10-20 KB for 350 results); on copies of one result the default level took
+    // 2.5 times as long for 14 % fewer bytes.
+    return gzipSync(JSON.stringify({ v: 2, sender, at, results }), { level: zlibConstants.Z_BEST_SPEED });
   }
 
   private text(r: EndpointResult): string {
