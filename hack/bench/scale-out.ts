@@ -1,17 +1,18 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { waitForOperatorReady, type OperatorProcess } from '../env/index.js';
 import { createTestNetwork } from '../env/netns.js';
-import { waitForReady } from '../env/processes.js';
+import { ManagedProcess, waitForReady } from '../env/processes.js';
 import { GROUP, VERSION } from '../../src/api/meta.js';
 import type { NetnsNginx } from '../tls/netns-nginx.js';
 import { createBenchServices, startBenchNginx } from './backends.js';
 import { withBenchCluster, type BenchCluster } from './cluster.js';
 import { CLUSTER_FLAGS, clusterFlagValues, parseScenarioArgs, positiveInt, UsageError, type ClusterFlagValues } from './options.js';
-import { createBenchSetup, createPolicy, OPERATOR_NAMESPACE, type BenchClients } from './fixtures.js';
+import { BENCH_NAMESPACE, createBenchSetup, createPolicy, OPERATOR_NAMESPACE, type BenchClients } from './fixtures.js';
 import { limitCpu, type CpuLimit } from './cpu-limit.js';
 import { cpuProfilerNodeOptions, formatProfile, PROFILE_SPLIT_SIGNAL, summarizeProfiles } from './profile.js';
 import { readCpuSeconds, readCpuTimes, readMachineBusySeconds, readMemory, readTreeCpuTimes } from './proc.js';
@@ -51,6 +52,9 @@ export const SCALE_OUT_USAGE = `usage: npm run bench -- --scenario scale-out [fl
   --leader-weight W  the leader's --probe-sharing-leader-weight in the shared run; repeat it for one shared run per
                      weight, against the single run before them (default: the operator's default)
   --rounds N         repeat the single run and the shared runs N times (default 1); medians printed
+  --control          per round also a control run: the single operator beside R-1 decoy processes (the operator's
+                     probe code scanning the same addresses, no Kubernetes, each with the same CPU limit), so its
+                     CPU per probe can be compared with the shared run's under the same crowding of the machine
   --cpu-prof DIR     profile every operator process into DIR/<run>/ (until the policy, then the probing) and print the hottest code
   --timeout S        give up on a run after S seconds (default 600)
   --json FILE        also write the JSON result to FILE
@@ -70,13 +74,14 @@ interface Options extends ClusterFlagValues {
   /** One shared run per weight; undefined: one, with the operator's default. */
   leaderWeights: (number | undefined)[];
   rounds: number;
+  control: boolean;
 }
 
 function parse(argv: string[]): Options | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: { services: { type: 'string' }, 'per-service': { type: 'string' }, replicas: { type: 'string' }, concurrency: { type: 'string' }, 'shared-concurrency': { type: 'string' }, timeout: { type: 'string' }, 'cpu-limit': { type: 'string' }, 'cpu-prof': { type: 'string' }, 'leader-weight': { type: 'string', multiple: true }, rounds: { type: 'string' }, ...CLUSTER_FLAGS },
+    options: { services: { type: 'string' }, 'per-service': { type: 'string' }, replicas: { type: 'string' }, concurrency: { type: 'string' }, 'shared-concurrency': { type: 'string' }, timeout: { type: 'string' }, 'cpu-limit': { type: 'string' }, 'cpu-prof': { type: 'string' }, 'leader-weight': { type: 'string', multiple: true }, rounds: { type: 'string' }, control: { type: 'boolean' }, ...CLUSTER_FLAGS },
   });
   if (values.help === true) return 'help';
   const o: Options = {
@@ -90,6 +95,7 @@ function parse(argv: string[]): Options | 'help' {
     cpuLimit: values['cpu-limit'] === undefined ? undefined : positiveInt('cpu-limit', values['cpu-limit'], 1000, { min: 50, max: 64_000 }),
     leaderWeights: values['leader-weight'] === undefined ? [undefined] : values['leader-weight'].map(leaderWeight),
     rounds: positiveInt('rounds', values.rounds, 1, { max: 20 }),
+    control: values.control === true,
     ...clusterFlagValues(values),
   };
   if (o.services * o.perService > 1021) throw new UsageError('--services x --per-service must be at most 1021 (one /22)');
@@ -151,6 +157,8 @@ export interface RunFigures {
   imbalance: number;
   /** Probes made in the 5 s after the status was complete (interval 1 h: a repeat would show here). */
   probesAfter: number;
+  /** The control run's decoys (--control): how many, and their CPU-s in those seconds. */
+  decoys?: { count: number; cpuSeconds: number } | undefined;
 }
 
 export type SharedRun = RunFigures & {
@@ -165,6 +173,8 @@ export type SharedRun = RunFigures & {
 
 export interface ScaleOutRound {
   single: RunFigures;
+  /** --control: the single operator beside R-1 decoys. */
+  control?: RunFigures | undefined;
   /** One per --leader-weight, in the order given. */
   shared: SharedRun[];
 }
@@ -243,14 +253,30 @@ export function imbalanceOf(cpuSeconds: readonly number[]): number {
   return cpuSeconds.length < 2 || !(mean > 0) ? 1 : round(Math.max(...cpuSeconds) / mean, 3);
 }
 
-async function measureRun(cluster: BenchCluster, nginxPid: number, o: Options, roundNo: number, replicas: number, weight: number | undefined, signal: AbortSignal, log: (l: string) => void): Promise<RunFigures> {
+interface Backends {
+  nginxPid: number;
+  addresses: readonly string[];
+}
+
+interface RunKind {
+  replicas: number;
+  weight?: number | undefined;
+  /** Decoy processes beside a single operator (the control run). */
+  decoys?: number;
+}
+
+const DECOY_SCRIPT = fileURLToPath(new URL('./decoy-prober.ts', import.meta.url));
+
+async function measureRun(cluster: BenchCluster, backends: Backends, o: Options, roundNo: number, kind: RunKind, signal: AbortSignal, log: (l: string) => void): Promise<RunFigures> {
+  const { replicas, weight } = kind;
+  const decoyCount = kind.decoys ?? 0;
   const sharing = replicas > 1;
   const endpoints = o.services * o.perService;
   const { clients } = cluster;
   const concurrency = sharing ? o.sharedConcurrency : o.concurrency;
   const env: Record<string, string> = { CERTKEEPER_PROBE_CONCURRENCY: String(concurrency), CERTKEEPER_ENDPOINT_RECHECK_INTERVAL: '1h' };
   if (sharing) Object.assign(env, { CERTKEEPER_PROBE_SHARING: 'true', CERTKEEPER_PROBE_SHARING_LEASE_DURATION: '15s' }, weight === undefined ? {} : { CERTKEEPER_PROBE_SHARING_LEADER_WEIGHT: String(weight) });
-  const runName = `${o.rounds > 1 ? `r${roundNo}-` : ''}${replicas}-process${sharing && weight !== undefined ? `-w${String(weight).replace('.', 'p')}` : ''}`;
+  const runName = `${o.rounds > 1 ? `r${roundNo}-` : ''}${replicas}-process${sharing && weight !== undefined ? `-w${String(weight).replace('.', 'p')}` : ''}${decoyCount > 0 ? `-${decoyCount}-decoys` : ''}`;
   const profileDir = o.cpuProfDir === undefined ? undefined : join(o.cpuProfDir, runName);
   if (profileDir !== undefined) {
     await mkdir(profileDir, { recursive: true });
@@ -258,7 +284,19 @@ async function measureRun(cluster: BenchCluster, nginxPid: number, o: Options, r
   }
   const ops: OperatorProcess[] = [];
   const limits: CpuLimit[] = [];
+  const decoys: ManagedProcess[] = [];
   try {
+    for (let i = 0; i < decoyCount; i++) {
+      const decoy = ManagedProcess.start({
+        name: `decoy-${i}`,
+        command: process.execPath,
+        args: ['--import', 'tsx', DECOY_SCRIPT],
+        logFile: join(cluster.dir, `${runName}-decoy-${i}.log`),
+        env: { DECOY_ADDRESSES: backends.addresses.join(','), DECOY_PORT: '443', DECOY_SERVER_NAME: `decoy.${BENCH_NAMESPACE}.svc`, DECOY_CONCURRENCY: String(o.concurrency) },
+      });
+      decoys.push(decoy);
+      if (o.cpuLimit !== undefined) limits.push(await limitCpu(decoy.pid, o.cpuLimit, `${runName}-decoy-${i}`));
+    }
     for (let i = 0; i < replicas; i++) {
       const op = await cluster.startOperator({ compiled: true, leaderElect: true, logLevel: 'info', env, ...(profileDir === undefined ? {} : { stopGraceMs: 60_000 }) });
       ops.push(op);
@@ -284,8 +322,10 @@ async function measureRun(cluster: BenchCluster, nginxPid: number, o: Options, r
     await sleep(10_000, undefined, { signal });
     const idleSeconds = (performance.now() - idleStarted) / 1000;
     const probes0 = await Promise.all(ops.map((x) => metric(x, PROBES)));
+    for (const d of decoys) if (!d.running) throw new Error(`decoy ${d.name} ${d.describeExit() ?? 'stopped'}: see ${d.record.logFile}`);
     const cpu0 = ops.map((x) => readCpuTimes(x.process.pid));
-    const nginx0 = readTreeCpuTimes(nginxPid);
+    const decoys0 = decoys.map((d) => readCpuSeconds(d.pid) ?? 0);
+    const nginx0 = readTreeCpuTimes(backends.nginxPid);
     const policy = `scale-out-${runName}`;
     log(`${replicas} process(es)${sharing ? ` sharing the probes, leader weight ${leaderWeightSeen}` : ''}: TLSPolicy ${policy} selects ${endpoints} endpoints (full scans)`);
     if (profileDir !== undefined) for (const x of ops) process.kill(x.process.pid, PROFILE_SPLIT_SIGNAL);
@@ -310,7 +350,8 @@ async function measureRun(cluster: BenchCluster, nginxPid: number, o: Options, r
     const results = await policyResults(clients, policy);
     const probes1 = await Promise.all(ops.map((x) => metric(x, PROBES)));
     const cpu1 = ops.map((x) => readCpuTimes(x.process.pid));
-    const nginx1 = readTreeCpuTimes(nginxPid);
+    const decoys1 = decoys.map((d) => readCpuSeconds(d.pid) ?? 0);
+    const nginx1 = readTreeCpuTimes(backends.nginxPid);
     await sleep(5_000, undefined, { signal });
     const probes2 = await Promise.all(ops.map((x) => metric(x, PROBES)));
     const perReplica = ops.map((x, i) => {
@@ -349,17 +390,23 @@ async function measureRun(cluster: BenchCluster, nginxPid: number, o: Options, r
       nginxCpuSeconds: nginx0 === undefined || nginx1 === undefined ? undefined : round(nginx1.user + nginx1.system - nginx0.user - nginx0.system),
       imbalance: imbalanceOf(perReplica.map((r) => r.cpuSeconds ?? 0)),
       probesAfter: probes2.reduce((s, v, i) => s + v - (probes1[i] ?? 0), 0),
+      decoys: decoyCount === 0 ? undefined : { count: decoyCount, cpuSeconds: round(decoys1.reduce((a, b, i) => a + b - (decoys0[i] ?? 0), 0)) },
     };
   } finally {
+    await Promise.all(decoys.map((d) => d.stop()));
     await Promise.all(ops.map((x) => x.process.stop(profileDir === undefined ? undefined : 60_000)));
     await Promise.all(limits.map((l) => l.remove()));
   }
 }
 
+function perProbe(f: RunFigures): number {
+  return f.totalProbes === 0 ? Number.NaN : round((1000 * f.totalCpuSeconds) / f.totalProbes, 1);
+}
+
 export function formatScaleOutReport(r: ScaleOutResult): string {
   const cores = r.cores;
   const run = (f: RunFigures) => [
-    `${f.replicas} process(es)${f.sharing ? `, --probe-sharing (leader weight ${f.leaderWeight ?? '?'})` : ''}, --probe-concurrency ${f.probeConcurrency}${f.cpuLimitMillicores === undefined ? '' : `, CPU limit ${f.cpuLimitMillicores}m`} each: ${f.seconds} s until the leader's status had all ${f.endpoints} (${f.results.compliant} compliant, ${f.results.violating} violating, ${f.results.unreachable} unreachable); ${f.totalProbes} probes, ${f.totalCpuSeconds} CPU-s in all (user ${f.totalUserCpuSeconds}, system ${f.totalSystemCpuSeconds}; nginx ${f.nginxCpuSeconds ?? '?'}); ${f.probesAfter} probes in the 5 s after; machine busy ${f.machineBusyCpuSeconds ?? '?'} of ${round(f.seconds * cores, 1)} CPU-s${f.sharing ? `; busiest process ${f.imbalance} x the mean CPU-s` : ''}`,
+    `${f.replicas} process(es)${f.decoys === undefined ? '' : ` beside ${f.decoys.count} decoys (${f.decoys.cpuSeconds} CPU-s)`}${f.sharing ? `, --probe-sharing (leader weight ${f.leaderWeight ?? '?'})` : ''}, --probe-concurrency ${f.probeConcurrency}${f.cpuLimitMillicores === undefined ? '' : `, CPU limit ${f.cpuLimitMillicores}m`} each: ${f.seconds} s until the leader's status had all ${f.endpoints} (${f.results.compliant} compliant, ${f.results.violating} violating, ${f.results.unreachable} unreachable); ${f.totalProbes} probes, ${f.totalCpuSeconds} CPU-s in all (user ${f.totalUserCpuSeconds}, system ${f.totalSystemCpuSeconds}; nginx ${f.nginxCpuSeconds ?? '?'}); ${f.probesAfter} probes in the 5 s after; machine busy ${f.machineBusyCpuSeconds ?? '?'} of ${round(f.seconds * cores, 1)} CPU-s${f.sharing ? `; busiest process ${f.imbalance} x the mean CPU-s` : ''}`,
     ...f.perReplica.map((p) => `    ${p.leader ? 'leader ' : 'member '} ${p.identity}: ${p.probes} probes, ${p.cpuSeconds ?? '?'} CPU-s (user ${p.userCpuSeconds ?? '?'}, system ${p.systemCpuSeconds ?? '?'}; ${p.cpuSeconds === undefined || p.probes === 0 ? '?' : round((1000 * p.cpuSeconds) / p.probes, 1)} ms per probe; idle ${p.idleCpuPerSecond ?? '?'} CPU-s/s before), RSS ${p.rssMB ?? '?'} MB`),
   ];
   const limited = r.rounds[0]?.single.cpuLimitMillicores;
@@ -368,6 +415,7 @@ export function formatScaleOutReport(r: ScaleOutResult): string {
     ...r.rounds.flatMap((round, i) => [
       ...(r.rounds.length > 1 ? [`round ${i + 1}:`] : []),
       ...run(round.single),
+      ...(round.control === undefined ? [] : [...run(round.control), `  control: ${perProbe(round.control)} ms of CPU per probe beside the decoys, against ${perProbe(round.single)} alone`]),
       ...round.shared.flatMap((s) => [
         ...run(s),
         limited === undefined
@@ -400,11 +448,13 @@ export async function runScaleOutScenario(argv: string[], signal: AbortSignal, l
       const rounds: ScaleOutRound[] = [];
       for (let n = 1; n <= options.rounds; n++) {
         if (options.rounds > 1) log(`round ${n} of ${options.rounds}`);
-        const single = await measureRun(cluster, nginx.process.pid, options, n, 1, undefined, signal, log);
+        const backends = { nginxPid: nginx.process.pid, addresses: network.addresses };
+        const single = await measureRun(cluster, backends, options, n, { replicas: 1 }, signal, log);
+        const control = options.control ? await measureRun(cluster, backends, options, n, { replicas: 1, decoys: options.replicas - 1 }, signal, log) : undefined;
         // Each run's Lease is released when its processes stop, so the next run elects its own leader at once.
         const shared: SharedRun[] = [];
         for (const weight of options.leaderWeights) {
-          const s = await measureRun(cluster, nginx.process.pid, options, n, options.replicas, weight, signal, log);
+          const s = await measureRun(cluster, backends, options, n, { replicas: options.replicas, weight }, signal, log);
           shared.push({
             ...s,
             wallRatio: round(s.seconds / single.seconds),
@@ -413,7 +463,7 @@ export async function runScaleOutScenario(argv: string[], signal: AbortSignal, l
             systemCpuRatio: round(s.totalSystemCpuSeconds / single.totalSystemCpuSeconds),
           });
         }
-        rounds.push({ single, shared });
+        rounds.push({ single, control, shared });
       }
       const { availableParallelism } = await import('node:os');
       const result: ScaleOutResult = {
