@@ -116,7 +116,7 @@ function isOwnCode(frame: CallFrame): boolean {
  * to where its function came from (file, line). Frames the maps do not
  * cover keep the bundle's position.
  */
-export async function mapProfileToSources(profile: CpuProfile): Promise<CpuProfile> {
+async function mapProfileToSources(profile: CpuProfile): Promise<CpuProfile> {
   const maps = new Map<string, { map: SourceMap; dir: string } | undefined>();
   const mapOf = async (url: string): Promise<{ map: SourceMap; dir: string } | undefined> => {
     if (!maps.has(url)) {
