@@ -3,7 +3,7 @@ import { createPublicKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { readCertificateChainPem } from '../../../src/pki/certificate-der.js';
 import {
   authorityKeyIdOf,
@@ -18,7 +18,7 @@ import { encodePrivateKeyPem, subjectPublicKeyInfo } from '../../../src/pki/keys
 import { x509 } from '../../../src/pki/x509.js';
 import { selfSignCertificate, signCertificateWithCa } from '../../../src/pki/sign.js';
 import type { CertificateTemplateSpec } from '../../../src/pki/spec.js';
-import { DAY_MS, FAST_KEY_CASES, KEY_CASES, TEST_NOW, makeTestCa, mutations, testKey } from '../../support/pki.js';
+import { DAY_MS, FAST_KEY_CASES, KEY_CASES, TEST_NOW, makeTestCa, mutations, preloadTestKeys, testKey } from '../../support/pki.js';
 
 // The native reader must say exactly what the library says: same summary,
 // same key match, for every kind of certificate certkeeper issues or finds.
@@ -30,6 +30,13 @@ const SPECS: readonly CertificateTemplateSpec[] = [
   { commonName: 'ca', isCA: true, usages: ['cert sign', 'crl sign', 'digital signature'], durationMs: 3650 * DAY_MS },
   { commonName: 'client', usages: ['client auth', 'server auth', 'key encipherment', 'key agreement', 'email protection'], durationMs: 40 * 365 * DAY_MS },
 ];
+
+// RSA 4096 alone can take over 5 s on a busy 2-core machine (CI timed out
+// here once): generate every key up front, in parallel, under a long timeout.
+beforeAll(async () => {
+  await preloadTestKeys(KEY_CASES, [0]);
+  await preloadTestKeys(FAST_KEY_CASES, [3, 4, 5]);
+}, 60_000);
 
 describe('the native certificate reader', () => {
   it('builds the SubjectPublicKeyInfo OpenSSL encodes, for every key type', async () => {
