@@ -12,6 +12,10 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          // A timeout catches a hang, it is not a speed check: on a shared
+          // 2-core CI machine a key generation or an openssl run has taken
+          // past vitest's default 5 s.
+          testTimeout: 20_000,
         },
       },
       {
