@@ -2,8 +2,8 @@
 // credentials (one value per --alertmanager-url); alertname and severity come
 // from the fixed list in alerts/model.ts: every label is bounded.
 
-import { Counter, Gauge, type Registry } from 'prom-client';
-import { METRIC_PREFIX } from '../metrics/registry.js';
+import { Counter, Gauge } from 'prom-client';
+import { METRIC_PREFIX, oncePerRegistry } from '../metrics/registry.js';
 
 /** What the gauges read at scrape time. */
 export interface AlertState {
@@ -20,11 +20,7 @@ export interface AlertMetrics {
   attach(state: AlertState): void;
 }
 
-const byRegistry = new WeakMap<Registry, AlertMetrics>();
-
-export function alertMetrics(registry: Registry): AlertMetrics {
-  const existing = byRegistry.get(registry);
-  if (existing !== undefined) return existing;
+export const alertMetrics = oncePerRegistry((registry): AlertMetrics => {
   let state: AlertState | undefined;
   const metrics: AlertMetrics = {
     sent: new Counter({
@@ -78,6 +74,5 @@ export function alertMetrics(registry: Registry): AlertMetrics {
       }
     },
   });
-  byRegistry.set(registry, metrics);
   return metrics;
-}
+});

@@ -13,7 +13,7 @@
 // not-after and one post-quantum series per address.
 
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { METRIC_PREFIX, ScrapeTimeGauges } from '../metrics/registry.js';
+import { METRIC_PREFIX, oncePerRegistry, ScrapeTimeGauges } from '../metrics/registry.js';
 import type { EndpointReading } from './results.js';
 import { gradeValue, servesStaleCertificate } from './verify.js';
 
@@ -125,30 +125,21 @@ export interface EndpointProbeMetrics {
   errors: Counter<'reason'>;
 }
 
-const probeMetrics = new WeakMap<Registry, EndpointProbeMetrics>();
-
 /** Probe durations and failures, counted as probes end; one set per registry. */
-export function endpointProbeMetrics(registry: Registry): EndpointProbeMetrics {
-  let m = probeMetrics.get(registry);
-  if (m === undefined) {
-    m = {
-      duration: new Histogram({
-        name: `${METRIC_PREFIX}endpoint_probe_duration_seconds`,
-        help: 'Duration of one endpoint probe: a handshake for a Certificate endpoint, a full scan for a TLSPolicy endpoint.',
-        buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-        registers: [registry],
-      }),
-      errors: new Counter({
-        name: `${METRIC_PREFIX}endpoint_probe_errors_total`,
-        help: 'Endpoint probes that could not complete, by reason: connect, timeout, handshake, certificate.',
-        labelNames: ['reason'],
-        registers: [registry],
-      }),
-    };
-    probeMetrics.set(registry, m);
-  }
-  return m;
-}
+export const endpointProbeMetrics = oncePerRegistry((registry): EndpointProbeMetrics => ({
+  duration: new Histogram({
+    name: `${METRIC_PREFIX}endpoint_probe_duration_seconds`,
+    help: 'Duration of one endpoint probe: a handshake for a Certificate endpoint, a full scan for a TLSPolicy endpoint.',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  }),
+  errors: new Counter({
+    name: `${METRIC_PREFIX}endpoint_probe_errors_total`,
+    help: 'Endpoint probes that could not complete, by reason: connect, timeout, handshake, certificate.',
+    labelNames: ['reason'],
+    registers: [registry],
+  }),
+}));
 
 /**
  * The most addresses exported with address labels (a few series each): past

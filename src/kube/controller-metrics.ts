@@ -2,8 +2,8 @@
 // `controller` label), named after controller-runtime's with our prefix.
 // Created once per registry: prom-client refuses a second metric of a name.
 
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { METRIC_PREFIX } from '../metrics/registry.js';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { METRIC_PREFIX, oncePerRegistry } from '../metrics/registry.js';
 
 export type ReconcileOutcome = 'success' | 'requeue_after' | 'error' | 'terminal_error';
 
@@ -15,11 +15,7 @@ export interface ControllerMetrics {
   addQueue(controller: string, length: () => number): () => void;
 }
 
-const byRegistry = new WeakMap<Registry, ControllerMetrics>();
-
-export function controllerMetrics(registry: Registry): ControllerMetrics {
-  const existing = byRegistry.get(registry);
-  if (existing !== undefined) return existing;
+export const controllerMetrics = oncePerRegistry((registry): ControllerMetrics => {
   const queues = new Map<string, () => number>();
   const metrics: ControllerMetrics = {
     reconcileTotal: new Counter({
@@ -58,6 +54,5 @@ export function controllerMetrics(registry: Registry): ControllerMetrics {
       for (const [controller, length] of queues) this.set({ controller }, length());
     },
   });
-  byRegistry.set(registry, metrics);
   return metrics;
-}
+});

@@ -9,7 +9,7 @@ import { V1MicroTime, type EventsV1Api, type EventsV1Event } from '@kubernetes/c
 import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import { METRIC_PREFIX } from '../metrics/registry.js';
+import { METRIC_PREFIX, oncePerRegistry } from '../metrics/registry.js';
 import { isNamespaceTerminating, isNotFound, toError } from './errors.js';
 import type { MergePatches } from './raw-apis.js';
 
@@ -70,21 +70,15 @@ interface DropBurst {
   byReason: Map<string, number>;
 }
 
-const droppedCounters = new WeakMap<Registry, Counter<'reason'>>();
-
-function droppedCounter(registry: Registry): Counter<'reason'> {
-  let c = droppedCounters.get(registry);
-  if (c === undefined) {
-    c = new Counter({
+const droppedCounter = oncePerRegistry(
+  (registry): Counter<'reason'> =>
+    new Counter({
       name: `${METRIC_PREFIX}events_dropped_total`,
       help: 'Kubernetes Events not written because too many writes were in flight (a flood, or a slow API server), by reason.',
       labelNames: ['reason'],
       registers: [registry],
-    });
-    droppedCounters.set(registry, c);
-  }
-  return c;
-}
+    }),
+);
 
 const MAX_NOTE_BYTES = 1024;
 const MAX_FIELD = 128;

@@ -15,6 +15,22 @@ export function createRegistry(): Registry {
 export const registry: Registry = createRegistry();
 
 /**
+ * Wraps a function that creates metrics in `registry` so it runs once per
+ * registry and hands back the same set afterwards: prom-client refuses a
+ * second metric of a name, and tests start several operators in one process,
+ * each with its own registry.
+ */
+export function oncePerRegistry<T>(build: (registry: Registry) => T): (registry: Registry) => T {
+  const built = new WeakMap<Registry, T>();
+  return (registry) => {
+    if (built.has(registry)) return built.get(registry) as T;
+    const value = build(registry);
+    built.set(registry, value);
+    return value;
+  };
+}
+
+/**
  * Gauges computed at scrape time from a source of data, registered once per
  * registry: registering again (a new operator in the same process, as tests
  * do) only swaps the source the existing gauges read, since prom-client

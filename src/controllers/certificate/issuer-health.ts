@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { IssuerHealthStatus, TLSPolicy } from '../../api/tlspolicy.js';
 import { formatTime } from '../../kube/conditions.js';
-import { METRIC_PREFIX } from '../../metrics/registry.js';
+import { METRIC_PREFIX, oncePerRegistry } from '../../metrics/registry.js';
 import { HEALTHY, type IssuerHealth } from './failover.js';
 
 // The health of each issuer of each policy, shared by all its Certificates:
@@ -16,28 +16,20 @@ export interface IssuerHealthMetrics {
   failovers: Counter<'policy' | 'issuer'>;
 }
 
-const metricsByRegistry = new WeakMap<Registry, IssuerHealthMetrics>();
-
-export function issuerHealthMetrics(registry: Registry): IssuerHealthMetrics {
-  const existing = metricsByRegistry.get(registry);
-  if (existing !== undefined) return existing;
-  const metrics: IssuerHealthMetrics = {
-    failures: new Gauge({
-      name: `${METRIC_PREFIX}issuer_consecutive_failures`,
-      help: 'Consecutive CA-side failures of each issuer of a TLSPolicy (0 = healthy); while above 0 its Certificates use the next issuer of spec.issuers.',
-      labelNames: ['policy', 'issuer'],
-      registers: [registry],
-    }),
-    failovers: new Counter({
-      name: `${METRIC_PREFIX}issuer_failovers_total`,
-      help: 'Issuances that moved on from this issuer to the next one of spec.issuers after a CA-side failure.',
-      labelNames: ['policy', 'issuer'],
-      registers: [registry],
-    }),
-  };
-  metricsByRegistry.set(registry, metrics);
-  return metrics;
-}
+export const issuerHealthMetrics = oncePerRegistry((registry): IssuerHealthMetrics => ({
+  failures: new Gauge({
+    name: `${METRIC_PREFIX}issuer_consecutive_failures`,
+    help: 'Consecutive CA-side failures of each issuer of a TLSPolicy (0 = healthy); while above 0 its Certificates use the next issuer of spec.issuers.',
+    labelNames: ['policy', 'issuer'],
+    registers: [registry],
+  }),
+  failovers: new Counter({
+    name: `${METRIC_PREFIX}issuer_failovers_total`,
+    help: 'Issuances that moved on from this issuer to the next one of spec.issuers after a CA-side failure.',
+    labelNames: ['policy', 'issuer'],
+    registers: [registry],
+  }),
+}));
 
 function parseTime(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;

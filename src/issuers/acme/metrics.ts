@@ -8,8 +8,8 @@
 //   const done = acme.start({ server: 'acme-v02.api.letsencrypt.org', action: 'finalize' });
 //   ... done(response.status)   // or done('error') when no response came
 
-import { Counter, Histogram, type Registry } from 'prom-client';
-import { METRIC_PREFIX } from '../../metrics/registry.js';
+import { Counter, Histogram } from 'prom-client';
+import { METRIC_PREFIX, oncePerRegistry } from '../../metrics/registry.js';
 
 export const ACME_ACTIONS = [
   'directory',
@@ -57,11 +57,7 @@ export function statusClass(status: number | 'error'): string {
   return status === 'error' || status < 100 || status > 599 ? 'error' : `${Math.floor(status / 100)}xx`;
 }
 
-const byRegistry = new WeakMap<Registry, AcmeMetrics>();
-
-export function acmeMetrics(registry: Registry): AcmeMetrics {
-  const existing = byRegistry.get(registry);
-  if (existing !== undefined) return existing;
+export const acmeMetrics = oncePerRegistry((registry): AcmeMetrics => {
   const requests = new Counter({
     name: `${METRIC_PREFIX}acme_client_requests_total`,
     help: 'Requests to ACME servers by server host, protocol action and HTTP status class (2xx, 4xx, 5xx, error).',
@@ -94,6 +90,5 @@ export function acmeMetrics(registry: Registry): AcmeMetrics {
       };
     },
   };
-  byRegistry.set(registry, metrics);
   return metrics;
-}
+});
