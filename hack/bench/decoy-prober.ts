@@ -11,7 +11,7 @@
  * (comma-separated), DECOY_PORT, DECOY_SERVER_NAME and DECOY_CONCURRENCY.
  */
 import { probeFullScan } from '../../src/endpoints/probe.js';
-import type { EndpointTarget } from '../../src/endpoints/targets.js';
+import { fullScanTarget } from './scan-target.js';
 
 const addresses = (process.env.DECOY_ADDRESSES ?? '').split(',').filter((a) => a !== '');
 const port = Number(process.env.DECOY_PORT ?? '443');
@@ -29,28 +29,10 @@ process.on('SIGTERM', () => {
   stopping = true;
 });
 
-function target(address: string): EndpointTarget {
-  return {
-    key: `decoy/decoy:${port}@${address}#${serverName ?? ''}`,
-    namespace: 'decoy',
-    service: 'decoy',
-    port,
-    portName: 'https',
-    address,
-    targetPort: port,
-    serverName,
-    certificates: [],
-    expected: {},
-    trustSecrets: [],
-    judgements: [{ policy: 'decoy', profile: 'intermediate' }],
-    intervalMs: 3_600_000,
-  };
-}
-
 async function worker(): Promise<void> {
   while (!stopping) {
     const address = addresses[next++ % addresses.length] ?? '';
-    await probeFullScan(target(address), { now: () => new Date() });
+    await probeFullScan(fullScanTarget({ namespace: 'decoy', service: 'decoy', port, address, targetPort: port, serverName, policy: 'decoy' }), { now: () => new Date() });
     probes++;
   }
 }

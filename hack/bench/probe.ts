@@ -14,12 +14,7 @@ import { probeEndpoint } from '../../src/probe/probe.js';
 import { FIXTURE_NAMES, startFixtureSet, type FixtureName } from '../tls/fixtures.js';
 import { runSslscan, runTestssl } from '../tls/scanners.js';
 import { runSslyze } from '../tls/sslyze.js';
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
+import { median } from './stats.js';
 
 async function timed(action: () => Promise<unknown>): Promise<number> {
   const start = performance.now();

@@ -17,6 +17,7 @@ import { limitCpu, type CpuLimit } from './cpu-limit.js';
 import { cpuProfilerNodeOptions, formatProfile, PROFILE_SPLIT_SIGNAL, summarizeProfiles } from './profile.js';
 import { readCpuSeconds, readCpuTimes, readMachineBusySeconds, readMemory, readTreeCpuTimes } from './proc.js';
 import { progressEvery } from './progress.js';
+import { median } from './stats.js';
 
 // `npm run bench -- --scenario scale-out [--services 100] [--per-service 10] [--replicas 3] [--concurrency 16] [--json FILE]`
 //
@@ -201,10 +202,8 @@ export interface ScaleOutResult {
   node: string;
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? (s[mid] as number) : round(((s[mid - 1] as number) + (s[mid] as number)) / 2, 3);
+function roundedMedian(xs: readonly number[]): number {
+  return round(median(xs), 3);
 }
 
 /** The shared runs of every round grouped by their leader weight (the position in --leader-weight), with medians. */
@@ -217,12 +216,12 @@ export function summarizeRounds(rounds: readonly ScaleOutRound[]): WeightSummary
     return {
       leaderWeight: s.leaderWeight,
       wallRatios: of((x) => x.wallRatio),
-      medianWallRatio: median(of((x) => x.wallRatio)),
-      medianImbalance: median(of((x) => x.imbalance)),
+      medianWallRatio: roundedMedian(of((x) => x.wallRatio)),
+      medianImbalance: roundedMedian(of((x) => x.imbalance)),
       cpuRatios: of((x) => x.cpuRatio),
-      medianCpuRatio: median(of((x) => x.cpuRatio)),
+      medianCpuRatio: roundedMedian(of((x) => x.cpuRatio)),
       userCpuRatios: of((x) => x.userCpuRatio),
-      medianUserCpuRatio: median(of((x) => x.userCpuRatio)),
+      medianUserCpuRatio: roundedMedian(of((x) => x.userCpuRatio)),
     };
   });
 }

@@ -22,9 +22,10 @@ import { gzipSync } from 'node:zlib';
 import type { EndpointResult } from '../../src/endpoints/results.js';
 import { decodeSharedResults, SharedResultsEncoder } from '../../src/endpoints/shared-results.js';
 import { probeFullScan } from '../../src/endpoints/probe.js';
-import type { EndpointTarget } from '../../src/endpoints/targets.js';
 import { startFixtureSet } from '../tls/fixtures.js';
 import { positiveInt, UsageError } from './options.js';
+import { fullScanTarget } from './scan-target.js';
+import { median } from './stats.js';
 
 export const SHARED_RESULTS_USAGE = `usage: npm run bench -- --scenario shared-results [flags]
   --results N   results per document (default 350: a third of the scale-out bench's 1,000)
@@ -35,12 +36,6 @@ interface Step {
   name: string;
   ms: number;
   bytes?: number;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 }
 
 function timed(runs: number, action: () => void): number {
@@ -58,21 +53,7 @@ async function oneRealResult(): Promise<Omit<EndpointResult, 'since'>> {
   const set = await startFixtureSet(['intermediate']);
   try {
     const { server, serverName } = set.fixture('intermediate');
-    const target: EndpointTarget = {
-      key: `bench/web:443@${server.host}#${serverName ?? ''}`,
-      namespace: 'bench',
-      service: 'web',
-      port: 443,
-      portName: 'https',
-      address: server.host,
-      targetPort: server.port,
-      serverName,
-      certificates: [],
-      expected: {},
-      trustSecrets: [],
-      judgements: [{ policy: 'bench-policy', profile: 'intermediate' }],
-      intervalMs: 3_600_000,
-    };
+    const target = fullScanTarget({ namespace: 'bench', service: 'web', port: 443, address: server.host, targetPort: server.port, serverName, policy: 'bench-policy' });
     return await probeFullScan(target, { now: () => new Date() });
   } finally {
     await set.stop();

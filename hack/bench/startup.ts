@@ -8,6 +8,7 @@ import { encodePrivateKeyPem, generatePrivateKey } from '../../src/pki/keys.js';
 import { selfSignCertificate, signCertificateWithCa } from '../../src/pki/sign.js';
 import { withBenchCluster } from './cluster.js';
 import { CLUSTER_FLAGS, clusterFlagValues, parseScenarioArgs, positiveInt, type ClusterFlagValues } from './options.js';
+import { median } from './stats.js';
 
 // `npm run bench -- --scenario startup [--runs 5] [--entry bin/certkeeper.js] [--json FILE]`
 //
@@ -52,12 +53,6 @@ export interface CommandResult {
   /** Medians of each figure over the runs (taken separately). */
   median: ProcessFigures;
   runs: ProcessFigures[];
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
 // GNU time writes its line last on stderr: elapsed s, user s, system s, max RSS KiB, exit status.
