@@ -39,6 +39,10 @@ import { median } from './stats.js';
 // the single run just before it; --rounds repeats the lot, so that each ratio
 // is of two runs close in time (this machine's speed drifts by more than the
 // differences measured) and the medians over rounds say more than one run.
+// --warm measures a second scan: every process first full-scans the same
+// endpoints for a warm-up policy, which is then deleted, so the measured scan
+// runs on compiled code (each fresh process pays its JIT warm-up in its first
+// scan, once in its life, which a cold comparison charges to sharing).
 // Prints and writes JSON; asserts nothing.
 
 export const SCALE_OUT_USAGE = `usage: npm run bench -- --scenario scale-out [flags]
@@ -56,6 +60,8 @@ export const SCALE_OUT_USAGE = `usage: npm run bench -- --scenario scale-out [fl
   --control          per round also a control run: the single operator beside R-1 decoy processes (the operator's
                      probe code scanning the same addresses, no Kubernetes, each with the same CPU limit), so its
                      CPU per probe can be compared with the shared run's under the same crowding of the machine
+  --warm             measure each run's second scan: a warm-up policy over the same endpoints is scanned and deleted
+                     first, so the JIT warm-up of each fresh process is not in the figures (the cold scan's time is kept)
   --cpu-prof DIR     profile every operator process into DIR/<run>/ (until the policy, then the probing) and print the hottest code
   --timeout S        give up on a run after S seconds (default 600)
   --json FILE        also write the JSON result to FILE
@@ -76,13 +82,14 @@ interface Options extends ClusterFlagValues {
   leaderWeights: (number | undefined)[];
   rounds: number;
   control: boolean;
+  warm: boolean;
 }
 
 function parse(argv: string[]): Options | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: { services: { type: 'string' }, 'per-service': { type: 'string' }, replicas: { type: 'string' }, concurrency: { type: 'string' }, 'shared-concurrency': { type: 'string' }, timeout: { type: 'string' }, 'cpu-limit': { type: 'string' }, 'cpu-prof': { type: 'string' }, 'leader-weight': { type: 'string', multiple: true }, rounds: { type: 'string' }, control: { type: 'boolean' }, ...CLUSTER_FLAGS },
+    options: { services: { type: 'string' }, 'per-service': { type: 'string' }, replicas: { type: 'string' }, concurrency: { type: 'string' }, 'shared-concurrency': { type: 'string' }, timeout: { type: 'string' }, 'cpu-limit': { type: 'string' }, 'cpu-prof': { type: 'string' }, 'leader-weight': { type: 'string', multiple: true }, rounds: { type: 'string' }, control: { type: 'boolean' }, warm: { type: 'boolean' }, ...CLUSTER_FLAGS },
   });
   if (values.help === true) return 'help';
   const o: Options = {
@@ -97,6 +104,7 @@ function parse(argv: string[]): Options | 'help' {
     leaderWeights: values['leader-weight'] === undefined ? [undefined] : values['leader-weight'].map(leaderWeight),
     rounds: positiveInt('rounds', values.rounds, 1, { max: 20 }),
     control: values.control === true,
+    warm: values.warm === true,
     ...clusterFlagValues(values),
   };
   if (o.services * o.perService > 1021) throw new UsageError('--services x --per-service must be at most 1021 (one /22)');
@@ -158,6 +166,8 @@ export interface RunFigures {
   imbalance: number;
   /** Probes made in the 5 s after the status was complete (interval 1 h: a repeat would show here). */
   probesAfter: number;
+  /** --warm: the warm-up scan before the measured one, the same endpoints under another policy (the cold figure). */
+  warmUp?: { seconds: number; totalCpuSeconds: number } | undefined;
   /** The control run's decoys (--control): how many, and their CPU-s in those seconds. */
   decoys?: { count: number; cpuSeconds: number } | undefined;
 }
@@ -316,6 +326,8 @@ async function measureRun(cluster: BenchCluster, backends: Backends, o: Options,
     }
     // The leader writes its weight when it starts leading; the others read it within a renew period (5 s), inside the idle 10 s below.
     const leaderWeightSeen = sharing ? await metric(leaderOp, 'certkeeper_probe_sharing_weight') : undefined;
+    const policy = `scale-out-${runName}`;
+    const warmUp = o.warm ? await scanAndForget(clients, ops, leaderOp, `${policy}-warm-up`, endpoints, o, signal, log) : undefined;
     const idle0 = ops.map((x) => readCpuSeconds(x.process.pid));
     const idleStarted = performance.now();
     await sleep(10_000, undefined, { signal });
@@ -325,25 +337,11 @@ async function measureRun(cluster: BenchCluster, backends: Backends, o: Options,
     const cpu0 = ops.map((x) => readCpuTimes(x.process.pid));
     const decoys0 = decoys.map((d) => readCpuSeconds(d.pid) ?? 0);
     const nginx0 = readTreeCpuTimes(backends.nginxPid);
-    const policy = `scale-out-${runName}`;
     log(`${replicas} process(es)${sharing ? ` sharing the probes, leader weight ${leaderWeightSeen}` : ''}: TLSPolicy ${policy} selects ${endpoints} endpoints (full scans)`);
     if (profileDir !== undefined) for (const x of ops) process.kill(x.process.pid, PROFILE_SPLIT_SIGNAL);
     const t0 = performance.now();
     const busy0 = readMachineBusySeconds();
-    await createPolicy(clients, policy, {
-      namespaceSelector: { matchLabels: { bench: 'true' } },
-      endpoints: { serviceSelector: { matchLabels: { tier: 'scale' } }, ports: ['https'], profile: 'intermediate', interval: '1h' },
-    });
-    const progress = progressEvery(5_000, log);
-    await waitForReady(
-      async ({ observe }) => {
-        const n = resultCount(await policyResults(clients, policy));
-        observe(`${n}/${endpoints}`);
-        await progress(() => `  ${n}/${endpoints} results (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-        return n === endpoints ? true : undefined;
-      },
-      { description: 'policy results', timeoutMs: o.timeoutSeconds * 1000, intervalMs: 250, watch: ops.map((x) => x.process), signal },
-    );
+    await scanPolicy(clients, ops, policy, endpoints, t0, o, signal, log);
     const seconds = (performance.now() - t0) / 1000;
     const busy1 = readMachineBusySeconds();
     const results = await policyResults(clients, policy);
@@ -389,6 +387,7 @@ async function measureRun(cluster: BenchCluster, backends: Backends, o: Options,
       nginxCpuSeconds: nginx0 === undefined || nginx1 === undefined ? undefined : round(nginx1.user + nginx1.system - nginx0.user - nginx0.system),
       imbalance: imbalanceOf(perReplica.map((r) => r.cpuSeconds ?? 0)),
       probesAfter: probes2.reduce((s, v, i) => s + v - (probes1[i] ?? 0), 0),
+      warmUp,
       decoys: decoyCount === 0 ? undefined : { count: decoyCount, cpuSeconds: round(decoys1.reduce((a, b, i) => a + b - (decoys0[i] ?? 0), 0)) },
     };
   } finally {
@@ -398,6 +397,49 @@ async function measureRun(cluster: BenchCluster, backends: Backends, o: Options,
   }
 }
 
+async function scanPolicy(clients: BenchClients, ops: readonly OperatorProcess[], policy: string, endpoints: number, t0: number, o: Options, signal: AbortSignal, log: (l: string) => void): Promise<void> {
+  await createPolicy(clients, policy, {
+    namespaceSelector: { matchLabels: { bench: 'true' } },
+    endpoints: { serviceSelector: { matchLabels: { tier: 'scale' } }, ports: ['https'], profile: 'intermediate', interval: '1h' },
+  });
+  const progress = progressEvery(5_000, log);
+  await waitForReady(
+    async ({ observe }) => {
+      const n = resultCount(await policyResults(clients, policy));
+      observe(`${n}/${endpoints}`);
+      await progress(() => `  ${n}/${endpoints} results (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+      return n === endpoints ? true : undefined;
+    },
+    { description: `policy ${policy} results`, timeoutMs: o.timeoutSeconds * 1000, intervalMs: 250, watch: ops.map((x) => x.process), signal },
+  );
+}
+
+/**
+ * --warm: a full scan of the same endpoints under a policy deleted at once,
+ * then a wait until no process holds a target or a result of it, so the
+ * measured policy's targets are new to every process and its scan starts
+ * from nothing but compiled code and open API connections.
+ */
+async function scanAndForget(clients: BenchClients, ops: readonly OperatorProcess[], leader: OperatorProcess, policy: string, endpoints: number, o: Options, signal: AbortSignal, log: (l: string) => void): Promise<{ seconds: number; totalCpuSeconds: number }> {
+  log(`  warm-up: TLSPolicy ${policy} over the same ${endpoints} endpoints`);
+  const cpu0 = ops.map((x) => readCpuSeconds(x.process.pid) ?? 0);
+  const t0 = performance.now();
+  await scanPolicy(clients, ops, policy, endpoints, t0, o, signal, log);
+  const seconds = (performance.now() - t0) / 1000;
+  const totalCpuSeconds = ops.reduce((sum, x, i) => sum + (readCpuSeconds(x.process.pid) ?? 0) - (cpu0[i] ?? 0), 0);
+  await clients.customObjects.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: 'tlspolicies', name: policy });
+  await waitForReady(
+    async () => {
+      const owned = await Promise.all(ops.map((x) => metric(x, 'certkeeper_probe_sharing_owned_targets')));
+      const graded = (await (await fetch(`${leader.url}/metrics`)).text()).includes('certkeeper_endpoint_grade{');
+      return owned.every((n) => n === 0) && !graded ? true : undefined;
+    },
+    { description: `no process holding ${policy}'s targets`, timeoutMs: 60_000, intervalMs: 500, watch: ops.map((x) => x.process), signal },
+  );
+  log(`  warm-up: ${round(seconds)} s, ${round(totalCpuSeconds)} CPU-s; forgotten`);
+  return { seconds: round(seconds), totalCpuSeconds: round(totalCpuSeconds) };
+}
+
 function perProbe(f: RunFigures): number {
   return f.totalProbes === 0 ? Number.NaN : round((1000 * f.totalCpuSeconds) / f.totalProbes, 1);
 }
@@ -405,7 +447,7 @@ function perProbe(f: RunFigures): number {
 export function formatScaleOutReport(r: ScaleOutResult): string {
   const cores = r.cores;
   const run = (f: RunFigures) => [
-    `${f.replicas} process(es)${f.decoys === undefined ? '' : ` beside ${f.decoys.count} decoys (${f.decoys.cpuSeconds} CPU-s)`}${f.sharing ? `, --probe-sharing (leader weight ${f.leaderWeight ?? '?'})` : ''}, --probe-concurrency ${f.probeConcurrency}${f.cpuLimitMillicores === undefined ? '' : `, CPU limit ${f.cpuLimitMillicores}m`} each: ${f.seconds} s until the leader's status had all ${f.endpoints} (${f.results.compliant} compliant, ${f.results.violating} violating, ${f.results.unreachable} unreachable); ${f.totalProbes} probes, ${f.totalCpuSeconds} CPU-s in all (user ${f.totalUserCpuSeconds}, system ${f.totalSystemCpuSeconds}; nginx ${f.nginxCpuSeconds ?? '?'}); ${f.probesAfter} probes in the 5 s after; machine busy ${f.machineBusyCpuSeconds ?? '?'} of ${round(f.seconds * cores, 1)} CPU-s${f.sharing ? `; busiest process ${f.imbalance} x the mean CPU-s` : ''}`,
+    `${f.replicas} process(es)${f.decoys === undefined ? '' : ` beside ${f.decoys.count} decoys (${f.decoys.cpuSeconds} CPU-s)`}${f.warmUp === undefined ? '' : ` after a warm-up scan (${f.warmUp.seconds} s, ${f.warmUp.totalCpuSeconds} CPU-s)`}${f.sharing ? `, --probe-sharing (leader weight ${f.leaderWeight ?? '?'})` : ''}, --probe-concurrency ${f.probeConcurrency}${f.cpuLimitMillicores === undefined ? '' : `, CPU limit ${f.cpuLimitMillicores}m`} each: ${f.seconds} s until the leader's status had all ${f.endpoints} (${f.results.compliant} compliant, ${f.results.violating} violating, ${f.results.unreachable} unreachable); ${f.totalProbes} probes, ${f.totalCpuSeconds} CPU-s in all (user ${f.totalUserCpuSeconds}, system ${f.totalSystemCpuSeconds}; nginx ${f.nginxCpuSeconds ?? '?'}); ${f.probesAfter} probes in the 5 s after; machine busy ${f.machineBusyCpuSeconds ?? '?'} of ${round(f.seconds * cores, 1)} CPU-s${f.sharing ? `; busiest process ${f.imbalance} x the mean CPU-s` : ''}`,
     ...f.perReplica.map((p) => `    ${p.leader ? 'leader ' : 'member '} ${p.identity}: ${p.probes} probes, ${p.cpuSeconds ?? '?'} CPU-s (user ${p.userCpuSeconds ?? '?'}, system ${p.systemCpuSeconds ?? '?'}; ${p.cpuSeconds === undefined || p.probes === 0 ? '?' : round((1000 * p.cpuSeconds) / p.probes, 1)} ms per probe; idle ${p.idleCpuPerSecond ?? '?'} CPU-s/s before), RSS ${p.rssMB ?? '?'} MB`),
   ];
   const limited = r.rounds[0]?.single.cpuLimitMillicores;
