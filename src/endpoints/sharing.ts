@@ -54,7 +54,29 @@ export function sharedResultsName(memberLease: string): string {
   return `${memberLease}-results`;
 }
 
-type Decoded = SharedResults | { error: string; name: string };
+type Decoded = (SharedResults | { error: string }) & { name: string };
+
+/**
+ * Remembers the last complaint about each source, so a problem that stays
+ * (a malformed ConfigMap republished every 2 s) is logged once, and again
+ * only when it changes. Sources are the shared-results ConfigMaps of the
+ * operator's namespace: a handful.
+ */
+export class RepeatFilter {
+  private readonly last = new Map<string, string>();
+
+  /** Whether `complaint` differs from the last one about `source`; remembers it. */
+  isNew(source: string, complaint: string): boolean {
+    if (this.last.get(source) === complaint) return false;
+    this.last.set(source, complaint);
+    return true;
+  }
+
+  /** The source is fine again: its next complaint is new. */
+  clear(source: string): void {
+    this.last.delete(source);
+  }
+}
 
 export class ProbeSharing {
   private publishTimer: TimerHandle | undefined;
@@ -67,6 +89,7 @@ export class ProbeSharing {
   private readonly offs: (() => void)[] = [];
   private readonly name: string;
   private readonly encoder = new SharedResultsEncoder();
+  private readonly complaints = new RepeatFilter();
   private readonly metrics: { members: Gauge; owned: Gauge; weight: Gauge; imported: Counter } | undefined;
 
   constructor(private readonly o: ProbeSharingOptions, memberLease: string) {
@@ -137,7 +160,7 @@ export class ProbeSharing {
       transform: (cm) => {
         const data = cm.binaryData?.[DATA_KEY];
         const decoded = data === undefined ? { error: 'no data' } : decodeSharedResults(Buffer.from(data, 'base64'));
-        return 'error' in decoded ? { ...decoded, name: cm.metadata?.name ?? '' } : decoded;
+        return { ...decoded, name: cm.metadata?.name ?? '' };
       },
     });
     const apply = (_key: string, d: Decoded) => this.importFrom(d);
@@ -174,7 +197,7 @@ export class ProbeSharing {
 
   private importFrom(d: Decoded): void {
     if ('error' in d) {
-      this.o.log.warn({ configMap: d.name, reason: d.error }, 'shared results unreadable; ignored');
+      if (this.complaints.isNew(d.name, d.error)) this.o.log.warn({ configMap: d.name, reason: d.error }, 'shared results unreadable; ignored');
       return;
     }
     const { ownership, validation, identity } = this.o;
@@ -191,7 +214,8 @@ export class ProbeSharing {
       }
       if (validation.importResult(key, read.result)) imported++;
     }
-    if (unreadable !== undefined) this.o.log.warn({ sender: d.sender, target: unreadable.key, reason: unreadable.error }, 'a shared result unreadable; ignored');
+    if (unreadable === undefined) this.complaints.clear(d.name);
+    else if (this.complaints.isNew(d.name, `${unreadable.key}: ${unreadable.error}`)) this.o.log.warn({ sender: d.sender, target: unreadable.key, reason: unreadable.error }, 'a shared result unreadable; ignored (logged again when it changes)');
     this.metrics?.imported.inc(imported);
   }
 
