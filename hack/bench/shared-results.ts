@@ -23,7 +23,7 @@ import type { EndpointResult } from '../../src/endpoints/results.js';
 import { decodeSharedResults, SharedResultsEncoder } from '../../src/endpoints/shared-results.js';
 import { probeFullScan } from '../../src/endpoints/probe.js';
 import { startFixtureSet } from '../tls/fixtures.js';
-import { positiveInt, UsageError } from './options.js';
+import { parseScenarioArgs, positiveInt } from './options.js';
 import { fullScanTarget } from './scan-target.js';
 import { median } from './stats.js';
 
@@ -66,22 +66,22 @@ function readAll(data: Buffer): void {
   for (const entry of doc.results.values()) if (!entry.read().ok) throw new Error('unreadable result');
 }
 
+interface Options {
+  results: number;
+  runs: number;
+  json: string | undefined;
+}
+
+function parse(argv: string[]): Options | 'help' {
+  const { values } = parseArgs({ args: argv, strict: true, options: { results: { type: 'string' }, runs: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' } } });
+  if (values.help === true) return 'help';
+  return { results: positiveInt('results', values.results, 350, { max: 20_000 }), runs: positiveInt('runs', values.runs, 30, { max: 10_000 }), json: values.json };
+}
+
 export async function runSharedResultsScenario(argv: string[], _signal: AbortSignal, log: (line: string) => void): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { results: { type: 'string' }, runs: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' } } });
-  if (values.help === true) {
-    process.stdout.write(`${SHARED_RESULTS_USAGE}\n`);
-    return 0;
-  }
-  let n: number;
-  let runs: number;
-  try {
-    n = positiveInt('results', values.results, 350, { max: 20_000 });
-    runs = positiveInt('runs', values.runs, 30, { max: 10_000 });
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`${err.message}\n${SHARED_RESULTS_USAGE}\n`);
-    return 2;
-  }
+  const options = parseScenarioArgs(argv, parse, SHARED_RESULTS_USAGE);
+  if (typeof options === 'number') return options;
+  const { results: n, runs } = options;
   log('one full scan of the intermediate nginx fixture');
   const real = await oneRealResult();
   // One object per address, as each replica holds them (the same outcome, its own times).
@@ -111,6 +111,6 @@ export async function runSharedResultsScenario(argv: string[], _signal: AbortSig
       '',
     ].join('\n'),
   );
-  if (values.json !== undefined) await writeFile(values.json, `${JSON.stringify(result, null, 2)}\n`);
+  if (options.json !== undefined) await writeFile(options.json, `${JSON.stringify(result, null, 2)}\n`);
   return 0;
 }
