@@ -60,7 +60,7 @@ type Decoded = (SharedResults | { error: string }) & { name: string };
  * Remembers the last complaint about each source, so a problem that stays
  * (a malformed ConfigMap republished every 2 s) is logged once, and again
  * only when it changes. Sources are the shared-results ConfigMaps of the
- * operator's namespace: a handful.
+ * operator's namespace, forgotten when they are deleted.
  */
 export class RepeatFilter {
   private readonly last = new Map<string, string>();
@@ -164,7 +164,12 @@ export class ProbeSharing {
       },
     });
     const apply = (_key: string, d: Decoded) => this.importFrom(d);
-    this.offs.push(this.importer.on('add', apply), this.importer.on('update', apply));
+    this.offs.push(
+      this.importer.on('add', apply),
+      this.importer.on('update', apply),
+      // A replica's ConfigMap goes with it; so does what was said about it (pod names do not come back).
+      this.importer.on('delete', (_key, d) => this.complaints.clear(d.name)),
+    );
     this.importer.start();
     const weight = this.o.leaderWeight ?? 1;
     if (this.o.ownership.setSelfWeight(weight)) this.ownersChanged();
